@@ -1,0 +1,23 @@
+// The module's entry: plain functions, each returning a Promise (see binding.d.ts).
+#include <napi.h>
+
+#include "common/lock.h"
+#include "legacy/legacy.h"
+#include "nft/nft.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("legacyTableNames", Napi::Function::New(env, iptkit::LegacyTableNames, "legacyTableNames"));
+  exports.Set("legacyRead", Napi::Function::New(env, iptkit::LegacyRead, "legacyRead"));
+  exports.Set("legacyCommit", Napi::Function::New(env, iptkit::LegacyCommit, "legacyCommit"));
+  exports.Set("lockAcquire", Napi::Function::New(env, iptkit::LockAcquire, "lockAcquire"));
+  exports.Set("lockRelease", Napi::Function::New(env, iptkit::LockRelease, "lockRelease"));
+  exports.Set("nftRead", Napi::Function::New(env, iptkit::NftRead, "nftRead"));
+  exports.Set("nftCommit", Napi::Function::New(env, iptkit::NftCommit, "nftCommit"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(iptkit, Init)

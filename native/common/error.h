@@ -1,0 +1,28 @@
+// A kernel or system failure, captured on the worker thread with its errno and context, and
+// turned into a JS Error (code, errno, op, table, chain) on the main thread.
+#pragma once
+
+#include <napi.h>
+
+#include <string>
+
+namespace iptkit {
+
+struct OpError {
+  int err = 0;           // errno; 0 means no error
+  std::string op;        // 'read', 'commit', 'setns', 'lock', …
+  std::string table;
+  std::string chain;
+  std::string message;   // the full human message; built from the parts when empty
+
+  explicit operator bool() const { return err != 0; }
+};
+
+OpError make_error(int err, std::string op, std::string message, std::string table = {}, std::string chain = {});
+
+// The errno's symbolic name: "EPERM", "ENOENT", … ("E123" for ones it does not know).
+const char* errno_name(int err);
+
+Napi::Error to_js_error(Napi::Env env, const OpError& e);
+
+}  // namespace iptkit

@@ -1,0 +1,41 @@
+// The line format of docs/wire.md on the C++ side: escaping, splitting a line into its
+// record kind, positional words and key=value fields.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "../ext/codec.h"
+
+namespace iptkit {
+
+// Appends `value` escaped (%XX for bytes < 0x21, '%', '=', and >= 0x7f).
+void wire_escape(std::string& out, std::string_view value);
+// False on a malformed %XX sequence.
+bool wire_unescape(std::string_view in, std::string& out);
+
+struct WireLine {
+  std::string kind;                 // first field: "chain", "rule", "match", …
+  std::vector<std::string> words;   // positional fields (no '='), unescaped
+  Fields fields;                    // key=value fields, unescaped
+};
+
+// Splits one line (without its '\n'). False and `err` on bad escaping.
+bool wire_parse_line(std::string_view line, WireLine& out, std::string& err);
+
+// Calls `fn(line)` for each non-empty line of `text`.
+template <typename Fn>
+void wire_for_each_line(std::string_view text, Fn&& fn) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    if (nl > pos) {
+      if (!fn(text.substr(pos, nl - pos))) return;
+    }
+    pos = nl + 1;
+  }
+}
+
+}  // namespace iptkit

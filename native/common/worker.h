@@ -1,0 +1,56 @@
+// A Promise-returning AsyncWorker: `work` runs on the libuv pool (off the event loop) and
+// fills an OpError or a result; `done` builds the JS value on the main thread.
+#pragma once
+
+#include <napi.h>
+
+#include <functional>
+#include <utility>
+
+#include "error.h"
+
+namespace iptkit {
+
+template <typename Result>
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  using Work = std::function<OpError(Result&)>;
+  using Done = std::function<Napi::Value(Napi::Env, Result&)>;
+
+  static Napi::Promise Run(Napi::Env env, Work work, Done done) {
+    auto* w = new PromiseWorker(env, std::move(work), std::move(done));
+    auto promise = w->deferred_.Promise();
+    w->Queue();
+    return promise;
+  }
+
+ protected:
+  void Execute() override { error_ = work_(result_); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (error_) {
+      deferred_.Reject(to_js_error(env, error_).Value());
+    } else {
+      deferred_.Resolve(done_(env, result_));
+    }
+  }
+
+ private:
+  PromiseWorker(Napi::Env env, Work work, Done done)
+      : Napi::AsyncWorker(env, "iptkit"), deferred_(Napi::Promise::Deferred::New(env)),
+        work_(std::move(work)), done_(std::move(done)) {}
+
+  Napi::Promise::Deferred deferred_;
+  Work work_;
+  Done done_;
+  Result result_{};
+  OpError error_;
+};
+
+// Argument helpers: a JS TypeError names the argument (JS validates first; these are a net).
+std::string arg_string(const Napi::CallbackInfo& info, size_t i, const char* name);
+std::string arg_netns(const Napi::CallbackInfo& info, size_t i);  // null/undefined → ""
+bool arg_family_v6(const Napi::CallbackInfo& info, size_t i);     // 'ipv4' | 'ipv6'
+
+}  // namespace iptkit

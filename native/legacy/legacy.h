@@ -1,0 +1,14 @@
+// The legacy (x_tables) back end over libiptc/libip6tc: list the tables, read one table into
+// the wire, commit several tables all or nothing. All libiptc use is serialised (it is not
+// thread-safe), and runs inside the requested network namespace.
+#pragma once
+
+#include <napi.h>
+
+namespace iptkit {
+
+Napi::Value LegacyTableNames(const Napi::CallbackInfo& info);  // (family, netns)
+Napi::Value LegacyRead(const Napi::CallbackInfo& info);        // (family, netns, table)
+Napi::Value LegacyCommit(const Napi::CallbackInfo& info);      // (family, netns, tables[])
+
+}  // namespace iptkit

@@ -1,0 +1,11 @@
+// The nf_tables back end over libmnl + libnftnl, in the form iptables-nft writes.
+#pragma once
+
+#include <napi.h>
+
+namespace iptkit {
+
+Napi::Value NftRead(const Napi::CallbackInfo& info);    // (family, netns, tables|null) → {generation, tables}
+Napi::Value NftCommit(const Napi::CallbackInfo& info);  // (family, netns, generation, tables[])
+
+}  // namespace iptkit

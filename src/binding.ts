@@ -1,0 +1,87 @@
+// The only module that loads the native addon. It fails early with an actionable message,
+// and turns the addon's plain errors into NetfilterError with the caller's stack.
+
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { NativeBinding } from '../binding.js';
+import { NetfilterError } from './errors.js';
+
+export type { NativeBinding, NativeFamily, NativeNftRead } from '../binding.js';
+
+function packageRoot(): string {
+  // src/binding.ts (tsx/vitest) or dist/src/binding.js (built): walk up to package.json.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('iptkit: cannot find the package root');
+    dir = parent;
+  }
+  return dir;
+}
+
+let cached: NativeBinding | undefined;
+
+function load(): NativeBinding {
+  if (cached) return cached;
+  if (process.platform !== 'linux') {
+    throw new Error(`iptkit: netfilter exists only on Linux; this is ${process.platform}`);
+  }
+  const root = packageRoot();
+  const candidates = [join(root, 'build', 'Release', 'iptkit.node'), join(root, 'build', 'Debug', 'iptkit.node')];
+  const path = candidates.find((p) => existsSync(p));
+  if (!path) {
+    throw new Error(
+      'iptkit: the native addon is not built (build/Release/iptkit.node is missing).\n' +
+        '  1. Run `npm run setup` as root: it installs libip4tc/libip6tc/libmnl/libnftnl dev packages,\n' +
+        '     cmake and g++ with apt-get, then builds the addon.\n' +
+        '  2. Or build it alone: `npx cmake-js compile --out build`.',
+    );
+  }
+  const require = createRequire(import.meta.url);
+  cached = require(path) as NativeBinding;
+  return cached;
+}
+
+interface NativeErrorShape {
+  message?: string;
+  code?: string;
+  errno?: number;
+  op?: string;
+  table?: string;
+  chain?: string;
+}
+
+/** Re-throws a native rejection as NetfilterError, with the stack of the JS caller. */
+function wrap<T>(promise: Promise<T>, backend: 'legacy' | 'nft' | undefined, callerStack: string | undefined): Promise<T> {
+  return promise.catch((e: unknown) => {
+    const n = (e ?? {}) as NativeErrorShape;
+    if (typeof n.code !== 'string') throw e;
+    const err = new NetfilterError(n.message ?? n.code, {
+      code: n.code,
+      errno: n.errno ?? 0,
+      op: n.op ?? 'unknown',
+      ...(n.table !== undefined ? { table: n.table } : {}),
+      ...(n.chain !== undefined ? { chain: n.chain } : {}),
+      ...(backend !== undefined ? { backend } : {}),
+    });
+    if (callerStack) err.stack = `${err.name}: ${err.message}\n${callerStack.split('\n').slice(1).join('\n')}`;
+    throw err;
+  });
+}
+
+function stack(): string | undefined {
+  return new Error().stack;
+}
+
+/** The native calls, each wrapped so that a rejection is a NetfilterError. */
+export const native = {
+  legacyTableNames: (...a: Parameters<NativeBinding['legacyTableNames']>) => wrap(load().legacyTableNames(...a), 'legacy', stack()),
+  legacyRead: (...a: Parameters<NativeBinding['legacyRead']>) => wrap(load().legacyRead(...a), 'legacy', stack()),
+  legacyCommit: (...a: Parameters<NativeBinding['legacyCommit']>) => wrap(load().legacyCommit(...a), 'legacy', stack()),
+  lockAcquire: (...a: Parameters<NativeBinding['lockAcquire']>) => wrap(load().lockAcquire(...a), undefined, stack()),
+  lockRelease: (fd: number): void => load().lockRelease(fd),
+  nftRead: (...a: Parameters<NativeBinding['nftRead']>) => wrap(load().nftRead(...a), 'nft', stack()),
+  nftCommit: (...a: Parameters<NativeBinding['nftCommit']>) => wrap(load().nftCommit(...a), 'nft', stack()),
+};

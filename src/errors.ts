@@ -1,0 +1,68 @@
+// The error types iptkit throws. Kernel failures are NetfilterError (constructed from the
+// errno the native side captured); mistakes in input are ParseError (text) or
+// TypeError/RangeError (API values), each naming the field, line or token.
+
+export interface NetfilterErrorInit {
+  code: string;
+  errno: number;
+  op: string;
+  table?: string;
+  chain?: string;
+  line?: number;
+  backend?: 'legacy' | 'nft';
+}
+
+export class NetfilterError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly op: string;
+  readonly table?: string;
+  readonly chain?: string;
+  readonly line?: number;
+  readonly backend?: 'legacy' | 'nft';
+
+  constructor(message: string, init: NetfilterErrorInit) {
+    super(message);
+    this.name = 'NetfilterError';
+    this.code = init.code;
+    this.errno = init.errno;
+    this.op = init.op;
+    if (init.table !== undefined) this.table = init.table;
+    if (init.chain !== undefined) this.chain = init.chain;
+    if (init.line !== undefined) this.line = init.line;
+    if (init.backend !== undefined) this.backend = init.backend;
+  }
+}
+
+/** The ruleset changed under an nft commit more times than the retry budget allows. */
+export class ConflictError extends NetfilterError {
+  constructor(message: string, init: Omit<NetfilterErrorInit, 'code' | 'errno'>) {
+    super(message, { ...init, code: 'ERESTART', errno: 85 });
+    this.name = 'ConflictError';
+  }
+}
+
+export interface ParseErrorInit {
+  /** 1-based line in the input, when parsing a file. */
+  line?: number;
+  /** The offending token, as written. */
+  token?: string;
+  /** What the parser expected instead. */
+  expected?: string;
+}
+
+/** Bad iptables-save/-restore syntax. Nothing reaches the kernel when this is thrown. */
+export class ParseError extends Error {
+  readonly line?: number;
+  readonly token?: string;
+  readonly expected?: string;
+
+  constructor(message: string, init: ParseErrorInit = {}) {
+    const where = init.line !== undefined ? `line ${init.line}: ` : '';
+    super(where + message);
+    this.name = 'ParseError';
+    if (init.line !== undefined) this.line = init.line;
+    if (init.token !== undefined) this.token = init.token;
+    if (init.expected !== undefined) this.expected = init.expected;
+  }
+}

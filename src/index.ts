@@ -1,0 +1,3 @@
+// iptkit's public API.
+export * from './rules/model.js';
+export { NetfilterError, ConflictError, ParseError } from './errors.js';
