@@ -29,7 +29,11 @@ function load(): NativeBinding {
     throw new Error(`iptkit: netfilter exists only on Linux; this is ${process.platform}`);
   }
   const root = packageRoot();
-  const candidates = [join(root, 'build', 'Release', 'iptkit.node'), join(root, 'build', 'Debug', 'iptkit.node')];
+  // IPTKIT_NATIVE points at another build (a sanitizer build, a helper's own build dir).
+  const override = process.env['IPTKIT_NATIVE'];
+  const candidates = override
+    ? [override]
+    : [join(root, 'build', 'Release', 'iptkit.node'), join(root, 'build', 'Debug', 'iptkit.node')];
   const path = candidates.find((p) => existsSync(p));
   if (!path) {
     throw new Error(
