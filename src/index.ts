@@ -1,3 +1,5 @@
 // iptkit's public API.
 export * from './rules/model.js';
 export { NetfilterError, ConflictError, ParseError } from './errors.js';
+export { Netfilter, type OpenOptions, type CommitOptions, type CommitResult } from './netfilter.js';
+export type { TableIntent, ChainIntent, OwnedBlock, TablePlan } from './plan/plan.js';

@@ -61,6 +61,11 @@ export interface Rule {
   target: Target;
   /** Present when read from the kernel, or when restoring with `-c`. */
   counters?: Counters;
+  /**
+   * nft only: a rule in an iptables-nft chain that is not in iptables-nft form (written by
+   * `nft` directly). The text says what it is; iptkit never rewrites or removes it.
+   */
+  foreign?: string;
 }
 
 export interface Chain {

@@ -1,0 +1,64 @@
+// The legacy (x_tables) back end: libiptc in the addon, guarded by the xtables lock so that
+// iptkit and `iptables -w` never replace a table under each other. The kernel replaces a
+// whole table per commit and checks nothing, so the lock is held from read to commit.
+
+import { native } from '../binding.js';
+import { NetfilterError } from '../errors.js';
+import type { TablePlan } from '../plan/plan.js';
+import type { Table } from '../rules/model.js';
+import { decodeTable, encodeCommit } from '../rules/wire.js';
+import type { Backend, BackendOptions, GuardedOps, Snapshot } from './backend.js';
+
+const LOCK_POLL_MS = 10;
+
+export class LegacyBackend implements Backend {
+  readonly kind = 'legacy' as const;
+  readonly family;
+
+  constructor(private readonly opts: BackendOptions) {
+    this.family = opts.family;
+  }
+
+  private get netns(): string | null {
+    return this.opts.netns ?? null;
+  }
+
+  tableNames(): Promise<string[]> {
+    return native.legacyTableNames(this.family, this.netns);
+  }
+
+  async read(tables: readonly string[]): Promise<Snapshot> {
+    const out: Table[] = [];
+    for (const name of tables) {
+      try {
+        const wire = await native.legacyRead(this.family, this.netns, name);
+        out.push(decodeTable(wire).table);
+      } catch (e) {
+        // A table whose module is not available reads as absent, as in iptables-save.
+        if (e instanceof NetfilterError && e.code === 'ENOENT' && e.op === 'read') continue;
+        throw e;
+      }
+    }
+    return { tables: out };
+  }
+
+  async guarded<T>(fn: (g: GuardedOps) => Promise<T>): Promise<T> {
+    const fd = await native.lockAcquire(this.opts.lockPath, this.opts.lockTimeoutMs, LOCK_POLL_MS);
+    try {
+      return await fn({
+        read: (tables) => this.read(tables),
+        commit: (snapshot, plans) => this.commit(snapshot, plans),
+      });
+    } finally {
+      native.lockRelease(fd);
+    }
+  }
+
+  private async commit(_snapshot: Snapshot, plans: readonly TablePlan[]): Promise<void> {
+    const wires = plans
+      .filter((p) => !p.unchanged)
+      .map((p) => encodeCommit(p.table, this.family, p.chains));
+    if (wires.length === 0) return;
+    await native.legacyCommit(this.family, this.netns, wires);
+  }
+}

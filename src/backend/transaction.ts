@@ -1,0 +1,52 @@
+// The transaction loop: read under the back end's guard, let the caller state what it wants,
+// plan, commit; when another writer got in between (legacy: ESTALE/EAGAIN from a writer that
+// ignored the lock; nft: ERESTART, the generation moved), read again and re-plan, a bounded
+// number of times.
+
+import { ConflictError, NetfilterError } from '../errors.js';
+import { planTable, type TableIntent, type TablePlan } from '../plan/plan.js';
+import type { Table } from '../rules/model.js';
+import type { Backend, Snapshot } from './backend.js';
+
+export const DEFAULT_MAX_RETRIES = 8;
+
+export interface TransactionResult {
+  plans: TablePlan[];
+  /** 1 when the first try committed. */
+  attempts: number;
+  snapshot: Snapshot;
+}
+
+function retryable(e: unknown, backend: Backend): boolean {
+  if (!(e instanceof NetfilterError)) return false;
+  if (backend.kind === 'nft') return e.code === 'ERESTART' || e.code === 'EINTR';
+  return e.code === 'ESTALE' || e.code === 'EAGAIN';
+}
+
+export async function runTransaction(
+  backend: Backend,
+  tables: readonly string[],
+  intend: (current: readonly Table[]) => TableIntent[] | Promise<TableIntent[]>,
+  maxRetries = DEFAULT_MAX_RETRIES,
+): Promise<TransactionResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await backend.guarded(async (g) => {
+        const snapshot = await g.read(tables);
+        const intents = await intend(snapshot.tables);
+        const plans = intents.map((i) => planTable(snapshot.tables.find((t) => t.name === i.table), i));
+        await g.commit(snapshot, plans);
+        return { plans, attempts: attempt, snapshot };
+      });
+    } catch (e) {
+      if (!retryable(e, backend)) throw e;
+      if (attempt > maxRetries) {
+        const err = e as NetfilterError;
+        throw new ConflictError(
+          `the ruleset kept changing under the commit: gave up after ${attempt} attempts (${err.message})`,
+          { op: 'commit', backend: backend.kind, ...(err.table ? { table: err.table } : {}) },
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,153 @@
+// The library's entry point: open a back end in a network namespace, read tables, commit
+// desired tables or ownership-scoped intents in one atomic step, or run a read-modify-commit
+// transaction. Every commit keeps what the caller does not own, and the counters of rules
+// that did not change.
+
+import type { Backend, BackendKind } from './backend/backend.js';
+import { createBackend, detectBackend } from './backend/detect.js';
+import { lockPath as defaultLockPath, netnsPath } from './backend/env.js';
+import { DEFAULT_MAX_RETRIES, runTransaction, type TransactionResult } from './backend/transaction.js';
+import { exactIntent, planTable, type TableIntent, type TablePlan } from './plan/plan.js';
+import type { Family, Table } from './rules/model.js';
+
+export interface OpenOptions {
+  /** 'auto' (default): the back end that holds rules, else nf_tables. */
+  backend?: 'auto' | BackendKind;
+  family?: Family;
+  /** A name under /var/run/netns, or a path to a namespace file; default: this process's. */
+  netns?: string;
+  /** Legacy: how long to wait for the xtables lock. Default 10 s. */
+  lockTimeoutMs?: number;
+  /** Re-plans after a concurrent change before giving up with ConflictError. */
+  maxRetries?: number;
+}
+
+export interface CommitOptions {
+  /** Set the counters given on rules and policies (restore -c). Default: new rules start at 0. */
+  counters?: boolean;
+}
+
+export interface CommitResult {
+  backend: BackendKind;
+  attempts: number;
+  /** Tables that changed. */
+  changed: string[];
+  added: number;
+  deleted: number;
+  kept: number;
+}
+
+function summarise(backend: BackendKind, r: TransactionResult): CommitResult {
+  let added = 0;
+  let kept = 0;
+  let before = 0;
+  const changed: string[] = [];
+  for (const p of r.plans) {
+    if (!p.unchanged) changed.push(p.table);
+    for (const c of p.chains) for (const e of c.entries) ('keep' in e ? kept++ : added++);
+    const cur = r.snapshot.tables.find((t) => t.name === p.table);
+    for (const c of cur?.chains ?? []) before += c.rules.length;
+  }
+  return { backend, attempts: r.attempts, changed, added, deleted: before - kept, kept };
+}
+
+const TABLE_NAME = /^[a-z_]{1,31}$/;
+
+function checkTables(tables: readonly string[]): void {
+  for (const t of tables) {
+    if (!TABLE_NAME.test(t)) throw new RangeError(`table: '${t}' is not a table name`);
+  }
+}
+
+export class Netfilter {
+  readonly backend: BackendKind;
+  readonly family: Family;
+  readonly netns: string | undefined;
+  private readonly impl: Backend;
+  private readonly maxRetries: number;
+
+  private constructor(impl: Backend, netns: string | undefined, maxRetries: number) {
+    this.impl = impl;
+    this.backend = impl.kind;
+    this.family = impl.family;
+    this.netns = netns;
+    this.maxRetries = maxRetries;
+  }
+
+  static async open(options: OpenOptions = {}): Promise<Netfilter> {
+    const family = options.family ?? 'ipv4';
+    if (family !== 'ipv4' && family !== 'ipv6') throw new RangeError(`family: '${String(family)}' is not 'ipv4' or 'ipv6'`);
+    const choice = options.backend ?? 'auto';
+    if (!['auto', 'legacy', 'nft'].includes(choice)) throw new RangeError(`backend: '${String(choice)}' is not auto, legacy or nft`);
+    const lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
+    if (!Number.isFinite(lockTimeoutMs) || lockTimeoutMs < 0) throw new RangeError(`lockTimeoutMs: ${lockTimeoutMs} is not a duration`);
+    const netns = netnsPath(options.netns);
+    const opts = { family, lockTimeoutMs, lockPath: defaultLockPath(), ...(netns ? { netns } : {}) };
+    const kind = choice === 'auto' ? await detectBackend(opts) : choice;
+    return new Netfilter(createBackend(kind, opts), netns, options.maxRetries ?? DEFAULT_MAX_RETRIES);
+  }
+
+  /** Names of the tables the kernel has now. */
+  tableNames(): Promise<string[]> {
+    return this.impl.tableNames();
+  }
+
+  /** Reads tables with their counters (all existing tables when none are named). */
+  async read(tables?: readonly string[]): Promise<Table[]> {
+    if (tables) checkTables(tables);
+    const names = tables ?? (await this.impl.tableNames());
+    return (await this.impl.read(names)).tables;
+  }
+
+  /**
+   * Makes each given table exactly as described, in one atomic commit across all of them.
+   * Rules that are already there stay (with their counters); the rest is added or removed.
+   */
+  async commit(tables: readonly Table[], options: CommitOptions = {}): Promise<CommitResult> {
+    for (const t of tables) {
+      if (t.family !== this.family) throw new RangeError(`table ${t.name}: family ${t.family} does not match ${this.family}`);
+    }
+    const intents = tables.map((t) => exactIntent(t, options.counters ?? false));
+    return this.apply(intents);
+  }
+
+  /** Commits ownership-scoped intents (see plan.ts): what the caller does not own stays. */
+  async apply(intents: readonly TableIntent[]): Promise<CommitResult> {
+    checkTables(intents.map((i) => i.table));
+    const r = await runTransaction(this.impl, intents.map((i) => i.table), () => [...intents], this.maxRetries);
+    return summarise(this.backend, r);
+  }
+
+  /**
+   * Read-modify-commit under the back end's guard: `fn` gets the current tables (copies it
+   * may change) and returns the tables it wants (or changes them in place and returns
+   * nothing). Re-run from a fresh read if another writer got in between.
+   */
+  async transaction(
+    tables: readonly string[],
+    fn: (tables: Table[]) => Table[] | void | Promise<Table[] | void>,
+    options: CommitOptions = {},
+  ): Promise<CommitResult> {
+    checkTables(tables);
+    const r = await runTransaction(
+      this.impl,
+      tables,
+      async (current) => {
+        const copies = structuredClone(current as Table[]);
+        for (const name of tables) {
+          if (!copies.some((t) => t.name === name)) copies.push({ name, family: this.family, chains: [] });
+        }
+        const result = (await fn(copies)) ?? copies;
+        return result.map((t) => exactIntent(t, options.counters ?? false));
+      },
+      this.maxRetries,
+    );
+    return summarise(this.backend, r);
+  }
+
+  /** Plans without committing (restore --test, docker doctor): what a commit would do. */
+  async plan(intents: readonly TableIntent[]): Promise<TablePlan[]> {
+    const snap = await this.impl.read(intents.map((i) => i.table));
+    return intents.map((i) => planTable(snap.tables.find((t) => t.name === i.table), i));
+  }
+}

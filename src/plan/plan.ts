@@ -1,0 +1,207 @@
+// Desired vs. current → the smallest commit that gets there. A caller states what it owns
+// (whole tables, whole chains, or just its rules inside a shared chain); everything else in
+// the table is kept exactly as it is, counters included. The result is the commit form of
+// docs/wire.md: every chain of the table, each as kept current rules and new rules.
+
+import type { Chain, Counters, Rule, Table } from '../rules/model.js';
+import { BUILTIN_CHAINS, type TableName } from '../rules/model.js';
+import { keepPlan } from './diff.js';
+import { ruleKey } from './key.js';
+
+export type CommitEntry = { keep: number } | { rule: Rule; counters?: Counters };
+
+export interface CommitChain {
+  name: string;
+  policy?: 'ACCEPT' | 'DROP';
+  policyCounters?: Counters;
+  /** Rule count when read; the back end refuses the commit if the kernel disagrees. */
+  was?: number;
+  entries: CommitEntry[];
+}
+
+export interface TablePlan {
+  table: string;
+  chains: CommitChain[];
+  /** Nothing differs from the current table: the commit can be skipped. */
+  unchanged: boolean;
+}
+
+/** A block of rules a caller owns inside a chain it shares with others (a built-in chain). */
+export interface OwnedBlock {
+  position: 'top' | 'bottom';
+  rules: Rule[];
+}
+
+export type ChainIntent =
+  /** The chain holds exactly these rules (created if missing). */
+  | { chain: string; mode: 'exact'; rules: Rule[]; policy?: 'ACCEPT' | 'DROP'; policyCounters?: Counters }
+  /** Only rules for which owns() is true are the caller's; the blocks are the ones it wants. */
+  | { chain: string; mode: 'owned'; owns: (rule: Rule) => boolean; blocks: OwnedBlock[] }
+  /** Created with these rules if missing; never touched when present (DOCKER-USER). */
+  | { chain: string; mode: 'ensure'; rules: Rule[] }
+  /** Deleted if present (its references must be gone in the same commit). */
+  | { chain: string; mode: 'delete' };
+
+export interface TableIntent {
+  table: string;
+  chains: ChainIntent[];
+  /** Whole-table ownership (restore without --noflush): user chains not named are deleted. */
+  exclusive?: boolean;
+  /** Explicit counters on new rules (restore -c); otherwise new rules start at zero. */
+  counters?: boolean;
+}
+
+function keysOf(rules: readonly Rule[]): string[] {
+  return rules.map(ruleKey);
+}
+
+/** Entries for a chain that must hold exactly `desired`, reusing what `current` has. */
+function exactEntries(current: readonly Rule[], desired: readonly Rule[], counters: boolean): CommitEntry[] {
+  // Rules written by `nft` directly are nobody's to remove: plan around them.
+  if (current.some((r) => r.foreign !== undefined)) {
+    return ownedEntries(current, (r) => r.foreign === undefined, [{ position: 'top', rules: [...desired] }]);
+  }
+  const plan = keepPlan(keysOf(current), keysOf(desired));
+  return desired.map((rule, j) => {
+    const keep = plan[j]!;
+    if (keep >= 0 && !(counters && rule.counters)) return { keep };
+    return counters && rule.counters ? { rule, counters: rule.counters } : { rule };
+  });
+}
+
+/** Entries for a shared chain: foreign rules stay where they are; owned blocks are placed. */
+function ownedEntries(current: readonly Rule[], owns: (r: Rule) => boolean, blocks: readonly OwnedBlock[]): CommitEntry[] {
+  const ownedIdx: number[] = [];
+  current.forEach((r, i) => {
+    if (owns(r)) ownedIdx.push(i);
+  });
+  const desiredAll = blocks.flatMap((b) => b.rules);
+  const plan = keepPlan(
+    ownedIdx.map((i) => ruleKey(current[i]!)),
+    keysOf(desiredAll),
+  );
+  const keptCurrent = new Set<number>();
+  for (const k of plan) if (k >= 0) keptCurrent.add(ownedIdx[k]!);
+
+  // New rules hang off an anchor: before or after a kept current rule, or the chain's ends.
+  // Building the result once from the anchors keeps this linear in the chain's length.
+  const before = new Map<number, Rule[]>();
+  const after = new Map<number, Rule[]>();
+  const start: Rule[] = [];
+  const end: Rule[] = [];
+  const listAt = (map: Map<number, Rule[]>, i: number): Rule[] => {
+    let l = map.get(i);
+    if (!l) map.set(i, (l = []));
+    return l;
+  };
+  let offset = 0;
+  for (const block of blocks) {
+    const blockPlan = plan.slice(offset, offset + block.rules.length);
+    offset += block.rules.length;
+    const firstKept = blockPlan.find((k) => k >= 0);
+    let anchor: Rule[] | undefined;
+    block.rules.forEach((rule, j) => {
+      const k = blockPlan[j]!;
+      if (k >= 0) {
+        anchor = listAt(after, ownedIdx[k]!);
+        return;
+      }
+      if (!anchor) {
+        if (firstKept !== undefined) anchor = listAt(before, ownedIdx[firstKept]!);
+        else anchor = block.position === 'top' ? start : end;
+      }
+      anchor.push(rule);
+    });
+  }
+  const result: CommitEntry[] = start.map((rule) => ({ rule }));
+  for (let i = 0; i < current.length; i++) {
+    if (owns(current[i]!) && !keptCurrent.has(i)) continue;
+    for (const rule of before.get(i) ?? []) result.push({ rule });
+    result.push({ keep: i });
+    for (const rule of after.get(i) ?? []) result.push({ rule });
+  }
+  for (const rule of end) result.push({ rule });
+  return result;
+}
+
+function sameCounters(a?: Counters, b?: Counters): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.packets === b.packets && a.bytes === b.bytes);
+}
+
+/** Plans one table. `current` is undefined when the table does not exist yet. */
+export function planTable(current: Table | undefined, intent: TableIntent): TablePlan {
+  const counters = intent.counters ?? false;
+  const currentChains = new Map<string, Chain>((current?.chains ?? []).map((c) => [c.name, c]));
+  const intents = new Map<string, ChainIntent>(intent.chains.map((c) => [c.chain, c]));
+  const builtins = BUILTIN_CHAINS[intent.table as TableName] ?? [];
+  const out: CommitChain[] = [];
+  let unchanged = true;
+
+  const order: string[] = [];
+  for (const b of builtins) order.push(b);
+  for (const c of current?.chains ?? []) if (!order.includes(c.name)) order.push(c.name);
+  for (const c of intent.chains) if (!order.includes(c.chain)) order.push(c.chain);
+
+  for (const name of order) {
+    const cur = currentChains.get(name);
+    const want = intents.get(name);
+    const isBuiltin = builtins.includes(name);
+    const curRules = cur?.rules ?? [];
+    const keepAll: CommitEntry[] = curRules.map((_, i) => ({ keep: i }));
+    let chain: CommitChain | undefined;
+
+    if (!want) {
+      if (!cur && !isBuiltin) continue;
+      if (intent.exclusive && !isBuiltin) {
+        unchanged = false;
+        continue; // deleted
+      }
+      chain = { name, entries: intent.exclusive ? [] : keepAll };
+      if (intent.exclusive && curRules.length > 0) unchanged = false;
+    } else if (want.mode === 'delete') {
+      if (isBuiltin) throw new RangeError(`chain ${name}: a built-in chain cannot be deleted`);
+      if (cur) unchanged = false;
+      continue;
+    } else if (want.mode === 'ensure') {
+      chain = { name, entries: cur ? keepAll : want.rules.map((rule) => ({ rule })) };
+      if (!cur) unchanged = false;
+    } else if (want.mode === 'exact') {
+      chain = { name, entries: exactEntries(curRules, want.rules, counters) };
+      if (isBuiltin && want.policy) {
+        const policyChanged = want.policy !== cur?.policy;
+        const countersChanged = counters && want.policyCounters && !sameCounters(want.policyCounters, cur?.counters);
+        if (policyChanged || countersChanged || !cur) {
+          chain.policy = want.policy;
+          if (counters && want.policyCounters) chain.policyCounters = want.policyCounters;
+          unchanged = false;
+        }
+      }
+    } else {
+      chain = { name, entries: ownedEntries(curRules, want.owns, want.blocks) };
+    }
+    if (cur) chain.was = curRules.length;
+    if (!cur) unchanged = false;
+    if (unchanged) {
+      const e = chain.entries;
+      if (e.length !== curRules.length || e.some((x, i) => !('keep' in x) || x.keep !== i)) unchanged = false;
+    }
+    out.push(chain);
+  }
+  return { table: intent.table, chains: out, unchanged };
+}
+
+/** A whole desired table as an exclusive intent (restore without --noflush, commit()). */
+export function exactIntent(desired: Table, counters = false): TableIntent {
+  return {
+    table: desired.name,
+    exclusive: true,
+    counters,
+    chains: desired.chains.map((c) => ({
+      chain: c.name,
+      mode: 'exact' as const,
+      rules: c.rules,
+      ...(c.policy ? { policy: c.policy } : {}),
+      ...(c.counters ? { policyCounters: c.counters } : {}),
+    })),
+  };
+}

@@ -1,0 +1,143 @@
+// The planner: which rules stay, where new ones go, and that foreign rules never move out.
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { keepPlan } from '../../src/plan/diff.js';
+import { planTable, type TableIntent } from '../../src/plan/plan.js';
+import type { Rule, Table } from '../../src/rules/model.js';
+
+function lcsLength(a: readonly string[], b: readonly string[]): number {
+  const dp: number[][] = Array.from({ length: a.length + 1 }, () => new Array(b.length + 1).fill(0));
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      dp[i]![j] = a[i - 1] === b[j - 1] ? dp[i - 1]![j - 1]! + 1 : Math.max(dp[i - 1]![j]!, dp[i]![j - 1]!);
+  return dp[a.length]![b.length]!;
+}
+
+const rule = (comment: string, extra: Partial<Rule> = {}): Rule => ({
+  matches: [{ name: 'comment', revision: 0, fields: { comment } }],
+  target: { kind: 'verdict', verdict: 'ACCEPT' },
+  ...extra,
+});
+
+const table = (chains: Record<string, string[]>): Table => ({
+  name: 'filter',
+  family: 'ipv4',
+  chains: Object.entries(chains).map(([name, rules]) => ({
+    name,
+    ...(['INPUT', 'FORWARD', 'OUTPUT'].includes(name) ? { policy: 'ACCEPT' as const } : {}),
+    rules: rules.map((c) => rule(c)),
+  })),
+});
+
+/** The chain a plan leads to, with kept rules named by their current comment. */
+function result(current: Table, intent: TableIntent): Record<string, string[]> {
+  const plan = planTable(current, intent);
+  const out: Record<string, string[]> = {};
+  for (const c of plan.chains) {
+    const cur = current.chains.find((x) => x.name === c.name);
+    out[c.name] = c.entries.map((e) =>
+      'keep' in e ? `=${cur!.rules[e.keep]!.matches[0]!.fields['comment']}` : `+${e.rule.matches[0]!.fields['comment']}`,
+    );
+  }
+  return out;
+}
+
+describe('keepPlan', () => {
+  test('keeps a longest common subsequence, strictly increasing', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('a', 'b', 'c', 'd'), { maxLength: 30 }), fc.array(fc.constantFrom('a', 'b', 'c', 'd'), { maxLength: 30 }), (cur, want) => {
+        const plan = keepPlan(cur, want);
+        const kept = plan.filter((k) => k >= 0);
+        for (let i = 1; i < kept.length; i++) expect(kept[i]!).toBeGreaterThan(kept[i - 1]!);
+        plan.forEach((k, j) => {
+          if (k >= 0) expect(cur[k]).toBe(want[j]);
+        });
+        expect(kept.length).toBe(lcsLength(cur, want));
+      }),
+    );
+  });
+
+  test('plans 30,000 rules with one moved to the front', () => {
+    const cur = Array.from({ length: 30_000 }, (_, i) => `r${i}`);
+    const want = [cur[29_999]!, ...cur.slice(0, 29_999)];
+    const plan = keepPlan(cur, want);
+    expect(plan.filter((k) => k >= 0)).toHaveLength(29_999);
+  });
+});
+
+describe('planTable', () => {
+  test('an unchanged table plans as unchanged, every rule kept', () => {
+    const cur = table({ INPUT: ['a', 'b'], FORWARD: [], OUTPUT: [], USER: ['x'] });
+    const intent: TableIntent = {
+      table: 'filter',
+      exclusive: true,
+      chains: cur.chains.map((c) => ({ chain: c.name, mode: 'exact' as const, rules: c.rules, policy: 'ACCEPT' as const })),
+    };
+    const plan = planTable(cur, intent);
+    expect(plan.unchanged).toBe(true);
+    expect(result(cur, intent)).toEqual({ INPUT: ['=a', '=b'], FORWARD: [], OUTPUT: [], USER: ['=x'] });
+  });
+
+  test('an exact chain keeps the rules it shares with the kernel and drops the rest', () => {
+    const cur = table({ INPUT: ['a', 'b', 'c'], FORWARD: [], OUTPUT: [] });
+    const intent: TableIntent = { table: 'filter', chains: [{ chain: 'INPUT', mode: 'exact', rules: ['a', 'x', 'c'].map((c) => rule(c)) }] };
+    expect(result(cur, intent)['INPUT']).toEqual(['=a', '+x', '=c']);
+    expect(planTable(cur, intent).unchanged).toBe(false);
+  });
+
+  test('a foreign rule survives around an owned block at the top and at the bottom', () => {
+    const cur = table({ INPUT: [], FORWARD: ['f1', 'D-old', 'f2'], OUTPUT: [] });
+    const owns = (r: Rule) => r.matches[0]!.fields['comment']!.startsWith('D');
+    const intent: TableIntent = {
+      table: 'filter',
+      chains: [
+        {
+          chain: 'FORWARD',
+          mode: 'owned',
+          owns,
+          blocks: [
+            { position: 'top', rules: [rule('D-jump1'), rule('D-jump2')] },
+            { position: 'bottom', rules: [rule('D-net1')] },
+          ],
+        },
+      ],
+    };
+    expect(result(cur, intent)['FORWARD']).toEqual(['+D-jump1', '+D-jump2', '=f1', '=f2', '+D-net1']);
+  });
+
+  test('owned rules already in place are kept where they are', () => {
+    const cur = table({ INPUT: [], FORWARD: ['D-j', 'f1', 'D-n1'], OUTPUT: [] });
+    const owns = (r: Rule) => r.matches[0]!.fields['comment']!.startsWith('D');
+    const intent: TableIntent = {
+      table: 'filter',
+      chains: [{ chain: 'FORWARD', mode: 'owned', owns, blocks: [{ position: 'top', rules: [rule('D-j')] }, { position: 'bottom', rules: [rule('D-n1'), rule('D-n2')] }] }],
+    };
+    expect(result(cur, intent)['FORWARD']).toEqual(['=D-j', '=f1', '=D-n1', '+D-n2']);
+    const same: TableIntent = {
+      table: 'filter',
+      chains: [{ chain: 'FORWARD', mode: 'owned', owns, blocks: [{ position: 'top', rules: [rule('D-j')] }, { position: 'bottom', rules: [rule('D-n1')] }] }],
+    };
+    expect(planTable(cur, same).unchanged).toBe(true);
+  });
+
+  test('exclusive intents delete user chains they do not name; others keep them', () => {
+    const cur = table({ INPUT: ['a'], FORWARD: [], OUTPUT: [], OLD: ['o'] });
+    const excl: TableIntent = { table: 'filter', exclusive: true, chains: [{ chain: 'INPUT', mode: 'exact', rules: [rule('a')] }] };
+    expect(Object.keys(result(cur, excl))).toEqual(['INPUT', 'FORWARD', 'OUTPUT']);
+    const shared: TableIntent = { table: 'filter', chains: [{ chain: 'NEW', mode: 'ensure', rules: [rule('n')] }] };
+    expect(result(cur, shared)).toEqual({ INPUT: ['=a'], FORWARD: [], OUTPUT: [], OLD: ['=o'], NEW: ['+n'] });
+  });
+
+  test('rules written by nft directly stay in an exact chain', () => {
+    const cur = table({ INPUT: ['a'], FORWARD: [], OUTPUT: [] });
+    cur.chains[0]!.rules.push(rule('nft-own', { foreign: 'ip saddr 1.2.3.4 accept' }));
+    const intent: TableIntent = { table: 'filter', chains: [{ chain: 'INPUT', mode: 'exact', rules: [rule('b')] }] };
+    expect(result(cur, intent)['INPUT']).toEqual(['+b', '=nft-own']);
+  });
+
+  test('was= carries each current chain length', () => {
+    const cur = table({ INPUT: ['a', 'b'], FORWARD: [], OUTPUT: [] });
+    const plan = planTable(cur, { table: 'filter', chains: [] });
+    expect(plan.chains.map((c) => [c.name, c.was])).toEqual([['INPUT', 2], ['FORWARD', 0], ['OUTPUT', 0]]);
+  });
+});
