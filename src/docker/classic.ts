@@ -1,0 +1,113 @@
+// Layout "classic": the iptables rules of Docker 19.03 to 27, rule for rule and in Docker's
+// order (learnt from moby/moby v27.5.1 libnetwork/drivers/bridge/setup_ip_tables_linux.go,
+// port_mapping_linux.go, libnetwork/iptables/iptables.go and libnetwork/firewall_linux.go).
+//
+// Order comes from how Docker programs a network when it is created: per-network rules are
+// inserted at the top of their chain (`-I`), so the newest network is first (the state lists
+// networks top first); the icc=false DROP is appended, so those go oldest first; per-port rules
+// are appended in publishing order; the nat jumps are appended once; and after every network
+// DOCKER-ISOLATION-STAGE-1 then DOCKER-USER are moved to the top of FORWARD.
+//
+// IPv6: a network's rules go to the ip6tables tables when it has an IPv6 subnet. (Docker 27
+// with ip6tables on also writes the isolation rules of IPv4-only networks there; not modelled.)
+
+import type { Family } from '../rules/model.js';
+import type { DockerNetwork, DockerState } from './state.js';
+import { subnetFor } from './state.js';
+import {
+  DOCKER_CHAIN,
+  DOCKER_USER_CHAIN,
+  ISOLATION_STAGE_1,
+  ISOLATION_STAGE_2,
+  acceptPortRule,
+  compact,
+  dnatRule,
+  expandPorts,
+  hairpinMasqueradeRule,
+  natJumpRules,
+  sctpChecksumRule,
+  unique,
+  type DockerFamilyRuleset,
+} from './ruleset.js';
+
+/** The per-network rules an internal network puts in DOCKER-ISOLATION-STAGE-1 (out, then in). */
+export function internalDropRules(family: Family, bridge: string, subnet: string): string[] {
+  // Docker inserts the "in" rule, then the "out" rule above it. IPv6 adds the bridge
+  // exclusions so that traffic within the bridge is left to the icc rule.
+  return family === 'ipv4'
+    ? [`! -s ${subnet} -o ${bridge} -j DROP`, `! -d ${subnet} -i ${bridge} -j DROP`]
+    : [`! -s ${subnet} ! -i ${bridge} -o ${bridge} -j DROP`, `! -d ${subnet} -i ${bridge} ! -o ${bridge} -j DROP`];
+}
+
+export function classicRules(state: DockerState, family: Family): DockerFamilyRuleset {
+  const nets = state.networks.filter((n) => subnetFor(n, family) !== undefined);
+  const external = nets.filter((n) => !n.internal);
+  const bridgeOf = new Map(state.networks.map((n) => [n.name, n.bridge]));
+  const bindings = expandPorts(state.ports, family);
+  const hairpin = !state.userlandProxy;
+
+  // nat
+  const natDocker = [
+    // Without hairpin mode, packets from a bridge skip DNAT so docker-proxy handles them.
+    ...(hairpin ? [] : external.filter((n) => n.masquerade).map((n) => `-i ${n.bridge} -j RETURN`)),
+    ...bindings.map((b) => dnatRule(b, bridgeOf.get(b.network)!, !hairpin, false)),
+  ];
+  const postroutingTop = external.flatMap((n: DockerNetwork) => [
+    ...(hairpin ? [`-o ${n.bridge} -m addrtype --src-type LOCAL -j MASQUERADE`] : []),
+    ...(n.masquerade ? [`-s ${subnetFor(n, family)!} ! -o ${n.bridge} -j MASQUERADE`] : []),
+  ]);
+  const postroutingBottom = unique(bindings.map(hairpinMasqueradeRule));
+
+  // filter
+  const filterDocker = unique(bindings.map((b) => acceptPortRule(b, bridgeOf.get(b.network)!)));
+  const isolation1 = [
+    ...nets.flatMap((n) =>
+      n.internal
+        ? internalDropRules(family, n.bridge, subnetFor(n, family)!)
+        : [`-i ${n.bridge} ! -o ${n.bridge} -j ${ISOLATION_STAGE_2}`],
+    ),
+    '-j RETURN',
+  ];
+  const isolation2 = [...external.map((n) => `-o ${n.bridge} -j DROP`), '-j RETURN'];
+  const forwardTop = [
+    `-j ${DOCKER_USER_CHAIN}`,
+    `-j ${ISOLATION_STAGE_1}`,
+    ...nets.flatMap((n) =>
+      n.internal
+        ? n.icc
+          ? [`-i ${n.bridge} -o ${n.bridge} -j ACCEPT`]
+          : []
+        : [
+            `-o ${n.bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+            `-o ${n.bridge} -j ${DOCKER_CHAIN}`,
+            `-i ${n.bridge} ! -o ${n.bridge} -j ACCEPT`,
+            ...(n.icc ? [`-i ${n.bridge} -o ${n.bridge} -j ACCEPT`] : []),
+          ],
+    ),
+  ];
+  const forwardBottom = [...nets]
+    .reverse()
+    .filter((n) => !n.icc)
+    .map((n) => `-i ${n.bridge} -o ${n.bridge} -j DROP`);
+
+  // mangle
+  const mangleBottom = unique(bindings.filter((b) => b.proto === 'sctp').map(sctpChecksumRule));
+
+  return compact({
+    ownedChains: [
+      { table: 'nat', chain: DOCKER_CHAIN, rules: natDocker },
+      { table: 'filter', chain: DOCKER_CHAIN, rules: filterDocker },
+      { table: 'filter', chain: ISOLATION_STAGE_1, rules: isolation1 },
+      { table: 'filter', chain: ISOLATION_STAGE_2, rules: isolation2 },
+    ],
+    builtinRules: [
+      ...natJumpRules(family, state.userlandProxy),
+      { table: 'nat', chain: 'POSTROUTING', position: 'top', rules: postroutingTop },
+      { table: 'nat', chain: 'POSTROUTING', position: 'bottom', rules: postroutingBottom },
+      { table: 'filter', chain: 'FORWARD', position: 'top', rules: forwardTop },
+      { table: 'filter', chain: 'FORWARD', position: 'bottom', rules: forwardBottom },
+      { table: 'mangle', chain: 'POSTROUTING', position: 'bottom', rules: mangleBottom },
+    ],
+    userChains: [{ table: 'filter', chain: DOCKER_USER_CHAIN, rules: ['-j RETURN'] }],
+  });
+}

@@ -1,0 +1,175 @@
+// The shape of Docker's rules per address family (DockerRuleset), what classic.ts and v28.ts
+// share to build them (one published port per host port, the exact iptables-save text of
+// Docker's per-port rules), and the dispatch from a state's layout to its builder.
+//
+// A rule is its iptables-save argument text after `-A CHAIN `, exactly as iptables-save
+// 1.8.9 prints it: `-s`, `-d`, `-i`, `-o`, `-p` first (each with its `!`), then the matches,
+// then `-j`. Hosts get `/32` or `/128`; a wildcard `-d 0/0` is not printed.
+
+import type { Family, TableName } from '../rules/model.js';
+import { hostCidr, parseAddress, isUnspecified } from './address.js';
+import type { DockerPort, DockerProto, DockerState } from './state.js';
+import { parsePortSpec, portFamily } from './state.js';
+
+export interface DockerChainRules {
+  table: TableName;
+  chain: string;
+  rules: string[];
+}
+
+export interface DockerBuiltinRules extends DockerChainRules {
+  /** Docker inserts these above everything else (`-I`), or appends them (`-A`). */
+  position: 'top' | 'bottom';
+}
+
+export interface DockerFamilyRuleset {
+  /** Docker's own chains with their exact content; anything else in them is stale. */
+  ownedChains: DockerChainRules[];
+  /** Docker's rules inside built-in chains, in Docker's order; other rules there are not Docker's. */
+  builtinRules: DockerBuiltinRules[];
+  /** Chains Docker creates with these rules when missing but never rewrites (DOCKER-USER). */
+  userChains: DockerChainRules[];
+}
+
+export interface DockerRuleset {
+  layout: DockerState['layout'];
+  ipv4: DockerFamilyRuleset;
+  ipv6: DockerFamilyRuleset;
+}
+
+/** Docker's chain names (moby libnetwork/drivers/bridge). */
+export const DOCKER_CHAIN = 'DOCKER';
+export const DOCKER_USER_CHAIN = 'DOCKER-USER';
+export const ISOLATION_STAGE_1 = 'DOCKER-ISOLATION-STAGE-1';
+export const ISOLATION_STAGE_2 = 'DOCKER-ISOLATION-STAGE-2';
+export const DOCKER_FORWARD_CHAIN = 'DOCKER-FORWARD';
+export const DOCKER_BRIDGE_CHAIN = 'DOCKER-BRIDGE';
+export const DOCKER_CT_CHAIN = 'DOCKER-CT';
+export const DOCKER_INTERNAL_CHAIN = 'DOCKER-INTERNAL';
+
+export function loopbackPrefix(family: Family): string {
+  return family === 'ipv4' ? '127.0.0.0/8' : '::1/128';
+}
+
+/** One host port of a published port (ranges expanded, as Docker programs them). */
+export interface PortBinding {
+  network: string;
+  proto: DockerProto;
+  hostIp: string;
+  hostPort: number;
+  containerIp: string;
+  containerPort: number;
+  family: Family;
+}
+
+export function expandPorts(ports: readonly DockerPort[], family: Family): PortBinding[] {
+  const out: PortBinding[] = [];
+  for (const p of ports) {
+    if (portFamily(p) !== family) continue;
+    const host = parsePortSpec(p.hostPort)!;
+    const cont = parsePortSpec(p.containerPort)!;
+    for (let k = 0; k <= host.last - host.first; k++) {
+      out.push({
+        network: p.network,
+        proto: p.proto,
+        hostIp: p.hostIp,
+        hostPort: host.first + k,
+        containerIp: p.containerIp,
+        containerPort: cont.first + k,
+        family,
+      });
+    }
+  }
+  return out;
+}
+
+export function isWildcardHost(ip: string): boolean {
+  const a = parseAddress(ip);
+  return a !== undefined && isUnspecified(a);
+}
+
+function protoMatch(proto: DockerProto, opt: '--dport' | '--sport', port: number): string {
+  return `-p ${proto} -m ${proto} ${opt} ${port}`;
+}
+
+export function dnatDestination(b: PortBinding): string {
+  return b.family === 'ipv4' ? `${b.containerIp}:${b.containerPort}` : `[${b.containerIp}]:${b.containerPort}`;
+}
+
+/**
+ * nat DOCKER: `-p P -d HOST --dport N -j DNAT --to-destination C:P [! -i BR] [! -s fe80::/10]`
+ * as Docker passes it (the link-local exclusion is Docker 28's, IPv6 only).
+ */
+export function dnatRule(b: PortBinding, bridge: string, skipOwnBridge: boolean, excludeLinkLocal: boolean): string {
+  const parts: string[] = [];
+  if (excludeLinkLocal && b.family === 'ipv6') parts.push('! -s fe80::/10');
+  if (!isWildcardHost(b.hostIp)) parts.push(`-d ${hostCidr(b.hostIp)}`);
+  if (skipOwnBridge) parts.push(`! -i ${bridge}`);
+  parts.push(protoMatch(b.proto, '--dport', b.hostPort));
+  parts.push(`-j DNAT --to-destination ${dnatDestination(b)}`);
+  return parts.join(' ');
+}
+
+/** nat POSTROUTING: a container reaching its own published port through the host. */
+export function hairpinMasqueradeRule(b: PortBinding): string {
+  const c = hostCidr(b.containerIp);
+  return `-s ${c} -d ${c} ${protoMatch(b.proto, '--dport', b.containerPort)} -j MASQUERADE`;
+}
+
+/** filter DOCKER: let the DNATed packets through to the container port. */
+export function acceptPortRule(b: PortBinding, bridge: string): string {
+  return `-d ${hostCidr(b.containerIp)} ! -i ${bridge} -o ${bridge} ${protoMatch(b.proto, '--dport', b.containerPort)} -j ACCEPT`;
+}
+
+/** mangle POSTROUTING: Docker's SCTP checksum workaround for old kernels. */
+export function sctpChecksumRule(b: PortBinding): string {
+  return `${protoMatch(b.proto, '--sport', b.containerPort)} -j CHECKSUM --checksum-fill`;
+}
+
+export function natJumpRules(family: Family, userlandProxy: boolean): DockerBuiltinRules[] {
+  return [
+    { table: 'nat', chain: 'PREROUTING', position: 'bottom', rules: [`-m addrtype --dst-type LOCAL -j ${DOCKER_CHAIN}`] },
+    {
+      table: 'nat',
+      chain: 'OUTPUT',
+      position: 'bottom',
+      // With the userland proxy, loopback traffic is left to docker-proxy, not DNATed.
+      rules: [`${userlandProxy ? `! -d ${loopbackPrefix(family)} ` : ''}-m addrtype --dst-type LOCAL -j ${DOCKER_CHAIN}`],
+    },
+  ];
+}
+
+/** Keeps the first of equal strings: Docker's `-A`/`-I` are no-ops when the rule exists. */
+export function unique(rules: readonly string[]): string[] {
+  return [...new Set(rules)];
+}
+
+export function emptyFamilyRuleset(): DockerFamilyRuleset {
+  return { ownedChains: [], builtinRules: [], userChains: [] };
+}
+
+/** Drops builtin entries with no rule, so consumers need not special-case them. */
+export function compact(r: DockerFamilyRuleset): DockerFamilyRuleset {
+  return { ...r, builtinRules: r.builtinRules.filter((b) => b.rules.length > 0) };
+}
+
+/** Every rule of a family ruleset as (table, chain, rule) in table/chain order of appearance. */
+export function allRules(r: DockerFamilyRuleset): Array<{ table: TableName; chain: string; rule: string }> {
+  const out: Array<{ table: TableName; chain: string; rule: string }> = [];
+  for (const group of [...r.builtinRules, ...r.ownedChains, ...r.userChains]) {
+    for (const rule of group.rules) out.push({ table: group.table, chain: group.chain, rule });
+  }
+  return out;
+}
+
+/**
+ * Docker's rules of one built-in chain, as they sit in a chain holding nothing else: the
+ * `top` groups in order, then the `bottom` groups in order.
+ */
+export function builtinChainRules(r: DockerFamilyRuleset, table: TableName, chain: string): string[] {
+  const groups = r.builtinRules.filter((b) => b.table === table && b.chain === chain);
+  return [
+    ...groups.filter((g) => g.position === 'top').flatMap((g) => g.rules),
+    ...groups.filter((g) => g.position === 'bottom').flatMap((g) => g.rules),
+  ];
+}

@@ -1,0 +1,146 @@
+// Layout "v28": the iptables rules of Docker 28 (28.2 and later), learnt from moby/moby
+// v28.5.2 libnetwork/drivers/bridge/internal/iptabler/{iptabler,network,port,endpoint}.go,
+// libnetwork/firewall_linux.go and the iptabler testdata/*.golden files.
+//
+// What changed from classic: filter FORWARD holds only `-j DOCKER-USER` and `-j DOCKER-FORWARD`;
+// DOCKER-FORWARD jumps to DOCKER-CT, DOCKER-ISOLATION-STAGE-1, DOCKER-BRIDGE and then holds
+// the per-network accept/icc rules (appended, so oldest network first); filter DOCKER ends with
+// a per-network default DROP and gets its per-port ACCEPTs inserted at the top (newest port
+// first); no RETURN at the end of the isolation chains or DOCKER-USER; the per-port hairpin
+// MASQUERADE only in hairpin mode; IPv6 DNAT skips link-local sources; raw PREROUTING drops
+// packets addressed straight to a container from outside its bridge, and packets from outside
+// for a port published on 127.0.0.0/8. gw_mode (routed, nat-unprotected) is not modelled:
+// every network is gw_mode=nat. The SCTP checksum rule needs an environment variable in 28
+// and is not written.
+
+import type { Family } from '../rules/model.js';
+import { isLoopback, parseAddress, hostCidr } from './address.js';
+import type { DockerState } from './state.js';
+import { subnetFor } from './state.js';
+import { internalDropRules } from './classic.js';
+import {
+  DOCKER_BRIDGE_CHAIN,
+  DOCKER_CHAIN,
+  DOCKER_CT_CHAIN,
+  DOCKER_FORWARD_CHAIN,
+  DOCKER_USER_CHAIN,
+  ISOLATION_STAGE_1,
+  ISOLATION_STAGE_2,
+  acceptPortRule,
+  compact,
+  dnatRule,
+  expandPorts,
+  hairpinMasqueradeRule,
+  natJumpRules,
+  unique,
+  type DockerFamilyRuleset,
+  type PortBinding,
+} from './ruleset.js';
+
+/** raw PREROUTING: the direct-access DROP for one container address. */
+export function directAccessDropRule(ip: string, bridge: string): string {
+  return `-d ${hostCidr(ip)} ! -i ${bridge} -j DROP`;
+}
+
+/** raw PREROUTING: remote packets for a port published on a loopback address. */
+export function loopbackDropRule(b: PortBinding): string {
+  return `-d ${hostCidr(b.hostIp)} ! -i lo -p ${b.proto} -m ${b.proto} --dport ${b.hostPort} -j DROP`;
+}
+
+/**
+ * The raw PREROUTING rules in the order Docker appends them: each container address when its
+ * endpoint joins (state.endpoints order, then addresses first seen in ports), followed by the
+ * loopback DROPs of that container's published ports.
+ */
+function rawRules(state: DockerState, family: Family, bindings: PortBinding[]): string[] {
+  const netOf = new Map(state.networks.map((n) => [n.name, n]));
+  const order: Array<{ ip: string; network: string }> = [];
+  const seen = new Set<string>();
+  for (const e of state.endpoints ?? []) {
+    if (parseAddress(e.ip)?.family !== family || seen.has(e.ip)) continue;
+    seen.add(e.ip);
+    order.push({ ip: e.ip, network: e.network });
+  }
+  for (const b of bindings) {
+    if (seen.has(b.containerIp)) continue;
+    seen.add(b.containerIp);
+    order.push({ ip: b.containerIp, network: b.network });
+  }
+  const out: string[] = [];
+  for (const { ip, network } of order) {
+    const net = netOf.get(network)!;
+    if (net.internal) continue;
+    out.push(directAccessDropRule(ip, net.bridge));
+    for (const b of bindings) {
+      // 127.0.0.0/8 only: the IPv6 loopback address is not routable, Docker skips it.
+      if (b.containerIp === ip && family === 'ipv4' && isLoopback(parseAddress(b.hostIp)!)) out.push(loopbackDropRule(b));
+    }
+  }
+  return unique(out);
+}
+
+export function v28Rules(state: DockerState, family: Family): DockerFamilyRuleset {
+  const nets = state.networks.filter((n) => subnetFor(n, family) !== undefined);
+  const oldestFirst = [...nets].reverse();
+  const external = nets.filter((n) => !n.internal);
+  const externalOldestFirst = oldestFirst.filter((n) => !n.internal);
+  const bridgeOf = new Map(state.networks.map((n) => [n.name, n.bridge]));
+  const bindings = expandPorts(state.ports, family);
+  const hairpin = !state.userlandProxy;
+
+  const natDocker = [
+    ...(hairpin ? [] : external.filter((n) => n.masquerade).map((n) => `-i ${n.bridge} -j RETURN`)),
+    ...bindings.map((b) => dnatRule(b, bridgeOf.get(b.network)!, !hairpin, true)),
+  ];
+  const postroutingTop = external.flatMap((n) => [
+    ...(hairpin ? [`-o ${n.bridge} -m addrtype --src-type LOCAL -j MASQUERADE`] : []),
+    ...(n.masquerade ? [`-s ${subnetFor(n, family)!} ! -o ${n.bridge} -j MASQUERADE`] : []),
+  ]);
+  const postroutingBottom = hairpin ? unique(bindings.map(hairpinMasqueradeRule)) : [];
+
+  // Per-port ACCEPTs are inserted: the first published port ends up last. A rule that already
+  // exists is not inserted again, so the first occurrence decides the position.
+  const accepts = unique(bindings.map((b) => acceptPortRule(b, bridgeOf.get(b.network)!))).reverse();
+  const filterDocker = [...accepts, ...externalOldestFirst.map((n) => `! -i ${n.bridge} -o ${n.bridge} -j DROP`)];
+  const dockerForward = [
+    `-j ${DOCKER_CT_CHAIN}`,
+    `-j ${ISOLATION_STAGE_1}`,
+    `-j ${DOCKER_BRIDGE_CHAIN}`,
+    ...oldestFirst.flatMap((n) =>
+      n.internal
+        ? [`-i ${n.bridge} -o ${n.bridge} -j ${n.icc ? 'ACCEPT' : 'DROP'}`]
+        : n.icc
+          ? [`-i ${n.bridge} -j ACCEPT`]
+          : [`-i ${n.bridge} -o ${n.bridge} -j DROP`, `-i ${n.bridge} ! -o ${n.bridge} -j ACCEPT`],
+    ),
+  ];
+  const isolation1 = [
+    ...nets.filter((n) => n.internal).flatMap((n) => internalDropRules(family, n.bridge, subnetFor(n, family)!)),
+    ...externalOldestFirst.map((n) => `-i ${n.bridge} ! -o ${n.bridge} -j ${ISOLATION_STAGE_2}`),
+  ];
+  const isolation2 = external.map((n) => `-o ${n.bridge} -j DROP`);
+
+  return compact({
+    ownedChains: [
+      { table: 'nat', chain: DOCKER_CHAIN, rules: natDocker },
+      { table: 'filter', chain: DOCKER_CHAIN, rules: filterDocker },
+      { table: 'filter', chain: DOCKER_BRIDGE_CHAIN, rules: externalOldestFirst.map((n) => `-o ${n.bridge} -j ${DOCKER_CHAIN}`) },
+      {
+        table: 'filter',
+        chain: DOCKER_CT_CHAIN,
+        rules: externalOldestFirst.map((n) => `-o ${n.bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`),
+      },
+      { table: 'filter', chain: DOCKER_FORWARD_CHAIN, rules: dockerForward },
+      { table: 'filter', chain: ISOLATION_STAGE_1, rules: isolation1 },
+      { table: 'filter', chain: ISOLATION_STAGE_2, rules: isolation2 },
+    ],
+    builtinRules: [
+      ...natJumpRules(family, state.userlandProxy),
+      { table: 'nat', chain: 'POSTROUTING', position: 'top', rules: postroutingTop },
+      { table: 'nat', chain: 'POSTROUTING', position: 'bottom', rules: postroutingBottom },
+      { table: 'filter', chain: 'FORWARD', position: 'top', rules: [`-j ${DOCKER_USER_CHAIN}`, `-j ${DOCKER_FORWARD_CHAIN}`] },
+      { table: 'raw', chain: 'PREROUTING', position: 'bottom', rules: rawRules(state, family, bindings) },
+    ],
+    userChains: [{ table: 'filter', chain: DOCKER_USER_CHAIN, rules: [] }],
+  });
+}
