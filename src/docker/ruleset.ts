@@ -173,3 +173,39 @@ export function builtinChainRules(r: DockerFamilyRuleset, table: TableName, chai
     ...groups.filter((g) => g.position === 'bottom').flatMap((g) => g.rules),
   ];
 }
+
+const BUILTINS: Record<string, readonly string[]> = {
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  raw: ['PREROUTING', 'OUTPUT'],
+};
+
+/**
+ * The ruleset as iptables-save would print it on a host holding nothing but Docker's rules
+ * (policies ACCEPT, no counters), one text per table that has any chain: for golden files,
+ * restoring into a throwaway namespace, and feeding inferState/doctor in tests.
+ */
+export function toSaveText(r: DockerFamilyRuleset): Record<string, string> {
+  const tables = new Set<string>();
+  for (const g of [...r.ownedChains, ...r.builtinRules, ...r.userChains]) tables.add(g.table);
+  const out: Record<string, string> = {};
+  for (const table of ['raw', 'mangle', 'nat', 'filter']) {
+    if (!tables.has(table)) continue;
+    const userDefined = [...r.ownedChains, ...r.userChains].filter((c) => c.table === table);
+    const lines = [`*${table}`];
+    for (const b of BUILTINS[table]!) lines.push(`:${b} ACCEPT [0:0]`);
+    // iptables-save lists user-defined chains sorted by name (libiptc keeps them sorted).
+    const names = [...new Set(userDefined.map((c) => c.chain))].sort();
+    for (const n of names) lines.push(`:${n} - [0:0]`);
+    for (const b of BUILTINS[table]!) {
+      for (const rule of builtinChainRules(r, table as TableName, b)) lines.push(`-A ${b} ${rule}`);
+    }
+    for (const n of names) {
+      for (const c of userDefined.filter((x) => x.chain === n)) for (const rule of c.rules) lines.push(`-A ${n} ${rule}`);
+    }
+    lines.push('COMMIT');
+    out[table] = lines.join('\n') + '\n';
+  }
+  return out;
+}
