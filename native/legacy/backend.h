@@ -1,0 +1,18 @@
+// The two instances of the legacy back end (table.h over libiptc and over libip6tc), each in
+// its own translation unit because the two libraries' headers do not mix. The caller holds
+// the libiptc mutex and has entered the network namespace.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "../common/error.h"
+
+namespace iptkit::legacy {
+
+OpError read_v4(const std::string& table, std::string& out);
+OpError commit_v4(const std::vector<std::string>& wires);
+OpError read_v6(const std::string& table, std::string& out);
+OpError commit_v6(const std::vector<std::string>& wires);
+
+}  // namespace iptkit::legacy
