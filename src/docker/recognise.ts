@@ -1,0 +1,100 @@
+// isDockerRule: whether a rule in a built-in chain has one of the shapes Docker writes, for any
+// network or port (so rules of networks and ports no longer in the state can be found and
+// removed), and which chains are Docker's own.
+
+import type { Family } from '../rules/model.js';
+import {
+  DOCKER_BRIDGE_CHAIN,
+  DOCKER_CHAIN,
+  DOCKER_CT_CHAIN,
+  DOCKER_FORWARD_CHAIN,
+  DOCKER_INTERNAL_CHAIN,
+  ISOLATION_STAGE_1,
+  ISOLATION_STAGE_2,
+} from './ruleset.js';
+
+/** Chains whose whole content is Docker's, per table (DOCKER-USER is the user's). */
+export const DOCKER_OWNED_CHAINS: Readonly<Record<string, readonly string[]>> = {
+  nat: [DOCKER_CHAIN],
+  filter: [
+    DOCKER_CHAIN,
+    ISOLATION_STAGE_1,
+    ISOLATION_STAGE_2,
+    DOCKER_FORWARD_CHAIN,
+    DOCKER_BRIDGE_CHAIN,
+    DOCKER_CT_CHAIN,
+    DOCKER_INTERNAL_CHAIN,
+    // Docker before 17.06 had one isolation chain; Docker still deletes it on start.
+    'DOCKER-ISOLATION',
+  ],
+};
+
+export function isDockerOwnedChain(table: string, chain: string): boolean {
+  return DOCKER_OWNED_CHAINS[table]?.includes(chain) ?? false;
+}
+
+/** Bridges Docker names itself: docker0 and br-<12 hex digits of the network id>. */
+const DOCKER_BRIDGE_NAME = /^(docker\d+|br-[0-9a-f]{12})$/;
+
+const ADDR = '[0-9a-fA-F.:]+';
+const PROTO = '(tcp|udp|sctp)';
+
+function bridgeOk(name: string, bridges?: ReadonlySet<string>): boolean {
+  return DOCKER_BRIDGE_NAME.test(name) || (bridges?.has(name) ?? false);
+}
+
+type Shape = { re: RegExp; bridgeGroups: number[] };
+
+const IF = '(\\S+)';
+
+const SHAPES: Record<string, Shape[]> = {
+  'nat/PREROUTING': [{ re: /^-m addrtype --dst-type LOCAL -j DOCKER$/, bridgeGroups: [] }],
+  'nat/OUTPUT': [{ re: /^(! -d (127\.0\.0\.0\/8|::1\/128) )?-m addrtype --dst-type LOCAL -j DOCKER$/, bridgeGroups: [] }],
+  'nat/POSTROUTING': [
+    { re: new RegExp(`^-s ${ADDR}/\\d+ ! -o ${IF} -j (MASQUERADE|SNAT --to-source ${ADDR})$`), bridgeGroups: [1] },
+    { re: new RegExp(`^-o ${IF} -m addrtype --src-type LOCAL -j (MASQUERADE|SNAT --to-source ${ADDR})$`), bridgeGroups: [1] },
+    // The per-port hairpin rule: the same container address as source and destination.
+    { re: new RegExp(`^-s (${ADDR})/(32|128) -d \\1/\\2 -p ${PROTO} -m \\3 --dport \\d+ -j MASQUERADE$`), bridgeGroups: [] },
+  ],
+  'filter/FORWARD': [
+    { re: /^-j (DOCKER-USER|DOCKER-FORWARD|DOCKER-ISOLATION-STAGE-1|DOCKER-ISOLATION)$/, bridgeGroups: [] },
+    { re: new RegExp(`^-o ${IF} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT$`), bridgeGroups: [1] },
+    { re: new RegExp(`^-o ${IF} -j DOCKER$`), bridgeGroups: [1] },
+    { re: new RegExp(`^-i ${IF} ! -o \\1 -j ACCEPT$`), bridgeGroups: [1] },
+    { re: new RegExp(`^-i ${IF} -o \\1 -j (ACCEPT|DROP)$`), bridgeGroups: [1] },
+  ],
+  'mangle/POSTROUTING': [{ re: /^-p sctp -m sctp --sport \d+ -j CHECKSUM --checksum-fill$/, bridgeGroups: [] }],
+  'raw/PREROUTING': [
+    { re: new RegExp(`^-d ${ADDR}/(32|128) ! -i ${IF} -j DROP$`), bridgeGroups: [2] },
+    { re: new RegExp(`^-d 127\\.${ADDR}/32 ! -i lo -p ${PROTO} -m \\1 --dport \\d+ -j DROP$`), bridgeGroups: [] },
+  ],
+};
+
+/**
+ * True when `args` (iptables-save text after `-A CHAIN `) is a rule Docker writes in that
+ * table and chain: any rule of a Docker-owned chain, or a rule of one of Docker's shapes in a
+ * built-in chain. Interface names must look like Docker's (docker0, br-<12 hex>) or be in
+ * `bridges` (the state's bridges, for networks with a chosen bridge name), so a foreign
+ * `-s 10.0.0.0/8 ! -o eth0 -j MASQUERADE` is never taken for Docker's.
+ */
+export function isDockerRule(
+  family: Family,
+  table: string,
+  chain: string,
+  args: string,
+  bridges?: Iterable<string>,
+): boolean {
+  if (isDockerOwnedChain(table, chain)) return true;
+  const shapes = SHAPES[`${table}/${chain}`];
+  if (!shapes) return false;
+  const known = bridges === undefined ? undefined : new Set(bridges);
+  const text = args.trim();
+  for (const { re, bridgeGroups } of shapes) {
+    const m = re.exec(text);
+    if (!m) continue;
+    if (family === 'ipv6' && /127\.0\.0\.0\/8/.test(text)) continue;
+    if (family === 'ipv4' && /::1\/128/.test(text)) continue;
+    if (bridgeGroups.every((g) => bridgeOk(m[g]!, known))) return true;
+  }
+  return false;
+}

@@ -1,0 +1,69 @@
+// Reading the iptables-save text that inferState and doctor take: per table, its chains in
+// order with their rules (the argument text after `-A CHAIN `, counters dropped).
+
+import type { Family } from '../rules/model.js';
+
+/** The iptables-save text of each table of one family, as `iptables-save -t TABLE` prints it. */
+export interface FamilySaves {
+  family: Family;
+  tables: Record<string, string>;
+}
+
+export interface SavedChain {
+  name: string;
+  /** `ACCEPT`/`DROP` for a built-in chain, `-` for a user-defined one. */
+  policy: string;
+  rules: string[];
+}
+
+export type SavedTable = Map<string, SavedChain>;
+
+/**
+ * Parses one table's text. A `*table` header selects the table; text holding several tables
+ * keeps only `table`'s part. Rule lines may carry `[packets:bytes]` counters (`-c`).
+ */
+export function parseSavedTable(text: string, table: string): SavedTable {
+  const chains: SavedTable = new Map();
+  const hasHeaders = /^\*/m.test(text);
+  let current = hasHeaders ? '' : table;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    if (line.startsWith('*')) {
+      current = line.slice(1).trim();
+      continue;
+    }
+    if (current !== table || line === 'COMMIT') continue;
+    if (line.startsWith(':')) {
+      const [name, policy] = line.slice(1).split(/\s+/);
+      if (name) chains.set(name, { name, policy: policy ?? '-', rules: [] });
+      continue;
+    }
+    const m = /^(?:\[\d+:\d+\]\s+)?-A\s+(\S+)(?:\s+(.*))?$/.exec(line);
+    if (!m) continue;
+    const chain = m[1]!;
+    if (!chains.has(chain)) chains.set(chain, { name: chain, policy: '-', rules: [] });
+    chains.get(chain)!.rules.push((m[2] ?? '').trim());
+  }
+  return chains;
+}
+
+export interface FamilyTables {
+  family: Family;
+  tables: Map<string, SavedTable>;
+}
+
+export function readSaves(saves: readonly FamilySaves[]): FamilyTables[] {
+  return saves.map((s) => ({
+    family: s.family,
+    tables: new Map(Object.entries(s.tables).map(([name, text]) => [name, parseSavedTable(text, name)])),
+  }));
+}
+
+export function rulesOf(t: FamilyTables, table: string, chain: string): string[] {
+  return t.tables.get(table)?.get(chain)?.rules ?? [];
+}
+
+export function hasChain(t: FamilyTables, table: string, chain: string): boolean {
+  return t.tables.get(table)?.has(chain) ?? false;
+}

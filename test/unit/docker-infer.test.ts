@@ -1,0 +1,93 @@
+// inferState: rules → state → rules gives back the same rules, and the state the rules
+// determine equals the one they were made from.
+
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { validateState, type DockerState } from '../../src/docker/state.js';
+import { desiredRules } from '../../src/docker/desired.js';
+import { toSaveText } from '../../src/docker/ruleset.js';
+import { inferState } from '../../src/docker/infer.js';
+import type { FamilySaves } from '../../src/docker/saves.js';
+
+const root = new URL('../../', import.meta.url);
+const seedJson = JSON.parse(readFileSync(new URL('fixtures/seed-docker-host.json', root), 'utf8')) as DockerState;
+const seedRules = readFileSync(new URL('fixtures/seed-docker-host.rules', root), 'utf8');
+const golden = (name: string): DockerState =>
+  validateState(JSON.parse(readFileSync(new URL(`test/golden/docker/${name}.json`, root), 'utf8')));
+
+function savesOf(state: DockerState): FamilySaves[] {
+  const r = desiredRules(state);
+  return [
+    { family: 'ipv4', tables: toSaveText(r.ipv4) },
+    { family: 'ipv6', tables: toSaveText(r.ipv6) },
+  ];
+}
+
+const namesOf = (s: DockerState) => ({ networks: s.networks.map((n) => ({ bridge: n.bridge, name: n.name })) });
+
+describe('inferState', () => {
+  it('the seed nat table gives the seed state, names aside', () => {
+    const got = inferState([{ family: 'ipv4', tables: { nat: seedRules } }]);
+    const withoutNames = (s: DockerState) => ({ ...s, networks: s.networks.map(({ name: _n, ...n }) => n), ports: s.ports.map(({ network: _n, ...p }) => p) });
+    expect(withoutNames(got)).toEqual(withoutNames(seedJson));
+    // Only docker0 has a name the rules imply.
+    expect(got.networks.map((n) => n.name)).toEqual(['br-96a729b6b174', 'bridge', 'br-2752d520c67d', 'br-08d32297f556', 'br-df07ce3e6f03', 'br-6052a0c8ee6f', 'br-3e981750d170']);
+  });
+
+  it('with the network names as hints, the seed nat table gives exactly the seed JSON', () => {
+    expect(inferState([{ family: 'ipv4', tables: { nat: seedRules } }], namesOf(seedJson))).toEqual(seedJson);
+  });
+
+  it('seed rules → state → rules are the seed rules', () => {
+    const again = toSaveText(desiredRules(inferState([{ family: 'ipv4', tables: { nat: seedRules } }])).ipv4).nat!;
+    const rulesOnly = (t: string) => t.split('\n').filter((l) => /-A /.test(l)).map((l) => l.replace(/^\[\d+:\d+\] /, ''));
+    expect(rulesOnly(again)).toEqual(rulesOnly(seedRules));
+  });
+
+  for (const name of ['classic-mixed', 'classic-hairpin', 'v28-mixed', 'v28-hairpin']) {
+    it(`${name}: rules → state → the same rules, both families`, () => {
+      const state = golden(name);
+      const inferred = inferState(savesOf(state), namesOf(state));
+      expect(desiredRules(inferred)).toEqual(desiredRules(state));
+      // The inferred state is itself valid.
+      expect(validateState(JSON.parse(JSON.stringify(inferred)))).toEqual(inferred);
+    });
+  }
+
+  it('classic-mixed: the inferred state is the original, ports grouped by family', () => {
+    const state = golden('classic-mixed');
+    const inferred = inferState(savesOf(state), namesOf(state));
+    const v4first = [...state.ports.filter((p) => !p.containerIp.includes(':')), ...state.ports.filter((p) => p.containerIp.includes(':'))];
+    // Whether an internal network would masquerade leaves no trace: Docker's default, true.
+    const networks = state.networks.map((n) => (n.internal ? { ...n, masquerade: true } : n));
+    expect(inferred).toEqual({ ...state, networks, ports: v4first });
+  });
+
+  it('v28: raw DROPs of containers without a published port come back as endpoints', () => {
+    const state = golden('v28-mixed');
+    const inferred = inferState(savesOf(state), namesOf(state));
+    expect(inferred.endpoints?.slice(0, 2)).toEqual([
+      { network: 'web', ip: '172.30.0.9' },
+      { network: 'web', ip: '172.30.0.2' },
+    ]);
+    const plain = { ...state };
+    delete plain.endpoints;
+    expect(inferState(savesOf(plain), namesOf(plain)).endpoints).toBeUndefined();
+  });
+
+  it('a port range published as consecutive rules becomes one range', () => {
+    const state = validateState({
+      layout: 'classic',
+      networks: [{ name: 'n', bridge: 'br-aaaaaaaaaaaa', subnet: '10.1.0.0/16' }],
+      ports: [{ network: 'n', proto: 'tcp', hostIp: '0.0.0.0', hostPort: '10000-10099', containerIp: '10.1.0.2', containerPort: '20000-20099' }],
+    });
+    expect(inferState(savesOf(state), namesOf(state)).ports).toEqual(state.ports);
+  });
+
+  it('layout v28 is recognised by DOCKER-FORWARD, userland proxy off by the OUTPUT jump', () => {
+    const state = golden('v28-hairpin');
+    const got = inferState(savesOf(state));
+    expect(got.layout).toBe('v28');
+    expect(got.userlandProxy).toBe(false);
+  });
+});
