@@ -1,0 +1,561 @@
+// One iptables command line as iptables 1.8.9 reads it: the restore-line tokenizer (its
+// quoting rules), then getopt_long over the generic options and the options of every loaded
+// extension (unambiguous long-option prefixes, newest module first, generic options before
+// all), `!` before an option, the implicit `-p tcp` match, and the command (-A, -I, …).
+// Extension options go to the modules through the registry (src/rules/ext/index.ts).
+
+import { ParseError } from '../errors.js';
+import type { Counters, Family, Rule, Target, Verdict } from './model.js';
+import { matchByUserName, targetByUserName } from './ext/index.js';
+import type { MatchExtension, OptionSpec, ParseContext, ParsedOption, TargetExtension } from './ext/index.js';
+import { parseCidr, parseInterface } from './address.js';
+import { implicitMatchNames, parseProtocol } from './protocols.js';
+import { OPAQUE_OPTION } from './save.js';
+
+/** XT_EXTENSION_MAXNAMELEN - 1: the longest chain name. */
+export const MAX_CHAIN_NAME = 28;
+
+const VERDICTS: ReadonlySet<string> = new Set(['ACCEPT', 'DROP', 'RETURN', 'QUEUE']);
+
+/**
+ * Splits one restore line into arguments as iptables-restore does (add_param_to_argv):
+ * blanks separate; `"…"` quotes, and inside quotes `\x` is x; a closing quote ends the
+ * argument; a backslash outside quotes is literal. An unquoted `-t…` is refused: the table
+ * comes from the `*table` line.
+ */
+export function tokenizeRestoreLine(text: string, line?: number): string[] {
+  const out: string[] = [];
+  let buf = '';
+  let quoteOpen = false;
+  let quoted = false;
+  let escaped = false;
+  const flush = (): void => {
+    if (!quoted && buf.length > 1 && ((buf[0] === '-' && buf[1] !== '-' && buf.includes('t')) || (buf.startsWith('--t') && '--table'.startsWith(buf)))) {
+      throw new ParseError(`The -t option cannot be used in iptables-restore (the table comes from the *table line)`, lineInit(line, buf, 'a rule option'));
+    }
+    out.push(buf);
+    buf = '';
+    quoted = false;
+  };
+  for (const ch of text) {
+    if (quoteOpen) {
+      if (escaped) {
+        buf += ch;
+        escaped = false;
+      } else if (ch === '\\') {
+        escaped = true;
+      } else if (ch === '"') {
+        quoteOpen = false;
+        flush();
+      } else {
+        buf += ch;
+      }
+      continue;
+    }
+    if (ch === '"') {
+      quoteOpen = true;
+      quoted = true;
+      continue;
+    }
+    if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r') {
+      if (buf.length) flush();
+      continue;
+    }
+    buf += ch;
+  }
+  if (quoteOpen) throw new ParseError('unterminated quoted string', lineInit(line, text, 'a closing "'));
+  if (buf.length) flush();
+  return out;
+}
+
+function lineInit(line: number | undefined, token?: string, expected?: string): { line?: number; token?: string; expected?: string } {
+  const init: { line?: number; token?: string; expected?: string } = {};
+  if (line !== undefined) init.line = line;
+  if (token !== undefined) init.token = token;
+  if (expected !== undefined) init.expected = expected;
+  return init;
+}
+
+/** A command of an iptables(-restore) line. Rule numbers are 1-based as on the command line. */
+export type RuleCommand =
+  | { op: 'append'; chain: string; rule: Rule }
+  | { op: 'insert'; chain: string; index: number; rule: Rule }
+  | { op: 'delete'; chain: string; rule: Rule }
+  | { op: 'deleteNum'; chain: string; index: number }
+  | { op: 'replace'; chain: string; index: number; rule: Rule }
+  | { op: 'check'; chain: string; rule: Rule }
+  | { op: 'newChain'; chain: string }
+  | { op: 'deleteChain'; chain?: string }
+  | { op: 'flush'; chain?: string }
+  | { op: 'zero'; chain?: string }
+  | { op: 'policy'; chain: string; policy: 'ACCEPT' | 'DROP' }
+  | { op: 'rename'; chain: string; newName: string };
+
+export interface ParseArgsOptions {
+  /** 1-based input line, for errors. */
+  line?: number;
+}
+
+type HasArg = 0 | 1 | 2;
+
+interface Generic {
+  kind: 'generic';
+  name: string;
+  short: string;
+  hasArg: HasArg;
+}
+
+interface ExtOption {
+  kind: 'ext';
+  name: string;
+  hasArg: HasArg;
+  spec: OptionSpec;
+  owner: Instance;
+}
+
+type OptionEntry = Generic | ExtOption;
+
+interface MatchInstance {
+  kind: 'match';
+  ext: MatchExtension;
+  options: ParsedOption[];
+}
+
+interface TargetInstance {
+  kind: 'target';
+  ext: TargetExtension;
+  options: ParsedOption[];
+}
+
+type Instance = MatchInstance | TargetInstance;
+
+// iptables 1.8.9 original_opts, in its order (getopt_long reports the first exact match).
+const GENERIC: readonly Generic[] = (
+  [
+    ['append', 'A', 1], ['delete', 'D', 1], ['check', 'C', 1], ['insert', 'I', 1], ['replace', 'R', 1],
+    ['list', 'L', 2], ['list-rules', 'S', 2], ['flush', 'F', 2], ['zero', 'Z', 2], ['new-chain', 'N', 1],
+    ['delete-chain', 'X', 2], ['rename-chain', 'E', 1], ['policy', 'P', 1], ['source', 's', 1],
+    ['destination', 'd', 1], ['src', 's', 1], ['dst', 'd', 1], ['protocol', 'p', 1],
+    ['in-interface', 'i', 1], ['jump', 'j', 1], ['table', 't', 1], ['match', 'm', 1], ['numeric', 'n', 0],
+    ['out-interface', 'o', 1], ['verbose', 'v', 0], ['wait', 'w', 2], ['wait-interval', 'W', 2],
+    ['exact', 'x', 0], ['fragments', 'f', 0], ['version', 'V', 0], ['help', 'h', 2], ['line-numbers', '0', 0],
+    ['modprobe', 'M', 1], ['set-counters', 'c', 1], ['goto', 'g', 1], ['ipv4', '4', 0], ['ipv6', '6', 0],
+  ] as const
+).map(([name, short, hasArg]) => ({ kind: 'generic' as const, name, short, hasArg }));
+
+const SHORT: ReadonlyMap<string, Generic> = new Map(
+  GENERIC.filter((g) => g.name !== 'src' && g.name !== 'dst').map((g) => [g.short, g]),
+);
+
+const COMMAND_LETTERS = 'ADCIRLSFZNXEP';
+const INVERTIBLE = 'sdpiof';
+
+/** Whether a token may be taken as the optional/positional argument of a command. */
+function positional(tok: string | undefined): tok is string {
+  return tok !== undefined && tok[0] !== '-' && tok[0] !== '!';
+}
+
+function parseRuleNumber(text: string, fail: (m: string, t?: string, e?: string) => never): number {
+  const n = /^[0-9]+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) fail(`Invalid rule number \`${text}'`, text, 'a rule number ≥ 1');
+  return n;
+}
+
+function parseCounter(text: string, which: string, fail: (m: string, t?: string, e?: string) => never): bigint {
+  // sscanf("%llu"): leading blanks and a plus sign are fine.
+  const m = /^\s*\+?([0-9]+)/.exec(text);
+  if (!m) fail(`-c ${which} counter not numeric`, text, 'a decimal counter');
+  const v = BigInt(m[1]!);
+  if (v >= 1n << 64n) fail(`-c ${which} counter too large`, text, 'a 64-bit counter');
+  return v;
+}
+
+/** Checks a chain name as iptables does for -N and -E (and restore's `:CHAIN` lines). */
+export function chainNameProblem(name: string, family: Family): string | undefined {
+  if (name.length > MAX_CHAIN_NAME) return `chain name \`${name}' too long (must be under ${MAX_CHAIN_NAME + 1} chars)`;
+  if (name === '') return 'chain name must not be empty';
+  if (name[0] === '-') return "chain name not allowed to start with `-'";
+  if (name[0] === '!') return "chain name not allowed to start with `!'";
+  if (/\s/.test(name)) return `Invalid chain name \`${name}'`;
+  if (VERDICTS.has(name) || targetByUserName(name, family)) return 'chain name may not clash with target name';
+  return undefined;
+}
+
+interface CommandState {
+  letter?: string;
+  chain?: string;
+  index?: number;
+  policy?: string;
+  newName?: string;
+}
+
+/**
+ * Parses one command line (already tokenized, without `iptables` or `-t`), getopt_long style.
+ * Returns the command; rule commands carry the rule.
+ */
+export function parseCommand(tokens: readonly string[], family: Family, opts: ParseArgsOptions = {}): RuleCommand {
+  const line = opts.line;
+  // Annotated so that TypeScript narrows after a call (assertion-style `never`).
+  const fail: (message: string, token?: string, expected?: string) => never = (message, token, expected) => {
+    throw new ParseError(message, lineInit(line, token, expected));
+  };
+  // Errors from address/protocol helpers get this line.
+  const guard = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof ParseError && e.line === undefined) {
+        throw new ParseError(e.message, lineInit(line, e.token, e.expected));
+      }
+      throw e;
+    }
+  };
+
+  const rule: Rule = { matches: [], target: { kind: 'none' } };
+  const instances: MatchInstance[] = [];
+  let target: TargetInstance | undefined;
+  let targetName: string | undefined;
+  let isGoto = false;
+  let merged: OptionEntry[] = [...GENERIC];
+  const seen = new Set<string>();
+  const cmd: CommandState = {};
+  let invert = false;
+  let invertToken = '';
+  let protoText: string | undefined;
+  let protoUsed = false;
+  let counters: Counters | undefined;
+
+  const addInstance = (inst: Instance): void => {
+    // New options go after the generic ones and before older extensions' (xtables_merge_options).
+    const entries: ExtOption[] = [];
+    for (const spec of inst.ext.options) {
+      for (const name of [spec.name, ...(spec.aliases ?? [])]) {
+        entries.push({ kind: 'ext', name, hasArg: spec.hasArg ? 1 : 0, spec, owner: inst });
+      }
+    }
+    merged = [...GENERIC, ...entries, ...merged.slice(GENERIC.length)];
+  };
+
+  const setOnce = (letter: string, tok: string): void => {
+    if (seen.has(letter)) fail(`multiple -${letter} flags not allowed`, tok);
+    seen.add(letter);
+    if (invert && !INVERTIBLE.includes(letter)) fail(`cannot have ! before -${letter}`, tok);
+  };
+
+  const lookupLong = (name: string, tok: string): OptionEntry | undefined => {
+    const exact = merged.find((o) => o.name === name);
+    if (exact) return exact;
+    const cands = merged.filter((o) => o.name.startsWith(name));
+    if (cands.length === 0) return undefined;
+    const first = cands[0]!;
+    const same = (o: OptionEntry): boolean =>
+      o.kind === first.kind &&
+      o.hasArg === first.hasArg &&
+      (o.kind === 'generic' ? o.short === (first as Generic).short : o.spec === (first as ExtOption).spec && o.owner === (first as ExtOption).owner);
+    if (!cands.every(same)) {
+      fail(`option "${tok}" is ambiguous; possibilities: ${cands.map((c) => '--' + c.name).join(' ')}`, tok, 'an unambiguous option');
+    }
+    return first;
+  };
+
+  let i = 0;
+  const takeArg = (entry: OptionEntry, tok: string, attached: string | undefined): string | undefined => {
+    if (entry.hasArg === 0) {
+      if (attached !== undefined) fail(`option "${tok}" doesn't allow an argument`, tok);
+      return undefined;
+    }
+    if (attached !== undefined) return attached;
+    if (entry.hasArg === 2) return undefined;
+    if (i >= tokens.length) fail(`option "${tok}" requires an argument`, tok, 'an argument');
+    return tokens[i++]!;
+  };
+
+  while (i < tokens.length) {
+    const tok = tokens[i++]!;
+    if (tok === OPAQUE_OPTION || tok.startsWith(OPAQUE_OPTION + '=')) {
+      fail(
+        'this rule holds an extension iptkit cannot print (it was read from the kernel without a codec); it cannot be restored from text',
+        tok,
+        'a rule without opaque extensions',
+      );
+    }
+    let entry: OptionEntry | undefined;
+    let attached: string | undefined;
+    let shownTok = tok;
+    if (tok.startsWith('--') && tok.length > 2) {
+      const eq = tok.indexOf('=');
+      const name = eq >= 0 ? tok.slice(2, eq) : tok.slice(2);
+      if (eq >= 0) attached = tok.slice(eq + 1);
+      entry = lookupLong(name, tok);
+      if (!entry) {
+        // command_default: an unknown option may belong to the `-p` protocol's match.
+        if (protoText !== undefined && !protoUsed) {
+          protoUsed = true;
+          const ext = implicitMatchNames(protoText, family)
+            .map((n) => matchByUserName(n, family))
+            .find((e) => e !== undefined);
+          if (ext) {
+            const inst: MatchInstance = { kind: 'match', ext, options: [] };
+            instances.push(inst);
+            addInstance(inst);
+            i--; // getopt again over the same option, now with the match's options merged
+            continue;
+          }
+        }
+        fail(`unknown option "${tok}"`, tok, 'an option of iptables or of a loaded match or target');
+      }
+    } else if (tok.length > 1 && tok[0] === '-' && tok !== '--') {
+      const g = SHORT.get(tok[1]!);
+      if (!g) fail(`unknown option "${tok}"`, tok, 'an option of iptables');
+      entry = g;
+      shownTok = '-' + tok[1];
+      if (tok.length > 2) {
+        if (g.hasArg === 0) fail(`unknown option "${tok}" (short options are not combined here)`, tok);
+        attached = tok.slice(2);
+      }
+    } else {
+      if (tok === '!') {
+        if (invert) fail('multiple consecutive ! not allowed', tok);
+        invert = true;
+        invertToken = tok;
+        continue;
+      }
+      fail(`Bad argument \`${tok}'`, tok, 'an option');
+    }
+    let value = takeArg(entry, shownTok, attached);
+
+    if (entry.kind === 'ext') {
+      const spec = entry.spec;
+      // Deprecated intrapositioned negation: `--dport ! 80`.
+      if (value === '!' && spec.invertible) {
+        if (invert) fail("Multiple `!' flags not allowed", tok);
+        invert = true;
+        if (i >= tokens.length) fail("no argument following `!'", tok);
+        value = tokens[i++]!;
+      }
+      if (invert && !spec.invertible) fail(`${entry.owner.ext.names[0]}: option "--${spec.name}" cannot be inverted.`, tok);
+      const parsed: ParsedOption = { name: spec.name, invert, token: shownTok };
+      if (value !== undefined) parsed.value = value;
+      entry.owner.options.push(parsed);
+      invert = false;
+      continue;
+    }
+
+    const letter = entry.short;
+    if (COMMAND_LETTERS.includes(letter)) {
+      if (invert) fail(`cannot have ! before -${letter}`, tok);
+      if (cmd.letter !== undefined) fail(`Can't use -${letter} with -${cmd.letter}`, tok, 'one command per line');
+      cmd.letter = letter;
+      if (value === undefined && entry.hasArg === 2 && positional(tokens[i])) value = tokens[i++]!;
+      if (value !== undefined) cmd.chain = value;
+      switch (letter) {
+        case 'I':
+          cmd.index = positional(tokens[i]) ? parseRuleNumber(tokens[i++]!, fail) : 1;
+          break;
+        case 'R':
+          if (!positional(tokens[i])) fail('-R requires a rule number', tok, 'a rule number');
+          cmd.index = parseRuleNumber(tokens[i++]!, fail);
+          break;
+        case 'D':
+          if (positional(tokens[i])) cmd.index = parseRuleNumber(tokens[i++]!, fail);
+          break;
+        case 'P':
+          if (!positional(tokens[i])) fail('-P requires a chain and a policy', tok, 'a policy');
+          cmd.policy = tokens[i++]!;
+          break;
+        case 'E':
+          if (!positional(tokens[i])) fail('-E requires old-chain-name and new-chain-name', tok, 'a new chain name');
+          cmd.newName = tokens[i++]!;
+          break;
+        case 'Z':
+          break;
+        case 'L':
+        case 'S':
+          fail(`-${letter} lists rules; it has no place in restore input`, tok);
+      }
+      continue;
+    }
+
+    switch (letter) {
+      case 's':
+        setOnce('s', tok);
+        rule.source = guard(() => parseCidr(value!, family));
+        if (invert) rule.sourceInvert = true;
+        else if (rule.source.endsWith('/0')) delete rule.source;
+        break;
+      case 'd':
+        setOnce('d', tok);
+        rule.destination = guard(() => parseCidr(value!, family));
+        if (invert) rule.destinationInvert = true;
+        else if (rule.destination.endsWith('/0')) delete rule.destination;
+        break;
+      case 'i':
+        setOnce('i', tok);
+        rule.inInterface = guard(() => parseInterface(value!));
+        if (invert) rule.inInterfaceInvert = true;
+        break;
+      case 'o':
+        setOnce('o', tok);
+        rule.outInterface = guard(() => parseInterface(value!));
+        if (invert) rule.outInterfaceInvert = true;
+        break;
+      case 'p': {
+        setOnce('p', tok);
+        const n = guard(() => parseProtocol(value!, family));
+        if (n === 0 && invert) fail('rule would never match protocol', value, 'a protocol other than all');
+        protoText = value!;
+        if (n !== 0) rule.protocol = n;
+        if (invert) rule.protocolInvert = true;
+        break;
+      }
+      case 'f':
+        if (family !== 'ipv4') fail('-f (fragments) exists only in iptables (IPv4)', tok);
+        setOnce('f', tok);
+        rule.fragment = !invert;
+        break;
+      case 'j':
+      case 'g': {
+        if (seen.has('j')) fail('multiple -j flags not allowed', tok);
+        setOnce('j', tok);
+        targetName = value!;
+        isGoto = letter === 'g';
+        if (!isGoto && !VERDICTS.has(targetName)) {
+          const ext = targetByUserName(targetName, family);
+          if (ext) {
+            target = { kind: 'target', ext, options: [] };
+            addInstance(target);
+          }
+        }
+        break;
+      }
+      case 'm': {
+        if (invert) fail('cannot have ! before -m', tok);
+        const ext = matchByUserName(value!, family);
+        if (!ext) fail(`Couldn't load match \`${value}': iptkit has no module for it`, value, 'a match iptkit understands');
+        const inst: MatchInstance = { kind: 'match', ext, options: [] };
+        instances.push(inst);
+        addInstance(inst);
+        break;
+      }
+      case 'c': {
+        setOnce('c', tok);
+        let pc = value!;
+        let bc: string | undefined;
+        const comma = pc.indexOf(',', 1);
+        if (comma >= 0) {
+          bc = pc.slice(comma + 1);
+          pc = pc.slice(0, comma);
+        } else if (positional(tokens[i])) {
+          bc = tokens[i++]!;
+        }
+        if (bc === undefined) fail('-c requires packet and byte counter', tok, 'PKTS BYTES');
+        counters = { packets: parseCounter(pc, 'packet', fail), bytes: parseCounter(bc, 'byte', fail) };
+        break;
+      }
+      case '4':
+      case '6':
+        if ((letter === '4') !== (family === 'ipv4')) fail(`this line is for ${letter === '4' ? 'IPv4' : 'IPv6'} only`, tok);
+        break;
+      case 'n':
+      case 'v':
+      case 'x':
+      case 'w':
+      case 'W':
+      case '0':
+      case 'M':
+        // Listing and locking options: meaningless for a rule, harmless as iptables treats them.
+        break;
+      case 't':
+        fail('The -t option cannot be used here (the table comes from the *table line)', tok);
+        break;
+      default:
+        fail(`option "${tok}" is not supported`, tok);
+    }
+    invert = false;
+  }
+  if (invert) fail("`!' at the end of the line, with nothing to invert", invertToken);
+  if (cmd.letter === undefined) fail('no command specified', tokens[0], 'a command such as -A CHAIN');
+
+  // Extension fields, in load order (iptables' final checks).
+  const pctx = (): ParseContext => {
+    const c: ParseContext = { family, fail };
+    if (rule.protocol !== undefined) c.protocol = rule.protocol;
+    if (rule.protocolInvert) c.protocolInvert = true;
+    return c;
+  };
+  for (const inst of instances) {
+    rule.matches.push({ name: inst.ext.kernelName, revision: inst.ext.revision(family), fields: inst.ext.build(inst.options, pctx()) });
+  }
+  if (targetName !== undefined) {
+    let t: Target;
+    if (target) {
+      t = { kind: 'extension', name: target.ext.kernelName, revision: target.ext.revision(family), fields: target.ext.build(target.options, pctx()) };
+    } else if (!isGoto && VERDICTS.has(targetName)) {
+      t = { kind: 'verdict', verdict: targetName as Verdict };
+    } else {
+      t = isGoto ? { kind: 'jump', chain: targetName, goto: true } : { kind: 'jump', chain: targetName };
+    }
+    rule.target = t;
+  }
+  if (counters) rule.counters = counters;
+
+  const chain = cmd.chain!;
+  const needsChain = 'ADCIRNEP'.includes(cmd.letter);
+  if (needsChain && chain === undefined) fail(`-${cmd.letter} requires a chain name`, undefined, 'a chain name');
+  if ('ADCIR'.includes(cmd.letter) && !(cmd.letter === 'D' && cmd.index !== undefined)) {
+    if (chain === 'PREROUTING' || chain === 'INPUT') {
+      if (rule.outInterface !== undefined) fail(`Can't use -o with ${chain}`, '-o');
+    }
+    if (chain === 'POSTROUTING' || chain === 'OUTPUT') {
+      if (rule.inInterface !== undefined) fail(`Can't use -i with ${chain}`, '-i');
+    }
+  }
+  const noRule = (): void => {
+    if (rule.matches.length || rule.target.kind !== 'none' || seen.size) fail(`-${cmd.letter} takes no rule options`);
+  };
+  switch (cmd.letter) {
+    case 'A': return { op: 'append', chain, rule };
+    case 'I': return { op: 'insert', chain, index: cmd.index!, rule };
+    case 'R': return { op: 'replace', chain, index: cmd.index!, rule };
+    case 'C': return { op: 'check', chain, rule };
+    case 'D':
+      if (cmd.index !== undefined) {
+        noRule();
+        return { op: 'deleteNum', chain, index: cmd.index };
+      }
+      return { op: 'delete', chain, rule };
+    case 'N': {
+      noRule();
+      const problem = chainNameProblem(chain, family);
+      if (problem) fail(problem, chain, 'a valid chain name');
+      return { op: 'newChain', chain };
+    }
+    case 'X': noRule(); return chain === undefined ? { op: 'deleteChain' } : { op: 'deleteChain', chain };
+    case 'F': noRule(); return chain === undefined ? { op: 'flush' } : { op: 'flush', chain };
+    case 'Z': noRule(); return chain === undefined ? { op: 'zero' } : { op: 'zero', chain };
+    case 'P': {
+      noRule();
+      if (cmd.policy !== 'ACCEPT' && cmd.policy !== 'DROP') fail(`Bad built-in chain policy \`${cmd.policy}'`, cmd.policy, 'ACCEPT or DROP');
+      return { op: 'policy', chain, policy: cmd.policy };
+    }
+    case 'E': {
+      noRule();
+      const problem = chainNameProblem(cmd.newName!, family);
+      if (problem) fail(problem, cmd.newName, 'a valid chain name');
+      return { op: 'rename', chain, newName: cmd.newName! };
+    }
+  }
+  return fail(`-${cmd.letter} is not supported here`);
+}
+
+/**
+ * Parses the arguments of one rule (`-s … -j …`, optionally led by `-A CHAIN`) into the
+ * model, as iptables 1.8.9 would build it.
+ */
+export function parseRuleArgs(tokens: readonly string[], family: Family, opts: ParseArgsOptions = {}): { chain?: string; rule: Rule } {
+  const hasCommand = tokens.some((t) => /^-[ADCIR]/.test(t) || /^--(append|delete|check|insert|replace)/.test(t));
+  const cmd = parseCommand(hasCommand ? tokens : ['-A', '\u0000', ...tokens], family, opts);
+  if (!('rule' in cmd)) throw new ParseError(`expected a rule, got a -${cmd.op} command`, lineInit(opts.line));
+  if (!hasCommand) return { rule: cmd.rule };
+  return { chain: cmd.chain, rule: cmd.rule };
+}

@@ -1,0 +1,355 @@
+// The TypeScript side of the wire (docs/wire.md): one string per table. decodeTable turns a
+// read into the rule model; encodeCommit turns the planner's chains into a commit string.
+// Hot path: a read of 30,000 rules must decode in milliseconds, so it splits strings and
+// caches address conversions instead of running a regular expression per field.
+
+import type { Chain, Counters, Family, Fields, Match, Rule, Table, Target, Verdict } from './model.js';
+import { cidrFromWire, cidrToWire } from './address.js';
+
+/** Kernel invflags (IPT_INV_* / IP6T_INV_*; the values are the same in both). */
+export const INV = {
+  VIA_IN: 0x01,
+  VIA_OUT: 0x02,
+  SRCIP: 0x08,
+  DSTIP: 0x10,
+  FRAG: 0x20,
+  PROTO: 0x40,
+} as const;
+
+const HEX = '0123456789ABCDEF';
+
+/** Escapes a value: bytes < 0x21, `%`, `=` and bytes ≥ 0x7f become %XX. */
+export function escapeValue(value: string): string {
+  let plain = true;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x21 || c >= 0x7f || c === 0x25 || c === 0x3d) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return value;
+  let out = '';
+  for (const b of Buffer.from(value, 'utf8')) {
+    if (b < 0x21 || b >= 0x7f || b === 0x25 || b === 0x3d) out += '%' + HEX[b >> 4] + HEX[b & 15];
+    else out += String.fromCharCode(b);
+  }
+  return out;
+}
+
+/** Reverses escapeValue. Bytes that are not valid UTF-8 become U+FFFD (see docs/wire.md). */
+export function unescapeValue(value: string): string {
+  if (value.indexOf('%') < 0) return value;
+  const bytes: number[] = [];
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x25) {
+      const b = parseInt(value.slice(i + 1, i + 3), 16);
+      if (Number.isNaN(b) || i + 3 > value.length) throw new Error(`wire: bad escape in ${JSON.stringify(value)}`);
+      bytes.push(b);
+      i += 2;
+    } else {
+      bytes.push(c);
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/** A rule the nft back end found in an iptables-nft chain that is not in iptables-nft form. */
+export interface ForeignRule {
+  chain: string;
+  handle: number;
+  text: string;
+  /** How many decoded rules of the chain come before it. */
+  position: number;
+}
+
+export interface DecodedTable {
+  table: Table;
+  /** nft only: rule handles, per chain in table order, per rule in chain order. */
+  handles?: number[][];
+  /** nft only: rules in a chain that iptkit must report and keep, never rewrite. */
+  foreign?: ForeignRule[];
+}
+
+function wireError(line: string, why: string): Error {
+  return new Error(`wire: ${why}: ${JSON.stringify(line.length > 200 ? line.slice(0, 200) + '…' : line)}`);
+}
+
+function counter(v: string): bigint {
+  return BigInt(v);
+}
+
+function parseFields(parts: string[], from: number): Fields {
+  const fields: Fields = {};
+  for (let i = from; i < parts.length; i++) {
+    const p = parts[i]!;
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw wireError(parts.join('\t'), 'field without key');
+    fields[p.slice(0, eq)] = unescapeValue(p.slice(eq + 1));
+  }
+  return fields;
+}
+
+/** Decodes one table read from the kernel (legacyRead, or one table of nftRead). */
+export function decodeTable(wire: string): DecodedTable {
+  const lines = wire.split('\n');
+  let table: Table | undefined;
+  let chain: Chain | undefined;
+  let rule: Rule | undefined;
+  let handles: number[][] | undefined;
+  let chainHandles: number[] | undefined;
+  let foreign: ForeignRule[] | undefined;
+  let family: Family = 'ipv4';
+  // `goto=1` is on the rule record, the chain name on the `jump` record after it.
+  let ruleGoto = false;
+  for (const line of lines) {
+    if (line === '') continue;
+    const parts = line.split('\t');
+    const kind = parts[0];
+    switch (kind) {
+      case 'rule': {
+        if (!chain) throw wireError(line, 'rule before any chain');
+        rule = { matches: [], target: { kind: 'none' } };
+        ruleGoto = false;
+        let packets = 0n;
+        let bytes = 0n;
+        let inv = 0;
+        let handle: number | undefined;
+        for (let i = 1; i < parts.length; i++) {
+          const p = parts[i]!;
+          const eq = p.indexOf('=');
+          const key = p.slice(0, eq);
+          const v = p.slice(eq + 1);
+          switch (key) {
+            case 'pkts': packets = counter(v); break;
+            case 'bytes': bytes = counter(v); break;
+            case 'src': rule.source = cidrFromWire(v, family); break;
+            case 'dst': rule.destination = cidrFromWire(v, family); break;
+            case 'in': rule.inInterface = unescapeValue(v); break;
+            case 'out': rule.outInterface = unescapeValue(v); break;
+            case 'proto': rule.protocol = Number(v); break;
+            case 'inv': inv = Number(v); break;
+            case 'frag': rule.fragment = true; break;
+            case 'goto': ruleGoto = v === '1'; break;
+            case 'handle': handle = Number(v); break;
+            default: throw wireError(line, `unknown rule field ${key}`);
+          }
+        }
+        rule.counters = { packets, bytes };
+        if (inv) {
+          if (inv & INV.SRCIP) {
+            rule.sourceInvert = true;
+            rule.source ??= family === 'ipv4' ? '0.0.0.0/0' : '::/0';
+          }
+          if (inv & INV.DSTIP) {
+            rule.destinationInvert = true;
+            rule.destination ??= family === 'ipv4' ? '0.0.0.0/0' : '::/0';
+          }
+          if (inv & INV.VIA_IN) rule.inInterfaceInvert = true;
+          if (inv & INV.VIA_OUT) rule.outInterfaceInvert = true;
+          if (inv & INV.PROTO) {
+            rule.protocolInvert = true;
+            rule.protocol ??= 0;
+          }
+          if (inv & INV.FRAG && rule.fragment) rule.fragment = false;
+        }
+        // A source or destination of 0/0 without `!` is no source at all, as in the model.
+        if (rule.source !== undefined && !rule.sourceInvert && rule.source.endsWith('/0')) delete rule.source;
+        if (rule.destination !== undefined && !rule.destinationInvert && rule.destination.endsWith('/0')) delete rule.destination;
+        if (rule.protocol === 0 && !rule.protocolInvert) delete rule.protocol;
+        chain.rules.push(rule);
+        if (handle !== undefined) {
+          if (!chainHandles) throw wireError(line, 'handle without chain');
+          chainHandles.push(handle);
+        }
+        break;
+      }
+      case 'match': {
+        if (!rule) throw wireError(line, 'match outside a rule');
+        const fields = parseFields(parts, 3);
+        const m: Match = { name: parts[1]!, revision: Number(parts[2]), fields };
+        if ('raw' in fields) m.opaque = true;
+        rule.matches.push(m);
+        break;
+      }
+      case 'target': {
+        if (!rule) throw wireError(line, 'target outside a rule');
+        const fields = parseFields(parts, 3);
+        const t: Target = { kind: 'extension', name: parts[1]!, revision: Number(parts[2]), fields };
+        if ('raw' in fields) t.opaque = true;
+        rule.target = t;
+        break;
+      }
+      case 'verdict':
+        if (!rule) throw wireError(line, 'verdict outside a rule');
+        rule.target = { kind: 'verdict', verdict: parts[1] as Verdict };
+        break;
+      case 'jump': {
+        if (!rule) throw wireError(line, 'jump outside a rule');
+        rule.target = ruleGoto ? { kind: 'jump', chain: parts[1]!, goto: true } : { kind: 'jump', chain: parts[1]! };
+        break;
+      }
+      case 'chain': {
+        if (!table) throw wireError(line, 'chain before table');
+        rule = undefined;
+        chain = { name: parts[1]!, rules: [] };
+        for (let i = 2; i < parts.length; i++) {
+          const p = parts[i]!;
+          const eq = p.indexOf('=');
+          const key = p.slice(0, eq);
+          const v = p.slice(eq + 1);
+          if (key === 'policy') chain.policy = v as 'ACCEPT' | 'DROP';
+          else if (key === 'pkts') chain.counters = { packets: counter(v), bytes: chain.counters?.bytes ?? 0n };
+          else if (key === 'bytes') chain.counters = { packets: chain.counters?.packets ?? 0n, bytes: counter(v) };
+          else if (key === 'refs') chain.references = Number(v);
+          else throw wireError(line, `unknown chain field ${key}`);
+        }
+        table.chains.push(chain);
+        if (handles) {
+          chainHandles = [];
+          handles.push(chainHandles);
+        }
+        break;
+      }
+      case 'table': {
+        if (table) throw wireError(line, 'second table in one string');
+        const fam = parts.find((p) => p.startsWith('family='))?.slice(7);
+        if (fam !== 'ipv4' && fam !== 'ipv6') throw wireError(line, 'table without family');
+        family = fam;
+        table = { name: parts[1]!, family, chains: [] };
+        break;
+      }
+      case 'foreign': {
+        if (!chain) throw wireError(line, 'foreign rule before any chain');
+        rule = undefined;
+        const f = parseFields(parts, 1);
+        (foreign ??= []).push({ chain: chain.name, handle: Number(f['handle']), text: f['text'] ?? '', position: chain.rules.length });
+        break;
+      }
+      default:
+        throw wireError(line, `unknown record ${kind}`);
+    }
+    // nft reads carry handles; the first one switches per-chain handle lists on.
+    if (kind === 'table' && wire.includes('\thandle=')) handles = [];
+  }
+  if (!table) throw new Error('wire: no table record');
+  const out: DecodedTable = { table };
+  if (handles) out.handles = handles;
+  if (foreign) out.foreign = foreign;
+  return out;
+}
+
+/** One entry of a chain in a commit: keep a rule read under the same lock, or a new rule. */
+export type CommitEntry = { keep: number } | { rule: Rule; counters?: Counters };
+
+export interface CommitChain {
+  name: string;
+  /** Built-in chains: the policy to set; absent keeps policy and counters. */
+  policy?: 'ACCEPT' | 'DROP';
+  /** With policy: set the policy counters (restore -c). */
+  policyCounters?: Counters;
+  /** The chain's rule count when read: the commit fails with ESTALE if it changed. */
+  was?: number;
+  entries: CommitEntry[];
+}
+
+/** The ip fields of a rule (struct ipt_ip / ip6t_ip6) as `key=value` wire fields. */
+export function encodeRuleIp(rule: Rule, family: Family): string {
+  let out = '';
+  let inv = 0;
+  if (rule.source !== undefined && (rule.sourceInvert || !rule.source.endsWith('/0'))) {
+    out += '\tsrc=' + cidrToWire(rule.source, family);
+  }
+  if (rule.sourceInvert) {
+    inv |= INV.SRCIP;
+    if (rule.source === undefined) out += family === 'ipv4' ? '\tsrc=0.0.0.0/0.0.0.0' : '\tsrc=::/::';
+  }
+  if (rule.destination !== undefined && (rule.destinationInvert || !rule.destination.endsWith('/0'))) {
+    out += '\tdst=' + cidrToWire(rule.destination, family);
+  }
+  if (rule.destinationInvert) {
+    inv |= INV.DSTIP;
+    if (rule.destination === undefined) out += family === 'ipv4' ? '\tdst=0.0.0.0/0.0.0.0' : '\tdst=::/::';
+  }
+  if (rule.inInterface) out += '\tin=' + escapeValue(rule.inInterface);
+  if (rule.inInterfaceInvert) inv |= INV.VIA_IN;
+  if (rule.outInterface) out += '\tout=' + escapeValue(rule.outInterface);
+  if (rule.outInterfaceInvert) inv |= INV.VIA_OUT;
+  if ((rule.protocol !== undefined && rule.protocol !== 0) || rule.protocolInvert) out += '\tproto=' + (rule.protocol ?? 0);
+  if (rule.protocolInvert) inv |= INV.PROTO;
+  if (rule.fragment !== undefined) {
+    out += '\tfrag=1';
+    if (rule.fragment === false) inv |= INV.FRAG;
+  }
+  if (inv) out += '\tinv=' + inv;
+  if (rule.target.kind === 'jump' && rule.target.goto) out += '\tgoto=1';
+  return out;
+}
+
+function encodeFields(fields: Fields): string {
+  let out = '';
+  for (const key of Object.keys(fields)) out += '\t' + key + '=' + escapeValue(fields[key]!);
+  return out;
+}
+
+/** The records of one new rule: `rule …`, its matches, its target. */
+export function encodeRule(rule: Rule, family: Family, counters?: Counters): string {
+  let out = 'rule';
+  if (counters) out += `\tpkts=${counters.packets}\tbytes=${counters.bytes}`;
+  out += encodeRuleIp(rule, family) + '\n';
+  for (const m of rule.matches) out += `match\t${m.name}\t${m.revision}${encodeFields(m.fields)}\n`;
+  const t = rule.target;
+  switch (t.kind) {
+    case 'verdict': out += `verdict\t${t.verdict}\n`; break;
+    case 'jump': out += `jump\t${t.chain}\n`; break;
+    case 'extension': out += `target\t${t.name}\t${t.revision}${encodeFields(t.fields)}\n`; break;
+    case 'none': break;
+  }
+  return out;
+}
+
+/** The commit string for one table: every chain it must have afterwards, in order. */
+export function encodeCommit(table: string, family: Family, chains: readonly CommitChain[]): string {
+  const parts: string[] = [`table\t${table}\tfamily=${family}\n`];
+  for (const c of chains) {
+    let line = `chain\t${c.name}`;
+    if (c.policy) {
+      line += `\tpolicy=${c.policy}`;
+      if (c.policyCounters) line += `\tpkts=${c.policyCounters.packets}\tbytes=${c.policyCounters.bytes}`;
+    }
+    if (c.was !== undefined) line += `\twas=${c.was}`;
+    parts.push(line + '\n');
+    let lastKeep = -1;
+    for (const e of c.entries) {
+      if ('keep' in e) {
+        if (!Number.isInteger(e.keep) || e.keep <= lastKeep) {
+          throw new RangeError(`encodeCommit: chain ${c.name}: keep indices must be strictly increasing integers (got ${e.keep} after ${lastKeep})`);
+        }
+        lastKeep = e.keep;
+        parts.push(`keep\t${e.keep}\n`);
+      } else {
+        parts.push(encodeRule(e.rule, family, e.counters));
+      }
+    }
+  }
+  return parts.join('');
+}
+
+/** A table read from the kernel, re-encoded as a read (for tests and tools that fake one). */
+export function encodeRead(table: Table, handles?: number[][]): string {
+  const parts: string[] = [`table\t${table.name}\tfamily=${table.family}\n`];
+  table.chains.forEach((c, ci) => {
+    let line = `chain\t${c.name}`;
+    if (c.policy) line += `\tpolicy=${c.policy}\tpkts=${c.counters?.packets ?? 0n}\tbytes=${c.counters?.bytes ?? 0n}`;
+    else line += `\trefs=${c.references ?? 0}`;
+    parts.push(line + '\n');
+    c.rules.forEach((r, ri) => {
+      const h = handles?.[ci]?.[ri];
+      const counters = r.counters ?? { packets: 0n, bytes: 0n };
+      const rec = encodeRule(r, table.family, counters);
+      parts.push(h !== undefined ? rec.replace(/^rule/, `rule\thandle=${h}`) : rec);
+    });
+  });
+  return parts.join('');
+}
