@@ -110,7 +110,6 @@ const CASES: Case[] = [
 const LOSSY_SAVE = new Set([
   '-m tcp ! --dport 0:65535',
   '-m conntrack --ctorigsrc 0.0.0.0/0 --ctorigdst 1.2.3.4/32 ! --ctproto 17',
-  '-m conntrack ! --ctreplsrc fd00::1/128 --ctstate NEW',
 ]);
 
 /** Splits like iptables-restore: blanks separate words, "…" quotes, \ escapes inside quotes. */
