@@ -1,21 +1,76 @@
-// Placeholder until the nf_tables back end lands: both calls reject with ENOSYS.
+// The two N-API entry points of the nf_tables back end: argument checks on the main thread,
+// the netlink work on a pool thread inside the requested network namespace.
 #include "nft.h"
 
 #include <cerrno>
 
+#include "../common/netns.h"
 #include "../common/worker.h"
+#include "commit.h"
+#include "read.h"
 
 namespace iptkit {
 
 namespace {
-Napi::Value not_yet(const Napi::CallbackInfo& info, const char* op) {
-  return PromiseWorker<int>::Run(
-      info.Env(), [op](int&) { return make_error(ENOSYS, op, "the nf_tables back end is not built yet"); },
-      [](Napi::Env env, int&) -> Napi::Value { return env.Undefined(); });
+
+std::vector<std::string> arg_string_array(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info.Length() <= i || !info[i].IsArray()) {
+    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be an array of strings");
+  }
+  Napi::Array a = info[i].As<Napi::Array>();
+  std::vector<std::string> out;
+  out.reserve(a.Length());
+  for (uint32_t k = 0; k < a.Length(); k++) {
+    Napi::Value v = a.Get(k);
+    if (!v.IsString()) throw Napi::TypeError::New(info.Env(), std::string(name) + "[" + std::to_string(k) + "] must be a string");
+    out.push_back(v.As<Napi::String>().Utf8Value());
+  }
+  return out;
 }
+
 }  // namespace
 
-Napi::Value NftRead(const Napi::CallbackInfo& info) { return not_yet(info, "read"); }
-Napi::Value NftCommit(const Napi::CallbackInfo& info) { return not_yet(info, "commit"); }
+Napi::Value NftRead(const Napi::CallbackInfo& info) {
+  bool v6 = arg_family_v6(info, 0);
+  std::string netns = arg_netns(info, 1);
+  bool all = info.Length() <= 2 || info[2].IsNull() || info[2].IsUndefined();
+  std::vector<std::string> only;
+  if (!all) only = arg_string_array(info, 2, "tables");
+  return PromiseWorker<nft::ReadResult>::Run(
+      info.Env(),
+      [=](nft::ReadResult& result) -> OpError {
+        NetnsGuard guard(netns);
+        if (guard.error()) return guard.error();
+        return nft::read_tables(v6, all ? nullptr : &only, result);
+      },
+      [](Napi::Env env, nft::ReadResult& result) -> Napi::Value {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("generation", Napi::Number::New(env, result.generation));
+        Napi::Array tables = Napi::Array::New(env, result.tables.size());
+        for (size_t i = 0; i < result.tables.size(); i++) tables.Set(i, Napi::String::New(env, result.tables[i]));
+        o.Set("tables", tables);
+        return o;
+      });
+}
+
+Napi::Value NftCommit(const Napi::CallbackInfo& info) {
+  bool v6 = arg_family_v6(info, 0);
+  std::string netns = arg_netns(info, 1);
+  if (info.Length() <= 2 || !info[2].IsNumber()) throw Napi::TypeError::New(info.Env(), "generation must be a number");
+  double g = info[2].As<Napi::Number>().DoubleValue();
+  if (!(g >= 0 && g <= 4294967295.0) || g != static_cast<double>(static_cast<uint32_t>(g))) {
+    throw Napi::RangeError::New(info.Env(), "generation must be an integer in 0..2^32-1");
+  }
+  uint32_t generation = static_cast<uint32_t>(g);
+  std::vector<std::string> tables = arg_string_array(info, 3, "tables");
+  return PromiseWorker<int>::Run(
+      info.Env(),
+      [=](int&) -> OpError {
+        NetnsGuard guard(netns);
+        if (guard.error()) return guard.error();
+        return nft::commit_tables(v6, generation, tables);
+      },
+      [](Napi::Env env, int&) -> Napi::Value { return env.Undefined(); });
+}
 
 }  // namespace iptkit

@@ -1,0 +1,204 @@
+#include "read.h"
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "../common/wire.h"
+#include "builtin.h"
+#include "expr_decode.h"
+#include "handles.h"
+#include "socket.h"
+
+namespace iptkit {
+namespace nft {
+
+namespace {
+
+// A dump that raced with a writer is redone; this many times before giving up with EAGAIN.
+constexpr int kReadAttempts = 20;
+
+struct ChainData {
+  std::string name;
+  bool base = false;
+  uint32_t hook = 0;
+  uint32_t policy = NF_ACCEPT;
+  uint64_t pkts = 0, bytes = 0;
+  std::string rules;  // wire records of its rules, in kernel order
+};
+
+struct TableData {
+  std::string name;
+  std::vector<ChainData> chains;
+  std::map<std::string, size_t> index;
+  std::map<std::string, uint64_t> refs;
+};
+
+// One attempt at reading all tables; EINTR when the dump was inconsistent.
+int read_once(NlSocket& sock, uint16_t family, const std::vector<std::string>& wanted, std::vector<TableData>& tables,
+              std::string& failure) {
+  tables.clear();
+  std::vector<std::string> present;
+  int err = sock.dump(NFT_MSG_GETTABLE, family, nullptr, [&](const nlmsghdr* nlh) -> int {
+    TablePtr t(nftnl_table_alloc());
+    if (!t) return ENOMEM;
+    if (nftnl_table_nlmsg_parse(nlh, t.get()) < 0) return EPROTO;
+    const char* name = nftnl_table_get_str(t.get(), NFTNL_TABLE_NAME);
+    if (name) present.emplace_back(name);
+    return 0;
+  });
+  if (err) {
+    failure = "dump tables";
+    return err;
+  }
+  for (const auto& w : wanted) {
+    if (std::find(present.begin(), present.end(), w) == present.end()) continue;
+    TableData td;
+    td.name = w;
+    tables.push_back(std::move(td));
+  }
+  if (tables.empty()) return 0;
+
+  auto find_table = [&](const char* name) -> TableData* {
+    if (!name) return nullptr;
+    for (auto& t : tables) {
+      if (t.name == name) return &t;
+    }
+    return nullptr;
+  };
+
+  err = sock.dump(NFT_MSG_GETCHAIN, family, nullptr, [&](const nlmsghdr* nlh) -> int {
+    ChainPtr c(nftnl_chain_alloc());
+    if (!c) return ENOMEM;
+    if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0) return EPROTO;
+    TableData* t = find_table(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE));
+    const char* name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
+    if (!t || !name) return 0;
+    ChainData cd;
+    cd.name = name;
+    cd.base = nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM);
+    if (cd.base) {
+      cd.hook = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM);
+      if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_POLICY)) cd.policy = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY);
+      // The base chain's own counters count the packets its policy decided: iptables-nft-save
+      // shows them as the policy counters.
+      if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_PACKETS)) cd.pkts = nftnl_chain_get_u64(c.get(), NFTNL_CHAIN_PACKETS);
+      if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_BYTES)) cd.bytes = nftnl_chain_get_u64(c.get(), NFTNL_CHAIN_BYTES);
+    }
+    t->index[cd.name] = t->chains.size();
+    t->chains.push_back(std::move(cd));
+    return 0;
+  });
+  if (err) {
+    failure = "dump chains";
+    return err;
+  }
+
+  const Family fam = family == NFPROTO_IPV6 ? Family::ipv6 : Family::ipv4;
+  std::vector<std::string> jumps;
+  std::string why;
+  for (auto& t : tables) {
+    err = sock.dump(
+        NFT_MSG_GETRULE, family,
+        [&](nlmsghdr* nlh) { mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, t.name.c_str()); },
+        [&](const nlmsghdr* nlh) -> int {
+          RulePtr r(nftnl_rule_alloc());
+          if (!r) return ENOMEM;
+          if (nftnl_rule_nlmsg_parse(nlh, r.get()) < 0) return EPROTO;
+          const char* tname = nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE);
+          const char* cname = nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
+          if (!tname || t.name != tname || !cname) return 0;
+          auto it = t.index.find(cname);
+          if (it == t.index.end()) return EINTR;  // a chain created after the chain dump
+          ChainData& cd = t.chains[it->second];
+          jumps.clear();
+          why.clear();
+          if (!decode_rule(r.get(), fam, cd.rules, why, jumps)) write_foreign(r.get(), cd.rules);
+          for (const auto& j : jumps) t.refs[j]++;
+          return 0;
+        });
+    if (err) {
+      failure = "dump rules of table " + t.name;
+      return err;
+    }
+  }
+  return 0;
+}
+
+std::string to_wire(const TableData& t, bool v6) {
+  std::string out;
+  out += "table\t";
+  wire_escape(out, t.name);
+  out += v6 ? "\tfamily=ipv6\n" : "\tfamily=ipv4\n";
+  std::vector<const ChainData*> order;
+  for (const auto& c : t.chains) order.push_back(&c);
+  // Built-in chains first in hook order, then user chains by name (as iptables-save lists them).
+  std::sort(order.begin(), order.end(), [](const ChainData* a, const ChainData* b) {
+    if (a->base != b->base) return a->base;
+    if (a->base && a->hook != b->hook) return a->hook < b->hook;
+    return a->name < b->name;
+  });
+  for (const ChainData* c : order) {
+    out += "chain\t";
+    wire_escape(out, c->name);
+    FieldWriter fw(out);
+    if (c->base) {
+      fw.str("policy", c->policy == NF_DROP ? "DROP" : "ACCEPT");
+      fw.u64("pkts", c->pkts);
+      fw.u64("bytes", c->bytes);
+    } else {
+      auto it = t.refs.find(c->name);
+      fw.u64("refs", it == t.refs.end() ? 0 : it->second);
+    }
+    out += '\n';
+    out += c->rules;
+  }
+  return out;
+}
+
+}  // namespace
+
+OpError read_tables(bool v6, const std::vector<std::string>* only, ReadResult& out) {
+  std::vector<std::string> wanted;
+  if (only) {
+    for (const auto& name : *only) {
+      if (!find_builtin_table(name)) {
+        return make_error(EINVAL, "read", "'" + name + "' is not an iptables table (filter, nat, mangle, raw, security)",
+                          name);
+      }
+      wanted.push_back(name);
+    }
+  } else {
+    for (const auto& t : kBuiltinTables) wanted.emplace_back(t.name);
+  }
+  NlSocket sock;
+  if (int err = sock.open()) return make_error(err, "read", std::string("cannot open a netfilter netlink socket: ") + strerror(err));
+  const uint16_t family = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+  std::vector<TableData> tables;
+  for (int attempt = 0; attempt < kReadAttempts; attempt++) {
+    uint32_t before = 0, after = 0;
+    if (int err = sock.get_gen(before)) return make_error(err, "read", std::string("NFT_MSG_GETGEN: ") + strerror(err));
+    std::string failure;
+    int err = read_once(sock, family, wanted, tables, failure);
+    if (err == EINTR) continue;  // the kernel flagged the dump as interrupted by a change
+    if (err) return make_error(err, "read", failure + ": " + strerror(err));
+    if (int e2 = sock.get_gen(after)) return make_error(e2, "read", std::string("NFT_MSG_GETGEN: ") + strerror(e2));
+    if (before != after) continue;  // changed while dumping: the data may mix generations
+    out.generation = before;
+    out.tables.clear();
+    for (const auto& t : tables) out.tables.push_back(to_wire(t, v6));
+    return {};
+  }
+  return make_error(EAGAIN, "read", "the ruleset kept changing while it was read (" + std::to_string(kReadAttempts) + " attempts)");
+}
+
+}  // namespace nft
+}  // namespace iptkit

@@ -1,0 +1,165 @@
+#include "socket.h"
+
+#include <libnftnl/common.h>
+#include <libnftnl/gen.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "handles.h"
+
+namespace iptkit {
+namespace nft {
+
+namespace {
+
+// Large enough for any single skb a dump sends; a truncated datagram would lose messages.
+constexpr size_t kRecvBuffer = 1 << 20;
+// Kernel-side receive queue: room for a flood of errors when a large batch fails.
+constexpr int kRcvBuf = 8 << 20;
+
+struct DumpCtx {
+  const std::function<int(const nlmsghdr*)>* on_msg;
+  int err = 0;
+};
+
+// No C++ exception may unwind through libmnl: everything is caught here.
+int dump_cb(const nlmsghdr* nlh, void* data) {
+  auto* ctx = static_cast<DumpCtx*>(data);
+  try {
+    int err = (*ctx->on_msg)(nlh);
+    if (err != 0) {
+      ctx->err = err;
+      return MNL_CB_ERROR;
+    }
+    return MNL_CB_OK;
+  } catch (...) {
+    ctx->err = ENOMEM;
+    return MNL_CB_ERROR;
+  }
+}
+
+}  // namespace
+
+NlSocket::~NlSocket() {
+  if (nl_) mnl_socket_close(nl_);
+}
+
+int NlSocket::open() {
+  nl_ = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+  if (!nl_) return errno;
+  if (mnl_socket_bind(nl_, 0, MNL_SOCKET_AUTOPID) < 0) return errno;
+  portid_ = mnl_socket_get_portid(nl_);
+  // Error messages carry only the header of the message they answer, not all of it: a failed
+  // 30,000-rule batch would otherwise echo every rule back.
+  int one = 1;
+  mnl_socket_setsockopt(nl_, NETLINK_CAP_ACK, &one, sizeof one);
+  int fd = mnl_socket_get_fd(nl_);
+  int rcv = kRcvBuf;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) != 0) {
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+  }
+  rx_.resize(kRecvBuffer);
+  seq_ = static_cast<uint32_t>(time(nullptr));
+  return 0;
+}
+
+int NlSocket::set_sndbuf(size_t bytes) {
+  int fd = mnl_socket_get_fd(nl_);
+  int cur = 0;
+  socklen_t sl = sizeof cur;
+  getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cur, &sl);
+  // The kernel refuses a netlink datagram larger than the send buffer (EMSGSIZE), and a batch
+  // must be one datagram: grow the buffer to hold it.
+  if (static_cast<size_t>(cur) >= bytes + 4096) return 0;
+  int want = static_cast<int>(bytes + 65536);
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want) == 0) return 0;
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want) == 0) return 0;
+  return errno;
+}
+
+int NlSocket::dump(uint16_t type, uint16_t family, const std::function<void(nlmsghdr*)>& build,
+                   const std::function<int(const nlmsghdr*)>& on_msg) {
+  char req[MNL_SOCKET_BUFFER_SIZE];
+  uint32_t seq = next_seq();
+  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(req, type, family, NLM_F_DUMP, seq);
+  if (build) build(nlh);
+  if (mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) return errno;
+  DumpCtx ctx{&on_msg};
+  for (;;) {
+    ssize_t n = mnl_socket_recvfrom(nl_, rx_.data(), rx_.size());
+    if (n < 0) return errno;
+    int ret = mnl_cb_run(rx_.data(), static_cast<size_t>(n), seq, portid_, dump_cb, &ctx);
+    if (ret == MNL_CB_STOP) return 0;
+    if (ret < 0) {
+      if (ctx.err) return ctx.err;
+      return errno ? errno : EIO;
+    }
+  }
+}
+
+int NlSocket::get_gen(uint32_t& gen) {
+  char req[MNL_SOCKET_BUFFER_SIZE];
+  uint32_t seq = next_seq();
+  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(req, NFT_MSG_GETGEN, AF_UNSPEC, NLM_F_ACK, seq);
+  if (mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) return errno;
+  bool have = false;
+  std::function<int(const nlmsghdr*)> on_msg = [&](const nlmsghdr* m) -> int {
+    GenPtr g(nftnl_gen_alloc());
+    if (!g) return ENOMEM;
+    if (nftnl_gen_nlmsg_parse(m, g.get()) < 0) return EPROTO;
+    gen = nftnl_gen_get_u32(g.get(), NFTNL_GEN_ID);
+    have = true;
+    return 0;
+  };
+  DumpCtx ctx{&on_msg};
+  for (;;) {
+    ssize_t n = mnl_socket_recvfrom(nl_, rx_.data(), rx_.size());
+    if (n < 0) return errno;
+    // The ack (an error message with code 0) ends the exchange: mnl_cb_run gives STOP for it.
+    int ret = mnl_cb_run(rx_.data(), static_cast<size_t>(n), seq, portid_, dump_cb, &ctx);
+    if (ret == MNL_CB_STOP) return have ? 0 : EPROTO;
+    if (ret < 0) return ctx.err ? ctx.err : (errno ? errno : EIO);
+  }
+}
+
+int NlSocket::send_batch(const char* buf, size_t len, std::vector<BatchError>& errors, bool& overflowed) {
+  overflowed = false;
+  if (int err = set_sndbuf(len)) return err;
+  if (mnl_socket_sendto(nl_, buf, len) < 0) return errno;
+
+  // A request after the batch: its answer can only come after every error of the batch.
+  char req[MNL_SOCKET_BUFFER_SIZE];
+  uint32_t marker = next_seq();
+  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(req, NFT_MSG_GETGEN, AF_UNSPEC, NLM_F_ACK, marker);
+  if (mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) return errno;
+
+  for (;;) {
+    ssize_t n = mnl_socket_recvfrom(nl_, rx_.data(), rx_.size());
+    if (n < 0) {
+      if (errno == ENOBUFS) {
+        overflowed = true;
+        continue;
+      }
+      return errno;
+    }
+    int left = static_cast<int>(n);
+    for (auto* m = reinterpret_cast<const nlmsghdr*>(rx_.data()); mnl_nlmsg_ok(m, left);
+         m = mnl_nlmsg_next(m, &left)) {
+      if (m->nlmsg_type == NLMSG_ERROR) {
+        const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(m));
+        if (m->nlmsg_seq == marker) return 0;  // the ack of the GETGEN marker
+        if (e->error != 0) errors.push_back({e->msg.nlmsg_seq, -e->error});
+      }
+    }
+  }
+}
+
+}  // namespace nft
+}  // namespace iptkit

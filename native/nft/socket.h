@@ -1,0 +1,60 @@
+// The netfilter netlink socket (libmnl): dump requests with their reply loop, the ruleset
+// generation (NFT_MSG_GETGEN), and sending one nf_tables batch with its errors mapped back to
+// the sequence numbers of the messages that caused them.
+#pragma once
+
+#include <libmnl/libmnl.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "../common/error.h"
+
+namespace iptkit {
+namespace nft {
+
+struct BatchError {
+  uint32_t seq;
+  int err;  // positive errno
+};
+
+class NlSocket {
+ public:
+  NlSocket() = default;
+  ~NlSocket();
+  NlSocket(const NlSocket&) = delete;
+  NlSocket& operator=(const NlSocket&) = delete;
+
+  // Opens and binds the socket in the calling thread's network namespace. errno on failure.
+  int open();
+
+  uint32_t next_seq() { return ++seq_; }
+
+  // Sends a dump request of `type` for `family`; `build` may add attributes (a table filter).
+  // Calls `on_msg` for each reply; a non-zero return from it stops the dump with that errno.
+  // Returns 0, or an errno (EINTR when the kernel flagged the dump inconsistent).
+  int dump(uint16_t type, uint16_t family, const std::function<void(nlmsghdr*)>& build,
+           const std::function<int(const nlmsghdr*)>& on_msg);
+
+  // The current ruleset generation.
+  int get_gen(uint32_t& gen);
+
+  // Sends `len` bytes of batch (NFNL_MSG_BATCH_BEGIN … END) in one sendmsg, then collects the
+  // kernel's errors for its messages. The kernel handles a batch inside sendmsg, so every error
+  // is queued before the GETGEN sent after it; its reply marks the end. `overflowed` is set when
+  // errors were lost to a full receive buffer.
+  int send_batch(const char* buf, size_t len, std::vector<BatchError>& errors, bool& overflowed);
+
+ private:
+  int set_sndbuf(size_t bytes);
+
+  mnl_socket* nl_ = nullptr;
+  uint32_t portid_ = 0;
+  uint32_t seq_ = 0;
+  std::vector<char> rx_;
+};
+
+}  // namespace nft
+}  // namespace iptkit
