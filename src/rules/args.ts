@@ -270,15 +270,15 @@ export function parseCommand(tokens: readonly string[], family: Family, opts: Pa
     return tokens[i++]!;
   };
 
+  const opaque = (tok: string): never =>
+    fail(
+      'this rule holds an extension iptkit cannot print (it was read from the kernel without a codec); it cannot be restored from text',
+      tok,
+      'a rule without opaque extensions',
+    );
   while (i < tokens.length) {
     const tok = tokens[i++]!;
-    if (tok === OPAQUE_OPTION || tok.startsWith(OPAQUE_OPTION + '=')) {
-      fail(
-        'this rule holds an extension iptkit cannot print (it was read from the kernel without a codec); it cannot be restored from text',
-        tok,
-        'a rule without opaque extensions',
-      );
-    }
+    if (tok === OPAQUE_OPTION || tok.startsWith(OPAQUE_OPTION + '=')) opaque(tok);
     let entry: OptionEntry | undefined;
     let attached: string | undefined;
     let shownTok = tok;
@@ -431,6 +431,7 @@ export function parseCommand(tokens: readonly string[], family: Family, opts: Pa
       case 'm': {
         if (invert) fail('cannot have ! before -m', tok);
         const ext = matchByUserName(value!, family);
+        if (!ext && tokens[i] === OPAQUE_OPTION) opaque(tokens[i]!);
         if (!ext) fail(`Couldn't load match \`${value}': iptkit has no module for it`, value, 'a match iptkit understands');
         const inst: MatchInstance = { kind: 'match', ext, options: [] };
         instances.push(inst);
