@@ -116,7 +116,8 @@ export function formatListingRule(rule: Rule, num: number, family: Family, opts:
     out += formatCount(c.packets, exact) + formatCount(c.bytes, exact);
   }
   out += padRight(targetName(rule), 9) + ' ';
-  out += (rule.protocolInvert ? '!' : ' ') + padRight(protocolText(rule.protocol ?? 0), 5);
+  // print_rule_details: `%-4s ` — a name longer than four still gets its space.
+  out += (rule.protocolInvert ? '!' : ' ') + padRight(protocolText(rule.protocol ?? 0), 4) + ' ';
   out += (rule.fragment === false ? '!' : '-') + (rule.fragment !== undefined ? 'f' : '-') + ' ';
   if (opts.verbose) {
     out += ' ' + padRight(iface(rule.inInterface, rule.inInterfaceInvert, numeric), 6) + ' ';
