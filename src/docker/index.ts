@@ -1,0 +1,26 @@
+// The Docker model's public surface: state, desired rules per layout, recognition of Docker's
+// rules, inference from iptables-save texts, and the doctor.
+
+export type { DockerLayout, DockerProto, DockerNetwork, DockerPort, DockerEndpoint, DockerState } from './state.js';
+export { validateState, networkSubnets, subnetFor, portFamily, parsePortSpec } from './state.js';
+export type { DockerChainRules, DockerBuiltinRules, DockerFamilyRuleset, DockerRuleset, PortBinding } from './ruleset.js';
+export {
+  DOCKER_CHAIN,
+  DOCKER_USER_CHAIN,
+  ISOLATION_STAGE_1,
+  ISOLATION_STAGE_2,
+  DOCKER_FORWARD_CHAIN,
+  DOCKER_BRIDGE_CHAIN,
+  DOCKER_CT_CHAIN,
+  DOCKER_INTERNAL_CHAIN,
+  builtinChainRules,
+  expandPorts,
+  toSaveText,
+} from './ruleset.js';
+export { desiredRules } from './desired.js';
+export { classicRules } from './classic.js';
+export { v28Rules } from './v28.js';
+export { isDockerRule, isDockerOwnedChain, DOCKER_OWNED_CHAINS } from './recognise.js';
+export type { FamilySaves } from './saves.js';
+export { inferState, type InferHints } from './infer.js';
+export { doctor, summary, type Finding, type FindingCode, type Severity, type DoctorOptions } from './doctor.js';

@@ -1,0 +1,106 @@
+// validateState: the Docker state JSON of DESIGN.md, accepted in canonical form or refused
+// with a TypeError/RangeError that names the JSON path and the bad value.
+
+import { describe, expect, it } from 'vitest';
+import { validateState } from '../../src/docker/state.js';
+
+const net = (over: Record<string, unknown> = {}) => ({
+  name: 'app', bridge: 'br-96a729b6b174', subnet: '172.19.0.0/16', icc: true, masquerade: true, internal: false, ...over,
+});
+const port = (over: Record<string, unknown> = {}) => ({
+  network: 'app', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 20443, containerIp: '172.19.0.2', containerPort: 443, ...over,
+});
+const state = (over: Record<string, unknown> = {}) => ({ layout: 'classic', userlandProxy: true, networks: [net()], ports: [port()], ...over });
+
+describe('validateState', () => {
+  it('accepts the DESIGN.md example unchanged', () => {
+    expect(validateState(state())).toEqual(state());
+  });
+
+  it('fills Docker defaults: userland proxy on, icc on, masquerade on, not internal', () => {
+    const got = validateState({ layout: 'v28', networks: [{ name: 'a', bridge: 'docker0', subnet: '172.17.0.0/16' }] });
+    expect(got).toEqual({ layout: 'v28', userlandProxy: true, networks: [{ name: 'a', bridge: 'docker0', subnet: '172.17.0.0/16', icc: true, masquerade: true, internal: false }], ports: [] });
+  });
+
+  it('writes addresses the way iptables-save prints them', () => {
+    const got = validateState(state({
+      networks: [net({ subnet6: 'FD00:0:0:1:0:0:0:0/64' })],
+      ports: [port({ hostIp: '::', containerIp: 'FD00::1:0:0:0:2' })],
+    }));
+    expect(got.networks[0]!.subnet6).toBe('fd00:0:0:1::/64');
+    expect(got.ports[0]!.containerIp).toBe('fd00:0:0:1::2');
+  });
+
+  const refusals: Array<[string, unknown, ErrorConstructor, string]> = [
+    ['not an object', [], TypeError, 'state: [] is not an object'],
+    ['unknown top-level key', state({ mtu: 1500 }), TypeError, 'mtu: unknown key'],
+    ['unknown network key', state({ networks: [net({ mtu: 1 })] }), TypeError, 'networks[0].mtu: unknown key'],
+    ['unknown port key', state({ ports: [port({ hostport: 1 })] }), TypeError, 'ports[0].hostport: unknown key'],
+    ['bad layout', state({ layout: 'swarm' }), RangeError, 'layout: "swarm" is not one of classic, v28, nft'],
+    ['userlandProxy not boolean', state({ userlandProxy: 'yes' }), TypeError, 'userlandProxy: "yes" is not a boolean'],
+    ['port out of range', state({ ports: [port({ hostPort: 70000 })] }), RangeError, 'ports[0].hostPort: 70000 is not a port'],
+    ['port zero', state({ ports: [port({ containerPort: 0 })] }), RangeError, 'ports[0].containerPort: 0 is not a port'],
+    ['port not integer', state({ ports: [port({ hostPort: 80.5 })] }), RangeError, 'ports[0].hostPort: 80.5 is not a port'],
+    ['port as a string', state({ ports: [port({ hostPort: '80' })] }), RangeError, 'ports[0].hostPort: "80" is not a port range'],
+    ['backwards range', state({ ports: [port({ hostPort: '90-80', containerPort: '90-80' })] }), RangeError, 'ports[0].hostPort: "90-80"'],
+    ['range length mismatch', state({ ports: [port({ hostPort: '8000-8009', containerPort: '80-88' })] }), RangeError, 'ports[0].containerPort: "80-88" is 9 ports, hostPort "8000-8009" is 10'],
+    ['range to one port', state({ ports: [port({ hostPort: '8000-8009', containerPort: 80 })] }), RangeError, 'ports[0].containerPort: 80 is 1 ports'],
+    ['bad protocol', state({ ports: [port({ proto: 'icmp' })] }), RangeError, 'ports[0].proto: "icmp" is not one of tcp, udp, sctp'],
+    ['bad host address', state({ ports: [port({ hostIp: '1.2.3' })] }), RangeError, 'ports[0].hostIp: "1.2.3" is not an IP address'],
+    ['bad container address', state({ ports: [port({ containerIp: '172.19.0.256' })] }), RangeError, 'ports[0].containerIp: "172.19.0.256" is not an IP address'],
+    ['container outside subnet', state({ ports: [port({ containerIp: '172.20.0.2' })] }), RangeError, `ports[0].containerIp: "172.20.0.2" is outside network "app"'s subnet 172.19.0.0/16`],
+    ['mixed families', state({ ports: [port({ hostIp: '::' })] }), RangeError, 'ports[0].hostIp: "::" is not of the containerIp\'s family'],
+    ['IPv6 container on an IPv4 network', state({ ports: [port({ hostIp: '::', containerIp: 'fd00::2' })] }), RangeError, 'has no ipv6 subnet'],
+    ['unknown network', state({ ports: [port({ network: 'db' })] }), RangeError, 'ports[0].network: "db" is not one of the networks'],
+    ['port on an internal network', state({ networks: [net({ internal: true })] }), RangeError, 'ports[0].network: "app" is internal'],
+    ['bad subnet', state({ networks: [net({ subnet: '172.19.0.0' })] }), RangeError, 'networks[0].subnet: "172.19.0.0" is not a subnet'],
+    ['prefix too long', state({ networks: [net({ subnet: '172.19.0.0/33' })] }), RangeError, 'networks[0].subnet: "172.19.0.0/33" is not a subnet'],
+    ['host bits', state({ networks: [net({ subnet: '172.19.0.1/16' })] }), RangeError, 'networks[0].subnet: "172.19.0.1/16" has host bits set (the network is 172.19.0.0/16)'],
+    ['subnet6 not IPv6', state({ networks: [net({ subnet6: '10.0.0.0/8' })] }), RangeError, 'networks[0].subnet6: "10.0.0.0/8" is not an IPv6 subnet'],
+    ['bridge too long', state({ networks: [net({ bridge: 'br-96a729b6b1745' })] }), RangeError, 'networks[0].bridge: "br-96a729b6b1745" is 16 bytes, longer than an interface name\'s 15'],
+    ['bridge with a slash', state({ networks: [net({ bridge: 'br/0' })] }), RangeError, 'networks[0].bridge: "br/0" is not an interface name'],
+    ['duplicate network name', state({ networks: [net(), net({ bridge: 'docker0', subnet: '172.17.0.0/16' })] }), RangeError, 'networks[1].name: "app" is already the name of another network'],
+    ['duplicate bridge', state({ networks: [net(), net({ name: 'b', subnet: '172.17.0.0/16' })] }), RangeError, 'networks[1].bridge: "br-96a729b6b174" is already the bridge of networks[0]'],
+    ['same binding twice', state({ ports: [port(), port({ containerIp: '172.19.0.3' })] }), RangeError, 'ports[1].hostPort: tcp 0.0.0.0:20443 overlaps the binding of ports[0]'],
+    ['wildcard over a specific address', state({ ports: [port({ hostIp: '192.0.2.1' }), port({ containerIp: '172.19.0.3' })] }), RangeError, 'ports[1].hostPort: tcp 0.0.0.0:20443 overlaps the binding of ports[0] (tcp 192.0.2.1:20443)'],
+    ['specific address under a wildcard', state({ ports: [port(), port({ hostIp: '192.0.2.1', containerIp: '172.19.0.3' })] }), RangeError, 'ports[1].hostPort: tcp 192.0.2.1:20443 overlaps'],
+    ['range overlapping a port', state({ ports: [port(), port({ hostPort: '20440-20449', containerPort: '440-449' })] }), RangeError, 'ports[1].hostPort: tcp 0.0.0.0:20443 overlaps'],
+  ];
+  for (const [what, input, type, message] of refusals) {
+    it(`refuses ${what}`, () => {
+      let caught: unknown;
+      try {
+        validateState(input);
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught).toBeInstanceOf(type);
+      expect((caught as Error).message).toContain(message);
+    });
+  }
+
+  it('a bridge name is measured in bytes, not characters', () => {
+    expect(() => validateState(state({ networks: [net({ bridge: 'brückebrücke12' })], ports: [] }))).toThrow(/16 bytes/);
+    expect(validateState(state({ networks: [net({ bridge: 'brückebrücke1' })], ports: [] })).networks[0]!.bridge).toBe('brückebrücke1');
+  });
+
+  it('allows the same port on different protocols, families and specific addresses', () => {
+    const s = validateState(state({
+      networks: [net({ subnet6: 'fd00::/64' })],
+      ports: [
+        port(),
+        port({ proto: 'udp' }),
+        port({ hostIp: '::', containerIp: 'fd00::2' }),
+        port({ hostPort: 80, hostIp: '192.0.2.1' }),
+        port({ hostPort: 80, hostIp: '192.0.2.2' }),
+      ],
+    }));
+    expect(s.ports).toHaveLength(5);
+  });
+
+  it('refuses an endpoint outside its network', () => {
+    expect(() => validateState(state({ endpoints: [{ network: 'app', ip: '10.0.0.1' }] }))).toThrow(
+      new RangeError(`endpoints[0].ip: "10.0.0.1" is outside network "app"'s subnets`),
+    );
+  });
+});
