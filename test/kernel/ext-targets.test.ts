@@ -217,4 +217,28 @@ describe.skipIf(!isRoot)('target codecs on the kernel (legacy)', () => {
       }, 'iptkit-targets');
     });
   }
+
+  for (const [family, rules] of [['ipv4', V4], ['ipv6', V6]] as const) {
+    it(`${family}: targets iptables-nft-restore wrote (xt target expressions) decode with a codec and print as iptables-nft-save`, async () => {
+      await withNetns(async (ns) => {
+        const tool = family === 'ipv4' ? 'iptables-nft' : 'ip6tables-nft';
+        ns.ok(`${tool}-restore`, [], restoreText(rules));
+        const read = await native.nftRead(family, ns.path, null);
+        for (const wire of read.tables) {
+          const { table } = decodeTable(wire);
+          const expected = saveLines(ns.ok(`${tool}-save`, ['-t', table.name])).filter((l) => l.startsWith('-A'));
+          const printed: string[] = [];
+          for (const chain of table.chains) {
+            for (const rule of chain.rules) {
+              const t = rule.target;
+              if (t.kind === 'extension') expect(t.opaque ?? false, `${t.name} rev ${t.revision} decoded by a codec`).toBe(false);
+              printed.push(printRule(chain.name, rule, family));
+            }
+          }
+          expect(printed, `${family} ${table.name}`).toEqual(expected);
+        }
+        expect(read.tables.length).toBe(Object.keys(TABLES).length);
+      }, 'iptkit-targets');
+    });
+  }
 });
