@@ -254,18 +254,29 @@ export function formatCidrListing(cidr: Cidr | undefined, family: Family, numeri
   return cidr;
 }
 
-const wireCache = new Map<string, Cidr>();
+let maskPrefix: Record<Family, Map<string, number>> | undefined;
 
-/** Wire `ADDR/MASK` (both inet_ntop form) → canonical Cidr. Cached: Docker rules repeat. */
-export function cidrFromWire(value: string, family: Family): Cidr {
-  const key = family === 'ipv4' ? value : '6' + value;
-  let hit = wireCache.get(key);
-  if (hit === undefined) {
-    hit = parseCidr(value, family);
-    if (wireCache.size > 100_000) wireCache.clear();
-    wireCache.set(key, hit);
+/** inet_ntop form of every prefix mask → its length, so the hot path is one map lookup. */
+function prefixByMask(family: Family): Map<string, number> {
+  if (!maskPrefix) {
+    maskPrefix = { ipv4: new Map(), ipv6: new Map() };
+    for (let b = 0; b <= 32; b++) maskPrefix.ipv4.set(formatAddr(prefixToMask(b, 'ipv4'), 'ipv4'), b);
+    for (let b = 0; b <= 128; b++) maskPrefix.ipv6.set(formatAddr(prefixToMask(b, 'ipv6'), 'ipv6'), b);
   }
-  return hit;
+  return maskPrefix[family];
+}
+
+/**
+ * Wire `ADDR/MASK` (both inet_ntop form) → canonical Cidr. The kernel keeps host bits
+ * cleared and C++ writes inet_ntop text, so the address is already canonical: only the mask
+ * needs turning into a prefix length (a non-prefix mask stays as it is).
+ */
+export function cidrFromWire(value: string, family: Family): Cidr {
+  const slash = value.indexOf('/');
+  if (slash < 0) throw new Error(`wire: address without mask: ${value}`);
+  const mask = value.slice(slash + 1);
+  const bits = prefixByMask(family).get(mask);
+  return bits === undefined ? value : value.slice(0, slash + 1) + bits;
 }
 
 const toWireCache = new Map<string, string>();
