@@ -666,6 +666,7 @@ OpError apply_table(xtc_handle* h, const WantTable& want) {
   };
 
   // 1. Guards, and the chains new in the wire (first, so that new rules can jump to them).
+  bool changed = false;  // whether libiptc's handle differs from the kernel's table
   std::vector<uint64_t> counts(want.chains.size(), 0);
   std::unordered_set<std::string_view> wanted;
   wanted.reserve(want.chains.size() * 2);
@@ -683,6 +684,7 @@ OpError apply_table(xtc_handle* h, const WantTable& want) {
         return error(EINVAL, wc.name, "policy=" + wc.policy + " on a chain that is not a built-in chain of the table");
       }
       if (!T::create_chain(name, h)) return lib_error(wc.name, "cannot create the chain");
+      changed = true;
       continue;
     }
     uint64_t n = count_rules<T>(name, h);
@@ -720,7 +722,10 @@ OpError apply_table(xtc_handle* h, const WantTable& want) {
     const char* name = wc.name.c_str();
     uint64_t n = counts[i];
     if (wc.keeps == 0) {
-      if (n > 0 && !T::flush_entries(name, h)) return lib_error(wc.name, "cannot flush the chain");
+      if (n > 0) {
+        if (!T::flush_entries(name, h)) return lib_error(wc.name, "cannot flush the chain");
+        changed = true;
+      }
     } else if (wc.keeps < n) {
       kept.assign(n, false);
       for (const auto& it : wc.items) {
@@ -731,6 +736,7 @@ OpError apply_table(xtc_handle* h, const WantTable& want) {
         if (!T::delete_num_entry(name, static_cast<unsigned>(old), h)) {
           return lib_error(wc.name, "cannot delete old rule " + std::to_string(old));
         }
+        changed = true;
       }
     }
     uint64_t pos = 0, total = wc.keeps;
@@ -748,12 +754,14 @@ OpError apply_table(xtc_handle* h, const WantTable& want) {
       }
       pos++;
       total++;
+      changed = true;
     }
   }
 
   // 3. Chains absent from the wire: empty them all first (they may jump to each other).
   for (const auto& c : absent) {
     if (!T::flush_entries(c.c_str(), h)) return lib_error(c, "cannot flush the chain");
+    changed = true;
   }
   for (const auto& c : absent) {
     if (!T::delete_chain(c.c_str(), h)) {
@@ -769,19 +777,24 @@ OpError apply_table(xtc_handle* h, const WantTable& want) {
     }
   }
 
-  // 4. Policies. Without counters, a changed policy keeps the chain's counters as read
-  // (set_policy without counters would zero them).
-  for (const WantChain& wc : want.chains) {
-    if (wc.policy.empty()) continue;
-    const char* name = wc.name.c_str();
-    xt_counters c = wc.counters;
-    if (!wc.has_counters) {
-      xt_counters cur{};
-      const char* now = T::get_policy(name, &cur, h);
-      if (now && wc.policy == now) continue;
-      c = cur;
-    }
-    if (!T::set_policy(name, wc.policy.c_str(), &c, h)) return lib_error(wc.name, "cannot set the policy");
+  // 4. Policies and policy counters. libiptc maps a built-in chain's counters as "zeroed
+  // since the read" (iptables-legacy -A resets them), so once anything changes, every
+  // built-in chain gets its counters set explicitly: from the wire (restore -c) or as read.
+  std::vector<std::pair<std::string, xt_counters>> now(want.chains.size());
+  for (size_t i = 0; i < want.chains.size(); i++) {
+    const WantChain& wc = want.chains[i];
+    if (!T::builtin(wc.name.c_str(), h)) continue;
+    const char* policy = T::get_policy(wc.name.c_str(), &now[i].second, h);
+    now[i].first = policy ? policy : "ACCEPT";
+    if (wc.has_counters || (!wc.policy.empty() && wc.policy != now[i].first)) changed = true;
+  }
+  if (!changed) return {};
+  for (size_t i = 0; i < want.chains.size(); i++) {
+    const WantChain& wc = want.chains[i];
+    if (now[i].first.empty()) continue;  // a user-defined chain
+    const std::string& policy = wc.policy.empty() ? now[i].first : wc.policy;
+    xt_counters c = wc.has_counters ? wc.counters : now[i].second;
+    if (!T::set_policy(wc.name.c_str(), policy.c_str(), &c, h)) return lib_error(wc.name, "cannot set the policy");
   }
   return {};
 }
