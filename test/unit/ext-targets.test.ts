@@ -14,6 +14,8 @@ import { TARGETS } from '../../src/rules/ext/targets.js';
 import type { ExtensionTarget, ParseContext, ParsedOption, TargetExtension } from '../../src/rules/ext/types.js';
 import { canonicalAddress } from '../../src/rules/ext/nat-range.js';
 import { saveString } from '../../src/rules/ext/target-util.js';
+import { applyRestore, parseRestore } from '../../src/rules/restore.js';
+import { printRule } from '../../src/rules/save.js';
 
 function ext(name: string): TargetExtension {
   const found = TARGETS.find((t) => t.names.includes(name));
@@ -345,4 +347,36 @@ describe('iptables-save quoting', () => {
     expect(saveString(`it's "q"`)).toBe(`"it\\'s \\"q\\""`);
     expect(saveString('a\\b')).toBe('"a\\\\b"');
   });
+});
+
+describe('through the restore parser and save printer', () => {
+  // iptables accepts unambiguous prefixes of long options: `--to` is the common spelling.
+  const cases: [Family, string, string, string][] = [
+    ['ipv4', 'nat', '-A PREROUTING -p tcp -j DNAT --to 172.19.0.2:443', '-A PREROUTING -p tcp -j DNAT --to-destination 172.19.0.2:443'],
+    ['ipv4', 'nat', '-A POSTROUTING -s 172.19.0.0/16 ! -o br0 -j MASQUERADE', '-A POSTROUTING -s 172.19.0.0/16 ! -o br0 -j MASQUERADE'],
+    ['ipv4', 'nat', '-A POSTROUTING -j SNAT --to 1.2.3.4 --random-f', '-A POSTROUTING -j SNAT --to-source 1.2.3.4 --random-fully'],
+    ['ipv6', 'nat', '-A PREROUTING -p tcp -j DNAT --to-destination [fd00::2]:443', '-A PREROUTING -p tcp -j DNAT --to-destination [fd00::2]:443'],
+    ['ipv6', 'filter', '-A INPUT -p tcp -j REJECT --reject-with tcp-reset', '-A INPUT -p tcp -j REJECT --reject-with tcp-reset'],
+    ['ipv6', 'filter', '-A INPUT -j REJECT', '-A INPUT -j REJECT --reject-with icmp6-port-unreachable'],
+    ['ipv4', 'filter', '-A INPUT -j REJECT', '-A INPUT -j REJECT --reject-with icmp-port-unreachable'],
+    ['ipv4', 'raw', '-A PREROUTING -j NOTRACK', '-A PREROUTING -j NOTRACK'],
+    ['ipv4', 'raw', '-A PREROUTING -j CT --notrack', '-A PREROUTING -j CT --notrack'],
+    ['ipv4', 'filter', '-A INPUT -j LOG --log-prefix "DROP: " --log-level info', '-A INPUT -j LOG --log-prefix "DROP: " --log-level 6'],
+    ['ipv4', 'mangle', '-A PREROUTING -j MARK --set-mark 0x2000/0x2000', '-A PREROUTING -j MARK --set-xmark 0x2000/0x2000'],
+  ];
+  const CHAINS: Record<string, string[]> = {
+    nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+    filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+    mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+    raw: ['PREROUTING', 'OUTPUT'],
+  };
+  for (const [family, table, line, expected] of cases) {
+    it(`${family} ${table} ${line}`, () => {
+      const chain = line.split(' ')[1]!;
+      const text = [`*${table}`, ...CHAINS[table]!.map((c) => `:${c} ACCEPT [0:0]`), line, 'COMMIT', ''].join('\n');
+      const t = applyRestore(parseRestore(text, { family }).tables[0]!, undefined);
+      const rule = t.chains.find((c) => c.name === chain)!.rules[0]!;
+      expect(printRule(chain, rule, family)).toBe(expected);
+    });
+  }
 });
