@@ -106,7 +106,7 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
   const chainExists = (table: string, chain: string): boolean => t.tables.get(table)?.has(chain) ?? false;
   // Bridges of Docker's: the state's, and every interface Docker's own chains name, so that
   // networks with a chosen bridge name (not br-<id>) are recognised in built-in chains too.
-  const stateBridges = [...(opts.state?.networks.map((n) => n.bridge) ?? [])];
+  const stateBridges = new Set(opts.state?.networks.map((n) => n.bridge) ?? []);
   for (const [table, chains] of t.tables) {
     for (const c of chains.values()) {
       if (!isDockerOwnedChain(table, c.name)) continue;
@@ -114,7 +114,7 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
         const r = parseArgs(rule);
         for (const opt of ['-i', '-o']) {
           const name = r.opts.get(opt)?.value;
-          if (name !== undefined && name !== 'lo' && name !== 'loopback0') stateBridges.push(name);
+          if (name !== undefined && name !== 'lo' && name !== 'loopback0') stateBridges.add(name);
         }
       }
     }
@@ -330,7 +330,7 @@ function compareChain(
   }
 }
 
-function stateFindings(t: FamilyTables, desired: DockerFamilyRuleset, bridges: string[], missing: Set<string>): Finding[] {
+function stateFindings(t: FamilyTables, desired: DockerFamilyRuleset, bridges: ReadonlySet<string>, missing: Set<string>): Finding[] {
   const out: Finding[] = [];
   const f = t.family;
   const tableOf = (table: string) => t.tables.get(table);

@@ -87,7 +87,8 @@ export function isDockerRule(
   if (isDockerOwnedChain(table, chain)) return true;
   const shapes = SHAPES[`${table}/${chain}`];
   if (!shapes) return false;
-  const known = bridges === undefined ? undefined : new Set(bridges);
+  // Callers checking many rules pass a Set; copying it per rule made doctor quadratic.
+  const known = bridges === undefined ? undefined : bridges instanceof Set ? (bridges as ReadonlySet<string>) : new Set(bridges);
   const text = args.trim();
   for (const { re, bridgeGroups } of shapes) {
     const m = re.exec(text);
