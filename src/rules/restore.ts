@@ -172,6 +172,9 @@ export function applyRestore(parsed: RestoreTable, current: Table | undefined, o
   let table: Table;
   if (current && opts.noflush) {
     table = copyTable(current);
+    // Observed with iptables-legacy-restore -n 1.8.9: without -c the built-in policies'
+    // counters come back zero, while rule counters survive.
+    if (!opts.counters) for (const c of table.chains) if (c.policy !== undefined) c.counters = zero();
   } else {
     table = {
       name: parsed.name,
