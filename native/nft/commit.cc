@@ -1,12 +1,533 @@
 #include "commit.h"
 
+#include <arpa/inet.h>
+#include <endian.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "../common/wire.h"
+#include "builtin.h"
+#include "handles.h"
+#include "rule_encode.h"
+#include "socket.h"
 
 namespace iptkit {
 namespace nft {
 
-OpError commit_tables(bool, uint32_t, const std::vector<std::string>&) {
-  return make_error(ENOSYS, "commit", "nftCommit is not built yet");
+namespace {
+
+// ---- the wire, parsed ----
+
+struct Item {
+  bool keep = false;
+  uint64_t handle = 0;
+  size_t line = 0;
+  RuleSpec rule;
+};
+
+struct ChainSpec {
+  std::string name;
+  Fields fields;
+  std::vector<Item> items;
+};
+
+struct TableSpec {
+  std::string name;
+  const BuiltinTable* builtin = nullptr;
+  std::vector<ChainSpec> chains;
+};
+
+OpError bad_wire(const std::string& table, size_t line, const std::string& what) {
+  return make_error(EINVAL, "commit", "table " + table + " wire line " + std::to_string(line) + ": " + what, table);
+}
+
+OpError parse_table(const std::string& text, bool v6, TableSpec& out) {
+  OpError err;
+  size_t lineno = 0;
+  WireLine wl;
+  std::string perr;
+  ChainSpec* chain = nullptr;
+  RuleSpec* rule = nullptr;
+  bool rule_done = false;  // a target/verdict/jump ended the rule
+  std::set<std::string> names;
+  wire_for_each_line(text, [&](std::string_view line) -> bool {
+    lineno++;
+    auto fail = [&](const std::string& what) {
+      err = bad_wire(out.name.empty() ? "?" : out.name, lineno, what);
+      return false;
+    };
+    if (!wire_parse_line(line, wl, perr)) return fail(perr);
+    if (lineno == 1) {
+      if (wl.kind != "table" || wl.words.size() != 1) return fail("the first record must be `table <name>`");
+      out.name = wl.words[0];
+      out.builtin = find_builtin_table(out.name);
+      if (!out.builtin) return fail("'" + out.name + "' is not an iptables table");
+      const std::string* fam = wl.fields.find("family");
+      if (fam && *fam != (v6 ? "ipv6" : "ipv4")) return fail("family=" + *fam + " in a " + (v6 ? "ipv6" : "ipv4") + " commit");
+      return true;
+    }
+    if (wl.kind == "chain") {
+      if (wl.words.size() != 1) return fail("chain needs a name");
+      if (!names.insert(wl.words[0]).second) return fail("chain " + wl.words[0] + " listed twice");
+      out.chains.push_back(ChainSpec{wl.words[0], wl.fields, {}});
+      chain = &out.chains.back();
+      if (chain->fields.find("policy") && !find_builtin_chain(out.builtin, chain->name)) {
+        return fail("policy on " + chain->name + ", which is not a built-in chain of " + out.name);
+      }
+      rule = nullptr;
+      return true;
+    }
+    if (!chain) return fail(wl.kind + " before any chain");
+    if (wl.kind == "keep") {
+      uint64_t h = 0;
+      std::string e;
+      Fields tmp;
+      if (wl.words.size() != 1) return fail("keep needs a rule handle");
+      tmp.add("handle", wl.words[0]);
+      if (!get_u64(tmp, "handle", UINT64_MAX, h, e)) return fail(e);
+      Item it;
+      it.keep = true;
+      it.handle = h;
+      it.line = lineno;
+      chain->items.push_back(std::move(it));
+      rule = nullptr;
+      return true;
+    }
+    if (wl.kind == "rule") {
+      Item it;
+      it.line = lineno;
+      it.rule.ip = wl.fields;
+      it.rule.line = lineno;
+      chain->items.push_back(std::move(it));
+      rule = &chain->items.back().rule;
+      rule_done = false;
+      return true;
+    }
+    if (wl.kind == "foreign") return fail("a foreign rule cannot be written; keep it by its handle");
+    if (!rule) return fail(wl.kind + " outside a rule");
+    if (rule_done) return fail(wl.kind + " after the rule's target");
+    if (wl.kind == "match" || wl.kind == "target") {
+      if (wl.words.size() != 2) return fail(wl.kind + " needs a name and a revision");
+      XtSpec x;
+      x.name = wl.words[0];
+      Fields tmp;
+      tmp.add("revision", wl.words[1]);
+      uint64_t rev = 0;
+      std::string e;
+      if (!get_u64(tmp, "revision", 255, rev, e)) return fail(e);
+      x.revision = static_cast<uint8_t>(rev);
+      x.fields = wl.fields;
+      if (wl.kind == "match") {
+        rule->matches.push_back(std::move(x));
+      } else {
+        rule->action = RuleSpec::kTarget;
+        rule->target = std::move(x);
+        rule_done = true;
+      }
+      return true;
+    }
+    if (wl.kind == "verdict") {
+      if (wl.words.size() != 1) return fail("verdict needs one word");
+      rule->action = RuleSpec::kVerdict;
+      rule->verdict = wl.words[0];
+      rule_done = true;
+      return true;
+    }
+    if (wl.kind == "jump") {
+      if (wl.words.size() != 1) return fail("jump needs a chain");
+      rule->action = RuleSpec::kJump;
+      rule->chain = wl.words[0];
+      rule_done = true;
+      return true;
+    }
+    return fail("unknown record '" + wl.kind + "'");
+  });
+  if (!err && lineno == 0) err = make_error(EINVAL, "commit", "an empty table string");
+  return err;
+}
+
+// ---- the kernel's current state, as far as the commit needs it ----
+
+struct CurChain {
+  bool base = false;
+  uint32_t policy = NF_ACCEPT;
+  std::vector<uint64_t> handles;  // rule handles in order (dumped only where needed)
+};
+
+struct CurTable {
+  bool exists = false;
+  std::map<std::string, CurChain> chains;
+};
+
+// Rule dumps need only chain and handle: parse those two attributes, not the expressions.
+int rule_handle_cb(const nlattr* attr, void* data) {
+  auto** tb = static_cast<const nlattr**>(data);
+  int type = mnl_attr_get_type(attr);
+  if (type == NFTA_RULE_CHAIN || type == NFTA_RULE_HANDLE) tb[type] = attr;
+  return MNL_CB_OK;
+}
+
+// ---- the batch ----
+
+struct MsgInfo {
+  std::string table, chain, what;
+};
+
+class Batch {
+ public:
+  explicit Batch(uint16_t family) : family_(family) {}
+
+  // Room for one message of at most `bound` bytes; valid until the next call.
+  char* reserve(size_t bound) {
+    if (buf_.size() < used_ + bound) buf_.resize(std::max(buf_.size() * 2, used_ + bound));
+    return buf_.data() + used_;
+  }
+  nlmsghdr* hdr(uint16_t type, uint16_t flags, size_t bound, MsgInfo info) {
+    char* p = reserve(bound);
+    uint32_t seq = next_seq_++;
+    info_.push_back(std::move(info));
+    return nftnl_nlmsg_build_hdr(p, type, family_, flags, seq);
+  }
+  void done(nlmsghdr* nlh) { used_ += NLMSG_ALIGN(nlh->nlmsg_len); }
+
+  void begin(uint32_t seq0, uint32_t generation) {
+    first_seq_ = seq0;
+    next_seq_ = seq0;
+    char* p = reserve(256);
+    nlmsghdr* nlh = nftnl_batch_begin(p, next_seq_++);
+    // The kernel refuses the whole batch with ERESTART unless the ruleset is still at this
+    // generation: a writer that changed it since the read cannot be overwritten.
+    mnl_attr_put_u32(nlh, NFTA_GEN_ID, htonl(generation));
+    info_.push_back({"", "", "batch"});
+    done(nlh);
+  }
+  void end() {
+    char* p = reserve(256);
+    nlmsghdr* nlh = nftnl_batch_end(p, next_seq_++);
+    info_.push_back({"", "", "batch end"});
+    done(nlh);
+  }
+  const MsgInfo* info(uint32_t seq) const {
+    if (seq < first_seq_ || seq - first_seq_ >= info_.size()) return nullptr;
+    return &info_[seq - first_seq_];
+  }
+  uint32_t first_seq() const { return first_seq_; }
+  const char* data() const { return buf_.data(); }
+  size_t size() const { return used_; }
+  size_t messages() const { return info_.size(); }
+
+ private:
+  uint16_t family_;
+  std::vector<char> buf_;
+  size_t used_ = 0;
+  uint32_t first_seq_ = 0, next_seq_ = 0;
+  std::vector<MsgInfo> info_;
+};
+
+void add_chain_msg(Batch& b, uint16_t type, uint16_t flags, nftnl_chain* c, MsgInfo info) {
+  nlmsghdr* nlh = b.hdr(type, flags, 1024, std::move(info));
+  nftnl_chain_nlmsg_build_payload(nlh, c);
+  b.done(nlh);
+}
+
+void add_rule_msg(Batch& b, uint16_t type, uint16_t flags, nftnl_rule* r, size_t bound, MsgInfo info) {
+  nlmsghdr* nlh = b.hdr(type, flags, bound, std::move(info));
+  nftnl_rule_nlmsg_build_payload(nlh, r);
+  b.done(nlh);
+}
+
+ChainPtr builtin_chain(const char* table, const BuiltinChain& bc, uint16_t family) {
+  ChainPtr c(nftnl_chain_alloc());
+  if (!c) throw std::bad_alloc();
+  nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_FAMILY, family);
+  nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, table);
+  nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, bc.name);
+  nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, bc.hook);
+  nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, bc.prio);
+  nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TYPE, bc.type);
+  return c;
+}
+
+OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& wire) {
+  const uint16_t family = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+  const Family fam = v6 ? Family::ipv6 : Family::ipv4;
+  std::vector<TableSpec> specs(wire.size());
+  for (size_t i = 0; i < wire.size(); i++) {
+    if (OpError e = parse_table(wire[i], v6, specs[i])) return e;
+    for (size_t j = 0; j < i; j++) {
+      if (specs[j].name == specs[i].name) return make_error(EINVAL, "commit", "table " + specs[i].name + " given twice", specs[i].name);
+    }
+  }
+
+  NlSocket sock;
+  if (int err = sock.open()) return make_error(err, "commit", std::string("cannot open a netfilter netlink socket: ") + strerror(err));
+  uint32_t now = 0;
+  if (int err = sock.get_gen(now)) return make_error(err, "commit", std::string("NFT_MSG_GETGEN: ") + strerror(err));
+  if (now != generation) {
+    return make_error(ERESTART, "commit",
+                      "the ruleset changed since it was read (generation " + std::to_string(generation) + ", now " +
+                          std::to_string(now) + "); re-read and plan again");
+  }
+
+  // What exists now (the generation check above and in the batch makes it what the caller read).
+  std::map<std::string, CurTable> cur;
+  for (const auto& s : specs) cur[s.name];
+  int err = sock.dump(NFT_MSG_GETTABLE, family, nullptr, [&](const nlmsghdr* nlh) -> int {
+    TablePtr t(nftnl_table_alloc());
+    if (!t) return ENOMEM;
+    if (nftnl_table_nlmsg_parse(nlh, t.get()) < 0) return EPROTO;
+    const char* name = nftnl_table_get_str(t.get(), NFTNL_TABLE_NAME);
+    auto it = name ? cur.find(name) : cur.end();
+    if (it != cur.end()) it->second.exists = true;
+    return 0;
+  });
+  if (err) return make_error(err, "commit", std::string("dump tables: ") + strerror(err));
+  err = sock.dump(NFT_MSG_GETCHAIN, family, nullptr, [&](const nlmsghdr* nlh) -> int {
+    ChainPtr c(nftnl_chain_alloc());
+    if (!c) return ENOMEM;
+    if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0) return EPROTO;
+    const char* table = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE);
+    const char* name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
+    auto it = table ? cur.find(table) : cur.end();
+    if (it == cur.end() || !name) return 0;
+    CurChain& cc = it->second.chains[name];
+    cc.base = nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM);
+    if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_POLICY)) cc.policy = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY);
+    return 0;
+  });
+  if (err) return make_error(err, "commit", std::string("dump chains: ") + strerror(err));
+  for (const auto& s : specs) {
+    bool any_keep = false;
+    for (const auto& c : s.chains) {
+      for (const auto& it : c.items) any_keep |= it.keep;
+    }
+    CurTable& ct = cur[s.name];
+    if (!any_keep || !ct.exists) continue;
+    err = sock.dump(
+        NFT_MSG_GETRULE, family, [&](nlmsghdr* nlh) { mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, s.name.c_str()); },
+        [&](const nlmsghdr* nlh) -> int {
+          const nlattr* tb[NFTA_RULE_MAX + 1] = {};
+          if (mnl_attr_parse(nlh, sizeof(nfgenmsg), rule_handle_cb, tb) < 0) return EPROTO;
+          if (!tb[NFTA_RULE_CHAIN] || !tb[NFTA_RULE_HANDLE]) return 0;
+          auto it = ct.chains.find(mnl_attr_get_str(tb[NFTA_RULE_CHAIN]));
+          if (it == ct.chains.end()) return EAGAIN;
+          it->second.handles.push_back(be64toh(mnl_attr_get_u64(tb[NFTA_RULE_HANDLE])));
+          return 0;
+        });
+    if (err) return make_error(err, "commit", "dump rules of table " + s.name + ": " + strerror(err), s.name);
+  }
+
+  Batch b(family);
+  b.begin(sock.next_seq(), generation);
+
+  // 1. Tables and chains that must exist before rules refer to them.
+  for (const auto& s : specs) {
+    CurTable& ct = cur[s.name];
+    if (!ct.exists) {
+      TablePtr t(nftnl_table_alloc());
+      if (!t) throw std::bad_alloc();
+      nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, family);
+      nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, s.name.c_str());
+      nlmsghdr* nlh = b.hdr(NFT_MSG_NEWTABLE, NLM_F_CREATE, 512, {s.name, "", "create table"});
+      nftnl_table_nlmsg_build_payload(nlh, t.get());
+      b.done(nlh);
+    }
+    for (const auto& c : s.chains) {
+      const BuiltinChain* bc = find_builtin_chain(s.builtin, c.name);
+      auto it = ct.chains.find(c.name);
+      bool exists = it != ct.chains.end();
+      const std::string* policy = c.fields.find("policy");
+      const bool counters = c.fields.find("pkts") || c.fields.find("bytes");
+      uint32_t pol = NF_ACCEPT;
+      if (policy) {
+        if (*policy == "DROP") pol = NF_DROP;
+        else if (*policy != "ACCEPT") return make_error(EINVAL, "commit", "policy=" + *policy + " is not ACCEPT or DROP", s.name, c.name);
+      }
+      if (bc && (!exists || (policy && (pol != it->second.policy || counters)))) {
+        // As iptables-nft: the full base chain (hook, type, priority) with its policy, and on
+        // restore -c the policy counters.
+        ChainPtr ch = builtin_chain(s.name.c_str(), *bc, family);
+        if (policy || !exists) nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_POLICY, policy ? pol : NF_ACCEPT);
+        if (policy && counters) {
+          uint64_t pkts = 0, bytes = 0;
+          std::string e;
+          if (!get_u64(c.fields, "pkts", UINT64_MAX, pkts, e) || !get_u64(c.fields, "bytes", UINT64_MAX, bytes, e)) {
+            return make_error(EINVAL, "commit", e, s.name, c.name);
+          }
+          nftnl_chain_set_u64(ch.get(), NFTNL_CHAIN_PACKETS, pkts);
+          nftnl_chain_set_u64(ch.get(), NFTNL_CHAIN_BYTES, bytes);
+        }
+        add_chain_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, ch.get(), {s.name, c.name, exists ? "set policy" : "create chain"});
+      } else if (!bc && !exists) {
+        ChainPtr ch(nftnl_chain_alloc());
+        if (!ch) throw std::bad_alloc();
+        nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_FAMILY, family);
+        nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TABLE, s.name.c_str());
+        nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_NAME, c.name.c_str());
+        add_chain_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, ch.get(), {s.name, c.name, "create chain"});
+      }
+    }
+  }
+
+  // 2. Rules not kept go (all of them at once where nothing is kept), including those of chains
+  //    about to be deleted, so that no deleted chain is still jumped to from a deleted rule.
+  auto del_rules = [&](const std::string& table, const std::string& chain, const uint64_t* handle) {
+    RulePtr r(nftnl_rule_alloc());
+    if (!r) throw std::bad_alloc();
+    nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, family);
+    nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table.c_str());
+    nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, chain.c_str());
+    if (handle) nftnl_rule_set_u64(r.get(), NFTNL_RULE_HANDLE, *handle);
+    add_rule_msg(b, NFT_MSG_DELRULE, 0, r.get(), 512,
+                 {table, chain, handle ? "delete rule handle " + std::to_string(*handle) : "flush chain"});
+  };
+  for (const auto& s : specs) {
+    CurTable& ct = cur[s.name];
+    std::set<std::string> wanted;
+    for (const auto& c : s.chains) {
+      wanted.insert(c.name);
+      auto it = ct.chains.find(c.name);
+      bool any_keep = std::any_of(c.items.begin(), c.items.end(), [](const Item& i) { return i.keep; });
+      if (it == ct.chains.end()) {
+        if (any_keep) return make_error(ENOENT, "commit", "keep in chain " + c.name + ", which does not exist", s.name, c.name);
+        continue;
+      }
+      if (!any_keep) {
+        del_rules(s.name, c.name, nullptr);
+        continue;
+      }
+      const auto& handles = it->second.handles;
+      std::unordered_map<uint64_t, size_t> pos;
+      for (size_t i = 0; i < handles.size(); i++) pos[handles[i]] = i;
+      std::unordered_set<uint64_t> kept;
+      size_t last = 0;
+      bool first = true;
+      for (const auto& item : c.items) {
+        if (!item.keep) continue;
+        auto p = pos.find(item.handle);
+        if (p == pos.end()) {
+          return make_error(ENOENT, "commit",
+                            "keep " + std::to_string(item.handle) + ": chain " + c.name + " has no rule with that handle",
+                            s.name, c.name);
+        }
+        if (!first && p->second <= last) {
+          return make_error(EINVAL, "commit", "keep " + std::to_string(item.handle) + " is out of order in chain " + c.name,
+                            s.name, c.name);
+        }
+        first = false;
+        last = p->second;
+        kept.insert(item.handle);
+      }
+      for (uint64_t h : handles) {
+        if (!kept.count(h)) del_rules(s.name, c.name, &h);
+      }
+    }
+    for (const auto& [name, cc] : ct.chains) {
+      if (!wanted.count(name)) del_rules(s.name, name, nullptr);
+    }
+  }
+
+  // 3. Chains absent from the wire.
+  for (const auto& s : specs) {
+    CurTable& ct = cur[s.name];
+    for (const auto& [name, cc] : ct.chains) {
+      if (std::any_of(s.chains.begin(), s.chains.end(), [&](const ChainSpec& c) { return c.name == name; })) continue;
+      ChainPtr ch(nftnl_chain_alloc());
+      if (!ch) throw std::bad_alloc();
+      nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_FAMILY, family);
+      nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TABLE, s.name.c_str());
+      nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_NAME, name.c_str());
+      add_chain_msg(b, NFT_MSG_DELCHAIN, 0, ch.get(), {s.name, name, "delete chain"});
+    }
+  }
+
+  // 4. New rules. Each goes before the next kept rule of its chain (so a run of new rules keeps
+  //    its order), or at the end when no kept rule follows.
+  for (const auto& s : specs) {
+    for (const auto& c : s.chains) {
+      std::vector<uint64_t> next_keep(c.items.size() + 1, 0);
+      uint64_t next = 0;
+      bool have_next = false;
+      std::vector<bool> has_next(c.items.size(), false);
+      for (size_t i = c.items.size(); i-- > 0;) {
+        next_keep[i] = next;
+        has_next[i] = have_next;
+        if (c.items[i].keep) {
+          next = c.items[i].handle;
+          have_next = true;
+        }
+      }
+      size_t index = 0;
+      for (size_t i = 0; i < c.items.size(); i++) {
+        const Item& item = c.items[i];
+        index++;
+        if (item.keep) continue;
+        RulePtr r(nftnl_rule_alloc());
+        if (!r) throw std::bad_alloc();
+        nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, family);
+        nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, s.name.c_str());
+        nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, c.name.c_str());
+        std::string e;
+        if (!encode_rule(item.rule, fam, r.get(), e)) {
+          return make_error(EINVAL, "commit",
+                            "table " + s.name + " chain " + c.name + " rule " + std::to_string(index) + " (wire line " +
+                                std::to_string(item.line) + "): " + e,
+                            s.name, c.name);
+        }
+        uint16_t flags = NLM_F_CREATE;
+        if (has_next[i]) nftnl_rule_set_u64(r.get(), NFTNL_RULE_POSITION, next_keep[i]);
+        else flags |= NLM_F_APPEND;
+        add_rule_msg(b, NFT_MSG_NEWRULE, flags, r.get(), encoded_size_bound(item.rule),
+                     {s.name, c.name, "rule " + std::to_string(index) + " (wire line " + std::to_string(item.line) + ")"});
+      }
+    }
+  }
+  b.end();
+
+  std::vector<BatchError> errors;
+  bool overflowed = false;
+  err = sock.send_batch(b.data(), b.size(), errors, overflowed);
+  if (err) return make_error(err, "commit", std::string("sending the batch: ") + strerror(err));
+  if (errors.empty()) {
+    if (overflowed) return make_error(ENOBUFS, "commit", "the batch failed and its errors overflowed the socket buffer");
+    return {};
+  }
+  auto first = std::min_element(errors.begin(), errors.end(), [](const BatchError& a, const BatchError& c) { return a.seq < c.seq; });
+  if (first->err == ERESTART || first->seq == b.first_seq()) {
+    return make_error(first->err, "commit",
+                      "the ruleset changed since generation " + std::to_string(generation) + " (" + strerror(first->err) +
+                          "); re-read and plan again");
+  }
+  const MsgInfo* info = b.info(first->seq);
+  if (!info) return make_error(first->err, "commit", std::string("nf_tables batch: ") + strerror(first->err));
+  std::string msg = info->what;
+  if (!info->table.empty()) msg = "table " + info->table + (info->chain.empty() ? "" : " chain " + info->chain) + ": " + msg;
+  return make_error(first->err, "commit", msg + ": " + strerror(first->err), info->table, info->chain);
+}
+
+}  // namespace
+
+OpError commit_tables(bool v6, uint32_t generation, const std::vector<std::string>& tables) {
+  // Allocation failures inside the encoders surface here, never across a C callback.
+  try {
+    return do_commit(v6, generation, tables);
+  } catch (const std::bad_alloc&) {
+    return make_error(ENOMEM, "commit", "out of memory building the nf_tables batch");
+  }
 }
 
 }  // namespace nft

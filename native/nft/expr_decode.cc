@@ -84,6 +84,7 @@ class Decoder {
     return &regs_[n];
   }
   PendingMatch* native(NativeKind kind);
+  bool release(Reg& g);
 
   Family family_;
   std::vector<std::string>& jumps_;
@@ -116,9 +117,23 @@ bool Decoder::run(const nftnl_rule* r) {
     return 0;  // keep going: the jumps of a foreign rule count too
   }, &ctx);
   if (!ctx.ok) return false;
-  for (const Reg& g : regs_) {
-    if (g.kind != Reg::kNone) return fail("a loaded register is never compared");
+  for (Reg& g : regs_) {
+    if (!release(g)) return false;
   }
+  return true;
+}
+
+// A register about to be overwritten (or left at the end) must have been compared, except for
+// the lone iifname/oifname load iptables-nft writes for `-i +` / `-o +`.
+bool Decoder::release(Reg& g) {
+  if (g.kind == Reg::kMeta && !g.bitwise && (g.key == NFT_META_IIFNAME || g.key == NFT_META_OIFNAME)) {
+    std::string& name = g.key == NFT_META_IIFNAME ? in_ : out_;
+    if (!name.empty()) return fail("interface matched twice");
+    name = "+";
+  } else if (g.kind != Reg::kNone) {
+    return fail("a loaded register is never compared");
+  }
+  g = Reg{};
   return true;
 }
 
@@ -164,7 +179,7 @@ bool Decoder::on_meta(nftnl_expr* e) {
   if (!matching_phase("meta")) return false;
   Reg* g = reg(nftnl_expr_get_u32(e, NFTNL_EXPR_META_DREG));
   if (!g) return fail("meta register");
-  *g = Reg{};
+  if (!release(*g)) return false;
   g->kind = Reg::kMeta;
   g->key = nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY);
   return true;
@@ -175,7 +190,7 @@ bool Decoder::on_payload(nftnl_expr* e) {
   if (!matching_phase("payload")) return false;
   Reg* g = reg(nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_DREG));
   if (!g) return fail("payload register");
-  *g = Reg{};
+  if (!release(*g)) return false;
   g->kind = Reg::kPayload;
   g->base = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE);
   g->offset = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET);

@@ -1,0 +1,418 @@
+#include "rule_encode.h"
+
+#include <arpa/inet.h>
+#include <libnftnl/expr.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/x_tables.h>
+#include <linux/netfilter/xt_limit.h>
+#include <linux/netfilter/xt_mark.h>
+#include <linux/netfilter/xt_tcpudp.h>
+#include <linux/netfilter_ipv4/ip_tables.h>
+#include <netinet/in.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "handles.h"
+
+namespace iptkit {
+namespace nft {
+
+namespace {
+
+// iptables-nft loads every value into the first 128-bit register.
+constexpr uint32_t kReg = NFT_REG_1;
+
+void add(nftnl_rule* r, nftnl_expr* e) { nftnl_rule_add_expr(r, e); }  // the rule owns it from here
+
+nftnl_expr* alloc(const char* name) {
+  nftnl_expr* e = nftnl_expr_alloc(name);
+  if (!e) throw std::bad_alloc();
+  return e;
+}
+
+void add_meta(nftnl_rule* r, uint32_t key) {
+  nftnl_expr* e = alloc("meta");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, kReg);
+  add(r, e);
+}
+
+void add_payload(nftnl_rule* r, uint32_t base, uint32_t offset, uint32_t len) {
+  nftnl_expr* e = alloc("payload");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, kReg);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+  add(r, e);
+}
+
+void add_bitwise(nftnl_rule* r, const void* mask, uint32_t len) {
+  static const uint8_t kZero[16] = {};
+  nftnl_expr* e = alloc("bitwise");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, kReg);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, kReg);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+  nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+  nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, kZero, len);
+  add(r, e);
+}
+
+void add_cmp(nftnl_rule* r, uint32_t op, const void* data, uint32_t len) {
+  nftnl_expr* e = alloc("cmp");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, kReg);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+  nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+  add(r, e);
+}
+
+void add_iface(nftnl_rule* r, uint32_t key, const std::string& name, uint32_t op) {
+  add_meta(r, key);
+  if (name.back() == '+') {
+    if (name.size() > 1) {
+      add_cmp(r, op, name.data(), static_cast<uint32_t>(name.size() - 1));
+    } else if (op != NFT_CMP_EQ) {
+      // `! -i +` can match nothing; iptables-nft compares with a name no interface can have.
+      static const char kInvalid[] = "INVAL/D";
+      add_cmp(r, NFT_CMP_EQ, kInvalid, sizeof kInvalid);
+    }
+    // `-i +` alone leaves the load without a comparison, as iptables-nft does.
+  } else {
+    add_cmp(r, op, name.c_str(), static_cast<uint32_t>(name.size() + 1));
+  }
+}
+
+// iptables-nft's add_addr: a mask of whole leading bytes loads only those bytes; any other mask
+// loads the whole address and masks it.
+void add_addr(nftnl_rule* r, uint32_t offset, const uint8_t* addr, const uint8_t* mask, uint32_t len, uint32_t op) {
+  uint32_t i = 0;
+  bool bitwise = false;
+  for (i = 0; i < len; i++) {
+    if (mask[i] != 0xff) {
+      bitwise = mask[i] != 0;
+      break;
+    }
+  }
+  for (uint32_t j = i + 1; !bitwise && j < len; j++) bitwise = mask[j] != 0;
+  if (!bitwise) len = i;
+  add_payload(r, NFT_PAYLOAD_NETWORK_HEADER, offset, len);
+  if (bitwise) add_bitwise(r, mask, len);
+  add_cmp(r, op, addr, len);
+}
+
+void add_port_cmp(nftnl_rule* r, uint16_t lo, uint16_t hi, bool invert) {
+  if (lo == hi) {
+    uint16_t v = htons(lo);
+    add_cmp(r, invert ? NFT_CMP_NEQ : NFT_CMP_EQ, &v, 2);
+    return;
+  }
+  if (lo == 0 && hi < 0xffff) {
+    uint16_t v = htons(hi);
+    add_cmp(r, invert ? NFT_CMP_GT : NFT_CMP_LTE, &v, 2);
+    return;
+  }
+  nftnl_expr* e = alloc("range");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_SREG, kReg);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_OP, invert ? NFT_RANGE_NEQ : NFT_RANGE_EQ);
+  uint16_t from = htons(lo), to = htons(hi);
+  nftnl_expr_set(e, NFTNL_EXPR_RANGE_FROM_DATA, &from, 2);
+  nftnl_expr_set(e, NFTNL_EXPR_RANGE_TO_DATA, &to, 2);
+  add(r, e);
+}
+
+void add_ports(nftnl_rule* r, const uint16_t* src, bool inv_src, const uint16_t* dst, bool inv_dst) {
+  if (src[0] && src[0] == src[1] && dst[0] && dst[0] == dst[1] && inv_src == inv_dst) {
+    uint32_t both = htonl(static_cast<uint32_t>(dst[0]) | static_cast<uint32_t>(src[0]) << 16);
+    add_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 4);
+    add_cmp(r, inv_src ? NFT_CMP_NEQ : NFT_CMP_EQ, &both, 4);
+    return;
+  }
+  if (src[0] || src[1] < 0xffff) {
+    add_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2);
+    add_port_cmp(r, src[0], src[1], inv_src);
+  }
+  if (dst[0] || dst[1] < 0xffff) {
+    add_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+    add_port_cmp(r, dst[0], dst[1], inv_dst);
+  }
+}
+
+void add_xt(nftnl_rule* r, bool is_target, const std::string& name, uint8_t revision, const std::vector<uint8_t>& data) {
+  const uint16_t kname = is_target ? uint16_t{NFTNL_EXPR_TG_NAME} : uint16_t{NFTNL_EXPR_MT_NAME};
+  const uint16_t kinfo = is_target ? uint16_t{NFTNL_EXPR_TG_INFO} : uint16_t{NFTNL_EXPR_MT_INFO};
+  const uint16_t krev = is_target ? uint16_t{NFTNL_EXPR_TG_REV} : uint16_t{NFTNL_EXPR_MT_REV};
+  nftnl_expr* e = alloc(is_target ? "target" : "match");
+  nftnl_expr_set_str(e, kname, name.c_str());
+  nftnl_expr_set_u32(e, krev, revision);
+  // libnftnl takes ownership of the info buffer and free()s it with the expression.
+  void* info = calloc(1, data.empty() ? 1 : data.size());
+  if (!info) {
+    nftnl_expr_free(e);
+    throw std::bad_alloc();
+  }
+  if (!data.empty()) std::memcpy(info, data.data(), data.size());
+  nftnl_expr_set(e, kinfo, info, static_cast<uint32_t>(data.size()));
+  add(r, e);
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The extension's data area: `raw=` byte for byte, or the codec's encoding of its fields.
+bool xt_data(const XtSpec& x, bool is_target, Family family, std::vector<uint8_t>& data, std::string& err) {
+  const char* kind = is_target ? "target " : "match ";
+  if (const std::string* raw = x.fields.find("raw")) {
+    if (raw->size() % 2 != 0) {
+      err = std::string(kind) + x.name + ": raw is not hex";
+      return false;
+    }
+    data.resize(raw->size() / 2);
+    for (size_t i = 0; i < data.size(); i++) {
+      int hi = hex_value((*raw)[2 * i]), lo = hex_value((*raw)[2 * i + 1]);
+      if (hi < 0 || lo < 0) {
+        err = std::string(kind) + x.name + ": raw is not hex";
+        return false;
+      }
+      data[i] = static_cast<uint8_t>(hi << 4 | lo);
+    }
+    return true;
+  }
+  const Codec* c = find_codec(x.name, x.revision, is_target, family);
+  if (!c) {
+    err = std::string(kind) + x.name + " revision " + std::to_string(x.revision) + " has no codec and no raw data";
+    return false;
+  }
+  data.assign(c->size, 0);
+  std::string cerr;
+  if (!c->encode(x.fields, family, data.data(), cerr)) {
+    err = std::string(kind) + x.name + ": " + cerr;
+    return false;
+  }
+  return true;
+}
+
+bool get_num(const Fields& f, const char* key, uint64_t max, uint64_t& out, std::string& err) {
+  return get_u64(f, key, max, out, err);
+}
+
+bool parse_addr(const Fields& f, const char* key, Family family, uint8_t* addr, uint8_t* mask, bool& present,
+                std::string& err) {
+  const std::string* v = f.find(key);
+  present = v != nullptr;
+  if (!v) return true;
+  int af = family == Family::ipv6 ? AF_INET6 : AF_INET;
+  size_t alen = family == Family::ipv6 ? 16 : 4;
+  size_t slash = v->find('/');
+  std::string a = v->substr(0, slash);
+  if (inet_pton(af, a.c_str(), addr) != 1) {
+    err = std::string(key) + "=" + *v + " is not an address";
+    return false;
+  }
+  if (slash == std::string::npos) {
+    std::memset(mask, 0xff, alen);
+    return true;
+  }
+  std::string m = v->substr(slash + 1);
+  if (inet_pton(af, m.c_str(), mask) != 1) {
+    err = std::string(key) + "=" + *v + " does not have an address mask";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+size_t encoded_size_bound(const RuleSpec& spec) {
+  size_t n = 1024;
+  for (const auto& m : spec.matches) {
+    n += 256 + m.name.size();
+    if (const std::string* raw = m.fields.find("raw")) n += raw->size() / 2;
+    else n += 1024;  // no codec struct in DESIGN.md's list is near this size (comment: 256)
+  }
+  n += 1280 + spec.chain.size();
+  if (const std::string* raw = spec.target.fields.find("raw")) n += raw->size() / 2;
+  return n;
+}
+
+bool encode_rule(const RuleSpec& spec, Family family, nftnl_rule* r, std::string& err) {
+  const bool v6 = family == Family::ipv6;
+  const Fields& f = spec.ip;
+  uint64_t pkts = 0, bytes = 0, proto = 0, inv = 0, frag = 0, go = 0;
+  if (!get_num(f, "pkts", UINT64_MAX, pkts, err) || !get_num(f, "bytes", UINT64_MAX, bytes, err) ||
+      !get_num(f, "proto", 255, proto, err) || !get_num(f, "inv", 255, inv, err) ||
+      !get_num(f, "frag", 1, frag, err) || !get_num(f, "goto", 1, go, err)) {
+    return false;
+  }
+  if (v6 && frag) {
+    err = "frag is IPv4 only";
+    return false;
+  }
+  uint8_t src[16] = {}, smsk[16] = {}, dst[16] = {}, dmsk[16] = {};
+  bool has_src = false, has_dst = false;
+  if (!parse_addr(f, "src", family, src, smsk, has_src, err) || !parse_addr(f, "dst", family, dst, dmsk, has_dst, err)) {
+    return false;
+  }
+  const std::string* in = f.find("in");
+  const std::string* out = f.find("out");
+  for (const std::string* name : {in, out}) {
+    if (name && (name->empty() || name->size() >= IFNAMSIZ)) {
+      err = std::string(name == in ? "in" : "out") + "='" + *name + "' is not an interface name";
+      return false;
+    }
+  }
+  auto op = [&](uint64_t bit) -> uint32_t { return (inv & bit) ? NFT_CMP_NEQ : NFT_CMP_EQ; };
+
+  // The order of nft_ipv4_add / nft_ipv6_add.
+  if (in) add_iface(r, NFT_META_IIFNAME, *in, op(IPT_INV_VIA_IN));
+  if (out) add_iface(r, NFT_META_OIFNAME, *out, op(IPT_INV_VIA_OUT));
+  if (proto != 0) {
+    add_meta(r, NFT_META_L4PROTO);
+    uint8_t p = static_cast<uint8_t>(proto);
+    add_cmp(r, op(XT_INV_PROTO), &p, 1);
+  }
+  const uint32_t alen = v6 ? 16 : 4;
+  auto nonzero = [&](const uint8_t* b) {
+    for (uint32_t i = 0; i < alen; i++) {
+      if (b[i]) return true;
+    }
+    return false;
+  };
+  if (has_src && (nonzero(src) || nonzero(smsk) || (inv & IPT_INV_SRCIP))) {
+    add_addr(r, v6 ? 8 : 12, src, smsk, alen, op(IPT_INV_SRCIP));
+  }
+  if (has_dst && (nonzero(dst) || nonzero(dmsk) || (inv & IPT_INV_DSTIP))) {
+    add_addr(r, v6 ? 24 : 16, dst, dmsk, alen, op(IPT_INV_DSTIP));
+  }
+  if (frag) {
+    add_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 6, 2);
+    uint16_t mask = htons(0x1fff);
+    add_bitwise(r, &mask, 2);
+    uint16_t zero = 0;
+    add_cmp(r, (inv & IPT_INV_FRAG) ? NFT_CMP_EQ : NFT_CMP_NEQ, &zero, 2);
+  }
+  nftnl_rule_set_u32(r, NFTNL_RULE_COMPAT_PROTO, static_cast<uint32_t>(proto));
+  nftnl_rule_set_u32(r, NFTNL_RULE_COMPAT_FLAGS, (inv & XT_INV_PROTO) ? NFT_RULE_COMPAT_F_INV : 0);
+
+  std::vector<uint8_t> data;
+  for (const auto& m : spec.matches) {
+    if (!xt_data(m, false, family, data, err)) return false;
+    // nft.c add_match: these four become native expressions.
+    if (m.name == "limit" && data.size() >= sizeof(xt_rateinfo)) {
+      xt_rateinfo ri;
+      std::memcpy(&ri, data.data(), sizeof ri);
+      if (ri.avg == 0) {
+        err = "match limit: avg is 0";
+        return false;
+      }
+      static const uint32_t mult[] = {XT_LIMIT_SCALE * 24 * 60 * 60, XT_LIMIT_SCALE * 60 * 60, XT_LIMIT_SCALE * 60,
+                                      XT_LIMIT_SCALE};
+      size_t i;
+      for (i = 1; i < 4; i++) {
+        if (ri.avg > mult[i] || mult[i] / ri.avg < mult[i] % ri.avg) break;
+      }
+      nftnl_expr* e = alloc("limit");
+      nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, 0);
+      nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, mult[i - 1] / ri.avg);
+      nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, mult[i - 1] / XT_LIMIT_SCALE);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, ri.burst);
+      add(r, e);
+      continue;
+    }
+    if (m.name == "udp" && m.revision == 0 && data.size() >= sizeof(xt_udp)) {
+      xt_udp u;
+      std::memcpy(&u, data.data(), sizeof u);
+      bool all_zero = u.spts[0] == 0 && u.spts[1] == 0xffff && u.dpts[0] == 0 && u.dpts[1] == 0xffff && u.invflags == 0;
+      if (u.invflags <= XT_UDP_INV_MASK && !all_zero) {
+        if (proto != IPPROTO_UDP) {
+          err = "match udp (native on nf_tables) requires proto=17";
+          return false;
+        }
+        add_ports(r, u.spts, u.invflags & XT_UDP_INV_SRCPT, u.dpts, u.invflags & XT_UDP_INV_DSTPT);
+        continue;
+      }
+    }
+    if (m.name == "tcp" && m.revision == 0 && data.size() >= sizeof(xt_tcp)) {
+      xt_tcp t;
+      std::memcpy(&t, data.data(), sizeof t);
+      const uint8_t supported = XT_TCP_INV_SRCPT | XT_TCP_INV_DSTPT | XT_TCP_INV_FLAGS;
+      bool all_zero = t.spts[0] == 0 && t.spts[1] == 0xffff && t.dpts[0] == 0 && t.dpts[1] == 0xffff && t.option == 0 &&
+                      t.flg_mask == 0 && t.flg_cmp == 0 && t.invflags == 0;
+      if (!(t.invflags & ~supported) && !t.option && !all_zero) {
+        if (proto != IPPROTO_TCP) {
+          err = "match tcp (native on nf_tables) requires proto=6";
+          return false;
+        }
+        if (t.flg_mask) {
+          add_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1);
+          add_bitwise(r, &t.flg_mask, 1);
+          add_cmp(r, (t.invflags & XT_TCP_INV_FLAGS) ? NFT_CMP_NEQ : NFT_CMP_EQ, &t.flg_cmp, 1);
+        }
+        add_ports(r, t.spts, t.invflags & XT_TCP_INV_SRCPT, t.dpts, t.invflags & XT_TCP_INV_DSTPT);
+        continue;
+      }
+    }
+    // Only revision 1 is the struct add_nft_mark reads; iptables itself writes no other.
+    if (m.name == "mark" && m.revision == 1 && data.size() >= sizeof(xt_mark_mtinfo1)) {
+      xt_mark_mtinfo1 k;
+      std::memcpy(&k, data.data(), sizeof k);
+      add_meta(r, NFT_META_MARK);
+      if (k.mask != 0xffffffffu) add_bitwise(r, &k.mask, 4);
+      add_cmp(r, k.invert ? NFT_CMP_NEQ : NFT_CMP_EQ, &k.mark, 4);
+      continue;
+    }
+    add_xt(r, false, m.name, m.revision, data);
+  }
+
+  // The counter goes before the verdict: after it, it would count every packet the rule sees.
+  nftnl_expr* c = alloc("counter");
+  nftnl_expr_set_u64(c, NFTNL_EXPR_CTR_PACKETS, pkts);
+  nftnl_expr_set_u64(c, NFTNL_EXPR_CTR_BYTES, bytes);
+  add(r, c);
+
+  switch (spec.action) {
+    case RuleSpec::kNone:
+      if (go) {
+        err = "goto=1 without a jump";
+        return false;
+      }
+      break;
+    case RuleSpec::kVerdict: {
+      int32_t v;
+      if (spec.verdict == "ACCEPT") v = NF_ACCEPT;
+      else if (spec.verdict == "DROP") v = NF_DROP;
+      else if (spec.verdict == "RETURN") v = NFT_RETURN;
+      else {
+        err = "verdict " + spec.verdict + " is not supported on nf_tables";
+        return false;
+      }
+      nftnl_expr* e = alloc("immediate");
+      nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, static_cast<uint32_t>(v));
+      add(r, e);
+      break;
+    }
+    case RuleSpec::kJump: {
+      nftnl_expr* e = alloc("immediate");
+      nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, static_cast<uint32_t>(go ? NFT_GOTO : NFT_JUMP));
+      nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, spec.chain.c_str());
+      add(r, e);
+      break;
+    }
+    case RuleSpec::kTarget: {
+      if (!xt_data(spec.target, true, family, data, err)) return false;
+      add_xt(r, true, spec.target.name, spec.target.revision, data);
+      break;
+    }
+  }
+  return true;
+}
+
+}  // namespace nft
+}  // namespace iptkit
