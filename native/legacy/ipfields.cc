@@ -55,17 +55,37 @@ bool parse_iface(std::string_view key, const std::string& value, char* name, uns
   return true;
 }
 
+namespace {
+// glibc's inet_ntop formats IPv4 with sprintf; two addresses per rule make that a visible
+// share of reading 30,000 rules. Same text: dotted decimal without leading zeros.
+void append_ipv4(std::string& out, const void* addr) {
+  const auto* b = static_cast<const unsigned char*>(addr);
+  for (int i = 0; i < 4; i++) {
+    if (i) out += '.';
+    append_u64(out, b[i]);
+  }
+}
+
+void append_ipv6(std::string& out, const void* addr) {
+  char buf[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, addr, buf, sizeof buf);
+  out += buf;
+}
+}  // namespace
+
 void append_addr(std::string& out, std::string_view key, Family family, const void* addr, const void* mask) {
-  int af = family == Family::ipv6 ? AF_INET6 : AF_INET;
-  char a[INET6_ADDRSTRLEN], m[INET6_ADDRSTRLEN];
-  inet_ntop(af, addr, a, sizeof a);
-  inet_ntop(af, mask, m, sizeof m);
   out += '\t';
   out.append(key);
   out += '=';
-  out += a;
-  out += '/';
-  out += m;
+  if (family == Family::ipv6) {
+    append_ipv6(out, addr);
+    out += '/';
+    append_ipv6(out, mask);
+  } else {
+    append_ipv4(out, addr);
+    out += '/';
+    append_ipv4(out, mask);
+  }
 }
 
 bool parse_addr(std::string_view key, const std::string& value, Family family, void* addr, void* mask,

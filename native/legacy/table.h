@@ -299,7 +299,7 @@ class CommitParser {
     lineno_ = lineno;
     std::string err;
     if (!wire_parse_line(text, wl_, err)) {
-      fail(lineno, err, chain_name());
+      fail(lineno, (wl_.kind.empty() ? std::string() : wl_.kind + " record: ") + err, chain_name());
       return;
     }
     const std::string& k = wl_.kind;

@@ -35,6 +35,25 @@ function save(ns: Netns, family: NativeFamily, table: string): string[] {
   return saveLines(ns.ok(TOOLS[family].save, ['-c', '-t', table]));
 }
 
+const CHECK: Record<NativeFamily, string> = { ipv4: 'iptables-legacy', ipv6: 'ip6tables-legacy' };
+
+/**
+ * `iptables -C` finds every saved rule: the tool builds each entry from its text and compares
+ * it with the kernel's (ip fields, interface masks, match and target data), so this checks the
+ * bytes the addon wrote, beyond what save prints.
+ */
+function checkEachRule(ns: Netns, family: NativeFamily, table: string): number {
+  let n = 0;
+  for (const line of save(ns, family, table)) {
+    const m = /^\[\d+:\d+\] -A (.*)$/.exec(line);
+    if (!m) continue;
+    const r = ns.run(CHECK[family], ['-t', table, '-C', ...m[1]!.split(' ')]);
+    expect(r.status, `${CHECK[family]} -C ${m[1]}: ${r.stderr}`).toBe(0);
+    n++;
+  }
+  return n;
+}
+
 interface Rec {
   kind: string;
   words: string[];
@@ -265,6 +284,7 @@ COMMIT
 `,
       );
       expect(save(ns, 'ipv4', 'filter')).toEqual(save(oracle, 'ipv4', 'filter'));
+      expect(checkEachRule(ns, 'ipv4', 'filter')).toBe(10);
     } finally {
       ns.delete();
       oracle.delete();
@@ -307,6 +327,7 @@ COMMIT
 `,
       );
       expect(save(ns, 'ipv6', 'filter')).toEqual(save(oracle, 'ipv6', 'filter'));
+      expect(checkEachRule(ns, 'ipv6', 'filter')).toBe(4);
     } finally {
       ns.delete();
       oracle.delete();
@@ -400,6 +421,13 @@ COMMIT
       expect(e.message).toMatch(/nat/);
       expect(save(ns, 'ipv4', 'filter')).toEqual(filterBefore);
       expect(save(ns, 'ipv4', 'nat')).toEqual(natBefore);
+      // A second table that is stale fails before anything is committed.
+      const natStale = 'table\tnat\tfamily=ipv4\nchain\tPREROUTING\twas=9\nchain\tINPUT\nchain\tOUTPUT\nchain\tPOSTROUTING\n';
+      const stale = await rejection(native.legacyCommit('ipv4', ns.path, [filter, natStale]));
+      expect(stale.code).toBe('ESTALE');
+      expect(stale.table).toBe('nat');
+      expect(stale.chain).toBe('PREROUTING');
+      expect(save(ns, 'ipv4', 'filter')).toEqual(filterBefore);
       // And the same commit without the bad table goes through.
       await native.legacyCommit('ipv4', ns.path, [filter]);
       expect(save(ns, 'ipv4', 'filter')).not.toEqual(filterBefore);
@@ -412,7 +440,7 @@ COMMIT
       const before = save(ns, 'ipv4', 'filter');
       const base = 'table\tfilter\tfamily=ipv4\nchain\tINPUT\nchain\tFORWARD\nchain\tOUTPUT\n';
       const cases: [string, RegExp][] = [
-        [base + 'rule\tsrc=10.0.0.%ZZ\n', /line 5.*bad escape/],
+        [base + 'rule\tsrc=10.0.0.%ZZ\n', /line 5.*rule record: bad escape/],
         [base + 'bogus\tx\n', /line 5.*bogus record: unknown record kind/],
         [base + 'rule\tcolour=red\n', /line 5.*rule record: unknown key 'colour'/],
         [base + 'rule\tsrc=10.0.0.300/8\n', /line 5.*src=10\.0\.0\.300\/8/],
