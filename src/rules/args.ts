@@ -334,6 +334,12 @@ export function parseCommand(tokens: readonly string[], family: Family, opts: Pa
         value = tokens[i++]!;
       }
       if (invert && !spec.invertible) fail(`${entry.owner.ext.names[0]}: option "--${spec.name}" cannot be inverted.`, tok);
+      // getopt hands over one argument; iptables' multi-argument options take the following
+      // words themselves (tcp --tcp-flags MASK COMP).
+      for (let extra = (spec.args ?? 1) - 1; extra > 0 && value !== undefined; extra--) {
+        if (!positional(tokens[i])) fail(`option "${tok}" requires ${spec.args} arguments`, tok, `${spec.args} arguments`);
+        value += ' ' + tokens[i++]!;
+      }
       const parsed: ParsedOption = { name: spec.name, invert, token: shownTok };
       if (value !== undefined) parsed.value = value;
       entry.owner.options.push(parsed);

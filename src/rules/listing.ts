@@ -126,7 +126,7 @@ export function formatListingRule(rule: Rule, num: number, family: Family, opts:
   out += (rule.sourceInvert ? '!' : ' ') + padRight(formatCidrListing(rule.source, family, numeric), 19) + ' ';
   out += (rule.destinationInvert ? '!' : ' ') + padRight(formatCidrListing(rule.destination, family, numeric), 19) + ' ';
   if (rule.target.kind === 'jump' && rule.target.goto) out += '[goto] ';
-  const ctx: PrintContext = { family, numeric };
+  const ctx: PrintContext = { family, numeric, ...(rule.protocol !== undefined ? { protocol: rule.protocol } : {}) };
   for (const m of rule.matches) out += listMatch(m, ctx);
   const t = rule.target;
   if (t.kind === 'extension') {

@@ -10,8 +10,13 @@ export interface OptionSpec {
   name: string;
   /** Other spellings accepted on input: 'destination-port'. */
   aliases?: readonly string[];
-  /** Whether the option takes one argument. */
+  /** Whether the option takes an argument. */
   hasArg: boolean;
+  /**
+   * Arguments it takes when more than one (tcp --tcp-flags MASK COMP: 2). The parser hands
+   * them to build() joined by one space.
+   */
+  args?: number;
   /** Whether `!` may precede it. */
   invertible?: boolean;
 }
@@ -39,6 +44,8 @@ export interface PrintContext {
   family: Family;
   /** `-n`: numeric addresses and ports (the listing); save is always numeric. */
   numeric: boolean;
+  /** The rule's `-p` protocol: service names depend on it (multiport). */
+  protocol?: number;
 }
 
 interface ExtensionBase {

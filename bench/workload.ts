@@ -1,0 +1,76 @@
+// The workload every benchmark and the demo share: N published ports in Docker's classic
+// layout, 3 rules each (nat DOCKER DNAT, nat POSTROUTING hairpin MASQUERADE, filter DOCKER
+// ACCEPT), as iptables-restore input for --noflush on top of a Docker host.
+
+export const DEMO_BRIDGE = 'br-0123456789ab';
+
+export interface PortRules {
+  /** `-A …` lines per table. */
+  nat: string[];
+  filter: string[];
+}
+
+/** The container address of the i-th published port (172.19.0.2 onwards). */
+export function containerIp(i: number): string {
+  const n = i + 2;
+  return `172.19.${(n >> 8) & 255}.${n & 255}`;
+}
+
+/** Host port of the i-th published port: 10000 onwards, like a large port range. */
+export function hostPort(i: number): number {
+  return 10_000 + i;
+}
+
+export function portRules(count: number, offset = 0, bridge = DEMO_BRIDGE): PortRules {
+  const nat: string[] = [];
+  const filter: string[] = [];
+  for (let k = offset; k < offset + count; k++) {
+    const ip = containerIp(k);
+    const hp = hostPort(k);
+    nat.push(`-A DOCKER ! -i ${bridge} -p tcp -m tcp --dport ${hp} -j DNAT --to-destination ${ip}:80`);
+    nat.push(`-A POSTROUTING -s ${ip}/32 -d ${ip}/32 -p tcp -m tcp --dport 80 -j MASQUERADE`);
+    filter.push(`-A DOCKER -d ${ip}/32 ! -i ${bridge} -o ${bridge} -p tcp -m tcp --dport 80 -j ACCEPT`);
+  }
+  return { nat, filter };
+}
+
+/**
+ * The restore input (for --noflush) that adds the ports' rules to an existing Docker host.
+ * `createFilterDocker` declares filter's DOCKER chain, for a host (the seed) that has only nat.
+ */
+export function portRestoreInput(count: number, offset = 0, bridge = DEMO_BRIDGE, createFilterDocker = false): string {
+  const r = portRules(count, offset, bridge);
+  const filterHead = createFilterDocker ? [':DOCKER - [0:0]'] : [];
+  return ['*nat', ...r.nat, 'COMMIT', '*filter', ...filterHead, ...r.filter, 'COMMIT', ''].join('\n');
+}
+
+/** A minimal Docker host (classic layout, one bridge) as iptables-restore input. */
+export function dockerHostInput(bridge = DEMO_BRIDGE): string {
+  return [
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':INPUT ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    ':DOCKER - [0:0]',
+    '-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER',
+    '-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER',
+    `-A POSTROUTING -s 172.19.0.0/16 ! -o ${bridge} -j MASQUERADE`,
+    `-A DOCKER -i ${bridge} -j RETURN`,
+    'COMMIT',
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    ':FORWARD ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':DOCKER - [0:0]',
+    `-A FORWARD -o ${bridge} -j DOCKER`,
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}

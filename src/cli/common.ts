@@ -1,0 +1,53 @@
+// What every `iptkit` command shares: opening the back end from the common flags, JSON
+// output (counters are 64-bit: printed as strings), and reading an input file or stdin.
+
+import { readFileSync } from 'node:fs';
+import { Netfilter } from '../netfilter.js';
+import type { Family } from '../rules/model.js';
+import { flagBool, flagString, UsageError, type Parsed } from './args.js';
+
+export function familyOf(p: Parsed): Family {
+  if (flagBool(p, 'ipv4') && flagBool(p, 'ipv6')) throw new UsageError('-4 and -6 exclude each other');
+  return flagBool(p, 'ipv6') ? 'ipv6' : 'ipv4';
+}
+
+export async function openFrom(p: Parsed, defaultFamily?: Family): Promise<Netfilter> {
+  const backend = flagString(p, 'backend') ?? 'auto';
+  if (backend !== 'auto' && backend !== 'legacy' && backend !== 'nft') {
+    throw new UsageError(`--backend must be auto, legacy or nft, not '${backend}'`);
+  }
+  const wait = flagString(p, 'wait');
+  let lockTimeoutMs: number | undefined;
+  if (wait !== undefined) {
+    const s = Number(wait);
+    if (!Number.isFinite(s) || s < 0) throw new UsageError(`--wait takes seconds, not '${wait}'`);
+    lockTimeoutMs = s * 1000;
+  }
+  const netns = flagString(p, 'netns');
+  const family = flagBool(p, 'ipv4') || flagBool(p, 'ipv6') || !defaultFamily ? familyOf(p) : defaultFamily;
+  return Netfilter.open({
+    backend,
+    family,
+    ...(netns !== undefined ? { netns } : {}),
+    ...(lockTimeoutMs !== undefined ? { lockTimeoutMs } : {}),
+  });
+}
+
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
+}
+
+/** The named file, or standard input for none or '-'. */
+export function readInput(path: string | undefined): string {
+  return readFileSync(path === undefined || path === '-' ? 0 : path, 'utf8');
+}
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const processIo: Io = {
+  out: (t) => void process.stdout.write(t),
+  err: (t) => void process.stderr.write(t),
+};

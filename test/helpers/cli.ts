@@ -1,0 +1,47 @@
+// Runs the `iptkit` CLI in-process (main() with captured output), the way kernel tests
+// drive it; and the real tools' listing normalised for the one documented difference.
+
+import { main } from '../../src/cli/main.js';
+import { parseProtocol } from '../../src/rules/protocols.js';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function iptkit(...argv: string[]): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    out: (t) => void (stdout += t),
+    err: (t) => void (stderr += t),
+  });
+  return { code, stdout, stderr };
+}
+
+/**
+ * iptkit's listing with the prot column put back into numbers, as iptables 1.8.9 prints it
+ * with -n: DESIGN.md has iptkit print names (all, tcp, …) like the seed's listing does.
+ * Every other column must still line up exactly. The prot cell
+ * is the one before the opt cell (`--`, `-f`, `!f`); columns shift after a long target, so
+ * it is found by token, not by offset.
+ */
+export function protColumnAsNumbers(listing: string): string {
+  return listing
+    .split('\n')
+    .map((line) => {
+      if (line === '' || line.startsWith('Chain ') || / prot opt /.test(line)) return line;
+      const tokens = [...line.matchAll(/\S+/g)];
+      const opt = tokens.findIndex((t, i) => i > 0 && (t[0] === '--' || t[0] === '-f' || t[0] === '!f'));
+      if (opt < 1) return line;
+      const prot = tokens[opt - 1]!;
+      const name = prot[0];
+      const bang = name.startsWith('!') ? '!' : '';
+      // iptables prints the cell as "%-4s ": a longer name widens it and shifts what follows.
+      const width = Math.max(4, name.length);
+      const cell = (bang + String(parseProtocol(name.slice(bang.length)))).padEnd(4, ' ');
+      return line.slice(0, prot.index) + cell + line.slice(prot.index! + width);
+    })
+    .join('\n');
+}
