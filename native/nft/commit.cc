@@ -226,6 +226,7 @@ class Batch {
     return &info_[seq - first_seq_];
   }
   uint32_t first_seq() const { return first_seq_; }
+  uint32_t last_seq() const { return next_seq_ - 1; }
   const char* data() const { return buf_.data(); }
   size_t size() const { return used_; }
   size_t messages() const { return info_.size(); }
@@ -497,6 +498,7 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
     }
   }
   b.end();
+  sock.used_seq(b.last_seq());
 
   std::vector<BatchError> errors;
   bool overflowed = false;

@@ -31,6 +31,11 @@ class NlSocket {
   int open();
 
   uint32_t next_seq() { return ++seq_; }
+  // Marks every sequence number up to `last` as used (by a batch built outside the socket), so
+  // that later requests never share a number with a batch message and its error.
+  void used_seq(uint32_t last) {
+    if (last > seq_) seq_ = last;
+  }
 
   // Sends a dump request of `type` for `family`; `build` may add attributes (a table filter).
   // Calls `on_msg` for each reply; a non-zero return from it stops the dump with that errno.

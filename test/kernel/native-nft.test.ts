@@ -293,6 +293,18 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
     }, 'iptkit-nft-error');
   });
 
+  it('an error on the first message of the batch is reported, not taken for success', async () => {
+    await withNetns(async (ns) => {
+      ns.ok('iptables-nft-restore', [], IPV4_RULES);
+      const read = await readWire('ipv4', ns);
+      const saved = saveLines(ns.ok('iptables-nft-save', []));
+      const long = 'X'.repeat(300);  // longer than NFT_CHAIN_MAXNAMELEN: the kernel refuses the new chain
+      const wire = `table\tfilter\tfamily=ipv4\nchain\tINPUT\nchain\tFORWARD\nchain\tOUTPUT\nchain\t${long}\n`;
+      await expect(native.nftCommit('ipv4', ns.path, read.generation, [wire])).rejects.toMatchObject({ table: 'filter', chain: long });
+      expect(saveLines(ns.ok('iptables-nft-save', []))).toEqual(saved);
+    }, 'iptkit-nft-first');
+  });
+
   it('30,000 rules commit in one batch and read back (timings printed)', async () => {
     const N = 30_000;
     await withNetns(async (ns) => {
