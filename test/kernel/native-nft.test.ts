@@ -217,6 +217,20 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
     }, 'iptkit-nft-foreign');
   });
 
+  it('tables that are not iptables-nft\'s are never read, and a commit leaves them alone', async () => {
+    await withNetns(async (ns) => {
+      ns.ok('iptables-nft-restore', [], IPV4_RULES);
+      ns.ok('nft', ['-f', '-'], 'table inet firewalld {\n chain filter_INPUT { type filter hook input priority 10; }\n}\ntable ip other {\n chain c { }\n}\n');
+      const read = await readWire('ipv4', ns);
+      expect(read.tables.map((t) => t.split('\t')[1])).toEqual(['filter', 'mangle', 'raw']);
+      const filter = read.tables.find((t) => t.startsWith('table\tfilter'))!;
+      await native.nftCommit('ipv4', ns.path, read.generation, [keepAll(filter)]);
+      const ruleset = ns.ok('nft', ['list', 'tables']);
+      expect(ruleset).toContain('table inet firewalld');
+      expect(ruleset).toContain('table ip other');
+    }, 'iptkit-nft-others');
+  });
+
   it('kept rules keep their handles and counters; new rules land where the wire puts them', async () => {
     await withNetns(async (ns) => {
       ns.ok('iptables-nft-restore', ['-c'], SEED_NAT);
