@@ -9,6 +9,7 @@ import { lockPath as defaultLockPath, netnsPath } from './backend/env.js';
 import { DEFAULT_MAX_RETRIES, runTransaction, type TransactionResult } from './backend/transaction.js';
 import { exactIntent, planTable, type TableIntent, type TablePlan } from './plan/plan.js';
 import type { Family, Table } from './rules/model.js';
+import { applyRestore, parseRestore } from './rules/restore.js';
 
 export interface OpenOptions {
   /** 'auto' (default): the back end that holds rules, else nf_tables. */
@@ -25,6 +26,19 @@ export interface OpenOptions {
 export interface CommitOptions {
   /** Set the counters given on rules and policies (restore -c). Default: new rules start at 0. */
   counters?: boolean;
+  /** Set built-in chains' policy counters from the tables (zero when absent) even without -c. */
+  setPolicyCounters?: boolean;
+}
+
+export interface RestoreOptions {
+  /** `-n`: keep what the input does not mention. */
+  noflush?: boolean;
+  /** `-c`: take counters from the input. */
+  counters?: boolean;
+  /** `-T`: restore only this table. */
+  table?: string;
+  /** `--test`: parse and plan against the current tables, commit nothing. */
+  test?: boolean;
 }
 
 export interface CommitResult {
@@ -138,11 +152,38 @@ export class Netfilter {
           if (!copies.some((t) => t.name === name)) copies.push({ name, family: this.family, chains: [] });
         }
         const result = (await fn(copies)) ?? copies;
-        return result.map((t) => exactIntent(t, options.counters ?? false));
+        return result.map((t) => exactIntent(t, options.counters ?? false, options.setPolicyCounters ?? false));
       },
       this.maxRetries,
     );
     return summarise(this.backend, r);
+  }
+
+  /**
+   * iptables-restore input, committed as iptables-restore would leave the kernel, all tables
+   * in one commit. The whole input is parsed first: a bad line throws ParseError (naming the
+   * line and token) and nothing reaches the kernel. Unchanged rules keep their counters.
+   */
+  async restore(text: string, options: RestoreOptions = {}): Promise<CommitResult | undefined> {
+    const noflush = options.noflush ?? false;
+    const counters = options.counters ?? false;
+    const parsed = parseRestore(text, {
+      family: this.family,
+      noflush,
+      counters,
+      ...(options.table !== undefined ? { table: options.table } : {}),
+    });
+    const names = parsed.tables.map((t) => t.name);
+    if (names.length === 0) return undefined;
+    const desired = (current: readonly Table[]): Table[] =>
+      parsed.tables.map((t) => applyRestore(t, current.find((c) => c.name === t.name), { counters, noflush }));
+    if (options.test) {
+      desired(await this.read(names));
+      return undefined;
+    }
+    // iptables-legacy-restore zeroes (or, with -c, sets) the policy counters of every table it
+    // commits; iptables-nft-restore leaves them counting. Do what the back end's tool does.
+    return this.transaction(names, desired, { counters, setPolicyCounters: this.backend === 'legacy' });
   }
 
   /** Plans without committing (restore --test, docker doctor): what a commit would do. */

@@ -1,10 +1,8 @@
 // `iptkit list`, `iptkit save`, `iptkit restore`: the iptables -L, iptables-save and
 // iptables-restore contracts of DESIGN.md, on either back end.
 
-import { applyRestore, parseRestore } from '../rules/restore.js';
 import { formatListing } from '../rules/listing.js';
 import { printSave } from '../rules/save.js';
-import type { Table } from '../rules/model.js';
 import { flagBool, flagString, parseArgs, UsageError } from './args.js';
 import { familyOf, openFrom, readInput, toJson, type Io } from './common.js';
 
@@ -70,28 +68,16 @@ export async function restoreCommand(argv: readonly string[], io: Io): Promise<n
   ]);
   if (p.positional.length > 1) throw new UsageError(`restore takes at most one file, got ${p.positional.join(' ')}`);
   const family = familyOf(p);
-  const noflush = flagBool(p, 'noflush');
-  const counters = flagBool(p, 'counters');
-  const only = flagString(p, 'table');
   const text = readInput(p.positional[0]);
-  // Parse everything before touching the kernel: a bad line commits nothing.
-  const parsed = parseRestore(text, { family, noflush, counters, ...(only ? { table: only } : {}) });
-  const names = parsed.tables.map((t) => t.name);
-  if (names.length === 0) return 0;
+  const only = flagString(p, 'table');
   const nf = await openFrom(p, family);
-  if (flagBool(p, 'test')) {
-    // --test: everything but the commit, against the current tables.
-    const current = await nf.read(names);
-    for (const t of parsed.tables) applyRestore(t, current.find((c) => c.name === t.name), { counters, noflush });
-    return 0;
-  }
-  const result = await nf.transaction(
-    names,
-    (current: Table[]) =>
-      parsed.tables.map((t) => applyRestore(t, current.find((c) => c.name === t.name), { counters, noflush })),
-    { counters },
-  );
-  if (flagBool(p, 'verbose')) {
+  const result = await nf.restore(text, {
+    noflush: flagBool(p, 'noflush'),
+    counters: flagBool(p, 'counters'),
+    test: flagBool(p, 'test'),
+    ...(only ? { table: only } : {}),
+  });
+  if (result && flagBool(p, 'verbose')) {
     io.err(
       `iptkit restore: ${nf.backend}: ${result.changed.length ? result.changed.join(', ') : 'nothing'} changed; ` +
         `${result.added} rules added, ${result.deleted} deleted, ${result.kept} kept (attempts: ${result.attempts})\n`,

@@ -49,6 +49,11 @@ export interface TableIntent {
   exclusive?: boolean;
   /** Explicit counters on new rules (restore -c); otherwise new rules start at zero. */
   counters?: boolean;
+  /**
+   * Set every built-in chain's policy counters from the intent (zero when it gives none), as
+   * iptables-legacy-restore does for each table it commits; otherwise they keep counting.
+   */
+  setPolicyCounters?: boolean;
 }
 
 function keysOf(rules: readonly Rule[]): string[] {
@@ -124,6 +129,8 @@ function ownedEntries(current: readonly Rule[], owns: (r: Rule) => boolean, bloc
   return result;
 }
 
+const ZERO: Counters = { packets: 0n, bytes: 0n };
+
 function sameCounters(a?: Counters, b?: Counters): boolean {
   return a === b || (a !== undefined && b !== undefined && a.packets === b.packets && a.bytes === b.bytes);
 }
@@ -168,11 +175,12 @@ export function planTable(current: Table | undefined, intent: TableIntent): Tabl
     } else if (want.mode === 'exact') {
       chain = { name, entries: exactEntries(curRules, want.rules, counters) };
       if (isBuiltin && want.policy) {
+        const wanted = intent.setPolicyCounters ? (want.policyCounters ?? ZERO) : counters ? want.policyCounters : undefined;
         const policyChanged = want.policy !== cur?.policy;
-        const countersChanged = counters && want.policyCounters && !sameCounters(want.policyCounters, cur?.counters);
+        const countersChanged = wanted !== undefined && !sameCounters(wanted, cur?.counters);
         if (policyChanged || countersChanged || !cur) {
           chain.policy = want.policy;
-          if (counters && want.policyCounters) chain.policyCounters = want.policyCounters;
+          if (wanted) chain.policyCounters = wanted;
           unchanged = false;
         }
       }
@@ -191,11 +199,12 @@ export function planTable(current: Table | undefined, intent: TableIntent): Tabl
 }
 
 /** A whole desired table as an exclusive intent (restore without --noflush, commit()). */
-export function exactIntent(desired: Table, counters = false): TableIntent {
+export function exactIntent(desired: Table, counters = false, setPolicyCounters = false): TableIntent {
   return {
     table: desired.name,
     exclusive: true,
     counters,
+    setPolicyCounters,
     chains: desired.chains.map((c) => ({
       chain: c.name,
       mode: 'exact' as const,
