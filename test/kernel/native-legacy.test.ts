@@ -595,6 +595,40 @@ COMMIT
     expect(c.code).toBe('ENOENT');
   });
 
+  it('a table the kernel does not have rejects with ENOENT naming it', async () => {
+    await withNetns(async (ns) => {
+      const e = await rejection(native.legacyRead('ipv4', ns.path, 'nosuchtable'));
+      expect(e.code).toBe('ENOENT');
+      expect(e.table).toBe('nosuchtable');
+      expect(e.message).toMatch(/nosuchtable/);
+    }, PREFIX);
+  });
+
+  it('concurrent calls in two namespaces each see only their own namespace', async () => {
+    const a = new Netns(PREFIX);
+    const b = new Netns(PREFIX);
+    try {
+      restore(a, 'ipv4', RULES4);
+      restore(b, 'ipv4', EXT4_FILTER);
+      const wireA = await native.legacyRead('ipv4', a.path, 'filter');
+      const wireB = await native.legacyRead('ipv4', b.path, 'filter');
+      const saveB = save(b, 'ipv4', 'filter');
+      const calls: Promise<unknown>[] = [];
+      for (let i = 0; i < 16; i++) {
+        calls.push(native.legacyRead('ipv4', a.path, 'filter').then((w) => expect(w).toBe(wireA)));
+        // The read wire itself re-creates every rule with its counters: a real replace each time.
+        calls.push(native.legacyCommit('ipv4', b.path, [wireB]));
+        calls.push(native.legacyRead('ipv4', b.path, 'filter').then((w) => expect(w).toBe(wireB)));
+        calls.push(native.legacyTableNames('ipv4', a.path).then((n) => expect(n).toContain('filter')));
+      }
+      await Promise.all(calls);
+      expect(save(b, 'ipv4', 'filter')).toEqual(saveB);
+    } finally {
+      a.delete();
+      b.delete();
+    }
+  });
+
   it('an unprivileged process gets EPERM', async () => {
     await withNetns(async (ns) => {
       const script = `/tmp/iptkit-legacy-eperm-${process.pid}.cjs`;
