@@ -31,8 +31,20 @@ export class NftBackend implements Backend {
     const handles = new Map<string, number[][]>();
     for (const wire of r.tables) {
       const d = decodeTable(wire);
+      const perChain = d.handles ?? d.table.chains.map(() => []);
+      // Rules written by `nft` directly stand in their chain like any rule (marked foreign),
+      // so that the planner keeps them where they are and printing can say what they are.
+      const inserted = new Map<string, number>();
+      for (const f of d.foreign ?? []) {
+        const ci = d.table.chains.findIndex((c) => c.name === f.chain);
+        if (ci < 0) continue;
+        const at = f.position + (inserted.get(f.chain) ?? 0);
+        d.table.chains[ci]!.rules.splice(at, 0, { matches: [], target: { kind: 'none' }, foreign: f.text });
+        (perChain[ci] ??= []).splice(at, 0, f.handle);
+        inserted.set(f.chain, (inserted.get(f.chain) ?? 0) + 1);
+      }
       out.push(d.table);
-      handles.set(d.table.name, d.handles ?? []);
+      handles.set(d.table.name, perChain);
     }
     return { tables: out, generation: r.generation, handles };
   }
@@ -65,7 +77,7 @@ export class NftBackend implements Backend {
           }),
         };
       });
-      return encodeCommit(p.table, this.family, chains);
+      return encodeCommit(p.table, this.family, chains, true);
     });
     await native.nftCommit(this.family, this.netns, snapshot.generation ?? 0, wires);
   }

@@ -310,7 +310,11 @@ export function encodeRule(rule: Rule, family: Family, counters?: Counters): str
 }
 
 /** The commit string for one table: every chain it must have afterwards, in order. */
-export function encodeCommit(table: string, family: Family, chains: readonly CommitChain[]): string {
+/**
+ * A commit's wire for one table. `keepsAreHandles`: the nft back end names kept rules by
+ * their handle, which follow the order rules were added, not their place in the chain.
+ */
+export function encodeCommit(table: string, family: Family, chains: readonly CommitChain[], keepsAreHandles = false): string {
   const parts: string[] = [`table\t${table}\tfamily=${family}\n`];
   for (const c of chains) {
     let line = `chain\t${c.name}`;
@@ -323,7 +327,7 @@ export function encodeCommit(table: string, family: Family, chains: readonly Com
     let lastKeep = -1;
     for (const e of c.entries) {
       if ('keep' in e) {
-        if (!Number.isInteger(e.keep) || e.keep <= lastKeep) {
+        if (!Number.isInteger(e.keep) || e.keep < 0 || (!keepsAreHandles && e.keep <= lastKeep)) {
           throw new RangeError(`encodeCommit: chain ${c.name}: keep indices must be strictly increasing integers (got ${e.keep} after ${lastKeep})`);
         }
         lastKeep = e.keep;
