@@ -53,10 +53,17 @@ struct WantChain {
   std::vector<WantItem> items;
 };
 
+struct WantJump {
+  std::string chain;  // the chain the rule is in
+  std::string to;     // the chain it jumps to
+  int line = 0;
+};
+
 struct WantTable {
   std::string name;
   std::vector<WantChain> chains;
   std::string arena;  // the new entries, back to back (each size is XT_ALIGNed)
+  std::vector<WantJump> jumps;  // checked against the kernel's built-in chains before any change
 };
 
 inline const char* verdict_name(int verdict) {
@@ -506,7 +513,7 @@ class CommitParser {
     if (k == "target") {
       if (goto_) return void(bad("goto=1 needs a jump record"));
       if (!extension(true, target_)) return;
-      checks_.push_back({wl_.words[0], lineno_, false});
+      checks_.push_back({wl_.words[0], lineno_, false, chain_name()});
       return;
     }
     if (!wl_.fields.all().empty()) return void(bad("takes no key=value fields"));
@@ -519,7 +526,7 @@ class CommitParser {
       if (goto_) return void(bad("goto=1 needs a jump record"));
     } else {
       if (name.size() > kMaxChainName) return void(bad("chain name " + name + " is too long"));
-      checks_.push_back({name, lineno_, true});
+      checks_.push_back({name, lineno_, true, chain_name()});
     }
     standard_target(name);
   }
@@ -559,10 +566,11 @@ class CommitParser {
     for (const auto& c : checks_) {
       bool chain = names_.count(c.name) > 0;
       if (c.jump && !chain) {
-        return fail(c.line, "jump record: chain " + c.name + " is not in the table");
+        return fail(c.line, "jump record: chain " + c.name + " is not in the table", c.from);
       }
+      if (c.jump) out_.jumps.push_back(WantJump{c.from, c.name, c.line});
       if (!c.jump && chain) {
-        return fail(c.line, "target record: " + c.name + " is also a chain name of the table");
+        return fail(c.line, "target record: " + c.name + " is also a chain name of the table", c.from);
       }
     }
     return {};
@@ -572,6 +580,7 @@ class CommitParser {
     std::string name;
     int line;
     bool jump;
+    std::string from;  // the chain of the rule
   };
 
   static constexpr uint64_t kInvMask = 0x7f;  // IPT_INV_MASK == IP6T_INV_MASK
@@ -703,6 +712,12 @@ OpError apply_table(xtc_handle* h, const WantTable& want) {
     }
     if (!wc.policy.empty() && !T::builtin(name, h)) {
       return error(EINVAL, wc.name, "policy=" + wc.policy + " on a user-defined chain");
+    }
+  }
+  for (const WantJump& j : want.jumps) {
+    if (T::builtin(j.to.c_str(), h)) {
+      return error(EINVAL, j.chain, "the rule of wire line " + std::to_string(j.line) + " jumps to built-in chain " +
+                                        j.to + "; only user-defined chains can be jump targets");
     }
   }
   std::vector<std::string> absent;

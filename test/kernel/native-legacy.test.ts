@@ -562,6 +562,7 @@ COMMIT
         [base + 'rule\tcolour=red\n', /line 5.*rule record: unknown key 'colour'/],
         [base + 'rule\tsrc=10.0.0.300/8\n', /line 5.*src=10\.0\.0\.300\/8/],
         [base + 'rule\njump\tNOSUCH\n', /line 6.*NOSUCH/],
+        [base + 'rule\njump\tINPUT\n', /line 6.*built-in chain INPUT/],
         [base + 'keep\t1\nkeep\t0\n', /line 6.*strictly increasing/],
         [base + 'rule\nmatch\tnosuchmatch\t0\tport=1\n', /line 6.*no codec for match nosuchmatch/],
         ['table\tfilter\tfamily=ipv6\n', /line 1.*family=ipv6/],
