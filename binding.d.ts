@@ -36,4 +36,14 @@ export interface NativeBinding {
    * Rejects with code 'ERESTART' when the ruleset changed since that generation.
    */
   nftCommit(family: NativeFamily, netns: string | null, generation: number, tables: string[]): Promise<void>;
+
+  /** The network interfaces of the namespace (RTM_GETLINK dump): kind is IFLA_INFO_KIND or null. */
+  rtnlLinks(netns: string | null): Promise<NativeLink[]>;
+}
+
+export interface NativeLink {
+  index: number;
+  name: string;
+  /** 'bridge', 'veth', …; null for a link without a kind (lo, a physical NIC). */
+  kind: string | null;
 }

@@ -4,6 +4,7 @@
 #include "common/lock.h"
 #include "legacy/legacy.h"
 #include "nft/nft.h"
+#include "rtnl/rtnl.h"
 
 namespace {
 
@@ -15,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lockRelease", Napi::Function::New(env, iptkit::LockRelease, "lockRelease"));
   exports.Set("nftRead", Napi::Function::New(env, iptkit::NftRead, "nftRead"));
   exports.Set("nftCommit", Napi::Function::New(env, iptkit::NftCommit, "nftCommit"));
+  exports.Set("rtnlLinks", Napi::Function::New(env, iptkit::RtnlLinks, "rtnlLinks"));
   return exports;
 }
 

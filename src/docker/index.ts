@@ -24,3 +24,6 @@ export { isDockerRule, isDockerOwnedChain, DOCKER_OWNED_CHAINS } from './recogni
 export type { FamilySaves } from './saves.js';
 export { inferState, type InferHints } from './infer.js';
 export { doctor, summary, type Finding, type FindingCode, type Severity, type DoctorOptions } from './doctor.js';
+export { DockerHost, applyIntents, deltaIntents, ruleText } from './ops.js';
+export type { DockerHostOptions, DockerCommitResult, DockerPublishResult, DockerRepairResult, DockerUnpublishPort } from './ops.js';
+export { readLinks, bridgeNames, type Link } from './links.js';

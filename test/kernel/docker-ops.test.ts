@@ -1,0 +1,262 @@
+// The Docker operations on a live kernel (issue 4), both back ends, in throwaway namespaces:
+// apply, publish, unpublish and apply again keep every foreign rule (FORWARD, PREROUTING,
+// DOCKER-USER) and every unchanged rule's counters; apply of the inferred state changes
+// nothing; doctor and repair through the CLI; 10,000 published ports in one commit; and the
+// real tools as the oracle for the seed's nat table.
+
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { DockerHost } from '../../src/docker/ops.js';
+import type { DockerState } from '../../src/docker/state.js';
+import { printRule } from '../../src/rules/save.js';
+import type { Table } from '../../src/rules/model.js';
+import { iptkit } from '../helpers/cli.js';
+import { isRoot, saveLines, withNetns } from '../helpers/netns.js';
+
+const seedState = JSON.parse(readFileSync(new URL('../../fixtures/seed-docker-host.json', import.meta.url), 'utf8')) as DockerState;
+const seedRules = readFileSync(new URL('../../fixtures/seed-docker-host.rules', import.meta.url), 'utf8');
+
+const tmp = mkdtempSync(join(tmpdir(), 'iptkit-docker-'));
+function file(name: string, value: unknown): string {
+  const p = join(tmp, name);
+  writeFileSync(p, typeof value === 'string' ? value : JSON.stringify(value));
+  return p;
+}
+
+const BACKENDS = [
+  { backend: 'legacy', save: 'iptables-legacy-save', restore: 'iptables-legacy-restore', cmd: 'iptables-legacy' },
+  { backend: 'nft', save: 'iptables-nft-save', restore: 'iptables-nft-restore', cmd: 'iptables-nft' },
+] as const;
+
+/** The seed's nat rules without counters and comments, as iptables-save prints them. */
+function seedNatLines(): string[] {
+  return saveLines(seedRules).map((l) => l.replace(/^\[\d+:\d+\] /, '').replace(/ \[\d+:\d+\]$/, ' [0:0]'));
+}
+
+function withoutCounters(lines: string[]): string[] {
+  return lines.map((l) => l.replace(/ \[\d+:\d+\]$/, ' [0:0]'));
+}
+
+/** The foreign rules every test keeps an eye on, with counters. */
+const FOREIGN = {
+  prerouting: '-s 198.51.100.0/24 -p tcp -m tcp --dport 2222 -j REDIRECT --to-ports 22',
+  forward: '-s 203.0.113.0/24 -j DROP',
+  dockerUser: '-s 192.0.2.0/24 -j DROP',
+};
+
+/** The seed's nat table (with its counters) plus foreign rules in nat and filter. */
+function hostWithForeignRules(): string {
+  const nat = seedRules
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => (l === 'COMMIT' ? `[7:420] -A PREROUTING ${FOREIGN.prerouting}\nCOMMIT` : l))
+    .join('\n');
+  const filter = [
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    ':FORWARD DROP [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':DOCKER-USER - [0:0]',
+    `[3:180] -A FORWARD ${FOREIGN.forward}`,
+    `[4:240] -A DOCKER-USER ${FOREIGN.dockerUser}`,
+    '[0:0] -A DOCKER-USER -j RETURN',
+    'COMMIT',
+  ].join('\n');
+  return `${nat}\n${filter}\n`;
+}
+
+type Counted = Map<string, string>;
+
+/** `table chain rule` → `packets:bytes`, read through iptkit. */
+function countersOf(tables: readonly Table[]): Counted {
+  const out: Counted = new Map();
+  for (const t of tables) {
+    for (const c of t.chains) {
+      for (const r of c.rules) {
+        out.set(`${t.name} ${printRule(c.name, r, t.family)}`, `${r.counters?.packets ?? 0n}:${r.counters?.bytes ?? 0n}`);
+      }
+    }
+  }
+  return out;
+}
+
+async function counters(host: DockerHost): Promise<Counted> {
+  return countersOf(await host.netfilter('ipv4').read(['nat', 'filter']));
+}
+
+function expectForeignKept(c: Counted): void {
+  expect(c.get(`nat -A PREROUTING ${FOREIGN.prerouting}`)).toBe('7:420');
+  expect(c.get(`filter -A FORWARD ${FOREIGN.forward}`)).toBe('3:180');
+  expect(c.get(`filter -A DOCKER-USER ${FOREIGN.dockerUser}`)).toBe('4:240');
+}
+
+const newPorts = [
+  { network: 'app', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 9001, containerIp: '172.19.0.20', containerPort: 80 },
+  { network: 'app', proto: 'udp', hostIp: '0.0.0.0', hostPort: 9053, containerIp: '172.19.0.20', containerPort: 53 },
+];
+
+describe.skipIf(!isRoot).each(BACKENDS)('docker operations, $backend back end', (b) => {
+  test('apply of the seed state: the nat table the real tool prints is the seed’s', () =>
+    withNetns(async (ns) => {
+      const r = await iptkit('docker', 'apply', '--backend', b.backend, '--netns', ns.name, file('seed.json', seedState));
+      expect(r.code, r.stderr).toBe(0);
+      expect(withoutCounters(saveLines(ns.ok(b.save, ['-t', 'nat'])))).toEqual(seedNatLines());
+      if (b.backend === 'legacy') expect(ns.ok('iptables-legacy-save', ['-t', 'nat'])).toContain('-A DOCKER ! -i br-96a729b6b174');
+    }, 'iptkit-docker'));
+
+  test('apply, publish, unpublish, apply again: foreign rules and counters survive', () =>
+    withNetns(async (ns) => {
+      ns.ok(b.restore, ['-c'], hostWithForeignRules());
+      const host = await DockerHost.open({ backend: b.backend, netns: ns.name });
+      const dnat23 = 'nat -A DOCKER ! -i br-96a729b6b174 -p tcp -m tcp --dport 23 -j DNAT --to-destination 172.19.0.2:22';
+
+      const applied = await host.apply(seedState);
+      expect(applied.ipv4?.attempts).toBe(1);
+      let c = await counters(host);
+      expectForeignKept(c);
+      expect(c.get(dnat23)).toBe('68:2924');
+      // Docker's rules went in at Docker's places: DOCKER-USER first, the foreign rule after Docker's.
+      const forward = saveLines(ns.ok(b.save, ['-t', 'filter'])).filter((l) => l.startsWith('-A FORWARD'));
+      expect(forward[0]).toBe('-A FORWARD -j DOCKER-USER');
+      expect(forward[forward.length - 1]).toBe(`-A FORWARD ${FOREIGN.forward}`);
+
+      const pub = await host.publish(newPorts, { state: seedState });
+      expect(pub.changed).toBe(2);
+      expect(pub.ipv4?.added).toBe(6); // DNAT, ACCEPT, hairpin MASQUERADE for each
+      expect(pub.ipv4?.deleted).toBe(0);
+      c = await counters(host);
+      expectForeignKept(c);
+      expect(c.get(dnat23)).toBe('68:2924');
+      expect(c.has('nat -A DOCKER ! -i br-96a729b6b174 -p udp -m udp --dport 9053 -j DNAT --to-destination 172.19.0.20:53')).toBe(true);
+      expect(c.has('filter -A DOCKER -d 172.19.0.20/32 ! -i br-96a729b6b174 -o br-96a729b6b174 -p tcp -m tcp --dport 80 -j ACCEPT')).toBe(true);
+      // Publishing again is a no-op.
+      const again = await host.publish(newPorts, { state: seedState });
+      expect(again).toMatchObject({ changed: 0, unchanged: 2 });
+
+      // Without a state file the network is found by its bridge among the inferred networks.
+      const viaBridge = await host.publish([{ ...newPorts[0]!, network: 'br-96a729b6b174', hostPort: 9002 }]);
+      expect(viaBridge.changed).toBe(1);
+
+      const unpub = await host.unpublish([{ proto: 'tcp', hostPort: 9001 }, { proto: 'tcp', hostPort: 9002 }]);
+      expect(unpub.changed).toBe(2);
+      c = await counters(host);
+      expectForeignKept(c);
+      expect(c.get(dnat23)).toBe('68:2924');
+      expect([...c.keys()].some((k) => k.includes('--dport 9001'))).toBe(false);
+      // The udp port's ACCEPT stays; the tcp ACCEPT both tcp ports shared is gone.
+      expect([...c.keys()].filter((k) => k.includes('172.19.0.20')).length).toBe(3);
+
+      // The inferred state describes the host: applying it plans nothing.
+      const inferred = await host.inferState();
+      const plans = await host.plan(inferred);
+      expect(plans.ipv4?.every((p) => p.unchanged)).toBe(true);
+      const same = await host.apply(inferred);
+      expect(same.ipv4?.changed).toEqual([]);
+      expect(await counters(host)).toEqual(c);
+
+      // The seed state again: the udp port goes; then applying it twice changes nothing.
+      const back = await host.apply(seedState);
+      expect(back.ipv4?.deleted).toBe(3);
+      const before = await counters(host);
+      const idem = await host.apply(seedState);
+      expect(idem.ipv4?.changed).toEqual([]);
+      expect(await counters(host)).toEqual(before);
+      expectForeignKept(before);
+      expect(before.get(dnat23)).toBe('68:2924');
+    }, 'iptkit-docker'));
+
+  test('a rule above the DOCKER-USER jump is moved below it; the rest stays', () =>
+    withNetns(async (ns) => {
+      const host = await DockerHost.open({ backend: b.backend, netns: ns.name });
+      await host.apply(seedState);
+      ns.ok(b.cmd, ['-I', 'FORWARD', '-s', '198.18.0.0/15', '-j', 'DROP']);
+      const findings = await host.doctor(seedState);
+      expect(findings.map((f) => f.code)).toContain('misplaced-jump');
+      await host.apply(seedState);
+      const forward = saveLines(ns.ok(b.save, ['-t', 'filter'])).filter((l) => l.startsWith('-A FORWARD'));
+      expect(forward.slice(0, 2)).toEqual(['-A FORWARD -j DOCKER-USER', '-A FORWARD -s 198.18.0.0/15 -j DROP']);
+      expect((await host.plan(seedState)).ipv4?.every((p) => p.unchanged)).toBe(true);
+    }, 'iptkit-docker'));
+
+  test('CLI: state, doctor, repair of a deleted DOCKER chain', () =>
+    withNetns(async (ns) => {
+      for (const n of seedState.networks) ns.ok('ip', ['link', 'add', n.bridge, 'type', 'bridge']);
+      const common = ['--backend', b.backend, '--netns', ns.name];
+      const stateFile = file(`seed-${b.backend}.json`, seedState);
+      expect((await iptkit('docker', 'apply', ...common, stateFile)).code).toBe(0);
+
+      const healthy = await iptkit('docker', 'doctor', ...common, stateFile);
+      expect(healthy.stdout).toBe('no problems found\n');
+      expect(healthy.code).toBe(0);
+      expect((await iptkit('docker', 'doctor', ...common)).code).toBe(0);
+
+      const state = await iptkit('docker', 'state', ...common);
+      expect(state.code, state.stderr).toBe(0);
+      const inferred = JSON.parse(state.stdout) as DockerState;
+      expect(inferred.ports.length).toBe(seedState.ports.length);
+      expect(inferred.networks.map((n) => n.bridge)).toEqual(seedState.networks.map((n) => n.bridge));
+
+      // The seed's failure: DOCKER flushed and gone (the jumps to it removed first).
+      ns.ok(b.cmd, ['-t', 'nat', '-F', 'DOCKER']);
+      ns.ok(b.cmd, ['-t', 'nat', '-D', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'DOCKER']);
+      ns.ok(b.cmd, ['-t', 'nat', '-D', 'OUTPUT', '!', '-d', '127.0.0.0/8', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'DOCKER']);
+      ns.ok(b.cmd, ['-t', 'nat', '-X', 'DOCKER']);
+      const sick = await iptkit('docker', 'doctor', ...common, '--json');
+      expect(sick.code).toBe(1);
+      const report = JSON.parse(sick.stdout) as { summary: string; findings: Array<{ code: string; chain: string }> };
+      expect(report.findings).toContainEqual(expect.objectContaining({ code: 'missing-chain', chain: 'DOCKER' }));
+      const text = await iptkit('docker', 'doctor', ...common, stateFile);
+      expect(text.code).toBe(1);
+      expect(text.stdout).toMatch(/^error missing-chain \[ipv4 nat DOCKER\]/m);
+
+      const repaired = await iptkit('docker', 'repair', ...common, stateFile);
+      expect(repaired.code, repaired.stdout + repaired.stderr).toBe(0);
+      expect(repaired.stdout).toMatch(/^before: .*missing-chain/m);
+      expect(repaired.stdout).toMatch(/^after: no problems found$/m);
+      expect(withoutCounters(saveLines(ns.ok(b.save, ['-t', 'nat'])))).toEqual(seedNatLines());
+    }, 'iptkit-docker'));
+
+  test('CLI: publish and unpublish with docker run -p syntax', () =>
+    withNetns(async (ns) => {
+      const common = ['--backend', b.backend, '--netns', ns.name];
+      const stateFile = file(`seed-pub-${b.backend}.json`, seedState);
+      expect((await iptkit('docker', 'apply', ...common, stateFile)).code).toBe(0);
+      const pub = await iptkit('docker', 'publish', ...common, '--state', stateFile, '--network', 'app', '--container-ip', '172.19.0.30', '8443:443', '127.0.0.1:5353:53/udp');
+      expect(pub.code, pub.stderr).toBe(0);
+      expect(pub.stdout).toMatch(/^published 2 ports/);
+      const nat = ns.ok(b.save, ['-t', 'nat']);
+      expect(nat).toContain('-A DOCKER ! -i br-96a729b6b174 -p tcp -m tcp --dport 8443 -j DNAT --to-destination 172.19.0.30:443');
+      expect(nat).toContain('-A DOCKER -d 127.0.0.1/32 ! -i br-96a729b6b174 -p udp -m udp --dport 5353 -j DNAT --to-destination 172.19.0.30:53');
+      const taken = await iptkit('docker', 'publish', ...common, '--network', 'br-96a729b6b174', '--container-ip', '172.19.0.31', '8443:443');
+      expect(taken.code).toBe(1);
+      expect(taken.stderr).toMatch(/overlaps/);
+      const unpub = await iptkit('docker', 'unpublish', ...common, '8443', '127.0.0.1:5353/udp');
+      expect(unpub.code, unpub.stderr).toBe(0);
+      expect(unpub.stdout).toMatch(/^unpublished 2 ports/);
+      expect(withoutCounters(saveLines(ns.ok(b.save, ['-t', 'nat'])))).toEqual(seedNatLines());
+    }, 'iptkit-docker'));
+
+  test('docker apply of 10,000 published ports commits once', () =>
+    withNetns(async (ns) => {
+      const ports = Array.from({ length: 10_000 }, (_, i) => ({
+        network: 'app',
+        proto: 'tcp',
+        hostIp: '0.0.0.0',
+        hostPort: 20_000 + i,
+        containerIp: `172.19.${1 + Math.floor(i / 250)}.${2 + (i % 250)}`,
+        containerPort: 8080,
+      }));
+      const state = { ...seedState, ports };
+      const r = await iptkit('docker', 'apply', '--json', '--backend', b.backend, '--netns', ns.name, file(`10k-${b.backend}.json`, state));
+      expect(r.code, r.stderr).toBe(0);
+      const result = JSON.parse(r.stdout) as { ipv4: { attempts: number; added: number } };
+      expect(result.ipv4.attempts).toBe(1);
+      const nat = ns.ok(b.save, ['-t', 'nat']);
+      expect(nat.split('\n').filter((l) => l.includes('-j DNAT')).length).toBe(10_000);
+      // And once more: nothing to change.
+      const again = await iptkit('docker', 'apply', '--json', '--backend', b.backend, '--netns', ns.name, file(`10k-${b.backend}.json`, state));
+      expect((JSON.parse(again.stdout) as { ipv4: { changed: string[] } }).ipv4.changed).toEqual([]);
+    }, 'iptkit-docker'), 180_000);
+});
