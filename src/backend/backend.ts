@@ -25,6 +25,8 @@ export interface Snapshot {
   generation?: number;
   /** nft: per table, per chain, the handle of each rule (planner indices → handles). */
   handles?: Map<string, number[][]>;
+  /** nft: built-in chains shown (as iptables-nft-save does) but not in the kernel. */
+  absentChains?: Map<string, Set<string>>;
 }
 
 export interface Backend {

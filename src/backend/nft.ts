@@ -3,10 +3,14 @@
 // a commit if anything changed in between (ERESTART) and the transaction loop re-plans.
 
 import { native } from '../binding.js';
+import { NetfilterError } from '../errors.js';
 import type { CommitChain, TablePlan } from '../plan/plan.js';
-import type { Table } from '../rules/model.js';
+import { BUILTIN_CHAINS, type Table, type TableName } from '../rules/model.js';
 import { decodeTable, encodeCommit } from '../rules/wire.js';
 import type { Backend, BackendOptions, GuardedOps, Snapshot } from './backend.js';
+
+// The order iptables-nft-save prints tables in, whatever order they were created in.
+const TABLE_ORDER = ['mangle', 'security', 'raw', 'filter', 'nat'];
 
 export class NftBackend implements Backend {
   readonly kind = 'nft' as const;
@@ -26,9 +30,19 @@ export class NftBackend implements Backend {
   }
 
   async read(tables: readonly string[] | null): Promise<Snapshot> {
-    const r = await native.nftRead(this.family, this.netns, tables ? [...tables] : null);
+    let r;
+    try {
+      r = await native.nftRead(this.family, this.netns, tables ? [...tables] : null);
+    } catch (e) {
+      // One netlink dump serves all tables; name them, as the legacy read names its table.
+      if (e instanceof NetfilterError && e.table === undefined && tables?.length) {
+        throw new NetfilterError(e.message, { code: e.code, errno: e.errno, op: e.op, table: tables.join(','), backend: 'nft' });
+      }
+      throw e;
+    }
     const out: Table[] = [];
     const handles = new Map<string, number[][]>();
+    const absent = new Map<string, Set<string>>();
     for (const wire of r.tables) {
       const d = decodeTable(wire);
       const perChain = d.handles ?? d.table.chains.map(() => []);
@@ -43,10 +57,27 @@ export class NftBackend implements Backend {
         (perChain[ci] ??= []).splice(at, 0, f.handle);
         inserted.set(f.chain, (inserted.get(f.chain) ?? 0) + 1);
       }
+      // iptables-nft creates a built-in chain only when a rule or policy needs it, and
+      // iptables-nft-save shows the missing ones as `:CHAIN ACCEPT [0:0]`: so does iptkit.
+      // The commit leaves them uncreated unless something is put in them.
+      const missing = (BUILTIN_CHAINS[d.table.name as TableName] ?? []).filter((b) => !d.table.chains.some((c) => c.name === b));
+      if (missing.length) {
+        const chains = [...d.table.chains];
+        const hs = [...perChain];
+        for (const name of missing) {
+          const at = BUILTIN_CHAINS[d.table.name as TableName]!.indexOf(name);
+          chains.splice(at, 0, { name, policy: 'ACCEPT', counters: { packets: 0n, bytes: 0n }, rules: [] });
+          hs.splice(at, 0, []);
+        }
+        d.table.chains = chains;
+        perChain.splice(0, perChain.length, ...hs);
+        absent.set(d.table.name, new Set(missing));
+      }
       out.push(d.table);
       handles.set(d.table.name, perChain);
     }
-    return { tables: out, generation: r.generation, handles };
+    out.sort((a, b) => TABLE_ORDER.indexOf(a.name) - TABLE_ORDER.indexOf(b.name));
+    return { tables: out, generation: r.generation, handles, absentChains: absent };
   }
 
   guarded<T>(fn: (g: GuardedOps) => Promise<T>): Promise<T> {
@@ -65,7 +96,10 @@ export class NftBackend implements Backend {
       const handleOf = new Map<string, number[]>();
       table?.chains.forEach((c, i) => handleOf.set(c.name, perChain[i] ?? []));
       // Planner indices → the kernel's rule handles.
-      const chains: CommitChain[] = p.chains.map((c) => {
+      const notThere = snapshot.absentChains?.get(p.table);
+      const untouched = (c: CommitChain): boolean =>
+        notThere !== undefined && notThere.has(c.name) && c.entries.length === 0 && (c.policy === undefined || (c.policy === 'ACCEPT' && !c.policyCounters));
+      const chains: CommitChain[] = p.chains.filter((c) => !untouched(c)).map((c) => {
         const hs = handleOf.get(c.name) ?? [];
         return {
           ...c,
