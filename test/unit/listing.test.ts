@@ -14,7 +14,7 @@ function table(text: string, family: 'ipv4' | 'ipv6' = 'ipv4'): Table {
 
 describe('iptables -L', () => {
   test('the seed nat table lists as the seed article shows it (iptables -t nat -L -nv)', () => {
-    const seed = readFileSync('/work/shared/seed/docker-iptables-notes.zh.txt', 'utf8').split('\n');
+    const seed = readFileSync(new URL('../../fixtures/seed-docker-iptables-notes.zh.txt', import.meta.url), 'utf8').split('\n');
     const start = seed.findIndex((l) => l.startsWith('Chain PREROUTING'));
     const end = seed.findIndex((l, i) => i > start && l.startsWith('这种默认'));
     const expected = seed.slice(start, end).join('\n').trimEnd() + '\n';
