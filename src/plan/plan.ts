@@ -6,7 +6,7 @@
 import type { Chain, Counters, Rule, Table } from '../rules/model.js';
 import { BUILTIN_CHAINS, type TableName } from '../rules/model.js';
 import { keepPlan } from './diff.js';
-import { ruleKey } from './key.js';
+import { ruleKey, ruleKeyHash, sameRuleKey } from './key.js';
 
 export type CommitEntry = { keep: number } | { rule: Rule; counters?: Counters };
 
@@ -60,13 +60,63 @@ function keysOf(rules: readonly Rule[]): string[] {
   return rules.map(ruleKey);
 }
 
+// Stand-ins for keys that cannot match anything on the other side (a real key holds `|`).
+const CURRENT_ONLY = '\u0001';
+const DESIRED_ONLY = '\u0000';
+
+/**
+ * keepPlan(keysOf(current), keysOf(desired)), building as few keys as it can: nothing to
+ * keep when current is empty; every rule kept when both are the same sequence (the only
+ * common subsequence as long as both); otherwise keys only for rules whose ruleKeyHash
+ * occurs on the other side (a rule without one cannot share a key with any rule there).
+ */
+function keepRules(current: readonly Rule[], desired: readonly Rule[]): number[] {
+  const n = desired.length;
+  if (current.length === 0) return new Array<number>(n).fill(-1);
+  if (current.length === n) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (!sameRuleKey(current[i]!, desired[i]!)) {
+        same = false;
+        break;
+      }
+    }
+    if (same) {
+      const all = new Array<number>(n);
+      for (let i = 0; i < n; i++) all[i] = i;
+      return all;
+    }
+  }
+  const curHash = hashes(current);
+  const desHash = curHash && hashes(desired);
+  if (!curHash || !desHash) return keepPlan(keysOf(current), keysOf(desired));
+  const inCurrent = new Set(curHash);
+  const inDesired = new Set(desHash);
+  const curKeys = new Array<string>(current.length);
+  for (let i = 0; i < current.length; i++) curKeys[i] = inDesired.has(curHash[i]!) ? ruleKey(current[i]!) : CURRENT_ONLY;
+  const desKeys = new Array<string>(n);
+  for (let j = 0; j < n; j++) desKeys[j] = inCurrent.has(desHash[j]!) ? ruleKey(desired[j]!) : DESIRED_ONLY;
+  return keepPlan(curKeys, desKeys);
+}
+
+/** ruleKeyHash of each rule, or undefined when a rule has none. */
+function hashes(rules: readonly Rule[]): number[] | undefined {
+  const out = new Array<number>(rules.length);
+  for (let i = 0; i < rules.length; i++) {
+    const h = ruleKeyHash(rules[i]!);
+    if (h < 0) return undefined;
+    out[i] = h;
+  }
+  return out;
+}
+
 /** Entries for a chain that must hold exactly `desired`, reusing what `current` has. */
 function exactEntries(current: readonly Rule[], desired: readonly Rule[], counters: boolean): CommitEntry[] {
   // Rules written by `nft` directly are nobody's to remove: plan around them.
   if (current.some((r) => r.foreign !== undefined)) {
     return ownedEntries(current, (r) => r.foreign === undefined, [{ position: 'top', rules: [...desired] }]);
   }
-  const plan = keepPlan(keysOf(current), keysOf(desired));
+  const plan = keepRules(current, desired);
   return desired.map((rule, j) => {
     const keep = plan[j]!;
     if (keep >= 0 && !(counters && rule.counters)) return { keep };
@@ -81,9 +131,9 @@ function ownedEntries(current: readonly Rule[], owns: (r: Rule) => boolean, bloc
     if (owns(r)) ownedIdx.push(i);
   });
   const desiredAll = blocks.flatMap((b) => b.rules);
-  const plan = keepPlan(
-    ownedIdx.map((i) => ruleKey(current[i]!)),
-    keysOf(desiredAll),
+  const plan = keepRules(
+    ownedIdx.map((i) => current[i]!),
+    desiredAll,
   );
   const keptCurrent = new Set<number>();
   for (const k of plan) if (k >= 0) keptCurrent.add(ownedIdx[k]!);
@@ -154,7 +204,7 @@ export function planTable(current: Table | undefined, intent: TableIntent): Tabl
     const want = intents.get(name);
     const isBuiltin = builtins.includes(name);
     const curRules = cur?.rules ?? [];
-    const keepAll: CommitEntry[] = curRules.map((_, i) => ({ keep: i }));
+    const keepAll = (): CommitEntry[] => curRules.map((_, i) => ({ keep: i }));
     let chain: CommitChain | undefined;
 
     if (!want) {
@@ -163,14 +213,14 @@ export function planTable(current: Table | undefined, intent: TableIntent): Tabl
         unchanged = false;
         continue; // deleted
       }
-      chain = { name, entries: intent.exclusive ? [] : keepAll };
+      chain = { name, entries: intent.exclusive ? [] : keepAll() };
       if (intent.exclusive && curRules.length > 0) unchanged = false;
     } else if (want.mode === 'delete') {
       if (isBuiltin) throw new RangeError(`chain ${name}: a built-in chain cannot be deleted`);
       if (cur) unchanged = false;
       continue;
     } else if (want.mode === 'ensure') {
-      chain = { name, entries: cur ? keepAll : want.rules.map((rule) => ({ rule })) };
+      chain = { name, entries: cur ? keepAll() : want.rules.map((rule) => ({ rule })) };
       if (!cur) unchanged = false;
     } else if (want.mode === 'exact') {
       chain = { name, entries: exactEntries(curRules, want.rules, counters) };

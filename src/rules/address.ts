@@ -16,6 +16,22 @@ const BYTES: Record<Family, number> = { ipv4: 4, ipv6: 16 };
  * leading blanks, a sign, 0x hex and 0 octal are accepted; a minus is only harmless on zero.
  */
 export function strtoui(text: string, max: number): number | undefined {
+  // Fast path: plain decimal without a leading zero (what nearly every port and number is).
+  const n = text.length;
+  if (n === 1 && text.charCodeAt(0) === 0x30) return 0;
+  if (n > 0 && n < 10) {
+    let c = text.charCodeAt(0);
+    if (c >= 0x31 && c <= 0x39) {
+      let v = c - 0x30;
+      let k = 1;
+      for (; k < n; k++) {
+        c = text.charCodeAt(k);
+        if (c < 0x30 || c > 0x39) break;
+        v = v * 10 + (c - 0x30);
+      }
+      if (k === n) return v <= max ? v : undefined;
+    }
+  }
   const m = /^[\t\n\v\f\r ]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(text);
   if (!m) return undefined;
   const digits = m[2]!;
@@ -218,8 +234,18 @@ export function formatCidr(am: AddressMask, family: Family): Cidr {
 }
 
 /** Parses `-s`/`-d` text into the canonical Cidr (host bits cleared, `/32` added). */
+const cidrCache: Record<Family, Map<string, Cidr>> = { ipv4: new Map(), ipv6: new Map() };
+
 export function parseCidr(text: string, family: Family): Cidr {
-  return formatCidr(parseAddressMask(text, family), family);
+  // The same addresses repeat across a rule set: remember what parsed (errors are not kept).
+  const cache = cidrCache[family];
+  let hit = cache.get(text);
+  if (hit === undefined) {
+    hit = formatCidr(parseAddressMask(text, family), family);
+    if (cache.size > 100_000) cache.clear();
+    cache.set(text, hit);
+  }
+  return hit;
 }
 
 /** A canonical Cidr back to bytes. Throws on text that is not canonical-parsable. */

@@ -24,13 +24,16 @@ const VERDICTS: ReadonlySet<string> = new Set(['ACCEPT', 'DROP', 'RETURN', 'QUEU
  * comes from the `*table` line.
  */
 export function tokenizeRestoreLine(text: string, line?: number): string[] {
+  // Fast path: no quotes, so arguments are the runs between blanks (the loop below gives the
+  // same for such a line, one character at a time).
+  if (text.indexOf('"') < 0) return splitBlanks(text, line);
   const out: string[] = [];
   let buf = '';
   let quoteOpen = false;
   let quoted = false;
   let escaped = false;
   const flush = (): void => {
-    if (!quoted && buf.length > 1 && ((buf[0] === '-' && buf[1] !== '-' && buf.includes('t')) || (buf.startsWith('--t') && '--table'.startsWith(buf)))) {
+    if (!quoted && isTableOption(buf)) {
       throw new ParseError(`The -t option cannot be used in iptables-restore (the table comes from the *table line)`, lineInit(line, buf, 'a rule option'));
     }
     out.push(buf);
@@ -65,6 +68,33 @@ export function tokenizeRestoreLine(text: string, line?: number): string[] {
   }
   if (quoteOpen) throw new ParseError('unterminated quoted string', lineInit(line, text, 'a closing "'));
   if (buf.length) flush();
+  return out;
+}
+
+function isBlank(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/** An unquoted argument iptables-restore refuses: `-t…` (also inside a short cluster) or `--t…` of `--table`. */
+function isTableOption(buf: string): boolean {
+  return buf.length > 1 && ((buf.charCodeAt(0) === 0x2d && buf.charCodeAt(1) !== 0x2d && buf.includes('t')) || (buf.startsWith('--t') && '--table'.startsWith(buf)));
+}
+
+function splitBlanks(text: string, line: number | undefined): string[] {
+  const out: string[] = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    while (i < n && isBlank(text.charCodeAt(i))) i++;
+    if (i >= n) break;
+    const start = i;
+    while (i < n && !isBlank(text.charCodeAt(i))) i++;
+    const buf = text.slice(start, i);
+    if (isTableOption(buf)) {
+      throw new ParseError(`The -t option cannot be used in iptables-restore (the table comes from the *table line)`, lineInit(line, buf, 'a rule option'));
+    }
+    out.push(buf);
+  }
   return out;
 }
 
@@ -147,6 +177,23 @@ const SHORT: ReadonlyMap<string, Generic> = new Map(
   GENERIC.filter((g) => g.name !== 'src' && g.name !== 'dst').map((g) => [g.short, g]),
 );
 
+const GENERIC_BY_NAME: ReadonlyMap<string, Generic> = new Map(GENERIC.map((g) => [g.name, g]));
+
+const optionTables = new WeakMap<MatchExtension | TargetExtension, Map<string, OptionSpec>>();
+
+/** An extension's option names (aliases included) → spec; the first spelling wins, as in its list. */
+function optionTable(ext: MatchExtension | TargetExtension): Map<string, OptionSpec> {
+  let t = optionTables.get(ext);
+  if (!t) {
+    t = new Map();
+    for (const spec of ext.options) {
+      for (const n of [spec.name, ...(spec.aliases ?? [])]) if (!t.has(n)) t.set(n, spec);
+    }
+    optionTables.set(ext, t);
+  }
+  return t;
+}
+
 const COMMAND_LETTERS = 'ADCIRLSFZNXEP';
 const INVERTIBLE = 'sdpiof';
 
@@ -216,7 +263,8 @@ export function parseCommand(tokens: readonly string[], family: Family, opts: Pa
   let target: TargetInstance | undefined;
   let targetName: string | undefined;
   let isGoto = false;
-  let merged: OptionEntry[] = [...GENERIC];
+  // Loaded extensions, oldest first; getopt sees generic options, then the newest extension's.
+  const loaded: Instance[] = [];
   const seen = new Set<string>();
   const cmd: CommandState = {};
   let invert = false;
@@ -227,13 +275,7 @@ export function parseCommand(tokens: readonly string[], family: Family, opts: Pa
 
   const addInstance = (inst: Instance): void => {
     // New options go after the generic ones and before older extensions' (xtables_merge_options).
-    const entries: ExtOption[] = [];
-    for (const spec of inst.ext.options) {
-      for (const name of [spec.name, ...(spec.aliases ?? [])]) {
-        entries.push({ kind: 'ext', name, hasArg: spec.hasArg ? 1 : 0, spec, owner: inst });
-      }
-    }
-    merged = [...GENERIC, ...entries, ...merged.slice(GENERIC.length)];
+    loaded.push(inst);
   };
 
   const setOnce = (letter: string, tok: string): void => {
@@ -243,8 +285,24 @@ export function parseCommand(tokens: readonly string[], family: Family, opts: Pa
   };
 
   const lookupLong = (name: string, tok: string): OptionEntry | undefined => {
-    const exact = merged.find((o) => o.name === name);
-    if (exact) return exact;
+    // An exact name: the first in merge order (generic, then newest extension first).
+    const g = GENERIC_BY_NAME.get(name);
+    if (g) return g;
+    for (let k = loaded.length - 1; k >= 0; k--) {
+      const inst = loaded[k]!;
+      const spec = optionTable(inst.ext).get(name);
+      if (spec) return { kind: 'ext', name, hasArg: spec.hasArg ? 1 : 0, spec, owner: inst };
+    }
+    // A prefix (rare): the whole merged list, as getopt_long walks it.
+    const merged: OptionEntry[] = [...GENERIC];
+    for (let k = loaded.length - 1; k >= 0; k--) {
+      const inst = loaded[k]!;
+      for (const spec of inst.ext.options) {
+        for (const n of [spec.name, ...(spec.aliases ?? [])]) {
+          merged.push({ kind: 'ext', name: n, hasArg: spec.hasArg ? 1 : 0, spec, owner: inst });
+        }
+      }
+    }
     const cands = merged.filter((o) => o.name.startsWith(name));
     if (cands.length === 0) return undefined;
     const first = cands[0]!;

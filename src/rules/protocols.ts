@@ -80,7 +80,19 @@ function load(): ProtocolDb {
  * `-p` text → protocol number (0 = all), as iptables 1.8.9: lower-cased, then a number
  * (strtoul base 0, ≤255), `all`, /etc/protocols names and aliases, libxtables' table.
  */
+const protocolCache = new Map<string, number>();
+
 export function parseProtocol(text: string, _family?: Family): number {
+  let n = protocolCache.get(text);
+  if (n === undefined) {
+    n = lookupProtocol(text);
+    if (protocolCache.size > 10_000) protocolCache.clear();
+    protocolCache.set(text, n);
+  }
+  return n;
+}
+
+function lookupProtocol(text: string): number {
   const lower = text.replace(/[A-Z]/g, (c) => c.toLowerCase());
   const n = strtoui(lower, 255);
   if (n !== undefined) return n;

@@ -133,7 +133,9 @@ export function parseRestore(text: string, opts: ParseRestoreOptions): ParsedRes
     const cmd = parseCommand(tokens, opts.family, { line: n });
     // The `[p:b]` prefix counts only with -c; an inline `-c P B` always does.
     if (prefix && opts.counters && 'rule' in cmd && !cmd.rule.counters) cmd.rule.counters = prefix;
-    const command: RestoreCommand = { ...cmd, line: n };
+    // parseCommand's result is ours: adding `line` gives what a spread copy would.
+    const command = cmd as RestoreCommand;
+    command.line = n;
     current.commands.push(command);
     current.steps.push({ kind: 'command', command });
   }

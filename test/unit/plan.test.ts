@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { keepPlan } from '../../src/plan/diff.js';
+import { ruleKey } from '../../src/plan/key.js';
 import { planTable, type TableIntent } from '../../src/plan/plan.js';
 import type { Rule, Table } from '../../src/rules/model.js';
 
@@ -139,5 +140,61 @@ describe('planTable', () => {
     const cur = table({ INPUT: ['a', 'b'], FORWARD: [], OUTPUT: [] });
     const plan = planTable(cur, { table: 'filter', chains: [] });
     expect(plan.chains.map((c) => [c.name, c.was])).toEqual([['INPUT', 2], ['FORWARD', 0], ['OUTPUT', 0]]);
+  });
+});
+
+describe('planTable builds the plan keepPlan gives over ruleKey', () => {
+  // The planner skips building keys where it can (same sequence, empty chain, hashes that
+  // cannot match); the result must be exactly keepPlan over every rule's ruleKey.
+  const arbRule = fc.record({
+    src: fc.constantFrom(undefined, '10.0.0.1/32', '10.0.0.0/8', 'a|b'),
+    inv: fc.boolean(),
+    iface: fc.constantFrom(undefined, 'eth0', 'br-1', 'x|'),
+    proto: fc.constantFrom(undefined, 6, 17),
+    comment: fc.constantFrom('a', 'b', 'c', 'x;y', 'p}q'),
+    field: fc.constantFrom('comment', 'c=d'),
+    target: fc.constantFrom('ACCEPT', 'DROP', 'DOCKER', 'ext'),
+  }).map((r): Rule => ({
+    ...(r.src !== undefined ? { source: r.src } : {}),
+    ...(r.inv ? { sourceInvert: true } : {}),
+    ...(r.iface !== undefined ? { inInterface: r.iface } : {}),
+    ...(r.proto !== undefined ? { protocol: r.proto } : {}),
+    matches: [{ name: 'comment', revision: 0, fields: { [r.field]: r.comment } }],
+    target:
+      r.target === 'DOCKER'
+        ? { kind: 'jump', chain: 'DOCKER' }
+        : r.target === 'ext'
+          ? { kind: 'extension', name: 'MARK', revision: 2, fields: { mark: '0x1', mask: '0xffffffff' } }
+          : { kind: 'verdict', verdict: r.target as 'ACCEPT' | 'DROP' },
+  }));
+
+  test('exact chains: kept positions are keepPlan of the keys', () => {
+    fc.assert(
+      fc.property(fc.array(arbRule, { maxLength: 25 }), fc.array(arbRule, { maxLength: 25 }), fc.boolean(), (cur, want, same) => {
+        const desired = same ? cur.map((r) => ({ ...r, matches: r.matches.map((m) => ({ ...m, fields: { ...m.fields } })) })) : want;
+        const current: Table = { name: 'filter', family: 'ipv4', chains: [{ name: 'X', rules: cur }] };
+        const plan = planTable(current, { table: 'filter', chains: [{ chain: 'X', mode: 'exact', rules: desired }] });
+        const entries = plan.chains.find((c) => c.name === 'X')!.entries;
+        const expected = keepPlan(cur.map(ruleKey), desired.map(ruleKey));
+        expect(entries.map((e) => ('keep' in e ? e.keep : -1))).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('owned blocks: kept positions are keepPlan of the owned rules\' keys', () => {
+    fc.assert(
+      fc.property(fc.array(arbRule, { maxLength: 25 }), fc.array(arbRule, { maxLength: 25 }), (cur, want) => {
+        const owns = (r: Rule): boolean => r.target.kind !== 'jump';
+        const current: Table = { name: 'filter', family: 'ipv4', chains: [{ name: 'X', rules: cur }] };
+        const plan = planTable(current, { table: 'filter', chains: [{ chain: 'X', mode: 'owned', owns, blocks: [{ position: 'top', rules: want }] }] });
+        const kept = plan.chains.find((c) => c.name === 'X')!.entries.filter((e) => 'keep' in e).map((e) => (e as { keep: number }).keep);
+        const ownedIdx = cur.map((r, i) => (owns(r) ? i : -1)).filter((i) => i >= 0);
+        const expected = keepPlan(ownedIdx.map((i) => ruleKey(cur[i]!)), want.map(ruleKey)).filter((k) => k >= 0).map((k) => ownedIdx[k]!);
+        const foreign = cur.map((r, i) => (owns(r) ? -1 : i)).filter((i) => i >= 0);
+        expect(kept).toEqual([...expected, ...foreign].sort((a, b) => a - b));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
