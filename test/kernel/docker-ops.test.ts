@@ -19,6 +19,10 @@ const seedState = JSON.parse(readFileSync(new URL('../../fixtures/seed-docker-ho
 const seedRules = readFileSync(new URL('../../fixtures/seed-docker-host.rules', import.meta.url), 'utf8');
 
 const tmp = mkdtempSync(join(tmpdir(), 'iptkit-docker-'));
+// A private xtables lock: every namespace here is this file's own, so nothing needs serialising
+// against other writers, and a long hold of /run/xtables.lock elsewhere (a benchmark, another
+// test run) cannot stall these tests. iptkit and the iptables tools spawned here both read it.
+process.env['XTABLES_LOCKFILE'] = join(tmp, 'xtables.lock');
 function file(name: string, value: unknown): string {
   const p = join(tmp, name);
   writeFileSync(p, typeof value === 'string' ? value : JSON.stringify(value));
