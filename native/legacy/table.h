@@ -185,7 +185,11 @@ OpError append_rule(std::string& out, const typename T::Entry& e, xtc_handle* h,
   }
 
   xt_entry_target t;
+  if (e.target_offset + sizeof t > e.next_offset) return bad("no room for the target");
   memcpy(&t, base + e.target_offset, sizeof t);
+  if (t.u.target_size < sizeof t || e.target_offset + t.u.target_size > e.next_offset) {
+    return bad("the target has size " + std::to_string(t.u.target_size));
+  }
   if (t.u.user.name[0] != '\0') {
     append_extension<T>(out, "target", true, t.u.user.name, t.u.user.revision, base + e.target_offset + sizeof t,
                         t.u.target_size - sizeof t);
@@ -193,6 +197,7 @@ OpError append_rule(std::string& out, const typename T::Entry& e, xtc_handle* h,
   }
   // The standard target: a negative verdict is ACCEPT/DROP/QUEUE/RETURN; otherwise libiptc
   // resolved the offset to a chain (jump) or to the next rule (fall through, name "").
+  if (t.u.target_size < kStandardTargetSize) return bad("a standard target of size " + std::to_string(t.u.target_size));
   int verdict;
   memcpy(&verdict, base + e.target_offset + sizeof t, sizeof verdict);
   if (verdict < 0) {
@@ -686,8 +691,8 @@ OpError apply_table(xtc_handle* h, const WantTable& want) {
     bool exists = T::is_chain(name, h);
     if (!exists) {
       if (wc.has_was || wc.keeps > 0) {
-        return error(ESTALE, wc.name, "the chain no longer exists (it was read with " + std::to_string(wc.was) +
-                                          " rules); re-read and plan again");
+        std::string read = wc.has_was ? "it was read with " + std::to_string(wc.was) + " rules" : "the wire keeps its rules";
+        return error(ESTALE, wc.name, "the chain no longer exists (" + read + "); re-read and plan again");
       }
       if (!wc.policy.empty()) {
         return error(EINVAL, wc.name, "policy=" + wc.policy + " on a chain that is not a built-in chain of the table");
