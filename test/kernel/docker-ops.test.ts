@@ -242,6 +242,38 @@ describe.skipIf(!isRoot).each(BACKENDS)('docker operations, $backend back end', 
       expect(withoutCounters(saveLines(ns.ok(b.save, ['-t', 'nat'])))).toEqual(seedNatLines());
     }, 'iptkit-docker'));
 
+  test('dual stack: IPv6 rules go to the ip6tables tables, in their own commit', () =>
+    withNetns(async (ns) => {
+      const state = {
+        layout: 'classic',
+        userlandProxy: false,
+        networks: [{ name: 'ds', bridge: 'br-00000000d5d5', subnet: '172.25.0.0/16', subnet6: 'fd00:25::/64', icc: false, masquerade: true, internal: false }],
+        ports: [
+          { network: 'ds', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerIp: '172.25.0.2', containerPort: 80 },
+          { network: 'ds', proto: 'tcp', hostIp: '::', hostPort: 8080, containerIp: 'fd00:25::2', containerPort: 80 },
+        ],
+      };
+      const host = await DockerHost.open({ backend: b.backend, netns: ns.name });
+      const r = await host.apply(state);
+      expect(r.ipv4?.attempts).toBe(1);
+      expect(r.ipv6?.attempts).toBe(1);
+      const save6 = b.backend === 'legacy' ? 'ip6tables-legacy-save' : 'ip6tables-nft-save';
+      expect(ns.ok(save6, ['-t', 'nat'])).toContain('-A DOCKER -p tcp -m tcp --dport 8080 -j DNAT --to-destination [fd00:25::2]:80');
+      const pub = await host.publish([{ network: 'br-00000000d5d5', proto: 'udp', hostIp: '::', hostPort: 5353, containerIp: 'fd00:25::3', containerPort: 53 }]);
+      expect(pub.ipv4).toBeUndefined();
+      expect(pub.ipv6?.added).toBe(3);
+      expect(ns.ok(save6, ['-t', 'nat'])).toContain('-A DOCKER -p udp -m udp --dport 5353 -j DNAT --to-destination [fd00:25::3]:53');
+      const inferred = await host.inferState();
+      expect(inferred.ports).toHaveLength(3);
+      const plans = await host.plan(inferred);
+      expect([...(plans.ipv4 ?? []), ...(plans.ipv6 ?? [])].every((p) => p.unchanged)).toBe(true);
+      const unpub = await host.unpublish([{ proto: 'udp', hostPort: 5353 }]);
+      expect(unpub.ipv6?.deleted).toBe(3);
+      const again = await host.apply(state);
+      expect(again.ipv4?.changed).toEqual([]);
+      expect(again.ipv6?.changed).toEqual([]);
+    }, 'iptkit-docker'));
+
   test('docker apply of 10,000 published ports commits once', () =>
     withNetns(async (ns) => {
       const ports = Array.from({ length: 10_000 }, (_, i) => ({
