@@ -351,6 +351,8 @@ export class DockerHost {
   }
 
   private async readDockerTables(family: Family): Promise<Table[]> {
+    // nf_tables reads only the tables that exist; a legacy read would create a missing one.
+    if (this.nf[family].backend === 'nft') return this.nf[family].read(DOCKER_TABLES);
     const names = await this.nf[family].tableNames();
     const wanted = DOCKER_TABLES.filter((t) => names.includes(t));
     return wanted.length ? this.nf[family].read(wanted) : [];
