@@ -418,14 +418,17 @@ export class DockerHost {
   }
 
   /** The base the incremental operations work from: networks, and the kernel's ports. */
-  private async currentState(state: DockerState | undefined): Promise<{ base: DockerState; current: Record<Family, Table[]> }> {
+  private async currentState(
+    state: DockerState | undefined,
+  ): Promise<{ base: DockerState; current: Record<Family, Table[]>; inferredBridges: string[] }> {
     const current = { ipv4: await this.readDockerTables('ipv4'), ipv6: await this.readDockerTables('ipv6') };
     const saves = FAMILIES.map((f) => savesOf(f, current[f]));
     const hints: InferHints | undefined = state
       ? { networks: state.networks.map((n) => ({ bridge: n.bridge, name: n.name, subnet: n.subnet, ...(n.subnet6 ? { subnet6: n.subnet6 } : {}) })) }
       : undefined;
     const kernel = inferFromSaves(saves, hints);
-    if (!state) return { base: kernel, current };
+    const inferredBridges = kernel.networks.map((n) => n.bridge);
+    if (!state) return { base: kernel, current, inferredBridges };
     // The state's networks; the kernel's ports on them (by bridge).
     const bridgeOfName = new Map(kernel.networks.map((n) => [n.name, n.bridge]));
     const byBridge = new Map(state.networks.map((n) => [n.bridge, n.name]));
@@ -434,7 +437,7 @@ export class DockerHost {
       return name === undefined ? [] : [{ ...p, network: name }];
     });
     const base: DockerState = { ...state, ports };
-    return { base, current };
+    return { base, current, inferredBridges };
   }
 
   private async commitDelta(
@@ -460,7 +463,7 @@ export class DockerHost {
    */
   async publish(portsJson: readonly unknown[], options: { state?: unknown } = {}): Promise<DockerPublishResult> {
     const given = options.state === undefined ? undefined : validateState(options.state);
-    const { base, current } = await this.currentState(given);
+    const { base, current, inferredBridges } = await this.currentState(given);
     if (base.layout === 'nft') throw new RangeError('layout: "nft" has no iptables rules to publish');
     const nets = new Map<string, string>();
     for (const n of base.networks) {
@@ -479,6 +482,17 @@ export class DockerHost {
     });
     // Validated on their own first, so that errors name the caller's index.
     const fresh = validateState({ ...base, ports: requested, endpoints: undefined }).ports;
+    // A network of the state file whose rules are not on the host: publishing its ports alone
+    // would leave DNATs that nothing forwards; apply (or repair) the state first.
+    const onHost = new Set(inferredBridges);
+    for (const [i, p] of fresh.entries()) {
+      const n = base.networks.find((x) => x.name === p.network)!;
+      if (!onHost.has(n.bridge)) {
+        throw new RangeError(
+          `ports[${i}].network: network ${JSON.stringify(n.name)} (bridge ${n.bridge}) has no rules on this host: apply the state first (iptkit docker apply STATE.json)`,
+        );
+      }
+    }
     const have = allBindings(base.ports);
     const haveKeys = new Map(have.map((b) => [`${portFamily(singlePort(b))}|${bindingKey(b)}`, b]));
     const add: DockerPort[] = [];

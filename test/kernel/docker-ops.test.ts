@@ -135,6 +135,9 @@ describe.skipIf(!isRoot).each(BACKENDS)('docker operations, $backend back end', 
       expect(c.get(dnat23)).toBe('68:2924');
       expect(c.has('nat -A DOCKER ! -i br-96a729b6b174 -p udp -m udp --dport 9053 -j DNAT --to-destination 172.19.0.20:53')).toBe(true);
       expect(c.has('filter -A DOCKER -d 172.19.0.20/32 ! -i br-96a729b6b174 -o br-96a729b6b174 -p tcp -m tcp --dport 80 -j ACCEPT')).toBe(true);
+      // A network of the state whose rules are not on the host is refused.
+      const other = { ...seedState, networks: [...seedState.networks, { name: 'new', bridge: 'br-0000000000ff', subnet: '172.31.0.0/16', icc: true, masquerade: true, internal: false }] };
+      await expect(host.publish([{ ...newPorts[0]!, network: 'new', containerIp: '172.31.0.2' }], { state: other })).rejects.toThrow(/has no rules on this host/);
       // Publishing again is a no-op.
       const again = await host.publish(newPorts, { state: seedState });
       expect(again).toMatchObject({ changed: 0, unchanged: 2 });
