@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 namespace iptkit {
@@ -19,15 +20,18 @@ int hex_value(char c) {
 }  // namespace
 
 void wire_escape(std::string& out, std::string_view value) {
-  for (unsigned char c : value) {
+  // Most values (chain names, numbers, addresses) need no escape: append them in runs.
+  size_t run = 0;
+  for (size_t i = 0; i < value.size(); i++) {
+    auto c = static_cast<unsigned char>(value[i]);
     if (c < 0x21 || c >= 0x7f || c == '%' || c == '=') {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
+      out.append(value.data() + run, i - run);
+      char esc[3] = {'%', kHex[c >> 4], kHex[c & 15]};
+      out.append(esc, 3);
+      run = i + 1;
     }
   }
+  out.append(value.data() + run, value.size() - run);
 }
 
 bool wire_unescape(std::string_view in, std::string& out) {
@@ -98,17 +102,24 @@ void FieldWriter::str(std::string_view key, std::string_view value) {
   wire_escape(out_, value);
 }
 
+// Numbers are written with to_chars: no temporary string and no locale, once per field of
+// every rule read.
 void FieldWriter::u64(std::string_view key, uint64_t value) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, value);
   out_ += '\t';
   out_.append(key);
   out_ += '=';
-  out_ += std::to_string(value);
+  out_.append(buf, r.ptr);
 }
 
 void FieldWriter::hex(std::string_view key, uint64_t value) {
-  char buf[24];
-  snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(value));
-  str(key, buf);
+  char buf[24] = {'0', 'x'};
+  auto r = std::to_chars(buf + 2, buf + sizeof buf, value, 16);
+  out_ += '\t';
+  out_.append(key);
+  out_ += '=';
+  out_.append(buf, r.ptr);
 }
 
 void FieldWriter::bytes_hex(std::string_view key, const void* data, size_t len) {

@@ -117,6 +117,13 @@ OpError init_error(const char* op, const std::string& table) {
   return make_error(err, op, "cannot open " + what_table<T>(table) + ": " + T::strerror(err), table);
 }
 
+template <class T>
+uint64_t count_rules(const char* chain, xtc_handle* h) {
+  uint64_t n = 0;
+  for (const auto* e = T::first_rule(chain, h); e; e = T::next_rule(e, h)) n++;
+  return n;
+}
+
 // ---- read ----
 
 template <class T>
@@ -221,8 +228,14 @@ template <class T>
 OpError read_table(const std::string& table, std::string& out) {
   Handle<T> h(T::init(table.c_str()));
   if (!h) return init_error<T>("read", table);
+  // One pass to size the string (libiptc's lists are in memory): growing a multi-megabyte
+  // string by doubling would copy it over and over.
+  size_t rules = 0, chains = 0;
+  for (const char* chain = T::first_chain(h.get()); chain; chain = T::next_chain(h.get()), chains++) {
+    rules += count_rules<T>(chain, h.get());
+  }
   out.clear();
-  out.reserve(1 << 16);
+  out.reserve(256 + chains * 64 + rules * 192);
   out += "table\t";
   wire_escape(out, table);
   out += "\tfamily=";
@@ -659,13 +672,6 @@ OpError capture_table(xtc_handle* h, const std::string& table, WantTable& img) {
 }
 
 // ---- apply: turn a handle into the wanted table ----
-
-template <class T>
-uint64_t count_rules(const char* chain, xtc_handle* h) {
-  uint64_t n = 0;
-  for (const auto* e = T::first_rule(chain, h); e; e = T::next_rule(e, h)) n++;
-  return n;
-}
 
 template <class T>
 OpError apply_table(xtc_handle* h, const WantTable& want) {
