@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <set>
@@ -24,6 +25,7 @@
 #include "handles.h"
 #include "rule_encode.h"
 #include "socket.h"
+#include "state_cache.h"
 
 namespace iptkit {
 namespace nft {
@@ -32,18 +34,38 @@ namespace {
 
 // ---- the wire, parsed ----
 
+// A kept rule (by handle) or a new one (rules[rule]); small, since a chain of 30,000 kept rules
+// is 30,000 of them.
 struct Item {
   bool keep = false;
-  uint64_t handle = 0;
-  size_t line = 0;
-  RuleSpec rule;
+  uint64_t handle = 0;  // keep
+  size_t rule = 0;      // new: index into ChainSpec::rules
 };
 
 struct ChainSpec {
   std::string name;
   Fields fields;
   std::vector<Item> items;
+  std::vector<RuleSpec> rules;
 };
+
+// `keep\t<decimal>`: the one record a commit that keeps most rules is made of, read without the
+// general line parser. Anything else (another spelling of the number, too many digits) is left
+// to it, so both give the same result.
+bool fast_keep(std::string_view line, uint64_t& handle) {
+  constexpr std::string_view kKeep = "keep\t";
+  if (line.size() <= kKeep.size() || line.size() > kKeep.size() + 19 || line.compare(0, kKeep.size(), kKeep) != 0) {
+    return false;
+  }
+  uint64_t h = 0;
+  for (size_t i = kKeep.size(); i < line.size(); i++) {
+    unsigned d = static_cast<unsigned char>(line[i]) - '0';
+    if (d > 9) return false;
+    h = h * 10 + d;  // at most 19 digits: no overflow
+  }
+  handle = h;
+  return true;
+}
 
 struct TableSpec {
   std::string name;
@@ -66,6 +88,12 @@ OpError parse_table(const std::string& text, bool v6, TableSpec& out) {
   std::set<std::string> names;
   wire_for_each_line(text, [&](std::string_view line) -> bool {
     lineno++;
+    uint64_t kh = 0;
+    if (chain && lineno > 1 && fast_keep(line, kh)) {
+      chain->items.push_back(Item{true, kh, 0});
+      rule = nullptr;
+      return true;
+    }
     auto fail = [&](const std::string& what) {
       err = bad_wire(out.name.empty() ? "?" : out.name, lineno, what);
       return false;
@@ -83,7 +111,7 @@ OpError parse_table(const std::string& text, bool v6, TableSpec& out) {
     if (wl.kind == "chain") {
       if (wl.words.size() != 1) return fail("chain needs a name");
       if (!names.insert(wl.words[0]).second) return fail("chain " + wl.words[0] + " listed twice");
-      out.chains.push_back(ChainSpec{wl.words[0], wl.fields, {}});
+      out.chains.push_back(ChainSpec{wl.words[0], wl.fields, {}, {}});
       chain = &out.chains.back();
       if (chain->fields.find("policy") && !find_builtin_chain(out.builtin, chain->name)) {
         return fail("policy on " + chain->name + ", which is not a built-in chain of " + out.name);
@@ -99,21 +127,16 @@ OpError parse_table(const std::string& text, bool v6, TableSpec& out) {
       if (wl.words.size() != 1) return fail("keep needs a rule handle");
       tmp.add("handle", wl.words[0]);
       if (!get_u64(tmp, "handle", UINT64_MAX, h, e)) return fail(e);
-      Item it;
-      it.keep = true;
-      it.handle = h;
-      it.line = lineno;
-      chain->items.push_back(std::move(it));
+      chain->items.push_back(Item{true, h, 0});
       rule = nullptr;
       return true;
     }
     if (wl.kind == "rule") {
-      Item it;
-      it.line = lineno;
-      it.rule.ip = wl.fields;
-      it.rule.line = lineno;
-      chain->items.push_back(std::move(it));
-      rule = &chain->items.back().rule;
+      chain->items.push_back(Item{false, 0, chain->rules.size()});
+      chain->rules.emplace_back();
+      rule = &chain->rules.back();
+      rule->ip = std::move(wl.fields);  // wire_parse_line clears it before the next line
+      rule->line = lineno;
       rule_done = false;
       return true;
     }
@@ -123,14 +146,14 @@ OpError parse_table(const std::string& text, bool v6, TableSpec& out) {
     if (wl.kind == "match" || wl.kind == "target") {
       if (wl.words.size() != 2) return fail(wl.kind + " needs a name and a revision");
       XtSpec x;
-      x.name = wl.words[0];
+      x.name = std::move(wl.words[0]);
       Fields tmp;
       tmp.add("revision", wl.words[1]);
       uint64_t rev = 0;
       std::string e;
       if (!get_u64(tmp, "revision", 255, rev, e)) return fail(e);
       x.revision = static_cast<uint8_t>(rev);
-      x.fields = wl.fields;
+      x.fields = std::move(wl.fields);
       if (wl.kind == "match") {
         rule->matches.push_back(std::move(x));
       } else {
@@ -162,17 +185,6 @@ OpError parse_table(const std::string& text, bool v6, TableSpec& out) {
 
 // ---- the kernel's current state, as far as the commit needs it ----
 
-struct CurChain {
-  bool base = false;
-  uint32_t policy = NF_ACCEPT;
-  std::vector<uint64_t> handles;  // rule handles in order (dumped only where needed)
-};
-
-struct CurTable {
-  bool exists = false;
-  std::map<std::string, CurChain> chains;
-};
-
 // Rule dumps need only chain and handle: parse those two attributes, not the expressions.
 int rule_handle_cb(const nlattr* attr, void* data) {
   auto** tb = static_cast<const nlattr**>(data);
@@ -183,23 +195,61 @@ int rule_handle_cb(const nlattr* attr, void* data) {
 
 // ---- the batch ----
 
+// What a batch message does, for the error that names it; the text is only built for an error.
+// The names point into the parsed specs and the current state, which outlive the batch.
 struct MsgInfo {
-  std::string table, chain, what;
+  enum Kind : uint8_t { kBatch, kBatchEnd, kCreateTable, kCreateChain, kSetPolicy, kFlushChain, kDeleteRule,
+                        kDeleteChain, kNewRule } kind;
+  const std::string* table = nullptr;
+  const std::string* chain = nullptr;
+  uint64_t a = 0, b = 0;  // kDeleteRule: handle; kNewRule: index in the chain, wire line
+
+  std::string what() const {
+    switch (kind) {
+      case kBatch: return "batch";
+      case kBatchEnd: return "batch end";
+      case kCreateTable: return "create table";
+      case kCreateChain: return "create chain";
+      case kSetPolicy: return "set policy";
+      case kFlushChain: return "flush chain";
+      case kDeleteRule: return "delete rule handle " + std::to_string(a);
+      case kDeleteChain: return "delete chain";
+      case kNewRule: return "rule " + std::to_string(a) + " (wire line " + std::to_string(b) + ")";
+    }
+    return "";
+  }
 };
 
 class Batch {
  public:
   explicit Batch(uint16_t family) : family_(family) {}
 
-  // Room for one message of at most `bound` bytes; valid until the next call.
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
+  ~Batch() { free(buf_); }
+
+  // Room for one message of at most `bound` bytes, all zero (libmnl leaves attribute padding
+  // as it finds it); valid until the next call. realloc, not a vector: a large block grows by
+  // remapping rather than copying, and each byte is zeroed once, not on every growth.
   char* reserve(size_t bound) {
-    if (buf_.size() < used_ + bound) buf_.resize(std::max(buf_.size() * 2, used_ + bound));
-    return buf_.data() + used_;
+    if (cap_ < used_ + bound) {
+      size_t cap = std::max(cap_ * 2, used_ + bound);
+      char* p = static_cast<char*>(realloc(buf_, cap));
+      if (!p) throw std::bad_alloc();
+      buf_ = p;
+      cap_ = cap;
+    }
+    // Bytes from used_ to zeroed_ are still zero: a message writes only its own length.
+    if (zeroed_ < used_ + bound) {
+      std::memset(buf_ + zeroed_, 0, used_ + bound - zeroed_);
+      zeroed_ = used_ + bound;
+    }
+    return buf_ + used_;
   }
   nlmsghdr* hdr(uint16_t type, uint16_t flags, size_t bound, MsgInfo info) {
     char* p = reserve(bound);
     uint32_t seq = next_seq_++;
-    info_.push_back(std::move(info));
+    info_.push_back(info);
     return nftnl_nlmsg_build_hdr(p, type, family_, flags, seq);
   }
   void done(nlmsghdr* nlh) { used_ += NLMSG_ALIGN(nlh->nlmsg_len); }
@@ -212,13 +262,13 @@ class Batch {
     // The kernel refuses the whole batch with ERESTART unless the ruleset is still at this
     // generation: a writer that changed it since the read cannot be overwritten.
     mnl_attr_put_u32(nlh, NFTA_GEN_ID, htonl(generation));
-    info_.push_back({"", "", "batch"});
+    info_.push_back({MsgInfo::kBatch});
     done(nlh);
   }
   void end() {
     char* p = reserve(256);
     nlmsghdr* nlh = nftnl_batch_end(p, next_seq_++);
-    info_.push_back({"", "", "batch end"});
+    info_.push_back({MsgInfo::kBatchEnd});
     done(nlh);
   }
   const MsgInfo* info(uint32_t seq) const {
@@ -227,26 +277,28 @@ class Batch {
   }
   uint32_t first_seq() const { return first_seq_; }
   uint32_t last_seq() const { return next_seq_ - 1; }
-  const char* data() const { return buf_.data(); }
+  const char* data() const { return buf_; }
   size_t size() const { return used_; }
   size_t messages() const { return info_.size(); }
 
  private:
   uint16_t family_;
-  std::vector<char> buf_;
+  char* buf_ = nullptr;
+  size_t cap_ = 0;
   size_t used_ = 0;
+  size_t zeroed_ = 0;
   uint32_t first_seq_ = 0, next_seq_ = 0;
   std::vector<MsgInfo> info_;
 };
 
 void add_chain_msg(Batch& b, uint16_t type, uint16_t flags, nftnl_chain* c, MsgInfo info) {
-  nlmsghdr* nlh = b.hdr(type, flags, 1024, std::move(info));
+  nlmsghdr* nlh = b.hdr(type, flags, 1024, info);
   nftnl_chain_nlmsg_build_payload(nlh, c);
   b.done(nlh);
 }
 
 void add_rule_msg(Batch& b, uint16_t type, uint16_t flags, nftnl_rule* r, size_t bound, MsgInfo info) {
-  nlmsghdr* nlh = b.hdr(type, flags, bound, std::move(info));
+  nlmsghdr* nlh = b.hdr(type, flags, bound, info);
   nftnl_rule_nlmsg_build_payload(nlh, r);
   b.done(nlh);
 }
@@ -285,9 +337,20 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
   }
 
   // What exists now (the generation check above and in the batch makes it what the caller read).
+  // The read that gave the caller this generation in this namespace recorded it: then nothing
+  // needs dumping, and the batch's NFTA_GEN_ID makes the kernel refuse the commit unless the
+  // ruleset is still exactly that.
   std::map<std::string, CurTable> cur;
+  int err = 0;
+  std::shared_ptr<const CachedState> cached = state_cache_get(sock.netns_cookie(), family, generation);
+  for (const auto& s : specs) {
+    if (cached && !cached->tables.count(s.name)) cached = nullptr;
+  }
+  if (cached) {
+    for (const auto& s : specs) cur[s.name] = cached->tables.at(s.name);
+  } else {
   for (const auto& s : specs) cur[s.name];
-  int err = sock.dump(NFT_MSG_GETTABLE, family, nullptr, [&](const nlmsghdr* nlh) -> int {
+  err = sock.dump(NFT_MSG_GETTABLE, family, nullptr, [&](const nlmsghdr* nlh) -> int {
     TablePtr t(nftnl_table_alloc());
     if (!t) return ENOMEM;
     if (nftnl_table_nlmsg_parse(nlh, t.get()) < 0) return EPROTO;
@@ -331,6 +394,7 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
         });
     if (err) return make_error(err, "commit", "dump rules of table " + s.name + ": " + strerror(err), s.name);
   }
+  }
 
   Batch b(family);
   b.begin(sock.next_seq(), generation);
@@ -343,7 +407,7 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
       if (!t) throw std::bad_alloc();
       nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, family);
       nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, s.name.c_str());
-      nlmsghdr* nlh = b.hdr(NFT_MSG_NEWTABLE, NLM_F_CREATE, 512, {s.name, "", "create table"});
+      nlmsghdr* nlh = b.hdr(NFT_MSG_NEWTABLE, NLM_F_CREATE, 512, {MsgInfo::kCreateTable, &s.name});
       nftnl_table_nlmsg_build_payload(nlh, t.get());
       b.done(nlh);
     }
@@ -372,14 +436,14 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
           nftnl_chain_set_u64(ch.get(), NFTNL_CHAIN_PACKETS, pkts);
           nftnl_chain_set_u64(ch.get(), NFTNL_CHAIN_BYTES, bytes);
         }
-        add_chain_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, ch.get(), {s.name, c.name, exists ? "set policy" : "create chain"});
+        add_chain_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, ch.get(), {exists ? MsgInfo::kSetPolicy : MsgInfo::kCreateChain, &s.name, &c.name});
       } else if (!bc && !exists) {
         ChainPtr ch(nftnl_chain_alloc());
         if (!ch) throw std::bad_alloc();
         nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_FAMILY, family);
         nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TABLE, s.name.c_str());
         nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_NAME, c.name.c_str());
-        add_chain_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, ch.get(), {s.name, c.name, "create chain"});
+        add_chain_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, ch.get(), {MsgInfo::kCreateChain, &s.name, &c.name});
       }
     }
   }
@@ -394,7 +458,7 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
     nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, chain.c_str());
     if (handle) nftnl_rule_set_u64(r.get(), NFTNL_RULE_HANDLE, *handle);
     add_rule_msg(b, NFT_MSG_DELRULE, 0, r.get(), 512,
-                 {table, chain, handle ? "delete rule handle " + std::to_string(*handle) : "flush chain"});
+                 {handle ? MsgInfo::kDeleteRule : MsgInfo::kFlushChain, &table, &chain, handle ? *handle : 0});
   };
   for (const auto& s : specs) {
     CurTable& ct = cur[s.name];
@@ -411,10 +475,26 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
         del_rules(s.name, c.name, nullptr);
         continue;
       }
+      // Kept handles appear in the chain's order: one merge walk finds the rules that go.
       const auto& handles = it->second.handles;
+      size_t j = 0;
+      bool merged = true;
+      for (const auto& item : c.items) {
+        if (!item.keep) continue;
+        while (j < handles.size() && handles[j] != item.handle) del_rules(s.name, c.name, &handles[j++]);
+        if (j == handles.size()) {
+          merged = false;
+          break;
+        }
+        j++;
+      }
+      if (merged) {
+        while (j < handles.size()) del_rules(s.name, c.name, &handles[j++]);
+        continue;
+      }
+      // A keep that is missing or out of order: say which (the batch is not sent).
       std::unordered_map<uint64_t, size_t> pos;
       for (size_t i = 0; i < handles.size(); i++) pos[handles[i]] = i;
-      std::unordered_set<uint64_t> kept;
       size_t last = 0;
       bool first = true;
       for (const auto& item : c.items) {
@@ -431,11 +511,8 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
         }
         first = false;
         last = p->second;
-        kept.insert(item.handle);
       }
-      for (uint64_t h : handles) {
-        if (!kept.count(h)) del_rules(s.name, c.name, &h);
-      }
+      return make_error(EINVAL, "commit", "the keeps of chain " + c.name + " do not match its rules", s.name, c.name);
     }
     for (const auto& [name, cc] : ct.chains) {
       if (!wanted.count(name)) del_rules(s.name, name, nullptr);
@@ -452,7 +529,7 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
       nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_FAMILY, family);
       nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TABLE, s.name.c_str());
       nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_NAME, name.c_str());
-      add_chain_msg(b, NFT_MSG_DELCHAIN, 0, ch.get(), {s.name, name, "delete chain"});
+      add_chain_msg(b, NFT_MSG_DELCHAIN, 0, ch.get(), {MsgInfo::kDeleteChain, &s.name, &name});
     }
   }
 
@@ -460,40 +537,35 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
   //    its order), or at the end when no kept rule follows.
   for (const auto& s : specs) {
     for (const auto& c : s.chains) {
-      std::vector<uint64_t> next_keep(c.items.size() + 1, 0);
-      uint64_t next = 0;
-      bool have_next = false;
-      std::vector<bool> has_next(c.items.size(), false);
-      for (size_t i = c.items.size(); i-- > 0;) {
-        next_keep[i] = next;
-        has_next[i] = have_next;
-        if (c.items[i].keep) {
-          next = c.items[i].handle;
-          have_next = true;
-        }
-      }
+      if (c.rules.empty()) continue;
+      size_t next = 0;  // the first kept item after the current one, or items.size()
       size_t index = 0;
       for (size_t i = 0; i < c.items.size(); i++) {
-        const Item& item = c.items[i];
+        const Item& it = c.items[i];
         index++;
-        if (item.keep) continue;
+        if (it.keep) continue;
+        if (next <= i) {
+          next = i + 1;
+          while (next < c.items.size() && !c.items[next].keep) next++;
+        }
+        const RuleSpec& rule = c.rules[it.rule];
         RulePtr r(nftnl_rule_alloc());
         if (!r) throw std::bad_alloc();
         nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, family);
         nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, s.name.c_str());
         nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, c.name.c_str());
         std::string e;
-        if (!encode_rule(item.rule, fam, r.get(), e)) {
+        if (!encode_rule(rule, fam, r.get(), e)) {
           return make_error(EINVAL, "commit",
                             "table " + s.name + " chain " + c.name + " rule " + std::to_string(index) + " (wire line " +
-                                std::to_string(item.line) + "): " + e,
+                                std::to_string(rule.line) + "): " + e,
                             s.name, c.name);
         }
         uint16_t flags = NLM_F_CREATE;
-        if (has_next[i]) nftnl_rule_set_u64(r.get(), NFTNL_RULE_POSITION, next_keep[i]);
+        if (next < c.items.size()) nftnl_rule_set_u64(r.get(), NFTNL_RULE_POSITION, c.items[next].handle);
         else flags |= NLM_F_APPEND;
-        add_rule_msg(b, NFT_MSG_NEWRULE, flags, r.get(), encoded_size_bound(item.rule),
-                     {s.name, c.name, "rule " + std::to_string(index) + " (wire line " + std::to_string(item.line) + ")"});
+        add_rule_msg(b, NFT_MSG_NEWRULE, flags, r.get(), encoded_size_bound(rule),
+                     {MsgInfo::kNewRule, &s.name, &c.name, index, rule.line});
       }
     }
   }
@@ -516,9 +588,10 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
   }
   const MsgInfo* info = b.info(first->seq);
   if (!info) return make_error(first->err, "commit", std::string("nf_tables batch: ") + strerror(first->err));
-  std::string msg = info->what;
-  if (!info->table.empty()) msg = "table " + info->table + (info->chain.empty() ? "" : " chain " + info->chain) + ": " + msg;
-  return make_error(first->err, "commit", msg + ": " + strerror(first->err), info->table, info->chain);
+  std::string msg = info->what();
+  const std::string table = info->table ? *info->table : "", chain = info->chain ? *info->chain : "";
+  if (!table.empty()) msg = "table " + table + (chain.empty() ? "" : " chain " + chain) + ": " + msg;
+  return make_error(first->err, "commit", msg + ": " + strerror(first->err), table, chain);
 }
 
 }  // namespace

@@ -14,6 +14,10 @@
 #include <netinet/in.h>
 
 #include <cstring>
+#include <endian.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_tables_compat.h>
+#include <linux/netfilter/nfnetlink.h>
 
 #include "../common/wire.h"
 #include "native_match.h"
@@ -48,12 +52,116 @@ struct PendingMatch {
   bool sport = false, dport = false, flags = false;
 };
 
+// The decoder reads an expression through one of two views with the same getters, named by
+// libnftnl's NFTNL_EXPR_* keys and giving the values libnftnl gives: NftnlExpr over a parsed
+// nftnl_expr, RawExpr straight over the netlink attributes of a dump (no allocation).
+struct NftnlExpr {
+  nftnl_expr* e;
+  bool is_set(uint16_t k) const { return nftnl_expr_is_set(e, k); }
+  uint32_t u32(uint16_t k) const { return nftnl_expr_get_u32(e, k); }
+  uint64_t u64(uint16_t k) const { return nftnl_expr_get_u64(e, k); }
+  const char* str(uint16_t k) const { return nftnl_expr_get_str(e, k); }
+  const void* get(uint16_t k, uint32_t* len) const { return nftnl_expr_get(e, k, len); }
+};
+
+struct RawExpr {
+  enum Type { kMeta, kPayload, kBitwise, kCmp, kRange, kImmediate, kMatch, kTarget, kLimit, kCounter } type;
+  const char* name = nullptr;
+  static constexpr int kMaxAttr = 16;
+  const nlattr* tb[kMaxAttr] = {};
+  // NFTA_IMMEDIATE_DATA, as libnftnl splits it.
+  bool imm_value = false, imm_verdict = false;
+  uint32_t verdict = 0;
+  const char* chain = nullptr;
+
+  // The NFTA_* attribute that holds libnftnl key `k` for this type, or -1.
+  int attr(uint16_t k) const {
+    switch (type) {
+      case kMeta:
+        return k == NFTNL_EXPR_META_KEY ? NFTA_META_KEY : k == NFTNL_EXPR_META_DREG ? NFTA_META_DREG
+             : k == NFTNL_EXPR_META_SREG ? NFTA_META_SREG : -1;
+      case kPayload:
+        return k == NFTNL_EXPR_PAYLOAD_DREG ? NFTA_PAYLOAD_DREG : k == NFTNL_EXPR_PAYLOAD_BASE ? NFTA_PAYLOAD_BASE
+             : k == NFTNL_EXPR_PAYLOAD_OFFSET ? NFTA_PAYLOAD_OFFSET : k == NFTNL_EXPR_PAYLOAD_LEN ? NFTA_PAYLOAD_LEN
+             : k == NFTNL_EXPR_PAYLOAD_SREG ? NFTA_PAYLOAD_SREG : -1;
+      case kBitwise:
+        return k == NFTNL_EXPR_BITWISE_SREG ? NFTA_BITWISE_SREG : k == NFTNL_EXPR_BITWISE_DREG ? NFTA_BITWISE_DREG
+             : k == NFTNL_EXPR_BITWISE_LEN ? NFTA_BITWISE_LEN : k == NFTNL_EXPR_BITWISE_MASK ? NFTA_BITWISE_MASK
+             : k == NFTNL_EXPR_BITWISE_XOR ? NFTA_BITWISE_XOR : k == NFTNL_EXPR_BITWISE_OP ? NFTA_BITWISE_OP
+             : k == NFTNL_EXPR_BITWISE_DATA ? NFTA_BITWISE_DATA : -1;
+      case kCmp:
+        return k == NFTNL_EXPR_CMP_SREG ? NFTA_CMP_SREG : k == NFTNL_EXPR_CMP_OP ? NFTA_CMP_OP
+             : k == NFTNL_EXPR_CMP_DATA ? NFTA_CMP_DATA : -1;
+      case kRange:
+        return k == NFTNL_EXPR_RANGE_SREG ? NFTA_RANGE_SREG : k == NFTNL_EXPR_RANGE_OP ? NFTA_RANGE_OP
+             : k == NFTNL_EXPR_RANGE_FROM_DATA ? NFTA_RANGE_FROM_DATA : k == NFTNL_EXPR_RANGE_TO_DATA ? NFTA_RANGE_TO_DATA : -1;
+      case kImmediate:
+        return k == NFTNL_EXPR_IMM_DREG ? NFTA_IMMEDIATE_DREG : -1;
+      case kMatch:
+        return k == NFTNL_EXPR_MT_NAME ? NFTA_MATCH_NAME : k == NFTNL_EXPR_MT_REV ? NFTA_MATCH_REV
+             : k == NFTNL_EXPR_MT_INFO ? NFTA_MATCH_INFO : -1;
+      case kTarget:
+        return k == NFTNL_EXPR_TG_NAME ? NFTA_TARGET_NAME : k == NFTNL_EXPR_TG_REV ? NFTA_TARGET_REV
+             : k == NFTNL_EXPR_TG_INFO ? NFTA_TARGET_INFO : -1;
+      case kLimit:
+        return k == NFTNL_EXPR_LIMIT_RATE ? NFTA_LIMIT_RATE : k == NFTNL_EXPR_LIMIT_UNIT ? NFTA_LIMIT_UNIT
+             : k == NFTNL_EXPR_LIMIT_BURST ? NFTA_LIMIT_BURST : k == NFTNL_EXPR_LIMIT_TYPE ? NFTA_LIMIT_TYPE
+             : k == NFTNL_EXPR_LIMIT_FLAGS ? NFTA_LIMIT_FLAGS : -1;
+      case kCounter:
+        return k == NFTNL_EXPR_CTR_PACKETS ? NFTA_COUNTER_PACKETS : k == NFTNL_EXPR_CTR_BYTES ? NFTA_COUNTER_BYTES : -1;
+    }
+    return -1;
+  }
+  const nlattr* at(uint16_t k) const {
+    int a = attr(k);
+    return a > 0 && a < kMaxAttr ? tb[a] : nullptr;
+  }
+  bool is_data(uint16_t k) const {
+    return (type == kCmp && k == NFTNL_EXPR_CMP_DATA) ||
+           (type == kBitwise && (k == NFTNL_EXPR_BITWISE_MASK || k == NFTNL_EXPR_BITWISE_XOR || k == NFTNL_EXPR_BITWISE_DATA)) ||
+           (type == kRange && (k == NFTNL_EXPR_RANGE_FROM_DATA || k == NFTNL_EXPR_RANGE_TO_DATA));
+  }
+
+  bool is_set(uint16_t k) const {
+    if (k == NFTNL_EXPR_NAME) return true;
+    if (type == kImmediate) {
+      if (k == NFTNL_EXPR_IMM_DATA) return imm_value;
+      if (k == NFTNL_EXPR_IMM_VERDICT) return imm_verdict;
+      if (k == NFTNL_EXPR_IMM_CHAIN) return chain != nullptr;
+    }
+    return at(k) != nullptr;
+  }
+  uint32_t u32(uint16_t k) const {
+    if (type == kImmediate && k == NFTNL_EXPR_IMM_VERDICT) return imm_verdict ? verdict : 0;
+    const nlattr* a = at(k);
+    return a ? ntohl(mnl_attr_get_u32(a)) : 0;
+  }
+  uint64_t u64(uint16_t k) const {
+    const nlattr* a = at(k);
+    return a ? be64toh(mnl_attr_get_u64(a)) : 0;
+  }
+  const char* str(uint16_t k) const {
+    if (k == NFTNL_EXPR_NAME) return name;
+    if (type == kImmediate && k == NFTNL_EXPR_IMM_CHAIN) return chain;
+    const nlattr* a = at(k);
+    return a ? mnl_attr_get_str(a) : nullptr;
+  }
+  const void* get(uint16_t k, uint32_t* len) const {
+    const nlattr* a = at(k);
+    if (!a) return nullptr;
+    if (is_data(k)) a = static_cast<const nlattr*>(mnl_attr_get_payload(a));  // NFTA_DATA_VALUE, checked in parse
+    *len = mnl_attr_get_payload_len(a);
+    return mnl_attr_get_payload(a);
+  }
+};
+
 class Decoder {
  public:
   Decoder(Family family, std::vector<std::string>& jumps) : family_(family), jumps_(jumps) {}
 
   bool run(const nftnl_rule* r);
-  void write(const nftnl_rule* r, std::string& out) const;
+  bool run(const std::vector<RawExpr>& exprs);
+  void write(uint64_t handle, const void* udata, uint32_t ulen, bool has_udata, std::string& out) const;
   std::string why;
 
  private:
@@ -61,15 +169,15 @@ class Decoder {
     if (why.empty()) why = std::move(reason);
     return false;
   }
-  bool expr(nftnl_expr* e);
-  bool on_meta(nftnl_expr* e);
-  bool on_payload(nftnl_expr* e);
-  bool on_bitwise(nftnl_expr* e);
-  bool on_cmp(nftnl_expr* e);
-  bool on_range(nftnl_expr* e);
-  bool on_immediate(nftnl_expr* e);
-  bool on_xt(nftnl_expr* e, bool is_target);
-  bool on_limit(nftnl_expr* e);
+  template <class E> bool expr(const E& e);
+  template <class E> bool on_meta(const E& e);
+  template <class E> bool on_payload(const E& e);
+  template <class E> bool on_bitwise(const E& e);
+  template <class E> bool on_cmp(const E& e);
+  template <class E> bool on_range(const E& e);
+  template <class E> bool on_immediate(const E& e);
+  template <class E> bool on_xt(const E& e, bool is_target);
+  template <class E> bool on_limit(const E& e);
   bool cmp_meta(Reg& reg, uint32_t op, const uint8_t* data, uint32_t len);
   bool cmp_network(Reg& reg, uint32_t op, const uint8_t* data, uint32_t len);
   bool cmp_transport(Reg& reg, uint32_t op, const uint8_t* data, uint32_t len);
@@ -113,10 +221,22 @@ bool Decoder::run(const nftnl_rule* r) {
   // nftnl_expr_foreach takes a non-const rule but does not modify it.
   nftnl_expr_foreach(const_cast<nftnl_rule*>(r), [](nftnl_expr* e, void* data) -> int {
     auto* c = static_cast<Ctx*>(data);
-    if (!c->d->expr(e)) c->ok = false;
+    if (!c->d->expr(NftnlExpr{e})) c->ok = false;
     return 0;  // keep going: the jumps of a foreign rule count too
   }, &ctx);
   if (!ctx.ok) return false;
+  for (Reg& g : regs_) {
+    if (!release(g)) return false;
+  }
+  return true;
+}
+
+bool Decoder::run(const std::vector<RawExpr>& exprs) {
+  bool ok = true;
+  for (const RawExpr& e : exprs) {
+    if (!expr(e)) ok = false;
+  }
+  if (!ok) return false;
   for (Reg& g : regs_) {
     if (!release(g)) return false;
   }
@@ -150,8 +270,9 @@ PendingMatch* Decoder::native(NativeKind kind) {
   return &matches_.back();
 }
 
-bool Decoder::expr(nftnl_expr* e) {
-  const char* name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+template <class E>
+bool Decoder::expr(const E& e) {
+  const char* name = e.str(NFTNL_EXPR_NAME);
   if (!name) return fail("expression without a name");
   if (!strcmp(name, "immediate")) return on_immediate(e);
   if (phase_ == 2) return fail(std::string(name) + " after the verdict");
@@ -167,49 +288,52 @@ bool Decoder::expr(nftnl_expr* e) {
     if (have_counter_) return fail("two counters");
     have_counter_ = true;
     phase_ = 1;
-    pkts_ = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
-    bytes_ = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
+    pkts_ = e.u64(NFTNL_EXPR_CTR_PACKETS);
+    bytes_ = e.u64(NFTNL_EXPR_CTR_BYTES);
     return true;
   }
   return fail(std::string("expression ") + name + " is not one iptables-nft writes");
 }
 
-bool Decoder::on_meta(nftnl_expr* e) {
-  if (nftnl_expr_is_set(e, NFTNL_EXPR_META_SREG)) return fail("meta set");
+template <class E>
+bool Decoder::on_meta(const E& e) {
+  if (e.is_set(NFTNL_EXPR_META_SREG)) return fail("meta set");
   if (!matching_phase("meta")) return false;
-  Reg* g = reg(nftnl_expr_get_u32(e, NFTNL_EXPR_META_DREG));
+  Reg* g = reg(e.u32(NFTNL_EXPR_META_DREG));
   if (!g) return fail("meta register");
   if (!release(*g)) return false;
   g->kind = Reg::kMeta;
-  g->key = nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY);
+  g->key = e.u32(NFTNL_EXPR_META_KEY);
   return true;
 }
 
-bool Decoder::on_payload(nftnl_expr* e) {
-  if (nftnl_expr_is_set(e, NFTNL_EXPR_PAYLOAD_SREG)) return fail("payload write");
+template <class E>
+bool Decoder::on_payload(const E& e) {
+  if (e.is_set(NFTNL_EXPR_PAYLOAD_SREG)) return fail("payload write");
   if (!matching_phase("payload")) return false;
-  Reg* g = reg(nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_DREG));
+  Reg* g = reg(e.u32(NFTNL_EXPR_PAYLOAD_DREG));
   if (!g) return fail("payload register");
   if (!release(*g)) return false;
   g->kind = Reg::kPayload;
-  g->base = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE);
-  g->offset = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET);
-  g->len = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN);
+  g->base = e.u32(NFTNL_EXPR_PAYLOAD_BASE);
+  g->offset = e.u32(NFTNL_EXPR_PAYLOAD_OFFSET);
+  g->len = e.u32(NFTNL_EXPR_PAYLOAD_LEN);
   return true;
 }
 
-bool Decoder::on_bitwise(nftnl_expr* e) {
+template <class E>
+bool Decoder::on_bitwise(const E& e) {
   if (!matching_phase("bitwise")) return false;
-  if (nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_OP) && nftnl_expr_get_u32(e, NFTNL_EXPR_BITWISE_OP) != NFT_BITWISE_BOOL) {
+  if (e.is_set(NFTNL_EXPR_BITWISE_OP) && e.u32(NFTNL_EXPR_BITWISE_OP) != NFT_BITWISE_BOOL) {
     return fail("bitwise shift");
   }
-  Reg* s = reg(nftnl_expr_get_u32(e, NFTNL_EXPR_BITWISE_SREG));
-  Reg* d = reg(nftnl_expr_get_u32(e, NFTNL_EXPR_BITWISE_DREG));
+  Reg* s = reg(e.u32(NFTNL_EXPR_BITWISE_SREG));
+  Reg* d = reg(e.u32(NFTNL_EXPR_BITWISE_DREG));
   if (!s || !d || s->kind == Reg::kNone || s->bitwise) return fail("bitwise on an empty register");
   uint32_t mlen = 0, xlen = 0;
-  const auto* mask = static_cast<const uint8_t*>(nftnl_expr_get(e, NFTNL_EXPR_BITWISE_MASK, &mlen));
-  const auto* x = static_cast<const uint8_t*>(nftnl_expr_get(e, NFTNL_EXPR_BITWISE_XOR, &xlen));
-  uint32_t len = nftnl_expr_get_u32(e, NFTNL_EXPR_BITWISE_LEN);
+  const auto* mask = static_cast<const uint8_t*>(e.get(NFTNL_EXPR_BITWISE_MASK, &mlen));
+  const auto* x = static_cast<const uint8_t*>(e.get(NFTNL_EXPR_BITWISE_XOR, &xlen));
+  uint32_t len = e.u32(NFTNL_EXPR_BITWISE_LEN);
   if (!mask || !x || mlen < len || xlen < len || len > 16 || len == 0) return fail("bitwise data");
   for (uint32_t i = 0; i < len; i++) {
     if (x[i] != 0) return fail("bitwise xor");
@@ -376,13 +500,14 @@ bool Decoder::cmp_transport(Reg& g, uint32_t op, const uint8_t* data, uint32_t l
   return fail("transport header offset " + std::to_string(g.offset));
 }
 
-bool Decoder::on_cmp(nftnl_expr* e) {
+template <class E>
+bool Decoder::on_cmp(const E& e) {
   if (!matching_phase("cmp")) return false;
-  Reg* g = reg(nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_SREG));
+  Reg* g = reg(e.u32(NFTNL_EXPR_CMP_SREG));
   if (!g || g->kind == Reg::kNone) return fail("cmp on an empty register");
   uint32_t len = 0;
-  const auto* data = static_cast<const uint8_t*>(nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len));
-  uint32_t op = nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP);
+  const auto* data = static_cast<const uint8_t*>(e.get(NFTNL_EXPR_CMP_DATA, &len));
+  uint32_t op = e.u32(NFTNL_EXPR_CMP_OP);
   if (!data) return fail("cmp without data");
   Reg cur = *g;
   *g = Reg{};  // consumed: iptables-nft loads afresh for every comparison
@@ -392,15 +517,16 @@ bool Decoder::on_cmp(nftnl_expr* e) {
   return fail("payload base " + std::to_string(cur.base));
 }
 
-bool Decoder::on_range(nftnl_expr* e) {
+template <class E>
+bool Decoder::on_range(const E& e) {
   if (!matching_phase("range")) return false;
-  Reg* g = reg(nftnl_expr_get_u32(e, NFTNL_EXPR_RANGE_SREG));
+  Reg* g = reg(e.u32(NFTNL_EXPR_RANGE_SREG));
   if (!g || g->kind != Reg::kPayload) return fail("range on an empty register");
   Reg cur = *g;
   *g = Reg{};
   uint32_t flen = 0, tlen = 0;
-  const auto* from = static_cast<const uint8_t*>(nftnl_expr_get(e, NFTNL_EXPR_RANGE_FROM_DATA, &flen));
-  const auto* to = static_cast<const uint8_t*>(nftnl_expr_get(e, NFTNL_EXPR_RANGE_TO_DATA, &tlen));
+  const auto* from = static_cast<const uint8_t*>(e.get(NFTNL_EXPR_RANGE_FROM_DATA, &flen));
+  const auto* to = static_cast<const uint8_t*>(e.get(NFTNL_EXPR_RANGE_TO_DATA, &tlen));
   if (!from || !to || flen != 2 || tlen != 2 || cur.len != 2 || cur.bitwise ||
       cur.base != NFT_PAYLOAD_TRANSPORT_HEADER || (cur.offset != 0 && cur.offset != 2)) {
     return fail("range that is not a port range");
@@ -408,31 +534,33 @@ bool Decoder::on_range(nftnl_expr* e) {
   if (!have_proto_ || (inv_ & XT_INV_PROTO) || (proto_ != IPPROTO_TCP && proto_ != IPPROTO_UDP)) {
     return fail("port range without -p tcp or -p udp");
   }
-  return set_ports(cur, nftnl_expr_get_u32(e, NFTNL_EXPR_RANGE_OP), static_cast<uint16_t>(from[0] << 8 | from[1]),
+  return set_ports(cur, e.u32(NFTNL_EXPR_RANGE_OP), static_cast<uint16_t>(from[0] << 8 | from[1]),
                    static_cast<uint16_t>(to[0] << 8 | to[1]), true);
 }
 
-bool Decoder::on_limit(nftnl_expr* e) {
+template <class E>
+bool Decoder::on_limit(const E& e) {
   if (!matching_phase("limit")) return false;
-  if (nftnl_expr_get_u32(e, NFTNL_EXPR_LIMIT_TYPE) != NFT_LIMIT_PKTS) return fail("byte limit");
-  if (nftnl_expr_get_u32(e, NFTNL_EXPR_LIMIT_FLAGS) != 0) return fail("inverted limit");
-  uint64_t rate = nftnl_expr_get_u64(e, NFTNL_EXPR_LIMIT_RATE);
-  uint64_t unit = nftnl_expr_get_u64(e, NFTNL_EXPR_LIMIT_UNIT);
+  if (e.u32(NFTNL_EXPR_LIMIT_TYPE) != NFT_LIMIT_PKTS) return fail("byte limit");
+  if (e.u32(NFTNL_EXPR_LIMIT_FLAGS) != 0) return fail("inverted limit");
+  uint64_t rate = e.u64(NFTNL_EXPR_LIMIT_RATE);
+  uint64_t unit = e.u64(NFTNL_EXPR_LIMIT_UNIT);
   if (rate == 0) return fail("limit rate 0");
   PendingMatch pm;
   pm.native = NativeKind::kLimit;
   native_match_init(NativeKind::kLimit, pm.name, pm.revision, pm.data);
   native_set_limit(pm.data, static_cast<uint32_t>(XT_LIMIT_SCALE * unit / rate),
-                   nftnl_expr_get_u32(e, NFTNL_EXPR_LIMIT_BURST));
+                   e.u32(NFTNL_EXPR_LIMIT_BURST));
   matches_.push_back(std::move(pm));
   return true;
 }
 
-bool Decoder::on_immediate(nftnl_expr* e) {
-  if (nftnl_expr_is_set(e, NFTNL_EXPR_IMM_DATA)) return fail("immediate data");
-  int32_t verdict = static_cast<int32_t>(nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT));
+template <class E>
+bool Decoder::on_immediate(const E& e) {
+  if (e.is_set(NFTNL_EXPR_IMM_DATA)) return fail("immediate data");
+  int32_t verdict = static_cast<int32_t>(e.u32(NFTNL_EXPR_IMM_VERDICT));
   if (verdict == NFT_JUMP || verdict == NFT_GOTO) {
-    const char* c = nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN);
+    const char* c = e.str(NFTNL_EXPR_IMM_CHAIN);
     if (c) jumps_.emplace_back(c);
   }
   if (phase_ == 2) return fail("two verdicts");
@@ -443,7 +571,7 @@ bool Decoder::on_immediate(nftnl_expr* e) {
     case NFT_RETURN: action_ = kVerdict; verdict_ = "RETURN"; return true;
     case NFT_JUMP:
     case NFT_GOTO: {
-      const char* c = nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN);
+      const char* c = e.str(NFTNL_EXPR_IMM_CHAIN);
       if (!c) return fail("jump without a chain");
       action_ = kJump;
       chain_ = c;
@@ -455,17 +583,18 @@ bool Decoder::on_immediate(nftnl_expr* e) {
   }
 }
 
-bool Decoder::on_xt(nftnl_expr* e, bool is_target) {
+template <class E>
+bool Decoder::on_xt(const E& e, bool is_target) {
   const uint16_t kname = is_target ? uint16_t{NFTNL_EXPR_TG_NAME} : uint16_t{NFTNL_EXPR_MT_NAME};
   const uint16_t kinfo = is_target ? uint16_t{NFTNL_EXPR_TG_INFO} : uint16_t{NFTNL_EXPR_MT_INFO};
   const uint16_t krev = is_target ? uint16_t{NFTNL_EXPR_TG_REV} : uint16_t{NFTNL_EXPR_MT_REV};
-  const char* name = nftnl_expr_get_str(e, kname);
+  const char* name = e.str(kname);
   uint32_t len = 0;
-  const auto* info = static_cast<const uint8_t*>(nftnl_expr_get(e, kinfo, &len));
+  const auto* info = static_cast<const uint8_t*>(e.get(kinfo, &len));
   if (!name) return fail("xt extension without a name");
   PendingMatch m;
   m.name = name;
-  m.revision = static_cast<uint8_t>(nftnl_expr_get_u32(e, krev));
+  m.revision = static_cast<uint8_t>(e.u32(krev));
   if (info) m.data.assign(info, info + len);
   if (is_target) {
     if (phase_ == 2) return fail("two targets");
@@ -503,10 +632,10 @@ void put_xt(std::string& out, const char* kind, const PendingMatch& m, bool is_t
   out += '\n';
 }
 
-void Decoder::write(const nftnl_rule* r, std::string& out) const {
+void Decoder::write(uint64_t handle, const void* udata, uint32_t ulen, bool has_udata, std::string& out) const {
   out += "rule";
   FieldWriter fw(out);
-  fw.u64("handle", nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE));
+  fw.u64("handle", handle);
   fw.u64("pkts", pkts_);
   fw.u64("bytes", bytes_);
   if (src_.set) put_addr(fw, "src", family_, src_);
@@ -520,9 +649,7 @@ void Decoder::write(const nftnl_rule* r, std::string& out) const {
   out += '\n';
   for (const auto& m : matches_) put_xt(out, "match", m, false, family_);
   // iptables-nft shows a comment in the rule's userdata as `-m comment`, after the matches.
-  if (nftnl_rule_is_set(r, NFTNL_RULE_USERDATA)) {
-    uint32_t ulen = 0;
-    const void* udata = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &ulen);
+  if (has_udata) {
     const nftnl_udata* comment = nullptr;
     nftnl_udata_parse(udata, ulen, [](const nftnl_udata* attr, void* data) -> int {
       // Type 0 is the comment both nft and iptables-nft write (UDATA_TYPE_COMMENT).
@@ -561,7 +688,189 @@ bool decode_rule(const nftnl_rule* r, Family family, std::string& out, std::stri
     why = d.why;
     return false;
   }
-  d.write(r, out);
+  uint32_t ulen = 0;
+  const bool has_udata = nftnl_rule_is_set(r, NFTNL_RULE_USERDATA);
+  const void* udata = has_udata ? nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &ulen) : nullptr;
+  d.write(nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE), udata, ulen, has_udata, out);
+  return true;
+}
+
+namespace {
+
+bool valid_str(const nlattr* a) {
+  uint16_t n = mnl_attr_get_payload_len(a);
+  return n > 0 && static_cast<const char*>(mnl_attr_get_payload(a))[n - 1] == '\0';
+}
+
+// Attribute lengths as libnftnl validates them; anything else sends the rule down its path.
+bool valid_expr_attr(RawExpr::Type type, int a, const nlattr* attr) {
+  uint16_t n = mnl_attr_get_payload_len(attr);
+  switch (type) {
+    case RawExpr::kMatch:
+    case RawExpr::kTarget:
+      if (a == NFTA_MATCH_NAME) return valid_str(attr) && strlen(mnl_attr_get_str(attr)) < XT_EXTENSION_MAXNAMELEN;
+      if (a == NFTA_MATCH_REV) return n == 4;
+      return true;  // NFTA_MATCH_INFO: binary
+    case RawExpr::kLimit:
+    case RawExpr::kCounter:
+      if ((type == RawExpr::kLimit && (a == NFTA_LIMIT_RATE || a == NFTA_LIMIT_UNIT)) ||
+          (type == RawExpr::kCounter && (a == NFTA_COUNTER_PACKETS || a == NFTA_COUNTER_BYTES))) {
+        return n == 8;
+      }
+      return n == 4;
+    case RawExpr::kCmp:
+    case RawExpr::kBitwise:
+    case RawExpr::kRange: {
+      const bool data = (type == RawExpr::kCmp && a == NFTA_CMP_DATA) ||
+                        (type == RawExpr::kBitwise && (a == NFTA_BITWISE_MASK || a == NFTA_BITWISE_XOR || a == NFTA_BITWISE_DATA)) ||
+                        (type == RawExpr::kRange && (a == NFTA_RANGE_FROM_DATA || a == NFTA_RANGE_TO_DATA));
+      if (!data) return n == 4;
+      // Exactly one NFTA_DATA_VALUE of at most NFT_DATA_VALUE_MAXLEN bytes.
+      const auto* v = static_cast<const nlattr*>(mnl_attr_get_payload(attr));
+      if (n < sizeof(nlattr) || v->nla_len < sizeof(nlattr) || v->nla_len > n || mnl_attr_get_type(v) != NFTA_DATA_VALUE ||
+          (v->nla_type & NLA_F_NESTED) || MNL_ALIGN(v->nla_len) != n) {
+        return false;
+      }
+      return mnl_attr_get_payload_len(v) <= NFT_DATA_VALUE_MAXLEN;
+    }
+    default:
+      return n == 4;  // meta, payload, immediate DREG: u32
+  }
+}
+
+// Calls f(attr) for each attribute in [start, start+len); false (and stops) when f does, or when
+// an attribute runs past the end (the caller then leaves the message to libnftnl).
+template <class F>
+bool for_each_attr(const void* start, size_t len, F&& f) {
+  const char* p = static_cast<const char*>(start);
+  while (len > 0) {
+    if (len < sizeof(nlattr)) return false;
+    const auto* a = reinterpret_cast<const nlattr*>(p);
+    if (a->nla_len < sizeof(nlattr) || a->nla_len > len) return false;
+    if (!f(a)) return false;
+    size_t step = MNL_ALIGN(a->nla_len);
+    if (step >= len) break;
+    p += step;
+    len -= step;
+  }
+  return true;
+}
+
+template <class F>
+bool for_each_nested(const nlattr* a, F&& f) {
+  return for_each_attr(mnl_attr_get_payload(a), mnl_attr_get_payload_len(a), f);
+}
+
+bool parse_raw_expr(const nlattr* elem, RawExpr& e) {
+  const nlattr* name = nullptr;
+  const nlattr* data = nullptr;
+  if (!for_each_nested(elem, [&](const nlattr* a) {
+        int t = mnl_attr_get_type(a);
+        if (t == NFTA_EXPR_NAME && !name) name = a;
+        else if (t == NFTA_EXPR_DATA && !data) data = a;
+        else return false;
+        return true;
+      })) {
+    return false;
+  }
+  if (!name || !valid_str(name)) return false;
+  const char* n = mnl_attr_get_str(name);
+  static const struct {
+    const char* name;
+    RawExpr::Type type;
+  } kTypes[] = {{"payload", RawExpr::kPayload}, {"cmp", RawExpr::kCmp},       {"meta", RawExpr::kMeta},
+                {"counter", RawExpr::kCounter}, {"immediate", RawExpr::kImmediate}, {"bitwise", RawExpr::kBitwise},
+                {"match", RawExpr::kMatch},     {"target", RawExpr::kTarget}, {"range", RawExpr::kRange},
+                {"limit", RawExpr::kLimit}};
+  bool known = false;
+  for (const auto& k : kTypes) {
+    if (!strcmp(n, k.name)) {
+      e.type = k.type;
+      e.name = k.name;
+      known = true;
+      break;
+    }
+  }
+  if (!known) return false;
+  if (!data) return true;
+  return for_each_nested(data, [&](const nlattr* a) {
+    int t = mnl_attr_get_type(a);
+    if (t <= 0 || t >= RawExpr::kMaxAttr || e.tb[t]) return false;
+    if (e.type == RawExpr::kImmediate && t == NFTA_IMMEDIATE_DATA) {
+      // NFTA_DATA_VERDICT { NFTA_VERDICT_CODE, [NFTA_VERDICT_CHAIN] }; a value goes to libnftnl.
+      bool ok = for_each_nested(a, [&](const nlattr* d) {
+        if (mnl_attr_get_type(d) != NFTA_DATA_VERDICT || e.imm_verdict) return false;
+        bool code = false;
+        if (!for_each_nested(d, [&](const nlattr* v) {
+              if (mnl_attr_get_type(v) == NFTA_VERDICT_CODE && mnl_attr_get_payload_len(v) == 4 && !code) {
+                e.verdict = ntohl(mnl_attr_get_u32(v));
+                code = true;
+              } else if (mnl_attr_get_type(v) == NFTA_VERDICT_CHAIN && valid_str(v) && !e.chain) {
+                e.chain = mnl_attr_get_str(v);
+              } else {
+                return false;
+              }
+              return true;
+            })) {
+          return false;
+        }
+        e.imm_verdict = code;
+        return code;
+      });
+      if (!ok || !e.imm_verdict) return false;
+      e.tb[t] = a;
+      return true;
+    }
+    if (!valid_expr_attr(e.type, t, a)) return false;
+    e.tb[t] = a;
+    return true;
+  });
+}
+
+}  // namespace
+
+bool decode_rule_nlmsg(const nlmsghdr* nlh, Family family, std::string_view table, std::string_view chain,
+                       std::string& out, std::vector<std::string>& jumps, uint64_t& handle, bool& other) {
+  other = false;
+  const nlattr* tname = nullptr;
+  const nlattr* cname = nullptr;
+  const nlattr* h = nullptr;
+  const nlattr* exprs = nullptr;
+  const nlattr* udata = nullptr;
+  const size_t hdr = NLMSG_HDRLEN + MNL_ALIGN(sizeof(nfgenmsg));
+  if (nlh->nlmsg_len < hdr) return false;
+  if (!for_each_attr(reinterpret_cast<const char*>(nlh) + hdr, nlh->nlmsg_len - hdr, [&](const nlattr* a) {
+        switch (mnl_attr_get_type(a)) {
+          case NFTA_RULE_TABLE: tname = a; return true;
+          case NFTA_RULE_CHAIN: cname = a; return true;
+          case NFTA_RULE_HANDLE: h = a; return true;
+          case NFTA_RULE_EXPRESSIONS: exprs = a; return true;
+          case NFTA_RULE_USERDATA: udata = a; return true;
+          case NFTA_RULE_COMPAT: case NFTA_RULE_POSITION: case NFTA_RULE_ID: return true;
+          default: return false;
+        }
+      })) {
+    return false;
+  }
+  if (!tname || !cname || !h || !valid_str(tname) || !valid_str(cname) || mnl_attr_get_payload_len(h) != 8) return false;
+  if (table != mnl_attr_get_str(tname) || chain != mnl_attr_get_str(cname)) {
+    other = true;
+    return true;
+  }
+  thread_local std::vector<RawExpr> list;  // reused: no allocation per rule
+  list.clear();
+  if (exprs && !for_each_nested(exprs, [&](const nlattr* a) {
+        if (mnl_attr_get_type(a) != NFTA_LIST_ELEM) return false;
+        list.emplace_back();
+        return parse_raw_expr(a, list.back());
+      })) {
+    return false;
+  }
+  handle = be64toh(mnl_attr_get_u64(h));
+  Decoder d(family, jumps);
+  if (!d.run(list)) return false;
+  d.write(handle, udata ? mnl_attr_get_payload(udata) : nullptr, udata ? mnl_attr_get_payload_len(udata) : 0,
+          udata != nullptr, out);
   return true;
 }
 

@@ -17,6 +17,7 @@
 #include "expr_decode.h"
 #include "handles.h"
 #include "socket.h"
+#include "state_cache.h"
 
 namespace iptkit {
 namespace nft {
@@ -33,6 +34,7 @@ struct ChainData {
   uint32_t policy = NF_ACCEPT;
   uint64_t pkts = 0, bytes = 0;
   std::string rules;  // wire records of its rules, in kernel order
+  std::vector<uint64_t> handles;  // their handles, for the commit (state_cache.h)
 };
 
 struct TableData {
@@ -102,32 +104,49 @@ int read_once(NlSocket& sock, uint16_t family, const std::vector<std::string>& w
     return err;
   }
 
+  // The rules chain by chain, as iptables-nft-save asks for them. The kernel resumes a dump by
+  // walking the dumped list again from its start for every 32 KiB it sends, so one dump per
+  // chain walks far less than one per table (measured: a third less CPU for 30,000 rules).
+  // (Two sockets dumping chains in parallel cost more CPU than they saved in time on 2 cores.)
   const Family fam = family == NFPROTO_IPV6 ? Family::ipv6 : Family::ipv4;
   std::vector<std::string> jumps;
   std::string why;
   for (auto& t : tables) {
-    err = sock.dump(
-        NFT_MSG_GETRULE, family,
-        [&](nlmsghdr* nlh) { mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, t.name.c_str()); },
-        [&](const nlmsghdr* nlh) -> int {
-          RulePtr r(nftnl_rule_alloc());
-          if (!r) return ENOMEM;
-          if (nftnl_rule_nlmsg_parse(nlh, r.get()) < 0) return EPROTO;
-          const char* tname = nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE);
-          const char* cname = nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
-          if (!tname || t.name != tname || !cname) return 0;
-          auto it = t.index.find(cname);
-          if (it == t.index.end()) return EINTR;  // a chain created after the chain dump
-          ChainData& cd = t.chains[it->second];
-          jumps.clear();
-          why.clear();
-          if (!decode_rule(r.get(), fam, cd.rules, why, jumps)) write_foreign(r.get(), cd.rules);
-          for (const auto& j : jumps) t.refs[j]++;
-          return 0;
-        });
-    if (err) {
-      failure = "dump rules of table " + t.name;
-      return err;
+    for (auto& cd : t.chains) {
+      err = sock.dump(
+          NFT_MSG_GETRULE, family,
+          [&](nlmsghdr* nlh) {
+            mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, t.name.c_str());
+            mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, cd.name.c_str());
+          },
+          [&](const nlmsghdr* nlh) -> int {
+            // Rules in iptables-nft form straight from the message; anything else through libnftnl.
+            uint64_t handle = 0;
+            bool other = false;
+            jumps.clear();
+            if (decode_rule_nlmsg(nlh, fam, t.name, cd.name, cd.rules, jumps, handle, other)) {
+              if (other) return 0;
+              cd.handles.push_back(handle);
+              for (const auto& j : jumps) t.refs[j]++;
+              return 0;
+            }
+            RulePtr r(nftnl_rule_alloc());
+            if (!r) return ENOMEM;
+            if (nftnl_rule_nlmsg_parse(nlh, r.get()) < 0) return EPROTO;
+            const char* tname = nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE);
+            const char* cname = nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
+            if (!tname || t.name != tname || !cname || cd.name != cname) return 0;
+            cd.handles.push_back(nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE));
+            jumps.clear();
+            why.clear();
+            if (!decode_rule(r.get(), fam, cd.rules, why, jumps)) write_foreign(r.get(), cd.rules);
+            for (const auto& j : jumps) t.refs[j]++;
+            return 0;
+          });
+      if (err) {
+        failure = "dump rules of table " + t.name;
+        return err;
+      }
     }
   }
   return 0;
@@ -164,6 +183,28 @@ std::string to_wire(const TableData& t, bool v6) {
   return out;
 }
 
+// What a commit at this generation needs to know (state_cache.h), taken from the read itself.
+void remember(NlSocket& sock, uint16_t family, uint32_t generation, const std::vector<std::string>& wanted,
+              std::vector<TableData>& tables) {
+  auto state = std::make_shared<CachedState>();
+  state->netns = sock.netns_cookie();
+  if (state->netns == 0) return;
+  state->family = family;
+  state->generation = generation;
+  for (const auto& w : wanted) state->tables[w];
+  for (auto& t : tables) {
+    CurTable& ct = state->tables[t.name];
+    ct.exists = true;
+    for (auto& c : t.chains) {
+      CurChain& cc = ct.chains[c.name];
+      cc.base = c.base;
+      cc.policy = c.policy;
+      cc.handles = std::move(c.handles);
+    }
+  }
+  state_cache_put(std::move(state));
+}
+
 }  // namespace
 
 OpError read_tables(bool v6, const std::vector<std::string>* only, ReadResult& out) {
@@ -192,6 +233,7 @@ OpError read_tables(bool v6, const std::vector<std::string>* only, ReadResult& o
     if (err) return make_error(err, "read", failure + ": " + strerror(err));
     if (int e2 = sock.get_gen(after)) return make_error(e2, "read", std::string("NFT_MSG_GETGEN: ") + strerror(e2));
     if (before != after) continue;  // changed while dumping: the data may mix generations
+    remember(sock, family, before, wanted, tables);
     out.generation = before;
     out.tables.clear();
     for (const auto& t : tables) out.tables.push_back(to_wire(t, v6));

@@ -65,7 +65,7 @@ int NlSocket::open() {
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) != 0) {
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
   }
-  rx_.resize(kRecvBuffer);
+  rx_.reset(new char[kRecvBuffer]);
   seq_ = static_cast<uint32_t>(time(nullptr));
   return 0;
 }
@@ -93,15 +93,26 @@ int NlSocket::dump(uint16_t type, uint16_t family, const std::function<void(nlms
   if (mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) return errno;
   DumpCtx ctx{&on_msg};
   for (;;) {
-    ssize_t n = mnl_socket_recvfrom(nl_, rx_.data(), rx_.size());
+    ssize_t n = mnl_socket_recvfrom(nl_, rx_.get(), kRecvBuffer);
     if (n < 0) return errno;
-    int ret = mnl_cb_run(rx_.data(), static_cast<size_t>(n), seq, portid_, dump_cb, &ctx);
+    int ret = mnl_cb_run(rx_.get(), static_cast<size_t>(n), seq, portid_, dump_cb, &ctx);
     if (ret == MNL_CB_STOP) return 0;
     if (ret < 0) {
       if (ctx.err) return ctx.err;
       return errno ? errno : EIO;
     }
   }
+}
+
+uint64_t NlSocket::netns_cookie() {
+#ifdef SO_NETNS_COOKIE
+  uint64_t cookie = 0;
+  socklen_t len = sizeof cookie;
+  if (getsockopt(mnl_socket_get_fd(nl_), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) == 0 && len == sizeof cookie) {
+    return cookie;
+  }
+#endif
+  return 0;
 }
 
 int NlSocket::get_gen(uint32_t& gen) {
@@ -120,10 +131,10 @@ int NlSocket::get_gen(uint32_t& gen) {
   };
   DumpCtx ctx{&on_msg};
   for (;;) {
-    ssize_t n = mnl_socket_recvfrom(nl_, rx_.data(), rx_.size());
+    ssize_t n = mnl_socket_recvfrom(nl_, rx_.get(), kRecvBuffer);
     if (n < 0) return errno;
     // The ack (an error message with code 0) ends the exchange: mnl_cb_run gives STOP for it.
-    int ret = mnl_cb_run(rx_.data(), static_cast<size_t>(n), seq, portid_, dump_cb, &ctx);
+    int ret = mnl_cb_run(rx_.get(), static_cast<size_t>(n), seq, portid_, dump_cb, &ctx);
     if (ret == MNL_CB_STOP) return have ? 0 : EPROTO;
     if (ret < 0) return ctx.err ? ctx.err : (errno ? errno : EIO);
   }
@@ -141,7 +152,7 @@ int NlSocket::send_batch(const char* buf, size_t len, std::vector<BatchError>& e
   if (mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) return errno;
 
   for (;;) {
-    ssize_t n = mnl_socket_recvfrom(nl_, rx_.data(), rx_.size());
+    ssize_t n = mnl_socket_recvfrom(nl_, rx_.get(), kRecvBuffer);
     if (n < 0) {
       if (errno == ENOBUFS) {
         overflowed = true;
@@ -150,7 +161,7 @@ int NlSocket::send_batch(const char* buf, size_t len, std::vector<BatchError>& e
       return errno;
     }
     int left = static_cast<int>(n);
-    for (auto* m = reinterpret_cast<const nlmsghdr*>(rx_.data()); mnl_nlmsg_ok(m, left);
+    for (auto* m = reinterpret_cast<const nlmsghdr*>(rx_.get()); mnl_nlmsg_ok(m, left);
          m = mnl_nlmsg_next(m, &left)) {
       if (m->nlmsg_type == NLMSG_ERROR) {
         const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(m));

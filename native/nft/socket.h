@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,10 @@ class NlSocket {
   int dump(uint16_t type, uint16_t family, const std::function<void(nlmsghdr*)>& build,
            const std::function<int(const nlmsghdr*)>& on_msg);
 
+  // The cookie of the network namespace the socket lives in (never reused by the kernel), or 0
+  // when the kernel cannot tell (before Linux 5.14).
+  uint64_t netns_cookie();
+
   // The current ruleset generation.
   int get_gen(uint32_t& gen);
 
@@ -58,7 +63,7 @@ class NlSocket {
   mnl_socket* nl_ = nullptr;
   uint32_t portid_ = 0;
   uint32_t seq_ = 0;
-  std::vector<char> rx_;
+  std::unique_ptr<char[]> rx_;  // kRecvBuffer bytes, not zeroed: only what recv wrote is read
 };
 
 }  // namespace nft

@@ -319,6 +319,66 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
     }, 'iptkit-nft-first');
   });
 
+  // nftCommit takes the chains and rule handles from the nftRead that gave its generation in the
+  // same namespace (the batch's generation guard makes them current), and dumps only otherwise.
+  it('a commit whose generation no read of this namespace and table gave dumps, and behaves the same', async () => {
+    await withNetns(async (ns) => {
+      ns.ok('iptables-nft-restore', ['-c'], SEED_NAT);
+      ns.ok('iptables-nft-restore', ['--noflush'], '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n');
+      const nat = (await native.nftRead('ipv4', ns.path, ['nat'])).tables[0]!;
+      // A later read of only filter at the same generation: nat is not in what it recorded.
+      const filterOnly = await native.nftRead('ipv4', ns.path, ['filter']);
+      const before = saveLines(ns.ok('iptables-nft-save', ['-c', '-t', 'nat']));
+      const wire = atHead(keepAll(nat), 'DOCKER', 'rule\tin=eth9\nverdict\tRETURN\n');
+      await native.nftCommit('ipv4', ns.path, filterOnly.generation, [wire]);
+      const expected = [...before];
+      expected.splice(expected.findIndex((l) => l.includes('-A DOCKER ')), 0, '[0:0] -A DOCKER -i eth9 -j RETURN');
+      expect(saveLines(ns.ok('iptables-nft-save', ['-c', '-t', 'nat']))).toEqual(expected);
+    }, 'iptkit-nft-nocache');
+  });
+
+  it('keeps that name a missing rule or come out of order are refused, from a fresh read too', async () => {
+    await withNetns(async (ns) => {
+      ns.ok('iptables-nft-restore', ['-c'], SEED_NAT);
+      const saved = saveLines(ns.ok('iptables-nft-save', ['-c']));
+      for (let round = 0; round < 2; round++) {
+        // Round 0 right after a read of nat; round 1 after a read of only filter (no record of nat).
+        const read = await native.nftRead('ipv4', ns.path, ['nat']);
+        const generation = round === 0 ? read.generation : (await native.nftRead('ipv4', ns.path, ['filter'])).generation;
+        const wire = keepAll(read.tables[0]!);
+        const keeps = [...wire.matchAll(/^keep\t(\d+)$/gm)].map((m) => m[1]!);
+        expect(keeps.length).toBeGreaterThan(2);
+        const missing = wire.replace(`keep\t${keeps[0]}\n`, `keep\t${keeps[0]}\nkeep\t999999\n`);
+        await expect(native.nftCommit('ipv4', ns.path, generation, [missing])).rejects.toMatchObject({ code: 'ENOENT', table: 'nat' });
+        const lines = wire.split('\n');
+        const i = lines.indexOf(`keep\t${keeps[1]}`);
+        const j = lines.indexOf(`keep\t${keeps[2]}`);
+        // Swapped within a chain: out of order (EINVAL); across chains: missing there (ENOENT).
+        [lines[i], lines[j]] = [lines[j]!, lines[i]!];
+        const swapped = lines.join('\n');
+        await expect(native.nftCommit('ipv4', ns.path, generation, [swapped])).rejects.toMatchObject({ table: 'nat' });
+        expect(saveLines(ns.ok('iptables-nft-save', ['-c']))).toEqual(saved);
+      }
+    }, 'iptkit-nft-badkeep');
+  });
+
+  it('what a read recorded in one namespace is never used for another at the same generation', async () => {
+    await withNetns(async (a) => {
+      await withNetns(async (b) => {
+        a.ok('iptables-nft-restore', [], '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -i a1 -j ACCEPT\n-A INPUT -i a2 -j ACCEPT\n-A INPUT -i a3 -j ACCEPT\nCOMMIT\n');
+        b.ok('iptables-nft-restore', [], '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -i b1 -j ACCEPT\nCOMMIT\n');
+        const ra = await native.nftRead('ipv4', a.path, ['filter']);
+        const gb = (await native.nftRead('ipv4', b.path, ['nat'])).generation;
+        // Namespaces with the same history are at the same generation: only the namespace tells
+        // A's record from B's. A's keeps name rules B does not have.
+        expect(gb).toBe(ra.generation);
+        const saved = saveLines(b.ok('iptables-nft-save', []));
+        await expect(native.nftCommit('ipv4', b.path, gb, [keepAll(ra.tables[0]!)])).rejects.toMatchObject({ code: 'ENOENT' });
+        expect(saveLines(b.ok('iptables-nft-save', []))).toEqual(saved);
+      }, 'iptkit-nft-cookie-b');
+    }, 'iptkit-nft-cookie-a');
+  });
+
   it('30,000 rules commit in one batch and read back (timings printed)', async () => {
     const N = 30_000;
     await withNetns(async (ns) => {
