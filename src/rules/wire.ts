@@ -77,7 +77,7 @@ function wireError(line: string, why: string): Error {
 }
 
 function counter(v: string): bigint {
-  return BigInt(v);
+  return v === '0' ? 0n : BigInt(v);
 }
 
 function parseFields(parts: string[], from: number): Fields {
@@ -91,9 +91,45 @@ function parseFields(parts: string[], from: number): Fields {
   return fields;
 }
 
+/** Whether `line` is a record of this kind (what `line.split('\t')[0] === kind` says). */
+function isRecord(line: string, kind: string): boolean {
+  return line.startsWith(kind) && (line.length === kind.length || line.charCodeAt(kind.length) === 9);
+}
+
+/** A match or target line decoded once per table: the same line repeats across rules. */
+interface ExtLine {
+  name: string;
+  revision: number;
+  fields: Fields;
+  opaque: boolean;
+}
+
+function decodeExtLine(line: string, prefix: number): ExtLine {
+  // `KIND\tNAME\tREV[\tkey=value…]`, as line.split('\t') would give it.
+  const t1 = line.indexOf('\t', prefix + 1);
+  if (t1 < 0) {
+    // No revision field (not something C++ writes): as the split would have it.
+    const parts = line.split('\t');
+    const f = parseFields(parts, 3);
+    return { name: parts[1]!, revision: Number(parts[2]), fields: f, opaque: 'raw' in f };
+  }
+  const name = line.slice(prefix + 1, t1);
+  const fields: Fields = {};
+  const t2 = line.indexOf('\t', t1 + 1);
+  const revision = Number(line.slice(t1 + 1, t2 < 0 ? line.length : t2));
+  for (let pos = t2 < 0 ? line.length + 1 : t2 + 1; pos <= line.length; ) {
+    let tab = line.indexOf('\t', pos);
+    if (tab < 0) tab = line.length;
+    const eq = line.indexOf('=', pos);
+    if (eq <= pos || eq >= tab) throw wireError(line, 'field without key');
+    fields[line.slice(pos, eq)] = unescapeValue(line.slice(eq + 1, tab));
+    pos = tab + 1;
+  }
+  return { name, revision, fields, opaque: 'raw' in fields };
+}
+
 /** Decodes one table read from the kernel (legacyRead, or one table of nftRead). */
 export function decodeTable(wire: string): DecodedTable {
-  const lines = wire.split('\n');
   let table: Table | undefined;
   let chain: Chain | undefined;
   let rule: Rule | undefined;
@@ -103,84 +139,93 @@ export function decodeTable(wire: string): DecodedTable {
   let family: Family = 'ipv4';
   // `goto=1` is on the rule record, the chain name on the `jump` record after it.
   let ruleGoto = false;
-  for (const line of lines) {
+  const n = wire.length;
+  for (let start = 0; start <= n; ) {
+    let end = wire.indexOf('\n', start);
+    if (end < 0) end = n;
+    const line = wire.slice(start, end);
+    start = end + 1;
     if (line === '') continue;
+    if (isRecord(line, 'rule')) {
+      if (!chain) throw wireError(line, 'rule before any chain');
+      rule = { matches: [], target: { kind: 'none' } };
+      ruleGoto = false;
+      let packets = 0n;
+      let bytes = 0n;
+      let inv = 0;
+      let handle: number | undefined;
+      // Fields after `rule`, tab separated (as line.split('\t').slice(1)).
+      for (let pos = 5; pos <= line.length && line.length > 4; ) {
+        let tab = line.indexOf('\t', pos);
+        if (tab < 0) tab = line.length;
+        const p = line.slice(pos, tab);
+        pos = tab + 1;
+        const eq = p.indexOf('=');
+        const key = p.slice(0, eq);
+        const v = p.slice(eq + 1);
+        switch (key) {
+          case 'pkts': packets = counter(v); break;
+          case 'bytes': bytes = counter(v); break;
+          case 'src': rule.source = cidrFromWire(v, family); break;
+          case 'dst': rule.destination = cidrFromWire(v, family); break;
+          case 'in': rule.inInterface = unescapeValue(v); break;
+          case 'out': rule.outInterface = unescapeValue(v); break;
+          case 'proto': rule.protocol = Number(v); break;
+          case 'inv': inv = Number(v); break;
+          case 'frag': rule.fragment = true; break;
+          case 'goto': ruleGoto = v === '1'; break;
+          case 'handle': handle = Number(v); break;
+          default: throw wireError(line, `unknown rule field ${key}`);
+        }
+      }
+      rule.counters = { packets, bytes };
+      if (inv) {
+        if (inv & INV.SRCIP) {
+          rule.sourceInvert = true;
+          rule.source ??= family === 'ipv4' ? '0.0.0.0/0' : '::/0';
+        }
+        if (inv & INV.DSTIP) {
+          rule.destinationInvert = true;
+          rule.destination ??= family === 'ipv4' ? '0.0.0.0/0' : '::/0';
+        }
+        if (inv & INV.VIA_IN) rule.inInterfaceInvert = true;
+        if (inv & INV.VIA_OUT) rule.outInterfaceInvert = true;
+        if (inv & INV.PROTO) {
+          rule.protocolInvert = true;
+          rule.protocol ??= 0;
+        }
+        if (inv & INV.FRAG && rule.fragment) rule.fragment = false;
+      }
+      // A source or destination of 0/0 without `!` is no source at all, as in the model.
+      if (rule.source !== undefined && !rule.sourceInvert && rule.source.endsWith('/0')) delete rule.source;
+      if (rule.destination !== undefined && !rule.destinationInvert && rule.destination.endsWith('/0')) delete rule.destination;
+      if (rule.protocol === 0 && !rule.protocolInvert) delete rule.protocol;
+      chain.rules.push(rule);
+      if (handle !== undefined) {
+        if (!chainHandles) throw wireError(line, 'handle without chain');
+        chainHandles.push(handle);
+      }
+      continue;
+    }
+    if (isRecord(line, 'match')) {
+      if (!rule) throw wireError(line, 'match outside a rule');
+      const e = decodeExtLine(line, 5);
+      const m: Match = { name: e.name, revision: e.revision, fields: e.fields };
+      if (e.opaque) m.opaque = true;
+      rule.matches.push(m);
+      continue;
+    }
+    if (isRecord(line, 'target')) {
+      if (!rule) throw wireError(line, 'target outside a rule');
+      const e = decodeExtLine(line, 6);
+      const t: Target = { kind: 'extension', name: e.name, revision: e.revision, fields: e.fields };
+      if (e.opaque) t.opaque = true;
+      rule.target = t;
+      continue;
+    }
     const parts = line.split('\t');
     const kind = parts[0];
     switch (kind) {
-      case 'rule': {
-        if (!chain) throw wireError(line, 'rule before any chain');
-        rule = { matches: [], target: { kind: 'none' } };
-        ruleGoto = false;
-        let packets = 0n;
-        let bytes = 0n;
-        let inv = 0;
-        let handle: number | undefined;
-        for (let i = 1; i < parts.length; i++) {
-          const p = parts[i]!;
-          const eq = p.indexOf('=');
-          const key = p.slice(0, eq);
-          const v = p.slice(eq + 1);
-          switch (key) {
-            case 'pkts': packets = counter(v); break;
-            case 'bytes': bytes = counter(v); break;
-            case 'src': rule.source = cidrFromWire(v, family); break;
-            case 'dst': rule.destination = cidrFromWire(v, family); break;
-            case 'in': rule.inInterface = unescapeValue(v); break;
-            case 'out': rule.outInterface = unescapeValue(v); break;
-            case 'proto': rule.protocol = Number(v); break;
-            case 'inv': inv = Number(v); break;
-            case 'frag': rule.fragment = true; break;
-            case 'goto': ruleGoto = v === '1'; break;
-            case 'handle': handle = Number(v); break;
-            default: throw wireError(line, `unknown rule field ${key}`);
-          }
-        }
-        rule.counters = { packets, bytes };
-        if (inv) {
-          if (inv & INV.SRCIP) {
-            rule.sourceInvert = true;
-            rule.source ??= family === 'ipv4' ? '0.0.0.0/0' : '::/0';
-          }
-          if (inv & INV.DSTIP) {
-            rule.destinationInvert = true;
-            rule.destination ??= family === 'ipv4' ? '0.0.0.0/0' : '::/0';
-          }
-          if (inv & INV.VIA_IN) rule.inInterfaceInvert = true;
-          if (inv & INV.VIA_OUT) rule.outInterfaceInvert = true;
-          if (inv & INV.PROTO) {
-            rule.protocolInvert = true;
-            rule.protocol ??= 0;
-          }
-          if (inv & INV.FRAG && rule.fragment) rule.fragment = false;
-        }
-        // A source or destination of 0/0 without `!` is no source at all, as in the model.
-        if (rule.source !== undefined && !rule.sourceInvert && rule.source.endsWith('/0')) delete rule.source;
-        if (rule.destination !== undefined && !rule.destinationInvert && rule.destination.endsWith('/0')) delete rule.destination;
-        if (rule.protocol === 0 && !rule.protocolInvert) delete rule.protocol;
-        chain.rules.push(rule);
-        if (handle !== undefined) {
-          if (!chainHandles) throw wireError(line, 'handle without chain');
-          chainHandles.push(handle);
-        }
-        break;
-      }
-      case 'match': {
-        if (!rule) throw wireError(line, 'match outside a rule');
-        const fields = parseFields(parts, 3);
-        const m: Match = { name: parts[1]!, revision: Number(parts[2]), fields };
-        if ('raw' in fields) m.opaque = true;
-        rule.matches.push(m);
-        break;
-      }
-      case 'target': {
-        if (!rule) throw wireError(line, 'target outside a rule');
-        const fields = parseFields(parts, 3);
-        const t: Target = { kind: 'extension', name: parts[1]!, revision: Number(parts[2]), fields };
-        if ('raw' in fields) t.opaque = true;
-        rule.target = t;
-        break;
-      }
       case 'verdict':
         if (!rule) throw wireError(line, 'verdict outside a rule');
         rule.target = { kind: 'verdict', verdict: parts[1] as Verdict };
@@ -256,57 +301,81 @@ export interface CommitChain {
 
 /** The ip fields of a rule (struct ipt_ip / ip6t_ip6) as `key=value` wire fields. */
 export function encodeRuleIp(rule: Rule, family: Family): string {
-  let out = '';
+  const out: string[] = [];
+  pushRuleIp(out, rule, family);
+  return out.join('');
+}
+
+// Encoding pushes pieces (mostly strings that exist already) into one array that is joined
+// once: building each record with `+=` leaves a tree of string fragments per rule for the
+// final join to walk, and the collector to copy while they wait.
+
+function pushRuleIp(out: string[], rule: Rule, family: Family): void {
   let inv = 0;
   if (rule.source !== undefined && (rule.sourceInvert || !rule.source.endsWith('/0'))) {
-    out += '\tsrc=' + cidrToWire(rule.source, family);
+    out.push('\tsrc=', cidrToWire(rule.source, family));
   }
   if (rule.sourceInvert) {
     inv |= INV.SRCIP;
-    if (rule.source === undefined) out += family === 'ipv4' ? '\tsrc=0.0.0.0/0.0.0.0' : '\tsrc=::/::';
+    if (rule.source === undefined) out.push(family === 'ipv4' ? '\tsrc=0.0.0.0/0.0.0.0' : '\tsrc=::/::');
   }
   if (rule.destination !== undefined && (rule.destinationInvert || !rule.destination.endsWith('/0'))) {
-    out += '\tdst=' + cidrToWire(rule.destination, family);
+    out.push('\tdst=', cidrToWire(rule.destination, family));
   }
   if (rule.destinationInvert) {
     inv |= INV.DSTIP;
-    if (rule.destination === undefined) out += family === 'ipv4' ? '\tdst=0.0.0.0/0.0.0.0' : '\tdst=::/::';
+    if (rule.destination === undefined) out.push(family === 'ipv4' ? '\tdst=0.0.0.0/0.0.0.0' : '\tdst=::/::');
   }
-  if (rule.inInterface) out += '\tin=' + escapeValue(rule.inInterface);
+  if (rule.inInterface) out.push('\tin=', escapeValue(rule.inInterface));
   if (rule.inInterfaceInvert) inv |= INV.VIA_IN;
-  if (rule.outInterface) out += '\tout=' + escapeValue(rule.outInterface);
+  if (rule.outInterface) out.push('\tout=', escapeValue(rule.outInterface));
   if (rule.outInterfaceInvert) inv |= INV.VIA_OUT;
-  if ((rule.protocol !== undefined && rule.protocol !== 0) || rule.protocolInvert) out += '\tproto=' + (rule.protocol ?? 0);
+  if ((rule.protocol !== undefined && rule.protocol !== 0) || rule.protocolInvert) out.push('\tproto=', String(rule.protocol ?? 0));
   if (rule.protocolInvert) inv |= INV.PROTO;
   if (rule.fragment !== undefined) {
-    out += '\tfrag=1';
+    out.push('\tfrag=1');
     if (rule.fragment === false) inv |= INV.FRAG;
   }
-  if (inv) out += '\tinv=' + inv;
-  if (rule.target.kind === 'jump' && rule.target.goto) out += '\tgoto=1';
-  return out;
+  if (inv) out.push('\tinv=', String(inv));
+  if (rule.target.kind === 'jump' && rule.target.goto) out.push('\tgoto=1');
 }
 
-function encodeFields(fields: Fields): string {
-  let out = '';
-  for (const key of Object.keys(fields)) out += '\t' + key + '=' + escapeValue(fields[key]!);
-  return out;
+function pushFields(out: string[], fields: Fields): void {
+  for (const key of Object.keys(fields)) out.push('\t', key, '=', escapeValue(fields[key]!));
+}
+
+function counterText(n: bigint): string {
+  return n === 0n ? '0' : String(n);
+}
+
+function pushRule(out: string[], rule: Rule, family: Family, counters?: Counters): void {
+  out.push('rule');
+  if (counters) out.push('\tpkts=', counterText(counters.packets), '\tbytes=', counterText(counters.bytes));
+  pushRuleIp(out, rule, family);
+  out.push('\n');
+  for (const m of rule.matches) {
+    out.push('match\t', m.name, '\t', String(m.revision));
+    pushFields(out, m.fields);
+    out.push('\n');
+  }
+  const t = rule.target;
+  switch (t.kind) {
+    case 'verdict': out.push('verdict\t', t.verdict, '\n'); break;
+    case 'jump': out.push('jump\t', t.chain, '\n'); break;
+    case 'extension':
+      out.push('target\t', t.name, '\t', String(t.revision));
+      pushFields(out, t.fields);
+      out.push('\n');
+      break;
+    case 'none': break;
+  }
 }
 
 /** The records of one new rule: `rule …`, its matches, its target. */
 export function encodeRule(rule: Rule, family: Family, counters?: Counters): string {
-  let out = 'rule';
-  if (counters) out += `\tpkts=${counters.packets}\tbytes=${counters.bytes}`;
-  out += encodeRuleIp(rule, family) + '\n';
-  for (const m of rule.matches) out += `match\t${m.name}\t${m.revision}${encodeFields(m.fields)}\n`;
-  const t = rule.target;
-  switch (t.kind) {
-    case 'verdict': out += `verdict\t${t.verdict}\n`; break;
-    case 'jump': out += `jump\t${t.chain}\n`; break;
-    case 'extension': out += `target\t${t.name}\t${t.revision}${encodeFields(t.fields)}\n`; break;
-    case 'none': break;
-  }
-  return out;
+  const out: string[] = [];
+  pushRule(out, rule, family, counters);
+  return out.join('');
 }
 
 /** The commit string for one table: every chain it must have afterwards, in order. */
@@ -331,7 +400,7 @@ export function encodeCommit(table: string, family: Family, chains: readonly Com
           throw new RangeError(`encodeCommit: chain ${c.name}: keep indices must be strictly increasing integers (got ${e.keep} after ${lastKeep})`);
         }
         lastKeep = e.keep;
-        parts.push(`keep\t${e.keep}\n`);
+        parts.push('keep\t', String(e.keep), '\n');
       } else {
         parts.push(encodeRule(e.rule, family, e.counters));
       }
@@ -351,8 +420,8 @@ export function encodeRead(table: Table, handles?: number[][]): string {
     c.rules.forEach((r, ri) => {
       const h = handles?.[ci]?.[ri];
       const counters = r.counters ?? { packets: 0n, bytes: 0n };
-      const rec = encodeRule(r, table.family, counters);
-      parts.push(h !== undefined ? rec.replace(/^rule/, `rule\thandle=${h}`) : rec);
+      if (h === undefined) parts.push(encodeRule(r, table.family, counters));
+      else parts.push(encodeRule(r, table.family, counters).replace(/^rule/, `rule\thandle=${h}`));
     });
   });
   return parts.join('');
