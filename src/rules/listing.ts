@@ -26,9 +26,14 @@ export interface ListingOptions {
 
 const MASK64 = (1n << 64n) - 1n;
 
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
 /** printf("%-Ns") pads by bytes, not characters: `é` takes two columns' worth. */
 function padRight(text: string, width: number): string {
-  const len = Buffer.byteLength(text);
+  const len = isAscii(text) ? text.length : Buffer.byteLength(text);
   return len >= width ? text : text + ' '.repeat(width - len);
 }
 
@@ -109,35 +114,37 @@ function iface(name: string | undefined, invert: boolean | undefined, numeric: b
 export function formatListingRule(rule: Rule, num: number, family: Family, opts: ListingOptions): string {
   const numeric = opts.numeric ?? false;
   const exact = opts.exact ?? false;
-  let out = '';
-  if (opts.lineNumbers) out += padRight(String(num), 4) + ' ';
+  // Pieces joined once: a flat string per rule line (see printRule in save.ts).
+  const out: string[] = [];
+  if (opts.lineNumbers) out.push(padRight(String(num), 4) + ' ');
   if (opts.verbose) {
     const c = rule.counters ?? { packets: 0n, bytes: 0n };
-    out += formatCount(c.packets, exact) + formatCount(c.bytes, exact);
+    out.push(formatCount(c.packets, exact) + formatCount(c.bytes, exact));
   }
-  out += padRight(targetName(rule), 9) + ' ';
+  out.push(padRight(targetName(rule), 9) + ' ');
   // print_rule_details: `%-4s ` — a name longer than four still gets its space.
-  out += (rule.protocolInvert ? '!' : ' ') + padRight(protocolText(rule.protocol ?? 0), 4) + ' ';
-  out += (rule.fragment === false ? '!' : '-') + (rule.fragment !== undefined ? 'f' : '-') + ' ';
+  out.push((rule.protocolInvert ? '!' : ' ') + padRight(protocolText(rule.protocol ?? 0), 4) + ' ');
+  out.push((rule.fragment === false ? '!' : '-') + (rule.fragment !== undefined ? 'f' : '-') + ' ');
   if (opts.verbose) {
-    out += ' ' + padRight(iface(rule.inInterface, rule.inInterfaceInvert, numeric), 6) + ' ';
-    out += padRight(iface(rule.outInterface, rule.outInterfaceInvert, numeric), 6) + ' ';
+    out.push(' ' + padRight(iface(rule.inInterface, rule.inInterfaceInvert, numeric), 6) + ' ');
+    out.push(padRight(iface(rule.outInterface, rule.outInterfaceInvert, numeric), 6) + ' ');
   }
-  out += (rule.sourceInvert ? '!' : ' ') + padRight(formatCidrListing(rule.source, family, numeric), 19) + ' ';
-  out += (rule.destinationInvert ? '!' : ' ') + padRight(formatCidrListing(rule.destination, family, numeric), 19) + ' ';
-  if (rule.target.kind === 'jump' && rule.target.goto) out += '[goto] ';
+  out.push((rule.sourceInvert ? '!' : ' ') + padRight(formatCidrListing(rule.source, family, numeric), 19) + ' ');
+  out.push((rule.destinationInvert ? '!' : ' ') + padRight(formatCidrListing(rule.destination, family, numeric), 19) + ' ');
+  if (rule.target.kind === 'jump' && rule.target.goto) out.push('[goto] ');
   const ctx: PrintContext = { family, numeric, ...(rule.protocol !== undefined ? { protocol: rule.protocol } : {}) };
-  for (const m of rule.matches) out += listMatch(m, ctx);
+  for (const m of rule.matches) out.push(listMatch(m, ctx));
   const t = rule.target;
   if (t.kind === 'extension') {
     const ext = targetForKernel(t, family);
-    if (!ext) out += ` [opaque target ${t.name} rev ${t.revision}]`;
+    if (!ext) out.push(` [opaque target ${t.name} rev ${t.revision}]`);
     else {
       const text = ext.list(t, ctx);
-      if (text !== '') out += ' ' + text;
+      if (text !== '') out.push(' ' + text);
     }
   }
-  return out + '\n';
+  out.push('\n');
+  return out.join('');
 }
 
 /** What `iptables -L` prints for the table (or one chain) with these flags. */

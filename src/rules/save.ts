@@ -61,45 +61,47 @@ export interface PrintRuleOptions {
 
 /** One rule as iptables-save prints it: `-A CHAIN …` (no newline). */
 export function printRule(chain: string, rule: Rule, family: Family, opts: PrintRuleOptions = {}): string {
-  let out = '';
+  // Pieces joined once: a flat string per rule (a rope per rule would wait for the final
+  // join of a 30,000-rule table and be copied by the collector meanwhile).
+  const out: string[] = [];
   if (opts.counters) {
     const c = rule.counters;
-    out += `[${c?.packets ?? 0n}:${c?.bytes ?? 0n}] `;
+    out.push(`[${c?.packets ?? 0n}:${c?.bytes ?? 0n}] `);
   }
-  out += '-A ' + chain;
+  out.push('-A ' + chain);
   if (rule.source !== undefined || rule.sourceInvert) {
     const s = rule.source ?? (family === 'ipv4' ? '0.0.0.0/0' : '::/0');
-    if (rule.sourceInvert || !s.endsWith('/0')) out += (rule.sourceInvert ? ' ! -s ' : ' -s ') + s;
+    if (rule.sourceInvert || !s.endsWith('/0')) out.push(rule.sourceInvert ? ' ! -s ' : ' -s ', s);
   }
   if (rule.destination !== undefined || rule.destinationInvert) {
     const d = rule.destination ?? (family === 'ipv4' ? '0.0.0.0/0' : '::/0');
-    if (rule.destinationInvert || !d.endsWith('/0')) out += (rule.destinationInvert ? ' ! -d ' : ' -d ') + d;
+    if (rule.destinationInvert || !d.endsWith('/0')) out.push(rule.destinationInvert ? ' ! -d ' : ' -d ', d);
   }
   const i = rule.inInterface !== undefined ? ifaceText(rule.inInterface) : undefined;
-  if (i) out += (rule.inInterfaceInvert ? ' ! -i ' : ' -i ') + i;
+  if (i) out.push(rule.inInterfaceInvert ? ' ! -i ' : ' -i ', i);
   const o = rule.outInterface !== undefined ? ifaceText(rule.outInterface) : undefined;
-  if (o) out += (rule.outInterfaceInvert ? ' ! -o ' : ' -o ') + o;
+  if (o) out.push(rule.outInterfaceInvert ? ' ! -o ' : ' -o ', o);
   if ((rule.protocol !== undefined && rule.protocol !== 0) || rule.protocolInvert) {
-    out += (rule.protocolInvert ? ' ! -p ' : ' -p ') + protocolText(rule.protocol ?? 0);
+    out.push(rule.protocolInvert ? ' ! -p ' : ' -p ', protocolText(rule.protocol ?? 0));
   }
-  if (rule.fragment !== undefined && family === 'ipv4') out += rule.fragment ? ' -f' : ' ! -f';
+  if (rule.fragment !== undefined && family === 'ipv4') out.push(rule.fragment ? ' -f' : ' ! -f');
   const ctx: PrintContext = { family, numeric: true };
-  for (const m of rule.matches) out += ' ' + saveMatch(m, ctx);
+  for (const m of rule.matches) out.push(' ', saveMatch(m, ctx));
   const t = rule.target;
   switch (t.kind) {
     case 'verdict':
-      out += ' -j ' + t.verdict;
+      out.push(' -j ' + t.verdict);
       break;
     case 'jump':
-      out += (t.goto ? ' -g ' : ' -j ') + t.chain;
+      out.push((t.goto ? ' -g ' : ' -j ') + t.chain);
       break;
     case 'extension':
-      out += ' ' + saveTarget(t, ctx);
+      out.push(' ', saveTarget(t, ctx));
       break;
     case 'none':
       break;
   }
-  return out;
+  return out.join('');
 }
 
 function counterText(c: Counters | undefined): string {

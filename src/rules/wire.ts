@@ -354,16 +354,17 @@ function pushRule(out: string[], rule: Rule, family: Family, counters?: Counters
   pushRuleIp(out, rule, family);
   out.push('\n');
   for (const m of rule.matches) {
-    out.push('match\t', m.name, '\t', String(m.revision));
+    // String(): a missing name prints as the template literal did ('undefined'), not as ''.
+    out.push('match\t', String(m.name), '\t', String(m.revision));
     pushFields(out, m.fields);
     out.push('\n');
   }
   const t = rule.target;
   switch (t.kind) {
-    case 'verdict': out.push('verdict\t', t.verdict, '\n'); break;
-    case 'jump': out.push('jump\t', t.chain, '\n'); break;
+    case 'verdict': out.push('verdict\t', String(t.verdict), '\n'); break;
+    case 'jump': out.push('jump\t', String(t.chain), '\n'); break;
     case 'extension':
-      out.push('target\t', t.name, '\t', String(t.revision));
+      out.push('target\t', String(t.name), '\t', String(t.revision));
       pushFields(out, t.fields);
       out.push('\n');
       break;

@@ -46,7 +46,11 @@ export function saveString(value: string): string {
 export function num(fields: Record<string, string>, key: string): number {
   const v = fields[key];
   if (v === undefined) return NaN;
-  return /^0x[0-9a-f]+$/i.test(v) ? parseInt(v.slice(2), 16) : /^\d+$/.test(v) ? Number(v) : NaN;
+  // Plain decimal (nearly every field) without a regular expression; the rest as before.
+  let k = 0;
+  while (k < v.length && v.charCodeAt(k) >= 0x30 && v.charCodeAt(k) <= 0x39) k++;
+  if (k === v.length && k > 0) return Number(v);
+  return /^0x[0-9a-f]+$/i.test(v) ? parseInt(v.slice(2), 16) : NaN;
 }
 
 /** The `!` prefix in iptables-save text. */

@@ -34,9 +34,24 @@ export function targetByUserName(name: string, family: Family): TargetExtension 
 }
 
 /** The module that prints a match read from the kernel, or undefined (opaque). */
+function byKernelName<T extends { kernelName: string }>(list: readonly T[]): Map<string, T[]> {
+  const map = new Map<string, T[]>();
+  for (const ext of list) {
+    const l = map.get(ext.kernelName);
+    if (l) l.push(ext);
+    else map.set(ext.kernelName, [ext]);
+  }
+  return map;
+}
+
+// The modules of each kernel name, in registry order (the first that fits prints).
+const matchesByKernelName = byKernelName(MATCHES);
+const targetsByKernelName = byKernelName(TARGETS);
+const NONE: readonly never[] = [];
+
 export function matchForKernel(match: Match, family: Family): MatchExtension | undefined {
   if (match.opaque) return undefined;
-  for (const ext of MATCHES) {
+  for (const ext of matchesByKernelName.get(match.name) ?? NONE) {
     if (ext.kernelName !== match.name || !fits(ext, family)) continue;
     if (!ext.revisions.includes(match.revision)) continue;
     if (ext.accepts && !ext.accepts(match)) continue;
@@ -48,7 +63,7 @@ export function matchForKernel(match: Match, family: Family): MatchExtension | u
 /** The module that prints an extension target read from the kernel, or undefined (opaque). */
 export function targetForKernel(target: ExtensionTarget, family: Family): TargetExtension | undefined {
   if (target.opaque) return undefined;
-  for (const ext of TARGETS) {
+  for (const ext of targetsByKernelName.get(target.name) ?? NONE) {
     if (ext.kernelName !== target.name || !fits(ext, family)) continue;
     if (ext.revisions.includes(target.revision)) return ext;
   }

@@ -33,10 +33,22 @@ export function parsePortRange(text: string, proto: string, ctx: ParseContext, t
 /** Wire `LO:HI` → numbers (a single N is N:N); undefined when malformed. */
 export function rangeFromWire(value: string | undefined): [number, number] | undefined {
   if (value === undefined) return undefined;
-  const m = /^(\d+)(?::(\d+))?$/.exec(value);
-  if (!m) return undefined;
-  const lo = Number(m[1]);
-  return [lo, m[2] === undefined ? lo : Number(m[2])];
+  // /^(\d+)(?::(\d+))?$/ by hand: this runs for every tcp/udp match printed.
+  const n = value.length;
+  let i = 0;
+  while (i < n && isDigit(value.charCodeAt(i))) i++;
+  if (i === 0) return undefined;
+  const lo = Number(value.slice(0, i));
+  if (i === n) return [lo, lo];
+  if (value.charCodeAt(i) !== 0x3a) return undefined;
+  const from = ++i;
+  while (i < n && isDigit(value.charCodeAt(i))) i++;
+  if (i === from || i !== n) return undefined;
+  return [lo, Number(value.slice(from))];
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
 }
 
 export function rangeToWire(lo: number, hi: number): string {
