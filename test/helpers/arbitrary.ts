@@ -359,7 +359,11 @@ const stateMatch = fc
   .tuple(maybeBang, fc.subarray(STATES, { minLength: 1 }))
   .map(([b, s]) => `-m state ${b}--state ${s.join(',')}`);
 
-const commentMatch = printable.map((s) => `-m comment --comment ${quote(s)}`);
+/** exclude 'dash-string': no comment or log prefix starting with '-' (see the tests for why). */
+function text(c: Ctx): fc.Arbitrary<string> {
+  return c.exclude.has('dash-string') ? printable.map((s) => (s.startsWith('-') ? `x${s}` : s)) : printable;
+}
+const commentMatch = (c: Ctx) => text(c).map((s) => `-m comment --comment ${quote(s)}`);
 
 const markMatch = fc
   .tuple(maybeBang, u32text, opt(u32text))
@@ -408,9 +412,9 @@ function rejectTarget(c: Ctx, proto: Proto | undefined): fc.Arbitrary<string> {
   return opt(fc.constantFrom(...withs), 3).map((w) => words('-j REJECT', w && `--reject-with ${w}`));
 }
 
-const logTarget = fc
+const logTarget = (c: Ctx) => fc
   .record({
-    prefix: opt(printable.map((s) => s.slice(0, 29))),
+    prefix: opt(text(c).map((s) => s.slice(0, 29))),
     level: opt(fc.oneof(fc.integer({ min: 0, max: 7 }).map(String), fc.constantFrom('emerg', 'alert', 'crit', 'error', 'warning', 'notice', 'info', 'debug', 'panic'))),
     flags: fc.subarray(['--log-tcp-sequence', '--log-tcp-options', '--log-ip-options', '--log-uid', '--log-macdecode']),
   })
@@ -482,7 +486,7 @@ function targetArb(c: Ctx, proto: Proto | undefined): fc.Arbitrary<string | unde
     { weight: 3, arbitrary: fc.constant('-j ACCEPT') },
     { weight: 1, arbitrary: fc.constant('-j RETURN') },
     { weight: 1, arbitrary: fc.constant(undefined) },
-    { weight: 2, arbitrary: logTarget },
+    { weight: 2, arbitrary: logTarget(c) },
   ];
   // iptables refuses DROP in nat ("not intended for filtering").
   if (c.table !== 'nat') t.push({ weight: 2, arbitrary: fc.constant('-j DROP') });
@@ -531,7 +535,7 @@ function ruleArb(c: Ctx): fc.Arbitrary<string> {
     if (protoOk('udp')) matchArbs.push(udpMatch, multiportMatch);
     if (protoOk('icmp')) matchArbs.push(icmpMatch);
     if (protoOk('ipv6-icmp')) matchArbs.push(icmp6Match);
-    matchArbs.push(addrtypeMatch(c), conntrackMatch(c), stateMatch, commentMatch, markMatch, iprangeMatch(c.family), limitMatch);
+    matchArbs.push(addrtypeMatch(c), conntrackMatch(c), stateMatch, commentMatch(c), markMatch, iprangeMatch(c.family), limitMatch);
     // `-p all`/`-p 0` cannot be inverted usefully: iptables refuses `! -p all`... keep it plain.
     const p = proto && (proto.text === 'all' || proto.text === '0') ? { ...proto, invert: false } : proto;
     return fc
@@ -550,6 +554,10 @@ function ruleArb(c: Ctx): fc.Arbitrary<string> {
         // iptables-nft cannot write `! -s ADDR/0` (it refuses the rule with EINVAL).
         const zero = <T extends readonly [string, string] | undefined>(a: T): T | [string, string] =>
           a && c.exclude.has('invert-zero-mask') && /\/(0|0\.0\.0\.0)$/.test(a[1]) ? ['', a[1]] : a;
+        // exclude 'invert-port-from-zero': tcp/udp `! --dport 0:N` (`:N`, `0`) plain instead.
+        const matches = c.exclude.has('invert-port-from-zero')
+          ? r.matches.map((m) => (/^-m (tcp|udp)\b/.test(m) ? m.replace(/! (--[sd]port) (0(:\d*)?|:\d+)(?= |$)/g, '$1 $2') : m))
+          : r.matches;
         const src = zero(r.src);
         const dst = zero(r.dst);
         return words(
@@ -562,7 +570,7 @@ function ruleArb(c: Ctx): fc.Arbitrary<string> {
           r.out && `${r.out[0]}-o ${r.out[1]}`,
           p && `${p.invert ? '! ' : ''}-p ${p.text}`,
           r.frag,
-          ...r.matches,
+          ...matches,
           r.target,
         );
       });
