@@ -74,3 +74,44 @@ export function median(xs: readonly number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
+
+// ---- Added for the benchmark (bench/run.ts); the functions above are unchanged. ----
+
+/** A Docker host that already has `count` published ports, as one full (flushing) restore input. */
+export function dockerHostWithPortsInput(count: number, bridge = DEMO_BRIDGE): string {
+  const r = portRules(count, 0, bridge);
+  const host = dockerHostInput(bridge).split('\n');
+  const out: string[] = [];
+  let table = '';
+  for (const line of host) {
+    if (line.startsWith('*')) table = line.slice(1);
+    if (line === 'COMMIT') out.push(...(table === 'nat' ? r.nat : table === 'filter' ? r.filter : []));
+    out.push(line);
+  }
+  return out.join('\n');
+}
+
+/** The restore input (for --noflush) that removes the ports' rules again (`-D` of each). */
+export function portDeleteRestoreInput(count: number, offset = 0, bridge = DEMO_BRIDGE): string {
+  const r = portRules(count, offset, bridge);
+  const del = (l: string): string => l.replace(/^-A /, '-D ');
+  return ['*nat', ...r.nat.map(del), 'COMMIT', '*filter', ...r.filter.map(del), 'COMMIT', ''].join('\n');
+}
+
+/**
+ * The ports' rules as argument vectors of one `iptables` run each (Docker's way):
+ * `['-t', 'nat', '-A', 'DOCKER', …]`; `op` 'D' gives the deleting runs.
+ */
+export function portRuleArgs(count: number, offset = 0, op: 'A' | 'D' = 'A', bridge = DEMO_BRIDGE): string[][] {
+  const r = portRules(count, offset, bridge);
+  const out: string[][] = [];
+  // Interleaved per port, as a per-port publisher would run them.
+  for (let k = 0; k < count; k++) {
+    for (const [table, line] of [['nat', r.nat[2 * k]!], ['nat', r.nat[2 * k + 1]!], ['filter', r.filter[k]!]] as const) {
+      const words = line.split(' ');
+      words[0] = `-${op}`;
+      out.push(['-t', table, ...words]);
+    }
+  }
+  return out;
+}
