@@ -36,12 +36,13 @@ export function protColumnAsNumbers(listing: string): string {
       const opt = tokens.findIndex((t, i) => i > 0 && (t[0] === '--' || t[0] === '-f' || t[0] === '!f'));
       if (opt < 1) return line;
       const prot = tokens[opt - 1]!;
-      const name = prot[0];
-      const bang = name.startsWith('!') ? '!' : '';
-      // iptables prints the cell as "%-4s ": a longer name widens it and shifts what follows.
-      const width = Math.max(4, name.length);
-      const cell = (bang + String(parseProtocol(name.slice(bang.length)))).padEnd(4, ' ');
-      return line.slice(0, prot.index) + cell + line.slice(prot.index! + width);
+      // The cell is a one-character sign (' ' or '!') and the name as "%-4s ": a longer name
+      // widens it and shifts what follows.
+      const bang = prot[0].startsWith('!') ? 1 : 0;
+      const name = prot[0].slice(bang);
+      const start = prot.index! + bang;
+      const cell = String(parseProtocol(name)).padEnd(4, ' ');
+      return line.slice(0, start) + cell + line.slice(start + Math.max(4, name.length));
     })
     .join('\n');
 }
