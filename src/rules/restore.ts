@@ -80,7 +80,9 @@ export function parseRestore(text: string, opts: ParseRestoreOptions): ParsedRes
   for (let idx = 0; idx < lines.length; idx++) {
     const n = idx + 1;
     const raw = lines[idx]!;
-    if (raw === '' || raw[0] === '#' || /^[ \t\r]*$/.test(raw)) continue;
+    // Blank lines; only a line that starts with a blank can be all blanks (no regex per rule line).
+    const c0 = raw.charCodeAt(0);
+    if (raw === '' || c0 === 0x23 || ((c0 === 0x20 || c0 === 0x09 || c0 === 0x0d) && /^[ \t\r]*$/.test(raw))) continue;
     if (raw === 'COMMIT') {
       if (!current) fail(n, 'COMMIT without a *table line before it', raw, '*table');
       current.commitLine = n;

@@ -325,3 +325,22 @@ describe('details', () => {
     expect(ext.list(m, { family: 'ipv4', numeric: true })).toBe('state RELATED,ESTABLISHED');
   });
 });
+
+describe('wire number and range readers (hand-written scanners)', async () => {
+  const { rangeFromWire } = await import('../../src/rules/ext/ports.js');
+  const { num } = await import('../../src/rules/ext/common.js');
+  it('rangeFromWire reads N and LO:HI only', () => {
+    expect(rangeFromWire('80')).toEqual([80, 80]);
+    expect(rangeFromWire('0:65535')).toEqual([0, 65535]);
+    expect(rangeFromWire('007:08')).toEqual([7, 8]);
+    for (const bad of ['', ':', '1:', ':2', 'a', '1:2:3', '1 ', ' 1', '-1', '1:x', '１']) expect(rangeFromWire(bad)).toBeUndefined();
+    expect(rangeFromWire(undefined)).toBeUndefined();
+  });
+  it('num reads decimal and 0x hex, else NaN', () => {
+    expect(num({ a: '12' }, 'a')).toBe(12);
+    expect(num({ a: '0x1F' }, 'a')).toBe(31);
+    expect(num({ a: '0XfF' }, 'a')).toBe(255);
+    for (const bad of ['', '1a', '0x', ' 1', '-1', '1.5']) expect(num({ a: bad }, 'a')).toBeNaN();
+    expect(num({}, 'a')).toBeNaN();
+  });
+});

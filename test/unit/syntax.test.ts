@@ -358,3 +358,48 @@ describe('opaque extensions', () => {
     expect(() => parseRestore(`*filter\n${line}\nCOMMIT\n`, { family: 'ipv4' })).toThrow(/line 2: .*extension iptkit cannot print/);
   });
 });
+
+describe('tokenizeRestoreLine without quotes (the fast path) splits as with them', () => {
+  test('blanks of every kind separate; backslashes stay literal', () => {
+    expect(tokenizeRestoreLine('  -A  X\t-j\rACCEPT \n')).toEqual(['-A', 'X', '-j', 'ACCEPT']);
+    expect(tokenizeRestoreLine('-A X -m comment --comment a\\b')).toEqual(['-A', 'X', '-m', 'comment', '--comment', 'a\\b']);
+    expect(tokenizeRestoreLine('')).toEqual([]);
+    expect(tokenizeRestoreLine(' \t ')).toEqual([]);
+  });
+  test('every unquoted line gives what the quoting loop gives for it', () => {
+    // The same words with one quoted word appended take the character loop.
+    for (const line of ['-A X -p tcp --dport 80 -j ACCEPT', '  -I   Y 2 ! -s 10.0.0.1 ', '-D Z\t1', 'é ü -A x']) {
+      expect([...tokenizeRestoreLine(line), 'q']).toEqual(tokenizeRestoreLine(line + ' "q"'));
+    }
+  });
+  test('-t and --table are refused, unquoted, as before', () => {
+    expect(() => tokenizeRestoreLine('-A X -t nat')).toThrow(/-t option/);
+    expect(() => tokenizeRestoreLine('-A X -vt')).toThrow(/-t option/);
+    expect(() => tokenizeRestoreLine('-A X --tab nat')).toThrow(/-t option/);
+    expect(tokenizeRestoreLine('-A X --tcp-flags SYN SYN')).toEqual(['-A', 'X', '--tcp-flags', 'SYN', 'SYN']);
+    expect(() => tokenizeRestoreLine('-A X "-t" nat')).not.toThrow();
+  });
+});
+
+describe('parse caches give what a first parse gives', () => {
+  test('the same address, protocol and numbers parse alike every time, and errors repeat', () => {
+    for (let k = 0; k < 3; k++) {
+      const r = parseRuleArgs(['-s', '10.1.2.3/8', '-d', '10.0.0.1', '-p', 'TCP', '--dport', '0x50', '-j', 'ACCEPT'], 'ipv4').rule;
+      expect(r.source).toBe('10.0.0.0/8');
+      expect(r.destination).toBe('10.0.0.1/32');
+      expect(r.protocol).toBe(6);
+      expect(r.matches[0]!.fields['dpts']).toBe('80:80');
+      expect(() => parseRuleArgs(['-s', 'host.example', '-j', 'ACCEPT'], 'ipv4')).toThrow(/does no DNS/);
+      expect(() => parseRuleArgs(['-p', 'nosuchproto', '-j', 'ACCEPT'], 'ipv4')).toThrow(/unknown protocol/);
+    }
+  });
+  test('numbers: leading zeros are octal, signs and blanks as strtoul', () => {
+    const dpt = (p: string): string | undefined => parseRuleArgs(['-p', 'tcp', '--dport', p, '-j', 'ACCEPT'], 'ipv4').rule.matches[0]!.fields['dpts'];
+    expect(dpt('010')).toBe('8:8');
+    expect(dpt('0')).toBe('0:0');
+    expect(dpt('65535')).toBe('65535:65535');
+    expect(dpt('+22')).toBe('22:22');
+    expect(() => dpt('65536')).toThrow();
+    expect(() => dpt('123456789')).toThrow();
+  });
+});
