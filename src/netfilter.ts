@@ -8,8 +8,9 @@ import { createBackend, detectBackend } from './backend/detect.js';
 import { lockPath as defaultLockPath, netnsPath } from './backend/env.js';
 import { DEFAULT_MAX_RETRIES, runTransaction, type TransactionResult } from './backend/transaction.js';
 import { exactIntent, planTable, type TableIntent, type TablePlan } from './plan/plan.js';
-import type { Family, Table } from './rules/model.js';
+import { BUILTIN_CHAINS, type Family, type Table, type TableName } from './rules/model.js';
 import { applyRestore, parseRestore } from './rules/restore.js';
+import { offload, offloadAvailable, OFFLOAD_MIN_BYTES } from './offload.js';
 
 export interface OpenOptions {
   /** 'auto' (default): the back end that holds rules, else nf_tables. */
@@ -21,6 +22,11 @@ export interface OpenOptions {
   lockTimeoutMs?: number;
   /** Re-plans after a concurrent change before giving up with ConflictError. */
   maxRetries?: number;
+  /**
+   * Run large restores in a worker thread so the event loop never stalls (default true;
+   * small inputs always run on the caller's thread).
+   */
+  offload?: boolean;
 }
 
 export interface CommitOptions {
@@ -79,13 +85,16 @@ export class Netfilter {
   readonly netns: string | undefined;
   private readonly impl: Backend;
   private readonly maxRetries: number;
+  /** What a worker needs to open the same back end (the choice already made). */
+  private readonly resolved: OpenOptions;
 
-  private constructor(impl: Backend, netns: string | undefined, maxRetries: number) {
+  private constructor(impl: Backend, netns: string | undefined, maxRetries: number, resolved: OpenOptions) {
     this.impl = impl;
     this.backend = impl.kind;
     this.family = impl.family;
     this.netns = netns;
     this.maxRetries = maxRetries;
+    this.resolved = resolved;
   }
 
   static async open(options: OpenOptions = {}): Promise<Netfilter> {
@@ -98,7 +107,16 @@ export class Netfilter {
     const netns = netnsPath(options.netns);
     const opts = { family, lockTimeoutMs, lockPath: defaultLockPath(), ...(netns ? { netns } : {}) };
     const kind = choice === 'auto' ? await detectBackend(opts) : choice;
-    return new Netfilter(createBackend(kind, opts), netns, options.maxRetries ?? DEFAULT_MAX_RETRIES);
+    const maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
+    const resolved: OpenOptions = {
+      backend: kind,
+      family,
+      lockTimeoutMs,
+      maxRetries,
+      offload: options.offload ?? true,
+      ...(netns ? { netns } : {}),
+    };
+    return new Netfilter(createBackend(kind, opts), netns, maxRetries, resolved);
   }
 
   /** Names of the tables the kernel has now. */
@@ -149,7 +167,17 @@ export class Netfilter {
       async (current) => {
         const copies = structuredClone(current as Table[]);
         for (const name of tables) {
-          if (!copies.some((t) => t.name === name)) copies.push({ name, family: this.family, chains: [] });
+          // A table the kernel does not have yet (nf_tables creates them on demand) starts as
+          // its built-in chains, empty, as iptables sees it.
+          if (!copies.some((t) => t.name === name)) {
+            const chains = (BUILTIN_CHAINS[name as TableName] ?? []).map((c) => ({
+              name: c,
+              policy: 'ACCEPT' as const,
+              counters: { packets: 0n, bytes: 0n },
+              rules: [],
+            }));
+            copies.push({ name, family: this.family, chains });
+          }
         }
         const result = (await fn(copies)) ?? copies;
         return result.map((t) => exactIntent(t, options.counters ?? false, options.setPolicyCounters ?? false));
@@ -165,6 +193,9 @@ export class Netfilter {
    * line and token) and nothing reaches the kernel. Unchanged rules keep their counters.
    */
   async restore(text: string, options: RestoreOptions = {}): Promise<CommitResult | undefined> {
+    if (this.resolved.offload && text.length >= OFFLOAD_MIN_BYTES && offloadAvailable()) {
+      return offload<CommitResult | undefined>({ open: { ...this.resolved }, op: 'restore', args: [text, options] });
+    }
     const noflush = options.noflush ?? false;
     const counters = options.counters ?? false;
     const parsed = parseRestore(text, {

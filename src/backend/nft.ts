@@ -96,7 +96,10 @@ export class NftBackend implements Backend {
       const handleOf = new Map<string, number[]>();
       table?.chains.forEach((c, i) => handleOf.set(c.name, perChain[i] ?? []));
       // Planner indices → the kernel's rule handles.
-      const notThere = snapshot.absentChains?.get(p.table);
+      // Built-in chains the kernel does not have: all of them when the table is new.
+      const notThere = table
+        ? snapshot.absentChains?.get(p.table)
+        : new Set<string>(BUILTIN_CHAINS[p.table as TableName] ?? []);
       const untouched = (c: CommitChain): boolean =>
         notThere !== undefined && notThere.has(c.name) && c.entries.length === 0 && (c.policy === undefined || (c.policy === 'ACCEPT' && !c.policyCounters));
       const chains: CommitChain[] = p.chains.filter((c) => !untouched(c)).map((c) => {

@@ -20,8 +20,8 @@ const VERDICTS: ReadonlySet<string> = new Set(['ACCEPT', 'DROP', 'RETURN', 'QUEU
 /**
  * Splits one restore line into arguments as iptables-restore does (add_param_to_argv):
  * blanks separate; `"…"` quotes, and inside quotes `\x` is x; a closing quote ends the
- * argument; a backslash outside quotes is literal. An unquoted `-t…` is refused: the table
- * comes from the `*table` line.
+ * argument; a backslash outside quotes is literal. (`-t` is refused where getopt meets it as
+ * an option, not here: as an option's value, `--comment -t`, it is plain text.)
  */
 export function tokenizeRestoreLine(text: string, line?: number): string[] {
   // Fast path: no quotes, so arguments are the runs between blanks (the loop below gives the
@@ -30,15 +30,10 @@ export function tokenizeRestoreLine(text: string, line?: number): string[] {
   const out: string[] = [];
   let buf = '';
   let quoteOpen = false;
-  let quoted = false;
   let escaped = false;
   const flush = (): void => {
-    if (!quoted && isTableOption(buf)) {
-      throw new ParseError(`The -t option cannot be used in iptables-restore (the table comes from the *table line)`, lineInit(line, buf, 'a rule option'));
-    }
     out.push(buf);
     buf = '';
-    quoted = false;
   };
   for (const ch of text) {
     if (quoteOpen) {
@@ -57,7 +52,6 @@ export function tokenizeRestoreLine(text: string, line?: number): string[] {
     }
     if (ch === '"') {
       quoteOpen = true;
-      quoted = true;
       continue;
     }
     if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r') {
@@ -75,11 +69,6 @@ function isBlank(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 }
 
-/** An unquoted argument iptables-restore refuses: `-t…` (also inside a short cluster) or `--t…` of `--table`. */
-function isTableOption(buf: string): boolean {
-  return buf.length > 1 && ((buf.charCodeAt(0) === 0x2d && buf.charCodeAt(1) !== 0x2d && buf.includes('t')) || (buf.startsWith('--t') && '--table'.startsWith(buf)));
-}
-
 function splitBlanks(text: string, line: number | undefined): string[] {
   const out: string[] = [];
   const n = text.length;
@@ -90,9 +79,6 @@ function splitBlanks(text: string, line: number | undefined): string[] {
     const start = i;
     while (i < n && !isBlank(text.charCodeAt(i))) i++;
     const buf = text.slice(start, i);
-    if (isTableOption(buf)) {
-      throw new ParseError(`The -t option cannot be used in iptables-restore (the table comes from the *table line)`, lineInit(line, buf, 'a rule option'));
-    }
     out.push(buf);
   }
   return out;
@@ -531,7 +517,9 @@ export function parseCommand(tokens: readonly string[], family: Family, opts: Pa
         // Listing and locking options: meaningless for a rule, harmless as iptables treats them.
         break;
       case 't':
-        fail('The -t option cannot be used here (the table comes from the *table line)', tok);
+        // Checked where getopt sees it (as iptables does), so that `--comment -t` stays an
+        // argument: `-t` as an option is refused, as an option's value it is just text.
+        fail('The -t option cannot be used in iptables-restore (the table comes from the *table line)', tok);
         break;
       default:
         fail(`option "${tok}" is not supported`, tok);

@@ -35,11 +35,8 @@ const SEED = process.env['PROPERTY_SEED'] !== undefined ? Number(process.env['PR
  * Areas left out of the generator because of a known iptkit bug, so the rest keeps running:
  * - iface-plus: `-i +` / `-o +` — `iptkit list` prints `*` in the in/out column where
  *   `iptables -L` prints `+` (save agrees).
- * - dash-string: a comment or log prefix starting with '-' and holding a 't' (`--comment -tx`,
- *   which iptables-save prints bare) — `iptkit restore` refuses the line with "The -t option
- *   cannot be used in iptables-restore"; iptables-restore accepts it.
  */
-const EXCLUDE = new Set(['iface-plus', 'dash-string']);
+const EXCLUDE = new Set(['iface-plus']);
 
 const FAMILIES = [
   { family: 'ipv4', flag: '-4', restore: 'iptables-legacy-restore', save: 'iptables-legacy-save', cmd: 'iptables-legacy' },
