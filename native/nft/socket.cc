@@ -110,9 +110,31 @@ int NlSocket::dump(uint16_t type, uint16_t family, const std::function<void(nlms
     int ret = mnl_cb_run(rx_.get(), static_cast<size_t>(n), seq, portid_, dump_cb, &ctx);
     if (ret == MNL_CB_STOP) return 0;
     if (ret < 0) {
-      if (ctx.err) return ctx.err;
-      return errno ? errno : EIO;
+      int err = ctx.err ? ctx.err : (errno ? errno : EIO);
+      // The caller may go on using this socket (a read retries an interrupted dump): the rest
+      // of this dump must not be left queued, or the next request reads it as its answer.
+      if (!dump_ended(seq, rx_.get(), static_cast<size_t>(n))) drain(seq);
+      return err;
     }
+  }
+}
+
+bool NlSocket::dump_ended(uint32_t seq, const char* buf, size_t len) {
+  int left = static_cast<int>(len);
+  for (auto* m = reinterpret_cast<const nlmsghdr*>(buf); mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left)) {
+    if (m->nlmsg_seq == seq && (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR)) return true;
+  }
+  return false;
+}
+
+void NlSocket::drain(uint32_t seq) {
+  for (;;) {
+    ssize_t n = mnl_socket_recvfrom(nl_, rx_.get(), kRecvBuffer);
+    if (n < 0) {
+      if (errno == ENOBUFS) continue;
+      return;
+    }
+    if (dump_ended(seq, rx_.get(), static_cast<size_t>(n))) return;
   }
 }
 

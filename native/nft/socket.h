@@ -58,6 +58,11 @@ class NlSocket {
   int send_batch(const char* buf, size_t len, std::vector<BatchError>& errors, bool& overflowed);
 
  private:
+  // Whether `buf` holds the end (NLMSG_DONE or an error) of the dump numbered `seq`.
+  static bool dump_ended(uint32_t seq, const char* buf, size_t len);
+  // Reads and drops what is left of the dump numbered `seq`.
+  void drain(uint32_t seq);
+
   int set_sndbuf(size_t bytes);
 
   mnl_socket* nl_ = nullptr;
