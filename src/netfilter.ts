@@ -146,7 +146,23 @@ export class Netfilter {
   /** Commits ownership-scoped intents (see plan.ts): what the caller does not own stays. */
   async apply(intents: readonly TableIntent[]): Promise<CommitResult> {
     checkTables(intents.map((i) => i.table));
-    const r = await runTransaction(this.impl, intents.map((i) => i.table), () => [...intents], this.maxRetries);
+    return this.update(
+      intents.map((i) => i.table),
+      () => [...intents],
+    );
+  }
+
+  /**
+   * Like apply(), but the intents are computed from the tables as read under the back end's
+   * guard (and computed again if a concurrent change forces a re-read): one read serves both
+   * deciding what to change and planning it.
+   */
+  async update(
+    tables: readonly string[],
+    intend: (current: readonly Table[]) => TableIntent[] | Promise<TableIntent[]>,
+  ): Promise<CommitResult> {
+    checkTables(tables);
+    const r = await runTransaction(this.impl, tables, intend, this.maxRetries);
     return summarise(this.backend, r);
   }
 
