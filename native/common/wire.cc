@@ -17,27 +17,96 @@ int hex_value(char c) {
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
+
+// The bytes docs/wire.md escapes: < 0x21, '%', '=', >= 0x7f. One table load per byte.
+struct EscapeTable {
+  bool v[256];
+  constexpr EscapeTable() : v() {
+    for (int c = 0; c < 256; c++) v[c] = c < 0x21 || c >= 0x7f || c == '%' || c == '=';
+  }
+};
+constexpr EscapeTable kEscape;
+
+inline bool needs_escape(unsigned char c) { return kEscape.v[c]; }
+
+// Writes `\tkey=` at p (the caller has room) and returns the end.
+inline char* put_key(char* p, std::string_view key) {
+  *p++ = '\t';
+  std::memcpy(p, key.data(), key.size());
+  p += key.size();
+  *p++ = '=';
+  return p;
+}
+
+// Dotted decimal without leading zeros, as inet_ntop writes IPv4 (glibc formats it with
+// sprintf: most of the cost of reading an address).
+inline char* put_ipv4(char* p, const void* addr) {
+  const auto* b = static_cast<const unsigned char*>(addr);
+  for (int i = 0; i < 4; i++) {
+    if (i) *p++ = '.';
+    unsigned v = b[i];
+    if (v >= 100) {
+      *p++ = static_cast<char>('0' + v / 100);
+      *p++ = static_cast<char>('0' + v / 10 % 10);
+    } else if (v >= 10) {
+      *p++ = static_cast<char>('0' + v / 10);
+    }
+    *p++ = static_cast<char>('0' + v % 10);
+  }
+  return p;
+}
+
+// Keys are short identifiers; a field whose key and value fit here is appended in one go.
+constexpr size_t kFieldBuf = 128;
+constexpr size_t kMaxFastKey = 48;
 }  // namespace
+
+char* wire_put_ipv4(char* p, const void* addr) { return put_ipv4(p, addr); }
+
+char* wire_escape_to(char* p, std::string_view value) {
+  for (char ch : value) {
+    auto c = static_cast<unsigned char>(ch);
+    if (needs_escape(c)) {
+      *p++ = '%';
+      *p++ = kHex[c >> 4];
+      *p++ = kHex[c & 15];
+    } else {
+      *p++ = ch;
+    }
+  }
+  return p;
+}
 
 void wire_escape(std::string& out, std::string_view value) {
   // Most values (chain names, numbers, addresses) need no escape: append them in runs.
+  const auto* v = reinterpret_cast<const unsigned char*>(value.data());
+  size_t n = value.size(), i = 0;
+  while (i < n && !needs_escape(v[i])) i++;
+  if (i == n) {
+    out.append(value.data(), n);
+    return;
+  }
   size_t run = 0;
-  for (size_t i = 0; i < value.size(); i++) {
-    auto c = static_cast<unsigned char>(value[i]);
-    if (c < 0x21 || c >= 0x7f || c == '%' || c == '=') {
+  for (; i < n; i++) {
+    unsigned char c = v[i];
+    if (needs_escape(c)) {
       out.append(value.data() + run, i - run);
       char esc[3] = {'%', kHex[c >> 4], kHex[c & 15]};
       out.append(esc, 3);
       run = i + 1;
     }
   }
-  out.append(value.data() + run, value.size() - run);
+  out.append(value.data() + run, n - run);
 }
 
 bool wire_unescape(std::string_view in, std::string& out) {
-  out.clear();
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); i++) {
+  const char* pct = static_cast<const char*>(std::memchr(in.data(), '%', in.size()));
+  if (!pct) {  // nearly every value: nothing to decode
+    out.assign(in.data(), in.size());
+    return true;
+  }
+  out.assign(in.data(), static_cast<size_t>(pct - in.data()));
+  for (size_t i = static_cast<size_t>(pct - in.data()); i < in.size(); i++) {
     if (in[i] != '%') {
       out += in[i];
       continue;
@@ -52,37 +121,42 @@ bool wire_unescape(std::string_view in, std::string& out) {
 }
 
 bool wire_parse_line(std::string_view line, WireLine& out, std::string& err) {
-  out.kind.clear();
-  out.words.clear();
   out.fields.clear();
+  size_t nwords = 0;
   size_t pos = 0;
   bool first = true;
-  std::string value;
   while (pos <= line.size()) {
-    size_t tab = line.find('\t', pos);
-    if (tab == std::string_view::npos) tab = line.size();
+    const char* t = static_cast<const char*>(std::memchr(line.data() + pos, '\t', line.size() - pos));
+    size_t tab = t ? static_cast<size_t>(t - line.data()) : line.size();
     std::string_view field = line.substr(pos, tab - pos);
     if (first) {
-      out.kind.assign(field);
+      if (std::string_view(out.kind) != field) out.kind.assign(field.data(), field.size());
       first = false;
     } else {
       size_t eq = field.find('=');
       if (eq == std::string_view::npos) {
-        if (!wire_unescape(field, value)) {
+        // Words are unescaped in place into the strings of the previous line (no allocation
+        // for the usual short names); the vector is cut to this line's count below.
+        if (nwords == out.words.size()) out.words.emplace_back();
+        if (!wire_unescape(field, out.words[nwords])) {
+          out.words.resize(nwords);
           err = "bad escape in wire word '" + std::string(field) + "'";
           return false;
         }
-        out.words.push_back(value);
+        nwords++;
       } else {
+        std::string value;
         if (!wire_unescape(field.substr(eq + 1), value)) {
+          out.words.resize(nwords);
           err = "bad escape in wire field '" + std::string(field) + "'";
           return false;
         }
-        out.fields.add(std::string(field.substr(0, eq)), value);
+        out.fields.add(std::string(field.substr(0, eq)), std::move(value));
       }
     }
     pos = tab + 1;
   }
+  out.words.resize(nwords);
   return true;
 }
 
@@ -96,6 +170,19 @@ const std::string* Fields::find(std::string_view key) const {
 }
 
 void FieldWriter::str(std::string_view key, std::string_view value) {
+  if (key.size() <= kMaxFastKey && value.size() <= kFieldBuf - kMaxFastKey - 2) {
+    const auto* v = reinterpret_cast<const unsigned char*>(value.data());
+    size_t i = 0;
+    while (i < value.size() && !needs_escape(v[i])) i++;
+    if (i == value.size()) {
+      char buf[kFieldBuf];
+      char* p = put_key(buf, key);
+      std::memcpy(p, value.data(), value.size());
+      p += value.size();
+      out_.append(buf, static_cast<size_t>(p - buf));
+      return;
+    }
+  }
   out_ += '\t';
   out_.append(key);
   out_ += '=';
@@ -103,8 +190,15 @@ void FieldWriter::str(std::string_view key, std::string_view value) {
 }
 
 // Numbers are written with to_chars: no temporary string and no locale, once per field of
-// every rule read.
+// every rule read; the whole `\tkey=value` goes in with one append.
 void FieldWriter::u64(std::string_view key, uint64_t value) {
+  if (key.size() <= kMaxFastKey) {
+    char buf[kFieldBuf];
+    char* p = put_key(buf, key);
+    p = std::to_chars(p, buf + sizeof buf, value).ptr;
+    out_.append(buf, static_cast<size_t>(p - buf));
+    return;
+  }
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, value);
   out_ += '\t';
@@ -114,6 +208,15 @@ void FieldWriter::u64(std::string_view key, uint64_t value) {
 }
 
 void FieldWriter::hex(std::string_view key, uint64_t value) {
+  if (key.size() <= kMaxFastKey) {
+    char buf[kFieldBuf];
+    char* p = put_key(buf, key);
+    *p++ = '0';
+    *p++ = 'x';
+    p = std::to_chars(p, buf + sizeof buf, value, 16).ptr;
+    out_.append(buf, static_cast<size_t>(p - buf));
+    return;
+  }
   char buf[24] = {'0', 'x'};
   auto r = std::to_chars(buf + 2, buf + sizeof buf, value, 16);
   out_ += '\t';
@@ -127,35 +230,69 @@ void FieldWriter::bytes_hex(std::string_view key, const void* data, size_t len) 
   out_.append(key);
   out_ += '=';
   const auto* p = static_cast<const unsigned char*>(data);
+  size_t start = out_.size();
+  out_.resize(start + 2 * len);
+  char* o = &out_[start];
   for (size_t i = 0; i < len; i++) {
-    out_ += kHex[p[i] >> 4];
-    out_ += kHex[p[i] & 15];
+    o[2 * i] = kHex[p[i] >> 4];
+    o[2 * i + 1] = kHex[p[i] & 15];
   }
 }
 
 void FieldWriter::inet(std::string_view key, Family family, const void* addr) {
+  if (family != Family::ipv6 && key.size() <= kMaxFastKey) {
+    char buf[kFieldBuf];
+    char* p = put_ipv4(put_key(buf, key), addr);
+    out_.append(buf, static_cast<size_t>(p - buf));
+    return;
+  }
   char buf[INET6_ADDRSTRLEN];
   inet_ntop(family == Family::ipv6 ? AF_INET6 : AF_INET, addr, buf, sizeof buf);
   str(key, buf);
 }
 
-bool get_u64(const Fields& f, std::string_view key, uint64_t max, uint64_t& out, std::string& err) {
-  const std::string* v = f.find(key);
-  if (!v) return true;
-  const std::string& s = *v;
+bool wire_get_u64(std::string_view key, std::string_view s, uint64_t max, uint64_t& out, std::string& err) {
   if (s.empty()) {
     err = std::string(key) + " is empty";
     return false;
   }
+  // Plain decimal (nearly every value) is parsed here; anything else (0x…, and what strtoull
+  // also takes: leading blanks, '+') goes through strtoull as it always did.
+  if (s.size() <= 19) {  // 19 digits cannot overflow 64 bits
+    uint64_t n = 0;
+    bool digits = true;
+    for (char c : s) {
+      if (c < '0' || c > '9') {
+        digits = false;
+        break;
+      }
+      n = n * 10 + static_cast<uint64_t>(c - '0');
+    }
+    if (digits) {
+      if (n > max) {
+        err = std::string(key) + "=" + std::string(s) + " is not a number in 0.." + std::to_string(max);
+        return false;
+      }
+      out = n;
+      return true;
+    }
+  }
+  std::string str(s);
   errno = 0;
   char* end = nullptr;
-  unsigned long long n = strtoull(s.c_str(), &end, s.rfind("0x", 0) == 0 ? 16 : 10);
-  if (errno != 0 || *end != '\0' || s[0] == '-' || n > max) {
-    err = std::string(key) + "=" + s + " is not a number in 0.." + std::to_string(max);
+  unsigned long long n = strtoull(str.c_str(), &end, str.rfind("0x", 0) == 0 ? 16 : 10);
+  if (errno != 0 || *end != '\0' || str[0] == '-' || n > max) {
+    err = std::string(key) + "=" + str + " is not a number in 0.." + std::to_string(max);
     return false;
   }
   out = n;
   return true;
+}
+
+bool get_u64(const Fields& f, std::string_view key, uint64_t max, uint64_t& out, std::string& err) {
+  const std::string* v = f.find(key);
+  if (!v) return true;
+  return wire_get_u64(key, *v, max, out, err);
 }
 
 bool get_inet(const Fields& f, std::string_view key, Family family, void* addr, std::string& err) {

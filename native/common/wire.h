@@ -2,6 +2,7 @@
 // record kind, positional words and key=value fields.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,10 @@ namespace iptkit {
 
 // Appends `value` escaped (%XX for bytes < 0x21, '%', '=', and >= 0x7f).
 void wire_escape(std::string& out, std::string_view value);
+// Writes `value` escaped at p (room for 3 * value.size() bytes); returns the end.
+char* wire_escape_to(char* p, std::string_view value);
+// Writes an IPv4 address in inet_ntop's dotted decimal at p (room for 15 bytes); returns the end.
+char* wire_put_ipv4(char* p, const void* addr);
 // False on a malformed %XX sequence.
 bool wire_unescape(std::string_view in, std::string& out);
 
@@ -20,6 +25,9 @@ struct WireLine {
   std::vector<std::string> words;   // positional fields (no '='), unescaped
   Fields fields;                    // key=value fields, unescaped
 };
+
+// get_u64 (ext/codec.h) on a value at hand: the same accepted forms, result and messages.
+bool wire_get_u64(std::string_view key, std::string_view value, uint64_t max, uint64_t& out, std::string& err);
 
 // Splits one line (without its '\n'). False and `err` on bad escaping.
 bool wire_parse_line(std::string_view line, WireLine& out, std::string& err);

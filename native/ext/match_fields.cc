@@ -1,24 +1,31 @@
 // Field helpers shared by the match codecs (see match_fields.h).
 #include "match_fields.h"
 
+#include <charconv>
 #include <cstring>
+
+#include "../common/wire.h"
 
 namespace iptkit {
 
 void put_range(FieldWriter& out, std::string_view key, uint64_t lo, uint64_t hi) {
-  out.str(key, std::to_string(lo) + ":" + std::to_string(hi));
+  char buf[48];
+  char* p = std::to_chars(buf, buf + 20, lo).ptr;
+  *p++ = ':';
+  p = std::to_chars(p, p + 20, hi).ptr;
+  out.str(key, std::string_view(buf, static_cast<size_t>(p - buf)));
 }
 
 bool get_range(const Fields& in, std::string_view key, uint64_t max, uint64_t& lo, uint64_t& hi, std::string& err) {
   const std::string* v = in.find(key);
   if (!v) return true;
   size_t colon = v->find(':');
-  Fields tmp;
-  tmp.add("lo", colon == std::string::npos ? *v : v->substr(0, colon));
-  tmp.add("hi", colon == std::string::npos ? *v : v->substr(colon + 1));
+  std::string_view all(*v);
+  std::string_view lo_s = colon == std::string::npos ? all : all.substr(0, colon);
+  std::string_view hi_s = colon == std::string::npos ? all : all.substr(colon + 1);
   std::string sub;
   uint64_t a = 0, b = 0;
-  if (!get_u64(tmp, "lo", max, a, sub) || !get_u64(tmp, "hi", max, b, sub)) {
+  if (!wire_get_u64("lo", lo_s, max, a, sub) || !wire_get_u64("hi", hi_s, max, b, sub)) {
     err = std::string(key) + "=" + *v + " is not a range LO:HI in 0.." + std::to_string(max);
     return false;
   }

@@ -126,17 +126,59 @@ uint64_t count_rules(const char* chain, xtc_handle* h) {
 
 // ---- read ----
 
+// find_codec walks the registry comparing names; a table has a handful of distinct
+// extensions, so the read and the commit parser remember the ones they met.
+class CodecCache {
+ public:
+  const Codec* find(std::string_view name, uint8_t revision, bool is_target, Family family) {
+    for (size_t i = 0; i < n_; i++) {
+      const Slot& s = slots_[i];
+      if (s.revision == revision && s.is_target == is_target && s.len == name.size() &&
+          memcmp(s.name, name.data(), name.size()) == 0) {
+        return s.codec;
+      }
+    }
+    const Codec* c = find_codec(name, revision, is_target, family);
+    if (name.size() <= sizeof slots_[0].name) {
+      Slot& s = slots_[n_ < kSlots ? n_++ : (next_++ % kSlots)];
+      memcpy(s.name, name.data(), name.size());
+      s.len = name.size();
+      s.revision = revision;
+      s.is_target = is_target;
+      s.codec = c;
+    }
+    return c;
+  }
+
+ private:
+  struct Slot {
+    char name[XT_EXTENSION_MAXNAMELEN];
+    size_t len;
+    uint8_t revision;
+    bool is_target;
+    const Codec* codec;
+  };
+  static constexpr size_t kSlots = 16;
+  Slot slots_[kSlots];
+  size_t n_ = 0, next_ = 0;
+};
+
 template <class T>
-void append_extension(std::string& out, const char* kind, bool is_target, const char* name_field,
+void append_extension(std::string& out, CodecCache& codecs, const char* kind, bool is_target, const char* name_field,
                       uint8_t revision, const unsigned char* data, size_t len) {
   std::string_view name = ext_name(name_field);
-  out += kind;
-  out += '\t';
-  wire_escape(out, name);
-  out += '\t';
-  append_u64(out, revision);
+  // "kind\tNAME\tREV" in one append: the name is at most 29 bytes, 87 escaped.
+  char head[16 + 3 * XT_EXTENSION_MAXNAMELEN];
+  size_t klen = strlen(kind);
+  memcpy(head, kind, klen);
+  char* p = head + klen;
+  *p++ = '\t';
+  p = wire_escape_to(p, name);
+  *p++ = '\t';
+  p = put_u64(p, revision);
+  out.append(head, static_cast<size_t>(p - head));
   FieldWriter w(out);
-  const Codec* codec = find_codec(name, revision, is_target, T::family);
+  const Codec* codec = codecs.find(name, revision, is_target, T::family);
   // A size the codec does not expect is another layout of the struct: carry it opaque.
   if (codec && codec->size == len) {
     codec->decode(data, len, T::family, w);
@@ -147,7 +189,7 @@ void append_extension(std::string& out, const char* kind, bool is_target, const 
 }
 
 template <class T>
-OpError append_rule(std::string& out, const typename T::Entry& e, xtc_handle* h, const std::string& table,
+OpError append_rule(std::string& out, CodecCache& codecs, const typename T::Entry& e, xtc_handle* h, const std::string& table,
                     const char* chain, uint64_t index) {
   auto bad = [&](const std::string& what) {
     return make_error(EPROTO, "read", "rule " + std::to_string(index) + " of chain " + chain + " in " +
@@ -155,29 +197,41 @@ OpError append_rule(std::string& out, const typename T::Entry& e, xtc_handle* h,
                       table, chain);
   };
   const auto& ip = T::ip(e);
-  out += "rule\tpkts=";
-  append_u64(out, e.counters.pcnt);
-  out += "\tbytes=";
-  append_u64(out, e.counters.bcnt);
+  // The rule line on the stack, appended once: at most 64 (counters) + 2 * 104 (addresses)
+  // + 2 * 56 (interfaces) + 40 (proto, inv, frag, goto) bytes.
+  char line[512];
+  static_assert(sizeof line >= 64 + 2 * (8 + 2 * 46) + 2 * (8 + 3 * 16) + 48, "rule line buffer");
+  char* p = line;
+  memcpy(p, "rule\tpkts=", 10);
+  p = put_u64(p + 10, e.counters.pcnt);
+  memcpy(p, "\tbytes=", 7);
+  p = put_u64(p + 7, e.counters.bcnt);
   if (!is_zero(&ip.src, T::kAddrLen) || !is_zero(&ip.smsk, T::kAddrLen) || (ip.invflags & kInvSrcIp)) {
-    append_addr(out, "src", T::family, &ip.src, &ip.smsk);
+    p = put_addr(p, "src", T::family, &ip.src, &ip.smsk);
   }
   if (!is_zero(&ip.dst, T::kAddrLen) || !is_zero(&ip.dmsk, T::kAddrLen) || (ip.invflags & kInvDstIp)) {
-    append_addr(out, "dst", T::family, &ip.dst, &ip.dmsk);
+    p = put_addr(p, "dst", T::family, &ip.dst, &ip.dmsk);
   }
-  append_iface(out, "in", ip.iniface, ip.iniface_mask);
-  append_iface(out, "out", ip.outiface, ip.outiface_mask);
+  p = put_iface(p, "in", ip.iniface, ip.iniface_mask);
+  p = put_iface(p, "out", ip.outiface, ip.outiface_mask);
   if (ip.proto != 0 || (ip.invflags & XT_INV_PROTO)) {
-    out += "\tproto=";
-    append_u64(out, ip.proto);
+    memcpy(p, "\tproto=", 7);
+    p = put_u64(p + 7, ip.proto);
   }
   if (ip.invflags != 0) {
-    out += "\tinv=";
-    append_u64(out, ip.invflags);
+    memcpy(p, "\tinv=", 5);
+    p = put_u64(p + 5, ip.invflags);
   }
-  if (T::kFragFlag != 0 && (ip.flags & T::kFragFlag)) out += "\tfrag=1";
-  if (ip.flags & T::kGotoFlag) out += "\tgoto=1";
-  out += '\n';
+  if (T::kFragFlag != 0 && (ip.flags & T::kFragFlag)) {
+    memcpy(p, "\tfrag=1", 7);
+    p += 7;
+  }
+  if (ip.flags & T::kGotoFlag) {
+    memcpy(p, "\tgoto=1", 7);
+    p += 7;
+  }
+  *p++ = '\n';
+  out.append(line, static_cast<size_t>(p - line));
 
   const auto* base = reinterpret_cast<const unsigned char*>(&e);
   size_t off = sizeof(typename T::Entry);
@@ -186,7 +240,7 @@ OpError append_rule(std::string& out, const typename T::Entry& e, xtc_handle* h,
     memcpy(&m, base + off, sizeof m);
     size_t size = m.u.match_size;
     if (size < sizeof m || off + size > e.target_offset) return bad("a match has size " + std::to_string(size));
-    append_extension<T>(out, "match", false, m.u.user.name, m.u.user.revision, base + off + sizeof m,
+    append_extension<T>(out, codecs, "match", false, m.u.user.name, m.u.user.revision, base + off + sizeof m,
                         size - sizeof m);
     off += size;
   }
@@ -198,7 +252,7 @@ OpError append_rule(std::string& out, const typename T::Entry& e, xtc_handle* h,
     return bad("the target has size " + std::to_string(t.u.target_size));
   }
   if (t.u.user.name[0] != '\0') {
-    append_extension<T>(out, "target", true, t.u.user.name, t.u.user.revision, base + e.target_offset + sizeof t,
+    append_extension<T>(out, codecs, "target", true, t.u.user.name, t.u.user.revision, base + e.target_offset + sizeof t,
                         t.u.target_size - sizeof t);
     return {};
   }
@@ -235,7 +289,8 @@ OpError read_table(const std::string& table, std::string& out) {
     rules += count_rules<T>(chain, h.get());
   }
   out.clear();
-  out.reserve(256 + chains * 64 + rules * 192);
+  out.reserve(256 + chains * 64 + rules * 320);
+  CodecCache codecs;
   out += "table\t";
   wire_escape(out, table);
   out += "\tfamily=";
@@ -262,7 +317,7 @@ OpError read_table(const std::string& table, std::string& out) {
     out += '\n';
     uint64_t index = 0;
     for (const auto* e = T::first_rule(chain, h.get()); e; e = T::next_rule(e, h.get()), index++) {
-      if (OpError err = append_rule<T>(out, *e, h.get(), table, chain, index)) return err;
+      if (OpError err = append_rule<T>(out, codecs, *e, h.get(), table, chain, index)) return err;
     }
   }
   return {};
@@ -322,14 +377,44 @@ class CommitParser {
 
   void line(std::string_view text, int lineno) {
     lineno_ = lineno;
+    // `keep N` is most of a commit that changes little: taken without splitting the line when
+    // it can only succeed (a chain is open, no rule pending, N plain decimal and increasing);
+    // anything else goes the general way below, with its checks and messages.
+    if (text.size() > 5 && text.size() <= 5 + 9 && memcmp(text.data(), "keep\t", 5) == 0 && !in_rule_ &&
+        !out_.name.empty() && !out_.chains.empty()) {
+      uint64_t idx = 0;
+      bool digits = true;
+      for (char ch : text.substr(5)) {
+        if (ch < '0' || ch > '9') {
+          digits = false;
+          break;
+        }
+        idx = idx * 10 + static_cast<uint64_t>(ch - '0');
+      }
+      WantChain& c = out_.chains.back();
+      if (digits && (c.keeps == 0 || static_cast<int64_t>(idx) > last_keep_)) {
+        last_keep_ = static_cast<int64_t>(idx);
+        c.keeps++;
+        c.items.push_back(WantItem{static_cast<int64_t>(idx), 0, lineno_});
+        return;
+      }
+    }
+    // `rule …` without escapes: finish the previous rule as the general path would, then try
+    // the rule line without splitting it into strings; if anything about it is unusual, the
+    // general path below parses it again and reports what is wrong.
+    if (text.size() >= 4 && memcmp(text.data(), "rule", 4) == 0 && (text.size() == 4 || text[4] == '\t') &&
+        !out_.name.empty() && !memchr(text.data(), '%', text.size())) {
+      if (!finish_rule()) return;
+      if (fast_rule(text)) return;
+    }
     std::string err;
     if (!wire_parse_line(text, wl_, err)) {
       fail(lineno, (wl_.kind.empty() ? std::string() : wl_.kind + " record: ") + err, chain_name());
       return;
     }
-    const std::string& k = wl_.kind;
+    std::string_view k = wl_.kind;
     if (out_.name.empty() && k != "table") {
-      fail(lineno, "the first record must be 'table', got '" + k + "'");
+      fail(lineno, "the first record must be 'table', got '" + wl_.kind + "'");
       return;
     }
     if (k == "table") {
@@ -403,11 +488,9 @@ class CommitParser {
     if (!need_chain()) return;
     if (!only_keys({})) return;
     if (wl_.words.size() != 1) return void(bad("needs exactly one index"));
-    Fields f;
-    f.add("index", wl_.words[0]);
     std::string err;
     uint64_t idx = 0;
-    if (!get_u64(f, "index", UINT32_MAX, idx, err)) return void(bad(err));
+    if (!wire_get_u64("index", wl_.words[0], UINT32_MAX, idx, err)) return void(bad(err));
     WantChain& c = out_.chains.back();
     if (c.keeps > 0 && static_cast<int64_t>(idx) <= last_keep_) {
       return void(bad("keep " + std::to_string(idx) + " after keep " + std::to_string(last_keep_) +
@@ -417,6 +500,82 @@ class CommitParser {
     last_keep_ = static_cast<int64_t>(idx);
     c.keeps++;
     c.items.push_back(WantItem{static_cast<int64_t>(idx), 0, lineno_});
+  }
+
+  // Plain decimal only (the general path takes the other forms get_u64 accepts).
+  static bool plain_u64(std::string_view v, uint64_t max, uint64_t& out) {
+    if (v.empty() || v.size() > 19) return false;
+    uint64_t n = 0;
+    for (char c : v) {
+      if (c < '0' || c > '9') return false;
+      n = n * 10 + static_cast<uint64_t>(c - '0');
+    }
+    if (n > max) return false;
+    out = n;
+    return true;
+  }
+
+  // rule_record for a line of known keys, each at most once, no words, no escapes, plain
+  // numbers; false (and nothing changed) otherwise.
+  bool fast_rule(std::string_view text) {
+    if (out_.chains.empty()) return false;
+    enum { kPkts, kBytes, kSrc, kDst, kIn, kOut, kProto, kInv, kFrag, kGoto, kKeys };
+    std::string_view val[kKeys];
+    bool seen[kKeys] = {};
+    size_t pos = 5;
+    while (pos <= text.size() && text.size() > 4) {
+      const char* t = static_cast<const char*>(memchr(text.data() + pos, '\t', text.size() - pos));
+      size_t tab = t ? static_cast<size_t>(t - text.data()) : text.size();
+      std::string_view field = text.substr(pos, tab - pos);
+      size_t eq = field.find('=');
+      if (eq == std::string_view::npos) return false;
+      std::string_view key = field.substr(0, eq);
+      int k;
+      if (key == "pkts") k = kPkts;
+      else if (key == "bytes") k = kBytes;
+      else if (key == "src") k = kSrc;
+      else if (key == "dst") k = kDst;
+      else if (key == "in") k = kIn;
+      else if (key == "out") k = kOut;
+      else if (key == "proto") k = kProto;
+      else if (key == "inv") k = kInv;
+      else if (key == "frag" && T::kFragFlag != 0) k = kFrag;
+      else if (key == "goto") k = kGoto;
+      else return false;
+      if (seen[k]) return false;
+      seen[k] = true;
+      val[k] = field.substr(eq + 1);
+      pos = tab + 1;
+    }
+    if (seen[kPkts] != seen[kBytes]) return false;
+    uint64_t num[kKeys] = {};
+    const uint64_t max[kKeys] = {UINT64_MAX, UINT64_MAX, 0, 0, 0, 0, 255, kInvMask, 1, 1};
+    for (int k : {kPkts, kBytes, kProto, kInv, kFrag, kGoto}) {
+      if (seen[k] && !plain_u64(val[k], max[k], num[k])) return false;
+    }
+    alignas(typename T::Entry) unsigned char storage[sizeof(typename T::Entry)] = {};
+    auto& e = *reinterpret_cast<typename T::Entry*>(storage);
+    auto& ip = T::ip(e);
+    std::string err;
+    if (seen[kSrc] && !parse_addr("src", val[kSrc], T::family, &ip.src, &ip.smsk, err)) return false;
+    if (seen[kDst] && !parse_addr("dst", val[kDst], T::family, &ip.dst, &ip.dmsk, err)) return false;
+    if (seen[kIn] && !parse_iface("in", val[kIn], ip.iniface, ip.iniface_mask, err)) return false;
+    if (seen[kOut] && !parse_iface("out", val[kOut], ip.outiface, ip.outiface_mask, err)) return false;
+    ip.proto = static_cast<uint16_t>(num[kProto]);
+    ip.invflags = static_cast<uint8_t>(num[kInv]);
+    if (num[kFrag]) ip.flags |= T::kFragFlag;
+    if (num[kGoto]) ip.flags |= T::kGotoFlag;
+    if (num[kProto] != 0) ip.flags |= T::kProtoFlag;  // ip6tables sets IP6T_F_PROTO with -p
+    e.counters.pcnt = num[kPkts];
+    e.counters.bcnt = num[kBytes];
+    memcpy(entry_storage_, storage, sizeof storage);
+    in_rule_ = true;
+    has_target_ = false;
+    goto_ = num[kGoto] != 0;
+    rule_line_ = lineno_;
+    matches_.clear();
+    target_.clear();
+    return true;
   }
 
   void rule_record() {
@@ -472,11 +631,9 @@ class CommitParser {
     if (wl_.words.size() != 2) return bad("needs a name and a revision");
     const std::string& name = wl_.words[0];
     if (name.empty() || name.size() >= XT_EXTENSION_MAXNAMELEN) return bad("bad " + std::string(kind) + " name '" + name + "'");
-    Fields rev;
-    rev.add("revision", wl_.words[1]);
     uint64_t revision = 0;
     std::string err;
-    if (!get_u64(rev, "revision", 255, revision, err)) return bad(err);
+    if (!wire_get_u64("revision", wl_.words[1], 255, revision, err)) return bad(err);
     size_t start = buf.size();
     size_t header = is_target ? kTargetHeader : kMatchHeader;
     if (const std::string* raw = wl_.fields.find("raw")) {
@@ -486,7 +643,7 @@ class CommitParser {
       buf.resize(start + header + XT_ALIGN(len), '\0');
       if (!get_hex_bytes(wl_.fields, "raw", &buf[start + header], len, err)) return bad(err);
     } else {
-      const Codec* codec = find_codec(name, static_cast<uint8_t>(revision), is_target, T::family);
+      const Codec* codec = codecs_.find(name, static_cast<uint8_t>(revision), is_target, T::family);
       if (!codec) {
         return bad("no codec for " + std::string(kind) + " " + name + " revision " + std::to_string(revision) +
                    " (" + T::kFamilyName + "); only raw= can carry it");
@@ -611,6 +768,7 @@ class CommitParser {
   int64_t last_keep_ = -1;
   std::unordered_set<std::string> names_;
   std::vector<TargetCheck> checks_;
+  CodecCache codecs_;
   // The rule being built.
   bool in_rule_ = false, has_target_ = false, goto_ = false;
   int rule_line_ = 0;
