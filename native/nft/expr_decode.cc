@@ -460,9 +460,20 @@ bool Decoder::set_ports(Reg& g, uint32_t op, uint16_t lo, uint16_t hi, bool rang
     switch (op) {
       case NFT_CMP_EQ: hi = lo; break;
       case NFT_CMP_NEQ: hi = lo; invert = true; break;
-      // iptables-nft writes 0:HI as `<= HI`, and its inversion as `> HI`.
+      // iptables-nft writes 0:HI as `<= HI`, and its inversion as `> HI`, which it reads back
+      // (and iptables-nft-save prints) as the range HI+1:65535, not inverted: so does iptkit.
       case NFT_CMP_LTE: hi = lo; lo = 0; break;
-      case NFT_CMP_GT: hi = lo; lo = 0; invert = true; break;
+      case NFT_CMP_LT:
+        if (lo == 0) return fail("port < 0");
+        hi = static_cast<uint16_t>(lo - 1);
+        lo = 0;
+        break;
+      case NFT_CMP_GT:
+        if (lo == 0xffff) return fail("port > 65535");
+        lo = static_cast<uint16_t>(lo + 1);
+        hi = 0xffff;
+        break;
+      case NFT_CMP_GTE: hi = 0xffff; break;
       default: return fail("port comparison");
     }
   }

@@ -24,7 +24,7 @@ const IPV4_RULES = `*filter
 :DOCKER-USER - [0:0]
 [3:180] -A INPUT -s 10.0.0.0/8 -d 1.2.3.4/32 -i eth+ -p tcp -m tcp --dport 22 -m comment --comment "hello world" -j ACCEPT
 [0:0] -A INPUT -p tcp -m tcp --sport 5 --dport 5 --tcp-flags SYN,ACK SYN -m mark --mark 0x1/0xff -m limit --limit 3/min -g DOCKER
-[0:0] -A INPUT -p tcp -m tcp ! --dport 0:100 -j DROP
+[0:0] -A INPUT -p tcp -m tcp ! --dport 1:100 -j DROP
 [0:0] -A INPUT -p udp -m udp --sport 1000:2000 ! --dport 53 -j RETURN
 [0:0] -A INPUT -p tcp -m tcp --tcp-option 5 -j DROP
 [0:0] -A INPUT -p tcp -m tcp -j DROP
@@ -143,6 +143,24 @@ async function readWire(fam: Fam, ns: Netns): Promise<{ generation: number; tabl
 }
 
 describe.skipIf(!isRoot)('native nf_tables back end', () => {
+  it('an inverted port range from 0 reads back as iptables-nft-save prints it (HI+1:65535)', () =>
+    withNetns(async (ns) => {
+      // iptables-nft writes `! --dport 0:N` as `th dport > N` and reads it back as N+1:65535.
+      const rules = `*filter\n-A INPUT -p tcp -m tcp ! --dport 0:262 -j DROP\n-A INPUT -p udp -m udp ! --sport :100 -j DROP\n-A INPUT -p tcp -m tcp --dport :100 -j DROP\nCOMMIT\n`;
+      ns.ok(tools.ipv4.restore, [], rules);
+      const read = await readWire('ipv4', ns);
+      const saved = saveLines(ns.ok('iptables-nft-save')).filter((l) => l.startsWith('-A'));
+      expect(saved).toEqual([
+        '-A INPUT -p tcp -m tcp --dport 263:65535 -j DROP',
+        '-A INPUT -p udp -m udp --sport 101:65535 -j DROP',
+        '-A INPUT -p tcp -m tcp --dport 0:100 -j DROP',
+      ]);
+      const dports = [...read.tables.join('').matchAll(/dpts=(\d+:\d+)|spts=(\d+:\d+)/g)].map((m) => m[0]);
+      expect(dports).toContain('dpts=263:65535');
+      expect(dports).toContain('spts=101:65535');
+      expect(dports).toContain('dpts=0:100');
+    }, 'iptkit-nft'));
+
   for (const [fam, rules] of [
     ['ipv4', IPV4_RULES],
     ['ipv4', SEED_NAT],
