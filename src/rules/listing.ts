@@ -107,11 +107,18 @@ function listMatch(m: Match, ctx: PrintContext): string {
 }
 
 function iface(name: string | undefined, invert: boolean | undefined, numeric: boolean): string {
-  return (invert ? '!' : '') + (name ? name : numeric ? '*' : 'any');
+  // Inverted without a name: a legacy `! -o +` (name `+`, mask zero), which the read carries
+  // as the inversion alone; iptables -L prints the name.
+  if (invert) return '!' + (name ? name : '+');
+  return name ? name : numeric ? '*' : 'any';
 }
 
 /** One rule line of the listing (with its newline). */
 export function formatListingRule(rule: Rule, num: number, family: Family, opts: ListingOptions): string {
+  if (rule.foreign !== undefined) {
+    // No iptables columns to fill: the line says what nft holds there.
+    return `${opts.lineNumbers ? String(num).padEnd(4) + ' ' : ''}/* foreign rule, kept as it is: ${rule.foreign} */\n`;
+  }
   const numeric = opts.numeric ?? false;
   const exact = opts.exact ?? false;
   // Pieces joined once: a flat string per rule line (see printRule in save.ts).

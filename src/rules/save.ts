@@ -49,9 +49,11 @@ function saveTarget(t: ExtensionTarget, ctx: PrintContext): string {
   return ext.save(t, ctx);
 }
 
-function ifaceText(name: string): string | undefined {
-  // A lone `+` matches every interface: its kernel mask is zero and iptables-save omits it.
-  return name === '+' ? undefined : name;
+function ifaceText(name: string, invert: boolean | undefined): string | undefined {
+  // A lone `+` matches every interface: iptables-save omits it. `! -o +` (match none) is
+  // printed as iptables-nft-save prints it; a legacy read never holds it with its name (the
+  // kernel's mask is zero, and iptables-legacy-save omits it: decodeTable drops the name).
+  return name === '+' && !invert ? undefined : name;
 }
 
 export interface PrintRuleOptions {
@@ -61,6 +63,9 @@ export interface PrintRuleOptions {
 
 /** One rule as iptables-save prints it: `-A CHAIN …` (no newline). */
 export function printRule(chain: string, rule: Rule, family: Family, opts: PrintRuleOptions = {}): string {
+  // A rule written by `nft` directly has no iptables form (iptables-nft-save refuses the whole
+  // table): say what it is in a comment, which iptables-restore and iptkit restore skip.
+  if (rule.foreign !== undefined) return `# foreign rule in ${chain}, kept as it is: ${rule.foreign}`;
   // Pieces joined once: a flat string per rule (a rope per rule would wait for the final
   // join of a 30,000-rule table and be copied by the collector meanwhile).
   const out: string[] = [];
@@ -77,9 +82,9 @@ export function printRule(chain: string, rule: Rule, family: Family, opts: Print
     const d = rule.destination ?? (family === 'ipv4' ? '0.0.0.0/0' : '::/0');
     if (rule.destinationInvert || !d.endsWith('/0')) out.push(rule.destinationInvert ? ' ! -d ' : ' -d ', d);
   }
-  const i = rule.inInterface !== undefined ? ifaceText(rule.inInterface) : undefined;
+  const i = rule.inInterface !== undefined ? ifaceText(rule.inInterface, rule.inInterfaceInvert) : undefined;
   if (i) out.push(rule.inInterfaceInvert ? ' ! -i ' : ' -i ', i);
-  const o = rule.outInterface !== undefined ? ifaceText(rule.outInterface) : undefined;
+  const o = rule.outInterface !== undefined ? ifaceText(rule.outInterface, rule.outInterfaceInvert) : undefined;
   if (o) out.push(rule.outInterfaceInvert ? ' ! -o ' : ' -o ', o);
   if ((rule.protocol !== undefined && rule.protocol !== 0) || rule.protocolInvert) {
     out.push(rule.protocolInvert ? ' ! -p ' : ' -p ', protocolText(rule.protocol ?? 0));
