@@ -121,10 +121,18 @@ bool wire_unescape(std::string_view in, std::string& out) {
 }
 
 bool wire_parse_line(std::string_view line, WireLine& out, std::string& err) {
-  out.fields.clear();
-  size_t nwords = 0;
+  // Lines of one shape repeat (every rule has the same match and target lines), so a line's
+  // words and fields are decoded into the strings the previous line of this WireLine left:
+  // while the keys match, only the values are rewritten. Fields is this file's class; its
+  // vector is not const, only handed out as such.
+  auto& kv = const_cast<std::vector<std::pair<std::string, std::string>>&>(out.fields.all());
+  size_t nwords = 0, nfields = 0;
   size_t pos = 0;
   bool first = true;
+  auto cut = [&] {
+    out.words.resize(nwords);
+    kv.resize(nfields);
+  };
   while (pos <= line.size()) {
     const char* t = static_cast<const char*>(std::memchr(line.data() + pos, '\t', line.size() - pos));
     size_t tab = t ? static_cast<size_t>(t - line.data()) : line.size();
@@ -133,30 +141,31 @@ bool wire_parse_line(std::string_view line, WireLine& out, std::string& err) {
       if (std::string_view(out.kind) != field) out.kind.assign(field.data(), field.size());
       first = false;
     } else {
-      size_t eq = field.find('=');
-      if (eq == std::string_view::npos) {
-        // Words are unescaped in place into the strings of the previous line (no allocation
-        // for the usual short names); the vector is cut to this line's count below.
+      const char* e = static_cast<const char*>(std::memchr(field.data(), '=', field.size()));
+      if (!e) {
         if (nwords == out.words.size()) out.words.emplace_back();
         if (!wire_unescape(field, out.words[nwords])) {
-          out.words.resize(nwords);
+          cut();
           err = "bad escape in wire word '" + std::string(field) + "'";
           return false;
         }
         nwords++;
       } else {
-        std::string value;
-        if (!wire_unescape(field.substr(eq + 1), value)) {
-          out.words.resize(nwords);
+        size_t eq = static_cast<size_t>(e - field.data());
+        std::string_view key = field.substr(0, eq);
+        if (nfields < kv.size() && std::string_view(kv[nfields].first) != key) kv.resize(nfields);
+        if (nfields == kv.size()) kv.emplace_back(std::string(key), std::string());
+        if (!wire_unescape(field.substr(eq + 1), kv[nfields].second)) {
+          cut();
           err = "bad escape in wire field '" + std::string(field) + "'";
           return false;
         }
-        out.fields.add(std::string(field.substr(0, eq)), std::move(value));
+        nfields++;
       }
     }
     pos = tab + 1;
   }
-  out.words.resize(nwords);
+  cut();
   return true;
 }
 
@@ -164,7 +173,7 @@ bool wire_parse_line(std::string_view line, WireLine& out, std::string& err) {
 
 const std::string* Fields::find(std::string_view key) const {
   for (const auto& kv : kv_) {
-    if (kv.first == key) return &kv.second;
+    if (kv.first.size() == key.size() && std::memcmp(kv.first.data(), key.data(), key.size()) == 0) return &kv.second;
   }
   return nullptr;
 }

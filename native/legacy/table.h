@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -356,12 +357,12 @@ class CommitParser {
   }
   std::string chain_name() const { return out_.chains.empty() ? std::string() : out_.chains.back().name; }
   bool bad(const std::string& what) {
-    fail(lineno_, wl_.kind + " record: " + what, chain_name());
+    fail(lineno_, wl_->kind + " record: " + what, chain_name());
     return false;
   }
 
   bool only_keys(std::initializer_list<std::string_view> keys) {
-    for (const auto& kv : wl_.fields.all()) {
+    for (const auto& kv : wl_->fields.all()) {
       bool known = false;
       for (auto k : keys) known = known || kv.first == k;
       if (!known) return bad("unknown key '" + kv.first + "'");
@@ -371,7 +372,7 @@ class CommitParser {
 
   bool u64(std::string_view key, uint64_t max, uint64_t& v) {
     std::string err;
-    if (!get_u64(wl_.fields, key, max, v, err)) return bad(err);
+    if (!get_u64(wl_->fields, key, max, v, err)) return bad(err);
     return true;
   }
 
@@ -408,13 +409,14 @@ class CommitParser {
       if (fast_rule(text)) return;
     }
     std::string err;
-    if (!wire_parse_line(text, wl_, err)) {
-      fail(lineno, (wl_.kind.empty() ? std::string() : wl_.kind + " record: ") + err, chain_name());
+    wl_ = shape_for(text);
+    if (!wire_parse_line(text, *wl_, err)) {
+      fail(lineno, (wl_->kind.empty() ? std::string() : wl_->kind + " record: ") + err, chain_name());
       return;
     }
-    std::string_view k = wl_.kind;
+    std::string_view k = wl_->kind;
     if (out_.name.empty() && k != "table") {
-      fail(lineno, "the first record must be 'table', got '" + wl_.kind + "'");
+      fail(lineno, "the first record must be 'table', got '" + wl_->kind + "'");
       return;
     }
     if (k == "table") {
@@ -436,19 +438,19 @@ class CommitParser {
 
   void table_record() {
     if (!out_.name.empty()) return void(bad("a second table record"));
-    if (wl_.words.size() != 1 || wl_.words[0].empty()) return void(bad("needs exactly one table name"));
+    if (wl_->words.size() != 1 || wl_->words[0].empty()) return void(bad("needs exactly one table name"));
     if (!only_keys({"family"})) return;
-    const std::string* fam = wl_.fields.find("family");
+    const std::string* fam = wl_->fields.find("family");
     if (!fam || *fam != T::kFamilyName) {
       return void(bad("family=" + (fam ? *fam : std::string("(none)")) + " in an " + T::kFamilyName + " commit"));
     }
-    if (wl_.words[0].size() >= XT_TABLE_MAXNAMELEN) return void(bad("table name too long"));
-    out_.name = wl_.words[0];
+    if (wl_->words[0].size() >= XT_TABLE_MAXNAMELEN) return void(bad("table name too long"));
+    out_.name = wl_->words[0];
   }
 
   void chain_record() {
-    if (wl_.words.size() != 1 || wl_.words[0].empty()) return void(bad("needs exactly one chain name"));
-    const std::string& name = wl_.words[0];
+    if (wl_->words.size() != 1 || wl_->words[0].empty()) return void(bad("needs exactly one chain name"));
+    const std::string& name = wl_->words[0];
     if (name.size() > kMaxChainName) {
       return void(bad("chain name " + name + " is longer than " + std::to_string(kMaxChainName) + " bytes"));
     }
@@ -459,11 +461,11 @@ class CommitParser {
     c.line = lineno_;
     out_.chains.push_back(std::move(c));
     WantChain& chain = out_.chains.back();
-    if (const std::string* p = wl_.fields.find("policy")) {
+    if (const std::string* p = wl_->fields.find("policy")) {
       if (*p != "ACCEPT" && *p != "DROP") return void(bad("policy=" + *p + " is not ACCEPT or DROP"));
       chain.policy = *p;
     }
-    bool has_pkts = wl_.fields.find("pkts") != nullptr, has_bytes = wl_.fields.find("bytes") != nullptr;
+    bool has_pkts = wl_->fields.find("pkts") != nullptr, has_bytes = wl_->fields.find("bytes") != nullptr;
     if (has_pkts != has_bytes) return void(bad("pkts= and bytes= go together"));
     if (has_pkts) {
       if (chain.policy.empty()) return void(bad("pkts=/bytes= need policy="));
@@ -473,7 +475,7 @@ class CommitParser {
       chain.counters.pcnt = p;
       chain.counters.bcnt = b;
     }
-    if (wl_.fields.find("was")) {
+    if (wl_->fields.find("was")) {
       chain.has_was = true;
       if (!u64("was", UINT32_MAX, chain.was)) return;
     }
@@ -487,10 +489,10 @@ class CommitParser {
   void keep_record() {
     if (!need_chain()) return;
     if (!only_keys({})) return;
-    if (wl_.words.size() != 1) return void(bad("needs exactly one index"));
+    if (wl_->words.size() != 1) return void(bad("needs exactly one index"));
     std::string err;
     uint64_t idx = 0;
-    if (!wire_get_u64("index", wl_.words[0], UINT32_MAX, idx, err)) return void(bad(err));
+    if (!wire_get_u64("index", wl_->words[0], UINT32_MAX, idx, err)) return void(bad(err));
     WantChain& c = out_.chains.back();
     if (c.keeps > 0 && static_cast<int64_t>(idx) <= last_keep_) {
       return void(bad("keep " + std::to_string(idx) + " after keep " + std::to_string(last_keep_) +
@@ -580,7 +582,7 @@ class CommitParser {
 
   void rule_record() {
     if (!need_chain()) return;
-    if (!wl_.words.empty()) return void(bad("takes no positional words"));
+    if (!wl_->words.empty()) return void(bad("takes no positional words"));
     if (T::kFragFlag != 0) {
       if (!only_keys({"pkts", "bytes", "src", "dst", "in", "out", "proto", "inv", "frag", "goto"})) return;
     } else if (!only_keys({"pkts", "bytes", "src", "dst", "in", "out", "proto", "inv", "goto"})) {
@@ -590,7 +592,7 @@ class CommitParser {
     auto& entry_ = entry();
     auto& ip = T::ip(entry_);
     std::string err;
-    const Fields& f = wl_.fields;
+    const Fields& f = wl_->fields;
     bool has_pkts = f.find("pkts") != nullptr, has_bytes = f.find("bytes") != nullptr;
     if (has_pkts != has_bytes) return void(bad("pkts= and bytes= go together"));
     uint64_t pkts = 0, bytes = 0, proto = 0, inv = 0, frag = 0, go = 0;
@@ -628,20 +630,20 @@ class CommitParser {
   // Appends an xt_entry_match / xt_entry_target (same header layout) for `name rev fields…`.
   bool extension(bool is_target, std::string& buf) {
     const char* kind = is_target ? "target" : "match";
-    if (wl_.words.size() != 2) return bad("needs a name and a revision");
-    const std::string& name = wl_.words[0];
+    if (wl_->words.size() != 2) return bad("needs a name and a revision");
+    const std::string& name = wl_->words[0];
     if (name.empty() || name.size() >= XT_EXTENSION_MAXNAMELEN) return bad("bad " + std::string(kind) + " name '" + name + "'");
     uint64_t revision = 0;
     std::string err;
-    if (!wire_get_u64("revision", wl_.words[1], 255, revision, err)) return bad(err);
+    if (!wire_get_u64("revision", wl_->words[1], 255, revision, err)) return bad(err);
     size_t start = buf.size();
     size_t header = is_target ? kTargetHeader : kMatchHeader;
-    if (const std::string* raw = wl_.fields.find("raw")) {
-      if (wl_.fields.all().size() != 1) return bad("raw= must be the only field");
+    if (const std::string* raw = wl_->fields.find("raw")) {
+      if (wl_->fields.all().size() != 1) return bad("raw= must be the only field");
       if (raw->size() % 2 != 0) return bad("raw= has an odd number of hex digits");
       size_t len = raw->size() / 2;
       buf.resize(start + header + XT_ALIGN(len), '\0');
-      if (!get_hex_bytes(wl_.fields, "raw", &buf[start + header], len, err)) return bad(err);
+      if (!get_hex_bytes(wl_->fields, "raw", &buf[start + header], len, err)) return bad(err);
     } else {
       const Codec* codec = codecs_.find(name, static_cast<uint8_t>(revision), is_target, T::family);
       if (!codec) {
@@ -649,7 +651,7 @@ class CommitParser {
                    " (" + T::kFamilyName + "); only raw= can carry it");
       }
       buf.resize(start + header + codec->size, '\0');
-      if (!codec->encode(wl_.fields, T::family, &buf[start + header], err)) {
+      if (!codec->encode(wl_->fields, T::family, &buf[start + header], err)) {
         return bad(std::string(kind) + " " + name + ": " + err);
       }
     }
@@ -684,16 +686,16 @@ class CommitParser {
     if (!in_rule_) return void(bad("does not follow a rule record"));
     if (has_target_) return void(bad("a second target for one rule"));
     has_target_ = true;
-    const std::string& k = wl_.kind;
+    const std::string& k = wl_->kind;
     if (k == "target") {
       if (goto_) return void(bad("goto=1 needs a jump record"));
       if (!extension(true, target_)) return;
-      checks_.push_back({wl_.words[0], lineno_, false, chain_name()});
+      checks_.push_back({wl_->words[0], lineno_, false, chain_name()});
       return;
     }
-    if (!wl_.fields.all().empty()) return void(bad("takes no key=value fields"));
-    if (wl_.words.size() != 1 || wl_.words[0].empty()) return void(bad("needs exactly one name"));
-    const std::string& name = wl_.words[0];
+    if (!wl_->fields.all().empty()) return void(bad("takes no key=value fields"));
+    if (wl_->words.size() != 1 || wl_->words[0].empty()) return void(bad("needs exactly one name"));
+    const std::string& name = wl_->words[0];
     if (k == "verdict") {
       if (name != "ACCEPT" && name != "DROP" && name != "RETURN" && name != "QUEUE") {
         return void(bad("'" + name + "' is not ACCEPT, DROP, RETURN or QUEUE"));
@@ -763,7 +765,21 @@ class CommitParser {
   size_t index_;
   WantTable& out_;
   OpError error_;
-  WireLine wl_;
+  // One WireLine per record shape ("match\ttcp", "target\tDNAT", …): consecutive rules
+  // repeat the same shapes, and wire_parse_line reuses a line's strings when the keys repeat.
+  std::vector<std::pair<std::string, std::unique_ptr<WireLine>>> shapes_;
+  WireLine* wl_ = nullptr;
+  WireLine* shape_for(std::string_view text) {
+    size_t tab = text.find('\t');
+    if (tab != std::string_view::npos) tab = text.find('\t', tab + 1);
+    std::string_view head = text.substr(0, tab);
+    for (auto& s : shapes_) {
+      if (s.first == head) return s.second.get();
+    }
+    if (shapes_.size() >= 64) return shapes_[0].second.get();
+    shapes_.emplace_back(std::string(head), std::make_unique<WireLine>());
+    return shapes_.back().second.get();
+  }
   int lineno_ = 0;
   int64_t last_keep_ = -1;
   std::unordered_set<std::string> names_;

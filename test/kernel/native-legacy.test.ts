@@ -384,6 +384,75 @@ COMMIT
     }
   });
 
+  it('ipv4: the commit parser gives the same entries for every spelling the wire allows', async () => {
+    // The parser takes common lines (plain `keep N`, `rule` without escapes, repeated match
+    // and target shapes) on shortcuts; every other spelling goes the general way. Both must
+    // give the bytes iptables-legacy-restore gives (checked by save and by -C on each rule).
+    const ns = new Netns(PREFIX);
+    const oracle = new Netns(PREFIX);
+    try {
+      restore(ns, 'ipv4', RULES4);
+      const tcp = (f: string): string => `match\ttcp\t0\t${f}`;
+      const commit = [
+        'table\tfilter\tfamily=ipv4',
+        'chain\tINPUT\twas=4',
+        'keep\t00', // leading zeros: the general path
+        'rule\tsrc=10.1.2.3/32\tin=eth%30\tproto=0x6', // an escape and a hex number
+        tcp('spts=0:65535\tdpts=22:22\toption=0\tflg_mask=0\tflg_cmp=0\tinvflags=0'),
+        'verdict\tACCEPT',
+        'rule\tsrc=10.1.2.4\tdst=192.168.0.1/24\tproto=6', // host without mask; host bits cleared
+        tcp('dpts=80'), // the same shape with other keys: defaults for the rest
+        'verdict\tACCEPT',
+        'rule\tpkts=5\tbytes=500\tsrc=10.1.2.5/255.255.255.255\tin=br+\tproto=6\tinv=1',
+        tcp('spts=1024:65535\tdpts=443:443\toption=0\tflg_mask=0\tflg_cmp=0\tinvflags=2'),
+        'verdict\tDROP',
+        'rule\tsrc=010.1.2.6/32\tproto=17', // not a plain dotted quad: inet_pton decides
+        'verdict\tDROP',
+        'keep\t3',
+        'chain\tFORWARD\twas=2',
+        'keep\t0',
+        'keep\t1',
+        'chain\tOUTPUT',
+        'chain\tUSER1',
+        'keep\t0',
+        'chain\tUSER2',
+        'keep\t0',
+        '',
+      ].join('\n');
+      const bad = await rejection(native.legacyCommit('ipv4', ns.path, [commit]));
+      expect(bad.code).toBe('EINVAL');
+      expect(bad.message).toMatch(/line 13 \(chain INPUT\): rule record: src=010\.1\.2\.6\/32 is not an IPv4 ADDR\/MASK/);
+      await native.legacyCommit('ipv4', ns.path, [commit.replace('src=010.1.2.6/32', 'src=10.1.2.6/32')]);
+      restore(
+        oracle,
+        'ipv4',
+        `*filter
+:INPUT DROP [5:500]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [1:2]
+:USER1 - [0:0]
+:USER2 - [0:0]
+[3:300] -A INPUT -s 10.0.0.0/8 -d 192.168.1.1/32 -i eth+ -p tcp -j ACCEPT
+[0:0] -A INPUT -s 10.1.2.3/32 -i eth0 -p tcp -m tcp --dport 22 -j ACCEPT
+[0:0] -A INPUT -s 10.1.2.4/32 -d 192.168.0.0/24 -p tcp -m tcp --dport 80 -j ACCEPT
+[5:500] -A INPUT -s 10.1.2.5/32 ! -i br+ -p tcp -m tcp --sport 1024:65535 ! --dport 443 -j DROP
+[0:0] -A INPUT -s 10.1.2.6/32 -p udp -j DROP
+[7:700] -A INPUT -m length --length 100:200 -j RETURN
+[4:400] -A FORWARD ! -s 10.1.0.0/255.255.0.255 ! -i lo -o eth0 ! -p udp -j USER1
+[0:0] -A FORWARD -i veth1234567890a -o br+ -j DROP
+[0:0] -A USER1 -j RETURN
+[9:90] -A USER2 -p tcp -m tcp --dport 80 -j DROP
+COMMIT
+`,
+      );
+      expect(save(ns, 'ipv4', 'filter')).toEqual(save(oracle, 'ipv4', 'filter'));
+      expect(checkEachRule(ns, 'ipv4', 'filter')).toBe(10);
+    } finally {
+      ns.delete();
+      oracle.delete();
+    }
+  });
+
   it('ipv6: new rules, chains and policies save exactly as ip6tables-legacy-restore makes them', async () => {
     const ns = new Netns(PREFIX);
     const oracle = new Netns(PREFIX);
