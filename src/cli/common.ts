@@ -11,7 +11,8 @@ export function familyOf(p: Parsed): Family {
   return flagBool(p, 'ipv6') ? 'ipv6' : 'ipv4';
 }
 
-export async function openFrom(p: Parsed, defaultFamily?: Family): Promise<Netfilter> {
+/** The options every command shares (--backend, --netns, -w), checked. */
+export function commonOpenOptions(p: Parsed): { backend: 'auto' | 'legacy' | 'nft'; netns?: string; lockTimeoutMs?: number } {
   const backend = flagString(p, 'backend') ?? 'auto';
   if (backend !== 'auto' && backend !== 'legacy' && backend !== 'nft') {
     throw new UsageError(`--backend must be auto, legacy or nft, not '${backend}'`);
@@ -24,13 +25,16 @@ export async function openFrom(p: Parsed, defaultFamily?: Family): Promise<Netfi
     lockTimeoutMs = s * 1000;
   }
   const netns = flagString(p, 'netns');
-  const family = flagBool(p, 'ipv4') || flagBool(p, 'ipv6') || !defaultFamily ? familyOf(p) : defaultFamily;
-  return Netfilter.open({
+  return {
     backend,
-    family,
     ...(netns !== undefined ? { netns } : {}),
     ...(lockTimeoutMs !== undefined ? { lockTimeoutMs } : {}),
-  });
+  };
+}
+
+export async function openFrom(p: Parsed, defaultFamily?: Family): Promise<Netfilter> {
+  const family = flagBool(p, 'ipv4') || flagBool(p, 'ipv6') || !defaultFamily ? familyOf(p) : defaultFamily;
+  return Netfilter.open({ ...commonOpenOptions(p), family });
 }
 
 export function toJson(value: unknown): string {

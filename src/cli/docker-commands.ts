@@ -17,7 +17,7 @@ import { summary, type Finding } from '../docker/doctor.js';
 import type { CommitResult } from '../netfilter.js';
 import { canonicalAddress, parseAddress } from '../docker/address.js';
 import { flagBool, flagString, parseArgs, UsageError, type FlagSpec, type Parsed } from './args.js';
-import { readInput, toJson, type Io } from './common.js';
+import { commonOpenOptions, readInput, toJson, type Io } from './common.js';
 
 const DOCKER_USAGE = `usage: iptkit docker <command> [options]
 
@@ -60,24 +60,8 @@ function readJson(path: string, what: string): unknown {
 }
 
 async function openHost(p: Parsed): Promise<DockerHost> {
-  const backend = flagString(p, 'backend') ?? 'auto';
-  if (backend !== 'auto' && backend !== 'legacy' && backend !== 'nft') {
-    throw new UsageError(`--backend must be auto, legacy or nft, not '${backend}'`);
-  }
   if (flagBool(p, 'ipv4') || flagBool(p, 'ipv6')) throw new UsageError('docker commands work on both families; -4/-6 do not apply');
-  const wait = flagString(p, 'wait');
-  let lockTimeoutMs: number | undefined;
-  if (wait !== undefined) {
-    const s = Number(wait);
-    if (!Number.isFinite(s) || s < 0) throw new UsageError(`--wait takes seconds, not '${wait}'`);
-    lockTimeoutMs = s * 1000;
-  }
-  const netns = flagString(p, 'netns');
-  return DockerHost.open({
-    backend,
-    ...(netns !== undefined ? { netns } : {}),
-    ...(lockTimeoutMs !== undefined ? { lockTimeoutMs } : {}),
-  });
+  return DockerHost.open(commonOpenOptions(p));
 }
 
 function commitLine(family: string, r: CommitResult): string {
