@@ -8,7 +8,16 @@ import { planTable, type TableIntent, type TablePlan } from '../plan/plan.js';
 import type { Table } from '../rules/model.js';
 import type { Backend, Snapshot } from './backend.js';
 
-export const DEFAULT_MAX_RETRIES = 8;
+// Generous: a writer in a tight loop (a script of `iptables-nft -A` runs) commits every few
+// milliseconds, and each try only succeeds if it fits between two of those commits.
+export const DEFAULT_MAX_RETRIES = 32;
+
+/** A short random pause before a retry, growing with the attempt, so tries do not fall into
+ * lockstep with another writer's rhythm. */
+function backoff(attempt: number): Promise<void> {
+  const ms = Math.random() * Math.min(20, attempt);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 export interface TransactionResult {
   plans: TablePlan[];
@@ -47,6 +56,7 @@ export async function runTransaction(
           { op: 'commit', backend: backend.kind, ...(err.table ? { table: err.table } : {}) },
         );
       }
+      await backoff(attempt);
     }
   }
 }
