@@ -304,9 +304,30 @@ bool get_u64(const Fields& f, std::string_view key, uint64_t max, uint64_t& out,
   return wire_get_u64(key, *v, max, out, err);
 }
 
+bool wire_plain_ipv4(std::string_view s, unsigned char* out) {
+  size_t i = 0;
+  unsigned char b[4];
+  for (int part = 0; part < 4; part++) {
+    if (part > 0) {
+      if (i >= s.size() || s[i] != '.') return false;
+      i++;
+    }
+    size_t start = i;
+    unsigned v = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 3) v = v * 10 + static_cast<unsigned>(s[i++] - '0');
+    size_t n = i - start;
+    if (n == 0 || v > 255 || (n > 1 && s[start] == '0')) return false;
+    b[part] = static_cast<unsigned char>(v);
+  }
+  if (i != s.size()) return false;
+  std::memcpy(out, b, 4);
+  return true;
+}
+
 bool get_inet(const Fields& f, std::string_view key, Family family, void* addr, std::string& err) {
   const std::string* v = f.find(key);
   if (!v) return true;
+  if (family != Family::ipv6 && wire_plain_ipv4(*v, static_cast<unsigned char*>(addr))) return true;
   if (inet_pton(family == Family::ipv6 ? AF_INET6 : AF_INET, v->c_str(), addr) != 1) {
     err = std::string(key) + "=" + *v + " is not an " + (family == Family::ipv6 ? "IPv6" : "IPv4") + " address";
     return false;

@@ -15,6 +15,10 @@ namespace iptkit {
 void wire_escape(std::string& out, std::string_view value);
 // Writes `value` escaped at p (room for 3 * value.size() bytes); returns the end.
 char* wire_escape_to(char* p, std::string_view value);
+// The dotted quads inet_pton(AF_INET) certainly accepts (four parts of 1-3 digits, each at
+// most 255, no leading zero), into the same 4 bytes; false for anything else (which the
+// caller then gives to inet_pton: glibc formats and parses IPv4 slowly).
+bool wire_plain_ipv4(std::string_view s, unsigned char* out);
 // Writes an IPv4 address in inet_ntop's dotted decimal at p (room for 15 bytes); returns the end.
 char* wire_put_ipv4(char* p, const void* addr);
 // False on a malformed %XX sequence.

@@ -96,27 +96,8 @@ void append_addr(std::string& out, std::string_view key, Family family, const vo
 }
 
 namespace {
-// The dotted quads inet_pton(AF_INET) certainly accepts (four parts of 1-3 digits, each at
-// most 255, no leading zero), giving the same bytes; anything else is left to inet_pton.
-bool plain_ipv4(std::string_view s, unsigned char* out) {
-  size_t i = 0;
-  for (int part = 0; part < 4; part++) {
-    if (part > 0) {
-      if (i >= s.size() || s[i] != '.') return false;
-      i++;
-    }
-    size_t start = i;
-    unsigned v = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 3) v = v * 10 + static_cast<unsigned>(s[i++] - '0');
-    size_t n = i - start;
-    if (n == 0 || v > 255 || (n > 1 && s[start] == '0')) return false;
-    out[part] = static_cast<unsigned char>(v);
-  }
-  return i == s.size();
-}
-
 bool to_addr(int af, std::string_view s, void* out) {
-  if (af == AF_INET && plain_ipv4(s, static_cast<unsigned char*>(out))) return true;
+  if (af == AF_INET && wire_plain_ipv4(s, static_cast<unsigned char*>(out))) return true;
   std::string str(s);
   return inet_pton(af, str.c_str(), out) == 1;
 }
