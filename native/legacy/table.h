@@ -332,6 +332,9 @@ class CommitParser {
   CommitParser(size_t table_index, WantTable& out) : index_(table_index), out_(out) {}
 
   OpError parse(std::string_view text) {
+    // The entries take about as many bytes as their wire text: one allocation instead of
+    // doubling a multi-megabyte arena (a pure keep wire reserves a little for nothing).
+    out_.arena.reserve(text.size());
     int lineno = 0;
     size_t pos = 0;
     while (pos < text.size() && !error_) {
