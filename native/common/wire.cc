@@ -102,7 +102,13 @@ void wire_escape(std::string& out, std::string_view value) {
 bool wire_unescape(std::string_view in, std::string& out) {
   const char* pct = static_cast<const char*>(std::memchr(in.data(), '%', in.size()));
   if (!pct) {  // nearly every value: nothing to decode
-    out.assign(in.data(), in.size());
+    // Reused strings mostly get a value of the length they hold (ports, addresses of one
+    // field): overwrite it without going through assign.
+    if (out.size() == in.size()) {
+      if (!in.empty()) std::memcpy(&out[0], in.data(), in.size());
+    } else {
+      out.assign(in.data(), in.size());
+    }
     return true;
   }
   out.assign(in.data(), static_cast<size_t>(pct - in.data()));
