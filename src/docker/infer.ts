@@ -50,6 +50,37 @@ function stripHost(cidr: string): string {
   return cidr.replace(/\/(32|128)$/, '');
 }
 
+/** A published port as nat DOCKER's DNAT rule describes it (`notIn`: its `! -i` bridge). */
+export interface DnatPort {
+  proto: DockerProto;
+  hostIp: string;
+  hostPort: number;
+  containerIp: string;
+  containerPort: number;
+  notIn?: string;
+}
+
+/** The port a nat DOCKER rule publishes, or undefined when it is not a port's DNAT. */
+export function dnatPortOf(r: RuleArgs, family: Family): DnatPort | undefined {
+  if (r.target !== 'DNAT') return undefined;
+  const proto = pos(r, '-p');
+  const dport = pos(r, '--dport');
+  const to = pos(r, '--to-destination');
+  if (!proto || !DOCKER_PROTOS.includes(proto as DockerProto) || !dport || !to) return undefined;
+  const m = /^\[?([0-9a-fA-F.:]+?)\]?:(\d+)$/.exec(to);
+  if (!m) return undefined;
+  const notIn = neg(r, '-i');
+  const d = pos(r, '-d');
+  return {
+    proto: proto as DockerProto,
+    hostIp: d !== undefined ? stripHost(d) : family === 'ipv4' ? '0.0.0.0' : '::',
+    hostPort: Number(dport),
+    containerIp: m[1]!,
+    containerPort: Number(m[2]),
+    ...(notIn !== undefined ? { notIn } : {}),
+  };
+}
+
 function factsOf(t: FamilyTables): FamilyFacts {
   const layout: DockerLayout = hasChain(t, 'filter', 'DOCKER-FORWARD') ? 'v28' : 'classic';
   const nets = new Map<string, NetFacts>();
@@ -133,23 +164,13 @@ function factsOf(t: FamilyTables): FamilyFacts {
       userlandProxy ??= true;
       continue;
     }
-    if (r.target !== 'DNAT') continue;
-    const proto = pos(r, '-p');
-    const dport = pos(r, '--dport');
-    const to = pos(r, '--to-destination');
-    if (!proto || !DOCKER_PROTOS.includes(proto as DockerProto) || !dport || !to) continue;
-    const m = /^\[?([0-9a-fA-F.:]+?)\]?:(\d+)$/.exec(to);
-    if (!m) continue;
-    const notIn = neg(r, '-i');
-    if (notIn !== undefined) userlandProxy ??= true;
-    const d = pos(r, '-d');
+    const p = dnatPortOf(r, t.family);
+    if (!p) continue;
+    if (p.notIn !== undefined) userlandProxy ??= true;
+    const { notIn, ...port } = p;
     ports.push({
-      proto: proto as DockerProto,
-      hostIp: d !== undefined ? stripHost(d) : t.family === 'ipv4' ? '0.0.0.0' : '::',
-      hostPort: Number(dport),
-      containerIp: m[1]!,
-      containerPort: Number(m[2]),
-      ...(notIn !== undefined ? { bridge: notIn } : acceptBridge.has(m[1]!) ? { bridge: acceptBridge.get(m[1]!)! } : {}),
+      ...port,
+      ...(notIn !== undefined ? { bridge: notIn } : acceptBridge.has(port.containerIp) ? { bridge: acceptBridge.get(port.containerIp)! } : {}),
     });
   }
 

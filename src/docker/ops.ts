@@ -36,14 +36,19 @@ import { inferState as inferFromSaves, type InferHints } from './infer.js';
 import { bridgeNames } from './links.js';
 import { isDockerOwnedChain, isDockerRule } from './recognise.js';
 import {
+  DOCKER_CHAIN,
   DOCKER_USER_CHAIN,
+  acceptPortRule,
   builtinChainRules,
+  dnatRule,
   expandPorts,
+  hairpinMasqueradeRule,
   type DockerFamilyRuleset,
   type PortBinding,
 } from './ruleset.js';
+import { FastPathUnavailable, fastBase, otherFamilyQuiet, ownsKeysOf, validBindings } from './fast.js';
 import type { FamilySaves } from './saves.js';
-import { parsePortSpec, portFamily, validateState, type DockerPort, type DockerProto, type DockerState } from './state.js';
+import { parsePortSpec, portFamily, subnetFor, validateState, type DockerPort, type DockerProto, type DockerState } from './state.js';
 
 /** The tables Docker writes to. */
 const DOCKER_TABLES: readonly TableName[] = ['raw', 'mangle', 'nat', 'filter'];
@@ -297,6 +302,72 @@ export function deltaIntents(
   return [...byTable.entries()].map(([table, chains]) => ({ table, chains }));
 }
 
+/**
+ * deltaIntents for the classic layout when only ports change, from the changed ports and the
+ * ports that share a container address with them (every per-port rule names that address):
+ * Docker's per-port rules are appended (nat DOCKER DNAT, nat POSTROUTING hairpin MASQUERADE,
+ * filter DOCKER ACCEPT), so new rules are the chain's tail, or all of it when it was empty.
+ * `before` are the ports before the change; `added` or `removed` the change (one is empty);
+ * `after` the ports after it.
+ */
+function classicPortDelta(
+  kernel: DockerState,
+  family: Family,
+  current: readonly Table[],
+  before: readonly PortBinding[],
+  added: readonly PortBinding[],
+  removed: readonly PortBinding[],
+  after: readonly PortBinding[],
+): TableIntent[] {
+  if ([...added, ...removed].some((b) => b.proto === 'sctp')) throw new FastPathUnavailable('sctp');
+  const parser = new RuleParser(family);
+  const hairpin = !kernel.userlandProxy;
+  const bridgeOf = new Map(kernel.networks.map((n) => [n.name, n.bridge]));
+  const external = kernel.networks.filter((n) => subnetFor(n, family) !== undefined && !n.internal);
+  const changedIps = new Set([...added, ...removed].map((b) => b.containerIp));
+  const relatedBefore = before.filter((b) => changedIps.has(b.containerIp));
+  const relatedAfter = after.filter((b) => changedIps.has(b.containerIp));
+  const dnat = (b: PortBinding): string => dnatRule(b, bridgeOf.get(b.network)!, !hairpin, false);
+  const accept = (b: PortBinding): string => acceptPortRule(b, bridgeOf.get(b.network)!);
+  const natTop = hairpin ? 0 : external.filter((n) => n.masquerade).length;
+  const postTop = external.reduce((k, n) => k + (hairpin ? 1 : 0) + (n.masquerade ? 1 : 0), 0);
+  const chains: Array<{ table: TableName; chain: string; builtin: boolean; text: (b: PortBinding) => string; wasEmpty: boolean }> = [
+    { table: 'nat', chain: DOCKER_CHAIN, builtin: false, text: dnat, wasEmpty: natTop + before.length === 0 },
+    { table: 'filter', chain: DOCKER_CHAIN, builtin: false, text: accept, wasEmpty: before.length === 0 },
+    { table: 'nat', chain: 'POSTROUTING', builtin: true, text: hairpinMasqueradeRule, wasEmpty: postTop + before.length === 0 },
+  ];
+  const byTable = new Map<string, ChainIntent[]>();
+  for (const c of chains) {
+    const was = new Set(relatedBefore.map(c.text));
+    const now = new Set(relatedAfter.map(c.text));
+    const plus = [...new Set(added.map(c.text))].filter((t) => !was.has(t));
+    const minus = removed.map(c.text).filter((t) => !now.has(t));
+    if (plus.length === 0 && minus.length === 0) continue;
+    if (!c.builtin && !current.find((t) => t.name === c.table)?.chains.some((x) => x.name === c.chain)) {
+      throw new FastPathUnavailable(`chain ${c.chain} missing`);
+    }
+    const rules = parser.all(plus);
+    const intent: ChainIntent = {
+      chain: c.chain,
+      mode: 'owned',
+      owns: ownsKeysOf([...rules, ...parser.all(minus)]),
+      blocks: [
+        { position: 'top', rules: c.wasEmpty ? rules : [] },
+        { position: 'bottom', rules: c.wasEmpty ? [] : rules },
+      ],
+    };
+    const list = byTable.get(c.table) ?? [];
+    list.push(intent);
+    byTable.set(c.table, list);
+  }
+  return [...byTable.entries()].map(([table, chains]) => ({ table, chains }));
+}
+
+/** Thrown out of a fast-path transaction that has nothing to commit. */
+class NothingToCommit {
+  constructor(readonly result: DockerPublishResult) {}
+}
+
 function bindingKey(b: PortBinding): string {
   return `${b.proto}|${b.hostIp}|${b.hostPort}`;
 }
@@ -462,6 +533,76 @@ export class DockerHost {
    * port whose host binding is taken by another container is refused (RangeError).
    */
   async publish(portsJson: readonly unknown[], options: { state?: unknown } = {}): Promise<DockerPublishResult> {
+    if (options.state === undefined) {
+      const fast = await this.fastPorts(portsJson, 'publish');
+      if (fast) return fast;
+    }
+    return this.publishGeneral(portsJson, options);
+  }
+
+  /** Unpublishes ports (matched by proto and host port, and whatever else is given). */
+  async unpublish(portsJson: readonly unknown[], options: { state?: unknown } = {}): Promise<DockerPublishResult> {
+    if (options.state === undefined) {
+      const fast = await this.fastPorts(portsJson, 'unpublish');
+      if (fast) return fast;
+    }
+    return this.unpublishGeneral(portsJson, options);
+  }
+
+  /**
+   * publish/unpublish without a state file on the common host (fast.ts): one read of the
+   * family's nat and filter tables, under the commit's guard, and only the changed ports'
+   * rules built. Undefined when the fast path does not apply: the general path decides then
+   * (and throws its errors: any error here sends the caller there).
+   */
+  private async fastPorts(portsJson: readonly unknown[], op: 'publish' | 'unpublish'): Promise<DockerPublishResult | undefined> {
+    let family: Family | undefined;
+    if (op === 'publish') {
+      for (const raw of portsJson) {
+        const ip = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)['containerIp'] : undefined;
+        const f = typeof ip === 'string' ? parseAddress(ip)?.family : undefined;
+        if (f === undefined || (family !== undefined && f !== family)) return undefined;
+        family = f;
+      }
+      if (family === undefined) return undefined;
+    } else {
+      // The family with the ports: IPv4, unless only the IPv6 tables have any.
+      const v6 = await this.readDockerTables('ipv6');
+      family = otherFamilyQuiet(v6) ? 'ipv4' : 'ipv6';
+    }
+    const other: Family = family === 'ipv4' ? 'ipv6' : 'ipv4';
+    const otherTables = await this.readDockerTables(other);
+    if (!otherFamilyQuiet(otherTables)) return undefined;
+    const otherSaves = savesOf(other, otherTables);
+    const nf = this.nf[family];
+    if (nf.backend === 'legacy') {
+      const names = await nf.tableNames();
+      if (!names.includes('nat') || !names.includes('filter')) return undefined;
+    }
+    let outcome: { changed: number; unchanged: number } = { changed: 0, unchanged: 0 };
+    try {
+      const fam = family;
+      const result = await nf.update(['nat', 'filter'], (current) => {
+        try {
+          const { kernel, bindings } = fastBase(fam, current, otherSaves);
+          const r = op === 'publish' ? fastPublishDelta(kernel, bindings, portsJson) : fastUnpublishDelta(kernel, bindings, portsJson);
+          if (r.changed === 0) throw new NothingToCommit({ changed: 0, unchanged: r.unchanged });
+          outcome = { changed: r.changed, unchanged: r.unchanged };
+          return classicPortDelta(kernel, fam, current, r.before, r.added, r.removed, r.after);
+        } catch (e) {
+          if (e instanceof NothingToCommit) throw e;
+          throw new FastPathUnavailable(e instanceof Error ? e.message : String(e));
+        }
+      });
+      return { [fam]: result, ...outcome };
+    } catch (e) {
+      if (e instanceof NothingToCommit) return e.result;
+      if (e instanceof FastPathUnavailable) return undefined;
+      throw e;
+    }
+  }
+
+  private async publishGeneral(portsJson: readonly unknown[], options: { state?: unknown } = {}): Promise<DockerPublishResult> {
     const given = options.state === undefined ? undefined : validateState(options.state);
     const { base, current, inferredBridges } = await this.currentState(given);
     if (base.layout === 'nft') throw new RangeError('layout: "nft" has no iptables rules to publish');
@@ -512,8 +653,7 @@ export class DockerHost {
     return { ...result, changed: add.length, unchanged };
   }
 
-  /** Unpublishes ports (matched by proto and host port, and whatever else is given). */
-  async unpublish(portsJson: readonly unknown[], options: { state?: unknown } = {}): Promise<DockerPublishResult> {
+  private async unpublishGeneral(portsJson: readonly unknown[], options: { state?: unknown } = {}): Promise<DockerPublishResult> {
     const given = options.state === undefined ? undefined : validateState(options.state);
     const { base, current } = await this.currentState(given);
     if (base.layout === 'nft') throw new RangeError('layout: "nft" has no iptables rules to unpublish');
@@ -531,6 +671,70 @@ export class DockerHost {
     const result = await this.commitDelta(base, after, current);
     return { ...result, changed, unchanged: 0 };
   }
+}
+
+interface PortChange {
+  changed: number;
+  unchanged: number;
+  before: PortBinding[];
+  added: PortBinding[];
+  removed: PortBinding[];
+  after: PortBinding[];
+}
+
+/** publish's decisions (see publishGeneral) on the kernel's networks and ports. */
+function fastPublishDelta(kernel: DockerState, bindings: PortBinding[], portsJson: readonly unknown[]): PortChange {
+  const base: DockerState = { ...kernel, ports: [] };
+  const nets = new Map<string, string>();
+  for (const n of base.networks) {
+    nets.set(n.name, n.name);
+    if (!nets.has(n.bridge)) nets.set(n.bridge, n.name);
+  }
+  const requested: unknown[] = portsJson.map((raw, i) => {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new TypeError(`ports[${i}]: not an object`);
+    const p = raw as Record<string, unknown>;
+    const name = typeof p['network'] === 'string' ? nets.get(p['network']) : undefined;
+    if (name === undefined) throw new RangeError(`ports[${i}].network: not a network of this host`);
+    return { ...p, network: name };
+  });
+  const fresh = validateState({ ...base, ports: requested, endpoints: undefined }).ports;
+  const onHost = new Set(kernel.networks.map((n) => n.bridge));
+  for (const p of fresh) {
+    if (!onHost.has(base.networks.find((x) => x.name === p.network)!.bridge)) throw new RangeError('network has no rules on this host');
+  }
+  const haveKeys = new Map(bindings.map((b) => [`${b.family}|${bindingKey(b)}`, b]));
+  const add: PortBinding[] = [];
+  let unchanged = 0;
+  for (const b of allBindings(fresh)) {
+    const existing = haveKeys.get(`${b.family}|${bindingKey(b)}`);
+    if (existing && sameBinding(existing, b)) {
+      unchanged++;
+      continue;
+    }
+    add.push(b);
+  }
+  if (add.length === 0) return { changed: 0, unchanged, before: [], added: [], removed: [], after: [] };
+  // validateState of the state after: every port, the kernel's included (else the general
+  // path throws its error).
+  const valid = validBindings(base, [...bindings, ...add]);
+  if (!valid) throw new RangeError('the state after publishing is not valid');
+  const before = valid.slice(0, bindings.length);
+  const added = valid.slice(bindings.length);
+  return { changed: add.length, unchanged, before, added, removed: [], after: valid };
+}
+
+/** unpublish's decisions (see unpublishGeneral) on the kernel's networks and ports. */
+function fastUnpublishDelta(kernel: DockerState, bindings: PortBinding[], portsJson: readonly unknown[]): PortChange {
+  const base: DockerState = { ...kernel, ports: [] };
+  const matchers = portsJson.map((raw, i) => unpublishMatcher(raw, i, base));
+  const keep: PortBinding[] = [];
+  const removed: PortBinding[] = [];
+  for (const b of bindings) {
+    if (matchers.some((m) => m(b))) removed.push(b);
+    else keep.push(b);
+  }
+  if (removed.length === 0) return { changed: 0, unchanged: matchers.length, before: [], added: [], removed: [], after: [] };
+  return { changed: removed.length, unchanged: 0, before: bindings, added: [], removed, after: keep };
 }
 
 function unpublishMatcher(raw: unknown, i: number, base: DockerState): (b: PortBinding) => boolean {
