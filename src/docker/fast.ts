@@ -14,7 +14,7 @@
 
 import type { Family, Rule, Table } from '../rules/model.js';
 import { printSave } from '../rules/save.js';
-import { ruleKey, ruleKeyHash } from '../plan/key.js';
+import { ruleKey, ruleKeyHash, sameRuleKey } from '../plan/key.js';
 import { canonicalAddress, parseAddress, parsePrefix, type Address, type Prefix } from './address.js';
 import { inferState } from './infer.js';
 import type { FamilySaves } from './saves.js';
@@ -172,6 +172,28 @@ export function fastBase(family: Family, current: readonly Table[], other: Famil
   return { kernel, bindings };
 }
 
+/** parseAddress for a dotted quad (no leading zeros, each part at most 255); else undefined. */
+function parseV4(s: string): Address | undefined {
+  const bytes = new Uint8Array(4);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || part > 3 || value > 255) return undefined;
+      bytes[part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits === 1 && value === 0) return undefined; // a leading zero
+      if (++digits > 3) return undefined;
+      value = value * 10 + (c - 0x30);
+    } else return undefined;
+  }
+  return part === 4 ? { family: 'ipv4', bytes } : undefined;
+}
+
 function contains(p: Prefix, a: Address): boolean {
   if (p.addr.family !== a.family) return false;
   const full = p.length >> 3;
@@ -214,7 +236,7 @@ export function validBindings(state: DockerState, bindings: readonly PortBinding
     if (!Number.isInteger(b.hostPort) || b.hostPort < 1 || b.hostPort > 65535) return undefined;
     if (!Number.isInteger(b.containerPort) || b.containerPort < 1 || b.containerPort > 65535) return undefined;
     const host = addr(b.hostIp);
-    const cont = parseAddress(b.containerIp);
+    const cont = parseV4(b.containerIp) ?? parseAddress(b.containerIp);
     if (!host || !cont || host.family !== cont.family) return undefined;
     let prefix = n.prefix.get(cont.family);
     if (!n.prefix.has(cont.family)) {
@@ -239,20 +261,44 @@ export function validBindings(state: DockerState, bindings: readonly PortBinding
   return out;
 }
 
+const NAME_SEPARATORS = /[/{};]/;
+const FIELD_NAME_SEPARATORS = /[=;{}]/;
+const FIELD_VALUE_SEPARATORS = /[;{}]/;
+
+function cleanFields(f: Record<string, string>): boolean {
+  for (const k in f) {
+    if (!Object.prototype.hasOwnProperty.call(f, k)) continue;
+    if (FIELD_NAME_SEPARATORS.test(k) || FIELD_VALUE_SEPARATORS.test(f[k]!)) return false;
+  }
+  return true;
+}
+
+/**
+ * No text of the rule holds a character ruleKeyHash refuses (plan/key.ts), so it would have
+ * a hash: for two such rules, equal keys mean equal parts, which sameRuleKey compares.
+ */
+function clean(r: Rule): boolean {
+  if (r.source?.includes('|') || r.destination?.includes('|') || r.inInterface?.includes('|') || r.outInterface?.includes('|')) {
+    return false;
+  }
+  for (const m of r.matches) if (NAME_SEPARATORS.test(m.name) || !cleanFields(m.fields)) return false;
+  const t = r.target;
+  return t.kind !== 'extension' || (!NAME_SEPARATORS.test(t.name) && cleanFields(t.fields));
+}
+
 /**
  * owns() of a delta intent: the rules whose ruleKey is one of `rules`' keys (and not foreign).
- * A rule whose ruleKeyHash none of them has cannot share a key (plan/key.ts), so most rules
- * of a big chain are turned down without building their key.
+ * A big chain's rules are compared part by part (sameRuleKey, no key built) when both sides
+ * are clean, where that is the same test; the key decides otherwise.
  */
 export function ownsKeysOf(rules: readonly Rule[]): (r: Rule) => boolean {
   const keys = new Set(rules.map(ruleKey));
-  const hashes = new Set(rules.map(ruleKeyHash));
-  const prefilter = !hashes.has(-1);
+  const allClean = rules.every((c) => ruleKeyHash(c) >= 0);
   return (r) => {
     if (r.foreign !== undefined) return false;
-    if (prefilter) {
-      const h = ruleKeyHash(r);
-      if (h >= 0 && !hashes.has(h)) return false;
+    if (allClean && clean(r)) {
+      for (const c of rules) if (sameRuleKey(c, r)) return true;
+      return false;
     }
     return keys.has(ruleKey(r));
   };

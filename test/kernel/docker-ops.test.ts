@@ -8,7 +8,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { DockerHost } from '../../src/docker/ops.js';
+import { DockerHost, ruleText } from '../../src/docker/ops.js';
+import { strictDnat } from '../../src/docker/fast.js';
+import { dnatPortOf } from '../../src/docker/infer.js';
+import { parseArgs } from '../../src/docker/args.js';
 import type { DockerState } from '../../src/docker/state.js';
 import { printRule } from '../../src/rules/save.js';
 import type { Table } from '../../src/rules/model.js';
@@ -298,4 +301,91 @@ describe.skipIf(!isRoot).each(BACKENDS)('docker operations, $backend back end', 
       const again = await iptkit('docker', 'apply', '--json', '--backend', b.backend, '--netns', ns.name, file(`10k-${b.backend}.json`, state));
       expect((JSON.parse(again.stdout) as { ipv4: { changed: string[] } }).ipv4.changed).toEqual([]);
     }, 'iptkit-docker'), 180_000);
+});
+
+// publish/unpublish without a state file take a fast path on a classic host (src/docker/fast.ts):
+// it must commit exactly what the general path commits, and give the same results and errors.
+type PortsOp = (ports: readonly unknown[], options?: { state?: unknown }) => Promise<unknown>;
+interface HostInternals {
+  fastPorts(ports: readonly unknown[], op: 'publish' | 'unpublish'): Promise<unknown>;
+  publishGeneral: PortsOp;
+  unpublishGeneral: PortsOp;
+}
+
+async function outcome(p: Promise<unknown>): Promise<unknown> {
+  try {
+    return { ok: await p };
+  } catch (e) {
+    return { error: `${(e as Error).name}: ${(e as Error).message}` };
+  }
+}
+
+describe.skipIf(!isRoot).each(BACKENDS)('docker publish/unpublish fast path = general path, $backend back end', (b) => {
+  test('same commits, results and errors, step by step', () =>
+    withNetns((fastNs) =>
+      withNetns(async (generalNs) => {
+        for (const ns of [fastNs, generalNs]) ns.ok(b.restore, ['-c'], hostWithForeignRules());
+        const fast = await DockerHost.open({ backend: b.backend, netns: fastNs.name });
+        const general = await DockerHost.open({ backend: b.backend, netns: generalNs.name });
+        await fast.apply(seedState);
+        await general.apply(seedState);
+        const fastIn = fast as unknown as HostInternals;
+        const generalIn = general as unknown as HostInternals;
+        const app = 'br-96a729b6b174';
+        const steps: Array<{ op: 'publish' | 'unpublish'; ports: unknown[]; fast: boolean }> = [
+          { op: 'publish', ports: newPorts.map((p) => ({ ...p, network: app })), fast: true },
+          { op: 'publish', ports: newPorts.map((p) => ({ ...p, network: app })), fast: true },
+          { op: 'publish', ports: [{ ...newPorts[0]!, network: app, hostPort: 9002 }], fast: true },
+          { op: 'publish', ports: [{ ...newPorts[0]!, network: 'app', hostPort: 9003 }], fast: false },
+          { op: 'publish', ports: [{ network: 'docker0', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 9002, containerIp: '172.18.0.9', containerPort: 80 }], fast: false },
+          { op: 'publish', ports: [{ network: 'bridge', proto: 'udp', hostIp: '127.0.0.1', hostPort: 5353, containerIp: '172.18.0.9', containerPort: 53 }], fast: true },
+          { op: 'publish', ports: [{ network: 'br-000000000000', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 9100, containerIp: '172.19.0.2', containerPort: 1 }], fast: false },
+          { op: 'publish', ports: [{ network: app, proto: 'tcp', hostIp: '0.0.0.0', hostPort: '9200-9202', containerIp: '172.19.0.40', containerPort: '80-82' }], fast: true },
+          { op: 'publish', ports: [{ network: app, proto: 'tcp', hostIp: '0.0.0.0', hostPort: 9300, containerIp: '10.0.0.1', containerPort: 80 }], fast: false },
+          { op: 'unpublish', ports: [{ proto: 'tcp', hostPort: 9001 }], fast: true },
+          { op: 'unpublish', ports: [{ proto: 'tcp', hostPort: 9001 }], fast: true },
+          { op: 'unpublish', ports: [{ proto: 'tcp', hostPort: '9200-9201' }], fast: true },
+          { op: 'unpublish', ports: [{ proto: 'tcp', hostPort: 9002, network: app }], fast: true },
+          { op: 'unpublish', ports: [{ proto: 'udp', hostPort: 5353, hostIp: '127.0.0.1' }], fast: true },
+          { op: 'unpublish', ports: [{ proto: 'tcp', hostPort: 'x' }], fast: false },
+          { op: 'unpublish', ports: [{ proto: 'tcp', hostPort: '1-65535' }], fast: true },
+        ];
+        for (const [i, s] of steps.entries()) {
+          const viaFast = await outcome(fastIn.fastPorts(s.ports, s.op));
+          const viaPublic = s.fast ? viaFast : await outcome(s.op === 'publish' ? fast.publish(s.ports) : fast.unpublish(s.ports));
+          const viaGeneral = await outcome(s.op === 'publish' ? generalIn.publishGeneral(s.ports) : generalIn.unpublishGeneral(s.ports));
+          if (s.fast) expect(viaFast, `step ${i}`).not.toEqual({ ok: undefined });
+          else expect(viaFast, `step ${i}`).toEqual({ ok: undefined });
+          expect(viaPublic, `step ${i}`).toEqual(viaGeneral);
+          for (const table of ['nat', 'filter', 'mangle', 'raw']) {
+            expect(fastNs.ok(b.save, ['-c', '-t', table]).split('\n').filter((l) => !l.startsWith('#')), `step ${i} ${table}`).toEqual(
+              generalNs.ok(b.save, ['-c', '-t', table]).split('\n').filter((l) => !l.startsWith('#')),
+            );
+          }
+        }
+      }, 'iptkit-docker'),
+    'iptkit-docker'));
+
+  test('the DNATs read from the kernel are read as inferState reads their text', () =>
+    withNetns(async (ns) => {
+      const host = await DockerHost.open({ backend: b.backend, netns: ns.name });
+      const ports = [
+        ...seedState.ports,
+        { network: 'app', proto: 'udp', hostIp: '127.0.0.1', hostPort: 5353, containerIp: '172.19.0.30', containerPort: 53 },
+        { network: 'app', proto: 'tcp', hostIp: '10.1.2.3', hostPort: 65535, containerIp: '172.19.255.254', containerPort: 1 },
+      ];
+      await host.apply({ ...seedState, ports });
+      const [nat] = await host.netfilter('ipv4').read(['nat']);
+      const rules = nat!.chains.find((c) => c.name === 'DOCKER')!.rules;
+      let strict = 0;
+      for (const r of rules) {
+        const s = strictDnat(r, 'ipv4');
+        const p = dnatPortOf(parseArgs(ruleText('DOCKER', r, 'ipv4')), 'ipv4');
+        if (!s) continue;
+        strict++;
+        const { bridge, ...rest } = s;
+        expect({ ...rest, notIn: bridge }).toEqual(p);
+      }
+      expect(strict).toBe(ports.length);
+    }, 'iptkit-docker'));
 });
