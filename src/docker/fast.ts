@@ -105,6 +105,8 @@ export interface FastBase {
   kernel: DockerState;
   /** Every port of the family's nat DOCKER, one host port each, in rule order. */
   bindings: PortBinding[];
+  /** Rules known to hold no character ruleKeyHash refuses (strict DNATs): see ownsKeysOf. */
+  clean: WeakSet<Rule>;
 }
 
 /** True when the other family's tables publish no port (its Docker rules may be networks'). */
@@ -123,6 +125,7 @@ export function fastBase(family: Family, current: readonly Table[], other: Famil
   if (!nat || !filter) unavailable('nat or filter missing');
   if (filter.chains.some((c) => c.name === 'DOCKER-FORWARD')) unavailable('v28 layout');
   const ports: StrictDnat[] = [];
+  const cleanRules = new WeakSet<Rule>();
   const reducedNat: Table = {
     ...nat,
     chains: nat.chains.map((c) => {
@@ -133,6 +136,8 @@ export function fastBase(family: Family, current: readonly Table[], other: Famil
           const p = strictDnat(r, family);
           if (p) {
             ports.push(p);
+            // Its other texts are digits, address characters and fixed names (strictDnat).
+            if (!holds(r.destination, PIPE) && !holds(r.inInterface, PIPE)) cleanRules.add(r);
             if (!firstOf.has(p.bridge)) {
               firstOf.add(p.bridge);
               kept.push(r);
@@ -169,7 +174,7 @@ export function fastBase(family: Family, current: readonly Table[], other: Famil
       family,
     });
   }
-  return { kernel, bindings };
+  return { kernel, bindings, clean: cleanRules };
 }
 
 /** parseAddress for a dotted quad (no leading zeros, each part at most 255); else undefined. */
@@ -261,14 +266,32 @@ export function validBindings(state: DockerState, bindings: readonly PortBinding
   return out;
 }
 
-const NAME_SEPARATORS = /[/{};]/;
-const FIELD_NAME_SEPARATORS = /[=;{}]/;
-const FIELD_VALUE_SEPARATORS = /[;{}]/;
+// Characters ruleKeyHash refuses (plan/key.ts), by where they occur.
+const PIPE = 1; // addresses, interfaces: |
+const NAME = 2; // extension names: / { } ;
+const FKEY = 4; // field names: = ; { }
+const FVAL = 8; // field values: ; { }
+const CLASS = new Uint8Array(0x80);
+CLASS[0x7c] = PIPE;
+CLASS[0x2f] = NAME;
+CLASS[0x7b] = NAME | FKEY | FVAL;
+CLASS[0x7d] = NAME | FKEY | FVAL;
+CLASS[0x3b] = NAME | FKEY | FVAL;
+CLASS[0x3d] = FKEY;
+
+function holds(s: string | undefined, what: number): boolean {
+  if (s === undefined) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80 && CLASS[c]! & what) return true;
+  }
+  return false;
+}
 
 function cleanFields(f: Record<string, string>): boolean {
   for (const k in f) {
     if (!Object.prototype.hasOwnProperty.call(f, k)) continue;
-    if (FIELD_NAME_SEPARATORS.test(k) || FIELD_VALUE_SEPARATORS.test(f[k]!)) return false;
+    if (holds(k, FKEY) || holds(f[k], FVAL)) return false;
   }
   return true;
 }
@@ -278,12 +301,10 @@ function cleanFields(f: Record<string, string>): boolean {
  * a hash: for two such rules, equal keys mean equal parts, which sameRuleKey compares.
  */
 function clean(r: Rule): boolean {
-  if (r.source?.includes('|') || r.destination?.includes('|') || r.inInterface?.includes('|') || r.outInterface?.includes('|')) {
-    return false;
-  }
-  for (const m of r.matches) if (NAME_SEPARATORS.test(m.name) || !cleanFields(m.fields)) return false;
+  if (holds(r.source, PIPE) || holds(r.destination, PIPE) || holds(r.inInterface, PIPE) || holds(r.outInterface, PIPE)) return false;
+  for (const m of r.matches) if (holds(m.name, NAME) || !cleanFields(m.fields)) return false;
   const t = r.target;
-  return t.kind !== 'extension' || (!NAME_SEPARATORS.test(t.name) && cleanFields(t.fields));
+  return t.kind !== 'extension' || (!holds(t.name, NAME) && cleanFields(t.fields));
 }
 
 /**
@@ -291,14 +312,15 @@ function clean(r: Rule): boolean {
  * A big chain's rules are compared part by part (sameRuleKey, no key built) when both sides
  * are clean, where that is the same test; the key decides otherwise.
  */
-export function ownsKeysOf(rules: readonly Rule[]): (r: Rule) => boolean {
+export function ownsKeysOf(rules: readonly Rule[], known?: WeakSet<Rule>): (r: Rule) => boolean {
   const keys = new Set(rules.map(ruleKey));
   const allClean = rules.every((c) => ruleKeyHash(c) >= 0);
   return (r) => {
     if (r.foreign !== undefined) return false;
-    if (allClean && clean(r)) {
+    if (allClean) {
+      // sameRuleKey true: the keys are equal, whatever the texts hold.
       for (const c of rules) if (sameRuleKey(c, r)) return true;
-      return false;
+      if (known?.has(r) || clean(r)) return false;
     }
     return keys.has(ruleKey(r));
   };

@@ -318,6 +318,7 @@ function classicPortDelta(
   added: readonly PortBinding[],
   removed: readonly PortBinding[],
   after: readonly PortBinding[],
+  clean?: WeakSet<Rule>,
 ): TableIntent[] {
   if ([...added, ...removed].some((b) => b.proto === 'sctp')) throw new FastPathUnavailable('sctp');
   const parser = new RuleParser(family);
@@ -350,7 +351,7 @@ function classicPortDelta(
     const intent: ChainIntent = {
       chain: c.chain,
       mode: 'owned',
-      owns: ownsKeysOf([...rules, ...parser.all(minus)]),
+      owns: ownsKeysOf([...rules, ...parser.all(minus)], clean),
       blocks: [
         { position: 'top', rules: c.wasEmpty ? rules : [] },
         { position: 'bottom', rules: c.wasEmpty ? [] : rules },
@@ -584,11 +585,11 @@ export class DockerHost {
       const fam = family;
       const result = await nf.update(['nat', 'filter'], (current) => {
         try {
-          const { kernel, bindings } = fastBase(fam, current, otherSaves);
+          const { kernel, bindings, clean } = fastBase(fam, current, otherSaves);
           const r = op === 'publish' ? fastPublishDelta(kernel, bindings, portsJson) : fastUnpublishDelta(kernel, bindings, portsJson);
           if (r.changed === 0) throw new NothingToCommit({ changed: 0, unchanged: r.unchanged });
           outcome = { changed: r.changed, unchanged: r.unchanged };
-          return classicPortDelta(kernel, fam, current, r.before, r.added, r.removed, r.after);
+          return classicPortDelta(kernel, fam, current, r.before, r.added, r.removed, r.after, clean);
         } catch (e) {
           if (e instanceof NothingToCommit) throw e;
           throw new FastPathUnavailable(e instanceof Error ? e.message : String(e));
