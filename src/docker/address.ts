@@ -16,18 +16,26 @@ export interface Prefix {
 }
 
 function parseIPv4(text: string): Uint8Array | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
+  // Four decimal parts, each 0-255 without leading zeros (inet_pton refuses them, and "010"
+  // is octal to some tools); by hand, as this runs for every address of a big state.
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    // Leading zeros are refused: inet_pton would, and "010" is octal to some tools.
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    out[i] = n;
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || part > 3 || value > 255) return undefined;
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits === 1 && value === 0) return undefined;
+      if (++digits > 3) return undefined;
+      value = value * 10 + (c - 0x30);
+    } else return undefined;
   }
-  return out;
+  return part === 4 ? out : undefined;
 }
 
 function parseIPv6(text: string): Uint8Array | undefined {

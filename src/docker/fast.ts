@@ -177,28 +177,6 @@ export function fastBase(family: Family, current: readonly Table[], other: Famil
   return { kernel, bindings, clean: cleanRules };
 }
 
-/** parseAddress for a dotted quad (no leading zeros, each part at most 255); else undefined. */
-function parseV4(s: string): Address | undefined {
-  const bytes = new Uint8Array(4);
-  let part = 0;
-  let value = 0;
-  let digits = 0;
-  for (let i = 0; i <= s.length; i++) {
-    const c = i < s.length ? s.charCodeAt(i) : 0x2e;
-    if (c === 0x2e) {
-      if (digits === 0 || part > 3 || value > 255) return undefined;
-      bytes[part++] = value;
-      value = 0;
-      digits = 0;
-    } else if (c >= 0x30 && c <= 0x39) {
-      if (digits === 1 && value === 0) return undefined; // a leading zero
-      if (++digits > 3) return undefined;
-      value = value * 10 + (c - 0x30);
-    } else return undefined;
-  }
-  return part === 4 ? { family: 'ipv4', bytes } : undefined;
-}
-
 function contains(p: Prefix, a: Address): boolean {
   if (p.addr.family !== a.family) return false;
   const full = p.length >> 3;
@@ -241,7 +219,7 @@ export function validBindings(state: DockerState, bindings: readonly PortBinding
     if (!Number.isInteger(b.hostPort) || b.hostPort < 1 || b.hostPort > 65535) return undefined;
     if (!Number.isInteger(b.containerPort) || b.containerPort < 1 || b.containerPort > 65535) return undefined;
     const host = addr(b.hostIp);
-    const cont = parseV4(b.containerIp) ?? parseAddress(b.containerIp);
+    const cont = parseAddress(b.containerIp);
     if (!host || !cont || host.family !== cont.family) return undefined;
     let prefix = n.prefix.get(cont.family);
     if (!n.prefix.has(cont.family)) {
@@ -324,4 +302,74 @@ export function ownsKeysOf(rules: readonly Rule[], known?: WeakSet<Rule>): (r: R
     }
     return keys.has(ruleKey(r));
   };
+}
+
+// ---------------------------------------------------------------------------------------
+// Docker's per-port rules as read from the kernel, back to the text Docker's model writes.
+
+const TCP_DEFAULT_FIELDS = 6;
+
+/** The one tcp/udp match of a per-port rule with only a destination port: that port. */
+function dportOnly(r: Rule): { proto: 'tcp' | 'udp'; port: string } | undefined {
+  const proto = r.protocol === 6 ? 'tcp' : r.protocol === 17 ? 'udp' : undefined;
+  if (proto === undefined || r.protocolInvert || r.fragment !== undefined || r.matches.length !== 1) return undefined;
+  const m = r.matches[0]!;
+  if (m.name !== proto || m.revision !== 0 || m.opaque) return undefined;
+  const f = m.fields;
+  if (f['spts'] !== '0:65535' || f['invflags'] !== '0') return undefined;
+  if (proto === 'tcp') {
+    if (f['option'] !== '0' || f['flg_mask'] !== '0' || f['flg_cmp'] !== '0' || !hasKeys(f, TCP_DEFAULT_FIELDS)) return undefined;
+  } else if (!hasKeys(f, 3)) return undefined;
+  const dpts = f['dpts'];
+  if (dpts === undefined) return undefined;
+  const colon = dpts.indexOf(':');
+  const port = dpts.slice(0, colon);
+  if (colon < 0 || dpts.slice(colon + 1) !== port || !DIGITS.test(port)) return undefined;
+  return { proto, port };
+}
+
+const HOST_TEXT = /^[0-9a-fA-F.:]+\/(32|128)$/;
+const IFNAME_TEXT = /^[^\s!"'\\|]+$/;
+
+/**
+ * For a rule of one of Docker's per-port shapes (DNAT, hairpin MASQUERADE, ACCEPT; fields
+ * checked one by one), the text Docker's model writes for it, and its shape (the kind of
+ * rule, protocol and which options it has); undefined for any other rule.
+ */
+export function perPortText(r: Rule, family: Family): { text: string; shape: string } | undefined {
+  if (r.foreign !== undefined || r.sourceInvert || r.destinationInvert || r.outInterfaceInvert) return undefined;
+  const t = r.target;
+  if (t.kind === 'extension' && t.name === 'DNAT') {
+    const d = strictDnat(r, family);
+    if (!d || !IFNAME_TEXT.test(d.bridge) || (r.destination !== undefined && !HOST_TEXT.test(r.destination))) return undefined;
+    const to = family === 'ipv4' ? `${d.containerIp}:${d.containerPort}` : `[${d.containerIp}]:${d.containerPort}`;
+    const dest = r.destination !== undefined ? `-d ${r.destination} ` : '';
+    return {
+      text: `${dest}! -i ${d.bridge} -p ${d.proto} -m ${d.proto} --dport ${d.hostPort} -j DNAT --to-destination ${to}`,
+      shape: `dnat|${d.proto}|${dest !== ''}|${family}|${t.revision}`,
+    };
+  }
+  const p = dportOnly(r);
+  if (!p) return undefined;
+  if (t.kind === 'extension' && t.name === 'MASQUERADE' && !t.opaque) {
+    if (r.inInterface !== undefined || r.inInterfaceInvert || r.outInterface !== undefined) return undefined;
+    const s = r.source;
+    if (s === undefined || s !== r.destination || !HOST_TEXT.test(s)) return undefined;
+    const f = t.fields;
+    const zero = family === 'ipv4' ? '0.0.0.0' : '::';
+    if (f['flags'] !== '0' || f['min_addr'] !== zero || f['max_addr'] !== zero || f['min_proto'] !== '0' || f['max_proto'] !== '0' || !hasKeys(f, 5)) {
+      return undefined;
+    }
+    return { text: `-s ${s} -d ${s} -p ${p.proto} -m ${p.proto} --dport ${p.port} -j MASQUERADE`, shape: `hairpin|${p.proto}|${family}|${t.revision}` };
+  }
+  if (t.kind === 'verdict' && t.verdict === 'ACCEPT') {
+    if (r.source !== undefined || r.destination === undefined || !HOST_TEXT.test(r.destination)) return undefined;
+    const br = r.outInterface;
+    if (br === undefined || r.inInterface !== br || r.inInterfaceInvert !== true || !IFNAME_TEXT.test(br)) return undefined;
+    return {
+      text: `-d ${r.destination} ! -i ${br} -o ${br} -p ${p.proto} -m ${p.proto} --dport ${p.port} -j ACCEPT`,
+      shape: `accept|${p.proto}|${family}`,
+    };
+  }
+  return undefined;
 }

@@ -46,7 +46,7 @@ import {
   type DockerFamilyRuleset,
   type PortBinding,
 } from './ruleset.js';
-import { FastPathUnavailable, fastBase, otherFamilyQuiet, ownsKeysOf, validBindings } from './fast.js';
+import { FastPathUnavailable, fastBase, otherFamilyQuiet, ownsKeysOf, perPortText, validBindings } from './fast.js';
 import type { FamilySaves } from './saves.js';
 import { parsePortSpec, portFamily, subnetFor, validateState, type DockerPort, type DockerProto, type DockerState } from './state.js';
 
@@ -99,11 +99,40 @@ export function ruleText(chain: string, rule: Rule, family: Family): string {
 
 class RuleParser {
   private readonly cache = new Map<string, Rule>();
+  /** Kernel rules of Docker's per-port shapes, by the text that describes them (perPortText). */
+  private readonly kernel = new Map<string, { rule: Rule; shape: string }>();
+  /** Per shape: whether parsing its text gives the kernel's rule (checked on its first use). */
+  private readonly shapeOk = new Map<string, boolean>();
   constructor(private readonly family: Family) {}
+
+  /**
+   * Rules already in the kernel: a text that describes one of them gives a copy of it
+   * (without counters) instead of a parse, once a parse of one text of its shape has given
+   * exactly the kernel's rule (perPortText fixes every other field of the shape).
+   */
+  offer(rules: readonly Rule[]): void {
+    for (const r of rules) {
+      const p = perPortText(r, this.family);
+      if (p && !this.kernel.has(p.text)) this.kernel.set(p.text, { rule: r, shape: p.shape });
+    }
+  }
+
   parse(text: string): Rule {
     let r = this.cache.get(text);
     if (!r) {
-      r = parseRuleArgs(tokenizeRestoreLine(text), this.family).rule;
+      const k = this.kernel.get(text);
+      if (k) {
+        const copy: Rule = { ...k.rule, counters: undefined };
+        let ok = this.shapeOk.get(k.shape);
+        if (ok === undefined) {
+          const parsed = parseRuleArgs(tokenizeRestoreLine(text), this.family).rule;
+          ok = JSON.stringify(parsed) === JSON.stringify(copy);
+          this.shapeOk.set(k.shape, ok);
+          if (!ok) r = parsed;
+        }
+        if (ok) r = copy;
+      }
+      r ??= parseRuleArgs(tokenizeRestoreLine(text), this.family).rule;
       this.cache.set(text, r);
     }
     return r;
@@ -131,8 +160,26 @@ function knownBridges(state: DockerState, current: readonly Table[]): Set<string
   return out;
 }
 
+/** Per shape of perPortText: whether its text is what printRule prints (checked once). */
+type PrintCheck = Map<string, boolean>;
+
+/** ruleText, without printing a rule of Docker's per-port shapes once its shape printed the same. */
+function textOf(chain: string, r: Rule, family: Family, checked: PrintCheck): string {
+  const p = perPortText(r, family);
+  if (!p) return ruleText(chain, r, family);
+  let ok = checked.get(p.shape);
+  if (ok === undefined) {
+    const printed = ruleText(chain, r, family);
+    ok = printed === p.text;
+    checked.set(p.shape, ok);
+    return printed;
+  }
+  return ok ? p.text : ruleText(chain, r, family);
+}
+
 function ownsFn(family: Family, table: string, chain: string, bridges: ReadonlySet<string>): (r: Rule) => boolean {
-  return (r) => r.foreign === undefined && isDockerRule(family, table, chain, ruleText(chain, r, family), bridges);
+  const checked: PrintCheck = new Map();
+  return (r) => r.foreign === undefined && isDockerRule(family, table, chain, textOf(chain, r, family, checked), bridges);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -153,6 +200,10 @@ export function applyIntents(
   current: readonly Table[],
 ): TableIntent[] {
   const parser = new RuleParser(family);
+  for (const t of current) {
+    if (t.name !== 'nat' && t.name !== 'filter') continue;
+    for (const c of t.chains) if (c.name === DOCKER_CHAIN || c.name === 'POSTROUTING') parser.offer(c.rules);
+  }
   const bridges = knownBridges(state, current);
   const intents: TableIntent[] = [];
   for (const tableName of familyTables(rs, current)) {

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { DockerHost, ruleText } from '../../src/docker/ops.js';
-import { strictDnat } from '../../src/docker/fast.js';
+import { perPortText, strictDnat } from '../../src/docker/fast.js';
+import { parseRuleArgs, tokenizeRestoreLine } from '../../src/rules/args.js';
 import { dnatPortOf } from '../../src/docker/infer.js';
 import { parseArgs } from '../../src/docker/args.js';
 import type { DockerState } from '../../src/docker/state.js';
@@ -255,7 +256,7 @@ describe.skipIf(!isRoot).each(BACKENDS)('docker operations, $backend back end', 
         userlandProxy: false,
         networks: [{ name: 'ds', bridge: 'br-00000000d5d5', subnet: '172.25.0.0/16', subnet6: 'fd00:25::/64', icc: false, masquerade: true, internal: false }],
         ports: [
-          { network: 'ds', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerIp: '172.25.0.2', containerPort: 80 },
+          { network: 'ds', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 18080, containerIp: '172.25.0.2', containerPort: 80 },
           { network: 'ds', proto: 'tcp', hostIp: '::', hostPort: 8080, containerIp: 'fd00:25::2', containerPort: 80 },
         ],
       };
@@ -387,5 +388,46 @@ describe.skipIf(!isRoot).each(BACKENDS)('docker publish/unpublish fast path = ge
         expect({ ...rest, notIn: bridge }).toEqual(p);
       }
       expect(strict).toBe(ports.length);
+    }, 'iptkit-docker'));
+});
+
+describe.skipIf(!isRoot).each(BACKENDS)('Docker per-port rules read back as their text, $backend back end', (b) => {
+  test('perPortText is what printRule prints, and parsing it gives the kernel’s rule', () =>
+    withNetns(async (ns) => {
+      const host = await DockerHost.open({ backend: b.backend, netns: ns.name });
+      const state = {
+        layout: 'classic',
+        userlandProxy: false,
+        networks: [
+          { name: 'ds', bridge: 'br-00000000d5d5', subnet: '172.25.0.0/16', subnet6: 'fd00:25::/64', icc: true, masquerade: true, internal: false },
+          ...seedState.networks,
+        ],
+        ports: [
+          ...seedState.ports,
+          { network: 'ds', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 18080, containerIp: '172.25.0.2', containerPort: 80 },
+          { network: 'ds', proto: 'udp', hostIp: '10.9.8.7', hostPort: 5353, containerIp: '172.25.0.3', containerPort: 53 },
+          { network: 'ds', proto: 'tcp', hostIp: '::', hostPort: 8080, containerIp: 'fd00:25::2', containerPort: 80 },
+          { network: 'ds', proto: 'udp', hostIp: 'fd00:99::1', hostPort: 5353, containerIp: 'fd00:25::3', containerPort: 53 },
+        ],
+      };
+      await host.apply(state);
+      await host.apply({ ...state, userlandProxy: true });
+      let seen = 0;
+      for (const family of ['ipv4', 'ipv6'] as const) {
+        for (const t of await host.netfilter(family).read(['nat', 'filter'])) {
+          for (const c of t.chains) {
+            for (const r of c.rules) {
+              const p = perPortText(r, family);
+              if (!p) continue;
+              seen++;
+              expect(p.text).toBe(ruleText(c.name, r, family));
+              const parsed = parseRuleArgs(tokenizeRestoreLine(p.text), family).rule;
+              expect(JSON.stringify(parsed)).toBe(JSON.stringify({ ...r, counters: undefined }));
+            }
+          }
+        }
+      }
+      // DNAT, hairpin MASQUERADE and ACCEPT of every port (ACCEPTs and hairpins shared).
+      expect(seen).toBeGreaterThanOrEqual(3 * 4 + 2 * seedState.ports.length);
     }, 'iptkit-docker'));
 });
