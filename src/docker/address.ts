@@ -155,7 +155,13 @@ export function hostBitsSet(p: Prefix): boolean {
 
 export function prefixContains(p: Prefix, a: Address): boolean {
   if (p.addr.family !== a.family) return false;
-  return formatAddress(maskAddress(a, p.length)) === formatAddress(maskAddress(p.addr, p.length));
+  // The first p.length bits agree (what comparing both masked addresses' texts tells).
+  const full = p.length >> 3;
+  for (let i = 0; i < full; i++) if (p.addr.bytes[i] !== a.bytes[i]) return false;
+  const rest = p.length & 7;
+  if (rest === 0) return true;
+  const mask = (0xff << (8 - rest)) & 0xff;
+  return (p.addr.bytes[full]! & mask) === (a.bytes[full]! & mask);
 }
 
 export function isUnspecified(a: Address): boolean {

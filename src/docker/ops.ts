@@ -100,7 +100,7 @@ export function ruleText(chain: string, rule: Rule, family: Family): string {
 class RuleParser {
   private readonly cache = new Map<string, Rule>();
   /** Kernel rules of Docker's per-port shapes, by the text that describes them (perPortText). */
-  private readonly kernel = new Map<string, { rule: Rule; shape: string }>();
+  private readonly kernel = new Map<string, { rule: Rule; shape: string; copy?: Rule }>();
   /** Per shape: whether parsing its text gives the kernel's rule (checked on its first use). */
   private readonly shapeOk = new Map<string, boolean>();
   constructor(private readonly family: Family) {}
@@ -113,26 +113,34 @@ class RuleParser {
   offer(rules: readonly Rule[]): void {
     for (const r of rules) {
       const p = perPortText(r, this.family);
-      if (p && !this.kernel.has(p.text)) this.kernel.set(p.text, { rule: r, shape: p.shape });
+      if (!p) continue;
+      this.texts.set(r, p);
+      if (!this.kernel.has(p.text)) this.kernel.set(p.text, { rule: r, shape: p.shape });
     }
   }
 
+  /** perPortText of the rules offered, for textOf. */
+  readonly texts = new Map<Rule, { text: string; shape: string }>();
+
   parse(text: string): Rule {
+    const k = this.kernel.get(text);
+    if (k) {
+      if (k.copy) return k.copy;
+      const copy: Rule = { ...k.rule, counters: undefined };
+      let ok = this.shapeOk.get(k.shape);
+      if (ok === undefined) {
+        ok = JSON.stringify(this.parseText(text)) === JSON.stringify(copy);
+        this.shapeOk.set(k.shape, ok);
+      }
+      if (ok) return (k.copy = copy);
+    }
+    return this.parseText(text);
+  }
+
+  private parseText(text: string): Rule {
     let r = this.cache.get(text);
     if (!r) {
-      const k = this.kernel.get(text);
-      if (k) {
-        const copy: Rule = { ...k.rule, counters: undefined };
-        let ok = this.shapeOk.get(k.shape);
-        if (ok === undefined) {
-          const parsed = parseRuleArgs(tokenizeRestoreLine(text), this.family).rule;
-          ok = JSON.stringify(parsed) === JSON.stringify(copy);
-          this.shapeOk.set(k.shape, ok);
-          if (!ok) r = parsed;
-        }
-        if (ok) r = copy;
-      }
-      r ??= parseRuleArgs(tokenizeRestoreLine(text), this.family).rule;
+      r = parseRuleArgs(tokenizeRestoreLine(text), this.family).rule;
       this.cache.set(text, r);
     }
     return r;
@@ -164,8 +172,8 @@ function knownBridges(state: DockerState, current: readonly Table[]): Set<string
 type PrintCheck = Map<string, boolean>;
 
 /** ruleText, without printing a rule of Docker's per-port shapes once its shape printed the same. */
-function textOf(chain: string, r: Rule, family: Family, checked: PrintCheck): string {
-  const p = perPortText(r, family);
+function textOf(chain: string, r: Rule, family: Family, checked: PrintCheck, known?: ReadonlyMap<Rule, { text: string; shape: string }>): string {
+  const p = known ? known.get(r) : perPortText(r, family);
   if (!p) return ruleText(chain, r, family);
   let ok = checked.get(p.shape);
   if (ok === undefined) {
@@ -177,9 +185,15 @@ function textOf(chain: string, r: Rule, family: Family, checked: PrintCheck): st
   return ok ? p.text : ruleText(chain, r, family);
 }
 
-function ownsFn(family: Family, table: string, chain: string, bridges: ReadonlySet<string>): (r: Rule) => boolean {
+function ownsFn(
+  family: Family,
+  table: string,
+  chain: string,
+  bridges: ReadonlySet<string>,
+  known?: ReadonlyMap<Rule, { text: string; shape: string }>,
+): (r: Rule) => boolean {
   const checked: PrintCheck = new Map();
-  return (r) => r.foreign === undefined && isDockerRule(family, table, chain, textOf(chain, r, family, checked), bridges);
+  return (r) => r.foreign === undefined && isDockerRule(family, table, chain, textOf(chain, r, family, checked, known), bridges);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -220,7 +234,7 @@ export function applyIntents(
     for (const chain of BUILTIN_CHAINS[tableName]) {
       const groups = rs.builtinRules.filter((g) => g.table === tableName && g.chain === chain);
       const curChain = cur?.chains.find((c) => c.name === chain);
-      const owns = ownsFn(family, tableName, chain, bridges);
+      const owns = ownsFn(family, tableName, chain, bridges, tableName === 'nat' && chain === 'POSTROUTING' ? parser.texts : undefined);
       if (groups.length === 0 && !curChain?.rules.some(owns)) continue;
       const top = groups.filter((g) => g.position === 'top').flatMap((g) => g.rules);
       const bottom = groups.filter((g) => g.position === 'bottom').flatMap((g) => g.rules);
