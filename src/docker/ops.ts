@@ -513,10 +513,22 @@ export class DockerHost {
     for (const family of FAMILIES) {
       const fr = rs[family];
       if (fr.ownedChains.length + fr.builtinRules.length + fr.userChains.length === 0) continue;
-      const current = await this.readDockerTables(family);
-      out[family] = await this.nf[family].apply(applyIntents(state, fr, family, current));
+      // One read, under the commit's guard: the intents are computed from it.
+      const tables = await this.dockerTablesFor(family, fr);
+      out[family] = await this.nf[family].update(tables, (current) => applyIntents(state, fr, family, current));
     }
     return out;
+  }
+
+  /** The tables apply reads and commits: the ones the ruleset writes to, and those that exist. */
+  private async dockerTablesFor(family: Family, rs: DockerFamilyRuleset): Promise<TableName[]> {
+    // nf_tables reads only the tables that exist; a legacy read would create a missing one,
+    // as the commit of a table the ruleset writes to does anyway.
+    if (this.nf[family].backend === 'nft') return [...DOCKER_TABLES];
+    const names = await this.nf[family].tableNames();
+    const want = new Set<string>();
+    for (const g of [...rs.ownedChains, ...rs.builtinRules, ...rs.userChains]) want.add(g.table);
+    return DOCKER_TABLES.filter((t) => want.has(t) || names.includes(t));
   }
 
   /** What apply would commit, per family, without committing (unchanged plans: nothing). */
