@@ -6,6 +6,7 @@
 
 import { ParseError } from '../errors.js';
 import type { Counters, Family, Rule, Target, Verdict } from './model.js';
+import { createRule } from './model.js';
 import { matchByUserName, targetByUserName } from './ext/index.js';
 import type { MatchExtension, OptionSpec, ParseContext, ParsedOption, TargetExtension } from './ext/index.js';
 import { parseCidr, parseInterface } from './address.js';
@@ -78,10 +79,33 @@ function splitBlanks(text: string, line: number | undefined): string[] {
     if (i >= n) break;
     const start = i;
     while (i < n && !isBlank(text.charCodeAt(i))) i++;
-    const buf = text.slice(start, i);
-    out.push(buf);
+    out.push(token(text, start, i));
   }
   return out;
+}
+
+// Recent tokens, direct-mapped by a few of their characters: restore input repeats the same
+// words line after line (`-A`, chain names, `-m`, `tcp`, interface names), and reusing the
+// string already made saves an allocation per word (and a slice that would keep the whole
+// line alive from the rule model). A miss or a collision just slices, as before.
+const TOKEN_SLOTS = 1024;
+const recentTokens: string[] = new Array<string>(TOKEN_SLOTS).fill('');
+
+function token(text: string, start: number, end: number): string {
+  const len = end - start;
+  if (len > 40) return text.slice(start, end);
+  const h =
+    (Math.imul(len, 31) ^
+      Math.imul(text.charCodeAt(start), 7) ^
+      Math.imul(text.charCodeAt(end - 1), 131) ^
+      Math.imul(text.charCodeAt(start + (len >> 1)), 17) ^
+      Math.imul(text.charCodeAt(start + (len >> 2)), 257)) &
+    (TOKEN_SLOTS - 1);
+  const c = recentTokens[h]!;
+  if (c.length === len && text.startsWith(c, start)) return c;
+  const t = text.slice(start, end);
+  recentTokens[h] = t;
+  return t;
 }
 
 function lineInit(line: number | undefined, token?: string, expected?: string): { line?: number; token?: string; expected?: string } {
@@ -181,6 +205,7 @@ function optionTable(ext: MatchExtension | TargetExtension): Map<string, OptionS
 }
 
 const COMMAND_LETTERS = 'ADCIRLSFZNXEP';
+const OPAQUE_EQ = OPAQUE_OPTION + '=';
 const INVERTIBLE = 'sdpiof';
 
 /** Whether a token may be taken as the optional/positional argument of a command. */
@@ -244,7 +269,7 @@ export function parseCommand(tokens: readonly string[], family: Family, opts: Pa
     }
   };
 
-  const rule: Rule = { matches: [], target: { kind: 'none' } };
+  const rule: Rule = createRule([], { kind: 'none' });
   const instances: MatchInstance[] = [];
   let target: TargetInstance | undefined;
   let targetName: string | undefined;
@@ -264,10 +289,12 @@ export function parseCommand(tokens: readonly string[], family: Family, opts: Pa
     loaded.push(inst);
   };
 
-  const setOnce = (letter: string, tok: string): void => {
+  // `invert` is passed, not captured: a variable a closure captures lives in a heap context,
+  // and the loop below reads and writes it for every token.
+  const setOnce = (letter: string, tok: string, inverted: boolean): void => {
     if (seen.has(letter)) fail(`multiple -${letter} flags not allowed`, tok);
     seen.add(letter);
-    if (invert && !INVERTIBLE.includes(letter)) fail(`cannot have ! before -${letter}`, tok);
+    if (inverted && !INVERTIBLE.includes(letter)) fail(`cannot have ! before -${letter}`, tok);
   };
 
   const lookupLong = (name: string, tok: string): OptionEntry | undefined => {
@@ -302,17 +329,8 @@ export function parseCommand(tokens: readonly string[], family: Family, opts: Pa
     return first;
   };
 
+  // The token index: no closure captures it (the argument is taken inline below).
   let i = 0;
-  const takeArg = (entry: OptionEntry, tok: string, attached: string | undefined): string | undefined => {
-    if (entry.hasArg === 0) {
-      if (attached !== undefined) fail(`option "${tok}" doesn't allow an argument`, tok);
-      return undefined;
-    }
-    if (attached !== undefined) return attached;
-    if (entry.hasArg === 2) return undefined;
-    if (i >= tokens.length) fail(`option "${tok}" requires an argument`, tok, 'an argument');
-    return tokens[i++]!;
-  };
 
   const opaque = (tok: string): never =>
     fail(
@@ -322,7 +340,7 @@ export function parseCommand(tokens: readonly string[], family: Family, opts: Pa
     );
   while (i < tokens.length) {
     const tok = tokens[i++]!;
-    if (tok === OPAQUE_OPTION || tok.startsWith(OPAQUE_OPTION + '=')) opaque(tok);
+    if (tok === OPAQUE_OPTION || tok.startsWith(OPAQUE_EQ)) opaque(tok);
     let entry: OptionEntry | undefined;
     let attached: string | undefined;
     let shownTok = tok;
@@ -366,7 +384,15 @@ export function parseCommand(tokens: readonly string[], family: Family, opts: Pa
       }
       fail(`Bad argument \`${tok}'`, tok, 'an option');
     }
-    let value = takeArg(entry, shownTok, attached);
+    let value: string | undefined;
+    if (entry.hasArg === 0) {
+      if (attached !== undefined) fail(`option "${shownTok}" doesn't allow an argument`, shownTok);
+    } else if (attached !== undefined) {
+      value = attached;
+    } else if (entry.hasArg !== 2) {
+      if (i >= tokens.length) fail(`option "${shownTok}" requires an argument`, shownTok, 'an argument');
+      value = tokens[i++]!;
+    }
 
     if (entry.kind === 'ext') {
       const spec = entry.spec;
@@ -428,29 +454,29 @@ export function parseCommand(tokens: readonly string[], family: Family, opts: Pa
 
     switch (letter) {
       case 's':
-        setOnce('s', tok);
+        setOnce('s', tok, invert);
         rule.source = guard(() => parseCidr(value!, family));
         if (invert) rule.sourceInvert = true;
-        else if (rule.source.endsWith('/0')) delete rule.source;
+        else if (rule.source.endsWith('/0')) rule.source = undefined;
         break;
       case 'd':
-        setOnce('d', tok);
+        setOnce('d', tok, invert);
         rule.destination = guard(() => parseCidr(value!, family));
         if (invert) rule.destinationInvert = true;
-        else if (rule.destination.endsWith('/0')) delete rule.destination;
+        else if (rule.destination.endsWith('/0')) rule.destination = undefined;
         break;
       case 'i':
-        setOnce('i', tok);
+        setOnce('i', tok, invert);
         rule.inInterface = guard(() => parseInterface(value!));
         if (invert) rule.inInterfaceInvert = true;
         break;
       case 'o':
-        setOnce('o', tok);
+        setOnce('o', tok, invert);
         rule.outInterface = guard(() => parseInterface(value!));
         if (invert) rule.outInterfaceInvert = true;
         break;
       case 'p': {
-        setOnce('p', tok);
+        setOnce('p', tok, invert);
         const n = guard(() => parseProtocol(value!, family));
         if (n === 0 && invert) fail('rule would never match protocol', value, 'a protocol other than all');
         protoText = value!;
@@ -460,13 +486,13 @@ export function parseCommand(tokens: readonly string[], family: Family, opts: Pa
       }
       case 'f':
         if (family !== 'ipv4') fail('-f (fragments) exists only in iptables (IPv4)', tok);
-        setOnce('f', tok);
+        setOnce('f', tok, invert);
         rule.fragment = !invert;
         break;
       case 'j':
       case 'g': {
         if (seen.has('j')) fail('multiple -j flags not allowed', tok);
-        setOnce('j', tok);
+        setOnce('j', tok, invert);
         targetName = value!;
         isGoto = letter === 'g';
         if (!isGoto && !VERDICTS.has(targetName)) {
@@ -489,7 +515,7 @@ export function parseCommand(tokens: readonly string[], family: Family, opts: Pa
         break;
       }
       case 'c': {
-        setOnce('c', tok);
+        setOnce('c', tok, invert);
         let pc = value!;
         let bc: string | undefined;
         const comma = pc.indexOf(',', 1);

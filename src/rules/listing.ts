@@ -25,6 +25,24 @@ export interface ListingOptions {
 }
 
 const MASK64 = (1n << 64n) - 1n;
+const ZERO_EXACT = '       0 ';
+const ZERO_SHORT = '    0 ';
+
+/**
+ * A cache of column texts that repeat from rule to rule (targets, protocols, interfaces):
+ * the same padded text is made once per listing run instead of once per rule.
+ */
+const columnCache = new Map<string, string>();
+
+function cachedColumn(key: string, make: () => string): string {
+  let v = columnCache.get(key);
+  if (v === undefined) {
+    v = make();
+    if (columnCache.size > 10_000) columnCache.clear();
+    columnCache.set(key, v);
+  }
+  return v;
+}
 
 function isAscii(text: string): boolean {
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
@@ -47,6 +65,8 @@ function padLeft(text: string, width: number): string {
  * notable: no padding (the policy counters of a chain header).
  */
 export function formatCount(n: bigint, exact: boolean, notable = false): string {
+  // Most counters in a large table are zero: its texts are made once.
+  if (n === 0n) return exact ? (notable ? '0 ' : ZERO_EXACT) : notable ? '0 ' : ZERO_SHORT;
   if (exact) return (notable ? String(n) : padLeft(String(n), 8)) + ' ';
   if (n <= 99999n) return (notable ? String(n) : padLeft(String(n), 5)) + ' ';
   for (const unit of ['K', 'M', 'G']) {
@@ -128,18 +148,24 @@ export function formatListingRule(rule: Rule, num: number, family: Family, opts:
     const c = rule.counters ?? { packets: 0n, bytes: 0n };
     out.push(formatCount(c.packets, exact) + formatCount(c.bytes, exact));
   }
-  out.push(padRight(targetName(rule), 9) + ' ');
+  const tname = targetName(rule);
+  out.push(cachedColumn('t' + tname, () => padRight(tname, 9) + ' '));
   // print_rule_details: `%-4s ` — a name longer than four still gets its space.
-  out.push((rule.protocolInvert ? '!' : ' ') + padRight(protocolText(rule.protocol ?? 0), 4) + ' ');
-  out.push((rule.fragment === false ? '!' : '-') + (rule.fragment !== undefined ? 'f' : '-') + ' ');
+  const proto = rule.protocol ?? 0;
+  const pinv = rule.protocolInvert ? '!' : ' ';
+  out.push(cachedColumn('p' + pinv + proto, () => pinv + padRight(protocolText(proto), 4) + ' '));
+  out.push(rule.fragment === undefined ? '-- ' : rule.fragment ? '-f ' : '!f ');
   if (opts.verbose) {
-    out.push(' ' + padRight(iface(rule.inInterface, rule.inInterfaceInvert, numeric), 6) + ' ');
-    out.push(padRight(iface(rule.outInterface, rule.outInterfaceInvert, numeric), 6) + ' ');
+    const i = iface(rule.inInterface, rule.inInterfaceInvert, numeric);
+    const o = iface(rule.outInterface, rule.outInterfaceInvert, numeric);
+    out.push(cachedColumn('i' + i, () => ' ' + padRight(i, 6) + ' '));
+    out.push(cachedColumn('o' + o, () => padRight(o, 6) + ' '));
   }
   out.push((rule.sourceInvert ? '!' : ' ') + padRight(formatCidrListing(rule.source, family, numeric), 19) + ' ');
   out.push((rule.destinationInvert ? '!' : ' ') + padRight(formatCidrListing(rule.destination, family, numeric), 19) + ' ');
   if (rule.target.kind === 'jump' && rule.target.goto) out.push('[goto] ');
-  const ctx: PrintContext = { family, numeric, ...(rule.protocol !== undefined ? { protocol: rule.protocol } : {}) };
+  // One shape for every rule; `protocol` undefined is what its absence was to the modules.
+  const ctx: PrintContext = { family, numeric, protocol: rule.protocol };
   for (const m of rule.matches) out.push(listMatch(m, ctx));
   const t = rule.target;
   if (t.kind === 'extension') {

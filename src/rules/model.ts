@@ -68,6 +68,53 @@ export interface Rule {
   foreign?: string;
 }
 
+/**
+ * A rule with every property of the model present (absent ones undefined), always in this
+ * order: the one construction path of the parsers and the wire decoder, so every pass over
+ * rules reads them through one object shape. The order is the order a read assigns them, so
+ * JSON output (which leaves undefined out) lists the present keys as before.
+ */
+export function createRule(matches: Match[], target: Target): Rule {
+  return {
+    matches,
+    target,
+    source: undefined,
+    destination: undefined,
+    inInterface: undefined,
+    outInterface: undefined,
+    protocol: undefined,
+    fragment: undefined,
+    counters: undefined,
+    sourceInvert: undefined,
+    destinationInvert: undefined,
+    inInterfaceInvert: undefined,
+    outInterfaceInvert: undefined,
+    protocolInvert: undefined,
+    foreign: undefined,
+  };
+}
+
+/** A copy of `rule` in createRule's shape, with other counters. */
+export function copyRule(rule: Rule, counters: Counters | undefined): Rule {
+  return {
+    matches: rule.matches,
+    target: rule.target,
+    source: rule.source,
+    destination: rule.destination,
+    inInterface: rule.inInterface,
+    outInterface: rule.outInterface,
+    protocol: rule.protocol,
+    fragment: rule.fragment,
+    counters,
+    sourceInvert: rule.sourceInvert,
+    destinationInvert: rule.destinationInvert,
+    inInterfaceInvert: rule.inInterfaceInvert,
+    outInterfaceInvert: rule.outInterfaceInvert,
+    protocolInvert: rule.protocolInvert,
+    foreign: rule.foreign,
+  };
+}
+
 export interface Chain {
   name: string;
   /** Built-in chains only. */

@@ -4,7 +4,8 @@
 
 import { ParseError } from '../errors.js';
 import type { Chain, Counters, Family, Rule, Table } from './model.js';
-import { BUILTIN_CHAINS, isBuiltinChain } from './model.js';
+import { BUILTIN_CHAINS, copyRule, isBuiltinChain } from './model.js';
+import type { Target } from './model.js';
 import type { TableName } from './model.js';
 import { MAX_CHAIN_NAME, parseCommand, tokenizeRestoreLine } from './args.js';
 import type { RuleCommand } from './args.js';
@@ -154,6 +155,13 @@ function zero(): Counters {
   return { packets: 0n, bytes: 0n };
 }
 
+/** `{ ...rule, target }` in the one rule shape (see createRule). */
+function withTarget(rule: Rule, target: Target): Rule {
+  const r = copyRule(rule, rule.counters);
+  r.target = target;
+  return r;
+}
+
 function copyTable(t: Table): Table {
   return {
     name: t.name,
@@ -211,7 +219,7 @@ export function applyRestore(parsed: RestoreTable, current: Table | undefined, o
       if (!byName.has(to)) fail(line, `Couldn't load target \`${to}': No such file or directory (no chain and no target iptkit understands has that name)`, to);
       if (isBuiltin(to)) failed(line, `cannot jump to the built-in chain \`${to}'`, to);
     }
-    return { ...rule, counters: rule.counters ?? zero() };
+    return copyRule(rule, rule.counters ?? zero());
   };
   const remove = (name: string): void => {
     byName.delete(name);
@@ -294,7 +302,7 @@ export function applyRestore(parsed: RestoreTable, current: Table | undefined, o
       case 'zero': {
         const list = cmd.chain !== undefined ? [need(line, cmd.chain)] : [...byName.values()];
         for (const c of list) {
-          c.rules = c.rules.map((r) => ({ ...r, counters: zero() }));
+          c.rules = c.rules.map((r) => copyRule(r, zero()));
           if (c.policy) c.counters = zero();
         }
         break;
@@ -314,7 +322,7 @@ export function applyRestore(parsed: RestoreTable, current: Table | undefined, o
         byName.set(cmd.newName, c);
         for (const other of byName.values()) {
           other.rules = other.rules.map((r) =>
-            r.target.kind === 'jump' && r.target.chain === cmd.chain ? { ...r, target: { ...r.target, chain: cmd.newName } } : r,
+            r.target.kind === 'jump' && r.target.chain === cmd.chain ? withTarget(r, { ...r.target, chain: cmd.newName }) : r,
           );
         }
         break;

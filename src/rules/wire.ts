@@ -4,6 +4,7 @@
 // caches address conversions instead of running a regular expression per field.
 
 import type { Chain, Counters, Family, Fields, Match, Rule, Table, Target, Verdict } from './model.js';
+import { createRule } from './model.js';
 import { cidrFromWire, cidrToWire } from './address.js';
 
 /** Kernel invflags (IPT_INV_* / IP6T_INV_*; the values are the same in both). */
@@ -76,8 +77,17 @@ function wireError(line: string, why: string): Error {
   return new Error(`wire: ${why}: ${JSON.stringify(line.length > 200 ? line.slice(0, 200) + '…' : line)}`);
 }
 
+const NONE_TARGET: Target = Object.freeze({ kind: 'none' }) as Target;
+
 function counter(v: string): bigint {
-  return v === '0' ? 0n : BigInt(v);
+  // Up to 15 digits a double holds the value exactly, and BigInt(number) is cheaper than
+  // parsing the text; anything else (longer, or not plain digits) as before.
+  if (v === '0') return 0n;
+  if (v.length < 16) {
+    const n = +v;
+    if (Number.isInteger(n) && n >= 0 && String(n) === v) return BigInt(n);
+  }
+  return BigInt(v);
 }
 
 function parseFields(parts: string[], from: number): Fields {
@@ -89,6 +99,18 @@ function parseFields(parts: string[], from: number): Fields {
     fields[p.slice(0, eq)] = unescapeValue(p.slice(eq + 1));
   }
   return fields;
+}
+
+const RULE_KEYS = ['pkts', 'bytes', 'src', 'dst', 'in', 'out', 'proto', 'inv', 'frag', 'goto', 'handle'];
+
+/** line.slice(pos, end), as one of RULE_KEYS when it is one (no new string for those). */
+function ruleKeyAt(line: string, pos: number, end: number): string {
+  const len = end - pos;
+  for (let k = 0; k < RULE_KEYS.length; k++) {
+    const key = RULE_KEYS[k]!;
+    if (key.length === len && line.startsWith(key, pos)) return key;
+  }
+  return line.slice(pos, end);
 }
 
 /** Whether `line` is a record of this kind (what `line.split('\t')[0] === kind` says). */
@@ -128,6 +150,20 @@ function decodeExtLine(line: string, prefix: number): ExtLine {
   return { name, revision, fields, opaque: 'raw' in fields };
 }
 
+/**
+ * decodeExtLine through a cache of the lines seen in this table (a match or target line
+ * repeats across rules): each call still gets fields of its own, copied from the cached ones.
+ */
+function cachedExtLine(cache: Map<string, ExtLine>, line: string, prefix: number): ExtLine {
+  let e = cache.get(line);
+  if (e === undefined) {
+    e = decodeExtLine(line, prefix);
+    if (cache.size < 4096) cache.set(line, e);
+    return { name: e.name, revision: e.revision, fields: { ...e.fields }, opaque: e.opaque };
+  }
+  return { name: e.name, revision: e.revision, fields: { ...e.fields }, opaque: e.opaque };
+}
+
 /** Decodes one table read from the kernel (legacyRead, or one table of nftRead). */
 export function decodeTable(wire: string): DecodedTable {
   let table: Table | undefined;
@@ -139,6 +175,7 @@ export function decodeTable(wire: string): DecodedTable {
   let family: Family = 'ipv4';
   // `goto=1` is on the rule record, the chain name on the `jump` record after it.
   let ruleGoto = false;
+  const extCache = new Map<string, ExtLine>();
   const n = wire.length;
   for (let start = 0; start <= n; ) {
     let end = wire.indexOf('\n', start);
@@ -148,58 +185,78 @@ export function decodeTable(wire: string): DecodedTable {
     if (line === '') continue;
     if (isRecord(line, 'rule')) {
       if (!chain) throw wireError(line, 'rule before any chain');
-      rule = { matches: [], target: { kind: 'none' } };
       ruleGoto = false;
       let packets = 0n;
       let bytes = 0n;
       let inv = 0;
       let handle: number | undefined;
+      let source: string | undefined;
+      let destination: string | undefined;
+      let inInterface: string | undefined;
+      let outInterface: string | undefined;
+      let protocol: number | undefined;
+      let fragment: boolean | undefined;
       // Fields after `rule`, tab separated (as line.split('\t').slice(1)).
       for (let pos = 5; pos <= line.length && line.length > 4; ) {
         let tab = line.indexOf('\t', pos);
         if (tab < 0) tab = line.length;
-        const p = line.slice(pos, tab);
+        const eq = line.indexOf('=', pos);
+        // As p.indexOf('=') on the field: -1 when the field has none.
+        const e = eq < 0 || eq > tab ? -1 : eq;
+        const v = e < 0 ? line.slice(pos, tab) : line.slice(e + 1, tab);
+        // The key without slicing it out, for the keys a read has.
+        const key = e < 0 ? line.slice(pos, tab - 1) : ruleKeyAt(line, pos, e);
         pos = tab + 1;
-        const eq = p.indexOf('=');
-        const key = p.slice(0, eq);
-        const v = p.slice(eq + 1);
         switch (key) {
           case 'pkts': packets = counter(v); break;
           case 'bytes': bytes = counter(v); break;
-          case 'src': rule.source = cidrFromWire(v, family); break;
-          case 'dst': rule.destination = cidrFromWire(v, family); break;
-          case 'in': rule.inInterface = unescapeValue(v); break;
-          case 'out': rule.outInterface = unescapeValue(v); break;
-          case 'proto': rule.protocol = Number(v); break;
+          case 'src': source = cidrFromWire(v, family); break;
+          case 'dst': destination = cidrFromWire(v, family); break;
+          case 'in': inInterface = unescapeValue(v); break;
+          case 'out': outInterface = unescapeValue(v); break;
+          case 'proto': protocol = Number(v); break;
           case 'inv': inv = Number(v); break;
-          case 'frag': rule.fragment = true; break;
+          case 'frag': fragment = true; break;
           case 'goto': ruleGoto = v === '1'; break;
           case 'handle': handle = Number(v); break;
           default: throw wireError(line, `unknown rule field ${key}`);
         }
       }
+      rule = createRule([], NONE_TARGET);
       rule.counters = { packets, bytes };
       if (inv) {
         if (inv & INV.SRCIP) {
           rule.sourceInvert = true;
-          rule.source ??= family === 'ipv4' ? '0.0.0.0/0' : '::/0';
+          source ??= family === 'ipv4' ? '0.0.0.0/0' : '::/0';
         }
         if (inv & INV.DSTIP) {
           rule.destinationInvert = true;
-          rule.destination ??= family === 'ipv4' ? '0.0.0.0/0' : '::/0';
+          destination ??= family === 'ipv4' ? '0.0.0.0/0' : '::/0';
         }
         if (inv & INV.VIA_IN) rule.inInterfaceInvert = true;
         if (inv & INV.VIA_OUT) rule.outInterfaceInvert = true;
         if (inv & INV.PROTO) {
           rule.protocolInvert = true;
-          rule.protocol ??= 0;
+          protocol ??= 0;
         }
-        if (inv & INV.FRAG && rule.fragment) rule.fragment = false;
+        if (inv & INV.FRAG && fragment) fragment = false;
       }
       // A source or destination of 0/0 without `!` is no source at all, as in the model.
-      if (rule.source !== undefined && !rule.sourceInvert && rule.source.endsWith('/0')) delete rule.source;
-      if (rule.destination !== undefined && !rule.destinationInvert && rule.destination.endsWith('/0')) delete rule.destination;
-      if (rule.protocol === 0 && !rule.protocolInvert) delete rule.protocol;
+      if (source !== undefined && (inv & INV.SRCIP || !source.endsWith('/0'))) rule.source = source;
+      if (destination !== undefined && (inv & INV.DSTIP || !destination.endsWith('/0'))) rule.destination = destination;
+      if (inInterface === '+') {
+        // A lone `+`: on nft (reads with handles) the lone iifname load iptables-nft writes
+        // for `-i +`, which iptables-nft reads as no interface; on legacy, `! -i +` (name `+`,
+        // mask zero), which iptables-legacy-save omits: kept as the inversion alone.
+        if (handle !== undefined ? !(inv & INV.VIA_IN) : inv & INV.VIA_IN) inInterface = undefined;
+      }
+      if (outInterface === '+') {
+        if (handle !== undefined ? !(inv & INV.VIA_OUT) : inv & INV.VIA_OUT) outInterface = undefined;
+      }
+      rule.inInterface = inInterface;
+      rule.outInterface = outInterface;
+      if (protocol !== 0 || inv & INV.PROTO) rule.protocol = protocol;
+      rule.fragment = fragment;
       chain.rules.push(rule);
       if (handle !== undefined) {
         if (!chainHandles) throw wireError(line, 'handle without chain');
@@ -209,7 +266,7 @@ export function decodeTable(wire: string): DecodedTable {
     }
     if (isRecord(line, 'match')) {
       if (!rule) throw wireError(line, 'match outside a rule');
-      const e = decodeExtLine(line, 5);
+      const e = cachedExtLine(extCache, line, 5);
       const m: Match = { name: e.name, revision: e.revision, fields: e.fields };
       if (e.opaque) m.opaque = true;
       rule.matches.push(m);
@@ -217,7 +274,7 @@ export function decodeTable(wire: string): DecodedTable {
     }
     if (isRecord(line, 'target')) {
       if (!rule) throw wireError(line, 'target outside a rule');
-      const e = decodeExtLine(line, 6);
+      const e = cachedExtLine(extCache, line, 6);
       const t: Target = { kind: 'extension', name: e.name, revision: e.revision, fields: e.fields };
       if (e.opaque) t.opaque = true;
       rule.target = t;
@@ -326,9 +383,12 @@ function pushRuleIp(out: string[], rule: Rule, family: Family): void {
     inv |= INV.DSTIP;
     if (rule.destination === undefined) out.push(family === 'ipv4' ? '\tdst=0.0.0.0/0.0.0.0' : '\tdst=::/::');
   }
+  // Inverted without a name is a legacy `! -i +` as read (decodeTable): written back as `+`.
   if (rule.inInterface) out.push('\tin=', escapeValue(rule.inInterface));
+  else if (rule.inInterfaceInvert) out.push('\tin=+');
   if (rule.inInterfaceInvert) inv |= INV.VIA_IN;
   if (rule.outInterface) out.push('\tout=', escapeValue(rule.outInterface));
+  else if (rule.outInterfaceInvert) out.push('\tout=+');
   if (rule.outInterfaceInvert) inv |= INV.VIA_OUT;
   if ((rule.protocol !== undefined && rule.protocol !== 0) || rule.protocolInvert) out.push('\tproto=', String(rule.protocol ?? 0));
   if (rule.protocolInvert) inv |= INV.PROTO;

@@ -34,7 +34,9 @@ const SEED = process.env['PROPERTY_SEED'] !== undefined ? Number(process.env['PR
 /**
  * Areas left out of the generator because of a known iptkit bug, so the rest keeps running:
  * - iface-plus: `-i +` / `-o +` — `iptkit list` prints `*` in the in/out column where
- *   `iptables -L` prints `+` (save agrees).
+ *   `iptables -L` prints `+` (save agrees). `! -o +` is fixed (listing.ts); `-i +` needs the
+ *   legacy reader (native/legacy/ipfields.cc put_iface) to put `in=+` on the wire for the name
+ *   `+` with an all-zero mask, which it leaves out today, so TypeScript never sees it.
  */
 const EXCLUDE = new Set(['iface-plus']);
 

@@ -29,15 +29,11 @@ const SEED = process.env['PROPERTY_SEED'] !== undefined ? Number(process.env['PR
 
 /**
  * Areas left out of the generator, so the rest keeps running:
- * - iface-plus: `-i +` / `-o +` — iptables-nft writes no interface match for `-i +`, and
- *   `iptables-nft -L` prints `*` where `iptkit list` prints `+`; for `! -o +` iptables-nft-save
- *   prints `! -o +` where `iptkit save` prints nothing (iptkit bugs; on legacy the listing
- *   differs the other way round).
  * - invert-zero-mask: `! -s ADDR/0` — iptables-nft-restore itself refuses it (EINVAL).
  * - rule-counters (IPv6 only): ip6tables-nft-restore 1.8.9 drops `[p:b]` rule counters with
  *   -c, so X would not hold what the text says (policy counters are kept and generated).
  */
-const COMMON = ['iface-plus', 'invert-zero-mask'];
+const COMMON = ['invert-zero-mask'];
 const EXCLUDE = { ipv4: new Set(COMMON), ipv6: new Set([...COMMON, 'rule-counters']) };
 
 const FAMILIES = [

@@ -3,7 +3,9 @@
 
 import { describe, expect, test } from 'vitest';
 import { decodeTable, encodeCommit, encodeRead, escapeValue, unescapeValue } from '../../src/rules/wire.js';
-import { printSave } from '../../src/rules/save.js';
+import { printRule, printSave } from '../../src/rules/save.js';
+import { formatListing } from '../../src/rules/listing.js';
+import { applyRestore, parseRestore } from '../../src/rules/restore.js';
 import { parseRuleArgs } from '../../src/rules/args.js';
 import { ruleEquals } from '../../src/rules/equal.js';
 
@@ -101,5 +103,79 @@ describe('encodeCommit', () => {
   test('escapes every byte below 0x21, %, = and 0x7f and above', () => {
     expect(escapeValue('a b=%\t\u007fé')).toBe('a%20b%3D%25%09%7F%C3%A9');
     expect(unescapeValue(escapeValue('a b=%\t\u007fé'))).toBe('a b=%\t\u007fé');
+  });
+});
+
+// `-i +` / `-o +`: an interface name that is only the wildcard (see listing.ts, save.ts).
+describe('a lone + as interface', () => {
+  const head = 'table\tfilter\tfamily=ipv4\nchain\tINPUT\tpolicy=ACCEPT\tpkts=0\tbytes=0\nchain\tFORWARD\tpolicy=ACCEPT\tpkts=0\tbytes=0\nchain\tOUTPUT\tpolicy=ACCEPT\tpkts=0\tbytes=0\n';
+  const list = (wire: string): string =>
+    formatListing(decodeTable(wire).table, { numeric: true, verbose: true })
+      .split('\n')
+      .filter((l) => /ACCEPT|DROP/.test(l) && !l.startsWith('Chain'))
+      .map((l) => l.trim().split(/\s+/).slice(5, 7).join(' '))
+      .join(';');
+  const save = (wire: string): string =>
+    printSave([decodeTable(wire).table], { date: new Date(0) })
+      .split('\n')
+      .filter((l) => l.startsWith('-A'))
+      .join(';');
+
+  test('legacy `! -o +` (read as the inversion alone): iptables-legacy -L shows !+, iptables-legacy-save omits it', () => {
+    const w = head + 'rule\tpkts=0\tbytes=0\tinv=2\nverdict\tACCEPT\n';
+    const t = decodeTable(w).table;
+    expect(t.chains[2]!.rules[0]!.outInterfaceInvert).toBe(true);
+    expect(list(w)).toBe('* !+');
+    expect(save(w)).toBe('-A OUTPUT -j ACCEPT');
+    // Written back as iptables wrote it: the name `+` (mask zero) with the inversion.
+    expect(encodeCommit('filter', 'ipv4', [{ name: 'OUTPUT', entries: [{ rule: t.chains[2]!.rules[0]! }] }])).toContain('rule\tout=+\tinv=2\n');
+  });
+
+  test('legacy `-i +` read with its name (name `+`, mask zero): -L shows +, save omits it', () => {
+    const w = head.replace('chain\tFORWARD', 'rule\tpkts=0\tbytes=0\tin=+\nverdict\tACCEPT\nchain\tFORWARD');
+    expect(list(w)).toBe('+ *');
+    expect(save(w)).toBe('-A INPUT -j ACCEPT');
+  });
+
+  test('legacy `! -o +` read with its name is the same rule as read without it', () => {
+    const a = decodeTable(head + 'rule\tpkts=0\tbytes=0\tout=+\tinv=2\nverdict\tACCEPT\n').table.chains[2]!.rules[0]!;
+    const b = decodeTable(head + 'rule\tpkts=0\tbytes=0\tinv=2\nverdict\tACCEPT\n').table.chains[2]!.rules[0]!;
+    expect(a).toEqual(b);
+  });
+
+  test('nft: the lone iifname load of `-i +` reads as no interface (iptables-nft -L shows *)', () => {
+    const w = head.replace('chain\tFORWARD', 'rule\thandle=2\tpkts=0\tbytes=0\tin=+\nverdict\tACCEPT\nchain\tFORWARD');
+    expect(list(w)).toBe('* *');
+    expect(save(w)).toBe('-A INPUT -j ACCEPT');
+    expect(decodeTable(w).table.chains[0]!.rules[0]!.inInterface).toBeUndefined();
+  });
+
+  test('nft `! -o +` (INVAL/D): iptables-nft -L shows !+, iptables-nft-save prints ! -o +', () => {
+    const w = head + 'rule\thandle=3\tpkts=0\tbytes=0\tout=+\tinv=2\nverdict\tACCEPT\n';
+    expect(list(w)).toBe('* !+');
+    expect(save(w)).toBe('-A OUTPUT ! -o + -j ACCEPT');
+  });
+
+  test('parsed `-i +` still saves without it; `! -o +` saves as written', () => {
+    expect(printRule('INPUT', parseRuleArgs(['-i', '+', '-j', 'ACCEPT'], 'ipv4').rule, 'ipv4')).toBe('-A INPUT -j ACCEPT');
+    expect(printRule('OUTPUT', parseRuleArgs(['!', '-o', '+', '-j', 'ACCEPT'], 'ipv4').rule, 'ipv4')).toBe('-A OUTPUT ! -o + -j ACCEPT');
+  });
+});
+
+// Every producer builds rules through createRule: one object shape, one key order.
+describe('rule construction', () => {
+  test('parsed, restored and decoded rules have the same keys in the same order', () => {
+    const text = '*filter\n:X - [0:0]\n-A INPUT -i eth0 -s 10.0.0.1 -p tcp -m tcp --dport 80 -j ACCEPT\n-A X ! -o lo -d 10.0.0.0/8 -j DROP\nCOMMIT\n';
+    const p = parseRestore(text, { family: 'ipv4' });
+    const parsed = p.tables[0]!.commands.map((c) => ('rule' in c ? c.rule : undefined)!);
+    const applied = applyRestore(p.tables[0]!, undefined).chains.flatMap((c) => c.rules);
+    const decoded = decodeTable(encodeRead(applyRestore(p.tables[0]!, undefined))).table.chains.flatMap((c) => c.rules);
+    const keys = Object.keys(parsed[0]!).join(',');
+    for (const r of [...parsed, ...applied, ...decoded]) expect(Object.keys(r).join(',')).toBe(keys);
+    // JSON leaves the absent (undefined) ones out, so a read prints as it did.
+    expect(JSON.stringify(decoded[0], (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))).toBe(
+      '{"matches":[{"name":"tcp","revision":0,"fields":{"spts":"0:65535","dpts":"80:80","option":"0","flg_mask":"0","flg_cmp":"0","invflags":"0"}}],' +
+        '"target":{"kind":"verdict","verdict":"ACCEPT"},"source":"10.0.0.1/32","inInterface":"eth0","protocol":6,"counters":{"packets":"0","bytes":"0"}}',
+    );
   });
 });
