@@ -7,7 +7,6 @@
 //   node dist/bench/child.js read   BACKEND NETNS
 
 import { Netfilter } from '../src/netfilter.js';
-import { applyRestore, parseRestore } from '../src/rules/restore.js';
 import { portDeleteRestoreInput, portRestoreInput } from './workload.js';
 
 const [mode, backend, netns, portsArg, offsetArg] = process.argv.slice(2);
@@ -50,11 +49,8 @@ async function main(): Promise<void> {
   }
 
   const t0 = performance.now();
-  const parsed = parseRestore(text, { family: 'ipv4', noflush: true });
-  const result = await nf.transaction(
-    parsed.tables.map((t) => t.name),
-    (current) => parsed.tables.map((t) => applyRestore(t, current.find((c) => c.name === t.name), { noflush: true })),
-  );
+  const result = await nf.restore(text, { noflush: true });
+  if (!result) throw new Error('restore committed nothing');
   const ms = performance.now() - t0;
   if (timer) {
     // One more tick, so a stall at the very end is seen too.

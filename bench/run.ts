@@ -20,7 +20,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { Netfilter } from '../src/netfilter.js';
-import { applyRestore, parseRestore } from '../src/rules/restore.js';
 import { printSave } from '../src/rules/save.js';
 import { Netns, RUN_TIMEOUT_MS, installCleanup, saveLines, tools, withNetns, type BackendKind } from './netns.js';
 import { commitFloor, parseStrace, readFloor } from './strace.js';
@@ -282,14 +281,11 @@ function perRuleLines(backend: BackendKind, argvs: readonly string[][]): string 
 }
 
 // ---------------------------------------------------------------------------------------
-// iptkit in process: what `iptkit restore -n` does.
+// iptkit in process: what `iptkit restore -n` does (Netfilter.restore: a large input is parsed,
+// planned and committed in iptkit's worker thread, off the caller's event loop).
 
 async function iptkitRestore(nf: Netfilter, text: string): Promise<void> {
-  const parsed = parseRestore(text, { family: 'ipv4', noflush: true });
-  await nf.transaction(
-    parsed.tables.map((t) => t.name),
-    (current) => parsed.tables.map((t) => applyRestore(t, current.find((c) => c.name === t.name), { noflush: true })),
-  );
+  await nf.restore(text, { noflush: true });
 }
 
 // ---------------------------------------------------------------------------------------
