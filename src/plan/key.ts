@@ -60,10 +60,16 @@ export function ruleKey(rule: Rule): string {
 
 function sameFields(a: Fields, b: Fields): boolean {
   if (a === b) return true;
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka) if (!Object.prototype.hasOwnProperty.call(b, k) || a[k] !== b[k]) return false;
-  return true;
+  // As comparing Object.keys of both, without allocating the two key arrays.
+  let na = 0;
+  for (const k in a) {
+    if (!Object.prototype.hasOwnProperty.call(a, k)) continue;
+    na++;
+    if (!Object.prototype.hasOwnProperty.call(b, k) || a[k] !== b[k]) return false;
+  }
+  let nb = 0;
+  for (const k in b) if (Object.prototype.hasOwnProperty.call(b, k)) nb++;
+  return na === nb;
 }
 
 /**

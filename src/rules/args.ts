@@ -70,6 +70,23 @@ function isBlank(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 }
 
+/**
+ * tokenizeRestoreLine(text.slice(start, end)) for a range without `"`: the same arguments,
+ * read in place (restore input is one flat string; a slice of it reads slower).
+ */
+export function tokenizeRange(text: string, start: number, end: number): string[] {
+  const out: string[] = [];
+  let i = start;
+  while (i < end) {
+    while (i < end && isBlank(text.charCodeAt(i))) i++;
+    if (i >= end) break;
+    const from = i;
+    while (i < end && !isBlank(text.charCodeAt(i))) i++;
+    out.push(token(text, from, i));
+  }
+  return out;
+}
+
 function splitBlanks(text: string, line: number | undefined): string[] {
   const out: string[] = [];
   const n = text.length;
@@ -102,7 +119,11 @@ function token(text: string, start: number, end: number): string {
       Math.imul(text.charCodeAt(start + (len >> 2)), 257)) &
     (TOKEN_SLOTS - 1);
   const c = recentTokens[h]!;
-  if (c.length === len && text.startsWith(c, start)) return c;
+  if (c.length === len) {
+    let k = 0;
+    while (k < len && c.charCodeAt(k) === text.charCodeAt(start + k)) k++;
+    if (k === len) return c;
+  }
   const t = text.slice(start, end);
   recentTokens[h] = t;
   return t;
@@ -562,8 +583,9 @@ export function parseCommand(tokens: readonly string[], family: Family, opts: Pa
     if (rule.protocolInvert) c.protocolInvert = true;
     return c;
   };
-  for (const inst of instances) {
-    rule.matches.push({ name: inst.ext.kernelName, revision: inst.ext.revision(family), fields: inst.ext.build(inst.options, pctx()) });
+  // An array of the exact size (push on the empty one would reserve room for 17).
+  if (instances.length) {
+    rule.matches = instances.map((inst) => ({ name: inst.ext.kernelName, revision: inst.ext.revision(family), fields: inst.ext.build(inst.options, pctx()) }));
   }
   if (targetName !== undefined) {
     let t: Target;

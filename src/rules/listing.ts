@@ -28,20 +28,42 @@ const MASK64 = (1n << 64n) - 1n;
 const ZERO_EXACT = '       0 ';
 const ZERO_SHORT = '    0 ';
 
-/**
- * A cache of column texts that repeat from rule to rule (targets, protocols, interfaces):
- * the same padded text is made once per listing run instead of once per rule.
- */
-const columnCache = new Map<string, string>();
+// Column texts that repeat from rule to rule (targets, protocols, interfaces), padded once
+// and looked up by the value itself (no key string built per rule).
+const targetColumns = new Map<string, string>();
+const protocolColumns = new Map<number, string>();
+/** [lead][invert] → interface name → column text. */
+const ifaceColumns = [
+  [new Map<string, string>(), new Map<string, string>()],
+  [new Map<string, string>(), new Map<string, string>()],
+];
+/** No interface: by lead, invert and numeric. */
+const noIfaceColumns: Array<string | undefined> = new Array(8);
 
-function cachedColumn(key: string, make: () => string): string {
-  let v = columnCache.get(key);
-  if (v === undefined) {
-    v = make();
-    if (columnCache.size > 10_000) columnCache.clear();
-    columnCache.set(key, v);
+function remember<K>(map: Map<K, string>, key: K, value: string): string {
+  if (map.size > 10_000) map.clear();
+  map.set(key, value);
+  return value;
+}
+
+function targetColumn(name: string): string {
+  return targetColumns.get(name) ?? remember(targetColumns, name, padRight(name, 9) + ' ');
+}
+
+function protocolColumn(proto: number, invert: boolean): string {
+  const key = proto * 2 + (invert ? 1 : 0);
+  return protocolColumns.get(key) ?? remember(protocolColumns, key, (invert ? '!' : ' ') + padRight(protocolText(proto), 4) + ' ');
+}
+
+/** The in (lead: with the space before it) or out column. */
+function ifaceColumn(name: string | undefined, invert: boolean | undefined, numeric: boolean, lead: boolean): string {
+  const make = (): string => (lead ? ' ' : '') + padRight(iface(name, invert, numeric), 6) + ' ';
+  if (!name) {
+    const k = (lead ? 4 : 0) + (invert ? 2 : 0) + (numeric ? 1 : 0);
+    return noIfaceColumns[k] ?? (noIfaceColumns[k] = make());
   }
-  return v;
+  const map = ifaceColumns[lead ? 1 : 0]![invert ? 1 : 0]!;
+  return map.get(name) ?? remember(map, name, make());
 }
 
 function isAscii(text: string): boolean {
@@ -148,18 +170,13 @@ export function formatListingRule(rule: Rule, num: number, family: Family, opts:
     const c = rule.counters ?? { packets: 0n, bytes: 0n };
     out.push(formatCount(c.packets, exact) + formatCount(c.bytes, exact));
   }
-  const tname = targetName(rule);
-  out.push(cachedColumn('t' + tname, () => padRight(tname, 9) + ' '));
+  out.push(targetColumn(targetName(rule)));
   // print_rule_details: `%-4s ` — a name longer than four still gets its space.
-  const proto = rule.protocol ?? 0;
-  const pinv = rule.protocolInvert ? '!' : ' ';
-  out.push(cachedColumn('p' + pinv + proto, () => pinv + padRight(protocolText(proto), 4) + ' '));
+  out.push(protocolColumn(rule.protocol ?? 0, rule.protocolInvert === true));
   out.push(rule.fragment === undefined ? '-- ' : rule.fragment ? '-f ' : '!f ');
   if (opts.verbose) {
-    const i = iface(rule.inInterface, rule.inInterfaceInvert, numeric);
-    const o = iface(rule.outInterface, rule.outInterfaceInvert, numeric);
-    out.push(cachedColumn('i' + i, () => ' ' + padRight(i, 6) + ' '));
-    out.push(cachedColumn('o' + o, () => padRight(o, 6) + ' '));
+    out.push(ifaceColumn(rule.inInterface, rule.inInterfaceInvert, numeric, true));
+    out.push(ifaceColumn(rule.outInterface, rule.outInterfaceInvert, numeric, false));
   }
   out.push((rule.sourceInvert ? '!' : ' ') + padRight(formatCidrListing(rule.source, family, numeric), 19) + ' ');
   out.push((rule.destinationInvert ? '!' : ' ') + padRight(formatCidrListing(rule.destination, family, numeric), 19) + ' ');

@@ -7,7 +7,7 @@ import type { Chain, Counters, Family, Rule, Table } from './model.js';
 import { BUILTIN_CHAINS, copyRule, isBuiltinChain } from './model.js';
 import type { Target } from './model.js';
 import type { TableName } from './model.js';
-import { MAX_CHAIN_NAME, parseCommand, tokenizeRestoreLine } from './args.js';
+import { MAX_CHAIN_NAME, parseCommand, tokenizeRange, tokenizeRestoreLine } from './args.js';
 import type { RuleCommand } from './args.js';
 import { ruleEquals } from './equal.js';
 
@@ -73,14 +73,25 @@ function parseCounters(text: string | undefined): Counters | undefined {
 
 /** Parses iptables-restore input. Throws ParseError naming the line. */
 export function parseRestore(text: string, opts: ParseRestoreOptions): ParsedRestore {
-  const lines = text.split('\n');
-  if (lines.length && lines[lines.length - 1] === '') lines.pop();
+  // The lines of text.split('\n') without its last empty one, walked by position: the rule
+  // lines are tokenized in place in `text` (a flat string reads faster than a slice of it).
   const tables: RestoreTable[] = [];
   let current: RestoreTable | undefined;
   let skipping = false;
-  for (let idx = 0; idx < lines.length; idx++) {
+  const len = text.length;
+  let lineCount = 0;
+  // The first `"` at or after the last position looked from (len: none), so that finding
+  // whether a line holds one stays linear in the whole text.
+  let quoteAt = -1;
+  // Every piece of the split starts before len, except a last one that would be empty.
+  for (let pos = 0, idx = 0; pos < len; idx++) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = len;
+    const lineStart = pos;
+    pos = end + 1;
+    lineCount = idx + 1;
     const n = idx + 1;
-    const raw = lines[idx]!;
+    const raw = text.slice(lineStart, end);
     // Blank lines; only a line that starts with a blank can be all blanks (no regex per rule line).
     const c0 = raw.charCodeAt(0);
     if (raw === '' || c0 === 0x23 || ((c0 === 0x20 || c0 === 0x09 || c0 === 0x0d) && /^[ \t\r]*$/.test(raw))) continue;
@@ -124,15 +135,21 @@ export function parseRestore(text: string, opts: ParseRestoreOptions): ParsedRes
       current.steps.push({ kind: 'chain', chain: decl });
       continue;
     }
-    let rest = raw;
+    let restStart = lineStart;
     let prefix: Counters | undefined;
     if (raw[0] === '[') {
       const m = COUNTERS_RE.exec(raw);
       if (!m) fail(n, 'bad counters, expected [packets:bytes] before the command', raw.split(/\s/)[0], '[packets:bytes]');
       prefix = { packets: BigInt(m[1]!), bytes: BigInt(m[2]!) };
-      rest = raw.slice(m[0].length);
+      restStart += m[0].length;
     }
-    const tokens = tokenizeRestoreLine(rest, n);
+    // tokenizeRestoreLine(rest): its unquoted fast path over the range of `text`, else as is.
+    if (quoteAt < restStart) {
+      const q = text.indexOf('"', restStart);
+      quoteAt = q < 0 ? len : q;
+    }
+    const quoted = quoteAt < end;
+    const tokens = quoted ? tokenizeRestoreLine(text.slice(restStart, end), n) : tokenizeRange(text, restStart, end);
     const cmd = parseCommand(tokens, opts.family, { line: n });
     // The `[p:b]` prefix counts only with -c; an inline `-c P B` always does.
     if (prefix && opts.counters && 'rule' in cmd && !cmd.rule.counters) cmd.rule.counters = prefix;
@@ -142,7 +159,7 @@ export function parseRestore(text: string, opts: ParseRestoreOptions): ParsedRes
     current.commands.push(command);
     current.steps.push({ kind: 'command', command });
   }
-  if (current) fail(lines.length + 1, 'COMMIT expected', undefined, 'COMMIT');
+  if (current) fail(lineCount + 1, 'COMMIT expected', undefined, 'COMMIT');
   return { family: opts.family, noflush: opts.noflush ?? false, counters: opts.counters ?? false, tables };
 }
 
@@ -154,6 +171,9 @@ export interface ApplyRestoreOptions {
 function zero(): Counters {
   return { packets: 0n, bytes: 0n };
 }
+
+/** Zero counters for rules (nothing mutates a rule's counters in place: shared, frozen). */
+const ZERO: Counters = Object.freeze({ packets: 0n, bytes: 0n });
 
 /** `{ ...rule, target }` in the one rule shape (see createRule). */
 function withTarget(rule: Rule, target: Target): Rule {
@@ -219,7 +239,7 @@ export function applyRestore(parsed: RestoreTable, current: Table | undefined, o
       if (!byName.has(to)) fail(line, `Couldn't load target \`${to}': No such file or directory (no chain and no target iptkit understands has that name)`, to);
       if (isBuiltin(to)) failed(line, `cannot jump to the built-in chain \`${to}'`, to);
     }
-    return copyRule(rule, rule.counters ?? zero());
+    return copyRule(rule, rule.counters ?? ZERO);
   };
   const remove = (name: string): void => {
     byName.delete(name);

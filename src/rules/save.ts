@@ -71,7 +71,8 @@ export function printRule(chain: string, rule: Rule, family: Family, opts: Print
   const out: string[] = [];
   if (opts.counters) {
     const c = rule.counters;
-    out.push(`[${c?.packets ?? 0n}:${c?.bytes ?? 0n}] `);
+    // Zero counters (most rules of a large table) without converting two BigInts.
+    out.push(c === undefined || (c.packets === 0n && c.bytes === 0n) ? '[0:0] ' : `[${c.packets}:${c.bytes}] `);
   }
   out.push('-A ' + chain);
   if (rule.source !== undefined || rule.sourceInvert) {

@@ -78,6 +78,7 @@ function wireError(line: string, why: string): Error {
 }
 
 const NONE_TARGET: Target = Object.freeze({ kind: 'none' }) as Target;
+const ZERO_COUNTERS: Counters = Object.freeze({ packets: 0n, bytes: 0n });
 
 function counter(v: string): bigint {
   // Up to 15 digits a double holds the value exactly, and BigInt(number) is cheaper than
@@ -108,14 +109,28 @@ function ruleKeyAt(line: string, pos: number, end: number): string {
   const len = end - pos;
   for (let k = 0; k < RULE_KEYS.length; k++) {
     const key = RULE_KEYS[k]!;
-    if (key.length === len && line.startsWith(key, pos)) return key;
+    if (key.length !== len) continue;
+    let i = 0;
+    while (i < len && key.charCodeAt(i) === line.charCodeAt(pos + i)) i++;
+    if (i === len) return key;
   }
   return line.slice(pos, end);
 }
 
 /** Whether `line` is a record of this kind (what `line.split('\t')[0] === kind` says). */
 function isRecord(line: string, kind: string): boolean {
-  return line.startsWith(kind) && (line.length === kind.length || line.charCodeAt(kind.length) === 9);
+  const n = kind.length;
+  if (line.length < n || (line.length > n && line.charCodeAt(n) !== 9)) return false;
+  // startsWith by hand (a builtin call per record and kind was a visible share of a read).
+  for (let i = 0; i < n; i++) if (line.charCodeAt(i) !== kind.charCodeAt(i)) return false;
+  return true;
+}
+
+/** `KIND\tWORD…` → WORD, as line.split('\t')[1] gives it (undefined when there is none). */
+function secondField(line: string, from: number): string | undefined {
+  if (line.length < from) return undefined;
+  const tab = line.indexOf('\t', from);
+  return tab < 0 ? line.slice(from) : line.slice(from, tab);
 }
 
 /** A match or target line decoded once per table: the same line repeats across rules. */
@@ -152,16 +167,15 @@ function decodeExtLine(line: string, prefix: number): ExtLine {
 
 /**
  * decodeExtLine through a cache of the lines seen in this table (a match or target line
- * repeats across rules): each call still gets fields of its own, copied from the cached ones.
+ * repeats across rules). The result is shared: callers copy its fields for each rule.
  */
 function cachedExtLine(cache: Map<string, ExtLine>, line: string, prefix: number): ExtLine {
   let e = cache.get(line);
   if (e === undefined) {
     e = decodeExtLine(line, prefix);
     if (cache.size < 4096) cache.set(line, e);
-    return { name: e.name, revision: e.revision, fields: { ...e.fields }, opaque: e.opaque };
   }
-  return { name: e.name, revision: e.revision, fields: { ...e.fields }, opaque: e.opaque };
+  return e;
 }
 
 /** Decodes one table read from the kernel (legacyRead, or one table of nftRead). */
@@ -223,7 +237,8 @@ export function decodeTable(wire: string): DecodedTable {
         }
       }
       rule = createRule([], NONE_TARGET);
-      rule.counters = { packets, bytes };
+      // Nothing mutates counters in place: rules that never counted share one frozen zero.
+      rule.counters = packets === 0n && bytes === 0n ? ZERO_COUNTERS : { packets, bytes };
       if (inv) {
         if (inv & INV.SRCIP) {
           rule.sourceInvert = true;
@@ -267,17 +282,30 @@ export function decodeTable(wire: string): DecodedTable {
     if (isRecord(line, 'match')) {
       if (!rule) throw wireError(line, 'match outside a rule');
       const e = cachedExtLine(extCache, line, 5);
-      const m: Match = { name: e.name, revision: e.revision, fields: e.fields };
+      const m: Match = { name: e.name, revision: e.revision, fields: { ...e.fields } };
       if (e.opaque) m.opaque = true;
-      rule.matches.push(m);
+      // The first match as a one-element array: push would reserve room for 17.
+      if (rule.matches.length === 0) rule.matches = [m];
+      else rule.matches.push(m);
       continue;
     }
     if (isRecord(line, 'target')) {
       if (!rule) throw wireError(line, 'target outside a rule');
       const e = cachedExtLine(extCache, line, 6);
-      const t: Target = { kind: 'extension', name: e.name, revision: e.revision, fields: e.fields };
+      const t: Target = { kind: 'extension', name: e.name, revision: e.revision, fields: { ...e.fields } };
       if (e.opaque) t.opaque = true;
       rule.target = t;
+      continue;
+    }
+    if (isRecord(line, 'verdict')) {
+      if (!rule) throw wireError(line, 'verdict outside a rule');
+      rule.target = { kind: 'verdict', verdict: secondField(line, 8) as Verdict };
+      continue;
+    }
+    if (isRecord(line, 'jump')) {
+      if (!rule) throw wireError(line, 'jump outside a rule');
+      const to = secondField(line, 5)!;
+      rule.target = ruleGoto ? { kind: 'jump', chain: to, goto: true } : { kind: 'jump', chain: to };
       continue;
     }
     const parts = line.split('\t');

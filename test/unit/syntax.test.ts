@@ -6,8 +6,9 @@ import { describe, expect, test } from 'vitest';
 import { ParseError } from '../../src/errors.js';
 import { applyRestore, parseRestore } from '../../src/rules/restore.js';
 import { printRule, printSave, quoteArg } from '../../src/rules/save.js';
-import { parseRuleArgs, tokenizeRestoreLine } from '../../src/rules/args.js';
-import type { Family, Table } from '../../src/rules/model.js';
+import { parseRuleArgs, tokenizeRange, tokenizeRestoreLine } from '../../src/rules/args.js';
+import { parseIPv4 } from '../../src/rules/ext/nat-range.js';
+import type { Family, Rule, Table } from '../../src/rules/model.js';
 
 const SEED = readFileSync(new URL('../../fixtures/seed-docker-host.rules', import.meta.url), 'utf8');
 
@@ -409,5 +410,41 @@ describe('parse caches give what a first parse gives', () => {
     expect(dpt('+22')).toBe('22:22');
     expect(() => dpt('65536')).toThrow();
     expect(() => dpt('123456789')).toThrow();
+  });
+});
+
+// Hand-written scanners of the parse hot path, against the forms they replaced.
+describe('parse fast paths agree with the general forms', () => {
+  test('tokenizeRange is tokenizeRestoreLine of the slice, and token strings are reused only when equal', () => {
+    const text = '-A DOCKER ! -i br-1 -p tcp -m tcp --dport 80 -j ACCEPT\n\t -A  X   -j DROP \r\n-A DOCKER ! -i br-2 -p tcp\n\n x';
+    let pos = 0;
+    for (const line of text.split('\n')) {
+      expect(tokenizeRange(text, pos, pos + line.length)).toEqual(tokenizeRestoreLine(line));
+      pos += line.length + 1;
+    }
+    // Words that collide in the token cache still come out as their own text.
+    const words = Array.from({ length: 3000 }, (_, i) => `w${i % 977}x${i}`);
+    const line = words.join(' ');
+    expect(tokenizeRange(line, 0, line.length)).toEqual(words);
+    expect(tokenizeRange(line, 0, line.length)).toEqual(words);
+  });
+
+  test('parseRestore: a quoted line after unquoted ones, CRLF, no final newline, an unterminated table', () => {
+    const text = '*filter\n-A INPUT -j ACCEPT\r\n-A INPUT -m comment --comment "a b" -j DROP\n-A INPUT -j ACCEPT\nCOMMIT';
+    const p = parseRestore(text, { family: 'ipv4' });
+    expect(p.tables[0]!.commands.map((c) => c.line)).toEqual([2, 3, 4]);
+    expect(printRule('INPUT', (p.tables[0]!.commands[1] as { rule: Rule }).rule, 'ipv4')).toBe('-A INPUT -m comment --comment "a b" -j DROP');
+    expect(() => parseRestore('*filter\n-A INPUT -j ACCEPT\n', { family: 'ipv4' })).toThrow(/line 3: COMMIT expected/);
+    expect(() => parseRestore('*filter\n-A INPUT -j ACCEPT\n\n', { family: 'ipv4' })).toThrow(/line 4: COMMIT expected/);
+    expect(parseRestore('', { family: 'ipv4' }).tables).toEqual([]);
+  });
+
+  test('parseIPv4 accepts what inet_pton does', () => {
+    expect(parseIPv4('1.2.3.4')).toEqual([1, 2, 3, 4]);
+    expect(parseIPv4('0.0.0.0')).toEqual([0, 0, 0, 0]);
+    expect(parseIPv4('255.255.255.255')).toEqual([255, 255, 255, 255]);
+    for (const bad of ['256.1.1.1', '01.2.3.4', '1.2.3', '1.2.3.4.5', '1..2.3', '1.2.3.4.', '.1.2.3', '1.2.3.4a', '1.2.3.1000', '', '1.2.3.-1', '1.2.3. 4', '1.2.3.0004']) {
+      expect(parseIPv4(bad)).toBeUndefined();
+    }
   });
 });

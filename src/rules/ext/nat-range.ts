@@ -203,16 +203,29 @@ export function formatNat(r: NatRange, family: Family, rangeopt: string, flagPre
 
 /** inet_pton(AF_INET): exactly four decimal parts 0..255, no leading zeros. */
 export function parseIPv4(text: string): number[] | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
+  // By hand, as split('.') and /^(0|[1-9][0-9]{0,2})$/ on each part would accept: every
+  // DNAT/SNAT rule parses its address here.
   const out: number[] = [];
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    out.push(n);
+  const n = text.length;
+  let i = 0;
+  for (let part = 0; part < 4; part++) {
+    if (part > 0) {
+      if (i >= n || text.charCodeAt(i) !== 0x2e) return undefined;
+      i++;
+    }
+    const start = i;
+    let v = 0;
+    while (i < n && i - start < 4) {
+      const c = text.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) break;
+      v = v * 10 + (c - 0x30);
+      i++;
+    }
+    const len = i - start;
+    if (len === 0 || len > 3 || (len > 1 && text.charCodeAt(start) === 0x30) || v > 255) return undefined;
+    out.push(v);
   }
-  return out;
+  return i === n ? out : undefined;
 }
 
 /** inet_pton(AF_INET6) into 8 words; an embedded dotted IPv4 tail is allowed. */
