@@ -70,6 +70,7 @@ bool fast_keep(std::string_view line, uint64_t& handle) {
 struct TableSpec {
   std::string name;
   const BuiltinTable* builtin = nullptr;
+  bool append = false;  // `append=1`: rules are only appended to listed chains (docs/wire.md)
   std::vector<ChainSpec> chains;
 };
 
@@ -89,7 +90,7 @@ OpError parse_table(const std::string& text, bool v6, TableSpec& out) {
   wire_for_each_line(text, [&](std::string_view line) -> bool {
     lineno++;
     uint64_t kh = 0;
-    if (chain && lineno > 1 && fast_keep(line, kh)) {
+    if (chain && lineno > 1 && !out.append && fast_keep(line, kh)) {
       chain->items.push_back(Item{true, kh, 0});
       rule = nullptr;
       return true;
@@ -106,11 +107,22 @@ OpError parse_table(const std::string& text, bool v6, TableSpec& out) {
       if (!out.builtin) return fail("'" + out.name + "' is not an iptables table");
       const std::string* fam = wl.fields.find("family");
       if (fam && *fam != (v6 ? "ipv6" : "ipv4")) return fail("family=" + *fam + " in a " + (v6 ? "ipv6" : "ipv4") + " commit");
+      if (const std::string* app = wl.fields.find("append")) {
+        if (*app == "1") out.append = true;
+        else if (*app != "0") return fail("append=" + *app + " is not 0 or 1");
+      }
       return true;
     }
     if (wl.kind == "chain") {
       if (wl.words.size() != 1) return fail("chain needs a name");
       if (!names.insert(wl.words[0]).second) return fail("chain " + wl.words[0] + " listed twice");
+      if (out.append) {
+        for (const char* key : {"policy", "pkts", "bytes", "was"}) {
+          if (wl.fields.find(key)) {
+            return fail(std::string(key) + "= on chain " + wl.words[0] + " in an append=1 table (it only appends rules)");
+          }
+        }
+      }
       out.chains.push_back(ChainSpec{wl.words[0], wl.fields, {}, {}});
       chain = &out.chains.back();
       if (chain->fields.find("policy") && !find_builtin_chain(out.builtin, chain->name)) {
@@ -121,6 +133,7 @@ OpError parse_table(const std::string& text, bool v6, TableSpec& out) {
     }
     if (!chain) return fail(wl.kind + " before any chain");
     if (wl.kind == "keep") {
+      if (out.append) return fail("keep in chain " + chain->name + " in an append=1 table (its rules are all kept)");
       uint64_t h = 0;
       std::string e;
       Fields tmp;
@@ -254,14 +267,15 @@ class Batch {
   }
   void done(nlmsghdr* nlh) { used_ += NLMSG_ALIGN(nlh->nlmsg_len); }
 
-  void begin(uint32_t seq0, uint32_t generation) {
+  // `guarded`: the batch carries `generation`, else no generation at all (an all-append commit).
+  void begin(uint32_t seq0, uint32_t generation, bool guarded) {
     first_seq_ = seq0;
     next_seq_ = seq0;
     char* p = reserve(256);
     nlmsghdr* nlh = nftnl_batch_begin(p, next_seq_++);
     // The kernel refuses the whole batch with ERESTART unless the ruleset is still at this
     // generation: a writer that changed it since the read cannot be overwritten.
-    mnl_attr_put_u32(nlh, NFTA_GEN_ID, htonl(generation));
+    if (guarded) mnl_attr_put_u32(nlh, NFTA_GEN_ID, htonl(generation));
     info_.push_back({MsgInfo::kBatch});
     done(nlh);
   }
@@ -326,11 +340,19 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
     }
   }
 
+  // A call made only of append=1 tables needs no read and no generation guard: appends cannot
+  // lose another writer's rules, so a concurrent change is no conflict. A call that mixes them
+  // with normal tables keeps the guard (for the normal tables' sake).
+  const bool guarded = !(!specs.empty() && std::all_of(specs.begin(), specs.end(), [](const TableSpec& s) { return s.append; }));
+  const bool any_append = std::any_of(specs.begin(), specs.end(), [](const TableSpec& s) { return s.append; });
+
   NlSocket sock;
   if (int err = sock.open()) return make_error(err, "commit", std::string("cannot open a netfilter netlink socket: ") + strerror(err));
   uint32_t now = 0;
-  if (int err = sock.get_gen(now)) return make_error(err, "commit", std::string("NFT_MSG_GETGEN: ") + strerror(err));
-  if (now != generation) {
+  if (guarded) {
+    if (int err = sock.get_gen(now)) return make_error(err, "commit", std::string("NFT_MSG_GETGEN: ") + strerror(err));
+  }
+  if (guarded && now != generation) {
     return make_error(ERESTART, "commit",
                       "the ruleset changed since it was read (generation " + std::to_string(generation) + ", now " +
                           std::to_string(now) + "); re-read and plan again");
@@ -342,14 +364,22 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
   // ruleset is still exactly that.
   std::map<std::string, CurTable> cur;
   int err = 0;
-  std::shared_ptr<const CachedState> cached = state_cache_get(sock.netns_cookie(), family, generation);
+  // Append tables take no part in this: they are neither dumped nor looked up in the record.
+  std::shared_ptr<const CachedState> cached;
+  if (guarded) cached = state_cache_get(sock.netns_cookie(), family, generation);
   for (const auto& s : specs) {
-    if (cached && !cached->tables.count(s.name)) cached = nullptr;
+    if (cached && !s.append && !cached->tables.count(s.name)) cached = nullptr;
   }
-  if (cached) {
-    for (const auto& s : specs) cur[s.name] = cached->tables.at(s.name);
+  if (!guarded) {
+    // Nothing but appends: nothing to dump.
+  } else if (cached) {
+    for (const auto& s : specs) {
+      if (!s.append) cur[s.name] = cached->tables.at(s.name);
+    }
   } else {
-  for (const auto& s : specs) cur[s.name];
+  for (const auto& s : specs) {
+    if (!s.append) cur[s.name];
+  }
   err = sock.dump(NFT_MSG_GETTABLE, family, nullptr, [&](const nlmsghdr* nlh) -> int {
     TablePtr t(nftnl_table_alloc());
     if (!t) return ENOMEM;
@@ -375,6 +405,7 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
   });
   if (err) return make_error(err, "commit", std::string("dump chains: ") + strerror(err));
   for (const auto& s : specs) {
+    if (s.append) continue;
     bool any_keep = false;
     for (const auto& c : s.chains) {
       for (const auto& it : c.items) any_keep |= it.keep;
@@ -396,11 +427,44 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
   }
   }
 
+  // Append tables: every listed chain must exist. One dump of the family's chains (chains only,
+  // no rules) tells; a chain deleted after it makes the kernel refuse its NEWRULE instead, and
+  // the batch, being atomic, commits nothing either way.
+  if (any_append) {
+    std::map<std::string, std::set<std::string>> have;  // append table -> its chains now
+    for (const auto& s : specs) {
+      if (s.append) have[s.name];
+    }
+    err = sock.dump(NFT_MSG_GETCHAIN, family, nullptr, [&](const nlmsghdr* nlh) -> int {
+      ChainPtr c(nftnl_chain_alloc());
+      if (!c) return ENOMEM;
+      if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0) return EPROTO;
+      const char* table = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE);
+      const char* name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
+      auto it = table ? have.find(table) : have.end();
+      if (it != have.end() && name) it->second.insert(name);
+      return 0;
+    });
+    if (err) return make_error(err, "commit", std::string("dump chains: ") + strerror(err));
+    for (const auto& s : specs) {
+      if (!s.append) continue;
+      const auto& chains = have[s.name];
+      for (const auto& c : s.chains) {
+        if (!chains.count(c.name)) {
+          return make_error(ENOENT, "commit",
+                            "table " + s.name + " chain " + c.name + ": No chain/target/match by that name (append=1 adds rules to existing chains only)",
+                            s.name, c.name);
+        }
+      }
+    }
+  }
+
   Batch b(family);
-  b.begin(sock.next_seq(), generation);
+  b.begin(sock.next_seq(), generation, guarded);
 
   // 1. Tables and chains that must exist before rules refer to them.
   for (const auto& s : specs) {
+    if (s.append) continue;
     CurTable& ct = cur[s.name];
     if (!ct.exists) {
       TablePtr t(nftnl_table_alloc());
@@ -461,6 +525,7 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
                  {handle ? MsgInfo::kDeleteRule : MsgInfo::kFlushChain, &table, &chain, handle ? *handle : 0});
   };
   for (const auto& s : specs) {
+    if (s.append) continue;
     CurTable& ct = cur[s.name];
     std::set<std::string> wanted;
     for (const auto& c : s.chains) {
@@ -519,8 +584,9 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
     }
   }
 
-  // 3. Chains absent from the wire.
+  // 3. Chains absent from the wire (append tables leave unlisted chains alone).
   for (const auto& s : specs) {
+    if (s.append) continue;
     CurTable& ct = cur[s.name];
     for (const auto& [name, cc] : ct.chains) {
       if (std::any_of(s.chains.begin(), s.chains.end(), [&](const ChainSpec& c) { return c.name == name; })) continue;
@@ -534,7 +600,8 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
   }
 
   // 4. New rules. Each goes before the next kept rule of its chain (so a run of new rules keeps
-  //    its order), or at the end when no kept rule follows.
+  //    its order), or at the end when no kept rule follows. An append table has no keeps: all
+  //    its rules are NLM_F_APPEND without a position, as iptables-nft -A sends them.
   for (const auto& s : specs) {
     for (const auto& c : s.chains) {
       if (c.rules.empty()) continue;
@@ -581,7 +648,7 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
     return {};
   }
   auto first = std::min_element(errors.begin(), errors.end(), [](const BatchError& a, const BatchError& c) { return a.seq < c.seq; });
-  if (first->err == ERESTART || first->seq == b.first_seq()) {
+  if (guarded && (first->err == ERESTART || first->seq == b.first_seq())) {
     return make_error(first->err, "commit",
                       "the ruleset changed since generation " + std::to_string(generation) + " (" + strerror(first->err) +
                           "); re-read and plan again");

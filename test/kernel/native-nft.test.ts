@@ -138,6 +138,64 @@ function netlinkDump(ns: Netns): string {
     .join('\n\n');
 }
 
+/** The rule blocks (`rule` line and its match/target/verdict/jump lines, handles stripped) of each chain of a read wire. */
+function ruleBlocks(wire: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let chain: string[] | undefined;
+  for (const line of stripHandles(wire).split('\n')) {
+    const c = /^chain\t([^\t]+)/.exec(line);
+    if (c) {
+      chain = [];
+      out.set(c[1]!, chain);
+    } else if (line.startsWith('rule\t') || line === 'rule') {
+      chain!.push(`${line}\n`);
+    } else if (/^(match|target|verdict|jump)\t/.test(line)) {
+      chain![chain!.length - 1] += `${line}\n`;
+    }
+  }
+  return out;
+}
+
+/** An append=1 wire for `table`: the last rules of each chain of `read` (a read wire), as many as `counts` says. */
+function appendWire(read: string, table: string, counts: Record<string, number>): string {
+  const blocks = ruleBlocks(read);
+  let wire = `table\t${table}\tfamily=ipv4\tappend=1\n`;
+  for (const [chain, n] of Object.entries(counts)) {
+    const b = blocks.get(chain)!;
+    wire += `chain\t${chain}\n${b.slice(b.length - n).join('')}`;
+  }
+  return wire;
+}
+
+/** `-A` lines appended with iptables-nft-restore -n on top of SEED_NAT and the IPv4 filter table. */
+const APPENDS = `*nat
+-A DOCKER ! -i docker0 -p tcp -m tcp --dport 9090 -j DNAT --to-destination 172.17.0.9:80
+-A POSTROUTING -s 172.18.0.0/16 ! -o br-x -j MASQUERADE
+-A POSTROUTING -o eth1 -m comment --comment "appended rule" -j RETURN
+COMMIT
+*filter
+-A INPUT -s 192.0.2.0/24 -p udp -m udp --dport 53 -j ACCEPT
+-A DOCKER-USER -i eth3 -m conntrack --ctstate NEW -j DROP
+-A FORWARD -j DOCKER
+COMMIT
+`;
+const APPEND_COUNTS = { nat: { DOCKER: 1, POSTROUTING: 2 }, filter: { INPUT: 1, 'DOCKER-USER': 1, FORWARD: 1 } };
+
+function seedAppendBase(ns: Netns): void {
+  ns.ok('iptables-nft-restore', ['-c'], SEED_NAT);
+  ns.ok('iptables-nft-restore', ['-c'], IPV4_RULES.slice(0, IPV4_RULES.indexOf('*mangle')));
+}
+
+/** The append=1 wires of APPENDS, taken from a namespace where iptables-nft-restore -n wrote them. */
+async function appendWires(ref: Netns): Promise<string[]> {
+  const read = await native.nftRead('ipv4', ref.path, ['nat', 'filter']);
+  const nat = read.tables.find((t) => t.startsWith('table\tnat'))!;
+  const filter = read.tables.find((t) => t.startsWith('table\tfilter'))!;
+  return [appendWire(nat, 'nat', APPEND_COUNTS.nat), appendWire(filter, 'filter', APPEND_COUNTS.filter)];
+}
+
+const handlesOf = (w: string) => [...w.matchAll(/^rule\thandle=(\d+)\tpkts=(\d+)\tbytes=(\d+)/gm)].map((m) => m.slice(1).join(':'));
+
 async function readWire(fam: Fam, ns: Netns): Promise<{ generation: number; tables: string[] }> {
   return native.nftRead(fam, ns.path, null);
 }
@@ -395,6 +453,96 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
         expect(saveLines(b.ok('iptables-nft-save', []))).toEqual(saved);
       }, 'iptkit-nft-cookie-b');
     }, 'iptkit-nft-cookie-a');
+  });
+
+  it('append=1 appends as iptables-nft-restore -n does: same save, same expressions, kept handles and counters', async () => {
+    await withNetns(async (ns) => {
+      await withNetns(async (ref) => {
+        seedAppendBase(ns);
+        seedAppendBase(ref);
+        ref.ok('iptables-nft-restore', ['-n'], APPENDS);
+        const wires = await appendWires(ref);
+        expect(wires[0]).toContain('append=1');
+        const before = await native.nftRead('ipv4', ns.path, ['nat', 'filter']);
+        // Generation 0: an all-append call needs none.
+        await native.nftCommit('ipv4', ns.path, 0, wires);
+
+        expect(saveLines(ns.ok('iptables-nft-save', ['-c']))).toEqual(saveLines(ref.ok('iptables-nft-save', ['-c'])));
+        expect(netlinkDump(ns)).toBe(netlinkDump(ref));
+        const after = await native.nftRead('ipv4', ns.path, ['nat', 'filter']);
+        const kept = before.tables.flatMap(handlesOf);
+        const now = after.tables.flatMap(handlesOf);
+        expect(kept.length).toBeGreaterThan(20);
+        for (const h of kept) expect(now).toContain(h);
+        expect(now).toHaveLength(kept.length + 6);
+        for (const { table, args } of ruleArgs(APPENDS)) {
+          expect(ns.run('iptables-nft', ['-t', table, '-C', ...args]).status, `-C ${args.join(' ')}`).toBe(0);
+        }
+      }, 'iptkit-nft-append-ref');
+    }, 'iptkit-nft-append');
+  });
+
+  it('append=1 ignores a stale generation; a call that mixes in a normal table keeps the guard', async () => {
+    await withNetns(async (ns) => {
+      seedAppendBase(ns);
+      const read = await native.nftRead('ipv4', ns.path, ['nat', 'filter']);
+      ns.ok('iptables-nft', ['-t', 'nat', '-A', 'POSTROUTING', '-o', 'eth7', '-j', 'RETURN']);
+      const wire = 'table\tnat\tfamily=ipv4\tappend=1\nchain\tPOSTROUTING\nrule\tout=eth8\nverdict\tRETURN\n';
+      const filter = read.tables.find((t) => t.startsWith('table\tfilter'))!;
+      const saved = saveLines(ns.ok('iptables-nft-save', ['-c']));
+      await expect(native.nftCommit('ipv4', ns.path, read.generation, [wire, keepAll(filter)])).rejects.toMatchObject({ code: 'ERESTART' });
+      expect(saveLines(ns.ok('iptables-nft-save', ['-c']))).toEqual(saved);
+
+      await native.nftCommit('ipv4', ns.path, read.generation, [wire]);
+      const post = saveLines(ns.ok('iptables-nft-save', ['-t', 'nat'])).filter((l) => l.startsWith('-A POSTROUTING'));
+      expect(post.slice(-2)).toEqual(['-A POSTROUTING -o eth7 -j RETURN', '-A POSTROUTING -o eth8 -j RETURN']);
+      // Mixed, at the current generation: both go in.
+      const cur = await native.nftRead('ipv4', ns.path, ['filter']);
+      await native.nftCommit('ipv4', ns.path, cur.generation, [wire, keepAll(cur.tables[0]!)]);
+      expect(saveLines(ns.ok('iptables-nft-save', ['-t', 'nat'])).filter((l) => l === '-A POSTROUTING -o eth8 -j RETURN')).toHaveLength(2);
+    }, 'iptkit-nft-append-gen');
+  });
+
+  it('append=1 to a missing chain or table is ENOENT naming it, and nothing changes', async () => {
+    await withNetns(async (ns) => {
+      ns.ok('iptables-nft-restore', ['-c'], SEED_NAT);
+      const saved = saveLines(ns.ok('iptables-nft-save', ['-c']));
+      const ok = 'chain\tPOSTROUTING\nrule\tout=eth8\nverdict\tRETURN\n';
+      const missingChain = `table\tnat\tfamily=ipv4\tappend=1\n${ok}chain\tNOPE\nrule\nverdict\tACCEPT\n`;
+      await expect(native.nftCommit('ipv4', ns.path, 0, [missingChain])).rejects.toMatchObject({ code: 'ENOENT', table: 'nat', chain: 'NOPE' });
+      const missingTable = 'table\tfilter\tfamily=ipv4\tappend=1\nchain\tINPUT\nrule\nverdict\tACCEPT\n';
+      await expect(native.nftCommit('ipv4', ns.path, 0, [`table\tnat\tfamily=ipv4\tappend=1\n${ok}`, missingTable])).rejects.toMatchObject({
+        code: 'ENOENT',
+        table: 'filter',
+        chain: 'INPUT',
+      });
+      expect(saveLines(ns.ok('iptables-nft-save', ['-c']))).toEqual(saved);
+      expect(ns.ok('nft', ['list', 'tables'])).not.toContain('filter');
+    }, 'iptkit-nft-append-enoent');
+  });
+
+  it('keep, policy=, chain counters and was= in an append=1 table are EINVAL naming the record and line', async () => {
+    await withNetns(async (ns) => {
+      ns.ok('iptables-nft-restore', ['-c'], SEED_NAT);
+      const read = await native.nftRead('ipv4', ns.path, ['nat']);
+      const handle = /^rule\thandle=(\d+)/m.exec(read.tables[0]!)![1]!;
+      const saved = saveLines(ns.ok('iptables-nft-save', ['-c']));
+      const head = 'table\tnat\tfamily=ipv4\tappend=1\n';
+      for (const [body, what] of [
+        [`chain\tPOSTROUTING\nkeep\t${handle}\n`, /line 3: keep/],
+        ['chain\tDOCKER\nrule\nverdict\tRETURN\nchain\tPOSTROUTING\tpolicy=ACCEPT\n', /line 5: policy= on chain POSTROUTING/],
+        ['chain\tPOSTROUTING\tpkts=1\tbytes=2\n', /line 2: pkts= on chain POSTROUTING/],
+        ['chain\tDOCKER\twas=3\nrule\nverdict\tRETURN\n', /line 2: was= on chain DOCKER/],
+      ] as [string, RegExp][]) {
+        const err = await native.nftCommit('ipv4', ns.path, 0, [head + body]).then(
+          () => undefined,
+          (e: unknown) => e as { code: string; message: string },
+        );
+        expect(err?.code, body).toBe('EINVAL');
+        expect(err?.message).toMatch(what);
+      }
+      expect(saveLines(ns.ok('iptables-nft-save', ['-c']))).toEqual(saved);
+    }, 'iptkit-nft-append-einval');
   });
 
   it('30,000 rules commit in one batch and read back (timings printed)', async () => {
