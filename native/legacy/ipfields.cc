@@ -19,7 +19,17 @@ bool is_zero(const void* p, size_t len) {
 }
 
 char* put_iface(char* p, std::string_view key, const char* name, const unsigned char* mask) {
-  if (mask[0] == 0) return p;
+  if (mask[0] == 0) {
+    // `-i +` (any interface) as iptables-legacy stores it: name "+", all-zero mask. Written
+    // back as `+`, which parse_iface turns into the same bytes.
+    if (name[0] != '+' || name[1] != '\0' || !is_zero(mask, IFNAMSIZ)) return p;
+    *p++ = '\t';
+    std::memcpy(p, key.data(), key.size());
+    p += key.size();
+    *p++ = '=';
+    *p++ = '+';
+    return p;
+  }
   char buf[IFNAMSIZ + 1];
   size_t n = 0;
   for (size_t i = 0; i < IFNAMSIZ; i++) {

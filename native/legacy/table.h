@@ -62,6 +62,11 @@ struct WantJump {
 
 struct WantTable {
   std::string name;
+  // append=1: only appends to the listed chains; other chains are left alone (docs/wire.md).
+  bool append = false;
+  // append=1: extension targets, which must not name a chain of the kernel's table
+  // (jump: the rule's chain, to: the target's name, line: its wire line).
+  std::vector<WantJump> targets;
   std::vector<WantChain> chains;
   std::string arena;  // the new entries, back to back (each size is XT_ALIGNed)
   std::vector<WantJump> jumps;  // checked against the kernel's built-in chains before any change
@@ -385,7 +390,7 @@ class CommitParser {
     // it can only succeed (a chain is open, no rule pending, N plain decimal and increasing);
     // anything else goes the general way below, with its checks and messages.
     if (text.size() > 5 && text.size() <= 5 + 9 && memcmp(text.data(), "keep\t", 5) == 0 && !in_rule_ &&
-        !out_.name.empty() && !out_.chains.empty()) {
+        !out_.name.empty() && !out_.chains.empty() && !out_.append) {
       uint64_t idx = 0;
       bool digits = true;
       for (char ch : text.substr(5)) {
@@ -442,7 +447,11 @@ class CommitParser {
   void table_record() {
     if (!out_.name.empty()) return void(bad("a second table record"));
     if (wl_->words.size() != 1 || wl_->words[0].empty()) return void(bad("needs exactly one table name"));
-    if (!only_keys({"family"})) return;
+    if (!only_keys({"family", "append"})) return;
+    if (const std::string* a = wl_->fields.find("append")) {
+      if (*a != "1" && *a != "0") return void(bad("append=" + *a + " is not 1 or 0"));
+      out_.append = *a == "1";
+    }
     const std::string* fam = wl_->fields.find("family");
     if (!fam || *fam != T::kFamilyName) {
       return void(bad("family=" + (fam ? *fam : std::string("(none)")) + " in an " + T::kFamilyName + " commit"));
@@ -464,6 +473,11 @@ class CommitParser {
     c.line = lineno_;
     out_.chains.push_back(std::move(c));
     WantChain& chain = out_.chains.back();
+    if (out_.append) {
+      for (const char* key : {"policy", "pkts", "bytes", "was"}) {
+        if (wl_->fields.find(key)) return void(bad(std::string(key) + "= in an append=1 table (it only appends rules)"));
+      }
+    }
     if (const std::string* p = wl_->fields.find("policy")) {
       if (*p != "ACCEPT" && *p != "DROP") return void(bad("policy=" + *p + " is not ACCEPT or DROP"));
       chain.policy = *p;
@@ -490,6 +504,7 @@ class CommitParser {
   }
 
   void keep_record() {
+    if (out_.append) return void(bad("keep in an append=1 table (its chains keep all their rules)"));
     if (!need_chain()) return;
     if (!only_keys({})) return;
     if (wl_->words.size() != 1) return void(bad("needs exactly one index"));
@@ -744,6 +759,12 @@ class CommitParser {
   // take it for a jump).
   OpError check_targets() {
     for (const auto& c : checks_) {
+      if (out_.append) {
+        // The chains a rule may jump to are the kernel's: checked when applied.
+        if (c.jump) out_.jumps.push_back(WantJump{c.from, c.name, c.line});
+        else out_.targets.push_back(WantJump{c.from, c.name, c.line});
+        continue;
+      }
       bool chain = names_.count(c.name) > 0;
       if (c.jump && !chain) {
         return fail(c.line, "jump record: chain " + c.name + " is not in the table", c.from);
@@ -850,6 +871,74 @@ OpError capture_table(xtc_handle* h, const std::string& table, WantTable& img) {
 
 // ---- apply: turn a handle into the wanted table ----
 
+// libiptc maps a built-in chain's counters as "zeroed since the read" (iptables-legacy -A
+// resets them), so once anything changes, every built-in chain gets its counters set
+// explicitly: from `set` when it has them (restore -c), else as read.
+template <class T>
+OpError keep_builtin_counters(xtc_handle* h, const std::string& table) {
+  std::vector<std::pair<std::string, std::pair<std::string, xt_counters>>> builtins;
+  for (const char* c = T::first_chain(h); c; c = T::next_chain(h)) {
+    if (!T::builtin(c, h)) continue;
+    xt_counters cnt{};
+    const char* policy = T::get_policy(c, &cnt, h);
+    builtins.push_back({c, {policy ? policy : "ACCEPT", cnt}});
+  }
+  for (auto& b : builtins) {
+    if (!T::set_policy(b.first.c_str(), b.second.first.c_str(), &b.second.second, h)) {
+      int err = errno ? errno : EINVAL;
+      return make_error(err, "commit",
+                        what_table<T>(table) + ", chain " + b.first + ": cannot set the policy: " + T::strerror(err),
+                        table, b.first);
+    }
+  }
+  return {};
+}
+
+// append=1: every listed chain must exist; its rules stay and the wire's rules go at its end.
+// Chains not listed are not looked at.
+template <class T>
+OpError append_table(xtc_handle* h, const WantTable& want) {
+  using Entry = typename T::Entry;
+  const std::string& table = want.name;
+  auto error = [&](int err, const std::string& chain, const std::string& what) {
+    return make_error(err, "commit", what_table<T>(table) + ", chain " + chain + ": " + what, table, chain);
+  };
+  for (const WantChain& wc : want.chains) {
+    if (!T::is_chain(wc.name.c_str(), h)) {
+      return error(ENOENT, wc.name, "No chain/target/match by that name (append=1 only adds rules to existing chains)");
+    }
+  }
+  for (const WantJump& j : want.jumps) {
+    if (!T::is_chain(j.to.c_str(), h)) {
+      return error(ENOENT, j.chain, "the rule of wire line " + std::to_string(j.line) + " jumps to " + j.to +
+                                        ": No chain/target/match by that name");
+    }
+    if (T::builtin(j.to.c_str(), h)) {
+      return error(EINVAL, j.chain, "the rule of wire line " + std::to_string(j.line) + " jumps to built-in chain " +
+                                        j.to + "; only user-defined chains can be jump targets");
+    }
+  }
+  for (const WantJump& t : want.targets) {
+    if (T::is_chain(t.to.c_str(), h)) {
+      return error(EINVAL, t.chain, "target record of wire line " + std::to_string(t.line) + ": " + t.to +
+                                        " is also a chain name of the table");
+    }
+  }
+  bool changed = false;
+  for (const WantChain& wc : want.chains) {
+    for (const auto& it : wc.items) {
+      const auto* e = reinterpret_cast<const Entry*>(want.arena.data() + it.off);
+      if (!T::append_entry(wc.name.c_str(), e, h)) {
+        int err = errno ? errno : EINVAL;
+        return error(err, wc.name, "cannot add the rule of wire line " + std::to_string(it.line) + ": " + T::strerror(err));
+      }
+      changed = true;
+    }
+  }
+  if (!changed) return {};
+  return keep_builtin_counters<T>(h, table);
+}
+
 template <class T>
 OpError apply_table(xtc_handle* h, const WantTable& want) {
   using Entry = typename T::Entry;
@@ -861,6 +950,8 @@ OpError apply_table(xtc_handle* h, const WantTable& want) {
     int err = errno ? errno : EINVAL;
     return error(err, chain, what + ": " + T::strerror(err));
   };
+
+  if (want.append) return append_table<T>(h, want);
 
   // 1. Guards, and the chains new in the wire (first, so that new rules can jump to them).
   bool changed = false;  // whether libiptc's handle differs from the kernel's table

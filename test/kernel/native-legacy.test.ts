@@ -668,6 +668,162 @@ COMMIT
     }, PREFIX);
   });
 
+  // append=1: what `iptables-legacy-restore -n` does for -A lines, without a read to plan it.
+  const APPEND_BASE = `*filter
+:INPUT ACCEPT [5:500]
+:FORWARD DROP [2:20]
+:OUTPUT ACCEPT [0:0]
+:DOCKER-ISOLATION - [0:0]
+:DOCKER-USER - [0:0]
+[3:300] -A FORWARD -j DOCKER-USER
+[1:100] -A DOCKER-ISOLATION -j RETURN
+[4:400] -A DOCKER-USER -j RETURN
+COMMIT
+*nat
+:PREROUTING ACCEPT [6:600]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [1:10]
+:POSTROUTING ACCEPT [0:0]
+:DOCKER - [0:0]
+[8:800] -A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+[2:200] -A DOCKER -i docker0 -j RETURN
+COMMIT
+`;
+  const APPEND_LINES = `*filter
+[5:50] -A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+[0:0] -A FORWARD -j DOCKER-ISOLATION
+[0:0] -A DOCKER-USER -s 10.9.0.0/16 -j DROP
+COMMIT
+*nat
+[0:0] -A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80
+[0:0] -A DOCKER -i br+ -j RETURN
+COMMIT
+`;
+
+  /** An append=1 wire of the rules `after` has beyond `before` (zero counters left out). */
+  function appendWire(before: string, after: string): string {
+    const head = after.split('\n')[0]!;
+    const lines = [`${head}\tappend=1`];
+    const had = new Map(chains(before).map((c) => [c.name, c.rules.length]));
+    for (const c of chains(after)) {
+      const added = c.rules.slice(had.get(c.name) ?? 0);
+      if (added.length === 0) continue;
+      lines.push(`chain\t${c.name}`);
+      for (const r of added) lines.push(r[0]!.replace('\tpkts=0\tbytes=0', ''), ...r.slice(1));
+    }
+    return lines.join('\n') + '\n';
+  }
+
+  it('ipv4 append=1: appends to nat DOCKER and filter chains as iptables-legacy-restore -n does, counters kept', async () => {
+    const ns = new Netns(PREFIX);
+    const oracle = new Netns(PREFIX);
+    try {
+      restore(ns, 'ipv4', APPEND_BASE);
+      restore(oracle, 'ipv4', APPEND_BASE);
+      const base = { filter: save(ns, 'ipv4', 'filter'), nat: save(ns, 'ipv4', 'nat') };
+      const wires: string[] = [];
+      const read: Record<string, string> = {};
+      for (const table of ['filter', 'nat']) read[table] = await native.legacyRead('ipv4', ns.path, table);
+      oracle.ok('iptables-legacy-restore', ['-n', '-c'], APPEND_LINES);
+      for (const table of ['filter', 'nat']) {
+        wires.push(appendWire(read[table]!, await native.legacyRead('ipv4', oracle.path, table)));
+      }
+      expect(wires[0]).toMatch(/^table\tfilter\tfamily=ipv4\tappend=1\nchain\tFORWARD\nrule\tpkts=5\tbytes=50/);
+      expect(wires[0]).toMatch(/\nrule\n(?:.*\n)?jump\tDOCKER-ISOLATION\n/);
+      expect(wires[0]).not.toMatch(/chain\t(INPUT|OUTPUT|DOCKER-ISOLATION)\b/);
+      expect(wires[1]).not.toMatch(/chain\tPREROUTING/);
+      await native.legacyCommit('ipv4', ns.path, wires);
+      for (const table of ['filter', 'nat']) {
+        const now = save(ns, 'ipv4', table);
+        // iptables-legacy-restore -n lets libiptc zero the built-in chains' counters; the
+        // addon keeps them, as every commit of a changed table does: compare without them.
+        const policyless = (lines: string[]) => lines.map((l) => l.replace(/^(:\S+ \S+) \[\d+:\d+\]$/, '$1'));
+        expect(policyless(now)).toEqual(policyless(save(oracle, 'ipv4', table)));
+        // The rules that were there keep their counters; the built-in chains theirs.
+        for (const l of base[table as 'filter' | 'nat']) {
+          if (l.startsWith('[') || l.startsWith(':')) expect(now).toContain(l);
+        }
+      }
+      expect(checkEachRule(ns, 'ipv4', 'filter')).toBe(6);
+      expect(checkEachRule(ns, 'ipv4', 'nat')).toBe(4);
+    } finally {
+      ns.delete();
+      oracle.delete();
+    }
+  });
+
+  it('ipv4 append=1: a missing chain is ENOENT naming table and chain, and nothing changes (rollback as ever)', async () => {
+    await withNetns(async (ns) => {
+      restore(ns, 'ipv4', APPEND_BASE);
+      const before = { filter: save(ns, 'ipv4', 'filter'), nat: save(ns, 'ipv4', 'nat') };
+      const filter = 'table\tfilter\tfamily=ipv4\tappend=1\nchain\tDOCKER-USER\nrule\nverdict\tDROP\n';
+      const nat = 'table\tnat\tfamily=ipv4\tappend=1\nchain\tDOCKER\nrule\nverdict\tRETURN\nchain\tNOPE\nrule\nverdict\tACCEPT\n';
+      const e = await rejection(native.legacyCommit('ipv4', ns.path, [filter, nat]));
+      expect(e.code).toBe('ENOENT');
+      expect(e.table).toBe('nat');
+      expect(e.chain).toBe('NOPE');
+      expect(e.message).toMatch(/nat.*NOPE.*No chain\/target\/match by that name/);
+      // A jump to a chain the kernel does not have: ENOENT as well.
+      const jump = 'table\tfilter\tfamily=ipv4\tappend=1\nchain\tFORWARD\nrule\njump\tNOSUCH\n';
+      const j = await rejection(native.legacyCommit('ipv4', ns.path, [jump]));
+      expect(j.code).toBe('ENOENT');
+      expect(j.message).toMatch(/NOSUCH/);
+      // The kernel refuses nat (DOCKER jumps to itself): filter, committed first, is put back.
+      const loop = 'table\tnat\tfamily=ipv4\tappend=1\nchain\tDOCKER\nrule\njump\tDOCKER\n';
+      const l = await rejection(native.legacyCommit('ipv4', ns.path, [filter, loop]));
+      expect(l.code).toBe('ELOOP');
+      expect(l.table).toBe('nat');
+      expect(save(ns, 'ipv4', 'filter')).toEqual(before.filter);
+      expect(save(ns, 'ipv4', 'nat')).toEqual(before.nat);
+    }, PREFIX);
+  });
+
+  it('ipv4 append=1: keep, policy=, chain counters and was= are EINVAL naming the record and line', async () => {
+    await withNetns(async (ns) => {
+      restore(ns, 'ipv4', APPEND_BASE);
+      const before = save(ns, 'ipv4', 'filter');
+      const head = 'table\tfilter\tfamily=ipv4\tappend=1\n';
+      const cases: [string, RegExp][] = [
+        [head + 'chain\tFORWARD\nkeep\t0\n', /line 3.*keep record/],
+        [head + 'chain\tFORWARD\nrule\nverdict\tACCEPT\nkeep\t0\n', /line 5.*keep record/],
+        [head + 'chain\tFORWARD\tpolicy=ACCEPT\n', /line 2.*chain record: policy=/],
+        [head + 'chain\tDOCKER-USER\nchain\tFORWARD\tpolicy=DROP\tpkts=1\tbytes=2\n', /line 3.*chain record/],
+        [head + 'chain\tFORWARD\twas=1\nrule\nverdict\tACCEPT\n', /line 2.*chain record: was=/],
+      ];
+      for (const [wire, msg] of cases) {
+        const e = await rejection(native.legacyCommit('ipv4', ns.path, [wire]));
+        expect(e.code, wire).toBe('EINVAL');
+        expect(e.message, wire).toMatch(msg);
+      }
+      expect(save(ns, 'ipv4', 'filter')).toEqual(before);
+    }, PREFIX);
+  });
+
+  it('ipv4: -i + and ! -o + read as in=+ / out=+ and a read→commit saves the same', async () => {
+    await withNetns(async (ns) => {
+      restore(
+        ns,
+        'ipv4',
+        '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n' +
+          '[1:10] -A INPUT -i + -j ACCEPT\n[2:20] -A OUTPUT ! -o + -j DROP\n[0:0] -A FORWARD ! -i + -o + -j ACCEPT\nCOMMIT\n',
+      );
+      const before = save(ns, 'ipv4', 'filter');
+      const wire = await native.legacyRead('ipv4', ns.path, 'filter');
+      const rules = records(wire).filter((r) => r.kind === 'rule');
+      expect(rules.map((r) => [r.fields['in'], r.fields['out'], r.fields['inv'] ?? '0'])).toEqual([
+        ['+', undefined, '0'],
+        ['+', '+', '1'],
+        [undefined, '+', '2'],
+      ]);
+      await native.legacyCommit('ipv4', ns.path, [wire]);
+      // iptables-legacy-save prints none of these interfaces (nor their !), so -C cannot
+      // check them; the read after the commit shows the same bytes.
+      expect(save(ns, 'ipv4', 'filter')).toEqual(before);
+      expect(before).toContain('[2:20] -A OUTPUT -j DROP');
+      expect(await native.legacyRead('ipv4', ns.path, 'filter')).toBe(wire);
+    }, PREFIX);
+  });
+
   it('a namespace path that does not exist rejects with ENOENT', async () => {
     const e = await rejection(native.legacyRead('ipv4', '/var/run/netns/iptkit-legacy-no-such-ns', 'filter'));
     expect(e.code).toBe('ENOENT');
