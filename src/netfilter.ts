@@ -8,8 +8,10 @@ import { createBackend, detectBackend } from './backend/detect.js';
 import { lockPath as defaultLockPath, netnsPath } from './backend/env.js';
 import { DEFAULT_MAX_RETRIES, runTransaction, type TransactionResult } from './backend/transaction.js';
 import { exactIntent, planTable, type TableIntent, type TablePlan } from './plan/plan.js';
-import { BUILTIN_CHAINS, type Family, type Table, type TableName } from './rules/model.js';
-import { applyRestore, parseRestore } from './rules/restore.js';
+import { BUILTIN_CHAINS, type Family, type Rule, type Table, type TableName } from './rules/model.js';
+import { applyRestore, parseRestore, type RestoreTable } from './rules/restore.js';
+import { NetfilterError } from './errors.js';
+import type { AppendTable } from './backend/backend.js';
 import { offload, offloadAvailable, OFFLOAD_MIN_BYTES } from './offload.js';
 
 export interface OpenOptions {
@@ -54,7 +56,10 @@ export interface CommitResult {
   changed: string[];
   added: number;
   deleted: number;
+  /** Rules that stayed as they were (not counted for an append-only restore). */
   kept: number;
+  /** An append-only restore: rules were added at chains' ends without reading the tables. */
+  appendOnly?: true;
 }
 
 function summarise(backend: BackendKind, r: TransactionResult): CommitResult {
@@ -222,6 +227,10 @@ export class Netfilter {
     });
     const names = parsed.tables.map((t) => t.name);
     if (names.length === 0) return undefined;
+    if (noflush && !options.test) {
+      const appended = await this.appendOnly(parsed.tables, counters);
+      if (appended) return appended;
+    }
     const desired = (current: readonly Table[]): Table[] =>
       parsed.tables.map((t) => applyRestore(t, current.find((c) => c.name === t.name), { counters, noflush }));
     if (options.test) {
@@ -231,6 +240,35 @@ export class Netfilter {
     // iptables-legacy-restore zeroes (or, with -c, sets) the policy counters of every table it
     // commits; iptables-nft-restore leaves them counting. Do what the back end's tool does.
     return this.transaction(names, desired, { counters, setPolicyCounters: this.backend === 'legacy' });
+  }
+
+  /**
+   * `restore -n` of nothing but `-A` lines: the rules go at the ends of their chains, which
+   * needs no read of the tables (docs/wire.md, append=1). Undefined when the input is not of
+   * that form, or a chain is missing (the general path then creates built-in chains nf_tables
+   * does not have yet, or names the line of a missing user chain).
+   */
+  private async appendOnly(tables: readonly RestoreTable[], counters: boolean): Promise<CommitResult | undefined> {
+    const out: AppendTable[] = [];
+    let added = 0;
+    for (const t of tables) {
+      const chains = new Map<string, Rule[]>();
+      for (const step of t.steps) {
+        if (step.kind !== 'command' || step.command.op !== 'append') return undefined;
+        const rules = chains.get(step.command.chain) ?? [];
+        rules.push(step.command.rule);
+        chains.set(step.command.chain, rules);
+        added++;
+      }
+      if (chains.size) out.push({ table: t.name, chains: [...chains].map(([name, rules]) => ({ name, rules })) });
+    }
+    try {
+      await this.impl.append(out, counters);
+    } catch (e) {
+      if (e instanceof NetfilterError && e.code === 'ENOENT') return undefined;
+      throw e;
+    }
+    return { backend: this.backend, attempts: 1, changed: out.map((t) => t.table), added, deleted: 0, kept: 0, appendOnly: true };
   }
 
   /** Plans without committing (restore --test, docker doctor): what a commit would do. */

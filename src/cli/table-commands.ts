@@ -80,7 +80,9 @@ export async function restoreCommand(argv: readonly string[], io: Io): Promise<n
   if (result && flagBool(p, 'verbose')) {
     io.err(
       `iptkit restore: ${nf.backend}: ${result.changed.length ? result.changed.join(', ') : 'nothing'} changed; ` +
-        `${result.added} rules added, ${result.deleted} deleted, ${result.kept} kept (attempts: ${result.attempts})\n`,
+        (result.appendOnly
+          ? `${result.added} rules appended without reading the tables\n`
+          : `${result.added} rules added, ${result.deleted} deleted, ${result.kept} kept (attempts: ${result.attempts})\n`),
     );
   }
   return 0;

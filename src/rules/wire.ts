@@ -467,10 +467,25 @@ export function encodeRule(rule: Rule, family: Family, counters?: Counters): str
   return out.join('');
 }
 
-/** The commit string for one table: every chain it must have afterwards, in order. */
+/** An append-only commit's wire (docs/wire.md, append=1): rules added at chains' ends. */
+export function encodeAppend(
+  table: string,
+  family: Family,
+  chains: readonly { name: string; rules: readonly Rule[] }[],
+  counters: boolean,
+): string {
+  const out: string[] = [`table\t${table}\tfamily=${family}\tappend=1\n`];
+  for (const c of chains) {
+    out.push(`chain\t${escapeValue(c.name)}\n`);
+    for (const r of c.rules) pushRule(out, r, family, counters ? r.counters : undefined);
+  }
+  return out.join('');
+}
+
 /**
- * A commit's wire for one table. `keepsAreHandles`: the nft back end names kept rules by
- * their handle, which follow the order rules were added, not their place in the chain.
+ * A commit's wire for one table: every chain it must have afterwards, in order.
+ * `keepsAreHandles`: the nft back end names kept rules by their handle, which follow the
+ * order rules were added, not their place in the chain.
  */
 export function encodeCommit(table: string, family: Family, chains: readonly CommitChain[], keepsAreHandles = false): string {
   const parts: string[] = [`table\t${table}\tfamily=${family}\n`];
