@@ -8,16 +8,9 @@ import { BUILTIN_CHAINS, type TableName } from '../rules/model.js';
 import { keepPlan } from './diff.js';
 import { ruleKey, ruleKeyHash, sameRuleKey } from './key.js';
 
-export type CommitEntry = { keep: number } | { rule: Rule; counters?: Counters };
-
-export interface CommitChain {
-  name: string;
-  policy?: 'ACCEPT' | 'DROP';
-  policyCounters?: Counters;
-  /** Rule count when read; the back end refuses the commit if the kernel disagrees. */
-  was?: number;
-  entries: CommitEntry[];
-}
+// A plan is made of the commit records the wire carries (one definition, in wire.ts).
+import type { CommitChain, CommitEntry } from '../rules/wire.js';
+export type { CommitChain, CommitEntry } from '../rules/wire.js';
 
 export interface TablePlan {
   table: string;
