@@ -117,7 +117,9 @@ async function demo(): Promise<number> {
         const tool = backend === 'legacy' ? 'iptables-legacy-restore' : 'iptables-nft-restore';
         rows.push(
           `  ${backend.padEnd(6)}  iptkit ${r.ours.toFixed(1).padStart(7)} ms   ${tool.padEnd(23)} ${r.theirs.toFixed(1).padStart(7)} ms   ` +
-            `iptkit is ${(r.theirs / r.ours).toFixed(2)}x ${r.theirs >= r.ours ? 'faster' : 'slower'}`,
+            (r.theirs >= r.ours
+              ? `iptkit is ${(r.theirs / r.ours).toFixed(2)}x faster`
+              : `iptkit takes ${(r.ours / r.theirs).toFixed(2)}x as long`),
         );
       }
     } catch (e) {
