@@ -239,7 +239,9 @@ export class Netfilter {
     }
     // iptables-legacy-restore zeroes (or, with -c, sets) the policy counters of every table it
     // commits; iptables-nft-restore leaves them counting. Do what the back end's tool does.
-    return this.transaction(names, desired, { counters, setPolicyCounters: this.backend === 'legacy' });
+    // applyRestore never changes the tables it is given, so they need no copy.
+    const setPolicyCounters = this.backend === 'legacy';
+    return this.update(names, (current) => desired(current).map((t) => exactIntent(t, counters, setPolicyCounters)));
   }
 
   /**
