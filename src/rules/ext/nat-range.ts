@@ -1,7 +1,8 @@
 // The NAT range shared by DNAT, SNAT, MASQUERADE and REDIRECT: parsing `--to-destination`,
 // `--to-source` and `--to-ports` as iptables 1.8.9 does (libxt_NAT), the codec fields, and the
-// text iptables prints for them. Also the address and port helpers that needs: inet_pton /
-// inet_ntop twins (the fields hold addresses in glibc's inet_ntop form) and /etc/services.
+// text iptables prints for them. Also the address and port helpers that needs: a strict IPv4
+// inet_pton (IPv6 comes from ../address.ts; the fields hold glibc's inet_ntop form) and
+// /etc/services.
 //
 // Fields (native/ext/nf_nat_range.h, the same for every revision and family):
 //   flags=N            NF_NAT_RANGE_* bits below
@@ -14,6 +15,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { Family, Fields } from '../model.js';
+import { formatIPv6, parseIPv6 } from '../address.js';
 import type { ParseContext } from './types.js';
 import { num, parseUnsignedPrefix } from './target-util.js';
 
@@ -228,86 +230,11 @@ export function parseIPv4(text: string): number[] | undefined {
   return i === n ? out : undefined;
 }
 
-/** inet_pton(AF_INET6) into 8 words; an embedded dotted IPv4 tail is allowed. */
-export function parseIPv6(text: string): number[] | undefined {
-  if (text === '' || /[^0-9a-fA-F:.]/.test(text)) return undefined;
-  let tail: number[] = [];
-  let body = text;
-  if (text.includes('.')) {
-    const cut = text.lastIndexOf(':');
-    if (cut < 0) return undefined;
-    const v4 = parseIPv4(text.slice(cut + 1));
-    if (!v4) return undefined;
-    tail = [(v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!];
-    body = text.slice(0, cut + 1);
-    // `…:` left over: `::1.2.3.4` keeps `::`, `1::ffff:1.2.3.4` keeps `1::ffff:`.
-    if (body.endsWith(':') && !body.endsWith('::')) body = body.slice(0, -1);
-  }
-  const halves = body.split('::');
-  if (halves.length > 2) return undefined;
-  const words = (s: string): number[] | undefined => {
-    if (s === '') return [];
-    const out: number[] = [];
-    for (const w of s.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(w)) return undefined;
-      out.push(parseInt(w, 16));
-    }
-    return out;
-  };
-  const head = words(halves[0]!);
-  if (!head) return undefined;
-  if (halves.length === 1) {
-    const all = [...head, ...tail];
-    return all.length === 8 ? all : undefined;
-  }
-  const rest = words(halves[1]!);
-  if (!rest) return undefined;
-  const fill = 8 - head.length - rest.length - tail.length;
-  if (fill < 1) return undefined;
-  return [...head, ...new Array<number>(fill).fill(0), ...rest, ...tail];
-}
-
-/** glibc inet_ntop(AF_INET6): longest zero run (of 2+ words, first on a tie) as `::`; an
- * IPv4-compatible or IPv4-mapped address keeps its dotted tail. */
-export function formatIPv6(w: readonly number[]): string {
-  let bestBase = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (w[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && w[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestBase = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestLen < 2) bestBase = -1;
-  let s = '';
-  for (let i = 0; i < 8; i++) {
-    if (bestBase >= 0 && i >= bestBase && i < bestBase + bestLen) {
-      if (i === bestBase) s += ':';
-      continue;
-    }
-    if (i !== 0) s += ':';
-    if (i === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 5 && w[5] === 0xffff))) {
-      s += `${w[6]! >> 8}.${w[6]! & 0xff}.${w[7]! >> 8}.${w[7]! & 0xff}`;
-      break;
-    }
-    s += w[i]!.toString(16);
-  }
-  if (bestBase >= 0 && bestBase + bestLen === 8) s += ':';
-  return s;
-}
-
 /** The address in the form the C++ codec writes it (inet_ntop of inet_pton), or undefined. */
 export function canonicalAddress(family: Family, text: string): string | undefined {
   if (family === 'ipv4') return parseIPv4(text)?.join('.');
-  const w = parseIPv6(text);
-  return w ? formatIPv6(w) : undefined;
+  const b = parseIPv6(text);
+  return b ? formatIPv6(b) : undefined;
 }
 
 // ---- services: getservbyname(name, NULL) over /etc/services ----
