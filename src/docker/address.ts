@@ -3,6 +3,8 @@
 // prefix containment. Pure; no dependency on node:net so the rules stay byte-exact.
 
 import type { Family } from '../rules/model.js';
+// IPv6 exactly as glibc's inet_pton/inet_ntop, which is what iptables-save prints.
+import { formatIPv6, parseIPv6 } from '../rules/address.js';
 
 export interface Address {
   family: Family;
@@ -38,48 +40,6 @@ function parseIPv4(text: string): Uint8Array | undefined {
   return part === 4 ? out : undefined;
 }
 
-function parseIPv6(text: string): Uint8Array | undefined {
-  if (!/^[0-9a-fA-F:.]+$/.test(text)) return undefined;
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const words: number[][] = [];
-  for (const half of halves) {
-    const ws: number[] = [];
-    if (half !== '') {
-      const groups = half.split(':');
-      for (let i = 0; i < groups.length; i++) {
-        const g = groups[i]!;
-        if (g.includes('.')) {
-          // An embedded IPv4 address may only be the last group (::ffff:1.2.3.4).
-          if (i !== groups.length - 1 || half !== halves[halves.length - 1]) return undefined;
-          const v4 = parseIPv4(g);
-          if (!v4) return undefined;
-          ws.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-        } else {
-          if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-          ws.push(parseInt(g, 16));
-        }
-      }
-    }
-    words.push(ws);
-  }
-  let all: number[];
-  if (words.length === 2) {
-    const fill = 8 - words[0]!.length - words[1]!.length;
-    if (fill < 1) return undefined;
-    all = [...words[0]!, ...new Array<number>(fill).fill(0), ...words[1]!];
-  } else {
-    all = words[0]!;
-  }
-  if (all.length !== 8) return undefined;
-  const out = new Uint8Array(16);
-  all.forEach((w, i) => {
-    out[2 * i] = w >> 8;
-    out[2 * i + 1] = w & 0xff;
-  });
-  return out;
-}
-
 export function parseAddress(text: string): Address | undefined {
   const v4 = parseIPv4(text);
   if (v4) return { family: 'ipv4', bytes: v4 };
@@ -92,32 +52,7 @@ export function parseAddress(text: string): Address | undefined {
 export function formatAddress(a: Address): string {
   const b = a.bytes;
   if (a.family === 'ipv4') return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  const w: number[] = [];
-  for (let i = 0; i < 8; i++) w.push((b[2 * i]! << 8) | b[2 * i + 1]!);
-  if (w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0 && w[5] === 0xffff) {
-    return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-  }
-  // glibc compresses the longest run of two or more zero words, the first one on a tie.
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (w[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && w[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (x: number): string => x.toString(16);
-  if (bestLen < 2) return w.map(hex).join(':');
-  const head = w.slice(0, bestStart).map(hex).join(':');
-  const tail = w.slice(bestStart + bestLen).map(hex).join(':');
-  return `${head}::${tail}`;
+  return formatIPv6(b);
 }
 
 /** Canonical text of an address given in any valid form; undefined when not an address. */

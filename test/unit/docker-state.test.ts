@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { validateState } from '../../src/docker/state.js';
+import { canonicalAddress } from '../../src/docker/address.js';
 
 const net = (over: Record<string, unknown> = {}) => ({
   name: 'app', bridge: 'br-96a729b6b174', subnet: '172.19.0.0/16', icc: true, masquerade: true, internal: false, ...over,
@@ -102,5 +103,17 @@ describe('validateState', () => {
     expect(() => validateState(state({ endpoints: [{ network: 'app', ip: '10.0.0.1' }] }))).toThrow(
       new RangeError(`endpoints[0].ip: "10.0.0.1" is outside network "app"'s subnets`),
     );
+  });
+});
+
+describe('canonicalAddress', () => {
+  it('gives IPv6 addresses as glibc inet_ntop (and so iptables-save) prints them', () => {
+    // Values from Python's socket.inet_ntop(inet_pton(...)) on this machine (glibc).
+    expect(canonicalAddress('::885a:6a3a')).toBe('::136.90.106.58');
+    expect(canonicalAddress('::31de:0')).toBe('::49.222.0.0');
+    expect(canonicalAddress('::ffff:1.2.3.4')).toBe('::ffff:1.2.3.4');
+    expect(canonicalAddress('FD00:0:0:0:0:0:0:2')).toBe('fd00::2');
+    expect(canonicalAddress('1.2.3.4::1.2.3.4')).toBeUndefined(); // inet_pton refuses it
+    expect(canonicalAddress('010.1.2.3')).toBeUndefined();
   });
 });
