@@ -104,5 +104,29 @@ inline bool encode(Layout layout, const Fields& in, Family family, void* data, s
   return true;
 }
 
+// The Codec entry points for one layout (a Codec holds plain function pointers).
+template <Layout L>
+void decode_as(const void* data, size_t len, Family family, FieldWriter& out) {
+  decode(L, data, len, family, out);
+}
+
+template <Layout L>
+bool encode_as(const Fields& in, Family family, void* data, std::string& err) {
+  return encode(L, in, family, data, err);
+}
+
 }  // namespace nat
 }  // namespace iptkit
+
+// Defines and registers the codec `var` of a NAT-range target: its kernel name, revision,
+// family (0 for both), layout and the struct the kernel sizes it by.
+#define IPTKIT_NAT_CODEC(var, name, rev, family, layout, type)                                            \
+  const ::iptkit::Codec var{name,                                                                          \
+                            rev,                                                                           \
+                            true,                                                                          \
+                            family,                                                                        \
+                            XT_ALIGN(sizeof(type)),                                                        \
+                            XT_ALIGN(sizeof(type)),                                                        \
+                            ::iptkit::nat::decode_as<layout>,                                              \
+                            ::iptkit::nat::encode_as<layout>};                                             \
+  IPTKIT_REGISTER_CODEC(var)

@@ -11,35 +11,9 @@
 namespace iptkit {
 namespace {
 
-template <nat::Layout L>
-void decode(const void* data, size_t len, Family family, FieldWriter& out) {
-  nat::decode(L, data, len, family, out);
-}
-
-template <nat::Layout L>
-bool encode(const Fields& in, Family family, void* data, std::string& err) {
-  return nat::encode(L, in, family, data, err);
-}
-
-const Codec masquerade4{"MASQUERADE",
-                        0,
-                        true,
-                        static_cast<int>(Family::ipv4),
-                        XT_ALIGN(sizeof(nf_nat_ipv4_multi_range_compat)),
-                        XT_ALIGN(sizeof(nf_nat_ipv4_multi_range_compat)),
-                        decode<nat::Layout::compat>,
-                        encode<nat::Layout::compat>};
-IPTKIT_REGISTER_CODEC(masquerade4);
-
-const Codec masquerade6{"MASQUERADE",
-                        0,
-                        true,
-                        static_cast<int>(Family::ipv6),
-                        XT_ALIGN(sizeof(nf_nat_range)),
-                        XT_ALIGN(sizeof(nf_nat_range)),
-                        decode<nat::Layout::range>,
-                        encode<nat::Layout::range>};
-IPTKIT_REGISTER_CODEC(masquerade6);
+IPTKIT_NAT_CODEC(masquerade4, "MASQUERADE", 0, static_cast<int>(Family::ipv4), nat::Layout::compat,
+                 nf_nat_ipv4_multi_range_compat);
+IPTKIT_NAT_CODEC(masquerade6, "MASQUERADE", 0, static_cast<int>(Family::ipv6), nat::Layout::range, nf_nat_range);
 
 }  // namespace
 }  // namespace iptkit

@@ -15,22 +15,7 @@
 namespace iptkit {
 namespace {
 
-template <nat::Layout L>
-void decode(const void* data, size_t len, Family family, FieldWriter& out) {
-  nat::decode(L, data, len, family, out);
-}
-
-template <nat::Layout L>
-bool encode(const Fields& in, Family family, void* data, std::string& err) {
-  return nat::encode(L, in, family, data, err);
-}
-
 constexpr int kIPv4 = static_cast<int>(Family::ipv4);
-
-#define IPTKIT_NAT_CODEC(var, name, rev, family, layout, type)                                          \
-  const Codec var{name,         rev,          true, family, XT_ALIGN(sizeof(type)), XT_ALIGN(sizeof(type)), \
-                  decode<layout>, encode<layout>};                                                       \
-  IPTKIT_REGISTER_CODEC(var)
 
 IPTKIT_NAT_CODEC(snat0, "SNAT", 0, kIPv4, nat::Layout::compat, nf_nat_ipv4_multi_range_compat);
 IPTKIT_NAT_CODEC(dnat0, "DNAT", 0, kIPv4, nat::Layout::compat, nf_nat_ipv4_multi_range_compat);
