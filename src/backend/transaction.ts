@@ -28,7 +28,9 @@ export interface TransactionResult {
 
 function retryable(e: unknown, backend: Backend): boolean {
   if (!(e instanceof NetfilterError)) return false;
-  if (backend.kind === 'nft') return e.code === 'ERESTART' || e.code === 'EINTR';
+  // nft: ERESTART from a commit planned at an old generation, and EAGAIN from a read whose
+  // dumps kept being interrupted by other writers: both mean "read again", so both retry.
+  if (backend.kind === 'nft') return e.code === 'ERESTART' || e.code === 'EINTR' || e.code === 'EAGAIN';
   return e.code === 'ESTALE' || e.code === 'EAGAIN';
 }
 
