@@ -1,0 +1,117 @@
+// The extension registry and the small helpers every extension module shares.
+#include "extension.h"
+
+#include <charconv>
+
+namespace iptkit {
+namespace dialect {
+namespace {
+
+std::vector<const Extension*>& registry() {
+  static std::vector<const Extension*> list;  // registration order: the first that fits wins
+  return list;
+}
+
+bool fits(const Extension* e, Family family) { return e->family == 0 || e->family == static_cast<int>(family); }
+
+}  // namespace
+
+void register_extension(const Extension* ext) { registry().push_back(ext); }
+
+const std::vector<const Extension*>& all_extensions() { return registry(); }
+
+const Extension* find_by_user_name(std::string_view name, bool is_target, Family family) {
+  for (const Extension* e : registry()) {
+    if (e->is_target != is_target || !fits(e, family)) continue;
+    if (name == e->name || (e->alias && name == e->alias)) return e;
+  }
+  return nullptr;
+}
+
+const Extension* find_for_kernel(std::string_view kernel_name, uint8_t revision, bool is_target, Family family,
+                                 const void* data, size_t len) {
+  if (revision >= 32) return nullptr;
+  for (const Extension* e : registry()) {
+    if (e->is_target != is_target || !fits(e, family) || kernel_name != e->kernel_name) continue;
+    if (!(e->print_revisions & (1u << revision))) continue;
+    if (e->size(revision) != len) continue;
+    if (e->accepts && !e->accepts(data, len, revision)) continue;
+    return e;
+  }
+  return nullptr;
+}
+
+void save_string(std::string& out, std::string_view value) {
+  bool bare = !value.empty();
+  for (char c : value) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
+      bare = false;
+      break;
+    }
+  }
+  if (bare) {
+    out += value;
+    return;
+  }
+  out += '"';
+  for (char c : value) {
+    if (c == '"' || c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+
+void append_u64(std::string& out, uint64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+size_t option_index(const ParsedOption& o, const OptionSpec* table) { return static_cast<size_t>(o.spec - table); }
+
+bool once(const ParsedOption& o, const OptionSpec* table, uint64_t& seen, const char* module, const ParseCtx& ctx) {
+  uint64_t bit = 1ull << option_index(o, table);
+  if (seen & bit) {
+    return ctx.fail(std::string(module) + ": option \"--" + o.spec->name + "\" can only be used once", o.token,
+                    "the option once");
+  }
+  seen |= bit;
+  return true;
+}
+
+bool strtoui(std::string_view s, uint64_t max, uint64_t& out) {
+  size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r'))) i++;
+  bool neg = false;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
+  if (i >= s.size()) return false;
+  int base = 10;
+  if (s[i] == '0') {
+    if (i + 1 < s.size() && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
+      base = 16;
+      i += 2;
+      if (i >= s.size()) return false;
+    } else {
+      base = 8;
+    }
+  }
+  uint64_t v = 0;
+  for (; i < s.size(); i++) {
+    char c = s[i];
+    int d;
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+    else return false;
+    if (d >= base) return false;
+    if (v > (UINT64_MAX - static_cast<uint64_t>(d)) / static_cast<uint64_t>(base)) return false;
+    v = v * static_cast<uint64_t>(base) + static_cast<uint64_t>(d);
+  }
+  if (neg && v != 0) return false;  // wraps to ULONG_MAX - v + 1, above any max we use
+  if (v > max) return false;
+  out = v;
+  return true;
+}
+
+}  // namespace dialect
+}  // namespace iptkit
