@@ -1,6 +1,7 @@
 // The shape of the native module (build/Release/iptkit.node). Only src/binding.ts loads it;
 // the public API never exposes these types. Every kernel call runs off the event loop and
-// returns a Promise; tables cross as one wire string each (docs/wire.md).
+// returns a Promise; tables cross as one wire string each (docs/wire.md). The dialect functions
+// (dialect*) are synchronous.
 //
 // Rejections are Error objects with: code ('EPERM', 'ENOENT', 'ESTALE', 'ERESTART', …),
 // errno (number), op ('read', 'commit', 'lock', 'setns', …), and where known table, chain.
@@ -39,6 +40,50 @@ export interface NativeBinding {
 
   /** The network interfaces of the namespace (RTM_GETLINK dump): kind is IFLA_INFO_KIND or null. */
   rtnlLinks(netns: string | null): Promise<NativeLink[]>;
+
+  // The native iptables dialect: synchronous, no kernel. Bad text throws an Error with code
+  // 'EPARSE' and line/token/expected where known.
+  dialectRule(family: NativeFamily, text: string): NativeRule;
+  /** Each rule's canonical text (a batch of dialectRule(...).text). */
+  dialectCanonical(family: NativeFamily, rules: string[]): string[];
+  dialectRestore(family: NativeFamily, text: string, counters: boolean, table: string | null): NativeRestoreTable[];
+  dialectListRule(family: NativeFamily, text: string, num: number, options: NativeListOptions, packets?: bigint, bytes?: bigint): string;
+}
+
+/** One option of a rule as the dialect read it: its long name, its value (null for a flag), `!`. */
+export type NativeOption = [option: string, value: string | null, invert: boolean];
+
+/** dialectRule: the rule's canonical text (as iptables-save prints it) and its options. */
+export interface NativeRule {
+  text: string;
+  /** -s, -d, -i, -o, -p, -f, -j, -g, -c by long name (source, destination, in-interface, …). */
+  generic: NativeOption[];
+  matches: Array<{ name: string; options: NativeOption[] }>;
+  target: { kind: 'verdict' | 'jump' | 'goto' | 'extension'; name: string; options: NativeOption[] } | null;
+}
+
+/** dialectRestore: one table of iptables-restore input, each step in canonical form. */
+export interface NativeRestoreTable {
+  name: string;
+  line: number;
+  commitLine: number;
+  /** `:CHAIN POLICY [p:b]` or a command (`-A CHAIN <canonical rule>`, `-N X`, …). */
+  steps: string[];
+  /** The input line of each step. */
+  lines: number[];
+  /** The chain each step's rule jumps to (-j/-g CHAIN), or null. */
+  jumps: (string | null)[];
+  /** Counters the step's rule carries (-c, or `[p:b]` with -c): two per step. */
+  counters: BigUint64Array;
+  /** 1 where the step's rule carries counters. */
+  hasCounters: Uint8Array;
+}
+
+export interface NativeListOptions {
+  numeric?: boolean;
+  verbose?: boolean;
+  exact?: boolean;
+  lineNumbers?: boolean;
 }
 
 export interface NativeLink {

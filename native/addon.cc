@@ -1,7 +1,8 @@
-// The module's entry: plain functions, each returning a Promise (see binding.d.ts).
+// The module's entry: plain functions; the kernel ones return a Promise (see binding.d.ts).
 #include <napi.h>
 
 #include "common/lock.h"
+#include "dialect/js.h"
 #include "legacy/legacy.h"
 #include "nft/nft.h"
 #include "rtnl/rtnl.h"
@@ -17,6 +18,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nftRead", Napi::Function::New(env, iptkit::NftRead, "nftRead"));
   exports.Set("nftCommit", Napi::Function::New(env, iptkit::NftCommit, "nftCommit"));
   exports.Set("rtnlLinks", Napi::Function::New(env, iptkit::RtnlLinks, "rtnlLinks"));
+  iptkit::register_dialect(env, exports);
   return exports;
 }
 

@@ -6,9 +6,9 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NativeBinding } from '../binding.js';
-import { NetfilterError } from './errors.js';
+import { NetfilterError, ParseError } from './errors.js';
 
-export type { NativeBinding, NativeFamily, NativeNftRead } from '../binding.js';
+export type { NativeBinding, NativeFamily, NativeNftRead, NativeOption, NativeRule, NativeRestoreTable, NativeListOptions } from '../binding.js';
 
 function packageRoot(): string {
   // src/binding.ts (tsx/vitest) or dist/src/binding.js (built): walk up to package.json.
@@ -89,4 +89,35 @@ export const native = {
   nftRead: (...a: Parameters<NativeBinding['nftRead']>) => wrap(load().nftRead(...a), 'nft', stack()),
   nftCommit: (...a: Parameters<NativeBinding['nftCommit']>) => wrap(load().nftCommit(...a), 'nft', stack()),
   rtnlLinks: (...a: Parameters<NativeBinding['rtnlLinks']>) => wrap(load().rtnlLinks(...a), undefined, stack()),
+};
+
+interface NativeParseErrorShape {
+  message: string;
+  code: 'EPARSE';
+  line?: number;
+  token?: string;
+  expected?: string;
+}
+
+/** Runs a dialect call, turning its EPARSE errors into ParseError (with the caller's stack). */
+function dialect<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const n = e as Partial<NativeParseErrorShape> | null;
+    if (n === null || typeof n !== 'object' || n.code !== 'EPARSE') throw e;
+    throw new ParseError(n.message ?? 'cannot parse', {
+      ...(n.line !== undefined ? { line: n.line } : {}),
+      ...(n.token !== undefined ? { token: n.token } : {}),
+      ...(n.expected !== undefined ? { expected: n.expected } : {}),
+    });
+  }
+}
+
+/** The native iptables dialect (synchronous; bad text throws ParseError). */
+export const nativeDialect = {
+  rule: (...a: Parameters<NativeBinding['dialectRule']>) => dialect(() => load().dialectRule(...a)),
+  canonical: (...a: Parameters<NativeBinding['dialectCanonical']>) => dialect(() => load().dialectCanonical(...a)),
+  restore: (...a: Parameters<NativeBinding['dialectRestore']>) => dialect(() => load().dialectRestore(...a)),
+  listRule: (...a: Parameters<NativeBinding['dialectListRule']>) => dialect(() => load().dialectListRule(...a)),
 };

@@ -82,8 +82,9 @@ bool once(const ParsedOption& o, const OptionSpec* table, uint64_t& seen, const 
 bool strtoui(std::string_view s, uint64_t max, uint64_t& out) {
   size_t i = 0;
   while (i < s.size() && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r'))) i++;
-  bool neg = false;
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
+  // iptables 1.8.9 refuses a minus sign outright (strtoul would wrap it around).
+  if (i < s.size() && s[i] == '-') return false;
+  if (i < s.size() && s[i] == '+') i++;
   if (i >= s.size()) return false;
   int base = 10;
   if (s[i] == '0') {
@@ -107,7 +108,6 @@ bool strtoui(std::string_view s, uint64_t max, uint64_t& out) {
     if (v > (UINT64_MAX - static_cast<uint64_t>(d)) / static_cast<uint64_t>(base)) return false;
     v = v * static_cast<uint64_t>(base) + static_cast<uint64_t>(d);
   }
-  if (neg && v != 0) return false;  // wraps to ULONG_MAX - v + 1, above any max we use
   if (v > max) return false;
   out = v;
   return true;

@@ -128,7 +128,7 @@ bool once(const ParsedOption& o, const OptionSpec* table, uint64_t& seen, const 
 // Index of o.spec in table.
 size_t option_index(const ParsedOption& o, const OptionSpec* table);
 // xtables_strtoui as iptables 1.8.9 calls it (strtoul with base 0): optional leading blanks
-// and sign, then decimal, 0x hex or 0-led octal, the whole string. True and `out` when the
+// and `+` (a `-` is refused), then decimal, 0x hex or 0-led octal, the whole string. True and `out` when the
 // value is at most `max`.
 bool strtoui(std::string_view s, uint64_t max, uint64_t& out);
 

@@ -9,6 +9,12 @@
 //   flags=N min_addr=ADDR max_addr=ADDR min_proto=PORT max_proto=PORT
 //   [base_proto=PORT]   revision 2 only, always present there
 //   [rangesize=N]       revision 0 only, when not 1
+//
+// The dialect (libxt_NAT.c): one module per family, as the revisions and layouts differ.
+//   -j DNAT --to-destination [ADDR[-ADDR]][:PORT[-PORT[/BASE]]] [--random] [--persistent]
+//   -j SNAT --to-source [ADDR[-ADDR]][:PORT[-PORT]] [--random] [--random-fully] [--persistent]
+// SNAT takes a /BASE as iptables does, but its structs have no room for it: it reads back /0.
+#include "../dialect/extension.h"
 #include "codec.h"
 #include "nf_nat_range.h"
 
@@ -16,6 +22,7 @@ namespace iptkit {
 namespace {
 
 constexpr int kIPv4 = static_cast<int>(Family::ipv4);
+constexpr int kIPv6 = static_cast<int>(Family::ipv6);
 
 IPTKIT_NAT_CODEC(snat0, "SNAT", 0, kIPv4, nat::Layout::compat, nf_nat_ipv4_multi_range_compat);
 IPTKIT_NAT_CODEC(dnat0, "DNAT", 0, kIPv4, nat::Layout::compat, nf_nat_ipv4_multi_range_compat);
@@ -23,6 +30,51 @@ IPTKIT_NAT_CODEC(snat1, "SNAT", 1, 0, nat::Layout::range, nf_nat_range);
 IPTKIT_NAT_CODEC(dnat1, "DNAT", 1, 0, nat::Layout::range, nf_nat_range);
 IPTKIT_NAT_CODEC(snat2, "SNAT", 2, 0, nat::Layout::range2, nf_nat_range2);
 IPTKIT_NAT_CODEC(dnat2, "DNAT", 2, 0, nat::Layout::range2, nf_nat_range2);
+
+// --- the dialect ---------------------------------------------------------------------------
+
+using dialect::Extension;
+using dialect::OptionSpec;
+
+constexpr OptionSpec kDnatOptions[] = {
+    {"to-destination", nullptr, true, false, 1},
+    {"random", nullptr, false, false, 0},
+    {"persistent", nullptr, false, false, 0},
+    {nullptr, nullptr, false, false, 0},
+};
+
+constexpr OptionSpec kSnatOptions[] = {
+    {"to-source", nullptr, true, false, 1},
+    {"random", nullptr, false, false, 0},
+    {"random-fully", nullptr, false, false, 0},
+    {"persistent", nullptr, false, false, 0},
+    {nullptr, nullptr, false, false, 0},
+};
+
+// iptables 1.8.9 writes DNAT revision 2 (struct nf_nat_range2) in both families; SNAT
+// revision 0 (the compat struct) for IPv4 and revision 1 (struct nf_nat_range) for IPv6.
+constexpr nat::Target kDnat4{"DNAT", Family::ipv4, 2, kDnatOptions, "--to-destination ", "to:", false, false, 0};
+constexpr nat::Target kDnat6{"DNAT", Family::ipv6, 2, kDnatOptions, "--to-destination ", "to:", false, false, 0};
+constexpr nat::Target kSnat4{"SNAT", Family::ipv4, 0, kSnatOptions, "--to-source ", "to:", false, false, 0};
+constexpr nat::Target kSnat6{"SNAT", Family::ipv6, 1, kSnatOptions, "--to-source ", "to:", false, false, 0};
+
+// Revision 0 exists for IPv4 only; the others print in both families.
+const Extension dnat4_ext{"DNAT", nullptr, "DNAT", true, kIPv4, 2, 0b111,
+                          nat::size_as<Family::ipv4>, nat::size_as<Family::ipv4>, kDnatOptions,
+                          nat::parse_as<&kDnat4>, nullptr, nat::save_as<&kDnat4>, nat::list_as<&kDnat4>};
+IPTKIT_REGISTER_EXTENSION(dnat4_ext);
+const Extension dnat6_ext{"DNAT", nullptr, "DNAT", true, kIPv6, 2, 0b110,
+                          nat::size_as<Family::ipv6>, nat::size_as<Family::ipv6>, kDnatOptions,
+                          nat::parse_as<&kDnat6>, nullptr, nat::save_as<&kDnat6>, nat::list_as<&kDnat6>};
+IPTKIT_REGISTER_EXTENSION(dnat6_ext);
+const Extension snat4_ext{"SNAT", nullptr, "SNAT", true, kIPv4, 0, 0b111,
+                          nat::size_as<Family::ipv4>, nat::size_as<Family::ipv4>, kSnatOptions,
+                          nat::parse_as<&kSnat4>, nullptr, nat::save_as<&kSnat4>, nat::list_as<&kSnat4>};
+IPTKIT_REGISTER_EXTENSION(snat4_ext);
+const Extension snat6_ext{"SNAT", nullptr, "SNAT", true, kIPv6, 1, 0b110,
+                          nat::size_as<Family::ipv6>, nat::size_as<Family::ipv6>, kSnatOptions,
+                          nat::parse_as<&kSnat6>, nullptr, nat::save_as<&kSnat6>, nat::list_as<&kSnat6>};
+IPTKIT_REGISTER_EXTENSION(snat6_ext);
 
 }  // namespace
 }  // namespace iptkit

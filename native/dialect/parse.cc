@@ -1,0 +1,696 @@
+// getopt_long over an iptables command line, as iptables 1.8.9 runs it (see parse.h).
+#include "parse.h"
+
+#include <linux/netfilter/x_tables.h>
+
+#include <cstring>
+#include <memory>
+
+#include "address.h"
+#include "protocols.h"
+
+namespace iptkit {
+namespace dialect {
+namespace {
+
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+bool is_verdict(std::string_view s) { return s == "ACCEPT" || s == "DROP" || s == "RETURN" || s == "QUEUE"; }
+
+// iptables 1.8.9 original_opts, in its order (getopt_long reports the first exact match).
+struct Generic {
+  const char* name;
+  char letter;
+  uint8_t has_arg;  // 0 none, 1 required, 2 optional
+};
+constexpr Generic kGeneric[] = {
+    {"append", 'A', 1},      {"delete", 'D', 1},        {"check", 'C', 1},       {"insert", 'I', 1},
+    {"replace", 'R', 1},     {"list", 'L', 2},          {"list-rules", 'S', 2},  {"flush", 'F', 2},
+    {"zero", 'Z', 2},        {"new-chain", 'N', 1},     {"delete-chain", 'X', 2}, {"rename-chain", 'E', 1},
+    {"policy", 'P', 1},      {"source", 's', 1},        {"destination", 'd', 1}, {"src", 's', 1},
+    {"dst", 'd', 1},         {"protocol", 'p', 1},      {"in-interface", 'i', 1}, {"jump", 'j', 1},
+    {"table", 't', 1},       {"match", 'm', 1},         {"numeric", 'n', 0},     {"out-interface", 'o', 1},
+    {"verbose", 'v', 0},     {"wait", 'w', 2},          {"wait-interval", 'W', 2}, {"exact", 'x', 0},
+    {"fragments", 'f', 0},   {"version", 'V', 0},       {"help", 'h', 2},        {"line-numbers", '0', 0},
+    {"modprobe", 'M', 1},    {"set-counters", 'c', 1},  {"goto", 'g', 1},        {"ipv4", '4', 0},
+    {"ipv6", '6', 0},
+};
+
+const Generic* generic_by_name(std::string_view name) {
+  for (const Generic& g : kGeneric) {
+    if (name == g.name) return &g;
+  }
+  return nullptr;
+}
+
+const Generic* generic_by_letter(char c) {
+  for (const Generic& g : kGeneric) {
+    if (g.letter == c && std::strcmp(g.name, "src") != 0 && std::strcmp(g.name, "dst") != 0) return &g;
+  }
+  return nullptr;
+}
+
+constexpr std::string_view kCommandLetters = "ADCIRLSFZNXEP";
+constexpr std::string_view kInvertible = "sdpiof";
+
+// One loaded extension (a -m, the -p protocol's implicit match, or the -j target) and the
+// options given to it so far.
+struct Instance {
+  const Extension* ext;  // nullptr: an opaque marker read back (parse_options::opaque_ok)
+  std::vector<ParsedOption> options;
+  XtInstance opaque;
+};
+
+struct Entry {
+  const Generic* generic = nullptr;
+  const OptionSpec* spec = nullptr;
+  Instance* owner = nullptr;
+  std::string_view name;
+  uint8_t has_arg = 0;
+};
+
+bool positional(const std::vector<std::string>& t, size_t i) {
+  return i < t.size() && !t[i].empty() && t[i][0] != '-' && t[i][0] != '!';
+}
+
+bool all_digits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+class Parser {
+ public:
+  Parser(const std::vector<std::string>& tokens, Family family, Command& out, ParseError& err,
+         std::vector<OptionTrace>* trace, bool opaque_ok)
+      : t_(tokens), family_(family), out_(out), err_(err), trace_(trace), opaque_ok_(opaque_ok) {}
+
+  bool run();
+
+ private:
+  bool fail(std::string message, std::string token = {}, std::string expected = {}) {
+    err_.message = std::move(message);
+    err_.token = std::move(token);
+    err_.expected = std::move(expected);
+    return false;
+  }
+  bool lookup_long(std::string_view name, const std::string& tok, Entry& e, bool& found);
+  bool set_once(char letter, const std::string& tok, bool inverted);
+  bool rule_number(const std::string& text, uint32_t& out);
+  bool counter(const std::string& text, const char* which, uint64_t& out);
+  bool opaque(const std::string& tok) {
+    return fail("this rule holds an extension iptkit cannot print (it was read from the kernel without a "
+                "module); it cannot be restored from text",
+                tok, "a rule without opaque extensions");
+  }
+  Instance* load(const Extension* ext) {
+    loaded_.push_back(std::make_unique<Instance>(Instance{ext, {}, {}}));
+    return loaded_.back().get();
+  }
+  // `--iptkit-opaque REV:HEX` after `-m NAME` / `-j NAME`: the data area as read, byte for byte.
+  bool load_opaque(const std::string& name, const std::string& value, Instance*& out);
+  bool finish_extension(Instance& inst, XtInstance& out);
+  bool check_interfaces(std::string_view chain);
+
+  const std::vector<std::string>& t_;
+  Family family_;
+  Command& out_;
+  ParseError& err_;
+  std::vector<OptionTrace>* trace_;
+  bool opaque_ok_;
+  // Loaded extensions, oldest first; getopt sees generic options, then the newest one's.
+  std::vector<std::unique_ptr<Instance>> loaded_;
+  std::vector<Instance*> matches_;
+  Instance* target_ = nullptr;
+  uint64_t seen_ = 0;  // a bit per generic letter used
+  bool seen_any_ = false;
+};
+
+bool Parser::lookup_long(std::string_view name, const std::string& tok, Entry& e, bool& found) {
+  found = false;
+  if (const Generic* g = generic_by_name(name)) {
+    e = Entry{g, nullptr, nullptr, g->name, g->has_arg};
+    found = true;
+    return true;
+  }
+  for (size_t k = loaded_.size(); k-- > 0;) {
+    Instance* inst = loaded_[k].get();
+    if (!inst->ext) continue;
+    for (const OptionSpec* s = inst->ext->options; s && s->name; s++) {
+      if (name == s->name || (s->alias && name == s->alias)) {
+        e = Entry{nullptr, s, inst, name, static_cast<uint8_t>(s->has_arg ? 1 : 0)};
+        found = true;
+        return true;
+      }
+    }
+  }
+  // A prefix (rare): the whole merged list, as getopt_long walks it; ambiguous unless every
+  // candidate is the same option.
+  std::vector<Entry> cands;
+  for (const Generic& g : kGeneric) {
+    if (std::string_view(g.name).substr(0, name.size()) == name) cands.push_back(Entry{&g, nullptr, nullptr, g.name, g.has_arg});
+  }
+  for (size_t k = loaded_.size(); k-- > 0;) {
+    Instance* inst = loaded_[k].get();
+    if (!inst->ext) continue;
+    for (const OptionSpec* s = inst->ext->options; s && s->name; s++) {
+      for (const char* n : {s->name, s->alias}) {
+        if (n && std::string_view(n).substr(0, name.size()) == name) {
+          cands.push_back(Entry{nullptr, s, inst, n, static_cast<uint8_t>(s->has_arg ? 1 : 0)});
+        }
+      }
+    }
+  }
+  if (cands.empty()) return true;
+  const Entry& first = cands[0];
+  for (const Entry& c : cands) {
+    bool same = c.has_arg == first.has_arg &&
+                (first.generic ? c.generic && c.generic->letter == first.generic->letter
+                               : c.spec == first.spec && c.owner == first.owner);
+    if (!same) {
+      std::string list;
+      for (const Entry& x : cands) {
+        if (!list.empty()) list += ' ';
+        list += "--";
+        list += x.name;
+      }
+      return fail("option \"" + tok + "\" is ambiguous; possibilities: " + list, tok, "an unambiguous option");
+    }
+  }
+  e = first;
+  found = true;
+  return true;
+}
+
+bool Parser::set_once(char letter, const std::string& tok, bool inverted) {
+  uint64_t bit = 1ull << (static_cast<unsigned char>(letter) & 63);
+  if (seen_ & bit) return fail(std::string("multiple -") + letter + " flags not allowed", tok);
+  seen_ |= bit;
+  seen_any_ = true;
+  if (inverted && kInvertible.find(letter) == std::string_view::npos) {
+    return fail(std::string("cannot have ! before -") + letter, tok);
+  }
+  return true;
+}
+
+bool Parser::rule_number(const std::string& text, uint32_t& out) {
+  uint64_t v = 0;
+  bool ok = all_digits(text) && text.size() <= 10;
+  if (ok) {
+    for (char c : text) v = v * 10 + static_cast<uint64_t>(c - '0');
+    ok = v >= 1 && v <= UINT32_MAX;
+  }
+  if (!ok) return fail("Invalid rule number `" + text + "'", text, "a rule number ≥ 1");
+  out = static_cast<uint32_t>(v);
+  return true;
+}
+
+// sscanf("%llu"): leading blanks and a plus sign are fine, trailing text is ignored.
+bool Parser::counter(const std::string& text, const char* which, uint64_t& out) {
+  size_t i = 0;
+  while (i < text.size() && (text[i] == ' ' || (text[i] >= '\t' && text[i] <= '\r'))) i++;
+  if (i < text.size() && text[i] == '+') i++;
+  size_t from = i;
+  uint64_t v = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; i++) {
+    uint64_t d = static_cast<uint64_t>(text[i] - '0');
+    if (v > (UINT64_MAX - d) / 10) return fail(std::string("-c ") + which + " counter too large", text, "a 64-bit counter");
+    v = v * 10 + d;
+  }
+  if (i == from) return fail(std::string("-c ") + which + " counter not numeric", text, "a decimal counter");
+  out = v;
+  return true;
+}
+
+bool Parser::load_opaque(const std::string& name, const std::string& value, Instance*& out) {
+  XtInstance x;
+  x.name = name;
+  size_t colon = value.find(':');
+  uint64_t rev = 0;
+  bool ok = colon != std::string::npos && colon > 0 && strtoui(value.substr(0, colon), 255, rev);
+  std::string hex = ok ? value.substr(colon + 1) : std::string();
+  if (hex != "-") {
+    ok = ok && hex.size() % 2 == 0 && name.size() < XT_EXTENSION_MAXNAMELEN;
+    for (size_t k = 0; ok && k < hex.size(); k += 2) {
+      auto nib = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+      int hi = nib(hex[k]), lo = nib(hex[k + 1]);
+      ok = hi >= 0 && lo >= 0;
+      if (ok) x.data.push_back(static_cast<uint8_t>(hi << 4 | lo));
+    }
+  }
+  if (!ok) return fail("bad opaque extension data `" + value + "'", value, "REV:HEX");
+  x.revision = static_cast<uint8_t>(rev);
+  out = load(nullptr);
+  out->opaque = std::move(x);
+  return true;
+}
+
+bool Parser::finish_extension(Instance& inst, XtInstance& out) {
+  if (!inst.ext) {
+    out = inst.opaque;
+    return true;
+  }
+  const Extension* ext = inst.ext;
+  out.ext = ext;
+  out.name = ext->kernel_name;
+  out.revision = ext->revision;
+  out.data.assign(ext->size(ext->revision), 0);
+  ParseCtx ctx{family_, out_.rule.ip.proto, (out_.rule.ip.invflags & kInvProto) != 0, &err_};
+  return ext->parse(inst.options, ctx, out.data.data());
+}
+
+bool Parser::check_interfaces(std::string_view chain) {
+  if ((chain == "PREROUTING" || chain == "INPUT") && out_.rule.ip.outiface[0]) {
+    return fail("Can't use -o with " + std::string(chain), "-o");
+  }
+  if ((chain == "POSTROUTING" || chain == "OUTPUT") && out_.rule.ip.iniface[0]) {
+    return fail("Can't use -i with " + std::string(chain), "-i");
+  }
+  return true;
+}
+
+bool Parser::run() {
+  Rule& rule = out_.rule;
+  char letter_cmd = 0;
+  bool has_chain = false;
+  bool invert = false;
+  std::string invert_token;
+  std::string proto_text;
+  bool have_proto = false, proto_used = false;
+  std::string target_name;
+  bool is_goto = false, have_target = false;
+
+  size_t i = 0;
+  while (i < t_.size()) {
+    const std::string& tok = t_[i++];
+    if (tok.compare(0, kOpaqueOption.size(), kOpaqueOption) == 0 &&
+        (tok.size() == kOpaqueOption.size() || tok[kOpaqueOption.size()] == '=')) {
+      // Read back only where the caller allows it, and only right after `-j NAME`.
+      bool after_target = have_target && !target_ && !is_goto && i >= 3 && t_[i - 3] == "-j";
+      if (!opaque_ok_ || !after_target || tok.size() != kOpaqueOption.size() || i >= t_.size()) return opaque(tok);
+      if (!load_opaque(target_name, t_[i++], target_)) return false;
+      continue;
+    }
+    Entry entry;
+    bool have_attached = false;
+    std::string attached;
+    std::string shown = tok;
+    if (tok.size() > 2 && tok[0] == '-' && tok[1] == '-') {
+      size_t eq = tok.find('=');
+      std::string_view name = std::string_view(tok).substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+      if (eq != std::string::npos) {
+        have_attached = true;
+        attached = tok.substr(eq + 1);
+      }
+      bool found = false;
+      if (!lookup_long(name, tok, entry, found)) return false;
+      if (!found) {
+        // command_default: an unknown option may belong to the `-p` protocol's match.
+        if (have_proto && !proto_used) {
+          proto_used = true;
+          const Extension* ext = nullptr;
+          for (const char* n : implicit_match_names(proto_text, family_)) {
+            if ((ext = find_by_user_name(n, false, family_))) break;
+          }
+          if (ext) {
+            matches_.push_back(load(ext));
+            i--;  // getopt again over the same option, now with the match's options merged
+            continue;
+          }
+        }
+        return fail("unknown option \"" + tok + "\"", tok, "an option of iptables or of a loaded match or target");
+      }
+    } else if (tok.size() > 1 && tok[0] == '-' && tok != "--") {
+      const Generic* g = generic_by_letter(tok[1]);
+      if (!g) return fail("unknown option \"" + tok + "\"", tok, "an option of iptables");
+      entry = Entry{g, nullptr, nullptr, g->name, g->has_arg};
+      shown = tok.substr(0, 2);
+      if (tok.size() > 2) {
+        if (g->has_arg == 0) return fail("unknown option \"" + tok + "\" (short options are not combined here)", tok);
+        have_attached = true;
+        attached = tok.substr(2);
+      }
+    } else {
+      if (tok == "!") {
+        if (invert) return fail("multiple consecutive ! not allowed", tok);
+        invert = true;
+        invert_token = tok;
+        continue;
+      }
+      return fail("Bad argument `" + tok + "'", tok, "an option");
+    }
+
+    bool has_value = false;
+    std::string value;
+    if (entry.has_arg == 0) {
+      if (have_attached) return fail("option \"" + shown + "\" doesn't allow an argument", shown);
+    } else if (have_attached) {
+      has_value = true;
+      value = attached;
+    } else if (entry.has_arg != 2) {
+      if (i >= t_.size()) return fail("option \"" + shown + "\" requires an argument", shown, "an argument");
+      has_value = true;
+      value = t_[i++];
+    }
+
+    if (entry.spec) {
+      const OptionSpec* spec = entry.spec;
+      // `--dport ! 80` (the old intrapositioned `!`) is no negation in iptables 1.8.9: the
+      // module gets `!` as the value and refuses it, and so does ours.
+      if (invert && !spec->invertible) {
+        return fail(std::string(entry.owner->ext->name) + ": option \"--" + spec->name + "\" cannot be inverted.", tok);
+      }
+      // getopt hands over one argument; multi-argument options take the following words.
+      for (int extra = static_cast<int>(spec->nargs) - 1; extra > 0 && has_value; extra--) {
+        if (!positional(t_, i)) {
+          return fail("option \"" + tok + "\" requires " + std::to_string(spec->nargs) + " arguments", tok,
+                      std::to_string(spec->nargs) + " arguments");
+        }
+        value += ' ';
+        value += t_[i++];
+      }
+      ParsedOption po;
+      po.spec = spec;
+      po.value = std::move(value);
+      po.has_value = has_value;
+      po.invert = invert;
+      po.token = shown;
+      if (trace_) {
+        int idx = static_cast<int>(matches_.size());
+        for (size_t k = 0; k < matches_.size(); k++) {
+          if (matches_[k] == entry.owner) idx = static_cast<int>(k);
+        }
+        trace_->push_back(OptionTrace{idx, spec->name, po.value, has_value, invert});
+      }
+      entry.owner->options.push_back(std::move(po));
+      invert = false;
+      continue;
+    }
+
+    const char letter = entry.generic->letter;
+    if (kCommandLetters.find(letter) != std::string_view::npos) {
+      if (invert) return fail(std::string("cannot have ! before -") + letter, tok);
+      if (letter_cmd) return fail(std::string("Can't use -") + letter + " with -" + letter_cmd, tok, "one command per line");
+      letter_cmd = letter;
+      if (!has_value && entry.has_arg == 2 && positional(t_, i)) {
+        has_value = true;
+        value = t_[i++];
+      }
+      if (has_value) {
+        out_.chain = value;
+        has_chain = true;
+      }
+      switch (letter) {
+        case 'I':
+          out_.index = 1;
+          if (positional(t_, i) && !rule_number(t_[i++], out_.index)) return false;
+          break;
+        case 'R':
+          if (!positional(t_, i)) return fail("-R requires a rule number", tok, "a rule number");
+          if (!rule_number(t_[i++], out_.index)) return false;
+          break;
+        case 'D':
+          if (positional(t_, i) && !rule_number(t_[i++], out_.index)) return false;
+          break;
+        case 'P':
+          if (!positional(t_, i)) return fail("-P requires a chain and a policy", tok, "a policy");
+          out_.policy = t_[i++];
+          break;
+        case 'E':
+          if (!positional(t_, i)) return fail("-E requires old-chain-name and new-chain-name", tok, "a new chain name");
+          out_.new_name = t_[i++];
+          break;
+        case 'L':
+        case 'S':
+          return fail(std::string("-") + letter + " lists rules; it has no place in restore input", tok);
+        default:
+          break;
+      }
+      continue;
+    }
+
+    if (trace_ && std::string_view("sdiopfjgc").find(letter) != std::string_view::npos) {
+      trace_->push_back(OptionTrace{-1, entry.generic->name, value, has_value, invert});
+    }
+    switch (letter) {
+      case 's':
+      case 'd': {
+        if (!set_once(letter, tok, invert)) return false;
+        uint8_t* addr = letter == 's' ? rule.ip.src : rule.ip.dst;
+        uint8_t* mask = letter == 's' ? rule.ip.smsk : rule.ip.dmsk;
+        if (!parse_address(value, family_, addr, mask, err_)) return false;
+        if (invert) rule.ip.invflags |= letter == 's' ? kInvSrc : kInvDst;
+        break;
+      }
+      case 'i':
+      case 'o': {
+        if (!set_once(letter, tok, invert)) return false;
+        bool in = letter == 'i';
+        if (!parse_interface(value, in ? rule.ip.iniface : rule.ip.outiface,
+                             in ? rule.ip.iniface_mask : rule.ip.outiface_mask, err_)) {
+          return false;
+        }
+        if (invert) rule.ip.invflags |= in ? kInvIn : kInvOut;
+        break;
+      }
+      case 'p': {
+        if (!set_once('p', tok, invert)) return false;
+        uint16_t n = 0;
+        if (!parse_protocol(value, family_, n, err_)) return false;
+        if (n == 0 && invert) return fail("rule would never match protocol", value, "a protocol other than all");
+        proto_text = value;
+        have_proto = true;
+        rule.ip.proto = n;
+        if (invert) rule.ip.invflags |= kInvProto;
+        break;
+      }
+      case 'f':
+        if (family_ != Family::ipv4) return fail("-f (fragments) exists only in iptables (IPv4)", tok);
+        if (!set_once('f', tok, invert)) return false;
+        rule.ip.frag = true;
+        if (invert) rule.ip.invflags |= kInvFrag;
+        break;
+      case 'j':
+      case 'g': {
+        if (have_target) return fail("multiple -j flags not allowed", tok);
+        if (!set_once('j', tok, invert)) return false;
+        have_target = true;
+        target_name = value;
+        is_goto = letter == 'g';
+        if (!is_goto && !is_verdict(target_name)) {
+          if (const Extension* ext = find_by_user_name(target_name, true, family_)) target_ = load(ext);
+        }
+        break;
+      }
+      case 'm': {
+        if (invert) return fail("cannot have ! before -m", tok);
+        const Extension* ext = find_by_user_name(value, false, family_);
+        if (!ext && i < t_.size() && t_[i] == kOpaqueOption) {
+          if (!opaque_ok_ || i + 1 >= t_.size()) return opaque(t_[i]);
+          Instance* inst = nullptr;
+          if (!load_opaque(value, t_[i + 1], inst)) return false;
+          matches_.push_back(inst);
+          i += 2;
+          seen_any_ = true;
+          break;
+        }
+        if (!ext) return fail("Couldn't load match `" + value + "': iptkit has no module for it", value, "a match iptkit understands");
+        matches_.push_back(load(ext));
+        seen_any_ = true;
+        break;
+      }
+      case 'c': {
+        if (!set_once('c', tok, invert)) return false;
+        std::string pc = value, bc;
+        bool have_bc = false;
+        size_t comma = pc.find(',', 1);
+        if (comma != std::string::npos) {
+          bc = pc.substr(comma + 1);
+          pc.resize(comma);
+          have_bc = true;
+        } else if (positional(t_, i)) {
+          bc = t_[i++];
+          have_bc = true;
+        }
+        if (!have_bc) return fail("-c requires packet and byte counter", tok, "PKTS BYTES");
+        if (!counter(pc, "packet", rule.packets) || !counter(bc, "byte", rule.bytes)) return false;
+        rule.has_counters = true;
+        break;
+      }
+      case '4':
+      case '6':
+        if ((letter == '4') != (family_ == Family::ipv4)) {
+          return fail(std::string("this line is for ") + (letter == '4' ? "IPv4" : "IPv6") + " only", tok);
+        }
+        break;
+      case 'n': case 'v': case 'x': case 'w': case 'W': case '0': case 'M':
+        // Listing and locking options: meaningless for a rule, harmless as iptables treats them.
+        break;
+      case 't':
+        // Refused where getopt meets it as an option, so that `--comment -t` stays text.
+        return fail("The -t option cannot be used in iptables-restore (the table comes from the *table line)", tok);
+      default:
+        return fail("option \"" + tok + "\" is not supported", tok);
+    }
+    invert = false;
+  }
+  if (invert) return fail("`!' at the end of the line, with nothing to invert", invert_token);
+  if (!letter_cmd) return fail("no command specified", t_.empty() ? std::string() : t_[0], "a command such as -A CHAIN");
+
+  // Extension structs, in load order (iptables' final checks).
+  rule.matches.resize(matches_.size());
+  for (size_t k = 0; k < matches_.size(); k++) {
+    if (!finish_extension(*matches_[k], rule.matches[k])) return false;
+  }
+  if (have_target) {
+    if (target_) {
+      rule.target_kind = TargetKind::kExtension;
+      // Opaque or not, the name stays the one written after -j.
+      if (!finish_extension(*target_, rule.target)) return false;
+    } else if (!is_goto && is_verdict(target_name)) {
+      rule.target_kind = TargetKind::kVerdict;
+    } else {
+      rule.target_kind = is_goto ? TargetKind::kGoto : TargetKind::kJump;
+    }
+    rule.target_name = target_name;
+  }
+
+  const std::string_view needs_chain = "ADCIRNEP";
+  if (needs_chain.find(letter_cmd) != std::string_view::npos && !has_chain) {
+    return fail(std::string("-") + letter_cmd + " requires a chain name", {}, "a chain name");
+  }
+  bool rule_cmd = std::string_view("ADCIR").find(letter_cmd) != std::string_view::npos;
+  if (rule_cmd && !(letter_cmd == 'D' && out_.index) && !check_interfaces(out_.chain)) return false;
+  auto no_rule = [&]() {
+    if (seen_any_ || !matches_.empty() || have_target) {
+      return fail(std::string("-") + letter_cmd + " takes no rule options");
+    }
+    return true;
+  };
+  switch (letter_cmd) {
+    case 'A': out_.op = Op::kAppend; return true;
+    case 'I': out_.op = Op::kInsert; return true;
+    case 'R': out_.op = Op::kReplace; return true;
+    case 'C': out_.op = Op::kCheck; return true;
+    case 'D':
+      if (out_.index) {
+        out_.op = Op::kDeleteNum;
+        return no_rule();
+      }
+      out_.op = Op::kDelete;
+      return true;
+    case 'N': {
+      out_.op = Op::kNewChain;
+      if (!no_rule()) return false;
+      std::string problem = chain_name_problem(out_.chain, family_);
+      return problem.empty() || fail(problem, out_.chain, "a valid chain name");
+    }
+    case 'X': out_.op = Op::kDeleteChain; return no_rule();
+    case 'F': out_.op = Op::kFlush; return no_rule();
+    case 'Z': out_.op = Op::kZero; return no_rule();
+    case 'P':
+      out_.op = Op::kPolicy;
+      if (!no_rule()) return false;
+      if (out_.policy != "ACCEPT" && out_.policy != "DROP") {
+        return fail("Bad built-in chain policy `" + out_.policy + "'", out_.policy, "ACCEPT or DROP");
+      }
+      return true;
+    case 'E': {
+      out_.op = Op::kRename;
+      if (!no_rule()) return false;
+      std::string problem = chain_name_problem(out_.new_name, family_);
+      return problem.empty() || fail(problem, out_.new_name, "a valid chain name");
+    }
+    default:
+      return fail(std::string("-") + letter_cmd + " is not supported here");
+  }
+}
+
+}  // namespace
+
+bool tokenize_line(std::string_view line, std::vector<std::string>& out, ParseError& err) {
+  out.clear();
+  std::string buf;
+  bool quote_open = false, escaped = false, in_word = false;
+  for (char ch : line) {
+    if (quote_open) {
+      if (escaped) {
+        buf += ch;
+        escaped = false;
+      } else if (ch == '\\') {
+        escaped = true;
+      } else if (ch == '"') {
+        quote_open = false;
+        out.push_back(std::move(buf));
+        buf.clear();
+        in_word = false;
+      } else {
+        buf += ch;
+      }
+      continue;
+    }
+    if (ch == '"') {
+      quote_open = true;
+      continue;
+    }
+    if (is_blank(ch)) {
+      if (in_word) {
+        out.push_back(std::move(buf));
+        buf.clear();
+        in_word = false;
+      }
+      continue;
+    }
+    buf += ch;
+    in_word = true;
+  }
+  if (quote_open) {
+    err.message = "unterminated quoted string";
+    err.token = std::string(line);
+    err.expected = "a closing \"";
+    return false;
+  }
+  if (in_word) out.push_back(std::move(buf));
+  return true;
+}
+
+bool parse_command(const std::vector<std::string>& tokens, Family family, Command& out, ParseError& err,
+                   std::vector<OptionTrace>* trace, bool opaque_ok) {
+  out = Command{};
+  return Parser(tokens, family, out, err, trace, opaque_ok).run();
+}
+
+bool parse_rule(std::string_view text, Family family, Rule& out, ParseError& err, std::vector<OptionTrace>* trace,
+                bool opaque_ok) {
+  std::vector<std::string> tokens;
+  if (!tokenize_line(text, tokens, err)) return false;
+  // A placeholder chain no rule can name, so that no chain-specific check applies.
+  tokens.insert(tokens.begin(), {"-A", std::string(1, '\0')});
+  Command cmd;
+  if (!parse_command(tokens, family, cmd, err, trace, opaque_ok)) return false;
+  if (cmd.op != Op::kAppend) {
+    err.message = "expected the options of one rule, not a command";
+    return false;
+  }
+  out = std::move(cmd.rule);
+  return true;
+}
+
+std::string chain_name_problem(std::string_view name, Family family) {
+  if (name.size() > kMaxChainName) {
+    return "chain name `" + std::string(name) + "' too long (must be under " + std::to_string(kMaxChainName + 1) + " chars)";
+  }
+  if (name.empty()) return "chain name must not be empty";
+  if (name[0] == '-') return "chain name not allowed to start with `-'";
+  if (name[0] == '!') return "chain name not allowed to start with `!'";
+  for (char c : name) {
+    if (c == ' ' || (c >= '\t' && c <= '\r')) return "Invalid chain name `" + std::string(name) + "'";
+  }
+  if (is_verdict(name) || find_by_user_name(name, true, family)) return "chain name may not clash with target name";
+  return {};
+}
+
+}  // namespace dialect
+}  // namespace iptkit

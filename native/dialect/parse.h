@@ -1,0 +1,69 @@
+// The iptables command line as iptables 1.8.9 reads it: restore-line tokenizing (its quoting
+// rules), getopt_long over the generic options and those of every loaded extension (exact
+// names first, then unambiguous prefixes; newest module first), `!` before an option, the
+// implicit match of `-p tcp`, and the command (-A, -I, …). Errors name the token.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "extension.h"
+#include "rule.h"
+
+namespace iptkit {
+namespace dialect {
+
+// XT_EXTENSION_MAXNAMELEN - 1: the longest chain name.
+constexpr size_t kMaxChainName = 28;
+
+// What marks an extension iptkit cannot print (`-m NAME --iptkit-opaque REV:HEX`): both
+// iptables-restore and this parser refuse it, so such a rule is never restored half-read.
+constexpr std::string_view kOpaqueOption = "--iptkit-opaque";
+
+enum class Op : uint8_t {
+  kAppend, kInsert, kDelete, kDeleteNum, kReplace, kCheck,
+  kNewChain, kDeleteChain, kFlush, kZero, kPolicy, kRename,
+};
+
+// What each option of a parsed line was, in input order, for callers that want the rule as
+// named options (parseRule in JavaScript) rather than as structs.
+struct OptionTrace {
+  int instance;            // -1: a generic option; else the index of the match, or
+                           // the number of matches for the target
+  std::string option;      // long name: "dport", "source", "to-destination"
+  std::string value;       // empty for a flag
+  bool has_value = false;
+  bool invert = false;
+};
+
+struct Command {
+  Op op = Op::kAppend;
+  std::string chain;        // empty for -F/-X/-Z of every chain
+  uint32_t index = 0;       // 1-based, -I/-R/-D NUM
+  std::string policy;       // -P
+  std::string new_name;     // -E
+  Rule rule;                // rule commands
+};
+
+// Splits one restore line as iptables-restore does (add_param_to_argv): blanks separate;
+// "…" quotes, and inside quotes \x is x; a backslash outside quotes is literal.
+bool tokenize_line(std::string_view line, std::vector<std::string>& out, ParseError& err);
+
+// Parses one command (already tokenized, without `iptables` or `-t`).
+// With `trace`, each option is also recorded there. With `opaque_ok`, an opaque marker (a
+// rule iptkit printed from the kernel without a module for one of its extensions) is read
+// back into its bytes: for iptkit's own re-reading of text it printed, never for user input.
+bool parse_command(const std::vector<std::string>& tokens, Family family, Command& out, ParseError& err,
+                   std::vector<OptionTrace>* trace = nullptr, bool opaque_ok = false);
+
+// A rule's options alone (`-p tcp --dport 80 -j ACCEPT`, no command): the rule.
+bool parse_rule(std::string_view text, Family family, Rule& out, ParseError& err,
+                std::vector<OptionTrace>* trace = nullptr, bool opaque_ok = false);
+
+// Why a chain name is refused for -N/-E/`:CHAIN`, or empty when it is fine.
+std::string chain_name_problem(std::string_view name, Family family);
+
+}  // namespace dialect
+}  // namespace iptkit

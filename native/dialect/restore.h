@@ -1,0 +1,50 @@
+// iptables-restore input read natively: `*table` lines, `:CHAIN POLICY [p:b]` declarations,
+// commands (each parsed by parse_command), `COMMIT`. Nothing here touches the kernel; every
+// error names its 1-based input line and the token.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "parse.h"
+
+namespace iptkit {
+namespace dialect {
+
+struct ChainDeclaration {
+  std::string name;
+  std::string policy;  // empty for `-`
+  bool has_counters = false;
+  uint64_t packets = 0, bytes = 0;
+};
+
+// A declaration or a command, in input order (iptables-restore runs them in that order).
+struct Step {
+  size_t line = 0;
+  bool is_chain = false;
+  ChainDeclaration chain;
+  Command command;
+};
+
+struct RestoreTable {
+  std::string name;
+  size_t line = 0;         // the `*table` line
+  size_t commit_line = 0;
+  std::vector<Step> steps;
+};
+
+struct RestoreOptions {
+  bool counters = false;   // -c: `[p:b]` counters of chains and rules count
+  std::string only_table;  // -T NAME: the other tables are read and skipped
+};
+
+bool parse_restore(std::string_view text, Family family, const RestoreOptions& opts, std::vector<RestoreTable>& out,
+                   ParseError& err);
+
+// Whether `table` names a table iptables knows, and its built-in chains in hook order.
+const std::vector<std::string_view>* builtin_chains(std::string_view table);
+
+}  // namespace dialect
+}  // namespace iptkit
