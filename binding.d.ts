@@ -8,18 +8,27 @@
 
 export type NativeFamily = 'ipv4' | 'ipv6';
 
+/** One table as read (docs/wire.md, "Read"): rules as canonical text, counters and handles beside. */
+export interface NativeTableRead {
+  wire: string;
+  /** Two per rule (packets, bytes), in the order the rules appear in `wire`. */
+  counters: BigUint64Array;
+  /** nft: the rules' handles, one per rule; null on legacy. */
+  handles: Float64Array | null;
+}
+
 export interface NativeNftRead {
   /** The ruleset generation the tables were read at (NFT_MSG_GETGEN). */
   generation: number;
-  /** One wire string per iptables-nft table present in that family. */
-  tables: string[];
+  /** Each iptables-nft table present in that family. */
+  tables: NativeTableRead[];
 }
 
 export interface NativeBinding {
   /** Names of the x_tables tables the kernel has loaded in that netns (ip_tables_names). */
   legacyTableNames(family: NativeFamily, netns: string | null): Promise<string[]>;
   /** Reads one x_tables table with libiptc. */
-  legacyRead(family: NativeFamily, netns: string | null, table: string): Promise<string>;
+  legacyRead(family: NativeFamily, netns: string | null, table: string): Promise<NativeTableRead>;
   /**
    * Replaces each given table (wire strings, docs/wire.md), all or nothing: if a later table
    * fails, the tables already replaced are put back as they were.
@@ -43,15 +52,27 @@ export interface NativeBinding {
 
   // The native iptables dialect: synchronous, no kernel. Bad text throws an Error with code
   // 'EPARSE' and line/token/expected where known.
-  dialectRule(family: NativeFamily, text: string): NativeRule;
+  /** The rule's canonical text and options; with asWritten, the options as `text` gives them. */
+  dialectRule(family: NativeFamily, text: string, asWritten?: boolean): NativeRule;
   /** Each rule's canonical text (a batch of dialectRule(...).text). */
   dialectCanonical(family: NativeFamily, rules: string[]): string[];
   dialectRestore(family: NativeFamily, text: string, counters: boolean, table: string | null): NativeRestoreTable[];
+  /** A chain as `iptables -L` lists it: header, column header, one line per rule. */
+  dialectListChain(
+    family: NativeFamily,
+    chain: { name: string; policy: string | null; packets: bigint; bytes: bigint; references: number },
+    rules: string[],
+    counters: BigUint64Array,
+    options: NativeListOptions,
+  ): string;
   dialectListRule(family: NativeFamily, text: string, num: number, options: NativeListOptions, packets?: bigint, bytes?: bigint): string;
 }
 
-/** One option of a rule as the dialect read it: its long name, its value (null for a flag), `!`. */
-export type NativeOption = [option: string, value: string | null, invert: boolean];
+/**
+ * One option of a rule as the dialect read it: its long name, its value (null for a flag; the
+ * arguments of a multi-argument option like --tcp-flags as an array), `!`.
+ */
+export type NativeOption = [option: string, value: string | string[] | null, invert: boolean];
 
 /** dialectRule: the rule's canonical text (as iptables-save prints it) and its options. */
 export interface NativeRule {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { NativeBinding } from '../binding.js';
 import { NetfilterError, ParseError } from './errors.js';
 
-export type { NativeBinding, NativeFamily, NativeNftRead, NativeOption, NativeRule, NativeRestoreTable, NativeListOptions } from '../binding.js';
+export type { NativeBinding, NativeFamily, NativeNftRead, NativeTableRead, NativeOption, NativeRule, NativeRestoreTable, NativeListOptions } from '../binding.js';
 
 function packageRoot(): string {
   // src/binding.ts (tsx/vitest) or dist/src/binding.js (built): walk up to package.json.
@@ -120,4 +120,5 @@ export const nativeDialect = {
   canonical: (...a: Parameters<NativeBinding['dialectCanonical']>) => dialect(() => load().dialectCanonical(...a)),
   restore: (...a: Parameters<NativeBinding['dialectRestore']>) => dialect(() => load().dialectRestore(...a)),
   listRule: (...a: Parameters<NativeBinding['dialectListRule']>) => dialect(() => load().dialectListRule(...a)),
+  listChain: (...a: Parameters<NativeBinding['dialectListChain']>) => dialect(() => load().dialectListChain(...a)),
 };

@@ -8,11 +8,12 @@ import { createBackend, detectBackend } from './backend/detect.js';
 import { lockPath as defaultLockPath, netnsPath } from './backend/env.js';
 import { DEFAULT_MAX_RETRIES, runTransaction, type TransactionResult } from './backend/transaction.js';
 import { exactIntent, planTable, type TableIntent, type TablePlan } from './plan/plan.js';
-import { BUILTIN_CHAINS, type Family, type Rule, type Table, type TableName } from './rules/model.js';
-import { applyRestore, parseRestore, type RestoreTable } from './rules/restore.js';
+import { BUILTIN_CHAINS, type Counters, type Family, type Rule, type Table, type TableName } from './rules/model.js';
+import { applyRestore, carriesCounters, parseRestore, type RestoreTable } from './rules/restore.js';
 import { NetfilterError } from './errors.js';
 import type { AppendTable } from './backend/backend.js';
 import { offload, offloadAvailable, OFFLOAD_MIN_BYTES } from './offload.js';
+import { nativeDialect } from './binding.js';
 
 export interface OpenOptions {
   /** 'auto' (default): the back end that holds rules, else nf_tables. */
@@ -144,8 +145,33 @@ export class Netfilter {
     for (const t of tables) {
       if (t.family !== this.family) throw new RangeError(`table ${t.name}: family ${t.family} does not match ${this.family}`);
     }
-    const intents = tables.map((t) => exactIntent(t, options.counters ?? false));
-    return this.apply(intents);
+    const names = tables.map((t) => t.name);
+    checkTables(names);
+    return this.update(names, (current) => tables.map((t) => exactIntent(this.canonical(t, current), options.counters ?? false)));
+  }
+
+  /**
+   * `desired` with every rule in canonical text: a rule the kernel already holds (its text is
+   * one the read gave) stays as it is; any other is parsed by the native dialect, so that the
+   * planner keeps a rule written differently (`--dport 80 -p tcp`) instead of replacing it,
+   * and a bad rule is a ParseError naming it before anything is committed.
+   */
+  private canonical(desired: Table, current: readonly Table[]): Table {
+    const known = new Set<string>();
+    for (const c of current.find((t) => t.name === desired.name)?.chains ?? []) for (const r of c.rules) known.add(r);
+    const unknown: string[] = [];
+    for (const c of desired.chains) {
+      if (!Array.isArray(c.rules)) throw new TypeError(`table ${desired.name}, chain ${c.name}: rules must be an array of rule texts`);
+      for (const r of c.rules) {
+        if (typeof r !== 'string') throw new TypeError(`table ${desired.name}, chain ${c.name}: a rule must be its text, got ${typeof r}`);
+        if (!known.has(r)) unknown.push(r);
+      }
+    }
+    if (unknown.length === 0) return desired;
+    const texts = nativeDialect.canonical(this.family, unknown);
+    const canon = new Map<string, string>();
+    unknown.forEach((r, i) => canon.set(r, texts[i]!));
+    return { ...desired, chains: desired.chains.map((c) => ({ ...c, rules: c.rules.map((r) => canon.get(r) ?? r) })) };
   }
 
   /** Commits ownership-scoped intents (see plan.ts): what the caller does not own stays. */
@@ -201,7 +227,7 @@ export class Netfilter {
           }
         }
         const result = (await fn(copies)) ?? copies;
-        return result.map((t) => exactIntent(t, options.counters ?? false, options.setPolicyCounters ?? false));
+        return result.map((t) => exactIntent(this.canonical(t, current), options.counters ?? false, options.setPolicyCounters ?? false));
       },
       this.maxRetries,
     );
@@ -218,21 +244,20 @@ export class Netfilter {
       return offload<CommitResult | undefined>({ open: { ...this.resolved }, op: 'restore', args: [text, options] });
     }
     const noflush = options.noflush ?? false;
-    const counters = options.counters ?? false;
     const parsed = parseRestore(text, {
       family: this.family,
-      noflush,
-      counters,
+      counters: options.counters ?? false,
       ...(options.table !== undefined ? { table: options.table } : {}),
     });
-    const names = parsed.tables.map((t) => t.name);
+    const counters = (options.counters ?? false) || parsed.some(carriesCounters);
+    const names = parsed.map((t) => t.name);
     if (names.length === 0) return undefined;
     if (noflush && !options.test) {
-      const appended = await this.appendOnly(parsed.tables, counters);
+      const appended = await this.appendOnly(parsed);
       if (appended) return appended;
     }
     const desired = (current: readonly Table[]): Table[] =>
-      parsed.tables.map((t) => applyRestore(t, current.find((c) => c.name === t.name), { counters, noflush }));
+      parsed.map((t) => applyRestore(t, current.find((c) => c.name === t.name), { counters, noflush }));
     if (options.test) {
       desired(await this.read(names));
       return undefined;
@@ -250,25 +275,33 @@ export class Netfilter {
    * that form, or a chain is missing (the general path then creates built-in chains nf_tables
    * does not have yet, or names the line of a missing user chain).
    */
-  private async appendOnly(tables: readonly RestoreTable[], counters: boolean): Promise<CommitResult | undefined> {
+  private async appendOnly(tables: readonly RestoreTable[]): Promise<CommitResult | undefined> {
     const out: AppendTable[] = [];
     let added = 0;
     for (const t of tables) {
-      const chains = new Map<string, Rule[]>();
+      const chains = new Map<string, { name: string; rules: Rule[]; counters: (Counters | undefined)[] }>();
       for (const step of t.steps) {
         if (step.kind !== 'command' || step.command.op !== 'append') return undefined;
-        const rules = chains.get(step.command.chain) ?? [];
-        rules.push(step.command.rule);
-        chains.set(step.command.chain, rules);
+        const cmd = step.command;
+        let c = chains.get(cmd.chain);
+        if (!c) chains.set(cmd.chain, (c = { name: cmd.chain, rules: [], counters: [] }));
+        c.rules.push(cmd.rule);
+        c.counters.push(cmd.counters);
         added++;
       }
-      if (chains.size) out.push({ table: t.name, chains: [...chains].map(([name, rules]) => ({ name, rules })) });
+      if (chains.size) out.push({ table: t.name, chains: [...chains.values()] });
     }
-    try {
-      await this.impl.append(out, counters);
-    } catch (e) {
-      if (e instanceof NetfilterError && e.code === 'ENOENT') return undefined;
-      throw e;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.impl.append(out);
+        break;
+      } catch (e) {
+        if (e instanceof NetfilterError && e.code === 'ENOENT') return undefined;
+        // nft: the dump that checks the chains exist was interrupted by another writer's
+        // commit (EINTR, or EAGAIN when that kept happening): nothing was sent, so try again.
+        const interrupted = e instanceof NetfilterError && (e.code === 'EINTR' || e.code === 'EAGAIN');
+        if (!interrupted || attempt > this.maxRetries) throw e;
+      }
     }
     return { backend: this.backend, attempts: 1, changed: out.map((t) => t.table), added, deleted: 0, kept: 0, appendOnly: true };
   }

@@ -1,9 +1,12 @@
-// -s/-d and -i/-o as iptables 1.8.9 reads them, and the save / -L text of an address (see
-// address.h). A port of src/rules/address.ts onto the kernel's raw bytes.
+// -s/-d and -i/-o as iptables 1.8.9 reads them, libxtables' numeric address forms, and the
+// save / -L text of an address (see address.h). A port of src/rules/address.ts onto the
+// kernel's raw bytes; the numeric host look-up is libc's (getaddrinfo without DNS).
 #include "address.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cstring>
 
@@ -13,46 +16,11 @@ namespace {
 
 const char* family_word(Family family) { return family == Family::ipv4 ? "IPv4" : "IPv6"; }
 
-// xtables' dotted IPv4 (__numeric_to_ipaddr): up to four parts, each strtoul base 0 and at
-// most 255; fewer than four autocomplete with zeros ("10.1" is 10.1.0.0), except in a mask.
-bool parse_dotted_v4(std::string_view text, bool is_mask, uint8_t* out) {
-  uint8_t b[4] = {0, 0, 0, 0};
-  size_t pos = 0;
-  for (int i = 0;; i++) {
-    if (i == 4) return false;  // a fifth part
-    size_t dot = text.find('.', pos);
-    std::string_view part = text.substr(pos, dot == std::string_view::npos ? std::string_view::npos : dot - pos);
-    uint64_t v = 0;
-    if (!strtoui(part, 255, v)) return false;
-    b[i] = static_cast<uint8_t>(v);
-    if (dot == std::string_view::npos) {
-      if (is_mask && i != 3) return false;
-      break;
-    }
-    pos = dot + 1;
-  }
-  std::memcpy(out, b, 4);
-  return true;
-}
-
-// inet_pton(AF_INET6) on a view: only the characters an IPv6 address can hold (so a NUL
-// inside cannot end the text early), at most INET6_ADDRSTRLEN - 1 of them.
-bool parse_ipv6(std::string_view text, uint8_t* out) {
-  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return false;
-  char buf[INET6_ADDRSTRLEN];
-  for (size_t i = 0; i < text.size(); i++) {
-    char c = text[i];
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.')) {
-      return false;
-    }
-    buf[i] = c;
-  }
-  buf[text.size()] = '\0';
-  return inet_pton(AF_INET6, buf, out) == 1;
-}
-
-bool parse_addr(std::string_view text, Family family, uint8_t* out) {
-  return family == Family::ipv4 ? parse_dotted_v4(text, false, out) : parse_ipv6(text, out);
+// -s/-d's address or mask: numeric_to_ipaddr / numeric_to_ip6addr, but a NUL is refused
+// rather than ending the text, so the kernel never gets another address than the one written.
+bool parse_addr(std::string_view text, Family family, bool is_mask, uint8_t* out) {
+  if (text.find('\0') != std::string_view::npos) return false;
+  return family == Family::ipv4 ? numeric_to_ipaddr(text, out, is_mask) : numeric_to_ip6addr(text, out);
 }
 
 // What no numeric address holds: a letter past 'f' or '_' (and, in IPv4, any letter unless
@@ -82,7 +50,48 @@ void fail(ParseError& err, std::string message, std::string_view token, const ch
 
 }  // namespace
 
-int mask_to_prefix(Family family, const uint8_t* mask) {
+bool numeric_to_ipaddr(std::string_view text, void* addr4, bool is_mask) {
+  std::string buf(text.substr(0, 19));
+  buf = buf.c_str();  // a NUL inside ends the text, as in C
+  unsigned char bytes[4] = {0, 0, 0, 0};
+  size_t pos = 0;
+  for (int i = 0; i < 4; i++) {
+    size_t dot = i < 3 ? buf.find('.', pos) : std::string::npos;
+    if (dot == std::string::npos && i < 3 && is_mask) return false;  // a mask has all four parts
+    std::string part = buf.substr(pos, dot == std::string::npos ? std::string::npos : dot - pos);
+    uint64_t v = 0;
+    if (!strtoui(part, 255, v)) return false;
+    bytes[i] = static_cast<unsigned char>(v);
+    if (dot == std::string::npos) break;  // "autocomplete, this is a network address"
+    pos = dot + 1;
+  }
+  std::memcpy(addr4, bytes, 4);
+  return true;
+}
+
+bool numeric_to_ip6addr(std::string_view text, void* addr16) {
+  std::string s(text);
+  return inet_pton(AF_INET6, s.c_str(), addr16) == 1;
+}
+
+bool numeric_host(std::string_view text, Family family, void* addr) {
+  std::string s(text);
+  addrinfo hints{};
+  hints.ai_family = family == Family::ipv6 ? AF_INET6 : AF_INET;
+  hints.ai_flags = AI_NUMERICHOST;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(s.c_str(), nullptr, &hints, &res) != 0 || !res) return false;
+  if (res->ai_family == AF_INET6) {
+    std::memcpy(addr, &reinterpret_cast<const sockaddr_in6*>(res->ai_addr)->sin6_addr, 16);
+  } else {
+    std::memcpy(addr, &reinterpret_cast<const sockaddr_in*>(res->ai_addr)->sin_addr, 4);
+  }
+  freeaddrinfo(res);
+  return true;
+}
+
+int mask_to_prefix(Family family, const void* mask_bytes) {
+  const uint8_t* mask = static_cast<const uint8_t*>(mask_bytes);
   size_t n = address_size(family);
   int bits = 0;
   size_t i = 0;
@@ -127,7 +136,7 @@ bool parse_address(std::string_view text, Family family, uint8_t* addr, uint8_t*
     std::string_view mask_text = text.substr(slash + 1);
     bool ok;
     if (mask_text.find(v4 ? '.' : ':') != std::string_view::npos) {
-      ok = v4 ? parse_dotted_v4(mask_text, true, m) : parse_ipv6(mask_text, m);
+      ok = parse_addr(mask_text, family, true, m);
     } else {
       uint64_t bits = 0;
       ok = strtoui(mask_text, size * 8, bits);
@@ -146,7 +155,7 @@ bool parse_address(std::string_view text, Family family, uint8_t* addr, uint8_t*
     return true;
   }
   uint8_t a[16];
-  if (!parse_addr(addr_text, family, a)) {
+  if (!parse_addr(addr_text, family, false, a)) {
     std::string msg = "host/network `" + std::string(addr_text) + "' ";
     if (looks_like_name(addr_text, family)) {
       msg += "is a name: iptkit does no DNS, give a numeric ";
@@ -192,16 +201,25 @@ bool parse_interface(std::string_view text, char* name, unsigned char* mask, Par
   return true;
 }
 
-void format_address(Family family, const uint8_t* addr, std::string& out) {
+void format_address(Family family, const void* addr, std::string& out) {
+  const uint8_t* b = static_cast<const uint8_t*>(addr);
   if (family == Family::ipv4) {
     for (int i = 0; i < 4; i++) {
       if (i) out += '.';
-      append_u64(out, addr[i]);
+      append_u64(out, b[i]);
     }
     return;
   }
   char buf[INET6_ADDRSTRLEN];
-  if (inet_ntop(AF_INET6, addr, buf, sizeof buf)) out += buf;
+  if (inet_ntop(AF_INET6, b, buf, sizeof buf)) out += buf;
+}
+
+void format_mask(Family family, const void* mask, std::string& out) {
+  int bits = mask_to_prefix(family, mask);
+  if (bits == static_cast<int>(address_size(family) * 8)) return;  // "we don't want to see /32"
+  out += '/';
+  if (bits >= 0) append_u64(out, static_cast<uint64_t>(bits));
+  else format_address(family, mask, out);
 }
 
 void format_address_save(Family family, const uint8_t* addr, const uint8_t* mask, std::string& out) {
@@ -220,11 +238,7 @@ void format_address_list(Family family, const uint8_t* addr, const uint8_t* mask
   }
   // Without -n iptables would look up a host or network name here; iptkit prints the number.
   format_address(family, addr, out);
-  int bits = mask_to_prefix(family, mask);
-  if (bits == static_cast<int>(size * 8)) return;  // a host: no "/32"
-  out += '/';
-  if (bits >= 0) append_u64(out, static_cast<uint64_t>(bits));
-  else format_address(family, mask, out);
+  format_mask(family, mask, out);
 }
 
 bool format_interface_save(const char* name, const unsigned char* mask, bool invert, std::string& out) {

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "extension.h"
-#include "inet.h"
+#include "address.h"
 
 namespace iptkit {
 namespace dialect {
@@ -55,8 +55,8 @@ inline void conntrack_dump(const xt_conntrack_mtinfo3& info, const char* prefix,
       out += "anywhere";
       return;
     }
-    append_addr(out, family, &a);
-    append_mask(out, family, &m);
+    format_address(family, &a, out);
+    format_mask(family, &m, out);
   };
   auto ports = [&](uint16_t lo, uint16_t hi) {
     out += ' ';

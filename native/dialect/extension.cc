@@ -79,37 +79,43 @@ bool once(const ParsedOption& o, const OptionSpec* table, uint64_t& seen, const 
   return true;
 }
 
-bool strtoui(std::string_view s, uint64_t max, uint64_t& out) {
+bool xtables_strtoul(std::string_view s, uint64_t min, uint64_t max, uint64_t& value, size_t* end) {
+  auto digit = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return 99;
+  };
   size_t i = 0;
   while (i < s.size() && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r'))) i++;
-  // iptables 1.8.9 refuses a minus sign outright (strtoul would wrap it around).
   if (i < s.size() && s[i] == '-') return false;
   if (i < s.size() && s[i] == '+') i++;
-  if (i >= s.size()) return false;
   int base = 10;
-  if (s[i] == '0') {
-    if (i + 1 < s.size() && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
+  size_t first = i;
+  if (i < s.size() && s[i] == '0') {
+    // `0x` counts as hex only with a hex digit after it; else strtoumax reads the 0 alone.
+    if (i + 2 < s.size() && (s[i + 1] == 'x' || s[i + 1] == 'X') && digit(s[i + 2]) < 16) {
       base = 16;
-      i += 2;
-      if (i >= s.size()) return false;
+      first = i + 2;
     } else {
       base = 8;
     }
   }
   uint64_t v = 0;
-  for (; i < s.size(); i++) {
-    char c = s[i];
-    int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else return false;
-    if (d >= base) return false;
-    if (v > (UINT64_MAX - static_cast<uint64_t>(d)) / static_cast<uint64_t>(base)) return false;
-    v = v * static_cast<uint64_t>(base) + static_cast<uint64_t>(d);
+  bool overflow = false;
+  size_t k = first;
+  for (; k < s.size(); k++) {
+    int d = digit(s[k]);
+    if (d >= base) break;
+    uint64_t ud = static_cast<uint64_t>(d);
+    if (v > (UINT64_MAX - ud) / static_cast<uint64_t>(base)) overflow = true;  // ERANGE; the digits are still eaten
+    else v = v * static_cast<uint64_t>(base) + ud;
   }
-  if (v > max) return false;
-  out = v;
+  if (k == first) return false;  // no digits: strtoumax's end is the start
+  if (end) *end = k;
+  else if (k != s.size()) return false;
+  if (overflow || v < min || v > max) return false;
+  value = v;
   return true;
 }
 

@@ -51,6 +51,10 @@ struct ParseCtx {
   uint16_t protocol = 0;       // the rule's -p number (0: none)
   bool protocol_invert = false;
   ParseError* err;
+  // Reading back text iptkit printed itself (a commit), not user input: a module may accept
+  // the forms its own printer writes for structs iptables can hold but not express (a NAT
+  // port base the older structs drop prints as `/0`).
+  bool own_text = false;
   bool fail(std::string message, std::string token = {}, std::string expected = {}) const {
     err->message = std::move(message);
     err->token = std::move(token);
@@ -127,10 +131,14 @@ void append_u64(std::string& out, uint64_t v);
 bool once(const ParsedOption& o, const OptionSpec* table, uint64_t& seen, const char* module, const ParseCtx& ctx);
 // Index of o.spec in table.
 size_t option_index(const ParsedOption& o, const OptionSpec* table);
-// xtables_strtoui as iptables 1.8.9 calls it (strtoul with base 0): optional leading blanks
-// and `+` (a `-` is refused), then decimal, 0x hex or 0-led octal, the whole string. True and `out` when the
-// value is at most `max`.
-bool strtoui(std::string_view s, uint64_t max, uint64_t& out);
+// xtables_strtoul as iptables 1.8.9 and its extensions call it (strtoumax, base 0): optional
+// leading blanks and `+` (a `-` is refused: strtoumax would wrap it around), then decimal, 0x
+// hex or 0-led octal. Without `end` the number must be the whole string; with it, it may stop
+// early and *end is the index just after it (set once a digit was read, even when the value
+// is then refused). True and `value` when it lies in [min, max].
+bool xtables_strtoul(std::string_view s, uint64_t min, uint64_t max, uint64_t& value, size_t* end = nullptr);
+// xtables_strtoui(s, NULL, &out, 0, max): the whole string, at most `max`.
+inline bool strtoui(std::string_view s, uint64_t max, uint64_t& out) { return xtables_strtoul(s, 0, max, out); }
 
 }  // namespace dialect
 }  // namespace iptkit

@@ -30,21 +30,38 @@ bool family_arg(const Napi::Value& v, Family& out) {
   throw e;
 }
 
-Napi::Array options_array(Napi::Env env, const std::vector<dialect::OptionTrace>& trace, int instance) {
+// `as_written`: options by the name the text used (an alias, an abbreviation), not iptables'.
+Napi::Array options_array(Napi::Env env, const std::vector<dialect::OptionTrace>& trace, int instance, bool as_written) {
   Napi::Array arr = Napi::Array::New(env);
   uint32_t k = 0;
   for (const auto& t : trace) {
     if (t.instance != instance) continue;
     Napi::Array o = Napi::Array::New(env, 3);
-    o.Set(0u, Napi::String::New(env, t.option));
-    o.Set(1u, t.has_value ? Napi::Value(Napi::String::New(env, t.value)) : env.Null());
+    o.Set(0u, Napi::String::New(env, as_written ? t.written : t.option));
+    if (!t.has_value) {
+      o.Set(1u, env.Null());
+    } else if (t.nargs > 1) {
+      // A multi-argument option (--tcp-flags MASK COMP) as its arguments.
+      Napi::Array args = Napi::Array::New(env);
+      size_t from = 0;
+      for (uint32_t n = 0;; n++) {
+        size_t sp = t.value.find(' ', from);
+        args.Set(n, Napi::String::New(env, t.value.substr(from, sp == std::string::npos ? std::string::npos : sp - from)));
+        if (sp == std::string::npos) break;
+        from = sp + 1;
+      }
+      o.Set(1u, args);
+    } else {
+      o.Set(1u, Napi::String::New(env, t.value));
+    }
     o.Set(2u, Napi::Boolean::New(env, t.invert));
     arr.Set(k++, o);
   }
   return arr;
 }
 
-// dialectRule(family, text) → { text, generic, matches: [{ name, options }], target }
+// dialectRule(family, text[, asWritten]) → { text, generic, matches: [{ name, options }], target }:
+// the options of the canonical text, or with asWritten those of `text` as given.
 Napi::Value DialectRule(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Family family;
@@ -63,20 +80,21 @@ Napi::Value DialectRule(const Napi::CallbackInfo& info) {
   // text does not parse back (iptables-save's own lossy forms, like a `/0` port base).
   dialect::Rule again;
   std::vector<dialect::OptionTrace> canonical_trace;
-  if (canonical != text && dialect::parse_rule(canonical, family, again, err, &canonical_trace)) {
+  bool as_written = info.Length() > 2 && info[2].ToBoolean();
+  if (!as_written && canonical != text && dialect::parse_rule(canonical, family, again, err, &canonical_trace)) {
     trace = std::move(canonical_trace);
   } else {
     again = std::move(rule);
   }
   Napi::Object out = Napi::Object::New(env);
   out.Set("text", Napi::String::New(env, canonical));
-  out.Set("generic", options_array(env, trace, -1));
+  out.Set("generic", options_array(env, trace, -1, as_written));
   Napi::Array matches = Napi::Array::New(env, again.matches.size());
   for (size_t i = 0; i < again.matches.size(); i++) {
     Napi::Object m = Napi::Object::New(env);
     const auto& x = again.matches[i];
     m.Set("name", Napi::String::New(env, x.ext ? x.ext->name : x.name));
-    m.Set("options", options_array(env, trace, static_cast<int>(i)));
+    m.Set("options", options_array(env, trace, static_cast<int>(i), as_written));
     matches.Set(static_cast<uint32_t>(i), m);
   }
   out.Set("matches", matches);
@@ -92,7 +110,7 @@ Napi::Value DialectRule(const Napi::CallbackInfo& info) {
     t.Set("name", Napi::String::New(env, again.target_kind == dialect::TargetKind::kExtension && again.target.ext
                                              ? std::string(again.target.ext->name)
                                              : again.target_name));
-    t.Set("options", options_array(env, trace, static_cast<int>(again.matches.size())));
+    t.Set("options", options_array(env, trace, static_cast<int>(again.matches.size()), as_written));
     out.Set("target", t);
   }
   return out;
@@ -233,7 +251,7 @@ Napi::Value DialectListRule(const Napi::CallbackInfo& info) {
   std::string text = info[1].As<Napi::String>();
   ParseError err;
   dialect::Rule rule;
-  if (!dialect::parse_rule(text, family, rule, err)) throw_parse(env, err);
+  if (!dialect::parse_rule(text, family, rule, err, nullptr, true)) throw_parse(env, err);
   Napi::Object o = info[3].As<Napi::Object>();
   dialect::ListOptions lo;
   lo.numeric = o.Get("numeric").ToBoolean();

@@ -3,6 +3,7 @@
 
 #include <linux/netfilter/x_tables.h>
 
+#include <cctype>
 #include <cstring>
 #include <memory>
 
@@ -13,7 +14,22 @@ namespace iptkit {
 namespace dialect {
 namespace {
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+// add_param_to_argv splits on spaces and tabs only: a `\r` stays in its word (and iptables
+// then refuses `ACCEPT\r` as a target name), so a CRLF line is refused here too.
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n'; }
+
+// What iptables says of a -j/-g name (xtables' parse_target): not empty, shorter than
+// XT_EXTENSION_MAXNAMELEN, no blanks.
+std::string target_name_problem(const std::string& name) {
+  if (name.empty()) return "Invalid target name (too short)";
+  if (name.size() >= XT_EXTENSION_MAXNAMELEN) {
+    return "Invalid target name `" + name + "' (" + std::to_string(XT_EXTENSION_MAXNAMELEN - 1) + " chars max)";
+  }
+  for (char c : name) {
+    if (std::isspace(static_cast<unsigned char>(c))) return "Invalid target name `" + name + "'";
+  }
+  return {};
+}
 
 bool is_verdict(std::string_view s) { return s == "ACCEPT" || s == "DROP" || s == "RETURN" || s == "QUEUE"; }
 
@@ -257,7 +273,7 @@ bool Parser::finish_extension(Instance& inst, XtInstance& out) {
   out.name = ext->kernel_name;
   out.revision = ext->revision;
   out.data.assign(ext->size(ext->revision), 0);
-  ParseCtx ctx{family_, out_.rule.ip.proto, (out_.rule.ip.invflags & kInvProto) != 0, &err_};
+  ParseCtx ctx{family_, out_.rule.ip.proto, (out_.rule.ip.invflags & kInvProto) != 0, &err_, opaque_ok_};
   return ext->parse(inst.options, ctx, out.data.data());
 }
 
@@ -382,7 +398,9 @@ bool Parser::run() {
         for (size_t k = 0; k < matches_.size(); k++) {
           if (matches_[k] == entry.owner) idx = static_cast<int>(k);
         }
-        trace_->push_back(OptionTrace{idx, spec->name, po.value, has_value, invert});
+        // entry.name: the spelling used when it was a whole name (or alias), else the full
+        // name an abbreviation stood for.
+        trace_->push_back(OptionTrace{idx, spec->name, po.value, has_value, invert, spec->nargs, std::string(entry.name)});
       }
       entry.owner->options.push_back(std::move(po));
       invert = false;
@@ -432,7 +450,7 @@ bool Parser::run() {
     }
 
     if (trace_ && std::string_view("sdiopfjgc").find(letter) != std::string_view::npos) {
-      trace_->push_back(OptionTrace{-1, entry.generic->name, value, has_value, invert});
+      trace_->push_back(OptionTrace{-1, entry.generic->name, value, has_value, invert, 1, std::string(entry.name)});
     }
     switch (letter) {
       case 's':
@@ -479,6 +497,9 @@ bool Parser::run() {
         have_target = true;
         target_name = value;
         is_goto = letter == 'g';
+        if (std::string problem = target_name_problem(target_name); !problem.empty()) {
+          return fail(problem, target_name, "a target or chain name");
+        }
         if (!is_goto && !is_verdict(target_name)) {
           if (const Extension* ext = find_by_user_name(target_name, true, family_)) target_ = load(ext);
         }

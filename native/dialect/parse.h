@@ -36,6 +36,9 @@ struct OptionTrace {
   std::string value;       // empty for a flag
   bool has_value = false;
   bool invert = false;
+  uint8_t nargs = 1;       // > 1: `value` holds that many arguments, joined by one space
+  std::string written;     // the long name as written when whole (an alias too); an
+                           // abbreviation gives the name it stood for
 };
 
 struct Command {

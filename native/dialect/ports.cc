@@ -12,19 +12,13 @@ namespace {
 
 bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
-int digit_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return 99;
-}
-
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // --- the services file, as glibc's nss "files" source reads it ------------------------------
 
 struct ServicesDb {
   std::unordered_map<std::string, uint16_t> by_name;     // "proto/name" → port
+  std::unordered_map<std::string, uint16_t> by_name_any; // name → port (proto NULL)
   std::unordered_map<std::string, std::string> by_port;  // "proto/port" → official name
   std::unordered_map<uint32_t, std::string> by_port_any; // port → official name (proto NULL)
 };
@@ -78,6 +72,8 @@ void load_line(std::string_view line, ServicesDb& db) {
     nk += '/';
     nk += words[w];
     if (!db.by_name.count(nk)) db.by_name.emplace(std::move(nk), port);
+    std::string name(words[w]);
+    if (!db.by_name_any.count(name)) db.by_name_any.emplace(std::move(name), port);
   }
 }
 
@@ -92,11 +88,13 @@ const ServicesDb& services() {
   return services_db;
 }
 
+}  // namespace
+
 // getaddrinfo(NULL, text, NULL) as xtables_getportbyname uses it: a decimal service
 // (strtoul base 10, the whole string) is taken as an int and cut to 16 bits; anything else,
 // or a number that turns negative as an int, is a service name looked up for each transport
 // protocol in glibc's order, the first that knows it giving the port.
-bool getaddrinfo_port(std::string_view text, uint16_t& port) {
+bool xtables_getportbyname(std::string_view text, uint16_t& port) {
   size_t i = 0;
   while (i < text.size() && is_space(text[i])) i++;
   bool neg = false;
@@ -124,8 +122,6 @@ bool getaddrinfo_port(std::string_view text, uint16_t& port) {
   return false;
 }
 
-}  // namespace
-
 void set_services_path(const char* path) {
   std::lock_guard<std::mutex> lock(services_mutex);
   services_path = path ? path : "/etc/services";
@@ -133,14 +129,18 @@ void set_services_path(const char* path) {
   services_db = ServicesDb{};
 }
 
-bool service_to_port(std::string_view name, std::string_view proto, uint16_t& port) {
-  std::string key(proto);
-  key += '/';
-  key += name;
+bool service_to_port(std::string_view name, const char* proto, uint16_t& port) {
   std::lock_guard<std::mutex> lock(services_mutex);
   const ServicesDb& db = services();
-  auto it = db.by_name.find(key);
-  if (it == db.by_name.end()) return false;
+  const auto& table = proto ? db.by_name : db.by_name_any;
+  std::string key;
+  if (proto) {
+    key = proto;
+    key += '/';
+  }
+  key += name;
+  auto it = table.find(key);
+  if (it == table.end()) return false;
   port = it->second;
   return true;
 }
@@ -160,40 +160,6 @@ bool port_to_service(uint16_t port, const char* proto, std::string& name) {
   return true;
 }
 
-bool xt_strtoui(std::string_view s, uint64_t min, uint64_t max, uint64_t& out, size_t* end) {
-  size_t i = 0;
-  while (i < s.size() && is_space(s[i])) i++;
-  if (i < s.size() && s[i] == '-') return false;  // strtoumax would wrap it; xtables refuses it
-  if (i < s.size() && s[i] == '+') i++;
-  int base = 10;
-  size_t first = i;
-  if (i < s.size() && s[i] == '0') {
-    // `0x` counts as hex only with a hex digit after it; else strtoumax reads the 0 alone.
-    if (i + 2 < s.size() && (s[i + 1] == 'x' || s[i + 1] == 'X') && digit_value(s[i + 2]) < 16) {
-      base = 16;
-      first = i + 2;
-    } else {
-      base = 8;
-    }
-  }
-  uint64_t v = 0;
-  bool overflow = false;
-  size_t k = first;
-  for (; k < s.size(); k++) {
-    int d = digit_value(s[k]);
-    if (d >= base) break;
-    uint64_t ud = static_cast<uint64_t>(d);
-    if (v > (UINT64_MAX - ud) / static_cast<uint64_t>(base)) overflow = true;
-    else v = v * static_cast<uint64_t>(base) + ud;
-  }
-  if (k == first) return false;  // no digits: strtoumax's end is the start
-  if (end) *end = k;
-  else if (k != s.size()) return false;
-  if (overflow || v < min || v > max) return false;
-  out = v;
-  return true;
-}
-
 bool require_protocol(const ParseCtx& ctx, uint16_t proto, const char* module, const char* proto_name) {
   if (ctx.protocol == proto && !ctx.protocol_invert) return true;
   return ctx.fail(std::string("-m ") + module + " needs -p " + proto_name + ": the kernel refuses the " + module +
@@ -204,7 +170,7 @@ bool require_protocol(const ParseCtx& ctx, uint16_t proto, const char* module, c
 bool parse_port(std::string_view text, const char* proto, const ParseCtx& ctx, const std::string& token,
                 uint16_t& port) {
   uint64_t n = 0;
-  if (xt_strtoui(text, 0, 0xffff, n)) {
+  if (xtables_strtoul(text, 0, 0xffff, n)) {
     port = static_cast<uint16_t>(n);
     return true;
   }
@@ -245,7 +211,7 @@ bool parse_port_range_any(std::string_view text, const char* module, const char*
     uint16_t port = 0;
     if (part.empty()) {
       port = n == 0 ? 0 : 0xffff;
-    } else if (!getaddrinfo_port(part, port)) {
+    } else if (!xtables_getportbyname(part, port)) {
       return ctx.fail("Port \"" + std::string(part) + "\" does not resolve to anything.", token,
                       "a port number or a service name");
     }
@@ -264,7 +230,9 @@ void append_port(std::string& out, uint16_t port, const char* proto, bool numeri
 }
 
 void save_port_range(std::string& out, const char* option, const uint16_t range[2], bool invert) {
-  if (range[0] == 0 && range[1] == 0xffff) return;
+  // iptables-save drops `! --dport 0:65535` (a match of nothing) along with the `!`; canonical
+  // text is a rule's identity, so it keeps it.
+  if (range[0] == 0 && range[1] == 0xffff && !invert) return;
   if (invert) out += " !";
   out += " --";
   out += option;
@@ -319,11 +287,11 @@ bool parse_icmp_type(std::string_view text, const IcmpName* names, size_t count,
   // N or N:M (parse_range); `next` is where the numbers stopped.
   auto range = [&](size_t from, uint64_t r[2], size_t& next) {
     size_t used = 0;
-    if (!xt_strtoui(text.substr(from), 0, 255, r[0], &used)) return false;
+    if (!xtables_strtoul(text.substr(from), 0, 255, r[0], &used)) return false;
     r[1] = r[0];
     next = from + used;
     if (next < text.size() && text[next] == ':') {
-      if (!xt_strtoui(text.substr(next + 1), 0, 255, r[1], &used)) return false;
+      if (!xtables_strtoul(text.substr(next + 1), 0, 255, r[1], &used)) return false;
       next = next + 1 + used;
     }
     return true;

@@ -18,16 +18,15 @@ namespace dialect {
 // The services file (default /etc/services); the table is read again on next use.
 void set_services_path(const char* path);
 
-// getservbyname(name, proto): the port of the first entry whose name or alias is `name`.
-bool service_to_port(std::string_view name, std::string_view proto, uint16_t& port);
+// getservbyname(name, proto): the port of the first entry whose name or alias is `name`; a
+// null proto matches any protocol, as xtables_service_to_port(name, NULL) in the NAT targets.
+bool service_to_port(std::string_view name, const char* proto, uint16_t& port);
 // getservbyport(port, proto): the official name of the first entry for the port; a null
 // proto matches any protocol, as getservbyport(port, NULL) does.
 bool port_to_service(uint16_t port, const char* proto, std::string& name);
-
-// xtables_strtoui: blanks, an optional `+` (never `-`), then decimal, 0x hex or 0-led octal
-// as strtoumax base 0 reads it; the value within [min, max]. With `end` the number may stop
-// early (end: the index where it stopped); without, it must be the whole string.
-bool xt_strtoui(std::string_view s, uint64_t min, uint64_t max, uint64_t& out, size_t* end = nullptr);
+// xtables_getportbyname: the port getaddrinfo(NULL, name, NULL) gives (XTTYPE_PORTRC of udp
+// and conntrack): a decimal number cut to 16 bits, or a service of any transport protocol.
+bool xtables_getportbyname(std::string_view name, uint16_t& port);
 
 // -m tcp / -m udp / -m icmp need the rule's own -p, not inverted: the kernel refuses them
 // otherwise (iptables then reports "Invalid argument").

@@ -71,7 +71,8 @@ std::string_view target_column_name(const Rule& rule) {
     case TargetKind::kGoto:
       return rule.target_name;
     case TargetKind::kExtension:
-      return rule.target.ext ? rule.target.ext->name : rule.target.name;
+      // The kernel's name, as iptables -L shows it (`-j NOTRACK` lists as CT).
+      return rule.target.name;
     case TargetKind::kNone:
       break;
   }

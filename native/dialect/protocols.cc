@@ -120,6 +120,18 @@ const char* stored_name(const std::string& lower) {
 
 }  // namespace
 
+int getprotobyname_number(std::string_view name) {
+  auto it = db().by_name.find(std::string(name));
+  return it == db().by_name.end() ? -1 : static_cast<int>(it->second);
+}
+
+int chain_proto_number(std::string_view name) {
+  for (const ChainProto& p : kChainProtos) {
+    if (name == p.name) return p.num;
+  }
+  return -1;
+}
+
 bool parse_protocol(std::string_view text, Family, uint16_t& out, ParseError& err) {
   std::string lower = lowered(text);
   uint64_t n = 0;
@@ -132,16 +144,11 @@ bool parse_protocol(std::string_view text, Family, uint16_t& out, ParseError& er
     out = 0;
     return true;
   }
-  auto it = db().by_name.find(lower);
-  if (it != db().by_name.end() && it->second <= 255) {
-    out = static_cast<uint16_t>(it->second);
+  int num = getprotobyname_number(lower);
+  if (num < 0 || num > 255) num = chain_proto_number(lower);
+  if (num >= 0) {
+    out = static_cast<uint16_t>(num);
     return true;
-  }
-  for (const ChainProto& p : kChainProtos) {
-    if (lower == p.name) {
-      out = p.num;
-      return true;
-    }
   }
   err.message = "unknown protocol \"" + lower + "\" specified";
   err.token = std::string(text);

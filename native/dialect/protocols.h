@@ -22,6 +22,12 @@ namespace dialect {
 // compares it with an 8-bit header field, so the rule could never match.
 bool parse_protocol(std::string_view text, Family family, uint16_t& out, ParseError& err);
 
+// getprotobyname(name)->p_proto: the protocols file (or the netbase copy), first entry of a
+// name or alias; -1 when none. xtables_parse_protocol tries it before chain_proto_number.
+int getprotobyname_number(std::string_view name);
+// libxtables' own table (xtables_chain_protos) for the names the system file may lack; -1.
+int chain_proto_number(std::string_view name);
+
 // The name iptables-save and `iptables -L` print for a number (proto_to_name without
 // nolookup: /etc/protocols for a non-zero number, then libxtables' table, so 0 is "all"),
 // or nullptr when only the number can be printed. The string lives as long as the process.

@@ -1,8 +1,8 @@
 // What libxtables' xtoptions.c does for every option of a module before and after the
 // module sees it, for the modules whose options go through it (the targets): the per-option
 // checks of xtables_option_parse (once only, `!`, argument present), the final checks of
-// xtables_options_fcheck (mandatory, mutually exclusive), xtables_strtoul as the
-// extensions call it, and XTOPT_PUT's copy of a string into a fixed char array.
+// xtables_options_fcheck (mandatory, mutually exclusive) and XTOPT_PUT's copy of a string
+// into a fixed char array. Numbers: xtables_strtoul in extension.h.
 // Header-only: each module uses a few of these.
 #pragma once
 
@@ -17,60 +17,6 @@
 namespace iptkit {
 namespace dialect {
 namespace xtopt {
-
-inline bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-
-// xtables_strtoul_base(s, &end, &value, min, max, 0): strtoumax's longest prefix (leading
-// blanks and `+` allowed, `-` refused, 0x hex, 0-led octal), then the range check. `end` is
-// the index just after the number. False when no digit starts it, it overflows or is out of
-// [min, max].
-inline bool strtoul_prefix(std::string_view s, uint64_t min, uint64_t max, uint64_t& value, size_t& end) {
-  size_t i = 0;
-  while (i < s.size() && is_space(s[i])) i++;
-  if (i < s.size() && s[i] == '-') return false;  // strtoumax would negate it
-  if (i < s.size() && s[i] == '+') i++;
-  unsigned base = 10;
-  auto hex_digit = [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-  };
-  if (i < s.size() && s[i] == '0') {
-    // "0x" counts as hex only when a hex digit follows; else the 0 alone is the number.
-    if (i + 2 < s.size() && (s[i + 1] == 'x' || s[i + 1] == 'X') && hex_digit(s[i + 2])) {
-      base = 16;
-      i += 2;
-    } else {
-      base = 8;
-    }
-  }
-  uint64_t v = 0;
-  bool overflow = false;
-  size_t start = i;
-  for (; i < s.size(); i++) {
-    char c = s[i];
-    unsigned d;
-    if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
-    else if (c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
-    else if (c >= 'A' && c <= 'F') d = static_cast<unsigned>(c - 'A' + 10);
-    else break;
-    if (d >= base) break;
-    if (v > (UINT64_MAX - d) / base) overflow = true;  // ERANGE; strtoumax still eats the digits
-    else v = v * base + d;
-  }
-  if (i == start) return false;
-  end = i;
-  if (overflow || v < min || v > max) return false;
-  value = v;
-  return true;
-}
-
-// xtables_strtoul(s, NULL, …): the whole string must be the number.
-inline bool strtoul_whole(std::string_view s, uint64_t min, uint64_t max, uint64_t& value) {
-  size_t end = 0;
-  uint64_t v = 0;
-  if (!strtoul_prefix(s, min, max, v, end) || end != s.size()) return false;
-  value = v;
-  return true;
-}
 
 // xtables_option_parse's checks on one option, in its order: given twice, `!` where the option
 // takes none, argument missing. `seen` is a bit per option index in `table` (xflags).

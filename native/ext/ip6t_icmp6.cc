@@ -8,12 +8,11 @@
 #include <linux/netfilter/x_tables.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
 
-#include <cstdio>
 #include <cstring>
 
 #include "../dialect/extension.h"
-#include "../dialect/ports.h"
 #include "codec.h"
+#include "icmp.h"
 #include "match_fields.h"
 
 namespace iptkit {
@@ -47,15 +46,12 @@ IPTKIT_REGISTER_CODEC(codec);
 
 }  // namespace
 
-// --- the iptables dialect: libip6t_icmp6 ---------------------------------------------------------
+// --- the iptables dialect: libip6t_icmp6's words and names; the module is icmp.h ----------
 
 namespace {
 
 using dialect::IcmpName;
 using dialect::OptionSpec;
-using dialect::ParseCtx;
-using dialect::ParsedOption;
-using dialect::PrintCtx;
 
 // libxtables' icmpv6_codes as iptables 1.8.9 has them (no MLD names yet), in its order: the
 // first entry that fits a type and code range is the name -L prints; later duplicates are
@@ -96,58 +92,13 @@ const OptionSpec icmp6_options[] = {
     {nullptr},
 };
 
-bool icmp6_parse(const std::vector<ParsedOption>& options, const ParseCtx& ctx, void* data) {
-  ip6t_icmp* m = static_cast<ip6t_icmp*>(data);
-  uint64_t seen = 0;
-  for (const ParsedOption& o : options) {
-    if (!dialect::once(o, icmp6_options, seen, "icmp6", ctx)) return false;
-    if (!o.has_value) return ctx.fail(o.token + " requires an argument", o.token, "a value");
-    if (!dialect::parse_icmp_type(o.value, icmp6_names, sizeof icmp6_names / sizeof icmp6_names[0], "ICMPv6", ctx,
-                                  o.token, m->type, m->code)) {
-      return false;
-    }
-    if (o.invert) m->invflags |= IP6T_ICMP_INV;
-  }
-  // XTOPT_MAND: the type is not optional.
-  if (!seen) return ctx.fail("icmp6: option \"--icmpv6-type\" must be specified", "-m icmp6", "--icmpv6-type TYPE");
-  return dialect::require_protocol(ctx, IPPROTO_ICMPV6, "icmp6", "ipv6-icmp");
-}
-
-ip6t_icmp read_icmp6(const void* data, size_t len) {
-  ip6t_icmp m{};
-  std::memcpy(&m, data, len < sizeof m ? len : sizeof m);
-  return m;
-}
-
-void icmp6_save(const void* data, size_t len, uint8_t, const PrintCtx&, std::string& out) {
-  const ip6t_icmp m = read_icmp6(data, len);
-  out += "-m icmp6";
-  out += (m.invflags & IP6T_ICMP_INV) ? " ! --icmpv6-type " : " --icmpv6-type ";
-  dialect::append_u64(out, m.type);
-  if (m.code[0] != 0 || m.code[1] != 0xff) {
-    out += '/';
-    dialect::append_u64(out, m.code[0]);
-  }
-}
-
-void icmp6_list(const void* data, size_t len, uint8_t, const PrintCtx& ctx, std::string& out) {
-  const ip6t_icmp m = read_icmp6(data, len);
-  dialect::list_icmp_type(out, "ipv6-icmp", icmp6_names, sizeof icmp6_names / sizeof icmp6_names[0], m.type, m.code,
-                          m.invflags & IP6T_ICMP_INV, ctx.numeric);
-  if (m.invflags & ~IP6T_ICMP_INV) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "%X", static_cast<unsigned>(m.invflags & ~IP6T_ICMP_INV));
-    out += " Unknown invflags: 0x";
-    out += buf;
-  }
-}
-
-size_t icmp6_size(uint8_t revision) { return revision == 0 ? XT_ALIGN(sizeof(ip6t_icmp)) : 0; }
-size_t icmp6_usersize(uint8_t revision) { return revision == 0 ? sizeof(ip6t_icmp) : 0; }
+constexpr icmp::Words kWords{"icmp6", "icmpv6-type", "ICMPv6", "ipv6-icmp", IPPROTO_ICMPV6, "ipv6-icmp",
+                             icmp6_names, sizeof icmp6_names / sizeof icmp6_names[0], icmp6_options, false};
+using Match = icmp::Match<ip6t_icmp, IP6T_ICMP_INV, kWords>;
 
 const dialect::Extension icmp6_extension{
-    "icmp6", "icmpv6", "icmp6", false, NFPROTO_IPV6, 0, 1u << 0, icmp6_size, icmp6_usersize, icmp6_options,
-    icmp6_parse, nullptr, icmp6_save, icmp6_list,
+    "icmp6", "icmpv6", "icmp6", false, NFPROTO_IPV6, 0, 1u << 0, Match::size, Match::usersize, icmp6_options,
+    Match::parse, nullptr, Match::save, Match::list,
 };
 IPTKIT_REGISTER_EXTENSION(icmp6_extension);
 

@@ -7,12 +7,11 @@
 #include <linux/netfilter/x_tables.h>
 #include <linux/netfilter_ipv4/ip_tables.h>
 
-#include <cstdio>
 #include <cstring>
 
 #include "../dialect/extension.h"
-#include "../dialect/ports.h"
 #include "codec.h"
+#include "icmp.h"
 #include "match_fields.h"
 
 namespace iptkit {
@@ -46,15 +45,12 @@ IPTKIT_REGISTER_CODEC(codec);
 
 }  // namespace
 
-// --- the iptables dialect: libipt_icmp ---------------------------------------------------------
+// --- the iptables dialect: libipt_icmp's words and names; the module is icmp.h -------------
 
 namespace {
 
 using dialect::IcmpName;
 using dialect::OptionSpec;
-using dialect::ParseCtx;
-using dialect::ParsedOption;
-using dialect::PrintCtx;
 
 // libxtables' icmp_codes, in its order: the first entry that fits a type and code range is
 // the name -L prints; later duplicates (pong, ping, ttl-exceeded) are input aliases.
@@ -106,63 +102,13 @@ const OptionSpec icmp_options[] = {
     {nullptr},
 };
 
-bool icmp_parse(const std::vector<ParsedOption>& options, const ParseCtx& ctx, void* data) {
-  ipt_icmp* m = static_cast<ipt_icmp*>(data);
-  uint64_t seen = 0;
-  for (const ParsedOption& o : options) {
-    if (!dialect::once(o, icmp_options, seen, "icmp", ctx)) return false;
-    if (!o.has_value) return ctx.fail(o.token + " requires an argument", o.token, "a value");
-    if (!dialect::parse_icmp_type(o.value, icmp_names, sizeof icmp_names / sizeof icmp_names[0], "ICMP", ctx,
-                                  o.token, m->type, m->code)) {
-      return false;
-    }
-    if (o.invert) m->invflags |= IPT_ICMP_INV;
-  }
-  // XTOPT_MAND: the type is not optional.
-  if (!seen) return ctx.fail("icmp: option \"--icmp-type\" must be specified", "-m icmp", "--icmp-type TYPE");
-  return dialect::require_protocol(ctx, IPPROTO_ICMP, "icmp", "icmp");
-}
-
-ipt_icmp read_icmp(const void* data, size_t len) {
-  ipt_icmp m{};
-  std::memcpy(&m, data, len < sizeof m ? len : sizeof m);
-  return m;
-}
-
-void icmp_save(const void* data, size_t len, uint8_t, const PrintCtx&, std::string& out) {
-  const ipt_icmp m = read_icmp(data, len);
-  out += "-m icmp";
-  out += (m.invflags & IPT_ICMP_INV) ? " ! --icmp-type " : " --icmp-type ";
-  // iptables' special case: type 255 saves as `any`, whatever the codes.
-  if (m.type == 0xff) {
-    out += "any";
-    return;
-  }
-  dialect::append_u64(out, m.type);
-  if (m.code[0] != 0 || m.code[1] != 0xff) {
-    out += '/';
-    dialect::append_u64(out, m.code[0]);
-  }
-}
-
-void icmp_list(const void* data, size_t len, uint8_t, const PrintCtx& ctx, std::string& out) {
-  const ipt_icmp m = read_icmp(data, len);
-  dialect::list_icmp_type(out, "icmp", icmp_names, sizeof icmp_names / sizeof icmp_names[0], m.type, m.code,
-                          m.invflags & IPT_ICMP_INV, ctx.numeric);
-  if (m.invflags & ~IPT_ICMP_INV) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "%X", static_cast<unsigned>(m.invflags & ~IPT_ICMP_INV));
-    out += " Unknown invflags: 0x";
-    out += buf;
-  }
-}
-
-size_t icmp_size(uint8_t revision) { return revision == 0 ? XT_ALIGN(sizeof(ipt_icmp)) : 0; }
-size_t icmp_usersize(uint8_t revision) { return revision == 0 ? sizeof(ipt_icmp) : 0; }
+constexpr icmp::Words kWords{"icmp", "icmp-type", "ICMP", "icmp", IPPROTO_ICMP, "icmp", icmp_names,
+                             sizeof icmp_names / sizeof icmp_names[0], icmp_options, true};
+using Match = icmp::Match<ipt_icmp, IPT_ICMP_INV, kWords>;
 
 const dialect::Extension icmp_extension{
-    "icmp", nullptr, "icmp", false, NFPROTO_IPV4, 0, 1u << 0, icmp_size, icmp_usersize, icmp_options,
-    icmp_parse, nullptr, icmp_save, icmp_list,
+    "icmp", nullptr, "icmp", false, NFPROTO_IPV4, 0, 1u << 0, Match::size, Match::usersize, icmp_options,
+    Match::parse, nullptr, Match::save, Match::list,
 };
 IPTKIT_REGISTER_EXTENSION(icmp_extension);
 

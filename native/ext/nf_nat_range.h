@@ -24,7 +24,6 @@
 #include <arpa/inet.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/x_tables.h>
-#include <netdb.h>
 #include <netinet/in.h>
 
 #include <cstring>
@@ -33,6 +32,7 @@
 #include <vector>
 
 #include "../dialect/extension.h"
+#include "../dialect/ports.h"
 #include "../dialect/xtoptions.h"
 #include "codec.h"
 
@@ -182,15 +182,6 @@ inline void write_range(Layout layout, const nf_nat_range2& r, void* data) {
   std::memcpy(data, &r, struct_size(layout));
 }
 
-// xtables_service_to_port(name, NULL): getservbyname with any protocol; -1 when unknown.
-inline int service_to_port(const std::string& name) {
-  servent se{};
-  servent* res = nullptr;
-  char buf[4096];
-  if (getservbyname_r(name.c_str(), nullptr, &se, buf, sizeof buf, &res) != 0 || res == nullptr) return -1;
-  return ntohs(static_cast<uint16_t>(res->s_port));
-}
-
 // libxt_NAT's `portok`: the protocols whose ports a NAT target may map (ICMP's id included).
 inline bool ports_allowed(const dialect::ParseCtx& ctx) {
   switch (ctx.protocol) {
@@ -202,7 +193,6 @@ inline bool ports_allowed(const dialect::ParseCtx& ctx) {
 // parse_ports: `PORT`, `PORT-PORT` or `PORT-PORT/BASE` (a service name for PORT or BASE).
 inline bool parse_ports(const std::string& arg, const dialect::ParseCtx& ctx, const std::string& token,
                         nf_nat_range2& r) {
-  namespace xo = dialect::xtopt;
   if (!ports_allowed(ctx)) {
     return ctx.fail(token + " " + arg + ": need -p tcp, udp, sctp or dccp with a port specification", token,
                     "-p tcp|udp|sctp|dccp");
@@ -210,12 +200,13 @@ inline bool parse_ports(const std::string& arg, const dialect::ParseCtx& ctx, co
   r.flags |= NF_NAT_RANGE_PROTO_SPECIFIED;
   uint64_t port = 0;
   size_t end = 0;
-  if (!xo::strtoul_prefix(arg, 0, UINT16_MAX, port, end)) {
-    int svc = service_to_port(arg);
-    if (svc < 0) {
+  if (!dialect::xtables_strtoul(arg, 0, UINT16_MAX, port, &end)) {
+    // xtables_service_to_port(arg, NULL): any protocol's service, the name a C string.
+    uint16_t svc = 0;
+    if (!dialect::service_to_port(std::string_view(arg.c_str()), nullptr, svc)) {
       return ctx.fail(token + ": port `" + arg + "' not valid (0-65535 or a service name)", token, "a port");
     }
-    port = static_cast<uint64_t>(svc);
+    port = svc;
     end = arg.size();
   }
   if (end == arg.size()) {
@@ -230,7 +221,7 @@ inline bool parse_ports(const std::string& arg, const dialect::ParseCtx& ctx, co
   // The upper end of a range is a number, never a service name.
   std::string max_arg = arg.substr(end + 1);
   uint64_t maxport = 0;
-  if (!xo::strtoul_prefix(max_arg, 0, UINT16_MAX, maxport, end)) {
+  if (!dialect::xtables_strtoul(max_arg, 0, UINT16_MAX, maxport, &end)) {
     return ctx.fail(token + ": port `" + max_arg + "' not valid", token, "a port");
   }
   if (maxport < port) return ctx.fail(token + ": port range `" + arg + "' is reversed", token, "LOW-HIGH");
@@ -245,12 +236,18 @@ inline bool parse_ports(const std::string& arg, const dialect::ParseCtx& ctx, co
   std::string base_arg = max_arg.substr(end + 1);
   uint64_t base = 0;
   size_t base_end = 0;
-  if (!xo::strtoul_prefix(base_arg, 1, UINT16_MAX, base, base_end)) {
-    int svc = service_to_port(base_arg);
-    if (svc < 0) {
+  // `/0`: the flag without a base, as a struct without room for one holds it and the printer
+  // shows it; only iptkit's own text may say so (iptables refuses a base of 0).
+  if (ctx.own_text && base_arg == "0") {
+    r.flags |= NF_NAT_RANGE_PROTO_OFFSET;
+    return true;
+  }
+  if (!dialect::xtables_strtoul(base_arg, 1, UINT16_MAX, base, &base_end)) {
+    uint16_t svc = 0;
+    if (!dialect::service_to_port(std::string_view(base_arg.c_str()), nullptr, svc)) {
       return ctx.fail(token + ": port `" + base_arg + "' not valid (1-65535 or a service name)", token, "a port");
     }
-    base = static_cast<uint64_t>(svc);
+    base = svc;
   }
   r.flags |= NF_NAT_RANGE_PROTO_OFFSET;
   set_proto(r.base_proto, base);

@@ -215,7 +215,7 @@ bool parse_into(const std::vector<dialect::ParsedOption>& options, const dialect
           info.flags |= XT_CT_ZONE_MARK;
         } else {
           uint64_t id = 0;
-          if (!xo::strtoul_whole(o.value, 0, UINT16_MAX, id)) {
+          if (!dialect::xtables_strtoul(o.value, 0, UINT16_MAX, id)) {
             return ctx.fail("CT: cannot parse " + o.value + " as a zone ID", o.token, "0-65535 or mark");
           }
           info.zone = static_cast<uint16_t>(id);

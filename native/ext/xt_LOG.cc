@@ -106,7 +106,7 @@ bool parse(const std::vector<dialect::ParsedOption>& options, const dialect::Par
     std::string_view n = o.spec->name;
     if (n == "log-level") {
       uint64_t v = 0;
-      bool ok = xo::strtoul_whole(o.value, 0, 7, v);
+      bool ok = dialect::xtables_strtoul(o.value, 0, 7, v);
       for (size_t k = 0; !ok && k < sizeof kLevelNames / sizeof kLevelNames[0]; k++) {
         if (o.value == kLevelNames[k].name) {
           v = kLevelNames[k].level;

@@ -61,12 +61,11 @@ constexpr uint64_t kU32 = 0xffffffffu;
 
 // XTTYPE_MARKMASK32: VALUE[/MASK], the mask all ones when absent.
 bool mark_mask(const dialect::ParsedOption& o, const dialect::ParseCtx& ctx, uint32_t& mark, uint32_t& mask) {
-  namespace xo = dialect::xtopt;
   uint64_t v = 0, m = kU32;
   size_t end = 0;
-  bool ok = xo::strtoul_prefix(o.value, 0, kU32, v, end);
+  bool ok = dialect::xtables_strtoul(o.value, 0, kU32, v, &end);
   if (ok && end != o.value.size()) {
-    ok = o.value[end] == '/' && xo::strtoul_whole(std::string_view(o.value).substr(end + 1), 0, kU32, m);
+    ok = o.value[end] == '/' && dialect::xtables_strtoul(std::string_view(o.value).substr(end + 1), 0, kU32, m);
   }
   if (!ok) {
     return ctx.fail("MARK: bad integer value for option \"--" + std::string(o.spec->name) + "\", or out of range: \"" +
@@ -81,7 +80,7 @@ bool mark_mask(const dialect::ParsedOption& o, const dialect::ParseCtx& ctx, uin
 // XTTYPE_UINT32.
 bool bits(const dialect::ParsedOption& o, const dialect::ParseCtx& ctx, uint32_t& out) {
   uint64_t v = 0;
-  if (!dialect::xtopt::strtoul_whole(o.value, 0, kU32, v)) {
+  if (!dialect::xtables_strtoul(o.value, 0, kU32, v)) {
     return ctx.fail("MARK: bad value for option \"--" + std::string(o.spec->name) +
                         "\", or out of range (0-4294967295): \"" + o.value + "\"",
                     o.token, "a 32-bit number");

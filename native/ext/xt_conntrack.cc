@@ -29,7 +29,9 @@
 
 #include "../dialect/conntrack_dump.h"
 #include "../dialect/extension.h"
-#include "../dialect/inet.h"
+#include "../dialect/address.h"
+#include "../dialect/ports.h"
+#include "../dialect/protocols.h"
 #include "../dialect/xtoptions.h"
 #include "codec.h"
 #include "match_fields.h"
@@ -219,15 +221,8 @@ bool ps_list(Info& info, const ParsedOption& o, const ParseCtx& ctx, bool (*one)
 
 // xtables_parse_protocol, into the uint8_t that xt_option_call keeps it in.
 bool parse_protocol(const ParsedOption& o, const ParseCtx& ctx, uint8_t& proto) {
-  static const struct {
-    const char* name;
-    uint8_t num;
-  } chain_protos[] = {{"tcp", 6},        {"sctp", 132},     {"udp", 17},  {"udplite", 136},
-                      {"icmp", 1},       {"ipv6-icmp", 58}, {"icmpv6", 58}, {"esp", 50},
-                      {"ah", 51},        {"mobility-header", 135}, {"ipv6-mh", 135}, {"mh", 135},
-                      {"all", 0}};
   uint64_t n = 0;
-  if (dialect::xt_strtoul(o.value.c_str(), nullptr, 0, 255, n)) {
+  if (dialect::strtoui(std::string_view(o.value.c_str()), 255, n)) {
     proto = static_cast<uint8_t>(n);
     return true;
   }
@@ -235,16 +230,12 @@ bool parse_protocol(const ParsedOption& o, const ParseCtx& ctx, uint8_t& proto) 
     proto = 0;
     return true;
   }
-  int p = dialect::protocol_by_name(o.value.c_str());
+  // getprotobyname reads a C string; the table compares the whole value.
+  int p = dialect::getprotobyname_number(std::string_view(o.value.c_str()));
+  if (p < 0) p = dialect::chain_proto_number(o.value);
   if (p >= 0) {
     proto = static_cast<uint8_t>(p);
     return true;
-  }
-  for (const auto& c : chain_protos) {
-    if (o.value == c.name) {
-      proto = c.num;
-      return true;
-    }
   }
   return ctx.fail("unknown protocol \"" + o.value + "\" specified", o.token, "a protocol name or number 0-255");
 }
@@ -270,17 +261,16 @@ bool parse_hostmask(const ParsedOption& o, const ParseCtx& ctx, nf_inet_addr& ad
   unsigned int max = v6 ? 128 : 32;
   uint64_t n = 0;
   unsigned int hlen;
-  if (dialect::xt_strtoul(plen.c_str(), nullptr, 0, max, n)) {
+  if (dialect::strtoui(std::string_view(plen.c_str()), max, n)) {
     hlen = static_cast<unsigned int>(n);
   } else {
     nf_inet_addr m{};
-    if (!dialect::numeric_mask(plen, ctx.family, &m)) {
+    if (!dialect::numeric_host(plen, ctx.family, &m)) {  // xtopt_parse_mask: getaddrinfo too
       return ctx.fail("conntrack: bad value for option \"--" + std::string(o.spec->name) +
                           "\", neither a valid network mask nor valid CIDR (0-" + std::to_string(max) + ").",
                       o.token, "a prefix length 0-" + std::to_string(max));
     }
-    int cidr = v6 ? dialect::ip6mask_to_cidr(&m) : dialect::ipmask_to_cidr(&m);
-    hlen = static_cast<uint8_t>(cidr);
+    hlen = static_cast<uint8_t>(dialect::mask_to_prefix(ctx.family, &m));
   }
   // xtopt_parse_plenmask: this shifting is family-independent.
   uint32_t w[4] = {0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu};
@@ -319,11 +309,11 @@ bool parse_port_range(const ParsedOption& o, const ParseCtx& ctx, uint16_t& lo, 
                       o.token, "PORT or LO:HI");
     }
     if (!part.empty()) {
-      int port = dialect::port_by_name(part.c_str());
-      if (port < 0) {
+      uint16_t port = 0;
+      if (!dialect::xtables_getportbyname(std::string_view(part.c_str()), port)) {
         return ctx.fail("Port \"" + part + "\" does not resolve to anything.", o.token, "a port number or service name");
       }
-      range[nvals] = static_cast<uint16_t>(port);
+      range[nvals] = port;
     }
     ++nvals;
     if (colon == std::string::npos) break;
@@ -340,29 +330,32 @@ bool parse_u32_range(const ParsedOption& o, const ParseCtx& ctx, uint32_t& lo, u
   uint32_t range[2] = {0, 0};
   unsigned int nvals = 0;
   const std::string name = o.spec->name;
-  const char* arg = o.value.c_str();
-  const char* end = arg;
+  const std::string_view text(o.value.c_str());  // a C string, as argv: a NUL ends it
+  size_t arg = 0, end = 0;
   for (;; arg = end + 1) {
     if (nvals == 2) {
       return ctx.fail("conntrack: Too many components for option \"--" + name + "\" (max: 2)", o.token, "N or N:M");
     }
     uint64_t value;
-    if (*arg == '\0' || *arg == ':') {
+    if (arg == text.size() || text[arg] == ':') {
       end = arg;
       value = nvals == 1 ? UINT32_MAX : 0;
     } else {
-      if (!dialect::xt_strtoul(arg, &end, 0, UINT32_MAX, value)) {
-        return ctx.fail("conntrack: bad value for option \"--" + name + "\" near \"" + arg +
+      size_t used = 0;
+      if (!dialect::xtables_strtoul(text.substr(arg), 0, UINT32_MAX, value, &used)) {
+        return ctx.fail("conntrack: bad value for option \"--" + name + "\" near \"" + std::string(text.substr(arg)) +
                             "\", or out of range (0-4294967295).",
                         o.token, "N or N:M, 0-4294967295");
       }
-      if (*end != '\0' && *end != ':') {
-        return ctx.fail("conntrack: Argument to \"--" + name + "\" has unexpected characters near \"" + end + "\".",
+      end = arg + used;
+      if (end != text.size() && text[end] != ':') {
+        return ctx.fail("conntrack: Argument to \"--" + name + "\" has unexpected characters near \"" +
+                            std::string(text.substr(end)) + "\".",
                         o.token, "N or N:M");
       }
     }
     range[nvals++] = static_cast<uint32_t>(value);
-    if (*end == '\0') break;
+    if (end == text.size()) break;
   }
   lo = range[0];
   hi = nvals >= 2 ? range[1] : range[0];

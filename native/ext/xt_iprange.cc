@@ -11,7 +11,7 @@
 #include <cstring>
 
 #include "../dialect/extension.h"
-#include "../dialect/inet.h"
+#include "../dialect/address.h"
 #include "../dialect/xtoptions.h"
 #include "codec.h"
 #include "match_fields.h"
@@ -134,9 +134,9 @@ void print(const xt_iprange_mtinfo& m, Family family, bool save, std::string& ou
       out += s.list;
       dialect::bang(out, m.flags & s.inv);
     }
-    dialect::append_addr(out, family, &s.min);
+    dialect::format_address(family, &s.min, out);
     out += '-';
-    dialect::append_addr(out, family, &s.max);
+    dialect::format_address(family, &s.max, out);
   }
 }
 

@@ -14,7 +14,6 @@
 #include <strings.h>
 
 #include "../dialect/extension.h"
-#include "../dialect/inet.h"
 #include "../dialect/xtoptions.h"
 #include "codec.h"
 
@@ -98,7 +97,7 @@ bool limit_parse(const std::vector<ParsedOption>& options, const ParseCtx& ctx, 
       if (ok == 0) return ctx.fail("bad rate \"" + o.value + "\"'", o.token, "RATE[/second|/minute|/hour|/day]");
     } else {
       uint64_t burst = 0;
-      if (!dialect::xt_strtoul(o.value.c_str(), nullptr, 0, kMaxBurst, burst)) {
+      if (!dialect::strtoui(std::string_view(o.value.c_str()), kMaxBurst, burst)) {
         return ctx.fail("limit: bad value for option \"--limit-burst\", or out of range (0-10000).", o.token,
                         "a number 1-10000");
       }

@@ -11,7 +11,6 @@
 #include <cstring>
 
 #include "../dialect/extension.h"
-#include "../dialect/inet.h"
 #include "../dialect/xtoptions.h"
 #include "codec.h"
 
@@ -59,16 +58,17 @@ size_t mark_size(uint8_t) { return XT_ALIGN(sizeof(xt_mark_mtinfo1)); }
 
 // XTTYPE_MARKMASK32 (xtables_parse_val_mask without names): VALUE[/MASK], each strtoul base 0.
 bool parse_mark_mask(const ParsedOption& o, const ParseCtx& ctx, uint32_t& mark, uint32_t& mask) {
-  const char* arg = o.value.c_str();
-  const char* end = nullptr;
+  const std::string_view arg(o.value.c_str());  // a C string, as argv: a NUL ends it
+  size_t end = 0;
   uint64_t v = 0, m = 0xffffffff;
   const std::string bad = "mark: bad integer value for option \"--mark\", or out of range.";
   const std::string garbage = "mark: trailing garbage after value for option \"--mark\".";
-  if (!dialect::xt_strtoul(arg, &end, 0, 0xffffffff, v)) return ctx.fail(bad, o.token, "VALUE[/MASK], each 0-0xffffffff");
-  if (*end != '\0') {
-    if (*end != '/') return ctx.fail(garbage, o.token, "VALUE[/MASK]");
-    if (!dialect::xt_strtoul(end + 1, &end, 0, 0xffffffff, m)) return ctx.fail(bad, o.token, "VALUE[/MASK], each 0-0xffffffff");
-    if (*end != '\0') return ctx.fail(garbage, o.token, "VALUE[/MASK]");
+  if (!dialect::xtables_strtoul(arg, 0, 0xffffffff, v, &end)) return ctx.fail(bad, o.token, "VALUE[/MASK], each 0-0xffffffff");
+  if (end != arg.size()) {
+    if (arg[end] != '/') return ctx.fail(garbage, o.token, "VALUE[/MASK]");
+    const std::string_view mask = arg.substr(end + 1);
+    if (!dialect::xtables_strtoul(mask, 0, 0xffffffff, m, &end)) return ctx.fail(bad, o.token, "VALUE[/MASK], each 0-0xffffffff");
+    if (end != mask.size()) return ctx.fail(garbage, o.token, "VALUE[/MASK]");
   }
   mark = static_cast<uint32_t>(v);
   mask = static_cast<uint32_t>(m);

@@ -188,7 +188,7 @@ bool tcp_parse(const std::vector<ParsedOption>& options, const ParseCtx& ctx, vo
         if (!option_value(o, ctx)) return false;
         uint64_t kind = 0;
         // parse_tcp_option: xtables_strtoui(…, 1, UINT8_MAX), so option 0 is refused too.
-        if (!dialect::xt_strtoui(o.value, 1, 0xff, kind)) {
+        if (!dialect::xtables_strtoul(o.value, 1, 0xff, kind)) {
           return ctx.fail("Bad TCP option `" + o.value + "'", o.token, "an option kind 1-255");
         }
         m->option = static_cast<uint8_t>(kind);

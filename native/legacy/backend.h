@@ -3,6 +3,7 @@
 // the libiptc mutex and has entered the network namespace.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -10,9 +11,11 @@
 
 namespace iptkit::legacy {
 
-OpError read_v4(const std::string& table, std::string& out);
+// A read: the wire of docs/wire.md ("Read") and two counters (packets, bytes) per rule, in
+// the order the rules appear in it.
+OpError read_v4(const std::string& table, std::string& wire, std::vector<uint64_t>& counters);
 OpError commit_v4(const std::vector<std::string>& wires);
-OpError read_v6(const std::string& table, std::string& out);
+OpError read_v6(const std::string& table, std::string& wire, std::vector<uint64_t>& counters);
 OpError commit_v6(const std::vector<std::string>& wires);
 
 }  // namespace iptkit::legacy

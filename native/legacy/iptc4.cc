@@ -49,7 +49,9 @@ struct Ipv4 {
 
 }  // namespace
 
-OpError read_v4(const std::string& table, std::string& out) { return read_table<Ipv4>(table, out); }
+OpError read_v4(const std::string& table, std::string& wire, std::vector<uint64_t>& counters) {
+  return read_table<Ipv4>(table, wire, counters);
+}
 OpError commit_v4(const std::vector<std::string>& wires) { return commit_tables<Ipv4>(wires); }
 
 }  // namespace iptkit::legacy

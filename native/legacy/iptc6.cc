@@ -52,7 +52,9 @@ struct Ipv6 {
 
 }  // namespace
 
-OpError read_v6(const std::string& table, std::string& out) { return read_table<Ipv6>(table, out); }
+OpError read_v6(const std::string& table, std::string& wire, std::vector<uint64_t>& counters) {
+  return read_table<Ipv6>(table, wire, counters);
+}
 OpError commit_v6(const std::vector<std::string>& wires) { return commit_tables<Ipv6>(wires); }
 
 }  // namespace iptkit::legacy

@@ -1,13 +1,15 @@
 // The legacy back end's N-API entry points: arguments are converted on the main thread, the
 // work runs on the pool under one process-wide mutex (libiptc keeps global state and is not
-// thread-safe) inside the requested network namespace, and results cross back as one string
-// per table (docs/wire.md).
+// thread-safe) inside the requested network namespace. A read crosses back as its wire string
+// and its rules' counters in a BigUint64Array; a commit takes one wire string per table
+// (docs/wire.md).
 #include "legacy.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -58,6 +60,80 @@ OpError table_names(bool v6, std::vector<std::string>& out) {
   return {};
 }
 
+// A read's result: the wire and its rules' counters (docs/wire.md, "Read").
+struct ReadResult {
+  std::string wire;
+  std::vector<uint64_t> counters;
+  bool ascii = false;
+};
+
+// Read buffers kept from one read to the next: a 30,000-rule table is megabytes of wire and
+// counters, and every fresh page of them costs a page fault. Two cover a read in flight while
+// the previous one is turned into JS values; a buffer grown past kKeepBytes is let go.
+class ReadBuffers {
+ public:
+  ReadResult take() {
+    std::lock_guard<std::mutex> lock(m_);
+    if (free_.empty()) return {};
+    ReadResult r = std::move(free_.back());
+    free_.pop_back();
+    return r;
+  }
+  void give(ReadResult&& r) {
+    if (r.wire.capacity() + r.counters.capacity() * sizeof(uint64_t) > kKeepBytes) return;
+    r.wire.clear();
+    r.counters.clear();
+    std::lock_guard<std::mutex> lock(m_);
+    if (free_.size() < 2) free_.push_back(std::move(r));
+  }
+
+ private:
+  static constexpr size_t kKeepBytes = 32u << 20;
+  std::mutex m_;
+  std::vector<ReadResult> free_;
+};
+
+ReadBuffers& read_buffers() {
+  static ReadBuffers b;
+  return b;
+}
+
+bool is_ascii(const std::string& s) {
+  const char* p = s.data();
+  size_t n = s.size(), i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, sizeof w);
+    if (w & 0x8080808080808080ull) return false;
+  }
+  for (; i < n; i++) {
+    if (static_cast<unsigned char>(p[i]) & 0x80) return false;
+  }
+  return true;
+}
+
+// The wire is ASCII but for what rules hold (a comment's UTF-8): latin1 skips the UTF-8
+// decoding of megabytes when nothing needs it.
+napi_value wire_string(napi_env env, const std::string& s, bool ascii) {
+  napi_value v;
+  napi_status st = ascii ? napi_create_string_latin1(env, s.data(), s.size(), &v)
+                         : napi_create_string_utf8(env, s.data(), s.size(), &v);
+  NAPI_THROW_IF_FAILED(env, st, nullptr);
+  return v;
+}
+
+napi_value counters_array(napi_env env, const std::vector<uint64_t>& counters) {
+  const size_t bytes = counters.size() * sizeof(uint64_t);
+  void* data = nullptr;
+  napi_value buffer, array;
+  napi_status st = napi_create_arraybuffer(env, bytes, &data, &buffer);
+  NAPI_THROW_IF_FAILED(env, st, nullptr);
+  if (bytes) memcpy(data, counters.data(), bytes);
+  st = napi_create_typedarray(env, napi_biguint64_array, counters.size(), buffer, 0, &array);
+  NAPI_THROW_IF_FAILED(env, st, nullptr);
+  return array;
+}
+
 }  // namespace
 
 Napi::Value LegacyTableNames(const Napi::CallbackInfo& info) {
@@ -82,20 +158,25 @@ Napi::Value LegacyRead(const Napi::CallbackInfo& info) {
   bool v6 = arg_family_v6(info, 0);
   std::string netns = arg_netns(info, 1);
   std::string table = arg_string(info, 2, "table");
-  return PromiseWorker<std::string>::Run(
+  return PromiseWorker<ReadResult>::Run(
       info.Env(),
-      [v6, netns, table](std::string& out) -> OpError {
+      [v6, netns, table](ReadResult& out) -> OpError {
+        out = read_buffers().take();
         std::lock_guard<std::mutex> lock(iptc_mutex());
         NetnsGuard ns(netns);
         if (ns.error()) return ns.error();
-        return v6 ? legacy::read_v6(table, out) : legacy::read_v4(table, out);
+        OpError err =
+            v6 ? legacy::read_v6(table, out.wire, out.counters) : legacy::read_v4(table, out.wire, out.counters);
+        out.ascii = is_ascii(out.wire);
+        return err;
       },
-      [](Napi::Env env, std::string& out) -> Napi::Value {
-        // The wire is ASCII (docs/wire.md escapes every byte >= 0x7f): latin1 skips UTF-8 decoding.
-        napi_value s;
-        napi_status st = napi_create_string_latin1(env, out.data(), out.size(), &s);
-        NAPI_THROW_IF_FAILED(env, st, Napi::Value());
-        return Napi::Value(env, s);
+      [](Napi::Env env, ReadResult& out) -> Napi::Value {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("wire", Napi::Value(env, wire_string(env, out.wire, out.ascii)));
+        o.Set("counters", Napi::Value(env, counters_array(env, out.counters)));
+        o.Set("handles", env.Null());
+        read_buffers().give(std::move(out));
+        return o;
       });
 }
 

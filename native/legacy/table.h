@@ -1,8 +1,9 @@
 // The legacy back end's work on one family, written once over a traits type that names the
 // libiptc (IPv4) or libip6tc (IPv6) functions and the entry struct (ipt_entry / ip6t_entry);
-// iptc4.cc and iptc6.cc instantiate it. Holds: reading a table into the wire, parsing a
-// commit wire into ready-made entries, turning a libiptc handle into the wanted table, and
-// committing several tables all or nothing. Callers hold the libiptc mutex and the netns.
+// iptc4.cc and iptc6.cc instantiate it. Holds: reading a table into the wire (rules printed
+// by the native dialect), parsing a commit wire into ready-made entries (rules parsed by it),
+// turning a libiptc handle into the wanted table, and committing several tables all or
+// nothing. Callers hold the libiptc mutex and the netns. The wire is docs/wire.md.
 #pragma once
 
 #include <linux/netfilter.h>
@@ -10,7 +11,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -18,20 +18,12 @@
 #include <vector>
 
 #include "../common/error.h"
-#include "../common/wire.h"
-#include "../ext/codec.h"
-#include "ipfields.h"
+#include "../dialect/parse.h"
+#include "../dialect/print.h"
+#include "entry.h"
 
 namespace iptkit::legacy {
 
-constexpr size_t kMatchHeader = XT_ALIGN(sizeof(struct xt_entry_match));
-constexpr size_t kTargetHeader = XT_ALIGN(sizeof(struct xt_entry_target));
-constexpr size_t kStandardTargetSize = XT_ALIGN(sizeof(struct xt_standard_target));
-// A jump writes the chain name into the target's u.user.name, so chain names are bounded by
-// it (iptables says the same: "chain name must be shorter than 29 characters").
-constexpr size_t kMaxChainName = XT_EXTENSION_MAXNAMELEN - 1;
-// invflags bits with the same value in ipt_ip and ip6t_ip6 (IPT_INV_* / IP6T_INV_*).
-constexpr uint8_t kInvSrcIp = 0x08, kInvDstIp = 0x10;
 // libiptc's EAGAIN: the table changed size between our read and the replace.
 constexpr int kCommitAttempts = 5;
 
@@ -72,19 +64,43 @@ struct WantTable {
   std::vector<WantJump> jumps;  // checked against the kernel's built-in chains before any change
 };
 
-inline const char* verdict_name(int verdict) {
-  switch (verdict) {
-    case -NF_ACCEPT - 1: return "ACCEPT";
-    case -NF_DROP - 1: return "DROP";
-    case -NF_QUEUE - 1: return "QUEUE";
-    case XT_RETURN: return "RETURN";
-    default: return nullptr;
-  }
+// Arenas kept from one commit to the next: a 30,000-rule commit writes megabytes of entries,
+// and every fresh page costs a page fault. Callers hold the libiptc mutex, so one commit at a
+// time takes and gives them; an arena grown past kKeepArena is let go.
+inline std::vector<std::string>& spare_arenas() {
+  static std::vector<std::string> spare;
+  return spare;
 }
 
-inline std::string_view ext_name(const char* name) {
-  return std::string_view(name, strnlen(name, XT_EXTENSION_MAXNAMELEN));
+inline std::string take_arena() {
+  std::vector<std::string>& spare = spare_arenas();
+  if (spare.empty()) return {};
+  std::string a = std::move(spare.back());
+  spare.pop_back();
+  return a;
 }
+
+inline void give_arena(std::string&& arena) {
+  constexpr size_t kKeepArena = 32u << 20, kKeep = 4;
+  std::vector<std::string>& spare = spare_arenas();
+  if (arena.capacity() == 0 || arena.capacity() > kKeepArena || spare.size() >= kKeep) return;
+  arena.clear();
+  spare.push_back(std::move(arena));
+}
+
+// Gives the arenas of a commit's tables back when the commit ends, however it ends.
+class ArenaReturn {
+ public:
+  explicit ArenaReturn(std::vector<WantTable>& tables) : tables_(tables) {}
+  ~ArenaReturn() {
+    for (WantTable& t : tables_) give_arena(std::move(t.arena));
+  }
+  ArenaReturn(const ArenaReturn&) = delete;
+  ArenaReturn& operator=(const ArenaReturn&) = delete;
+
+ private:
+  std::vector<WantTable>& tables_;
+};
 
 template <class T>
 class Handle {
@@ -132,204 +148,111 @@ uint64_t count_rules(const char* chain, xtc_handle* h) {
 
 // ---- read ----
 
-// find_codec walks the registry comparing names; a table has a handful of distinct
-// extensions, so the read and the commit parser remember the ones they met.
-class CodecCache {
- public:
-  const Codec* find(std::string_view name, uint8_t revision, bool is_target, Family family) {
-    for (size_t i = 0; i < n_; i++) {
-      const Slot& s = slots_[i];
-      if (s.revision == revision && s.is_target == is_target && s.len == name.size() &&
-          memcmp(s.name, name.data(), name.size()) == 0) {
-        return s.codec;
-      }
-    }
-    const Codec* c = find_codec(name, revision, is_target, family);
-    if (name.size() <= sizeof slots_[0].name) {
-      Slot& s = slots_[n_ < kSlots ? n_++ : (next_++ % kSlots)];
-      memcpy(s.name, name.data(), name.size());
-      s.len = name.size();
-      s.revision = revision;
-      s.is_target = is_target;
-      s.codec = c;
-    }
-    return c;
-  }
-
- private:
-  struct Slot {
-    char name[XT_EXTENSION_MAXNAMELEN];
-    size_t len;
-    uint8_t revision;
-    bool is_target;
-    const Codec* codec;
-  };
-  static constexpr size_t kSlots = 16;
-  Slot slots_[kSlots];
-  size_t n_ = 0, next_ = 0;
-};
-
+// The read wire of docs/wire.md: every record after the table line is written as '\n' and
+// its text, so that the space save_rule puts before a rule's first option becomes the
+// newline before the rule, in place. `counters` gets two entries per rule, in wire order.
 template <class T>
-void append_extension(std::string& out, CodecCache& codecs, const char* kind, bool is_target, const char* name_field,
-                      uint8_t revision, const unsigned char* data, size_t len) {
-  std::string_view name = ext_name(name_field);
-  // "kind\tNAME\tREV" in one append: the name is at most 29 bytes, 87 escaped.
-  char head[16 + 3 * XT_EXTENSION_MAXNAMELEN];
-  size_t klen = strlen(kind);
-  memcpy(head, kind, klen);
-  char* p = head + klen;
-  *p++ = '\t';
-  p = wire_escape_to(p, name);
-  *p++ = '\t';
-  p = put_u64(p, revision);
-  out.append(head, static_cast<size_t>(p - head));
-  FieldWriter w(out);
-  const Codec* codec = codecs.find(name, revision, is_target, T::family);
-  // A size the codec does not expect is another layout of the struct: carry it opaque.
-  if (codec && codec->size == len) {
-    codec->decode(data, len, T::family, w);
-  } else {
-    w.bytes_hex("raw", data, len);
-  }
-  out += '\n';
-}
-
-template <class T>
-OpError append_rule(std::string& out, CodecCache& codecs, const typename T::Entry& e, xtc_handle* h, const std::string& table,
-                    const char* chain, uint64_t index) {
-  auto bad = [&](const std::string& what) {
-    return make_error(EPROTO, "read", "rule " + std::to_string(index) + " of chain " + chain + " in " +
-                                          what_table<T>(table) + ": " + what,
-                      table, chain);
-  };
-  const auto& ip = T::ip(e);
-  // The rule line on the stack, appended once: at most 64 (counters) + 2 * 104 (addresses)
-  // + 2 * 56 (interfaces) + 40 (proto, inv, frag, goto) bytes.
-  char line[512];
-  static_assert(sizeof line >= 64 + 2 * (8 + 2 * 46) + 2 * (8 + 3 * 16) + 48, "rule line buffer");
-  char* p = line;
-  memcpy(p, "rule\tpkts=", 10);
-  p = put_u64(p + 10, e.counters.pcnt);
-  memcpy(p, "\tbytes=", 7);
-  p = put_u64(p + 7, e.counters.bcnt);
-  if (!is_zero(&ip.src, T::kAddrLen) || !is_zero(&ip.smsk, T::kAddrLen) || (ip.invflags & kInvSrcIp)) {
-    p = put_addr(p, "src", T::family, &ip.src, &ip.smsk);
-  }
-  if (!is_zero(&ip.dst, T::kAddrLen) || !is_zero(&ip.dmsk, T::kAddrLen) || (ip.invflags & kInvDstIp)) {
-    p = put_addr(p, "dst", T::family, &ip.dst, &ip.dmsk);
-  }
-  p = put_iface(p, "in", ip.iniface, ip.iniface_mask);
-  p = put_iface(p, "out", ip.outiface, ip.outiface_mask);
-  if (ip.proto != 0 || (ip.invflags & XT_INV_PROTO)) {
-    memcpy(p, "\tproto=", 7);
-    p = put_u64(p + 7, ip.proto);
-  }
-  if (ip.invflags != 0) {
-    memcpy(p, "\tinv=", 5);
-    p = put_u64(p + 5, ip.invflags);
-  }
-  if (T::kFragFlag != 0 && (ip.flags & T::kFragFlag)) {
-    memcpy(p, "\tfrag=1", 7);
-    p += 7;
-  }
-  if (ip.flags & T::kGotoFlag) {
-    memcpy(p, "\tgoto=1", 7);
-    p += 7;
-  }
-  *p++ = '\n';
-  out.append(line, static_cast<size_t>(p - line));
-
-  const auto* base = reinterpret_cast<const unsigned char*>(&e);
-  size_t off = sizeof(typename T::Entry);
-  while (off < e.target_offset) {
-    xt_entry_match m;
-    memcpy(&m, base + off, sizeof m);
-    size_t size = m.u.match_size;
-    if (size < sizeof m || off + size > e.target_offset) return bad("a match has size " + std::to_string(size));
-    append_extension<T>(out, codecs, "match", false, m.u.user.name, m.u.user.revision, base + off + sizeof m,
-                        size - sizeof m);
-    off += size;
-  }
-
-  xt_entry_target t;
-  if (e.target_offset + sizeof t > e.next_offset) return bad("no room for the target");
-  memcpy(&t, base + e.target_offset, sizeof t);
-  if (t.u.target_size < sizeof t || e.target_offset + t.u.target_size > e.next_offset) {
-    return bad("the target has size " + std::to_string(t.u.target_size));
-  }
-  if (t.u.user.name[0] != '\0') {
-    append_extension<T>(out, codecs, "target", true, t.u.user.name, t.u.user.revision, base + e.target_offset + sizeof t,
-                        t.u.target_size - sizeof t);
-    return {};
-  }
-  // The standard target: a negative verdict is ACCEPT/DROP/QUEUE/RETURN; otherwise libiptc
-  // resolved the offset to a chain (jump) or to the next rule (fall through, name "").
-  if (t.u.target_size < kStandardTargetSize) return bad("a standard target of size " + std::to_string(t.u.target_size));
-  int verdict;
-  memcpy(&verdict, base + e.target_offset + sizeof t, sizeof verdict);
-  if (verdict < 0) {
-    const char* v = verdict_name(verdict);
-    if (!v) return bad("standard verdict " + std::to_string(verdict) + " has no iptables name");
-    out += "verdict\t";
-    out += v;
-    out += '\n';
-    return {};
-  }
-  const char* to = T::get_target(&e, h);
-  if (to && *to) {
-    out += "jump\t";
-    wire_escape(out, to);
-    out += '\n';
-  }
-  return {};
-}
-
-template <class T>
-OpError read_table(const std::string& table, std::string& out) {
+OpError read_table(const std::string& table, std::string& out, std::vector<uint64_t>& counters) {
   Handle<T> h(T::init(table.c_str()));
   if (!h) return init_error<T>("read", table);
-  // One pass to size the string (libiptc's lists are in memory): growing a multi-megabyte
-  // string by doubling would copy it over and over.
-  size_t rules = 0, chains = 0;
-  for (const char* chain = T::first_chain(h.get()); chain; chain = T::next_chain(h.get()), chains++) {
-    rules += count_rules<T>(chain, h.get());
+  // One pass to size the outputs (libiptc's lists are in memory): growing a multi-megabyte
+  // string by doubling would copy it over and over. The chain records need the counts anyway.
+  std::vector<uint64_t> per_chain;
+  size_t rules = 0;
+  for (const char* chain = T::first_chain(h.get()); chain; chain = T::next_chain(h.get())) {
+    per_chain.push_back(count_rules<T>(chain, h.get()));
+    rules += per_chain.back();
   }
   out.clear();
-  out.reserve(256 + chains * 64 + rules * 320);
-  CodecCache codecs;
+  out.reserve(64 + per_chain.size() * 64 + rules * 72);
+  counters.clear();
+  counters.reserve(2 * rules);
   out += "table\t";
-  wire_escape(out, table);
-  out += "\tfamily=";
+  out += table;
+  out += '\t';
   out += T::kFamilyName;
-  out += '\n';
-  for (const char* chain = T::first_chain(h.get()); chain; chain = T::next_chain(h.get())) {
-    out += "chain\t";
-    wire_escape(out, chain);
+  EntryReader<T> reader;
+  std::string why;
+  size_t ci = 0;
+  for (const char* chain = T::first_chain(h.get()); chain; chain = T::next_chain(h.get()), ci++) {
+    out += "\nchain\t";
+    out += chain;
     if (T::builtin(chain, h.get())) {
       xt_counters c{};
       const char* policy = T::get_policy(chain, &c, h.get());
-      out += "\tpolicy=";
+      out += '\t';
       out += policy ? policy : "ACCEPT";
-      out += "\tpkts=";
-      append_u64(out, c.pcnt);
-      out += "\tbytes=";
-      append_u64(out, c.bcnt);
+      out += '\t';
+      dialect::append_u64(out, c.pcnt);
+      out += '\t';
+      dialect::append_u64(out, c.bcnt);
     } else {
       unsigned int refs = 0;
       T::get_references(&refs, chain, h.get());
-      out += "\trefs=";
-      append_u64(out, refs);
+      out += "\t-\t";
+      dialect::append_u64(out, refs);
     }
-    out += '\n';
+    out += '\t';
+    dialect::append_u64(out, per_chain[ci]);
     uint64_t index = 0;
     for (const auto* e = T::first_rule(chain, h.get()); e; e = T::next_rule(e, h.get()), index++) {
-      if (OpError err = append_rule<T>(out, codecs, *e, h.get(), table, chain, index)) return err;
+      if (!reader.read(*e, h.get(), why)) {
+        return make_error(EPROTO, "read",
+                          "rule " + std::to_string(index) + " of chain " + chain + " in " + what_table<T>(table) +
+                              ": " + why,
+                          table, chain);
+      }
+      const size_t at = out.size();
+      dialect::save_rule(reader.rule(), T::family, out);
+      if (out.size() == at) {
+        out += '\n';  // a rule without options: -A CHAIN alone
+      } else {
+        if (out[at] == ' ') out[at] = '\n';
+        else out.insert(at, 1, '\n');
+        // A comment written by another tool may hold a line break: a space on the wire.
+        for (size_t i = at + 1; i < out.size(); i++) {
+          if (out[i] == '\n' || out[i] == '\r') out[i] = ' ';
+        }
+      }
+      counters.push_back(e->counters.pcnt);
+      counters.push_back(e->counters.bcnt);
     }
   }
+  out += '\n';
   return {};
 }
 
 // ---- parse a commit wire ----
+
+// A record's tab-separated fields, as views into the wire.
+inline void split_fields(std::string_view line, std::vector<std::string_view>& out) {
+  out.clear();
+  size_t pos = 0;
+  for (;;) {
+    size_t tab = line.find('\t', pos);
+    if (tab == std::string_view::npos) {
+      out.push_back(line.substr(pos));
+      return;
+    }
+    out.push_back(line.substr(pos, tab - pos));
+    pos = tab + 1;
+  }
+}
+
+// Plain decimal (the frame's numbers), at most `max`.
+inline bool plain_u64(std::string_view v, uint64_t max, uint64_t& out) {
+  if (v.empty() || v.size() > 20) return false;
+  uint64_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return false;
+    uint64_t d = static_cast<uint64_t>(c - '0');
+    if (n > (UINT64_MAX - d) / 10) return false;
+    n = n * 10 + d;
+  }
+  if (n > max) return false;
+  out = n;
+  return true;
+}
 
 template <class T>
 class CommitParser {
@@ -337,9 +260,12 @@ class CommitParser {
   CommitParser(size_t table_index, WantTable& out) : index_(table_index), out_(out) {}
 
   OpError parse(std::string_view text) {
-    // The entries take about as many bytes as their wire text: one allocation instead of
-    // doubling a multi-megabyte arena (a pure keep wire reserves a little for nothing).
-    out_.arena.reserve(text.size());
+    // One allocation instead of doubling a multi-megabyte arena: an entry is the entry header
+    // and a standard target, plus matches that take about twice their text.
+    size_t rules = 0;
+    for (size_t at = text.find("\nrule\t"); at != std::string_view::npos; at = text.find("\nrule\t", at + 6)) rules++;
+    if (rules > 0) out_.arena = take_arena();
+    if (rules > 0) out_.arena.reserve(rules * (sizeof(typename T::Entry) + kStandardTargetSize) + text.size() * 2);
     int lineno = 0;
     size_t pos = 0;
     while (pos < text.size() && !error_) {
@@ -351,412 +277,224 @@ class CommitParser {
     }
     if (error_) return error_;
     if (out_.name.empty()) return fail(0, "the wire has no table record");
-    if (!finish_rule()) return error_;
     return check_targets();
   }
 
  private:
   OpError fail(int lineno, const std::string& what, const std::string& chain = {}) {
-    std::string where = "commit wire " + (out_.name.empty() ? "#" + std::to_string(index_) : "of " + what_table<T>(out_.name));
+    std::string where =
+        "commit wire " + (out_.name.empty() ? "#" + std::to_string(index_) : "of " + what_table<T>(out_.name));
     if (lineno > 0) where += " line " + std::to_string(lineno);
     if (!chain.empty()) where += " (chain " + chain + ")";
     error_ = make_error(EINVAL, "commit", where + ": " + what, out_.name, chain);
     return error_;
   }
   std::string chain_name() const { return out_.chains.empty() ? std::string() : out_.chains.back().name; }
-  bool bad(const std::string& what) {
-    fail(lineno_, wl_->kind + " record: " + what, chain_name());
+  bool bad(std::string_view kind, const std::string& what) {
+    fail(lineno_, std::string(kind) + " record: " + what, chain_name());
     return false;
-  }
-
-  bool only_keys(std::initializer_list<std::string_view> keys) {
-    for (const auto& kv : wl_->fields.all()) {
-      bool known = false;
-      for (auto k : keys) known = known || kv.first == k;
-      if (!known) return bad("unknown key '" + kv.first + "'");
-    }
-    return true;
-  }
-
-  bool u64(std::string_view key, uint64_t max, uint64_t& v) {
-    std::string err;
-    if (!get_u64(wl_->fields, key, max, v, err)) return bad(err);
-    return true;
   }
 
   void line(std::string_view text, int lineno) {
     lineno_ = lineno;
-    // `keep N` is most of a commit that changes little: taken without splitting the line when
-    // it can only succeed (a chain is open, no rule pending, N plain decimal and increasing);
-    // anything else goes the general way below, with its checks and messages.
-    if (text.size() > 5 && text.size() <= 5 + 9 && memcmp(text.data(), "keep\t", 5) == 0 && !in_rule_ &&
-        !out_.name.empty() && !out_.chains.empty() && !out_.append) {
-      uint64_t idx = 0;
-      bool digits = true;
-      for (char ch : text.substr(5)) {
-        if (ch < '0' || ch > '9') {
-          digits = false;
-          break;
-        }
-        idx = idx * 10 + static_cast<uint64_t>(ch - '0');
-      }
-      WantChain& c = out_.chains.back();
-      if (digits && (c.keeps == 0 || static_cast<int64_t>(idx) > last_keep_)) {
-        last_keep_ = static_cast<int64_t>(idx);
-        c.keeps++;
-        c.items.push_back(WantItem{static_cast<int64_t>(idx), 0, lineno_});
-        return;
-      }
-    }
-    // `rule …` without escapes: finish the previous rule as the general path would, then try
-    // the rule line without splitting it into strings; if anything about it is unusual, the
-    // general path below parses it again and reports what is wrong.
-    if (text.size() >= 4 && memcmp(text.data(), "rule", 4) == 0 && (text.size() == 4 || text[4] == '\t') &&
-        !out_.name.empty() && !memchr(text.data(), '%', text.size())) {
-      if (!finish_rule()) return;
-      if (fast_rule(text)) return;
-    }
-    std::string err;
-    wl_ = shape_for(text);
-    if (!wire_parse_line(text, *wl_, err)) {
-      fail(lineno, (wl_->kind.empty() ? std::string() : wl_->kind + " record: ") + err, chain_name());
+    size_t tab = text.find('\t');
+    std::string_view kind = text.substr(0, tab);
+    if (out_.name.empty() && kind != "table") {
+      fail(lineno, "the first record must be 'table', got '" + std::string(kind) + "'");
       return;
     }
-    std::string_view k = wl_->kind;
-    if (out_.name.empty() && k != "table") {
-      fail(lineno, "the first record must be 'table', got '" + wl_->kind + "'");
-      return;
-    }
-    if (k == "table") {
+    if (kind == "keep") {
+      keep_record(text);
+    } else if (kind == "rule") {
+      rule_record(text);
+    } else if (kind == "chain") {
+      split_fields(text, fields_);
+      chain_record();
+    } else if (kind == "table") {
+      split_fields(text, fields_);
       table_record();
-    } else if (k == "chain") {
-      if (finish_rule()) chain_record();
-    } else if (k == "keep") {
-      if (finish_rule()) keep_record();
-    } else if (k == "rule") {
-      if (finish_rule()) rule_record();
-    } else if (k == "match") {
-      match_record();
-    } else if (k == "target" || k == "verdict" || k == "jump") {
-      target_record();
     } else {
-      bad("unknown record kind");
+      bad(kind, "unknown record kind");
     }
+  }
+
+  // The key=value fields after the positional word fields_[1], each key known and given once;
+  // `values[i]` gets the value of keys[i] (empty view when absent, `given` tells).
+  template <size_t N>
+  bool key_values(std::string_view kind, const char* const (&keys)[N], std::string_view (&values)[N],
+                  bool (&given)[N]) {
+    for (size_t i = 0; i < N; i++) given[i] = false;
+    for (size_t f = 2; f < fields_.size(); f++) {
+      std::string_view kv = fields_[f];
+      size_t eq = kv.find('=');
+      if (eq == std::string_view::npos) return bad(kind, "'" + std::string(kv) + "' is not a key=value field");
+      std::string_view key = kv.substr(0, eq);
+      size_t i = 0;
+      while (i < N && key != keys[i]) i++;
+      if (i == N) return bad(kind, "unknown key '" + std::string(key) + "'");
+      if (given[i]) return bad(kind, "key '" + std::string(key) + "' given twice");
+      given[i] = true;
+      values[i] = kv.substr(eq + 1);
+    }
+    return true;
   }
 
   void table_record() {
-    if (!out_.name.empty()) return void(bad("a second table record"));
-    if (wl_->words.size() != 1 || wl_->words[0].empty()) return void(bad("needs exactly one table name"));
-    if (!only_keys({"family", "append"})) return;
-    if (const std::string* a = wl_->fields.find("append")) {
-      if (*a != "1" && *a != "0") return void(bad("append=" + *a + " is not 1 or 0"));
-      out_.append = *a == "1";
+    static constexpr const char* kind = "table";
+    if (!out_.name.empty()) return void(bad(kind, "a second table record"));
+    if (fields_.size() < 2 || fields_[1].empty() || fields_[1].find('=') != std::string_view::npos) {
+      return void(bad(kind, "needs the table name"));
     }
-    const std::string* fam = wl_->fields.find("family");
-    if (!fam || *fam != T::kFamilyName) {
-      return void(bad("family=" + (fam ? *fam : std::string("(none)")) + " in an " + T::kFamilyName + " commit"));
+    static constexpr const char* keys[] = {"family", "append"};
+    std::string_view v[2];
+    bool given[2];
+    if (!key_values(kind, keys, v, given)) return;
+    if (given[1]) {
+      if (v[1] != "1" && v[1] != "0") return void(bad(kind, "append=" + std::string(v[1]) + " is not 1 or 0"));
+      out_.append = v[1] == "1";
     }
-    if (wl_->words[0].size() >= XT_TABLE_MAXNAMELEN) return void(bad("table name too long"));
-    out_.name = wl_->words[0];
+    if (!given[0] || v[0] != T::kFamilyName) {
+      return void(bad(kind, "family=" + (given[0] ? std::string(v[0]) : std::string("(none)")) + " in an " +
+                                T::kFamilyName + " commit"));
+    }
+    if (fields_[1].size() >= XT_TABLE_MAXNAMELEN) return void(bad(kind, "table name too long"));
+    out_.name = std::string(fields_[1]);
   }
 
   void chain_record() {
-    if (wl_->words.size() != 1 || wl_->words[0].empty()) return void(bad("needs exactly one chain name"));
-    const std::string& name = wl_->words[0];
-    if (name.size() > kMaxChainName) {
-      return void(bad("chain name " + name + " is longer than " + std::to_string(kMaxChainName) + " bytes"));
+    static constexpr const char* kind = "chain";
+    if (fields_.size() < 2 || fields_[1].empty() || fields_[1].find('=') != std::string_view::npos) {
+      return void(bad(kind, "needs the chain name"));
     }
-    if (!names_.insert(name).second) return void(bad("chain " + name + " is listed twice"));
-    if (!only_keys({"policy", "pkts", "bytes", "was", "refs"})) return;
+    std::string name(fields_[1]);
+    if (name.size() > kMaxChainName) {
+      return void(bad(kind, "chain name " + name + " is longer than " + std::to_string(kMaxChainName) + " bytes"));
+    }
+    if (!names_.insert(name).second) return void(bad(kind, "chain " + name + " is listed twice"));
+    static constexpr const char* keys[] = {"policy", "pkts", "bytes", "was"};
+    enum { kPolicy, kPkts, kBytes, kWas };
+    std::string_view v[4];
+    bool given[4];
     WantChain c;
-    c.name = name;
+    c.name = std::move(name);
     c.line = lineno_;
     out_.chains.push_back(std::move(c));
+    last_keep_ = -1;
+    if (!key_values(kind, keys, v, given)) return;
     WantChain& chain = out_.chains.back();
     if (out_.append) {
-      for (const char* key : {"policy", "pkts", "bytes", "was"}) {
-        if (wl_->fields.find(key)) return void(bad(std::string(key) + "= in an append=1 table (it only appends rules)"));
+      for (size_t i = 0; i < 4; i++) {
+        if (given[i]) return void(bad(kind, std::string(keys[i]) + "= in an append=1 table (it only appends rules)"));
       }
     }
-    if (const std::string* p = wl_->fields.find("policy")) {
-      if (*p != "ACCEPT" && *p != "DROP") return void(bad("policy=" + *p + " is not ACCEPT or DROP"));
-      chain.policy = *p;
+    if (given[kPolicy]) {
+      if (v[kPolicy] != "ACCEPT" && v[kPolicy] != "DROP") {
+        return void(bad(kind, "policy=" + std::string(v[kPolicy]) + " is not ACCEPT or DROP"));
+      }
+      chain.policy = std::string(v[kPolicy]);
     }
-    bool has_pkts = wl_->fields.find("pkts") != nullptr, has_bytes = wl_->fields.find("bytes") != nullptr;
-    if (has_pkts != has_bytes) return void(bad("pkts= and bytes= go together"));
-    if (has_pkts) {
-      if (chain.policy.empty()) return void(bad("pkts=/bytes= need policy="));
+    if (given[kPkts] != given[kBytes]) return void(bad(kind, "pkts= and bytes= go together"));
+    if (given[kPkts]) {
+      if (chain.policy.empty()) return void(bad(kind, "pkts=/bytes= need policy="));
       uint64_t p = 0, b = 0;
-      if (!u64("pkts", UINT64_MAX, p) || !u64("bytes", UINT64_MAX, b)) return;
+      if (!plain_u64(v[kPkts], UINT64_MAX, p) || !plain_u64(v[kBytes], UINT64_MAX, b)) {
+        return void(bad(kind, "pkts=" + std::string(v[kPkts]) + " bytes=" + std::string(v[kBytes]) +
+                                  " are not decimal 64-bit counters"));
+      }
       chain.has_counters = true;
       chain.counters.pcnt = p;
       chain.counters.bcnt = b;
     }
-    if (wl_->fields.find("was")) {
+    if (given[kWas]) {
       chain.has_was = true;
-      if (!u64("was", UINT32_MAX, chain.was)) return;
+      if (!plain_u64(v[kWas], UINT32_MAX, chain.was)) {
+        return void(bad(kind, "was=" + std::string(v[kWas]) + " is not a rule count"));
+      }
     }
   }
 
-  bool need_chain() {
-    if (out_.chains.empty()) return bad("comes before any chain record");
+  bool need_chain(std::string_view kind) {
+    if (out_.chains.empty()) return bad(kind, "comes before any chain record");
     return true;
   }
 
-  void keep_record() {
-    if (out_.append) return void(bad("keep in an append=1 table (its chains keep all their rules)"));
-    if (!need_chain()) return;
-    if (!only_keys({})) return;
-    if (wl_->words.size() != 1) return void(bad("needs exactly one index"));
-    std::string err;
+  // `keep N`: most of a commit that changes little, so taken without splitting the line.
+  void keep_record(std::string_view text) {
+    static constexpr const char* kind = "keep";
+    if (out_.append) return void(bad(kind, "keep in an append=1 table (its chains keep all their rules)"));
+    if (!need_chain(kind)) return;
     uint64_t idx = 0;
-    if (!wire_get_u64("index", wl_->words[0], UINT32_MAX, idx, err)) return void(bad(err));
+    std::string_view word = text.size() > 5 ? text.substr(5) : std::string_view();
+    if (!plain_u64(word, UINT32_MAX, idx)) {
+      return void(bad(kind, "needs one index, a decimal rule position (got '" + std::string(word) + "')"));
+    }
     WantChain& c = out_.chains.back();
     if (c.keeps > 0 && static_cast<int64_t>(idx) <= last_keep_) {
-      return void(bad("keep " + std::to_string(idx) + " after keep " + std::to_string(last_keep_) +
-                      ": kept indices must be strictly increasing"));
+      return void(bad(kind, "keep " + std::to_string(idx) + " after keep " + std::to_string(last_keep_) +
+                                ": kept indices must be strictly increasing"));
     }
-    if (c.keeps == 0) last_keep_ = -1;
     last_keep_ = static_cast<int64_t>(idx);
     c.keeps++;
     c.items.push_back(WantItem{static_cast<int64_t>(idx), 0, lineno_});
   }
 
-  // Plain decimal only (the general path takes the other forms get_u64 accepts).
-  static bool plain_u64(std::string_view v, uint64_t max, uint64_t& out) {
-    if (v.empty() || v.size() > 19) return false;
-    uint64_t n = 0;
-    for (char c : v) {
-      if (c < '0' || c > '9') return false;
-      n = n * 10 + static_cast<uint64_t>(c - '0');
+  // `rule PKTS BYTES TEXT`: the text is the rest of the line, parsed by the native dialect
+  // (opaque markers iptkit printed itself are read back to their bytes).
+  void rule_record(std::string_view text) {
+    static constexpr const char* kind = "rule";
+    if (!need_chain(kind)) return;
+    size_t t1 = text.find('\t');
+    size_t t2 = t1 == std::string_view::npos ? t1 : text.find('\t', t1 + 1);
+    size_t t3 = t2 == std::string_view::npos ? t2 : text.find('\t', t2 + 1);
+    if (t3 == std::string_view::npos) return void(bad(kind, "needs packets, bytes and the rule's text"));
+    std::string_view pkts = text.substr(t1 + 1, t2 - t1 - 1), bytes = text.substr(t2 + 1, t3 - t2 - 1);
+    std::string_view rule_text = text.substr(t3 + 1);
+    bool counted = pkts != "-";
+    uint64_t p = 0, b = 0;
+    if (counted != (bytes != "-")) return void(bad(kind, "packets and bytes are both counters or both '-'"));
+    if (counted && (!plain_u64(pkts, UINT64_MAX, p) || !plain_u64(bytes, UINT64_MAX, b))) {
+      return void(bad(kind, "packets " + std::string(pkts) + " and bytes " + std::string(bytes) +
+                                " are not decimal 64-bit counters"));
     }
-    if (n > max) return false;
-    out = n;
-    return true;
-  }
-
-  // rule_record for a line of known keys, each at most once, no words, no escapes, plain
-  // numbers; false (and nothing changed) otherwise.
-  bool fast_rule(std::string_view text) {
-    if (out_.chains.empty()) return false;
-    enum { kPkts, kBytes, kSrc, kDst, kIn, kOut, kProto, kInv, kFrag, kGoto, kKeys };
-    std::string_view val[kKeys];
-    bool seen[kKeys] = {};
-    size_t pos = 5;
-    while (pos <= text.size() && text.size() > 4) {
-      const char* t = static_cast<const char*>(memchr(text.data() + pos, '\t', text.size() - pos));
-      size_t tab = t ? static_cast<size_t>(t - text.data()) : text.size();
-      std::string_view field = text.substr(pos, tab - pos);
-      size_t eq = field.find('=');
-      if (eq == std::string_view::npos) return false;
-      std::string_view key = field.substr(0, eq);
-      int k;
-      if (key == "pkts") k = kPkts;
-      else if (key == "bytes") k = kBytes;
-      else if (key == "src") k = kSrc;
-      else if (key == "dst") k = kDst;
-      else if (key == "in") k = kIn;
-      else if (key == "out") k = kOut;
-      else if (key == "proto") k = kProto;
-      else if (key == "inv") k = kInv;
-      else if (key == "frag" && T::kFragFlag != 0) k = kFrag;
-      else if (key == "goto") k = kGoto;
-      else return false;
-      if (seen[k]) return false;
-      seen[k] = true;
-      val[k] = field.substr(eq + 1);
-      pos = tab + 1;
-    }
-    if (seen[kPkts] != seen[kBytes]) return false;
-    uint64_t num[kKeys] = {};
-    const uint64_t max[kKeys] = {UINT64_MAX, UINT64_MAX, 0, 0, 0, 0, 255, kInvMask, 1, 1};
-    for (int k : {kPkts, kBytes, kProto, kInv, kFrag, kGoto}) {
-      if (seen[k] && !plain_u64(val[k], max[k], num[k])) return false;
-    }
-    alignas(typename T::Entry) unsigned char storage[sizeof(typename T::Entry)] = {};
-    auto& e = *reinterpret_cast<typename T::Entry*>(storage);
-    auto& ip = T::ip(e);
-    std::string err;
-    if (seen[kSrc] && !parse_addr("src", val[kSrc], T::family, &ip.src, &ip.smsk, err)) return false;
-    if (seen[kDst] && !parse_addr("dst", val[kDst], T::family, &ip.dst, &ip.dmsk, err)) return false;
-    if (seen[kIn] && !parse_iface("in", val[kIn], ip.iniface, ip.iniface_mask, err)) return false;
-    if (seen[kOut] && !parse_iface("out", val[kOut], ip.outiface, ip.outiface_mask, err)) return false;
-    ip.proto = static_cast<uint16_t>(num[kProto]);
-    ip.invflags = static_cast<uint8_t>(num[kInv]);
-    if (num[kFrag]) ip.flags |= T::kFragFlag;
-    if (num[kGoto]) ip.flags |= T::kGotoFlag;
-    if (num[kProto] != 0) ip.flags |= T::kProtoFlag;  // ip6tables sets IP6T_F_PROTO with -p
-    e.counters.pcnt = num[kPkts];
-    e.counters.bcnt = num[kBytes];
-    memcpy(entry_storage_, storage, sizeof storage);
-    in_rule_ = true;
-    has_target_ = false;
-    goto_ = num[kGoto] != 0;
-    rule_line_ = lineno_;
-    matches_.clear();
-    target_.clear();
-    return true;
-  }
-
-  void rule_record() {
-    if (!need_chain()) return;
-    if (!wl_->words.empty()) return void(bad("takes no positional words"));
-    if (T::kFragFlag != 0) {
-      if (!only_keys({"pkts", "bytes", "src", "dst", "in", "out", "proto", "inv", "frag", "goto"})) return;
-    } else if (!only_keys({"pkts", "bytes", "src", "dst", "in", "out", "proto", "inv", "goto"})) {
-      return;
-    }
-    memset(entry_storage_, 0, sizeof entry_storage_);
-    auto& entry_ = entry();
-    auto& ip = T::ip(entry_);
-    std::string err;
-    const Fields& f = wl_->fields;
-    bool has_pkts = f.find("pkts") != nullptr, has_bytes = f.find("bytes") != nullptr;
-    if (has_pkts != has_bytes) return void(bad("pkts= and bytes= go together"));
-    uint64_t pkts = 0, bytes = 0, proto = 0, inv = 0, frag = 0, go = 0;
-    if (!u64("pkts", UINT64_MAX, pkts) || !u64("bytes", UINT64_MAX, bytes) || !u64("proto", 255, proto) ||
-        !u64("inv", kInvMask, inv) || !u64("frag", 1, frag) || !u64("goto", 1, go)) {
-      return;
-    }
-    if (const std::string* v = f.find("src")) {
-      if (!parse_addr("src", *v, T::family, &ip.src, &ip.smsk, err)) return void(bad(err));
-    }
-    if (const std::string* v = f.find("dst")) {
-      if (!parse_addr("dst", *v, T::family, &ip.dst, &ip.dmsk, err)) return void(bad(err));
-    }
-    if (const std::string* v = f.find("in")) {
-      if (!parse_iface("in", *v, ip.iniface, ip.iniface_mask, err)) return void(bad(err));
-    }
-    if (const std::string* v = f.find("out")) {
-      if (!parse_iface("out", *v, ip.outiface, ip.outiface_mask, err)) return void(bad(err));
-    }
-    ip.proto = static_cast<uint16_t>(proto);
-    ip.invflags = static_cast<uint8_t>(inv);
-    if (frag) ip.flags |= T::kFragFlag;
-    if (go) ip.flags |= T::kGotoFlag;
-    if (proto != 0) ip.flags |= T::kProtoFlag;  // ip6tables sets IP6T_F_PROTO with -p
-    entry_.counters.pcnt = pkts;
-    entry_.counters.bcnt = bytes;
-    in_rule_ = true;
-    has_target_ = false;
-    goto_ = go != 0;
-    rule_line_ = lineno_;
-    matches_.clear();
-    target_.clear();
-  }
-
-  // Appends an xt_entry_match / xt_entry_target (same header layout) for `name rev fields…`.
-  bool extension(bool is_target, std::string& buf) {
-    const char* kind = is_target ? "target" : "match";
-    if (wl_->words.size() != 2) return bad("needs a name and a revision");
-    const std::string& name = wl_->words[0];
-    if (name.empty() || name.size() >= XT_EXTENSION_MAXNAMELEN) return bad("bad " + std::string(kind) + " name '" + name + "'");
-    uint64_t revision = 0;
-    std::string err;
-    if (!wire_get_u64("revision", wl_->words[1], 255, revision, err)) return bad(err);
-    size_t start = buf.size();
-    size_t header = is_target ? kTargetHeader : kMatchHeader;
-    if (const std::string* raw = wl_->fields.find("raw")) {
-      if (wl_->fields.all().size() != 1) return bad("raw= must be the only field");
-      if (raw->size() % 2 != 0) return bad("raw= has an odd number of hex digits");
-      size_t len = raw->size() / 2;
-      buf.resize(start + header + XT_ALIGN(len), '\0');
-      if (!get_hex_bytes(wl_->fields, "raw", &buf[start + header], len, err)) return bad(err);
-    } else {
-      const Codec* codec = codecs_.find(name, static_cast<uint8_t>(revision), is_target, T::family);
-      if (!codec) {
-        return bad("no codec for " + std::string(kind) + " " + name + " revision " + std::to_string(revision) +
-                   " (" + T::kFamilyName + "); only raw= can carry it");
+    auto bad_rule = [&](const std::string& why) {
+      constexpr size_t kShown = 200;
+      std::string shown;
+      for (char c : rule_text.substr(0, kShown)) {
+        if (c == '\r') shown += "\\r";
+        else shown += c;
       }
-      buf.resize(start + header + codec->size, '\0');
-      if (!codec->encode(wl_->fields, T::family, &buf[start + header], err)) {
-        return bad(std::string(kind) + " " + name + ": " + err);
-      }
+      if (rule_text.size() > kShown) shown += "…";
+      return void(bad(kind, "`" + shown + "': " + why));
+    };
+    if (rule_text.find('\r') != std::string_view::npos) return bad_rule("a line break cannot be part of a rule");
+    dialect::ParseError perr;
+    if (!dialect::parse_rule(rule_text, T::family, rule_, perr, nullptr, /*opaque_ok=*/true)) {
+      return bad_rule(perr.message.empty() ? std::string("cannot parse the rule") : perr.message);
     }
-    size_t total = buf.size() - start;
-    if (total > UINT16_MAX) return bad(std::string(kind) + " " + name + " is too large");
-    xt_entry_match h;  // xt_entry_target has the same user header
-    static_assert(sizeof(xt_entry_match) == sizeof(xt_entry_target), "match and target headers differ");
-    memset(&h, 0, sizeof h);
-    h.u.user.match_size = static_cast<uint16_t>(total);
-    memcpy(h.u.user.name, name.data(), name.size());
-    h.u.user.revision = static_cast<uint8_t>(revision);
-    memcpy(&buf[start], &h, sizeof h);
-    return true;
-  }
-
-  void standard_target(const std::string& name) {
-    target_.assign(kStandardTargetSize, '\0');
-    xt_entry_target h;
-    memset(&h, 0, sizeof h);
-    h.u.user.target_size = static_cast<uint16_t>(kStandardTargetSize);
-    memcpy(h.u.user.name, name.data(), name.size());
-    memcpy(&target_[0], &h, sizeof h);
-  }
-
-  void match_record() {
-    if (!in_rule_) return void(bad("does not follow a rule record"));
-    if (has_target_) return void(bad("comes after the rule's target"));
-    extension(false, matches_);
-  }
-
-  void target_record() {
-    if (!in_rule_) return void(bad("does not follow a rule record"));
-    if (has_target_) return void(bad("a second target for one rule"));
-    has_target_ = true;
-    const std::string& k = wl_->kind;
-    if (k == "target") {
-      if (goto_) return void(bad("goto=1 needs a jump record"));
-      if (!extension(true, target_)) return;
-      checks_.push_back({wl_->words[0], lineno_, false, chain_name()});
-      return;
+    if (!counted && rule_.has_counters) {  // -c PKTS BYTES in the text
+      p = rule_.packets;
+      b = rule_.bytes;
     }
-    if (!wl_->fields.all().empty()) return void(bad("takes no key=value fields"));
-    if (wl_->words.size() != 1 || wl_->words[0].empty()) return void(bad("needs exactly one name"));
-    const std::string& name = wl_->words[0];
-    if (k == "verdict") {
-      if (name != "ACCEPT" && name != "DROP" && name != "RETURN" && name != "QUEUE") {
-        return void(bad("'" + name + "' is not ACCEPT, DROP, RETURN or QUEUE"));
-      }
-      if (goto_) return void(bad("goto=1 needs a jump record"));
-    } else {
-      if (name.size() > kMaxChainName) return void(bad("chain name " + name + " is too long"));
-      checks_.push_back({name, lineno_, true, chain_name()});
+    switch (rule_.target_kind) {
+      case dialect::TargetKind::kJump:
+      case dialect::TargetKind::kGoto:
+        checks_.push_back({rule_.target_name, lineno_, true, chain_name()});
+        break;
+      case dialect::TargetKind::kExtension:
+        checks_.push_back({rule_.target.name, lineno_, false, chain_name()});
+        break;
+      default:
+        break;
     }
-    standard_target(name);
-  }
-
-  bool finish_rule() {
-    if (error_) return false;
-    if (!in_rule_) return true;
-    in_rule_ = false;
-    if (!has_target_) {
-      if (goto_) {
-        fail(rule_line_, "rule record: goto=1 without a jump", chain_name());
-        return false;
-      }
-      standard_target("");  // no -j: falls through
-    }
-    using Entry = typename T::Entry;
-    auto& entry_ = entry();
-    size_t target_offset = sizeof(Entry) + matches_.size();
-    size_t next_offset = target_offset + target_.size();
-    if (next_offset > UINT16_MAX) {
-      fail(rule_line_, "rule record: the rule is too large", chain_name());
-      return false;
-    }
-    entry_.target_offset = static_cast<uint16_t>(target_offset);
-    entry_.next_offset = static_cast<uint16_t>(next_offset);
+    std::string why;
     size_t off = out_.arena.size();
-    out_.arena.append(reinterpret_cast<const char*>(&entry_), sizeof(Entry));
-    out_.arena += matches_;
-    out_.arena += target_;
-    out_.chains.back().items.push_back(WantItem{-1, off, rule_line_});
-    return true;
+    if (!append_entry<T>(rule_, p, b, out_.arena, why)) return bad_rule(why);
+    out_.chains.back().items.push_back(WantItem{-1, off, lineno_});
   }
 
-  // Jumps must name a chain of this table; an extension target must not (libiptc would
-  // take it for a jump).
+  // Jumps must name a chain of this table; an extension target must not (libiptc would take
+  // it for a jump). -j NAME with no module for NAME parses as a jump, so a jump to no chain is
+  // also how an unknown target shows.
   OpError check_targets() {
     for (const auto& c : checks_) {
       if (out_.append) {
@@ -767,11 +505,12 @@ class CommitParser {
       }
       bool chain = names_.count(c.name) > 0;
       if (c.jump && !chain) {
-        return fail(c.line, "jump record: chain " + c.name + " is not in the table", c.from);
+        return fail(c.line, "rule record: " + c.name + " is neither a chain of the table nor a target iptkit knows",
+                    c.from);
       }
       if (c.jump) out_.jumps.push_back(WantJump{c.from, c.name, c.line});
       if (!c.jump && chain) {
-        return fail(c.line, "target record: " + c.name + " is also a chain name of the table", c.from);
+        return fail(c.line, "rule record: target " + c.name + " is also a chain name of the table", c.from);
       }
     }
     return {};
@@ -784,38 +523,15 @@ class CommitParser {
     std::string from;  // the chain of the rule
   };
 
-  static constexpr uint64_t kInvMask = 0x7f;  // IPT_INV_MASK == IP6T_INV_MASK
-
   size_t index_;
   WantTable& out_;
   OpError error_;
-  // One WireLine per record shape ("match\ttcp", "target\tDNAT", …): consecutive rules
-  // repeat the same shapes, and wire_parse_line reuses a line's strings when the keys repeat.
-  std::vector<std::pair<std::string, std::unique_ptr<WireLine>>> shapes_;
-  WireLine* wl_ = nullptr;
-  WireLine* shape_for(std::string_view text) {
-    size_t tab = text.find('\t');
-    if (tab != std::string_view::npos) tab = text.find('\t', tab + 1);
-    std::string_view head = text.substr(0, tab);
-    for (auto& s : shapes_) {
-      if (s.first == head) return s.second.get();
-    }
-    if (shapes_.size() >= 64) return shapes_[0].second.get();
-    shapes_.emplace_back(std::string(head), std::make_unique<WireLine>());
-    return shapes_.back().second.get();
-  }
   int lineno_ = 0;
   int64_t last_keep_ = -1;
+  std::vector<std::string_view> fields_;
   std::unordered_set<std::string> names_;
   std::vector<TargetCheck> checks_;
-  CodecCache codecs_;
-  // The rule being built.
-  bool in_rule_ = false, has_target_ = false, goto_ = false;
-  int rule_line_ = 0;
-  // The entry header as raw storage: ipt_entry ends in a flexible array, so it cannot be a member.
-  alignas(typename T::Entry) unsigned char entry_storage_[sizeof(typename T::Entry)] = {};
-  typename T::Entry& entry() { return *reinterpret_cast<typename T::Entry*>(entry_storage_); }
-  std::string matches_, target_;
+  dialect::Rule rule_;
 };
 
 // ---- capture (the table as it is, for putting it back) ----
@@ -828,6 +544,7 @@ OpError capture_table(xtc_handle* h, const std::string& table, WantTable& img) {
   using Entry = typename T::Entry;
   img = WantTable{};
   img.name = table;
+  img.arena = take_arena();
   for (const char* chain = T::first_chain(h); chain; chain = T::next_chain(h)) {
     WantChain wc;
     wc.name = chain;
@@ -1111,7 +828,8 @@ OpError commit_error(const std::string& table) {
 template <class T>
 OpError commit_tables(const std::vector<std::string>& wires) {
   const size_t n = wires.size();
-  std::vector<WantTable> want(n);
+  std::vector<WantTable> want(n), before(n);
+  ArenaReturn want_arenas(want), before_arenas(before);
   std::unordered_set<std::string> seen;
   for (size_t i = 0; i < n; i++) {
     CommitParser<T> parser(i, want[i]);
@@ -1122,7 +840,6 @@ OpError commit_tables(const std::vector<std::string>& wires) {
   }
 
   std::vector<Handle<T>> handles(n);
-  std::vector<WantTable> before(n);
   auto prepare = [&](size_t i) -> OpError {
     errno = 0;
     handles[i].reset(T::init(want[i].name.c_str()));

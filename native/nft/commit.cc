@@ -20,7 +20,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "../common/wire.h"
+#include "../dialect/parse.h"
 #include "builtin.h"
 #include "handles.h"
 #include "rule_encode.h"
@@ -39,19 +39,64 @@ namespace {
 struct Item {
   bool keep = false;
   uint64_t handle = 0;  // keep
-  size_t rule = 0;      // new: index into ChainSpec::rules
+  size_t rule = 0;      // new: index into TableSpec::rules
+};
+
+struct NewRule {
+  dialect::Rule rule;
+  uint64_t packets = 0, bytes = 0;
+  size_t line = 0;  // 1-based line in its table's wire string, for errors
 };
 
 struct ChainSpec {
   std::string name;
-  Fields fields;
+  bool has_policy = false;
+  uint32_t policy = NF_ACCEPT;
+  bool has_counters = false;  // pkts=/bytes=: the policy counters (restore -c)
+  uint64_t packets = 0, bytes = 0;
   std::vector<Item> items;
-  std::vector<RuleSpec> rules;
+  size_t new_rules = 0;
 };
 
+struct TableSpec {
+  std::string name;
+  const BuiltinTable* builtin = nullptr;
+  bool append = false;  // `append=1`: rules are only appended to listed chains (docs/wire.md)
+  std::vector<ChainSpec> chains;
+  std::vector<NewRule> rules;  // the new rules of all chains, reserved up front: no moves of big structs
+};
+
+// Plain decimal, as the frame writes numbers; false for anything else or above `max`.
+bool parse_decimal(std::string_view s, uint64_t max, uint64_t& out) {
+  if (s.empty() || s.size() > 20) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  if (v > max) return false;
+  out = v;
+  return true;
+}
+
+// The tab-separated fields of a record; the last of `max` fields takes the rest of the line
+// (a rule's text may hold anything but a line break).
+void split_fields(std::string_view line, std::vector<std::string_view>& out, size_t max) {
+  out.clear();
+  size_t pos = 0;
+  while (out.size() + 1 < max) {
+    size_t tab = line.find('\t', pos);
+    if (tab == std::string_view::npos) break;
+    out.push_back(line.substr(pos, tab - pos));
+    pos = tab + 1;
+  }
+  out.push_back(line.substr(pos));
+}
+
 // `keep\t<decimal>`: the one record a commit that keeps most rules is made of, read without the
-// general line parser. Anything else (another spelling of the number, too many digits) is left
-// to it, so both give the same result.
+// general path. Anything else is left to it, which gives the same result or says what is wrong.
 bool fast_keep(std::string_view line, uint64_t& handle) {
   constexpr std::string_view kKeep = "keep\t";
   if (line.size() <= kKeep.size() || line.size() > kKeep.size() + 19 || line.compare(0, kKeep.size(), kKeep) != 0) {
@@ -67,130 +112,134 @@ bool fast_keep(std::string_view line, uint64_t& handle) {
   return true;
 }
 
-struct TableSpec {
-  std::string name;
-  const BuiltinTable* builtin = nullptr;
-  bool append = false;  // `append=1`: rules are only appended to listed chains (docs/wire.md)
-  std::vector<ChainSpec> chains;
-};
+OpError bad_wire(const std::string& table, size_t line, const std::string& what, const std::string& chain = {}) {
+  return make_error(EINVAL, "commit", "table " + table + " wire line " + std::to_string(line) + ": " + what, table, chain);
+}
 
-OpError bad_wire(const std::string& table, size_t line, const std::string& what) {
-  return make_error(EINVAL, "commit", "table " + table + " wire line " + std::to_string(line) + ": " + what, table);
+// Calls fn(line) for each non-empty line of `text` (an empty line is no record).
+template <typename Fn>
+void for_each_line(std::string_view text, Fn&& fn) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    if (nl > pos && !fn(text.substr(pos, nl - pos))) return;
+    pos = nl + 1;
+  }
 }
 
 OpError parse_table(const std::string& text, bool v6, TableSpec& out) {
+  const Family family = v6 ? Family::ipv6 : Family::ipv4;
   OpError err;
   size_t lineno = 0;
-  WireLine wl;
-  std::string perr;
+  std::vector<std::string_view> f;
   ChainSpec* chain = nullptr;
-  RuleSpec* rule = nullptr;
-  bool rule_done = false;  // a target/verdict/jump ended the rule
-  std::set<std::string> names;
-  wire_for_each_line(text, [&](std::string_view line) -> bool {
+  std::set<std::string, std::less<>> names;
+  size_t rule_records = 0;
+  for (size_t at = text.find("\nrule\t"); at != std::string::npos; at = text.find("\nrule\t", at + 1)) rule_records++;
+  out.rules.reserve(rule_records);
+  for_each_line(text, [&](std::string_view line) -> bool {
     lineno++;
     uint64_t kh = 0;
-    if (chain && lineno > 1 && !out.append && fast_keep(line, kh)) {
+    if (chain && !out.append && fast_keep(line, kh)) {
       chain->items.push_back(Item{true, kh, 0});
-      rule = nullptr;
       return true;
     }
     auto fail = [&](const std::string& what) {
-      err = bad_wire(out.name.empty() ? "?" : out.name, lineno, what);
+      err = bad_wire(out.name.empty() ? "?" : out.name, lineno, what, chain ? chain->name : std::string());
       return false;
     };
-    if (!wire_parse_line(line, wl, perr)) return fail(perr);
+    split_fields(line, f, line.compare(0, 5, "rule\t") == 0 ? 4 : SIZE_MAX);
+    const std::string_view kind = f[0];
     if (lineno == 1) {
-      if (wl.kind != "table" || wl.words.size() != 1) return fail("the first record must be `table <name>`");
-      out.name = wl.words[0];
+      if (kind != "table" || f.size() < 2 || f[1].empty()) return fail("the first record must be `table <name>`");
+      out.name = std::string(f[1]);
       out.builtin = find_builtin_table(out.name);
       if (!out.builtin) return fail("'" + out.name + "' is not an iptables table");
-      const std::string* fam = wl.fields.find("family");
-      if (fam && *fam != (v6 ? "ipv6" : "ipv4")) return fail("family=" + *fam + " in a " + (v6 ? "ipv6" : "ipv4") + " commit");
-      if (const std::string* app = wl.fields.find("append")) {
-        if (*app == "1") out.append = true;
-        else if (*app != "0") return fail("append=" + *app + " is not 0 or 1");
-      }
-      return true;
-    }
-    if (wl.kind == "chain") {
-      if (wl.words.size() != 1) return fail("chain needs a name");
-      if (!names.insert(wl.words[0]).second) return fail("chain " + wl.words[0] + " listed twice");
-      if (out.append) {
-        for (const char* key : {"policy", "pkts", "bytes", "was"}) {
-          if (wl.fields.find(key)) {
-            return fail(std::string(key) + "= on chain " + wl.words[0] + " in an append=1 table (it only appends rules)");
+      for (size_t i = 2; i < f.size(); i++) {
+        if (f[i] == "family=ipv4" || f[i] == "family=ipv6") {
+          if (f[i] != (v6 ? "family=ipv6" : "family=ipv4")) {
+            return fail(std::string(f[i]) + " in a " + (v6 ? "ipv6" : "ipv4") + " commit");
           }
+        } else if (f[i] == "append=1") {
+          out.append = true;
+        } else if (f[i] != "append=0") {
+          return fail("unknown field '" + std::string(f[i]) + "' on the table record");
         }
       }
-      out.chains.push_back(ChainSpec{wl.words[0], wl.fields, {}, {}});
-      chain = &out.chains.back();
-      if (chain->fields.find("policy") && !find_builtin_chain(out.builtin, chain->name)) {
-        return fail("policy on " + chain->name + ", which is not a built-in chain of " + out.name);
-      }
-      rule = nullptr;
       return true;
     }
-    if (!chain) return fail(wl.kind + " before any chain");
-    if (wl.kind == "keep") {
+    if (kind == "chain") {
+      if (f.size() < 2 || f[1].empty()) return fail("chain needs a name");
+      std::string name(f[1]);
+      if (!names.insert(name).second) return fail("chain " + name + " listed twice");
+      out.chains.push_back(ChainSpec{});
+      chain = &out.chains.back();
+      chain->name = std::move(name);
+      bool pkts = false, bytes = false;
+      for (size_t i = 2; i < f.size(); i++) {
+        std::string_view key = f[i].substr(0, f[i].find('='));
+        if (key.size() == f[i].size()) return fail("'" + std::string(f[i]) + "' is not key=value");
+        std::string_view value = f[i].substr(key.size() + 1);
+        if (out.append && (key == "policy" || key == "pkts" || key == "bytes" || key == "was")) {
+          return fail(std::string(key) + "= on chain " + chain->name + " in an append=1 table (it only appends rules)");
+        }
+        uint64_t n = 0;
+        if (key == "policy") {
+          if (value != "ACCEPT" && value != "DROP") return fail("policy=" + std::string(value) + " is not ACCEPT or DROP");
+          if (!find_builtin_chain(out.builtin, chain->name)) {
+            return fail("policy on " + chain->name + ", which is not a built-in chain of " + out.name);
+          }
+          chain->has_policy = true;
+          chain->policy = value == "DROP" ? NF_DROP : NF_ACCEPT;
+        } else if (key == "pkts" || key == "bytes" || key == "was") {
+          if (!parse_decimal(value, UINT64_MAX, n)) return fail(std::string(key) + "=" + std::string(value) + " is not a number");
+          if (key == "pkts") chain->packets = n, pkts = true;
+          else if (key == "bytes") chain->bytes = n, bytes = true;
+          // was= is legacy's guard; here the generation is (docs/wire.md).
+        } else {
+          return fail("unknown field '" + std::string(f[i]) + "' on chain " + chain->name);
+        }
+      }
+      if (pkts != bytes) return fail("chain " + chain->name + ": pkts= and bytes= go together");
+      chain->has_counters = pkts;
+      return true;
+    }
+    if (!chain) return fail(std::string(kind) + " before any chain");
+    if (kind == "keep") {
       if (out.append) return fail("keep in chain " + chain->name + " in an append=1 table (its rules are all kept)");
       uint64_t h = 0;
-      std::string e;
-      Fields tmp;
-      if (wl.words.size() != 1) return fail("keep needs a rule handle");
-      tmp.add("handle", wl.words[0]);
-      if (!get_u64(tmp, "handle", UINT64_MAX, h, e)) return fail(e);
+      if (f.size() != 2 || !parse_decimal(f[1], UINT64_MAX, h)) return fail("keep needs a rule handle");
       chain->items.push_back(Item{true, h, 0});
-      rule = nullptr;
       return true;
     }
-    if (wl.kind == "rule") {
-      chain->items.push_back(Item{false, 0, chain->rules.size()});
-      chain->rules.emplace_back();
-      rule = &chain->rules.back();
-      rule->ip = std::move(wl.fields);  // wire_parse_line clears it before the next line
-      rule->line = lineno;
-      rule_done = false;
-      return true;
-    }
-    if (wl.kind == "foreign") return fail("a foreign rule cannot be written; keep it by its handle");
-    if (!rule) return fail(wl.kind + " outside a rule");
-    if (rule_done) return fail(wl.kind + " after the rule's target");
-    if (wl.kind == "match" || wl.kind == "target") {
-      if (wl.words.size() != 2) return fail(wl.kind + " needs a name and a revision");
-      XtSpec x;
-      x.name = std::move(wl.words[0]);
-      Fields tmp;
-      tmp.add("revision", wl.words[1]);
-      uint64_t rev = 0;
-      std::string e;
-      if (!get_u64(tmp, "revision", 255, rev, e)) return fail(e);
-      x.revision = static_cast<uint8_t>(rev);
-      x.fields = std::move(wl.fields);
-      if (wl.kind == "match") {
-        rule->matches.push_back(std::move(x));
-      } else {
-        rule->action = RuleSpec::kTarget;
-        rule->target = std::move(x);
-        rule_done = true;
+    if (kind == "rule") {
+      if (f.size() < 3) return fail("rule needs <pkts|-> <bytes|-> <rule text>");
+      std::string_view text = f.size() > 3 ? f[3] : std::string_view();
+      const bool dash_p = f[1] == "-", dash_b = f[2] == "-";
+      if (dash_p != dash_b) return fail("rule counters: give both or `-` for both");
+      uint64_t packets = 0, bytes = 0;
+      if (!dash_p && (!parse_decimal(f[1], UINT64_MAX, packets) || !parse_decimal(f[2], UINT64_MAX, bytes))) {
+        return fail("rule counters '" + std::string(f[1]) + "' '" + std::string(f[2]) + "' are not numbers");
       }
+      if (text.find('\r') != std::string_view::npos) return fail("a line break cannot be part of a rule");
+      NewRule& nr = out.rules.emplace_back();  // parsed in place: a Rule is big to move
+      nr.line = lineno;
+      dialect::ParseError perr;
+      // opaque_ok: a marker iptkit printed from the kernel goes back byte for byte.
+      if (!dialect::parse_rule(text, family, nr.rule, perr, nullptr, /*opaque_ok=*/true)) {
+        std::string what = "chain " + chain->name + ": rule '" + std::string(text) + "': " + perr.message;
+        if (!perr.token.empty() && perr.message.find(perr.token) == std::string::npos) what += " (at '" + perr.token + "')";
+        return fail(what);
+      }
+      nr.packets = dash_p && nr.rule.has_counters ? nr.rule.packets : packets;  // -c in the text itself
+      nr.bytes = dash_p && nr.rule.has_counters ? nr.rule.bytes : bytes;
+      chain->items.push_back(Item{false, 0, out.rules.size() - 1});
+      chain->new_rules++;
       return true;
     }
-    if (wl.kind == "verdict") {
-      if (wl.words.size() != 1) return fail("verdict needs one word");
-      rule->action = RuleSpec::kVerdict;
-      rule->verdict = wl.words[0];
-      rule_done = true;
-      return true;
-    }
-    if (wl.kind == "jump") {
-      if (wl.words.size() != 1) return fail("jump needs a chain");
-      rule->action = RuleSpec::kJump;
-      rule->chain = wl.words[0];
-      rule_done = true;
-      return true;
-    }
-    return fail("unknown record '" + wl.kind + "'");
+    if (kind.size() && kind[0] == '#') return fail("a rule written by nft cannot be written back; keep it by its handle");
+    return fail("unknown record '" + std::string(kind) + "'");
   });
   if (!err && lineno == 0) err = make_error(EINVAL, "commit", "an empty table string");
   return err;
@@ -479,26 +528,17 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
       const BuiltinChain* bc = find_builtin_chain(s.builtin, c.name);
       auto it = ct.chains.find(c.name);
       bool exists = it != ct.chains.end();
-      const std::string* policy = c.fields.find("policy");
-      const bool counters = c.fields.find("pkts") || c.fields.find("bytes");
-      uint32_t pol = NF_ACCEPT;
-      if (policy) {
-        if (*policy == "DROP") pol = NF_DROP;
-        else if (*policy != "ACCEPT") return make_error(EINVAL, "commit", "policy=" + *policy + " is not ACCEPT or DROP", s.name, c.name);
-      }
+      const bool policy = c.has_policy;
+      const uint32_t pol = c.policy;
+      const bool counters = c.has_counters;
       if (bc && (!exists || (policy && (pol != it->second.policy || counters)))) {
         // As iptables-nft: the full base chain (hook, type, priority) with its policy, and on
         // restore -c the policy counters.
         ChainPtr ch = builtin_chain(s.name.c_str(), *bc, family);
         if (policy || !exists) nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_POLICY, policy ? pol : NF_ACCEPT);
         if (policy && counters) {
-          uint64_t pkts = 0, bytes = 0;
-          std::string e;
-          if (!get_u64(c.fields, "pkts", UINT64_MAX, pkts, e) || !get_u64(c.fields, "bytes", UINT64_MAX, bytes, e)) {
-            return make_error(EINVAL, "commit", e, s.name, c.name);
-          }
-          nftnl_chain_set_u64(ch.get(), NFTNL_CHAIN_PACKETS, pkts);
-          nftnl_chain_set_u64(ch.get(), NFTNL_CHAIN_BYTES, bytes);
+          nftnl_chain_set_u64(ch.get(), NFTNL_CHAIN_PACKETS, c.packets);
+          nftnl_chain_set_u64(ch.get(), NFTNL_CHAIN_BYTES, c.bytes);
         }
         add_chain_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, ch.get(), {exists ? MsgInfo::kSetPolicy : MsgInfo::kCreateChain, &s.name, &c.name});
       } else if (!bc && !exists) {
@@ -604,7 +644,7 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
   //    its rules are NLM_F_APPEND without a position, as iptables-nft -A sends them.
   for (const auto& s : specs) {
     for (const auto& c : s.chains) {
-      if (c.rules.empty()) continue;
+      if (c.new_rules == 0) continue;
       size_t next = 0;  // the first kept item after the current one, or items.size()
       size_t index = 0;
       for (size_t i = 0; i < c.items.size(); i++) {
@@ -615,14 +655,14 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
           next = i + 1;
           while (next < c.items.size() && !c.items[next].keep) next++;
         }
-        const RuleSpec& rule = c.rules[it.rule];
+        const NewRule& rule = s.rules[it.rule];
         RulePtr r(nftnl_rule_alloc());
         if (!r) throw std::bad_alloc();
         nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, family);
         nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, s.name.c_str());
         nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, c.name.c_str());
         std::string e;
-        if (!encode_rule(rule, fam, r.get(), e)) {
+        if (!encode_rule(rule.rule, rule.packets, rule.bytes, fam, r.get(), e)) {
           return make_error(EINVAL, "commit",
                             "table " + s.name + " chain " + c.name + " rule " + std::to_string(index) + " (wire line " +
                                 std::to_string(rule.line) + "): " + e,
@@ -631,7 +671,7 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
         uint16_t flags = NLM_F_CREATE;
         if (next < c.items.size()) nftnl_rule_set_u64(r.get(), NFTNL_RULE_POSITION, c.items[next].handle);
         else flags |= NLM_F_APPEND;
-        add_rule_msg(b, NFT_MSG_NEWRULE, flags, r.get(), encoded_size_bound(rule),
+        add_rule_msg(b, NFT_MSG_NEWRULE, flags, r.get(), encoded_size_bound(rule.rule),
                      {MsgInfo::kNewRule, &s.name, &c.name, index, rule.line});
       }
     }

@@ -8,18 +8,19 @@
 #include <linux/netfilter/x_tables.h>
 #include <linux/netfilter/xt_comment.h>
 #include <linux/netfilter/xt_limit.h>
+#include <linux/netfilter/xt_NFLOG.h>
 #include <linux/netfilter/xt_mark.h>
 #include <linux/netfilter/xt_tcpudp.h>
 #include <linux/netfilter_ipv4/ip_tables.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstring>
 #include <endian.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nf_tables_compat.h>
 #include <linux/netfilter/nfnetlink.h>
 
-#include "../common/wire.h"
 #include "native_match.h"
 
 namespace iptkit {
@@ -35,12 +36,6 @@ struct Reg {
   bool bitwise = false;
   uint8_t mask[16] = {};
   uint32_t mask_len = 0;
-};
-
-struct Addr {
-  bool set = false;
-  uint8_t addr[16] = {};
-  uint8_t mask[16] = {};
 };
 
 struct PendingMatch {
@@ -59,13 +54,14 @@ struct NftnlExpr {
   nftnl_expr* e;
   bool is_set(uint16_t k) const { return nftnl_expr_is_set(e, k); }
   uint32_t u32(uint16_t k) const { return nftnl_expr_get_u32(e, k); }
+  uint16_t u16(uint16_t k) const { return nftnl_expr_get_u16(e, k); }
   uint64_t u64(uint16_t k) const { return nftnl_expr_get_u64(e, k); }
   const char* str(uint16_t k) const { return nftnl_expr_get_str(e, k); }
   const void* get(uint16_t k, uint32_t* len) const { return nftnl_expr_get(e, k, len); }
 };
 
 struct RawExpr {
-  enum Type { kMeta, kPayload, kBitwise, kCmp, kRange, kImmediate, kMatch, kTarget, kLimit, kCounter } type;
+  enum Type { kMeta, kPayload, kBitwise, kCmp, kRange, kImmediate, kMatch, kTarget, kLimit, kCounter, kLog } type;
   const char* name = nullptr;
   static constexpr int kMaxAttr = 16;
   const nlattr* tb[kMaxAttr] = {};
@@ -109,6 +105,10 @@ struct RawExpr {
              : k == NFTNL_EXPR_LIMIT_FLAGS ? NFTA_LIMIT_FLAGS : -1;
       case kCounter:
         return k == NFTNL_EXPR_CTR_PACKETS ? NFTA_COUNTER_PACKETS : k == NFTNL_EXPR_CTR_BYTES ? NFTA_COUNTER_BYTES : -1;
+      case kLog:
+        return k == NFTNL_EXPR_LOG_PREFIX ? NFTA_LOG_PREFIX : k == NFTNL_EXPR_LOG_GROUP ? NFTA_LOG_GROUP
+             : k == NFTNL_EXPR_LOG_SNAPLEN ? NFTA_LOG_SNAPLEN : k == NFTNL_EXPR_LOG_QTHRESHOLD ? NFTA_LOG_QTHRESHOLD
+             : k == NFTNL_EXPR_LOG_LEVEL ? NFTA_LOG_LEVEL : k == NFTNL_EXPR_LOG_FLAGS ? NFTA_LOG_FLAGS : -1;
     }
     return -1;
   }
@@ -136,6 +136,10 @@ struct RawExpr {
     const nlattr* a = at(k);
     return a ? ntohl(mnl_attr_get_u32(a)) : 0;
   }
+  uint16_t u16(uint16_t k) const {
+    const nlattr* a = at(k);
+    return a ? ntohs(mnl_attr_get_u16(a)) : 0;
+  }
   uint64_t u64(uint16_t k) const {
     const nlattr* a = at(k);
     return a ? be64toh(mnl_attr_get_u64(a)) : 0;
@@ -161,7 +165,8 @@ class Decoder {
 
   bool run(const nftnl_rule* r);
   bool run(const std::vector<RawExpr>& exprs);
-  void write(uint64_t handle, const void* udata, uint32_t ulen, bool has_udata, std::string& out) const;
+  // The decoded rule, with the userdata comment (if any) as iptables-nft shows it.
+  void finish(const void* udata, uint32_t ulen, bool has_udata, dialect::Rule& out);
   std::string why;
 
  private:
@@ -178,11 +183,12 @@ class Decoder {
   template <class E> bool on_immediate(const E& e);
   template <class E> bool on_xt(const E& e, bool is_target);
   template <class E> bool on_limit(const E& e);
+  template <class E> bool on_log(const E& e);
   bool cmp_meta(Reg& reg, uint32_t op, const uint8_t* data, uint32_t len);
   bool cmp_network(Reg& reg, uint32_t op, const uint8_t* data, uint32_t len);
   bool cmp_transport(Reg& reg, uint32_t op, const uint8_t* data, uint32_t len);
   bool set_ports(Reg& reg, uint32_t op, uint16_t lo, uint16_t hi, bool range);
-  bool iface(const uint8_t* data, uint32_t len, uint32_t op, std::string& name, uint8_t invbit);
+  bool iface(const uint8_t* data, uint32_t len, uint32_t op, bool in);
   bool matching_phase(const char* what) {
     if (phase_ != 0) return fail(std::string(what) + " after the counter or verdict");
     return true;
@@ -200,16 +206,14 @@ class Decoder {
   int phase_ = 0;  // 0: ip fields and matches; 1: after the counter; 2: after the verdict
   bool have_counter_ = false;
   uint64_t pkts_ = 0, bytes_ = 0;
-  Addr src_, dst_;
-  std::string in_, out_;
+  dialect::IpPart ip_;  // filled in place: names and masks exactly as iptables-nft's parser fills them
+  bool src_ = false, dst_ = false, in_ = false, out_ = false;
   bool have_proto_ = false;
-  uint8_t proto_ = 0;
-  uint8_t inv_ = 0;
-  bool frag_ = false;
   bool goto_ = false;
   std::vector<PendingMatch> matches_;
   enum { kNoAction, kVerdict, kJump, kTarget } action_ = kNoAction;
-  std::string verdict_, chain_;
+  const char* verdict_ = nullptr;
+  std::string chain_;
   PendingMatch target_;
 };
 
@@ -247,9 +251,12 @@ bool Decoder::run(const std::vector<RawExpr>& exprs) {
 // the lone iifname/oifname load iptables-nft writes for `-i +` / `-o +`.
 bool Decoder::release(Reg& g) {
   if (g.kind == Reg::kMeta && !g.bitwise && (g.key == NFT_META_IIFNAME || g.key == NFT_META_OIFNAME)) {
-    std::string& name = g.key == NFT_META_IIFNAME ? in_ : out_;
-    if (!name.empty()) return fail("interface matched twice");
-    name = "+";
+    // `-i +`: the name "+" with an all-zero mask, as xtables_parse_interface leaves it.
+    const bool in = g.key == NFT_META_IIFNAME;
+    bool& set = in ? in_ : out_;
+    if (set) return fail("interface matched twice");
+    set = true;
+    (in ? ip_.iniface : ip_.outiface)[0] = '+';
   } else if (g.kind != Reg::kNone) {
     return fail("a loaded register is never compared");
   }
@@ -284,6 +291,7 @@ bool Decoder::expr(const E& e) {
   if (!strcmp(name, "match")) return on_xt(e, false);
   if (!strcmp(name, "target")) return on_xt(e, true);
   if (!strcmp(name, "limit")) return on_limit(e);
+  if (!strcmp(name, "log")) return on_log(e);
   if (!strcmp(name, "counter")) {
     if (have_counter_) return fail("two counters");
     have_counter_ = true;
@@ -347,26 +355,37 @@ bool Decoder::on_bitwise(const E& e) {
   return true;
 }
 
-bool Decoder::iface(const uint8_t* data, uint32_t len, uint32_t op, std::string& name, uint8_t invbit) {
-  if (!name.empty()) return fail("interface matched twice");
+// iptables-nft's parse_ifname: an exact name compares with its NUL and masks it too; a prefix
+// (`eth+`) compares without one, keeps the '+' in the name and masks only the prefix.
+bool Decoder::iface(const uint8_t* data, uint32_t len, uint32_t op, bool in) {
+  bool& set = in ? in_ : out_;
+  char* name = in ? ip_.iniface : ip_.outiface;
+  unsigned char* mask = in ? ip_.iniface_mask : ip_.outiface_mask;
+  const uint8_t invbit = in ? dialect::kInvIn : dialect::kInvOut;
+  if (set) return fail("interface matched twice");
   if (len == 0 || len > IFNAMSIZ) return fail("interface name length");
   if (op != NFT_CMP_EQ && op != NFT_CMP_NEQ) return fail("interface comparison");
+  set = true;
   static const char kInvalid[] = "INVAL/D";  // iptables-nft's `! -i +`: no name is ever equal to it
   if (len == sizeof kInvalid && !memcmp(data, kInvalid, len) && op == NFT_CMP_EQ) {
-    name = "+";
-    inv_ |= invbit;
+    name[0] = '+';
+    ip_.invflags |= invbit;
     return true;
   }
   if (data[len - 1] == '\0') {
     size_t n = strnlen(reinterpret_cast<const char*>(data), len);
     if (n + 1 != len || n == 0) return fail("interface name with an inner NUL");
-    name.assign(reinterpret_cast<const char*>(data), n);
+    std::memcpy(name, data, len);
+    std::memset(mask, 0xff, len);
   } else {
+    // The name, its '+' and a NUL must fit in IFNAMSIZ, as iptables' own parser requires.
+    if (len + 2 > IFNAMSIZ) return fail("interface prefix length");
     if (memchr(data, 0, len)) return fail("interface prefix with a NUL");
-    name.assign(reinterpret_cast<const char*>(data), len);
-    name += '+';
+    std::memcpy(name, data, len);
+    name[len] = '+';
+    std::memset(mask, 0xff, len);
   }
-  if (op == NFT_CMP_NEQ) inv_ |= invbit;
+  if (op == NFT_CMP_NEQ) ip_.invflags |= invbit;
   return true;
 }
 
@@ -374,17 +393,17 @@ bool Decoder::cmp_meta(Reg& g, uint32_t op, const uint8_t* data, uint32_t len) {
   switch (g.key) {
     case NFT_META_IIFNAME:
       if (g.bitwise) return fail("masked iifname");
-      return iface(data, len, op, in_, IPT_INV_VIA_IN);
+      return iface(data, len, op, true);
     case NFT_META_OIFNAME:
       if (g.bitwise) return fail("masked oifname");
-      return iface(data, len, op, out_, IPT_INV_VIA_OUT);
+      return iface(data, len, op, false);
     case NFT_META_L4PROTO:
       if (g.bitwise || len != 1 || have_proto_) return fail("l4proto");
       if (op != NFT_CMP_EQ && op != NFT_CMP_NEQ) return fail("l4proto comparison");
       if (!matches_.empty()) return fail("l4proto after a match");
       have_proto_ = true;
-      proto_ = data[0];
-      if (op == NFT_CMP_NEQ) inv_ |= XT_INV_PROTO;
+      ip_.proto = data[0];
+      if (op == NFT_CMP_NEQ) ip_.invflags |= dialect::kInvProto;
       return true;
     case NFT_META_MARK: {
       if (len != 4 || (op != NFT_CMP_EQ && op != NFT_CMP_NEQ)) return fail("mark comparison");
@@ -412,40 +431,43 @@ bool Decoder::cmp_network(Reg& g, uint32_t op, const uint8_t* data, uint32_t len
   const uint32_t soff = v6 ? 8 : 12, doff = v6 ? 24 : 16;
   if (op != NFT_CMP_EQ && op != NFT_CMP_NEQ) return fail("network header comparison");
   if (g.offset == soff || g.offset == doff) {
-    Addr& a = g.offset == soff ? src_ : dst_;
-    if (a.set) return fail("address matched twice");
+    const bool src = g.offset == soff;
+    bool& set = src ? src_ : dst_;
+    uint8_t* addr = src ? ip_.src : ip_.dst;
+    uint8_t* mask = src ? ip_.smsk : ip_.dmsk;
+    if (set) return fail("address matched twice");
     if (len != g.len || len == 0 || len > alen) return fail("address length");
     if (g.bitwise) {
       if (g.len != alen || g.mask_len != alen) return fail("address mask length");
-      std::memcpy(a.mask, g.mask, alen);
+      std::memcpy(mask, g.mask, alen);
     } else {
-      std::memset(a.mask, 0xff, len);
+      std::memset(mask, 0xff, len);  // a prefix of whole bytes: only those were loaded
     }
-    std::memcpy(a.addr, data, len);
-    a.set = true;
-    if (op == NFT_CMP_NEQ) inv_ |= g.offset == soff ? IPT_INV_SRCIP : IPT_INV_DSTIP;
+    std::memcpy(addr, data, len);
+    set = true;
+    if (op == NFT_CMP_NEQ) ip_.invflags |= src ? dialect::kInvSrc : dialect::kInvDst;
     return true;
   }
   // The protocol from the header, as iptables-nft before meta l4proto wrote it.
   if (g.offset == (v6 ? 6u : 9u) && g.len == 1 && len == 1 && !g.bitwise) {
     if (have_proto_ || !matches_.empty()) return fail("protocol");
     have_proto_ = true;
-    proto_ = data[0];
-    if (op == NFT_CMP_NEQ) inv_ |= XT_INV_PROTO;
+    ip_.proto = data[0];
+    if (op == NFT_CMP_NEQ) ip_.invflags |= dialect::kInvProto;
     return true;
   }
   if (!v6 && g.offset == 6 && g.len == 2 && len == 2 && g.bitwise && g.mask_len == 2 && g.mask[0] == 0x1f &&
       g.mask[1] == 0xff && data[0] == 0 && data[1] == 0) {
-    if (frag_) return fail("fragment matched twice");
-    frag_ = true;
-    if (op == NFT_CMP_EQ) inv_ |= IPT_INV_FRAG;
+    if (ip_.frag) return fail("fragment matched twice");
+    ip_.frag = true;
+    if (op == NFT_CMP_EQ) ip_.invflags |= dialect::kInvFrag;
     return true;
   }
   return fail("network header offset " + std::to_string(g.offset));
 }
 
 bool Decoder::set_ports(Reg& g, uint32_t op, uint16_t lo, uint16_t hi, bool range) {
-  NativeKind kind = proto_ == IPPROTO_TCP ? NativeKind::kTcp : NativeKind::kUdp;
+  NativeKind kind = ip_.proto == IPPROTO_TCP ? NativeKind::kTcp : NativeKind::kUdp;
   PendingMatch* m = native(kind);
   if (!m) return fail("tcp/udp pieces apart");
   bool src = g.offset == 0;
@@ -482,10 +504,10 @@ bool Decoder::set_ports(Reg& g, uint32_t op, uint16_t lo, uint16_t hi, bool rang
 }
 
 bool Decoder::cmp_transport(Reg& g, uint32_t op, const uint8_t* data, uint32_t len) {
-  if (!have_proto_ || (inv_ & XT_INV_PROTO) || (proto_ != IPPROTO_TCP && proto_ != IPPROTO_UDP)) {
+  if (!have_proto_ || (ip_.invflags & dialect::kInvProto) || (ip_.proto != IPPROTO_TCP && ip_.proto != IPPROTO_UDP)) {
     return fail("transport header without -p tcp or -p udp");
   }
-  if (g.offset == 13 && g.len == 1 && len == 1 && proto_ == IPPROTO_TCP) {
+  if (g.offset == 13 && g.len == 1 && len == 1 && ip_.proto == IPPROTO_TCP) {
     if (op != NFT_CMP_EQ && op != NFT_CMP_NEQ) return fail("tcp flags comparison");
     PendingMatch* m = native(NativeKind::kTcp);
     if (!m || m->flags) return fail("tcp flags");
@@ -542,7 +564,7 @@ bool Decoder::on_range(const E& e) {
       cur.base != NFT_PAYLOAD_TRANSPORT_HEADER || (cur.offset != 0 && cur.offset != 2)) {
     return fail("range that is not a port range");
   }
-  if (!have_proto_ || (inv_ & XT_INV_PROTO) || (proto_ != IPPROTO_TCP && proto_ != IPPROTO_UDP)) {
+  if (!have_proto_ || (ip_.invflags & dialect::kInvProto) || (ip_.proto != IPPROTO_TCP && ip_.proto != IPPROTO_UDP)) {
     return fail("port range without -p tcp or -p udp");
   }
   return set_ports(cur, e.u32(NFTNL_EXPR_RANGE_OP), static_cast<uint16_t>(from[0] << 8 | from[1]),
@@ -563,6 +585,35 @@ bool Decoder::on_limit(const E& e) {
   native_set_limit(pm.data, static_cast<uint32_t>(XT_LIMIT_SCALE * unit / rate),
                    e.u32(NFTNL_EXPR_LIMIT_BURST));
   matches_.push_back(std::move(pm));
+  return true;
+}
+
+// iptables-nft writes `-j NFLOG` as a log expression to a netlink group (nft.c add_log) and
+// reads it back into the target's struct (nft_parse_log): so does iptkit.
+template <class E>
+bool Decoder::on_log(const E& e) {
+  if (phase_ == 2) return fail("log after the verdict");
+  if (!e.is_set(NFTNL_EXPR_LOG_GROUP) || e.is_set(NFTNL_EXPR_LOG_LEVEL) || e.is_set(NFTNL_EXPR_LOG_FLAGS)) {
+    return fail("log to syslog");  // not NFLOG: no iptables-nft form
+  }
+  xt_nflog_info info{};
+  info.group = e.u16(NFTNL_EXPR_LOG_GROUP);
+  if (e.is_set(NFTNL_EXPR_LOG_QTHRESHOLD)) info.threshold = e.u16(NFTNL_EXPR_LOG_QTHRESHOLD);
+  if (e.is_set(NFTNL_EXPR_LOG_SNAPLEN)) {
+    info.len = e.u32(NFTNL_EXPR_LOG_SNAPLEN);
+    info.flags = XT_NFLOG_F_COPY_LEN;
+  }
+  if (const char* prefix = e.is_set(NFTNL_EXPR_LOG_PREFIX) ? e.str(NFTNL_EXPR_LOG_PREFIX) : nullptr) {
+    size_t n = strlen(prefix);
+    if (n >= sizeof info.prefix) return fail("log prefix longer than NFLOG's");
+    std::memcpy(info.prefix, prefix, n);
+  }
+  phase_ = 2;
+  action_ = kTarget;
+  target_ = PendingMatch{};
+  target_.name = "NFLOG";
+  target_.data.assign(XT_ALIGN(sizeof info), 0);
+  std::memcpy(target_.data.data(), &info, sizeof info);
   return true;
 }
 
@@ -619,46 +670,21 @@ bool Decoder::on_xt(const E& e, bool is_target) {
   return true;
 }
 
-void put_addr(FieldWriter& fw, const char* key, Family family, const Addr& a) {
-  char abuf[INET6_ADDRSTRLEN], mbuf[INET6_ADDRSTRLEN];
-  int af = family == Family::ipv6 ? AF_INET6 : AF_INET;
-  inet_ntop(af, a.addr, abuf, sizeof abuf);
-  inet_ntop(af, a.mask, mbuf, sizeof mbuf);
-  fw.str(key, std::string(abuf) + "/" + mbuf);
+// The module that prints this struct, or none (the dialect then prints an opaque marker).
+void to_instance(PendingMatch& m, bool is_target, Family family, dialect::XtInstance& out) {
+  out.ext = dialect::find_for_kernel(m.name, m.revision, is_target, family, m.data.data(), m.data.size());
+  out.name = std::move(m.name);
+  out.revision = m.revision;
+  out.data = std::move(m.data);
 }
 
-void put_xt(std::string& out, const char* kind, const PendingMatch& m, bool is_target, Family family) {
-  out += kind;
-  out += '\t';
-  wire_escape(out, m.name);
-  out += '\t';
-  out += std::to_string(m.revision);
-  FieldWriter fw(out);
-  const Codec* c = find_codec(m.name, m.revision, is_target, family);
-  if (c && m.data.size() == c->size) {
-    c->decode(m.data.data(), m.data.size(), family, fw);
-  } else {
-    fw.bytes_hex("raw", m.data.data(), m.data.size());
-  }
-  out += '\n';
-}
-
-void Decoder::write(uint64_t handle, const void* udata, uint32_t ulen, bool has_udata, std::string& out) const {
-  out += "rule";
-  FieldWriter fw(out);
-  fw.u64("handle", handle);
-  fw.u64("pkts", pkts_);
-  fw.u64("bytes", bytes_);
-  if (src_.set) put_addr(fw, "src", family_, src_);
-  if (dst_.set) put_addr(fw, "dst", family_, dst_);
-  if (!in_.empty()) fw.str("in", in_);
-  if (!out_.empty()) fw.str("out", out_);
-  if (have_proto_) fw.u64("proto", proto_);
-  if (inv_) fw.u64("inv", inv_);
-  if (frag_) fw.u64("frag", 1);
-  if (goto_) fw.u64("goto", 1);
-  out += '\n';
-  for (const auto& m : matches_) put_xt(out, "match", m, false, family_);
+void Decoder::finish(const void* udata, uint32_t ulen, bool has_udata, dialect::Rule& out) {
+  out.ip = ip_;
+  out.has_counters = true;
+  out.packets = pkts_;
+  out.bytes = bytes_;
+  out.matches.resize(matches_.size());
+  for (size_t i = 0; i < matches_.size(); i++) to_instance(matches_[i], false, family_, out.matches[i]);
   // iptables-nft shows a comment in the rule's userdata as `-m comment`, after the matches.
   if (has_udata) {
     const nftnl_udata* comment = nullptr;
@@ -675,24 +701,33 @@ void Decoder::write(uint64_t handle, const void* udata, uint32_t ulen, bool has_
       pm.revision = 0;
       pm.data.assign(XT_ALIGN(sizeof(xt_comment_info)), 0);
       std::memcpy(pm.data.data(), text, n < XT_MAX_COMMENT_LEN - 1 ? n : XT_MAX_COMMENT_LEN - 1);
-      put_xt(out, "match", pm, false, family_);
+      out.matches.emplace_back();
+      to_instance(pm, false, family_, out.matches.back());
     }
   }
   switch (action_) {
-    case kNoAction: break;
-    case kVerdict: out += "verdict\t" + verdict_ + "\n"; break;
-    case kJump:
-      out += "jump\t";
-      wire_escape(out, chain_);
-      out += '\n';
+    case kNoAction:
+      out.target_kind = dialect::TargetKind::kNone;
       break;
-    case kTarget: put_xt(out, "target", target_, true, family_); break;
+    case kVerdict:
+      out.target_kind = dialect::TargetKind::kVerdict;
+      out.target_name = verdict_;
+      break;
+    case kJump:
+      out.target_kind = goto_ ? dialect::TargetKind::kGoto : dialect::TargetKind::kJump;
+      out.target_name = std::move(chain_);
+      break;
+    case kTarget:
+      out.target_kind = dialect::TargetKind::kExtension;
+      out.target_name = target_.name;
+      to_instance(target_, true, family_, out.target);
+      break;
   }
 }
 
 }  // namespace
 
-bool decode_rule(const nftnl_rule* r, Family family, std::string& out, std::string& why,
+bool decode_rule(const nftnl_rule* r, Family family, dialect::Rule& out, std::string& why,
                  std::vector<std::string>& jumps) {
   Decoder d(family, jumps);
   if (!d.run(r)) {
@@ -702,7 +737,7 @@ bool decode_rule(const nftnl_rule* r, Family family, std::string& out, std::stri
   uint32_t ulen = 0;
   const bool has_udata = nftnl_rule_is_set(r, NFTNL_RULE_USERDATA);
   const void* udata = has_udata ? nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &ulen) : nullptr;
-  d.write(nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE), udata, ulen, has_udata, out);
+  d.finish(udata, ulen, has_udata, out);
   return true;
 }
 
@@ -722,6 +757,9 @@ bool valid_expr_attr(RawExpr::Type type, int a, const nlattr* attr) {
       if (a == NFTA_MATCH_NAME) return valid_str(attr) && strlen(mnl_attr_get_str(attr)) < XT_EXTENSION_MAXNAMELEN;
       if (a == NFTA_MATCH_REV) return n == 4;
       return true;  // NFTA_MATCH_INFO: binary
+    case RawExpr::kLog:
+      if (a == NFTA_LOG_PREFIX) return valid_str(attr);
+      return a == NFTA_LOG_GROUP || a == NFTA_LOG_QTHRESHOLD ? n == 2 : n == 4;
     case RawExpr::kLimit:
     case RawExpr::kCounter:
       if ((type == RawExpr::kLimit && (a == NFTA_LIMIT_RATE || a == NFTA_LIMIT_UNIT)) ||
@@ -792,7 +830,7 @@ bool parse_raw_expr(const nlattr* elem, RawExpr& e) {
   } kTypes[] = {{"payload", RawExpr::kPayload}, {"cmp", RawExpr::kCmp},       {"meta", RawExpr::kMeta},
                 {"counter", RawExpr::kCounter}, {"immediate", RawExpr::kImmediate}, {"bitwise", RawExpr::kBitwise},
                 {"match", RawExpr::kMatch},     {"target", RawExpr::kTarget}, {"range", RawExpr::kRange},
-                {"limit", RawExpr::kLimit}};
+                {"limit", RawExpr::kLimit},     {"log", RawExpr::kLog}};
   bool known = false;
   for (const auto& k : kTypes) {
     if (!strcmp(n, k.name)) {
@@ -841,7 +879,7 @@ bool parse_raw_expr(const nlattr* elem, RawExpr& e) {
 }  // namespace
 
 bool decode_rule_nlmsg(const nlmsghdr* nlh, Family family, std::string_view table, std::string_view chain,
-                       std::string& out, std::vector<std::string>& jumps, uint64_t& handle, bool& other) {
+                       dialect::Rule& out, std::vector<std::string>& jumps, uint64_t& handle, bool& other) {
   other = false;
   const nlattr* tname = nullptr;
   const nlattr* cname = nullptr;
@@ -880,34 +918,71 @@ bool decode_rule_nlmsg(const nlmsghdr* nlh, Family family, std::string_view tabl
   handle = be64toh(mnl_attr_get_u64(h));
   Decoder d(family, jumps);
   if (!d.run(list)) return false;
-  d.write(handle, udata ? mnl_attr_get_payload(udata) : nullptr, udata ? mnl_attr_get_payload_len(udata) : 0,
-          udata != nullptr, out);
+  d.finish(udata ? mnl_attr_get_payload(udata) : nullptr, udata ? mnl_attr_get_payload_len(udata) : 0, udata != nullptr,
+           out);
   return true;
 }
 
-void write_foreign(const nftnl_rule* r, std::string& out) {
-  std::string text(4096, '\0');
-  for (;;) {
-    int n = nftnl_rule_snprintf(text.data(), text.size(), r, NFTNL_OUTPUT_DEFAULT, 0);
-    if (n < 0) {
-      text.clear();
-      break;
+void describe_foreign(const nftnl_rule* r, std::string& out, uint64_t& packets, uint64_t& bytes) {
+  struct Ctx {
+    std::string* out;
+    uint64_t* packets;
+    uint64_t* bytes;
+    bool counted = false;
+    std::string buf;
+  } ctx{&out, &packets, &bytes};
+  packets = bytes = 0;
+  ctx.buf.resize(1024);
+  // nftnl_expr_foreach takes a non-const rule but does not modify it.
+  nftnl_expr_foreach(const_cast<nftnl_rule*>(r), [](nftnl_expr* e, void* data) -> int {
+    auto* c = static_cast<Ctx*>(data);
+    const char* name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+    if (!c->out->empty()) *c->out += ' ';
+    *c->out += "[ ";
+    *c->out += name ? name : "?";
+    if (name && !strcmp(name, "counter")) {
+      if (!c->counted) {
+        c->counted = true;
+        *c->packets = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+        *c->bytes = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
+      }
+      *c->out += " ]";
+      return 0;
     }
-    if (static_cast<size_t>(n) < text.size()) {
-      text.resize(n);
-      break;
+    int n = nftnl_expr_snprintf(c->buf.data(), c->buf.size(), e, NFTNL_OUTPUT_DEFAULT, 0);
+    if (n > 0 && static_cast<size_t>(n) >= c->buf.size()) {
+      c->buf.resize(static_cast<size_t>(n) + 1);
+      n = nftnl_expr_snprintf(c->buf.data(), c->buf.size(), e, NFTNL_OUTPUT_DEFAULT, 0);
     }
-    text.resize(static_cast<size_t>(n) + 1);
+    if (n > 0) {
+      *c->out += ' ';
+      c->out->append(c->buf.data(), std::min(static_cast<size_t>(n), c->buf.size() - 1));
+    }
+    while (!c->out->empty() && c->out->back() == ' ') c->out->pop_back();
+    *c->out += " ]";
+    return 0;
+  }, &ctx);
+  // A comment the rule carries (nft's `comment "…"`), which says most about it.
+  if (nftnl_rule_is_set(r, NFTNL_RULE_USERDATA)) {
+    uint32_t ulen = 0;
+    const void* udata = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &ulen);
+    const nftnl_udata* comment = nullptr;
+    nftnl_udata_parse(udata, ulen, [](const nftnl_udata* attr, void* data) -> int {
+      if (nftnl_udata_type(attr) == 0) *static_cast<const nftnl_udata**>(data) = attr;
+      return 0;
+    }, &comment);
+    if (comment && nftnl_udata_len(comment) > 0) {
+      const auto* text = static_cast<const char*>(nftnl_udata_get(comment));
+      out += " comment \"";
+      out.append(text, strnlen(text, nftnl_udata_len(comment)));
+      out += '"';
+    }
   }
-  // One line: libnftnl puts each expression on its own.
-  for (char& c : text) {
-    if (c == '\n') c = ' ';
+  if (out.empty()) out = "[ ]";  // a rule without expressions
+  // One line, whatever libnftnl or the comment hold.
+  for (char& ch : out) {
+    if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
   }
-  out += "foreign";
-  FieldWriter fw(out);
-  fw.u64("handle", nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE));
-  fw.str("text", text);
-  out += '\n';
 }
 
 }  // namespace nft

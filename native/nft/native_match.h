@@ -1,6 +1,6 @@
 // The xt matches iptables-nft 1.8.9 writes as native expressions instead of compat `match`
-// (nft.c add_match: tcp, udp, mark, limit): their xt structs, built in memory so that the xt
-// codec reads a native match exactly as the legacy back end reads the kernel's struct.
+// (nft.c add_match: tcp, udp, mark, limit): their xt structs, built in memory so that the
+// dialect prints a native match exactly as it prints the kernel's struct on legacy.
 #pragma once
 
 #include <cstdint>

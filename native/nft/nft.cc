@@ -3,6 +3,7 @@
 #include "nft.h"
 
 #include <cerrno>
+#include <cstring>
 
 #include "../common/netns.h"
 #include "../common/worker.h"
@@ -47,7 +48,19 @@ Napi::Value NftRead(const Napi::CallbackInfo& info) {
         Napi::Object o = Napi::Object::New(env);
         o.Set("generation", Napi::Number::New(env, result.generation));
         Napi::Array tables = Napi::Array::New(env, result.tables.size());
-        for (size_t i = 0; i < result.tables.size(); i++) tables.Set(i, Napi::String::New(env, result.tables[i]));
+        for (size_t i = 0; i < result.tables.size(); i++) {
+          const nft::TableRead& t = result.tables[i];
+          Napi::Object table = Napi::Object::New(env);
+          table.Set("wire", Napi::String::New(env, t.wire));
+          Napi::BigUint64Array counters = Napi::BigUint64Array::New(env, t.counters.size());
+          if (!t.counters.empty()) std::memcpy(counters.Data(), t.counters.data(), t.counters.size() * sizeof(uint64_t));
+          table.Set("counters", counters);
+          // Handles count up from 1 and stay far below 2^53: exact as doubles.
+          Napi::Float64Array handles = Napi::Float64Array::New(env, t.handles.size());
+          for (size_t k = 0; k < t.handles.size(); k++) handles[k] = static_cast<double>(t.handles[k]);
+          table.Set("handles", handles);
+          tables.Set(i, table);
+        }
         o.Set("tables", tables);
         return o;
       });

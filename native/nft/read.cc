@@ -12,7 +12,7 @@
 #include <cstring>
 #include <map>
 
-#include "../common/wire.h"
+#include "../dialect/print.h"
 #include "builtin.h"
 #include "expr_decode.h"
 #include "handles.h"
@@ -33,8 +33,9 @@ struct ChainData {
   uint32_t hook = 0;
   uint32_t policy = NF_ACCEPT;
   uint64_t pkts = 0, bytes = 0;
-  std::string rules;  // wire records of its rules, in kernel order
-  std::vector<uint64_t> handles;  // their handles, for the commit (state_cache.h)
+  std::string rules;  // each rule's line (canonical text or `#\t…`), in kernel order
+  std::vector<uint64_t> counters;  // two per rule
+  std::vector<uint64_t> handles;   // one per rule; also what a commit needs (state_cache.h)
 };
 
 struct TableData {
@@ -43,6 +44,34 @@ struct TableData {
   std::map<std::string, size_t> index;
   std::map<std::string, uint64_t> refs;
 };
+
+// A rule's line: its canonical text (iptables-save's after `-A CHAIN`), on one line whatever
+// a comment written by another tool holds.
+void add_rule(ChainData& cd, const dialect::Rule& rule, Family family, uint64_t handle) {
+  size_t at = cd.rules.size();
+  dialect::save_rule(rule, family, cd.rules);
+  if (cd.rules.size() > at) cd.rules.erase(at, 1);  // save_rule puts a space before each option
+  for (size_t i = at; i < cd.rules.size(); i++) {
+    if (cd.rules[i] == '\n' || cd.rules[i] == '\r') cd.rules[i] = ' ';
+  }
+  cd.rules += '\n';
+  cd.counters.push_back(rule.packets);
+  cd.counters.push_back(rule.bytes);
+  cd.handles.push_back(handle);
+}
+
+// A rule not in iptables-nft form: `#\t<what it is>`, a rule of its chain like any other.
+void add_foreign(ChainData& cd, const nftnl_rule* r, uint64_t handle) {
+  std::string what;
+  uint64_t packets = 0, bytes = 0;
+  describe_foreign(r, what, packets, bytes);
+  cd.rules += "#\t";
+  cd.rules += what;
+  cd.rules += '\n';
+  cd.counters.push_back(packets);
+  cd.counters.push_back(bytes);
+  cd.handles.push_back(handle);
+}
 
 // One attempt at reading all tables; EINTR when the dump was inconsistent.
 int read_once(NlSocket& sock, uint16_t family, const std::vector<std::string>& wanted, std::vector<TableData>& tables,
@@ -111,6 +140,7 @@ int read_once(NlSocket& sock, uint16_t family, const std::vector<std::string>& w
   const Family fam = family == NFPROTO_IPV6 ? Family::ipv6 : Family::ipv4;
   std::vector<std::string> jumps;
   std::string why;
+  dialect::Rule rule;
   for (auto& t : tables) {
     for (auto& cd : t.chains) {
       err = sock.dump(
@@ -124,9 +154,10 @@ int read_once(NlSocket& sock, uint16_t family, const std::vector<std::string>& w
             uint64_t handle = 0;
             bool other = false;
             jumps.clear();
-            if (decode_rule_nlmsg(nlh, fam, t.name, cd.name, cd.rules, jumps, handle, other)) {
+            rule = dialect::Rule{};
+            if (decode_rule_nlmsg(nlh, fam, t.name, cd.name, rule, jumps, handle, other)) {
               if (other) return 0;
-              cd.handles.push_back(handle);
+              add_rule(cd, rule, fam, handle);
               for (const auto& j : jumps) t.refs[j]++;
               return 0;
             }
@@ -136,10 +167,15 @@ int read_once(NlSocket& sock, uint16_t family, const std::vector<std::string>& w
             const char* tname = nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE);
             const char* cname = nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
             if (!tname || t.name != tname || !cname || cd.name != cname) return 0;
-            cd.handles.push_back(nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE));
+            handle = nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE);
             jumps.clear();
             why.clear();
-            if (!decode_rule(r.get(), fam, cd.rules, why, jumps)) write_foreign(r.get(), cd.rules);
+            rule = dialect::Rule{};
+            if (decode_rule(r.get(), fam, rule, why, jumps)) {
+              add_rule(cd, rule, fam, handle);
+            } else {
+              add_foreign(cd, r.get(), handle);
+            }
             for (const auto& j : jumps) t.refs[j]++;
             return 0;
           });
@@ -152,13 +188,25 @@ int read_once(NlSocket& sock, uint16_t family, const std::vector<std::string>& w
   return 0;
 }
 
-std::string to_wire(const TableData& t, bool v6) {
-  std::string out;
-  out += "table\t";
-  wire_escape(out, t.name);
-  out += v6 ? "\tfamily=ipv6\n" : "\tfamily=ipv4\n";
+// The frame of docs/wire.md's Read around the chains' rule lines, with counters and handles in
+// the same order.
+void to_wire(const TableData& t, bool v6, TableRead& out) {
+  out.wire.clear();
+  out.counters.clear();
+  out.handles.clear();
   std::vector<const ChainData*> order;
-  for (const auto& c : t.chains) order.push_back(&c);
+  size_t bytes = 64, rules = 0;
+  for (const auto& c : t.chains) {
+    order.push_back(&c);
+    bytes += c.name.size() + 64 + c.rules.size();
+    rules += c.handles.size();
+  }
+  out.wire.reserve(bytes);
+  out.counters.reserve(2 * rules);
+  out.handles.reserve(rules);
+  out.wire += "table\t";
+  out.wire += t.name;
+  out.wire += v6 ? "\tipv6\n" : "\tipv4\n";
   // Built-in chains first in hook order, then user chains by name (as iptables-save lists them).
   std::sort(order.begin(), order.end(), [](const ChainData* a, const ChainData* b) {
     if (a->base != b->base) return a->base;
@@ -166,21 +214,25 @@ std::string to_wire(const TableData& t, bool v6) {
     return a->name < b->name;
   });
   for (const ChainData* c : order) {
-    out += "chain\t";
-    wire_escape(out, c->name);
-    FieldWriter fw(out);
+    out.wire += "chain\t";
+    out.wire += c->name;
     if (c->base) {
-      fw.str("policy", c->policy == NF_DROP ? "DROP" : "ACCEPT");
-      fw.u64("pkts", c->pkts);
-      fw.u64("bytes", c->bytes);
+      out.wire += c->policy == NF_DROP ? "\tDROP\t" : "\tACCEPT\t";
+      dialect::append_u64(out.wire, c->pkts);
+      out.wire += '\t';
+      dialect::append_u64(out.wire, c->bytes);
     } else {
       auto it = t.refs.find(c->name);
-      fw.u64("refs", it == t.refs.end() ? 0 : it->second);
+      out.wire += "\t-\t";
+      dialect::append_u64(out.wire, it == t.refs.end() ? 0 : it->second);
     }
-    out += '\n';
-    out += c->rules;
+    out.wire += '\t';
+    dialect::append_u64(out.wire, c->handles.size());
+    out.wire += '\n';
+    out.wire += c->rules;
+    out.counters.insert(out.counters.end(), c->counters.begin(), c->counters.end());
+    out.handles.insert(out.handles.end(), c->handles.begin(), c->handles.end());
   }
-  return out;
 }
 
 // What a commit at this generation needs to know (state_cache.h), taken from the read itself.
@@ -233,10 +285,10 @@ OpError read_tables(bool v6, const std::vector<std::string>* only, ReadResult& o
     if (err) return make_error(err, "read", failure + ": " + strerror(err));
     if (int e2 = sock.get_gen(after)) return make_error(e2, "read", std::string("NFT_MSG_GETGEN: ") + strerror(e2));
     if (before != after) continue;  // changed while dumping: the data may mix generations
-    remember(sock, family, before, wanted, tables);
     out.generation = before;
-    out.tables.clear();
-    for (const auto& t : tables) out.tables.push_back(to_wire(t, v6));
+    out.tables.resize(tables.size());
+    for (size_t i = 0; i < tables.size(); i++) to_wire(tables[i], v6, out.tables[i]);
+    remember(sock, family, before, wanted, tables);  // takes the handles: after to_wire
     return {};
   }
   return make_error(EAGAIN, "read", "the ruleset kept changing while it was read (" + std::to_string(kReadAttempts) + " attempts)");

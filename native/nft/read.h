@@ -1,5 +1,5 @@
 // nftRead: the iptables-nft tables of one family, dumped over netlink at one generation and
-// written as docs/wire.md strings.
+// written as docs/wire.md strings with their counters and handles.
 #pragma once
 
 #include <cstdint>
@@ -11,9 +11,17 @@
 namespace iptkit {
 namespace nft {
 
+// One table as docs/wire.md's Read gives it: the frame with each rule's canonical text, and
+// beside it each rule's counters (two per rule) and handle, in the order of the text.
+struct TableRead {
+  std::string wire;
+  std::vector<uint64_t> counters;
+  std::vector<uint64_t> handles;
+};
+
 struct ReadResult {
   uint32_t generation = 0;
-  std::vector<std::string> tables;
+  std::vector<TableRead> tables;
 };
 
 // `only` null: every iptables-nft table that exists. Runs in the calling thread's namespace.

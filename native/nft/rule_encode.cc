@@ -5,6 +5,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/x_tables.h>
+#include <linux/netfilter/xt_NFLOG.h>
 #include <linux/netfilter/xt_limit.h>
 #include <linux/netfilter/xt_mark.h>
 #include <linux/netfilter/xt_tcpudp.h>
@@ -13,6 +14,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "handles.h"
 
@@ -156,124 +158,55 @@ void add_xt(nftnl_rule* r, bool is_target, const std::string& name, uint8_t revi
   add(r, e);
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// The extension's data area: `raw=` byte for byte, or the codec's encoding of its fields.
-bool xt_data(const XtSpec& x, bool is_target, Family family, std::vector<uint8_t>& data, std::string& err) {
-  const char* kind = is_target ? "target " : "match ";
-  if (const std::string* raw = x.fields.find("raw")) {
-    if (raw->size() % 2 != 0) {
-      err = std::string(kind) + x.name + ": raw is not hex";
-      return false;
-    }
-    data.resize(raw->size() / 2);
-    for (size_t i = 0; i < data.size(); i++) {
-      int hi = hex_value((*raw)[2 * i]), lo = hex_value((*raw)[2 * i + 1]);
-      if (hi < 0 || lo < 0) {
-        err = std::string(kind) + x.name + ": raw is not hex";
-        return false;
-      }
-      data[i] = static_cast<uint8_t>(hi << 4 | lo);
-    }
-    return true;
+// nft.c add_log: `-j NFLOG` is a log expression to its netlink group. A length without
+// XT_NFLOG_F_COPY_LEN (--nflog-range) never did anything, and is dropped as iptables-nft drops it.
+void add_nflog(nftnl_rule* r, const std::vector<uint8_t>& data) {
+  xt_nflog_info info;
+  std::memcpy(&info, data.data(), sizeof info);
+  nftnl_expr* e = alloc("log");
+  if (info.prefix[0] != '\0') {
+    std::string prefix(info.prefix, strnlen(info.prefix, sizeof info.prefix));
+    nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, prefix.c_str());
   }
-  const Codec* c = find_codec(x.name, x.revision, is_target, family);
-  if (!c) {
-    err = std::string(kind) + x.name + " revision " + std::to_string(x.revision) + " has no codec and no raw data";
-    return false;
-  }
-  data.assign(c->size, 0);
-  std::string cerr;
-  if (!c->encode(x.fields, family, data.data(), cerr)) {
-    err = std::string(kind) + x.name + ": " + cerr;
-    return false;
-  }
-  return true;
-}
-
-bool get_num(const Fields& f, const char* key, uint64_t max, uint64_t& out, std::string& err) {
-  return get_u64(f, key, max, out, err);
-}
-
-bool parse_addr(const Fields& f, const char* key, Family family, uint8_t* addr, uint8_t* mask, bool& present,
-                std::string& err) {
-  const std::string* v = f.find(key);
-  present = v != nullptr;
-  if (!v) return true;
-  int af = family == Family::ipv6 ? AF_INET6 : AF_INET;
-  size_t alen = family == Family::ipv6 ? 16 : 4;
-  size_t slash = v->find('/');
-  std::string a = v->substr(0, slash);
-  if (inet_pton(af, a.c_str(), addr) != 1) {
-    err = std::string(key) + "=" + *v + " is not an address";
-    return false;
-  }
-  if (slash == std::string::npos) {
-    std::memset(mask, 0xff, alen);
-    return true;
-  }
-  std::string m = v->substr(slash + 1);
-  if (inet_pton(af, m.c_str(), mask) != 1) {
-    err = std::string(key) + "=" + *v + " does not have an address mask";
-    return false;
-  }
-  return true;
+  nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, info.group);
+  if (info.flags & XT_NFLOG_F_COPY_LEN) nftnl_expr_set_u32(e, NFTNL_EXPR_LOG_SNAPLEN, info.len);
+  if (info.threshold) nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_QTHRESHOLD, info.threshold);
+  add(r, e);
 }
 
 }  // namespace
 
-size_t encoded_size_bound(const RuleSpec& spec) {
+size_t encoded_size_bound(const dialect::Rule& rule) {
+  // ip part, counter and verdict in 1 KiB; each extension its data plus headers and its name.
   size_t n = 1024;
-  for (const auto& m : spec.matches) {
-    n += 256 + m.name.size();
-    if (const std::string* raw = m.fields.find("raw")) n += raw->size() / 2;
-    else n += 1024;  // no codec struct in DESIGN.md's list is near this size (comment: 256)
-  }
-  n += 1280 + spec.chain.size();
-  if (const std::string* raw = spec.target.fields.find("raw")) n += raw->size() / 2;
+  for (const auto& m : rule.matches) n += 256 + m.name.size() + m.data.size();
+  n += 256 + rule.target.name.size() + rule.target.data.size() + rule.target_name.size();
   return n;
 }
 
-bool encode_rule(const RuleSpec& spec, Family family, nftnl_rule* r, std::string& err) {
+bool encode_rule(const dialect::Rule& rule, uint64_t packets, uint64_t bytes, Family family, nftnl_rule* r,
+                 std::string& err) {
   const bool v6 = family == Family::ipv6;
-  const Fields& f = spec.ip;
-  uint64_t pkts = 0, bytes = 0, proto = 0, inv = 0, frag = 0, go = 0;
-  if (!get_num(f, "pkts", UINT64_MAX, pkts, err) || !get_num(f, "bytes", UINT64_MAX, bytes, err) ||
-      !get_num(f, "proto", 255, proto, err) || !get_num(f, "inv", 255, inv, err) ||
-      !get_num(f, "frag", 1, frag, err) || !get_num(f, "goto", 1, go, err)) {
+  const dialect::IpPart& ip = rule.ip;
+  const uint8_t inv = ip.invflags;
+  if (v6 && ip.frag) {
+    err = "-f is IPv4 only";
     return false;
   }
-  if (v6 && frag) {
-    err = "frag is IPv4 only";
+  if (ip.proto > 0xff) {
+    err = "protocol " + std::to_string(ip.proto) + " does not fit nf_tables' l4proto";
     return false;
   }
-  uint8_t src[16] = {}, smsk[16] = {}, dst[16] = {}, dmsk[16] = {};
-  bool has_src = false, has_dst = false;
-  if (!parse_addr(f, "src", family, src, smsk, has_src, err) || !parse_addr(f, "dst", family, dst, dmsk, has_dst, err)) {
-    return false;
-  }
-  const std::string* in = f.find("in");
-  const std::string* out = f.find("out");
-  for (const std::string* name : {in, out}) {
-    if (name && (name->empty() || name->size() >= IFNAMSIZ)) {
-      err = std::string(name == in ? "in" : "out") + "='" + *name + "' is not an interface name";
-      return false;
-    }
-  }
-  auto op = [&](uint64_t bit) -> uint32_t { return (inv & bit) ? NFT_CMP_NEQ : NFT_CMP_EQ; };
+  auto op = [&](uint8_t bit) -> uint32_t { return (inv & bit) ? NFT_CMP_NEQ : NFT_CMP_EQ; };
+  auto name_of = [](const char* n) { return std::string(n, strnlen(n, IFNAMSIZ)); };
 
   // The order of nft_ipv4_add / nft_ipv6_add.
-  if (in) add_iface(r, NFT_META_IIFNAME, *in, op(IPT_INV_VIA_IN));
-  if (out) add_iface(r, NFT_META_OIFNAME, *out, op(IPT_INV_VIA_OUT));
-  if (proto != 0) {
+  if (ip.iniface[0]) add_iface(r, NFT_META_IIFNAME, name_of(ip.iniface), op(dialect::kInvIn));
+  if (ip.outiface[0]) add_iface(r, NFT_META_OIFNAME, name_of(ip.outiface), op(dialect::kInvOut));
+  if (ip.proto != 0) {
     add_meta(r, NFT_META_L4PROTO);
-    uint8_t p = static_cast<uint8_t>(proto);
-    add_cmp(r, op(XT_INV_PROTO), &p, 1);
+    uint8_t p = static_cast<uint8_t>(ip.proto);
+    add_cmp(r, op(dialect::kInvProto), &p, 1);
   }
   const uint32_t alen = v6 ? 16 : 4;
   auto nonzero = [&](const uint8_t* b) {
@@ -282,31 +215,30 @@ bool encode_rule(const RuleSpec& spec, Family family, nftnl_rule* r, std::string
     }
     return false;
   };
-  if (has_src && (nonzero(src) || nonzero(smsk) || (inv & IPT_INV_SRCIP))) {
-    add_addr(r, v6 ? 8 : 12, src, smsk, alen, op(IPT_INV_SRCIP));
+  if (nonzero(ip.src) || nonzero(ip.smsk) || (inv & dialect::kInvSrc)) {
+    add_addr(r, v6 ? 8 : 12, ip.src, ip.smsk, alen, op(dialect::kInvSrc));
   }
-  if (has_dst && (nonzero(dst) || nonzero(dmsk) || (inv & IPT_INV_DSTIP))) {
-    add_addr(r, v6 ? 24 : 16, dst, dmsk, alen, op(IPT_INV_DSTIP));
+  if (nonzero(ip.dst) || nonzero(ip.dmsk) || (inv & dialect::kInvDst)) {
+    add_addr(r, v6 ? 24 : 16, ip.dst, ip.dmsk, alen, op(dialect::kInvDst));
   }
-  if (frag) {
+  if (ip.frag) {
     add_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 6, 2);
     uint16_t mask = htons(0x1fff);
     add_bitwise(r, &mask, 2);
     uint16_t zero = 0;
-    add_cmp(r, (inv & IPT_INV_FRAG) ? NFT_CMP_EQ : NFT_CMP_NEQ, &zero, 2);
+    add_cmp(r, (inv & dialect::kInvFrag) ? NFT_CMP_EQ : NFT_CMP_NEQ, &zero, 2);
   }
-  nftnl_rule_set_u32(r, NFTNL_RULE_COMPAT_PROTO, static_cast<uint32_t>(proto));
-  nftnl_rule_set_u32(r, NFTNL_RULE_COMPAT_FLAGS, (inv & XT_INV_PROTO) ? NFT_RULE_COMPAT_F_INV : 0);
+  nftnl_rule_set_u32(r, NFTNL_RULE_COMPAT_PROTO, ip.proto);
+  nftnl_rule_set_u32(r, NFTNL_RULE_COMPAT_FLAGS, (inv & dialect::kInvProto) ? NFT_RULE_COMPAT_F_INV : 0);
 
-  std::vector<uint8_t> data;
-  for (const auto& m : spec.matches) {
-    if (!xt_data(m, false, family, data, err)) return false;
-    // nft.c add_match: these four become native expressions.
+  for (const auto& m : rule.matches) {
+    const std::vector<uint8_t>& data = m.data;
+    // nft.c add_match: these four become native expressions (by name, as iptables-nft decides).
     if (m.name == "limit" && data.size() >= sizeof(xt_rateinfo)) {
       xt_rateinfo ri;
       std::memcpy(&ri, data.data(), sizeof ri);
       if (ri.avg == 0) {
-        err = "match limit: avg is 0";
+        err = "-m limit: avg is 0";
         return false;
       }
       static const uint32_t mult[] = {XT_LIMIT_SCALE * 24 * 60 * 60, XT_LIMIT_SCALE * 60 * 60, XT_LIMIT_SCALE * 60,
@@ -329,8 +261,9 @@ bool encode_rule(const RuleSpec& spec, Family family, nftnl_rule* r, std::string
       std::memcpy(&u, data.data(), sizeof u);
       bool all_zero = u.spts[0] == 0 && u.spts[1] == 0xffff && u.dpts[0] == 0 && u.dpts[1] == 0xffff && u.invflags == 0;
       if (u.invflags <= XT_UDP_INV_MASK && !all_zero) {
-        if (proto != IPPROTO_UDP) {
-          err = "match udp (native on nf_tables) requires proto=17";
+        // add_nft_udp looks at NFTA_RULE_COMPAT's protocol only, not at its inversion.
+        if (ip.proto != IPPROTO_UDP) {
+          err = "UDP match requires '-p udp'";
           return false;
         }
         add_ports(r, u.spts, u.invflags & XT_UDP_INV_SRCPT, u.dpts, u.invflags & XT_UDP_INV_DSTPT);
@@ -344,8 +277,8 @@ bool encode_rule(const RuleSpec& spec, Family family, nftnl_rule* r, std::string
       bool all_zero = t.spts[0] == 0 && t.spts[1] == 0xffff && t.dpts[0] == 0 && t.dpts[1] == 0xffff && t.option == 0 &&
                       t.flg_mask == 0 && t.flg_cmp == 0 && t.invflags == 0;
       if (!(t.invflags & ~supported) && !t.option && !all_zero) {
-        if (proto != IPPROTO_TCP) {
-          err = "match tcp (native on nf_tables) requires proto=6";
+        if (ip.proto != IPPROTO_TCP) {
+          err = "TCP match requires '-p tcp'";
           return false;
         }
         if (t.flg_mask) {
@@ -371,24 +304,20 @@ bool encode_rule(const RuleSpec& spec, Family family, nftnl_rule* r, std::string
 
   // The counter goes before the verdict: after it, it would count every packet the rule sees.
   nftnl_expr* c = alloc("counter");
-  nftnl_expr_set_u64(c, NFTNL_EXPR_CTR_PACKETS, pkts);
+  nftnl_expr_set_u64(c, NFTNL_EXPR_CTR_PACKETS, packets);
   nftnl_expr_set_u64(c, NFTNL_EXPR_CTR_BYTES, bytes);
   add(r, c);
 
-  switch (spec.action) {
-    case RuleSpec::kNone:
-      if (go) {
-        err = "goto=1 without a jump";
-        return false;
-      }
+  switch (rule.target_kind) {
+    case dialect::TargetKind::kNone:
       break;
-    case RuleSpec::kVerdict: {
+    case dialect::TargetKind::kVerdict: {
       int32_t v;
-      if (spec.verdict == "ACCEPT") v = NF_ACCEPT;
-      else if (spec.verdict == "DROP") v = NF_DROP;
-      else if (spec.verdict == "RETURN") v = NFT_RETURN;
+      if (rule.target_name == "ACCEPT") v = NF_ACCEPT;
+      else if (rule.target_name == "DROP") v = NF_DROP;
+      else if (rule.target_name == "RETURN") v = NFT_RETURN;
       else {
-        err = "verdict " + spec.verdict + " is not supported on nf_tables";
+        err = "-j " + rule.target_name + " is not supported on nf_tables";
         return false;
       }
       nftnl_expr* e = alloc("immediate");
@@ -397,19 +326,23 @@ bool encode_rule(const RuleSpec& spec, Family family, nftnl_rule* r, std::string
       add(r, e);
       break;
     }
-    case RuleSpec::kJump: {
+    case dialect::TargetKind::kJump:
+    case dialect::TargetKind::kGoto: {
       nftnl_expr* e = alloc("immediate");
       nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+      const bool go = rule.target_kind == dialect::TargetKind::kGoto;
       nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, static_cast<uint32_t>(go ? NFT_GOTO : NFT_JUMP));
-      nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, spec.chain.c_str());
+      nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, rule.target_name.c_str());
       add(r, e);
       break;
     }
-    case RuleSpec::kTarget: {
-      if (!xt_data(spec.target, true, family, data, err)) return false;
-      add_xt(r, true, spec.target.name, spec.target.revision, data);
+    case dialect::TargetKind::kExtension:
+      if (rule.target.name == "NFLOG" && rule.target.data.size() >= sizeof(xt_nflog_info)) {
+        add_nflog(r, rule.target.data);
+        break;
+      }
+      add_xt(r, true, rule.target.name, rule.target.revision, rule.target.data);
       break;
-    }
   }
   return true;
 }

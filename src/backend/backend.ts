@@ -3,7 +3,7 @@
 // under the back end's guard (the xtables lock, or the ruleset generation) and retries when
 // another writer got in between.
 
-import type { Family, Rule, Table } from '../rules/model.js';
+import type { Counters, Family, Rule, Table } from '../rules/model.js';
 import type { TablePlan } from '../plan/plan.js';
 
 export type BackendKind = 'legacy' | 'nft';
@@ -24,7 +24,7 @@ export interface Snapshot {
   /** nft: the generation of the read. */
   generation?: number;
   /** nft: per table, per chain, the handle of each rule (planner indices → handles). */
-  handles?: Map<string, number[][]>;
+  handles?: Map<string, Float64Array[]>;
   /** nft: built-in chains shown (as iptables-nft-save does) but not in the kernel. */
   absentChains?: Map<string, Set<string>>;
 }
@@ -45,12 +45,13 @@ export interface Backend {
    * Adds rules at the end of existing chains without reading the tables (docs/wire.md,
    * append=1): all tables in one commit. ENOENT when a chain does not exist.
    */
-  append(tables: readonly AppendTable[], counters: boolean): Promise<void>;
+  append(tables: readonly AppendTable[]): Promise<void>;
 }
 
 export interface AppendTable {
   table: string;
-  chains: { name: string; rules: Rule[] }[];
+  /** Per chain, the rules to append and the counters to give each (restore -c), if any. */
+  chains: { name: string; rules: Rule[]; counters?: (Counters | undefined)[] }[];
 }
 
 export interface GuardedOps {

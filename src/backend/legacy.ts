@@ -31,8 +31,7 @@ export class LegacyBackend implements Backend {
     const out: Table[] = [];
     for (const name of tables) {
       try {
-        const wire = await native.legacyRead(this.family, this.netns, name);
-        out.push(decodeTable(wire).table);
+        out.push(decodeTable(await native.legacyRead(this.family, this.netns, name)).table);
       } catch (e) {
         // A table whose module is not available reads as absent, as in iptables-save.
         if (e instanceof NetfilterError && e.code === 'ENOENT' && e.op === 'read') continue;
@@ -54,8 +53,8 @@ export class LegacyBackend implements Backend {
     }
   }
 
-  async append(tables: readonly AppendTable[], counters: boolean): Promise<void> {
-    const wires = tables.map((t) => encodeAppend(t.table, this.family, t.chains, counters));
+  async append(tables: readonly AppendTable[]): Promise<void> {
+    const wires = tables.map((t) => encodeAppend(t.table, this.family, t.chains));
     // The lock still guards it: libiptc replaces the whole table, built from what it reads.
     await this.guarded(() => native.legacyCommit(this.family, this.netns, wires));
   }

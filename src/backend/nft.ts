@@ -26,7 +26,7 @@ export class NftBackend implements Backend {
 
   async tableNames(): Promise<string[]> {
     const r = await native.nftRead(this.family, this.netns, null);
-    return r.tables.map((w) => decodeTable(w).table.name);
+    return r.tables.map((t) => t.wire.slice(t.wire.indexOf('\t') + 1, t.wire.indexOf('\t', t.wire.indexOf('\t') + 1)));
   }
 
   async read(tables: readonly string[] | null): Promise<Snapshot> {
@@ -41,22 +41,13 @@ export class NftBackend implements Backend {
       throw e;
     }
     const out: Table[] = [];
-    const handles = new Map<string, number[][]>();
+    const handles = new Map<string, Float64Array[]>();
     const absent = new Map<string, Set<string>>();
-    for (const wire of r.tables) {
-      const d = decodeTable(wire);
-      const perChain = d.handles ?? d.table.chains.map(() => []);
-      // Rules written by `nft` directly stand in their chain like any rule (marked foreign),
-      // so that the planner keeps them where they are and printing can say what they are.
-      const inserted = new Map<string, number>();
-      for (const f of d.foreign ?? []) {
-        const ci = d.table.chains.findIndex((c) => c.name === f.chain);
-        if (ci < 0) continue;
-        const at = f.position + (inserted.get(f.chain) ?? 0);
-        d.table.chains[ci]!.rules.splice(at, 0, { matches: [], target: { kind: 'none' }, foreign: f.text });
-        (perChain[ci] ??= []).splice(at, 0, f.handle);
-        inserted.set(f.chain, (inserted.get(f.chain) ?? 0) + 1);
-      }
+    for (const read of r.tables) {
+      // Rules written by `nft` directly stand in their chain like any rule (`# …`), so that
+      // the planner keeps them where they are and printing can say what they are.
+      const d = decodeTable(read);
+      const perChain = d.handles ?? d.table.chains.map(() => new Float64Array(0));
       // iptables-nft creates a built-in chain only when a rule or policy needs it, and
       // iptables-nft-save shows the missing ones as `:CHAIN ACCEPT [0:0]`: so does iptkit.
       // The commit leaves them uncreated unless something is put in them.
@@ -66,8 +57,8 @@ export class NftBackend implements Backend {
         const hs = [...perChain];
         for (const name of missing) {
           const at = BUILTIN_CHAINS[d.table.name as TableName]!.indexOf(name);
-          chains.splice(at, 0, { name, policy: 'ACCEPT', counters: { packets: 0n, bytes: 0n }, rules: [] });
-          hs.splice(at, 0, []);
+          chains.splice(at, 0, { name, policy: 'ACCEPT', counters: { packets: 0n, bytes: 0n }, rules: [], ruleCounters: new BigUint64Array(0) });
+          hs.splice(at, 0, new Float64Array(0));
         }
         d.table.chains = chains;
         perChain.splice(0, perChain.length, ...hs);
@@ -87,8 +78,8 @@ export class NftBackend implements Backend {
     });
   }
 
-  async append(tables: readonly AppendTable[], counters: boolean): Promise<void> {
-    const wires = tables.map((t) => encodeAppend(t.table, this.family, t.chains, counters));
+  async append(tables: readonly AppendTable[]): Promise<void> {
+    const wires = tables.map((t) => encodeAppend(t.table, this.family, t.chains));
     // No generation guard: appends cannot lose another writer's rules.
     await native.nftCommit(this.family, this.netns, 0, wires);
   }
@@ -99,8 +90,8 @@ export class NftBackend implements Backend {
     const wires = changed.map((p) => {
       const table = snapshot.tables.find((t) => t.name === p.table);
       const perChain = snapshot.handles?.get(p.table) ?? [];
-      const handleOf = new Map<string, number[]>();
-      table?.chains.forEach((c, i) => handleOf.set(c.name, perChain[i] ?? []));
+      const handleOf = new Map<string, Float64Array>();
+      table?.chains.forEach((c, i) => handleOf.set(c.name, perChain[i] ?? new Float64Array(0)));
       // Planner indices → the kernel's rule handles.
       // Built-in chains the kernel does not have: all of them when the table is new.
       const notThere = table
@@ -109,7 +100,7 @@ export class NftBackend implements Backend {
       const untouched = (c: CommitChain): boolean =>
         notThere !== undefined && notThere.has(c.name) && c.entries.length === 0 && (c.policy === undefined || (c.policy === 'ACCEPT' && !c.policyCounters));
       const chains: CommitChain[] = p.chains.filter((c) => !untouched(c)).map((c) => {
-        const hs = handleOf.get(c.name) ?? [];
+        const hs = handleOf.get(c.name) ?? new Float64Array(0);
         return {
           ...c,
           entries: c.entries.map((e) => {

@@ -1,5 +1,5 @@
 // Command-line parsing for `iptkit`: iptables-style short and long flags, with the common
-// options of DESIGN.md (--backend, -4/-6, --netns, --json). Unknown flags are errors that
+// options of docs/design.md (--backend, -4/-6, --netns, --json). Unknown flags are errors that
 // name the flag.
 
 export class UsageError extends Error {

@@ -34,11 +34,12 @@ export function commonOpenOptions(p: Parsed): { backend: 'auto' | 'legacy' | 'nf
 
 export async function openFrom(p: Parsed, defaultFamily?: Family): Promise<Netfilter> {
   const family = flagBool(p, 'ipv4') || flagBool(p, 'ipv6') || !defaultFamily ? familyOf(p) : defaultFamily;
-  return Netfilter.open({ ...commonOpenOptions(p), family });
+  // A one-shot command has no event loop to keep responsive: no worker thread to start.
+  return Netfilter.open({ ...commonOpenOptions(p), family, offload: false });
 }
 
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : ArrayBuffer.isView(v) ? [...(v as BigUint64Array)].map(String) : v), 2);
 }
 
 /** The named file, or standard input for none or '-'. */

@@ -10,7 +10,7 @@
 //
 // PORT is Docker's `-p` syntax: [HOSTIP:]HOSTPORT[-END]:CONTAINERPORT[-END][/PROTO], an IPv6
 // host address in brackets; unpublish also takes [HOSTIP:]HOSTPORT[-END][/PROTO].
-// --ports FILE holds a JSON array of port objects (DESIGN.md's "ports"), '-' for stdin.
+// --ports FILE holds a JSON array of port objects (docs/design.md's "ports"), '-' for stdin.
 
 import { DockerHost, type DockerCommitResult } from '../docker/ops.js';
 import { summary, type Finding } from '../docker/doctor.js';

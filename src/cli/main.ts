@@ -5,8 +5,6 @@
 import { ParseError, NetfilterError } from '../errors.js';
 import { UsageError } from './args.js';
 import { processIo, type Io } from './common.js';
-import { listCommand, restoreCommand, saveCommand } from './table-commands.js';
-import { dockerCommand } from './docker-commands.js';
 
 const USAGE = `usage: iptkit <command> [options]
 
@@ -28,15 +26,16 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   const [command, ...rest] = argv;
   try {
     switch (command) {
+      // Each command loads only its own modules: a one-shot run starts like a native tool.
       case 'list':
       case '-L':
-        return await listCommand(rest, io);
+        return await (await import('./table-commands.js')).listCommand(rest, io);
       case 'save':
-        return await saveCommand(rest, io);
+        return await (await import('./table-commands.js')).saveCommand(rest, io);
       case 'restore':
-        return await restoreCommand(rest, io);
+        return await (await import('./table-commands.js')).restoreCommand(rest, io);
       case 'docker':
-        return await dockerCommand(rest, io);
+        return await (await import('./docker-commands.js')).dockerCommand(rest, io);
       case undefined:
       case '-h':
       case '--help':

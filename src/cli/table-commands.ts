@@ -1,5 +1,5 @@
 // `iptkit list`, `iptkit save`, `iptkit restore`: the iptables -L, iptables-save and
-// iptables-restore contracts of DESIGN.md, on either back end.
+// iptables-restore contracts of docs/design.md, on either back end.
 
 import { formatListing } from '../rules/listing.js';
 import { printSave } from '../rules/save.js';

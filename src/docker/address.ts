@@ -3,8 +3,6 @@
 // prefix containment. Pure; no dependency on node:net so the rules stay byte-exact.
 
 import type { Family } from '../rules/model.js';
-// IPv6 exactly as glibc's inet_pton/inet_ntop, which is what iptables-save prints.
-import { formatIPv6, parseIPv6 } from '../rules/address.js';
 
 export interface Address {
   family: Family;
@@ -15,6 +13,91 @@ export interface Address {
 export interface Prefix {
   addr: Address;
   length: number;
+}
+
+// IPv6 exactly as glibc's inet_pton/inet_ntop, which is what iptables-save prints.
+/** inet_pton(AF_INET6): strict, with an optional trailing dotted quad. */
+function parseIPv6(text: string): Uint8Array | undefined {
+  if (!/^[0-9a-fA-F:.]+$/.test(text)) return undefined;
+  let head = text;
+  let tail4: Uint8Array | undefined;
+  const lastColon = text.lastIndexOf(':');
+  if (text.includes('.')) {
+    const quad = text.slice(lastColon + 1);
+    const q = quad.split('.');
+    if (q.length !== 4) return undefined;
+    tail4 = new Uint8Array(4);
+    for (let i = 0; i < 4; i++) {
+      if (!/^(0|[1-9][0-9]{0,2})$/.test(q[i]!) || Number(q[i]) > 255) return undefined;
+      tail4[i] = Number(q[i]);
+    }
+    head = text.slice(0, lastColon + 1);
+    // `::1.2.3.4` keeps its `::`; `64:ff9b::1:1.2.3.4` drops the separator before the quad.
+    if (!head.endsWith('::') && head.endsWith(':')) head = head.slice(0, -1);
+  }
+  const words = tail4 ? 6 : 8;
+  const dbl = head.indexOf('::');
+  if (dbl !== head.lastIndexOf('::') && dbl !== -1) return undefined;
+  const split = (s: string): string[] => (s === '' ? [] : s.split(':'));
+  let groups: string[];
+  if (dbl >= 0) {
+    const left = split(head.slice(0, dbl));
+    const right = split(head.slice(dbl + 2));
+    const fill = words - left.length - right.length;
+    if (fill < 1) return undefined;
+    groups = [...left, ...Array<string>(fill).fill('0'), ...right];
+  } else {
+    groups = split(head);
+    if (groups.length !== words) return undefined;
+  }
+  const out = new Uint8Array(16);
+  for (let i = 0; i < words; i++) {
+    const g = groups[i]!;
+    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+    const v = parseInt(g, 16);
+    out[i * 2] = v >> 8;
+    out[i * 2 + 1] = v & 0xff;
+  }
+  if (tail4) out.set(tail4, 12);
+  return out;
+}
+
+/** inet_ntop as glibc writes it: longest zero run (≥2 words) as `::`, embedded IPv4 forms. */
+function formatIPv6(b: Uint8Array): string {
+  const w: number[] = [];
+  for (let i = 0; i < 8; i++) w.push((b[i * 2]! << 8) | b[i * 2 + 1]!);
+  let bestBase = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (w[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && w[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestBase = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (bestLen < 2) bestBase = -1;
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (bestBase !== -1 && i >= bestBase && i < bestBase + bestLen) {
+      if (i === bestBase) out += ':';
+      continue;
+    }
+    if (i !== 0) out += ':';
+    // ::a.b.c.d and ::ffff:a.b.c.d keep their dotted tail, as glibc prints them.
+    if (i === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 5 && w[5] === 0xffff))) {
+      out += `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+      break;
+    }
+    out += w[i]!.toString(16);
+  }
+  if (bestBase !== -1 && bestBase + bestLen === 8) out += ':';
+  return out;
 }
 
 function parseIPv4(text: string): Uint8Array | undefined {

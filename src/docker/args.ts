@@ -1,7 +1,8 @@
-// A small reader of one rule's iptables-save arguments, enough to recognise Docker's rules
-// (addresses, interfaces, protocol, the options of tcp/udp/sctp, addrtype, conntrack, DNAT,
-// MASQUERADE, CHECKSUM). Deliberately independent of src/rules' parser: the Docker model works
-// on the text iptables-save prints, and only needs to tell its shapes apart.
+// Reads the options of one rule's canonical text (what iptables-save prints after `-A CHAIN`:
+// `[! ]-s X [! ]-d X [! ]-i X [! ]-o X [! ]-p X`, the matches with their options, then
+// `-j X` and its options) into a map, enough to tell Docker's shapes apart by their options
+// (addresses, interfaces, protocol, ports, addrtype, conntrack, DNAT, MASQUERADE, CHECKSUM).
+// It does not check or interpret a rule (the native dialect does): it only splits the text.
 
 export interface Opt {
   value: string;

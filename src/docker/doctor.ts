@@ -302,7 +302,7 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
   return out;
 }
 
-function sameSet(a: string[], b: string[]): boolean {
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 }
 
@@ -310,8 +310,8 @@ function compareChain(
   f: Family,
   table: string,
   chain: string,
-  want: string[],
-  got: string[],
+  want: readonly string[],
+  got: readonly string[],
   out: Finding[],
 ): void {
   const wantSet = new Set(want);
@@ -375,8 +375,13 @@ function stateFindings(t: FamilyTables, desired: DockerFamilyRuleset, bridges: R
 
 /** Every finding about the Docker rules in `saves`, errors first, in a stable order. */
 export function doctor(saves: readonly FamilySaves[], opts: DoctorOptions = {}): Finding[] {
+  return doctorTables(readSaves(saves), opts);
+}
+
+/** doctor of tables already split into rules (read from the kernel: saves.ts tablesOf). */
+export function doctorTables(tables: readonly FamilyTables[], opts: DoctorOptions = {}): Finding[] {
   const desired = opts.state && opts.state.layout !== 'nft' ? desiredRules(opts.state) : undefined;
-  const findings = readSaves(saves).flatMap((t) => familyFindings(t, opts, desired?.[t.family]));
+  const findings = tables.flatMap((t) => familyFindings(t, opts, desired?.[t.family]));
   const rank = (s: Severity): number => (s === 'error' ? 0 : 1);
   return findings.map((x, i) => ({ x, i })).sort((a, b) => rank(a.x.severity) - rank(b.x.severity) || a.i - b.i).map(({ x }) => x);
 }

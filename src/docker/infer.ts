@@ -11,6 +11,11 @@
 // subnet is the /16 (IPv6: /64) around the network's first container address, or 0.0.0.0/32
 // (::/128) when it has none.
 // Consecutive DNAT rules that differ only by one more host and container port are one range.
+//
+// Rules are canonical text (what iptables-save prints after `-A CHAIN`). Docker's per-port
+// rules, nearly all of a big host's rules, are recognised by their exact text in one regular
+// expression test each (DNAT_TEXT, ACCEPT_TEXT, DIRECT_TEXT) or skipped when their text cannot
+// be what a test looks for; every other rule is read by parseArgs.
 
 import type { Family } from '../rules/model.js';
 import { familyOf, parseAddress, parsePrefix, formatPrefix, maskAddress } from './address.js';
@@ -18,9 +23,9 @@ import { neg, parseArgs, pos, type RuleArgs } from './args.js';
 import { readSaves, rulesOf, hasChain, type FamilySaves, type FamilyTables } from './saves.js';
 import type { DockerEndpoint, DockerLayout, DockerNetwork, DockerPort, DockerProto, DockerState } from './state.js';
 import { DOCKER_PROTOS } from './state.js';
-import { v28Rules } from './v28.js';
-import { builtinChainRules } from './ruleset.js';
+import { v28RawRules } from './v28.js';
 import { isDockerRule } from './recognise.js';
+import type { PortBinding } from './ruleset.js';
 
 export interface InferHints {
   /** What `docker network inspect` knows and the rules do not: names and subnets by bridge. */
@@ -35,13 +40,19 @@ interface NetFacts {
   iccDrop: boolean;
 }
 
+/** A binding as read from its DNAT, with the bridge it was found on (if any). */
+interface FactPort extends PortBinding {
+  bridge: string | undefined;
+}
+
 interface FamilyFacts {
   family: Family;
   layout: DockerLayout;
   userlandProxy?: boolean;
   nets: Map<string, NetFacts>;
   order: string[];
-  ports: Array<Omit<DockerPort, 'network'> & { bridge?: string }>;
+  /** The bindings of the DNAT rules; `network` is set once the bridge's network is known. */
+  ports: FactPort[];
   /** raw PREROUTING direct-access DROPs, in order: container address → bridge. */
   direct: Array<{ ip: string; bridge: string }>;
 }
@@ -60,8 +71,21 @@ export interface DnatPort {
   notIn?: string;
 }
 
-/** The port a nat DOCKER rule publishes, or undefined when it is not a port's DNAT. */
-export function dnatPortOf(r: RuleArgs, family: Family): DnatPort | undefined {
+const IP = '[0-9a-fA-F.:]+';
+/** An interface name as iptables-save prints it (no quoting needed). */
+const IFNAME = `[^\\s"'\\\\!]+`;
+
+/** Docker's DNAT, as canonical text: [! -s fe80::/10] [-d HOST] [! -i BRIDGE] -p P -m P --dport N -j DNAT. */
+const DNAT_TEXT = new RegExp(
+  `^(?:! -s fe80::/10 )?(?:-d (${IP})/(?:32|128) )?(?:! -i (${IFNAME}) )?-p (tcp|udp|sctp) -m \\3 --dport (\\d+) -j DNAT --to-destination \\[?(${IP}?)\\]?:(\\d+)$`,
+);
+/** Docker's per-port filter ACCEPT: -d CONTAINER ! -i BRIDGE -o BRIDGE -p P -m P --dport N -j ACCEPT. */
+const ACCEPT_TEXT = new RegExp(`^-d (${IP})/(?:32|128) ! -i (${IFNAME}) -o (${IFNAME}) -p (tcp|udp|sctp) -m \\4 --dport \\d+ -j ACCEPT$`);
+/** v28's raw PREROUTING direct-access DROP: -d CONTAINER ! -i BRIDGE -j DROP. */
+const DIRECT_TEXT = new RegExp(`^-d (\\S+) ! -i (${IFNAME}) -j DROP$`);
+
+/** dnatPortOf of a rule read by parseArgs (any text; dnatPortOf reads Docker's own forms directly). */
+export function dnatPortOfArgs(r: RuleArgs, family: Family): DnatPort | undefined {
   if (r.target !== 'DNAT') return undefined;
   const proto = pos(r, '-p');
   const dport = pos(r, '--dport');
@@ -79,6 +103,25 @@ export function dnatPortOf(r: RuleArgs, family: Family): DnatPort | undefined {
     containerPort: Number(m[2]),
     ...(notIn !== undefined ? { notIn } : {}),
   };
+}
+
+/**
+ * The port a nat DOCKER rule publishes (its canonical text), or undefined when it is not a
+ * port's DNAT. Docker's own forms are read by one regular expression, any other text by
+ * parseArgs.
+ */
+export function dnatPortOf(rule: string, family: Family): DnatPort | undefined {
+  const m = DNAT_TEXT.exec(rule);
+  if (!m) return rule.includes('DNAT') ? dnatPortOfArgs(parseArgs(rule), family) : undefined;
+  const p: DnatPort = {
+    proto: m[3] as DockerProto,
+    hostIp: m[1] ?? (family === 'ipv4' ? '0.0.0.0' : '::'),
+    hostPort: Number(m[4]),
+    containerIp: m[5]!,
+    containerPort: Number(m[6]),
+  };
+  if (m[2] !== undefined) p.notIn = m[2];
+  return p;
 }
 
 function factsOf(t: FamilyTables): FamilyFacts {
@@ -101,7 +144,10 @@ function factsOf(t: FamilyTables): FamilyFacts {
     if (r.target === 'DOCKER' && r.matches.includes('addrtype')) userlandProxy = neg(r, '-d') !== undefined;
   }
 
-  for (const r of parsed('nat', 'POSTROUTING')) {
+  for (const rule of rulesOf(t, 'nat', 'POSTROUTING')) {
+    // Both tests need an `-o`: the per-port hairpin MASQUERADEs have none.
+    if (!rule.includes('-o ')) continue;
+    const r = parseArgs(rule);
     const o = neg(r, '-o');
     const s = pos(r, '-s');
     if (r.target === 'MASQUERADE' && o !== undefined && s !== undefined && r.opts.size === 2) {
@@ -148,34 +194,79 @@ function factsOf(t: FamilyTables): FamilyFacts {
   for (const chain of ['DOCKER-BRIDGE', 'DOCKER-CT']) for (const r of parsed('filter', chain)) if (pos(r, '-o')) net(pos(r, '-o')!);
   for (const r of parsed('filter', 'DOCKER-ISOLATION-STAGE-2')) if (pos(r, '-o')) net(pos(r, '-o')!);
 
-  // Which bridge a container address:port belongs to, from filter DOCKER's ACCEPT rules.
-  const acceptBridge = new Map<string, string>();
-  for (const r of parsed('filter', 'DOCKER')) {
-    const d = pos(r, '-d');
-    const o = pos(r, '-o');
-    if (r.target === 'ACCEPT' && d !== undefined && o !== undefined) acceptBridge.set(stripHost(d), o);
-  }
+  // Which bridge a container address:port belongs to, from filter DOCKER's ACCEPT rules: read
+  // only when a DNAT does not name its bridge (`! -i`, the userland proxy's form).
+  let acceptBridge: Map<string, string> | undefined;
+  const bridgeOfAccept = (ip: string): string | undefined => {
+    if (!acceptBridge) {
+      acceptBridge = new Map();
+      for (const rule of rulesOf(t, 'filter', 'DOCKER')) {
+        const m = ACCEPT_TEXT.exec(rule);
+        if (m) {
+          acceptBridge.set(m[1]!, m[3]!);
+          continue;
+        }
+        const r = parseArgs(rule);
+        const d = pos(r, '-d');
+        const o = pos(r, '-o');
+        if (r.target === 'ACCEPT' && d !== undefined && o !== undefined) acceptBridge.set(stripHost(d), o);
+      }
+    }
+    return acceptBridge.get(ip);
+  };
 
-  const ports: FamilyFacts['ports'] = [];
-  for (const r of parsed('nat', 'DOCKER')) {
+  const ports: FactPort[] = [];
+  const wildcard = t.family === 'ipv4' ? '0.0.0.0' : '::';
+  for (const rule of rulesOf(t, 'nat', 'DOCKER')) {
+    // One object per port, made once: a big host has tens of thousands.
+    const m = DNAT_TEXT.exec(rule);
+    if (m) {
+      if (m[2] !== undefined) userlandProxy ??= true;
+      const containerIp = m[5]!;
+      ports.push({
+        network: '',
+        proto: m[3] as DockerProto,
+        hostIp: m[1] ?? wildcard,
+        hostPort: Number(m[4]),
+        containerIp,
+        containerPort: Number(m[6]),
+        family: t.family,
+        bridge: m[2] ?? bridgeOfAccept(containerIp),
+      });
+      continue;
+    }
+    const r = parseArgs(rule);
     if (r.target === 'RETURN' && pos(r, '-i') !== undefined) {
       const n = net(pos(r, '-i')!);
       n.masquerade = true;
       userlandProxy ??= true;
       continue;
     }
-    const p = dnatPortOf(r, t.family);
+    const p = dnatPortOfArgs(r, t.family);
     if (!p) continue;
     if (p.notIn !== undefined) userlandProxy ??= true;
-    const { notIn, ...port } = p;
     ports.push({
-      ...port,
-      ...(notIn !== undefined ? { bridge: notIn } : acceptBridge.has(port.containerIp) ? { bridge: acceptBridge.get(port.containerIp)! } : {}),
+      network: '',
+      proto: p.proto,
+      hostIp: p.hostIp,
+      hostPort: p.hostPort,
+      containerIp: p.containerIp,
+      containerPort: p.containerPort,
+      family: t.family,
+      bridge: p.notIn ?? bridgeOfAccept(p.containerIp),
     });
   }
 
   const direct: FamilyFacts['direct'] = [];
-  for (const r of parsed('raw', 'PREROUTING')) {
+  for (const rule of rulesOf(t, 'raw', 'PREROUTING')) {
+    const m = DIRECT_TEXT.exec(rule);
+    if (m) {
+      if (m[2] !== 'lo') direct.push({ ip: stripHost(m[1]!), bridge: m[2]! });
+      continue;
+    }
+    // A long option (`--dport`, …) makes a third option: not a direct-access DROP.
+    if (rule.includes(' --')) continue;
+    const r = parseArgs(rule);
     const d = pos(r, '-d');
     const notIn = neg(r, '-i');
     if (r.target === 'DROP' && d !== undefined && notIn !== undefined && notIn !== 'lo' && r.opts.size === 2) {
@@ -197,7 +288,7 @@ function guessSubnet(family: Family, ips: string[]): string {
   return formatPrefix({ addr: maskAddress(a, length), length });
 }
 
-function mergeRanges(ports: DockerPort[]): DockerPort[] {
+function mergeRanges(ports: readonly PortBinding[]): DockerPort[] {
   const out: Array<DockerPort & { hostLast: number; contLast: number }> = [];
   for (const p of ports) {
     const last = out[out.length - 1];
@@ -214,7 +305,16 @@ function mergeRanges(ports: DockerPort[]): DockerPort[] {
       last.contLast++;
       continue;
     }
-    out.push({ ...p, hostLast: p.hostPort as number, contLast: p.containerPort as number });
+    out.push({
+      network: p.network,
+      proto: p.proto,
+      hostIp: p.hostIp,
+      hostPort: p.hostPort,
+      containerIp: p.containerIp,
+      containerPort: p.containerPort,
+      hostLast: p.hostPort,
+      contLast: p.containerPort,
+    });
   }
   return out.map(({ hostLast, contLast, ...p }) => ({
     ...p,
@@ -223,15 +323,32 @@ function mergeRanges(ports: DockerPort[]): DockerPort[] {
   }));
 }
 
+export interface InferOptions {
+  /** Work out state.endpoints (layout v28) from raw PREROUTING; default true. */
+  endpoints?: boolean;
+  /** Give state.ports (the bindings merged into ranges); default true. */
+  ports?: boolean;
+}
+
+export interface InferredHost {
+  state: DockerState;
+  /** Every host port the DNAT rules publish, per family in rule order, ranges not merged. */
+  bindings: readonly PortBinding[];
+}
+
 export function inferState(saves: readonly FamilySaves[], hints: InferHints = {}): DockerState {
-  const facts = readSaves(saves).map(factsOf);
+  return inferTables(readSaves(saves), hints).state;
+}
+
+/** inferState of tables already split into rules (read from the kernel: saves.ts tablesOf). */
+export function inferTables(tables: readonly FamilyTables[], hints: InferHints = {}, opts: InferOptions = {}): InferredHost {
+  const facts = tables.map(factsOf);
   const v4 = facts.find((f) => f.family === 'ipv4' && f.nets.size > 0);
   const lead = v4 ?? facts.find((f) => f.nets.size > 0) ?? facts[0];
   const hintOf = new Map((hints.networks ?? []).map((h) => [h.bridge, h]));
 
   const networks = new Map<string, DockerNetwork>();
-  const families = new Map<string, Map<Family, string>>();
-  const portsByFamily: DockerPort[] = [];
+  const bindings: PortBinding[] = [];
   for (const f of facts) {
     const bridgeOfIp = (ip: string): string | undefined => {
       const a = parseAddress(ip);
@@ -241,7 +358,9 @@ export function inferState(saves: readonly FamilySaves[], hints: InferHints = {}
       }
       return undefined;
     };
-    const famPorts = f.ports.map((p) => ({ ...p, bridge: p.bridge ?? bridgeOfIp(p.containerIp) }));
+    // A port whose DNAT names no bridge and that no ACCEPT names: the network whose subnet holds it.
+    for (const p of f.ports) if (p.bridge === undefined) p.bridge = bridgeOfIp(p.containerIp);
+    const famPorts = f.ports;
     for (const bridge of f.order) {
       const nf = f.nets.get(bridge)!;
       const hint = hintOf.get(bridge);
@@ -260,7 +379,6 @@ export function inferState(saves: readonly FamilySaves[], hints: InferHints = {}
           internal: nf.internal,
         };
         networks.set(bridge, n);
-        families.set(bridge, new Map([[f.family, subnet]]));
       } else if (f.family === 'ipv6' && familyOf(n.subnet.split('/')[0]!) === 'ipv4') {
         n.subnet6 = subnet;
       } else if (f.family === 'ipv4' && familyOf(n.subnet.split('/')[0]!) === 'ipv6') {
@@ -271,8 +389,8 @@ export function inferState(saves: readonly FamilySaves[], hints: InferHints = {}
     for (const p of famPorts) {
       const n = p.bridge !== undefined ? networks.get(p.bridge) : undefined;
       if (!n) continue;
-      const { bridge: _b, ...rest } = p;
-      portsByFamily.push({ network: n.name, ...rest });
+      p.network = n.name;
+      bindings.push(p);
     }
   }
 
@@ -282,22 +400,23 @@ export function inferState(saves: readonly FamilySaves[], hints: InferHints = {}
     layout: lead?.layout ?? 'classic',
     userlandProxy: lead?.userlandProxy ?? facts.find((f) => f.userlandProxy !== undefined)?.userlandProxy ?? true,
     networks: order.map((b) => networks.get(b)!),
-    ports: mergeRanges(portsByFamily),
+    ports: opts.ports === false ? [] : mergeRanges(bindings),
   };
 
-  if (state.layout === 'v28') {
+  if (state.layout === 'v28' && opts.endpoints !== false) {
     // Keep the endpoints only when the raw DROPs are not just the published containers'.
     const byBridge = new Map(state.networks.map((n) => [n.bridge, n.name]));
     const endpoints: DockerEndpoint[] = facts.flatMap((f) =>
       f.direct.filter((d) => byBridge.has(d.bridge)).map((d) => ({ network: byBridge.get(d.bridge)!, ip: d.ip })),
     );
-    const actual = facts.map((f) =>
-      rulesOf({ family: f.family, tables: readSaves(saves).find((s) => s.family === f.family)!.tables }, 'raw', 'PREROUTING').filter((r) =>
-        isDockerRule(f.family, 'raw', 'PREROUTING', r, state.networks.map((n) => n.bridge)),
-      ),
-    );
-    const without = facts.map((f) => builtinChainRules(v28Rules(state, f.family), 'raw', 'PREROUTING'));
-    if (JSON.stringify(actual) !== JSON.stringify(without) && endpoints.length > 0) state.endpoints = endpoints;
+    const bridges = new Set(state.networks.map((n) => n.bridge));
+    const withPorts: DockerState = { ...state, ports: opts.ports === false ? mergeRanges(bindings) : state.ports };
+    const same = tables.every((t) => {
+      const actual = rulesOf(t, 'raw', 'PREROUTING').filter((r) => isDockerRule(t.family, 'raw', 'PREROUTING', r, bridges));
+      const without = v28RawRules(withPorts, t.family);
+      return actual.length === without.length && actual.every((r, i) => r === without[i]);
+    });
+    if (!same && endpoints.length > 0) state.endpoints = endpoints;
   }
-  return state;
+  return { state, bindings };
 }

@@ -1,7 +1,9 @@
-// Reading the iptables-save text that inferState and doctor take: per table, its chains in
-// order with their rules (the argument text after `-A CHAIN `, counters dropped).
+// The rules inferState and doctor read: per table, its chains in order with their rules, each
+// the canonical text after `-A CHAIN ` (counters dropped). From iptables-save text
+// (readSaves), or straight from tables read from the kernel (tablesOf), whose rules already
+// are that text.
 
-import type { Family } from '../rules/model.js';
+import { isForeignRule, type Family, type Table } from '../rules/model.js';
 
 /** The iptables-save text of each table of one family, as `iptables-save -t TABLE` prints it. */
 export interface FamilySaves {
@@ -13,7 +15,7 @@ export interface SavedChain {
   name: string;
   /** `ACCEPT`/`DROP` for a built-in chain, `-` for a user-defined one. */
   policy: string;
-  rules: string[];
+  rules: readonly string[];
 }
 
 export type SavedTable = Map<string, SavedChain>;
@@ -43,7 +45,7 @@ export function parseSavedTable(text: string, table: string): SavedTable {
     if (!m) continue;
     const chain = m[1]!;
     if (!chains.has(chain)) chains.set(chain, { name: chain, policy: '-', rules: [] });
-    chains.get(chain)!.rules.push((m[2] ?? '').trim());
+    (chains.get(chain)!.rules as string[]).push((m[2] ?? '').trim());
   }
   return chains;
 }
@@ -60,7 +62,25 @@ export function readSaves(saves: readonly FamilySaves[]): FamilyTables[] {
   }));
 }
 
-export function rulesOf(t: FamilyTables, table: string, chain: string): string[] {
+/**
+ * One family's tables as read from the kernel, without printing them: the chains' rule arrays
+ * are used as they are. Rules written by `nft` directly (`# …`) are left out, as iptables-save
+ * text would show them only as comments.
+ */
+export function tablesOf(family: Family, tables: readonly Table[]): FamilyTables {
+  const out = new Map<string, SavedTable>();
+  for (const t of tables) {
+    const chains: SavedTable = new Map();
+    for (const c of t.chains) {
+      const rules = c.rules.some(isForeignRule) ? c.rules.filter((r) => !isForeignRule(r)) : c.rules;
+      chains.set(c.name, { name: c.name, policy: c.policy ?? '-', rules });
+    }
+    out.set(t.name, chains);
+  }
+  return { family, tables: out };
+}
+
+export function rulesOf(t: FamilyTables, table: string, chain: string): readonly string[] {
   return t.tables.get(table)?.get(chain)?.rules ?? [];
 }
 

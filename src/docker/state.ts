@@ -1,4 +1,4 @@
-// The Docker state (DESIGN.md "Docker state"): the bridge networks and published ports whose
+// The Docker state (docs/design.md, "The Docker state"): the bridge networks and published ports whose
 // netfilter rules iptkit models, and validateState, which turns untrusted JSON into a
 // DockerState with canonical addresses or throws a TypeError/RangeError naming the JSON path.
 //

@@ -79,6 +79,11 @@ function rawRules(state: DockerState, family: Family, bindings: PortBinding[]): 
   return unique(out);
 }
 
+/** The raw PREROUTING rules of the state in that family (what v28Rules puts there). */
+export function v28RawRules(state: DockerState, family: Family): string[] {
+  return rawRules(state, family, expandPorts(state.ports, family));
+}
+
 export function v28Rules(state: DockerState, family: Family): DockerFamilyRuleset {
   const nets = state.networks.filter((n) => subnetFor(n, family) !== undefined);
   const oldestFirst = [...nets].reverse();

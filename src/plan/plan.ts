@@ -4,9 +4,8 @@
 // docs/wire.md: every chain of the table, each as kept current rules and new rules.
 
 import type { Chain, Counters, Rule, Table } from '../rules/model.js';
-import { BUILTIN_CHAINS, type TableName } from '../rules/model.js';
+import { BUILTIN_CHAINS, isForeignRule, ruleCounters, type TableName } from '../rules/model.js';
 import { keepPlan } from './diff.js';
-import { ruleKey, ruleKeyHash, sameRuleKey } from './key.js';
 
 // A plan is made of the commit records the wire carries (one definition, in wire.ts).
 import type { CommitChain, CommitEntry } from '../rules/wire.js';
@@ -26,8 +25,8 @@ export interface OwnedBlock {
 }
 
 export type ChainIntent =
-  /** The chain holds exactly these rules (created if missing). */
-  | { chain: string; mode: 'exact'; rules: Rule[]; policy?: 'ACCEPT' | 'DROP'; policyCounters?: Counters }
+  /** The chain holds exactly these rules (created if missing); ruleCounters as on Chain. */
+  | { chain: string; mode: 'exact'; rules: Rule[]; ruleCounters?: BigUint64Array; policy?: 'ACCEPT' | 'DROP'; policyCounters?: Counters }
   /** Only rules for which owns() is true are the caller's; the blocks are the ones it wants. */
   | { chain: string; mode: 'owned'; owns: (rule: Rule) => boolean; blocks: OwnedBlock[] }
   /** Created with these rules if missing; never touched when present (DOCKER-USER). */
@@ -49,19 +48,9 @@ export interface TableIntent {
   setPolicyCounters?: boolean;
 }
 
-function keysOf(rules: readonly Rule[]): string[] {
-  return rules.map(ruleKey);
-}
-
-// Stand-ins for keys that cannot match anything on the other side (a real key holds `|`).
-const CURRENT_ONLY = '\u0001';
-const DESIRED_ONLY = '\u0000';
-
 /**
- * keepPlan(keysOf(current), keysOf(desired)), building as few keys as it can: nothing to
- * keep when current is empty; every rule kept when both are the same sequence (the only
- * common subsequence as long as both); otherwise keys only for rules whose ruleKeyHash
- * occurs on the other side (a rule without one cannot share a key with any rule there).
+ * keepPlan over rule texts, with the two cheap cases first: nothing to keep when current is
+ * empty, and every rule kept when both are the same sequence.
  */
 function keepRules(current: readonly Rule[], desired: readonly Rule[]): number[] {
   const n = desired.length;
@@ -69,7 +58,7 @@ function keepRules(current: readonly Rule[], desired: readonly Rule[]): number[]
   if (current.length === n) {
     let same = true;
     for (let i = 0; i < n; i++) {
-      if (!sameRuleKey(current[i]!, desired[i]!)) {
+      if (current[i] !== desired[i]) {
         same = false;
         break;
       }
@@ -80,40 +69,25 @@ function keepRules(current: readonly Rule[], desired: readonly Rule[]): number[]
       return all;
     }
   }
-  const curHash = hashes(current);
-  const desHash = curHash && hashes(desired);
-  if (!curHash || !desHash) return keepPlan(keysOf(current), keysOf(desired));
-  const inCurrent = new Set(curHash);
-  const inDesired = new Set(desHash);
-  const curKeys = new Array<string>(current.length);
-  for (let i = 0; i < current.length; i++) curKeys[i] = inDesired.has(curHash[i]!) ? ruleKey(current[i]!) : CURRENT_ONLY;
-  const desKeys = new Array<string>(n);
-  for (let j = 0; j < n; j++) desKeys[j] = inCurrent.has(desHash[j]!) ? ruleKey(desired[j]!) : DESIRED_ONLY;
-  return keepPlan(curKeys, desKeys);
+  return keepPlan(current, desired);
 }
 
-/** ruleKeyHash of each rule, or undefined when a rule has none. */
-function hashes(rules: readonly Rule[]): number[] | undefined {
-  const out = new Array<number>(rules.length);
-  for (let i = 0; i < rules.length; i++) {
-    const h = ruleKeyHash(rules[i]!);
-    if (h < 0) return undefined;
-    out[i] = h;
-  }
-  return out;
-}
-
-/** Entries for a chain that must hold exactly `desired`, reusing what `current` has. */
-function exactEntries(current: readonly Rule[], desired: readonly Rule[], counters: boolean): CommitEntry[] {
+/**
+ * Entries for a chain that must hold exactly `desired`, reusing what `current` has. With
+ * `counters` (restore -c), every desired rule gets the counters its chain gives it, so none
+ * is kept: a kept rule keeps the kernel's counters.
+ */
+function exactEntries(current: readonly Rule[], desired: Chain, counters: boolean): CommitEntry[] {
+  const rules = desired.rules;
+  if (counters && desired.ruleCounters) return rules.map((rule, j) => ({ rule, counters: ruleCounters(desired, j) }));
   // Rules written by `nft` directly are nobody's to remove: plan around them.
-  if (current.some((r) => r.foreign !== undefined)) {
-    return ownedEntries(current, (r) => r.foreign === undefined, [{ position: 'top', rules: [...desired] }]);
+  if (current.some(isForeignRule)) {
+    return ownedEntries(current, (r) => !isForeignRule(r), [{ position: 'top', rules: [...rules] }]);
   }
-  const plan = keepRules(current, desired);
-  return desired.map((rule, j) => {
+  const plan = keepRules(current, rules);
+  return rules.map((rule, j) => {
     const keep = plan[j]!;
-    if (keep >= 0 && !(counters && rule.counters)) return { keep };
-    return counters && rule.counters ? { rule, counters: rule.counters } : { rule };
+    return keep >= 0 ? { keep } : { rule };
   });
 }
 
@@ -216,7 +190,7 @@ export function planTable(current: Table | undefined, intent: TableIntent): Tabl
       chain = { name, entries: cur ? keepAll() : want.rules.map((rule) => ({ rule })) };
       if (!cur) unchanged = false;
     } else if (want.mode === 'exact') {
-      chain = { name, entries: exactEntries(curRules, want.rules, counters) };
+      chain = { name, entries: exactEntries(curRules, { name, rules: want.rules, ...(want.ruleCounters ? { ruleCounters: want.ruleCounters } : {}) }, counters) };
       if (isBuiltin && want.policy) {
         const wanted = intent.setPolicyCounters ? (want.policyCounters ?? ZERO) : counters ? want.policyCounters : undefined;
         const policyChanged = want.policy !== cur?.policy;
@@ -252,6 +226,7 @@ export function exactIntent(desired: Table, counters = false, setPolicyCounters 
       chain: c.name,
       mode: 'exact' as const,
       rules: c.rules,
+      ...(c.ruleCounters ? { ruleCounters: c.ruleCounters } : {}),
       ...(c.policy ? { policy: c.policy } : {}),
       ...(c.counters ? { policyCounters: c.counters } : {}),
     })),

@@ -1,6 +1,5 @@
-// The rule model shared by every layer: tables, chains, rules, matches and targets as the
-// kernel holds them. Match and target options are the codec's fields (docs/wire.md), so a
-// rule read from the kernel compares equal, field by field, to the same rule parsed from text.
+// The table model shared by every layer: tables, chains with their policies and counters, and
+// rules as canonical text (the native dialect owns what a rule means; see Rule).
 
 export type Family = 'ipv4' | 'ipv6';
 
@@ -19,100 +18,19 @@ export interface Counters {
   bytes: bigint;
 }
 
-/** Option fields of one match or target, as its codec defines them (docs/wire.md). */
-export type Fields = Record<string, string>;
-
-export interface Match {
-  name: string;
-  revision: number;
-  fields: Fields;
-  /** Read from the kernel without a codec: `fields.raw` holds the data byte for byte. */
-  opaque?: boolean;
-}
-
-export type Verdict = 'ACCEPT' | 'DROP' | 'RETURN' | 'QUEUE';
-
-export type Target =
-  | { kind: 'verdict'; verdict: Verdict }
-  | { kind: 'jump'; chain: string; goto?: boolean }
-  | { kind: 'extension'; name: string; revision: number; fields: Fields; opaque?: boolean }
-  | { kind: 'none' };
-
-/** An address with its mask, canonical: `10.0.0.0/8`, or `10.0.0.0/255.0.255.0` when the
- * mask is not a prefix. Host bits are cleared as the kernel stores them. */
-export type Cidr = string;
-
-export interface Rule {
-  source?: Cidr;
-  sourceInvert?: boolean;
-  destination?: Cidr;
-  destinationInvert?: boolean;
-  /** Interface name; a trailing `+` matches every name with that prefix. */
-  inInterface?: string;
-  inInterfaceInvert?: boolean;
-  outInterface?: string;
-  outInterfaceInvert?: boolean;
-  /** IP protocol number; absent means all. */
-  protocol?: number;
-  protocolInvert?: boolean;
-  /** IPv4 only: true is `-f`, false is `! -f`. */
-  fragment?: boolean;
-  matches: Match[];
-  target: Target;
-  /** Present when read from the kernel, or when restoring with `-c`. */
-  counters?: Counters;
-  /**
-   * nft only: a rule in an iptables-nft chain that is not in iptables-nft form (written by
-   * `nft` directly). The text says what it is; iptkit never rewrites or removes it.
-   */
-  foreign?: string;
-}
-
 /**
- * A rule with every property of the model present (absent ones undefined), always in this
- * order: the one construction path of the parsers and the wire decoder, so every pass over
- * rules reads them through one object shape. The order is the order a read assigns them, so
- * JSON output (which leaves undefined out) lists the present keys as before.
+ * A rule is its canonical text: the options iptables-save prints after `-A CHAIN`
+ * (`-s 10.0.0.0/8 -p tcp -m tcp --dport 80 -j ACCEPT`). The native dialect prints every rule it
+ * reads this way and parses every rule committed, so two rules are the same rule exactly when
+ * their texts are equal. A rule on an nf_tables host that is not in iptables-nft form (written
+ * by `nft` directly) reads as `# …` describing it: it is kept where it is, never rewritten.
+ * parseRule/formatRule (rules/spec.ts) give a rule as an object in iptables' words.
  */
-export function createRule(matches: Match[], target: Target): Rule {
-  return {
-    matches,
-    target,
-    source: undefined,
-    destination: undefined,
-    inInterface: undefined,
-    outInterface: undefined,
-    protocol: undefined,
-    fragment: undefined,
-    counters: undefined,
-    sourceInvert: undefined,
-    destinationInvert: undefined,
-    inInterfaceInvert: undefined,
-    outInterfaceInvert: undefined,
-    protocolInvert: undefined,
-    foreign: undefined,
-  };
-}
+export type Rule = string;
 
-/** A copy of `rule` in createRule's shape, with other counters. */
-export function copyRule(rule: Rule, counters: Counters | undefined): Rule {
-  return {
-    matches: rule.matches,
-    target: rule.target,
-    source: rule.source,
-    destination: rule.destination,
-    inInterface: rule.inInterface,
-    outInterface: rule.outInterface,
-    protocol: rule.protocol,
-    fragment: rule.fragment,
-    counters,
-    sourceInvert: rule.sourceInvert,
-    destinationInvert: rule.destinationInvert,
-    inInterfaceInvert: rule.inInterfaceInvert,
-    outInterfaceInvert: rule.outInterfaceInvert,
-    protocolInvert: rule.protocolInvert,
-    foreign: rule.foreign,
-  };
+/** Whether a rule read from nf_tables is not in iptables-nft form (see Rule). */
+export function isForeignRule(rule: Rule): boolean {
+  return rule.charCodeAt(0) === 0x23; // '#'
 }
 
 export interface Chain {
@@ -124,6 +42,19 @@ export interface Chain {
   /** User-defined chains, when read from the kernel: how many rules jump here. */
   references?: number;
   rules: Rule[];
+  /**
+   * The rules' counters, two entries (packets, bytes) per rule, as read from the kernel. On a
+   * commit with `counters: true` they are the counters to give new rules (restore -c); a
+   * chain without them gives new rules zero counters.
+   */
+  ruleCounters?: BigUint64Array;
+}
+
+/** The counters of a chain's rule `i`, zero when the chain carries none. */
+export function ruleCounters(chain: Chain, i: number): Counters {
+  const c = chain.ruleCounters;
+  if (!c || 2 * i + 1 >= c.length) return { packets: 0n, bytes: 0n };
+  return { packets: c[2 * i]!, bytes: c[2 * i + 1]! };
 }
 
 export interface Table {

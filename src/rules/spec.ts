@@ -9,8 +9,11 @@ import { nativeDialect, type NativeOption } from '../binding.js';
 import { ParseError } from '../errors.js';
 import type { Family } from './model.js';
 
-/** A flag option is `true`; an option with a value is its text. `<name>Invert: true` is `!`. */
-export type OptionValue = string | true;
+/**
+ * A flag option is `true`; an option with a value is its text, one with several arguments
+ * (`--tcp-flags MASK COMP`) an array of them. `<name>Invert: true` is `!`.
+ */
+export type OptionValue = string | true | string[];
 
 /** A match (`-m NAME`) with its options: `{ name: 'tcp', dport: '80' }`. */
 export interface MatchSpec {
@@ -114,6 +117,8 @@ function quote(value: string): string {
 interface Piece {
   tokens: string[];
   field: string;
+  /** An extension option's long name, as written. */
+  option?: string;
 }
 
 function optionPieces(obj: Record<string, unknown>, path: string, skip: ReadonlySet<string>): Piece[] {
@@ -130,8 +135,9 @@ function optionPieces(obj: Record<string, unknown>, path: string, skip: Readonly
     if (!/^[a-z][A-Za-z0-9]*$/.test(key)) throw new TypeError(`${field}: not an option name`);
     const tokens = obj[key + 'Invert'] === true ? ['!', '--' + kebab(key)] : ['--' + kebab(key)];
     if (typeof value === 'string') tokens.push(quote(value));
-    else if (value !== true) throw new TypeError(`${field}: expected a string or true, got ${JSON.stringify(value)}`);
-    pieces.push({ tokens, field });
+    else if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string')) tokens.push(...value.map(quote));
+    else if (value !== true) throw new TypeError(`${field}: expected a string, an array of strings or true, got ${JSON.stringify(value)}`);
+    pieces.push({ tokens, field, option: kebab(key) });
   }
   return pieces;
 }
@@ -193,12 +199,40 @@ export function formatRule(spec: RuleSpec, opts: RuleTextOptions = {}): string {
     pieces.push({ tokens: ['-g', quote(spec.goto)], field: 'rule.goto' });
   }
   const text = pieces.map((p) => p.tokens.join(' ')).join(' ');
+  let parsed;
   try {
-    return nativeDialect.rule(family(opts), text).text;
+    parsed = nativeDialect.rule(family(opts), text, true);
   } catch (e) {
     if (!(e instanceof ParseError)) throw e;
     // Name the field the refused token came from.
     const piece = e.token !== undefined ? pieces.find((p) => p.tokens.some((t) => t === e.token || t === quote(e.token!))) : undefined;
     throw new TypeError(`${piece?.field ?? 'rule'}: ${e.message}`);
+  }
+  checkPlacement(spec, parsed);
+  return parsed.text;
+}
+
+/**
+ * Each option must have been read as an option of the object that holds it: on one command
+ * line, getopt would also take `matches[0].source` as the rule's -s, a target's `dport` as an
+ * implicit tcp match, or `dpo` as an abbreviation of `dport`.
+ */
+function checkPlacement(spec: RuleSpec, parsed: { matches: Array<{ name: string; options: NativeOption[] }>; target: { options: NativeOption[] } | null }): void {
+  const given = (obj: Record<string, unknown>): string[] =>
+    Object.keys(obj).filter((k) => k !== 'name' && !k.endsWith('Invert') && obj[k] !== undefined).map(kebab);
+  const read = (options: readonly NativeOption[]): string[] => options.map(([o]) => o);
+  const same = (path: string, want: string[], got: string[]): void => {
+    for (const o of want) {
+      if (!got.includes(o)) throw new TypeError(`${path}.${camel(o)}: not an option of ${path} (read as ${got.length ? got.map((g) => '--' + g).join(' ') : 'something else'})`);
+    }
+    if (got.length !== want.length) throw new TypeError(`${path}: its options were read as ${got.map((g) => '--' + g).join(' ')}`);
+  };
+  // Each object against what was read for it first (so the error names the stray option), then
+  // the count: an option of nobody's loads a match of its own (`-p tcp` implies tcp).
+  const matches = spec.matches ?? [];
+  matches.forEach((m, i) => same(`rule.matches[${i}]`, given(m), read(parsed.matches[i]?.options ?? [])));
+  if (spec.target) same('rule.target', given(spec.target), read(parsed.target?.options ?? []));
+  if (parsed.matches.length !== matches.length) {
+    throw new TypeError(`rule.matches: ${matches.length} given, but the rule reads as ${parsed.matches.map((m) => '-m ' + m.name).join(' ') || 'no match'}`);
   }
 }

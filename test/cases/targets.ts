@@ -6,7 +6,10 @@
 //   ip netns exec NS iptables-legacy -t TABLE -L          (options column, names)
 // Expected fields are what the C++ codecs decoded from the rules those tools wrote.
 
-import type { Family, Fields } from '../../src/rules/model.js';
+import type { Family } from '../../src/rules/model.js';
+
+/** A struct's fields as the first version's codecs named them (kept as a record of what the kernel held). */
+type Fields = Record<string, string>;
 
 export interface TargetCase {
   family: Family;

@@ -1,5 +1,5 @@
 // fast-check arbitraries for the property-based oracle tests: random, VALID iptables-restore
-// text (IPv4 or IPv6) over every extension iptkit understands (DESIGN.md), options and
+// text (IPv4 or IPv6) over every extension iptkit understands (docs/design.md), options and
 // negations included. "Valid" means iptables-restore (legacy and nft) and the kernel accept
 // it: what was learnt by trying each shape with the real iptables-legacy-restore in a
 // throwaway namespace is written next to the generator that respects it.

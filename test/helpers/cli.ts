@@ -1,8 +1,25 @@
 // Runs the `iptkit` CLI in-process (main() with captured output), the way kernel tests
 // drive it; and the real tools' listing normalised for the one documented difference.
 
+import { readFileSync } from 'node:fs';
 import { main } from '../../src/cli/main.js';
-import { parseProtocol } from '../../src/rules/protocols.js';
+
+let protocols: Map<string, number> | undefined;
+
+/** A protocol name of the listing → its number, from /etc/protocols (`all` is 0). */
+function protocolNumber(name: string): number {
+  if (!protocols) {
+    protocols = new Map([['all', 0]]);
+    for (const line of readFileSync('/etc/protocols', 'utf8').split('\n')) {
+      const words = line.replace(/#.*/, '').trim().split(/\s+/);
+      if (words.length < 2 || !/^\d+$/.test(words[1]!)) continue;
+      for (const w of [words[0]!, ...words.slice(2)]) if (!protocols.has(w)) protocols.set(w, Number(words[1]));
+    }
+  }
+  const n = /^\d+$/.test(name) ? Number(name) : protocols.get(name);
+  if (n === undefined) throw new Error(`protocol ${name} is not in /etc/protocols`);
+  return n;
+}
 
 export interface CliResult {
   code: number;
@@ -22,7 +39,7 @@ export async function iptkit(...argv: string[]): Promise<CliResult> {
 
 /**
  * iptkit's listing with the prot column put back into numbers, as iptables 1.8.9 prints it
- * with -n: DESIGN.md has iptkit print names (all, tcp, …) like the seed's listing does.
+ * with -n: docs/design.md has iptkit print names (all, tcp, …) like the seed's listing does.
  * Every other column must still line up exactly. The prot cell
  * is the one before the opt cell (`--`, `-f`, `!f`); columns shift after a long target, so
  * it is found by token, not by offset.
@@ -41,7 +58,7 @@ export function protColumnAsNumbers(listing: string): string {
       const bang = prot[0].startsWith('!') ? 1 : 0;
       const name = prot[0].slice(bang);
       const start = prot.index! + bang;
-      const cell = String(parseProtocol(name)).padEnd(4, ' ');
+      const cell = String(protocolNumber(name)).padEnd(4, ' ');
       return line.slice(0, start) + cell + line.slice(start + Math.max(4, name.length));
     })
     .join('\n');

@@ -1,4 +1,4 @@
-// The core contracts of DESIGN.md through the `iptkit` CLI, on both back ends, with the real
+// The core contracts of docs/design.md through the `iptkit` CLI, on both back ends, with the real
 // tools (iptables-legacy-*, iptables-nft-*) as the oracle, in throwaway namespaces, IPv4 and
 // IPv6.
 

@@ -1,7 +1,8 @@
 // The native legacy back end (legacyTableNames, legacyRead, legacyCommit) called directly,
-// against the real kernel in throwaway network namespaces. The oracles are iptables-legacy-save
-// and iptables-legacy-restore: what the addon commits must save exactly like what the tool
-// restores for the same rules.
+// against the real kernel in throwaway network namespaces, on the wire of docs/wire.md: rules
+// cross as their canonical text. The oracles are iptables-legacy-save and
+// iptables-legacy-restore: a read must print each rule as the tool saves it, and what the
+// addon commits must save exactly like what the tool restores for the same rules.
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { NativeBinding, NativeFamily } from '../../binding.js';
+import type { NativeBinding, NativeFamily, NativeTableRead } from '../../binding.js';
 import { Netns, isRoot, saveLines, withNetns } from '../helpers/netns.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -27,10 +28,11 @@ afterAll(() => rmSync(process.env['XTABLES_LOCKFILE']!, { force: true }));
 interface Tools {
   save: string;
   restore: string;
+  cmd: string;
 }
 const TOOLS: Record<NativeFamily, Tools> = {
-  ipv4: { save: 'iptables-legacy-save', restore: 'iptables-legacy-restore' },
-  ipv6: { save: 'ip6tables-legacy-save', restore: 'ip6tables-legacy-restore' },
+  ipv4: { save: 'iptables-legacy-save', restore: 'iptables-legacy-restore', cmd: 'iptables-legacy' },
+  ipv6: { save: 'ip6tables-legacy-save', restore: 'ip6tables-legacy-restore', cmd: 'ip6tables-legacy' },
 };
 
 function restore(ns: Netns, family: NativeFamily, text: string): void {
@@ -68,7 +70,11 @@ function words(line: string): string[] {
   return out;
 }
 
-const CHECK: Record<NativeFamily, string> = { ipv4: 'iptables-legacy', ipv6: 'ip6tables-legacy' };
+/** `iptables -C` with these arguments in the namespace: whether the kernel has that entry. */
+function has(ns: Netns, family: NativeFamily, table: string, chain: string, args: string[]): boolean {
+  const r = ns.run(TOOLS[family].cmd, ['-t', table, '-C', chain, ...args]);
+  return r.status === 0;
+}
 
 /**
  * `iptables -C` finds every saved rule: the tool builds each entry from its text and compares
@@ -78,57 +84,107 @@ const CHECK: Record<NativeFamily, string> = { ipv4: 'iptables-legacy', ipv6: 'ip
 function checkEachRule(ns: Netns, family: NativeFamily, table: string): number {
   let n = 0;
   for (const line of save(ns, family, table)) {
-    const m = /^\[\d+:\d+\] -A (.*)$/.exec(line);
+    const m = /^\[\d+:\d+\] -A (\S+) ?(.*)$/.exec(line);
     if (!m) continue;
-    const r = ns.run(CHECK[family], ['-t', table, '-C', ...words(m[1]!)]);
-    expect(r.status, `${CHECK[family]} -C ${m[1]}: ${r.stderr}`).toBe(0);
+    const r = ns.run(TOOLS[family].cmd, ['-t', table, '-C', m[1]!, ...words(m[2]!)]);
+    expect(r.status, `${TOOLS[family].cmd} -C ${m[1]} ${m[2]}: ${r.stderr}`).toBe(0);
     n++;
   }
   return n;
 }
 
-interface Rec {
-  kind: string;
-  words: string[];
-  fields: Record<string, string>;
+interface WireChain {
+  /** The chain record as read. */
+  line: string;
+  name: string;
+  policy?: string;
+  packets?: bigint;
+  bytes?: bigint;
+  references?: number;
+  /** The rules' canonical texts. */
+  rules: string[];
+  /** [packets, bytes] per rule. */
+  counters: [bigint, bigint][];
 }
 
-function records(wire: string): Rec[] {
-  return wire
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => {
-      const [kind, ...rest] = l.split('\t');
-      const words: string[] = [];
-      const fields: Record<string, string> = {};
-      for (const f of rest) {
-        const eq = f.indexOf('=');
-        if (eq < 0) words.push(f);
-        else fields[f.slice(0, eq)] = f.slice(eq + 1);
-      }
-      return { kind: kind!, words, fields };
-    });
-}
-
-/** The chains of a read wire, each with its rule blocks (the rule line and what follows it). */
-function chains(wire: string): { line: string; name: string; rules: string[][] }[] {
-  const out: { line: string; name: string; rules: string[][] }[] = [];
-  for (const line of wire.split('\n')) {
-    if (line === '' || line.startsWith('table\t')) continue;
-    if (line.startsWith('chain\t')) out.push({ line, name: line.split('\t')[1]!, rules: [] });
-    else if (line.startsWith('rule\t') || line.startsWith('rule')) out.at(-1)!.rules.push([line]);
-    else out.at(-1)!.rules.at(-1)!.push(line);
+/** A read, taken apart as docs/wire.md ("Read") lays it out; checks the framing on the way. */
+function chains(read: NativeTableRead): WireChain[] {
+  const lines = read.wire.split('\n');
+  expect(lines.at(-1), 'the wire ends with a newline').toBe('');
+  expect(lines[0]).toMatch(/^table\t[^\t]+\tipv[46]$/);
+  const out: WireChain[] = [];
+  let i = 1;
+  let k = 0; // ordinal of the next rule in the table
+  while (i < lines.length - 1) {
+    const line = lines[i++]!;
+    const f = line.split('\t');
+    expect(f[0], line).toBe('chain');
+    const n = Number(f.at(-1));
+    expect(Number.isInteger(n) && i + n <= lines.length - 1, line).toBe(true);
+    const c: WireChain = { line, name: f[1]!, rules: lines.slice(i, i + n), counters: [] };
+    if (f[2] === '-') {
+      expect(f, line).toHaveLength(5);
+      c.references = Number(f[3]);
+    } else {
+      expect(f, line).toHaveLength(6);
+      expect(['ACCEPT', 'DROP']).toContain(f[2]);
+      c.policy = f[2]!;
+      c.packets = BigInt(f[3]!);
+      c.bytes = BigInt(f[4]!);
+    }
+    for (let j = 0; j < n; j++, k++) c.counters.push([read.counters[2 * k]!, read.counters[2 * k + 1]!]);
+    out.push(c);
+    i += n;
   }
+  expect(read.counters).toBeInstanceOf(BigUint64Array);
+  expect(read.counters.length, 'two counters per rule').toBe(2 * k);
+  expect(read.handles).toBeNull();
   return out;
 }
 
-/** A commit wire that keeps every rule of a read wire and changes nothing (with was= guards). */
-function keepAll(wire: string): string {
-  const head = wire.split('\n')[0]!;
-  const lines = [head];
-  for (const c of chains(wire)) {
+/** A read as `iptables-legacy-save -c -t TABLE` prints it (saveLines form). */
+function asSave(table: string, read: NativeTableRead): string[] {
+  const cs = chains(read);
+  const out = [`*${table}`];
+  for (const c of cs) out.push(`:${c.name} ${c.policy ?? '-'} [${c.packets ?? 0}:${c.bytes ?? 0}]`);
+  for (const c of cs) {
+    c.rules.forEach((text, j) => out.push(`[${c.counters[j]![0]}:${c.counters[j]![1]}] -A ${c.name}${text ? ' ' + text : ''}`));
+  }
+  out.push('COMMIT');
+  return out;
+}
+
+function tableOf(read: NativeTableRead): { table: string; family: NativeFamily } {
+  const [, table, family] = read.wire.split('\n')[0]!.split('\t');
+  return { table: table!, family: family as NativeFamily };
+}
+
+/** A commit wire that keeps every rule of a read and changes nothing (with was= guards). */
+function keepAll(read: NativeTableRead): string {
+  const { table, family } = tableOf(read);
+  const lines = [`table\t${table}\tfamily=${family}`];
+  for (const c of chains(read)) {
     lines.push(`chain\t${c.name}\twas=${c.rules.length}`);
     c.rules.forEach((_, i) => lines.push(`keep\t${i}`));
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** A commit record for a new rule: its counters (`-` for zero) and text. */
+function ruleRecord(text: string, counters?: readonly [bigint, bigint]): string {
+  return counters && (counters[0] || counters[1]) ? `rule\t${counters[0]}\t${counters[1]}\t${text}` : `rule\t-\t-\t${text}`;
+}
+
+/**
+ * A read as a commit that re-creates every rule from its text, with its counters, and sets
+ * every built-in chain's policy and counters: nothing is kept.
+ */
+function allNew(read: NativeTableRead): string {
+  const { table, family } = tableOf(read);
+  const lines = [`table\t${table}\tfamily=${family}`];
+  for (const c of chains(read)) {
+    lines.push(c.policy ? `chain\t${c.name}\tpolicy=${c.policy}\tpkts=${c.packets}\tbytes=${c.bytes}` : `chain\t${c.name}`);
+    c.rules.forEach((text, i) => lines.push(ruleRecord(text, c.counters[i])));
   }
   return lines.join('\n') + '\n';
 }
@@ -172,7 +228,7 @@ const RULES6 = `*filter
 COMMIT
 `;
 
-// The extensions of DESIGN.md, as iptables-save prints them.
+// The extensions of docs/design.md, as iptables-save prints them.
 const EXT4_FILTER = `*filter
 :INPUT ACCEPT [10:1000]
 :FORWARD DROP [0:0]
@@ -243,60 +299,79 @@ describe.skipIf(!isRoot)('native legacy back end', () => {
     }, PREFIX);
   });
 
-  it('reads an IPv4 table into the wire: chains, policies, counters, ip fields, targets', async () => {
+  it('reads an IPv4 table into the wire: chains, policies, counters, canonical rule texts', async () => {
     await withNetns(async (ns) => {
       restore(ns, 'ipv4', RULES4);
-      const wire = await native.legacyRead('ipv4', ns.path, 'filter');
-      const lines = wire.split('\n');
-      expect(lines[0]).toBe('table\tfilter\tfamily=ipv4');
-      const cs = chains(wire);
+      const read = await native.legacyRead('ipv4', ns.path, 'filter');
+      expect(read.wire.split('\n')[0]).toBe('table\tfilter\tipv4');
+      const cs = chains(read);
       expect(cs.map((c) => c.line)).toEqual([
-        'chain\tINPUT\tpolicy=DROP\tpkts=5\tbytes=500',
-        'chain\tFORWARD\tpolicy=ACCEPT\tpkts=0\tbytes=0',
-        'chain\tOUTPUT\tpolicy=ACCEPT\tpkts=1\tbytes=2',
-        'chain\tUSER1\trefs=1',
-        'chain\tUSER2\trefs=1',
+        'chain\tINPUT\tDROP\t5\t500\t4',
+        'chain\tFORWARD\tACCEPT\t0\t0\t2',
+        'chain\tOUTPUT\tACCEPT\t1\t2\t0',
+        'chain\tUSER1\t-\t1\t1',
+        'chain\tUSER2\t-\t1\t1',
       ]);
       const [input, forward, , user1, user2] = cs;
       expect(input!.rules).toEqual([
-        [
-          'rule\tpkts=3\tbytes=300\tsrc=10.0.0.0/255.0.0.0\tdst=192.168.1.1/255.255.255.255\tin=eth+\tproto=6',
-          'verdict\tACCEPT',
-        ],
-        ['rule\tpkts=0\tbytes=0\tfrag=1\tgoto=1', 'jump\tUSER2'],
-        ['rule\tpkts=0\tbytes=0\tinv=32\tfrag=1'],
-        ['rule\tpkts=7\tbytes=700', expect.stringMatching(/^match\tlength\t0\traw=[0-9A-F]+$/), 'verdict\tRETURN'],
+        '-s 10.0.0.0/8 -d 192.168.1.1/32 -i eth+ -p tcp -j ACCEPT',
+        '-f -g USER2',
+        '! -f',
+        // No module prints xt_length: its bytes travel as the opaque marker.
+        expect.stringMatching(/^-m length --iptkit-opaque 0:[0-9a-f]{16} -j RETURN$/),
+      ]);
+      expect(input!.counters).toEqual([
+        [3n, 300n],
+        [0n, 0n],
+        [0n, 0n],
+        [7n, 700n],
       ]);
       expect(forward!.rules).toEqual([
-        // inv: SRCIP|VIA_IN|PROTO = 0x08|0x01|0x40
-        ['rule\tpkts=4\tbytes=400\tsrc=10.1.0.0/255.255.0.255\tin=lo\tout=eth0\tproto=17\tinv=73', 'jump\tUSER1'],
-        ['rule\tpkts=0\tbytes=0\tin=veth1234567890a\tout=br+', 'verdict\tDROP'],
+        '! -s 10.1.0.0/255.255.0.255 ! -i lo -o eth0 ! -p udp -j USER1',
+        '-i veth1234567890a -o br+ -j DROP',
       ]);
-      expect(user1!.rules).toEqual([['rule\tpkts=0\tbytes=0', 'verdict\tRETURN']]);
-      expect(user2!.rules[0]![0]).toBe('rule\tpkts=9\tbytes=90\tproto=6');
-      expect(user2!.rules[0]![1]).toMatch(/^match\ttcp\t0\t/);
-      expect(user2!.rules[0]![2]).toBe('verdict\tDROP');
+      expect(forward!.counters).toEqual([
+        [4n, 400n],
+        [0n, 0n],
+      ]);
+      expect(user1!.rules).toEqual(['-j RETURN']);
+      expect(user2!.rules).toEqual(['-p tcp -m tcp --dport 80 -j DROP']);
+      expect(user2!.counters).toEqual([[9n, 90n]]);
+      // Everything but the opaque rule is exactly what iptables-legacy-save prints.
+      const saved = save(ns, 'ipv4', 'filter');
+      const mine = asSave('filter', read);
+      expect(mine.filter((l) => !l.includes('--iptkit-opaque'))).toEqual(saved.filter((l) => !l.includes(' -m length ')));
+      expect(saved).toContain('[7:700] -A INPUT -m length --length 100:200 -j RETURN');
     }, PREFIX);
   });
 
   it('reads an IPv6 table into the wire', async () => {
     await withNetns(async (ns) => {
       restore(ns, 'ipv6', RULES6);
-      const wire = await native.legacyRead('ipv6', ns.path, 'filter');
-      expect(wire.split('\n')[0]).toBe('table\tfilter\tfamily=ipv6');
-      const cs = chains(wire);
+      const read = await native.legacyRead('ipv6', ns.path, 'filter');
+      expect(read.wire.split('\n')[0]).toBe('table\tfilter\tipv6');
+      const cs = chains(read);
       expect(cs.map((c) => c.line)).toEqual([
-        'chain\tINPUT\tpolicy=ACCEPT\tpkts=2\tbytes=200',
-        'chain\tFORWARD\tpolicy=DROP\tpkts=0\tbytes=0',
-        'chain\tOUTPUT\tpolicy=ACCEPT\tpkts=0\tbytes=0',
-        'chain\tUSER6\trefs=2',
+        'chain\tINPUT\tACCEPT\t2\t200\t3',
+        'chain\tFORWARD\tDROP\t0\t0\t1',
+        'chain\tOUTPUT\tACCEPT\t0\t0\t0',
+        'chain\tUSER6\t-\t2\t1',
       ]);
       expect(cs[0]!.rules).toEqual([
-        ['rule\tpkts=3\tbytes=300\tsrc=fd00::/ffff::\tdst=2001:db8::1/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff\tin=eth+\tproto=6', 'verdict\tACCEPT'],
-        ['rule\tpkts=1\tbytes=10\tsrc=fd00:1::/ffff:ffff:0:ffff::\tproto=17\tinv=72\tgoto=1', 'jump\tUSER6'],
-        ['rule\tpkts=0\tbytes=0', expect.stringMatching(/^match\tlength\t0\traw=[0-9A-F]+$/)],
+        '-s fd00::/16 -d 2001:db8::1/128 -i eth+ -p tcp -j ACCEPT',
+        '! -s fd00:1::/ffff:ffff:0:ffff:: ! -p udp -g USER6',
+        expect.stringMatching(/^-m length --iptkit-opaque 0:[0-9a-f]{16}$/),
       ]);
-      expect(cs[1]!.rules).toEqual([['rule\tpkts=0\tbytes=0\tin=lo\tout=eth0\tinv=1', 'jump\tUSER6']]);
+      expect(cs[0]!.counters).toEqual([
+        [3n, 300n],
+        [1n, 10n],
+        [0n, 0n],
+      ]);
+      expect(cs[1]!.rules).toEqual(['! -i lo -o eth0 -j USER6']);
+      const saved = save(ns, 'ipv6', 'filter');
+      expect(asSave('filter', read).filter((l) => !l.includes('--iptkit-opaque'))).toEqual(
+        saved.filter((l) => !l.includes(' -m length ')),
+      );
     }, PREFIX);
   });
 
@@ -308,10 +383,12 @@ describe.skipIf(!isRoot)('native legacy back end', () => {
       await withNetns(async (ns) => {
         restore(ns, family, rules);
         const before = save(ns, family, 'filter');
-        const wire = await native.legacyRead(family, ns.path, 'filter');
-        await native.legacyCommit(family, ns.path, [keepAll(wire)]);
+        const read = await native.legacyRead(family, ns.path, 'filter');
+        await native.legacyCommit(family, ns.path, [keepAll(read)]);
         expect(save(ns, family, 'filter')).toEqual(before);
-        expect(await native.legacyRead(family, ns.path, 'filter')).toBe(wire);
+        const again = await native.legacyRead(family, ns.path, 'filter');
+        expect(again.wire).toBe(read.wire);
+        expect(again.counters).toEqual(read.counters);
       }, PREFIX);
     });
   }
@@ -321,8 +398,9 @@ describe.skipIf(!isRoot)('native legacy back end', () => {
     const oracle = new Netns(PREFIX);
     try {
       restore(ns, 'ipv4', RULES4);
-      const wire = await native.legacyRead('ipv4', ns.path, 'filter');
-      const raw = records(wire).find((r) => r.kind === 'match' && r.words[0] === 'length')!.fields['raw']!;
+      const read = await native.legacyRead('ipv4', ns.path, 'filter');
+      // The opaque length match as read, re-used in a new rule: its bytes come back as they were.
+      const length = chains(read)[0]!.rules[3]!.replace(/ -j RETURN$/, '');
       // INPUT: keep 0, drop the goto to USER2 and `! -f`, keep the length rule, add three.
       // FORWARD: new policy with counters, drop rule 1, keep rule 0 and add after it.
       // OUTPUT: policy change without counters keeps its counters [1:2].
@@ -330,25 +408,18 @@ describe.skipIf(!isRoot)('native legacy back end', () => {
       const commit = [
         'table\tfilter\tfamily=ipv4',
         'chain\tINPUT\twas=4',
-        'rule\tpkts=11\tbytes=1100\tsrc=172.16.0.0/255.240.0.0\tproto=6\tinv=8',
-        'jump\tNEWCHAIN',
+        'rule\t11\t1100\t! -s 172.16.0.0/12 -p tcp -j NEWCHAIN',
         'keep\t0',
-        `rule\tin=wlan%2B\tinv=1`, // an escaped '+' is the wildcard too
-        'verdict\tDROP',
+        'rule\t-\t-\t! -i wlan+ -j DROP',
         'keep\t3',
-        'rule\tdst=192.0.2.0/255.255.255.0\tfrag=1',
-        `match\tlength\t0\traw=${raw}`,
-        'verdict\tQUEUE',
+        `rule\t-\t-\t-d 192.0.2.0/24 -f ${length} -j QUEUE`,
         'chain\tFORWARD\tpolicy=DROP\tpkts=7\tbytes=70\twas=2',
         'keep\t0',
-        'rule\tin=eth0\tinv=1',
-        'jump\tUSER1',
+        'rule\t-\t-\t! -i eth0 -j USER1',
         'chain\tOUTPUT\tpolicy=DROP',
         'chain\tNEWCHAIN',
-        'rule\tproto=17',
-        'verdict\tRETURN',
-        'rule\tgoto=1',
-        'jump\tUSER1',
+        'rule\t-\t-\t-p udp -j RETURN',
+        'rule\t-\t-\t-g USER1',
         'chain\tUSER1',
         'keep\t0',
         '',
@@ -384,30 +455,33 @@ COMMIT
     }
   });
 
-  it('ipv4: the commit parser gives the same entries for every spelling the wire allows', async () => {
-    // The parser takes common lines (plain `keep N`, `rule` without escapes, repeated match
-    // and target shapes) on shortcuts; every other spelling goes the general way. Both must
-    // give the bytes iptables-legacy-restore gives (checked by save and by -C on each rule).
+  it('ipv4: rules in any spelling iptables takes give the entries iptables-legacy-restore gives', async () => {
+    // Long option names, implicit matches, protocol numbers, host bits, octal address parts,
+    // options after the target, quoting: the dialect reads them as iptables does, and the
+    // entries it makes are the tool's (checked by save and by -C on each rule).
+    const spellings: [string, string][] = [
+      ['-', '-s 10.1.2.3/32 -i eth0 -p tcp --dport 22 -j ACCEPT'],
+      ['-', '--source 10.1.2.4 --destination 192.168.0.1/24 -p 6 -m tcp --dport 80 -j ACCEPT'],
+      ['5\t500', '-p tcp -m tcp --sport 1024: ! --dport 443 -s 10.1.2.5/255.255.255.255 ! -i br+ -j DROP'],
+      ['-', '-s 010.1.2.6/32 -p udp -j DROP'],
+      ['-', '-j ACCEPT -p udp -m udp --dport 53'],
+      ['-', '-m comment --comment "say \\"hi\\" to \'x\'" -j ACCEPT'],
+      ['-', '-p tcp -m multiport --dports 80,443 -m conntrack --ctstate NEW,ESTABLISHED -j LOG --log-prefix "x: "'],
+      ['-', '-m state --state NEW'],
+      ['-', '-p icmp --icmp-type echo-request -j ACCEPT'],
+    ];
     const ns = new Netns(PREFIX);
     const oracle = new Netns(PREFIX);
     try {
       restore(ns, 'ipv4', RULES4);
-      const tcp = (f: string): string => `match\ttcp\t0\t${f}`;
+      const heads = save(ns, 'ipv4', 'filter').filter((l) => l.startsWith(':'));
       const commit = [
         'table\tfilter\tfamily=ipv4',
         'chain\tINPUT\twas=4',
-        'keep\t00', // leading zeros: the general path
-        'rule\tsrc=10.1.2.3/32\tin=eth%30\tproto=0x6', // an escape and a hex number
-        tcp('spts=0:65535\tdpts=22:22\toption=0\tflg_mask=0\tflg_cmp=0\tinvflags=0'),
-        'verdict\tACCEPT',
-        'rule\tsrc=10.1.2.4\tdst=192.168.0.1/24\tproto=6', // host without mask; host bits cleared
-        tcp('dpts=80'), // the same shape with other keys: defaults for the rest
-        'verdict\tACCEPT',
-        'rule\tpkts=5\tbytes=500\tsrc=10.1.2.5/255.255.255.255\tin=br+\tproto=6\tinv=1',
-        tcp('spts=1024:65535\tdpts=443:443\toption=0\tflg_mask=0\tflg_cmp=0\tinvflags=2'),
-        'verdict\tDROP',
-        'rule\tsrc=010.1.2.6/32\tproto=17', // not a plain dotted quad: inet_pton decides
-        'verdict\tDROP',
+        'keep\t0',
+        ...spellings.map(([c, text]) => `rule\t${c === '-' ? '-\t-' : c}\t${text}`),
+        'keep\t1',
+        'keep\t2',
         'keep\t3',
         'chain\tFORWARD\twas=2',
         'keep\t0',
@@ -419,34 +493,18 @@ COMMIT
         'keep\t0',
         '',
       ].join('\n');
-      const bad = await rejection(native.legacyCommit('ipv4', ns.path, [commit]));
-      expect(bad.code).toBe('EINVAL');
-      expect(bad.message).toMatch(/line 13 \(chain INPUT\): rule record: src=010\.1\.2\.6\/32 is not an IPv4 ADDR\/MASK/);
-      await native.legacyCommit('ipv4', ns.path, [commit.replace('src=010.1.2.6/32', 'src=10.1.2.6/32')]);
-      restore(
-        oracle,
-        'ipv4',
-        `*filter
-:INPUT DROP [5:500]
-:FORWARD ACCEPT [0:0]
-:OUTPUT ACCEPT [1:2]
-:USER1 - [0:0]
-:USER2 - [0:0]
-[3:300] -A INPUT -s 10.0.0.0/8 -d 192.168.1.1/32 -i eth+ -p tcp -j ACCEPT
-[0:0] -A INPUT -s 10.1.2.3/32 -i eth0 -p tcp -m tcp --dport 22 -j ACCEPT
-[0:0] -A INPUT -s 10.1.2.4/32 -d 192.168.0.0/24 -p tcp -m tcp --dport 80 -j ACCEPT
-[5:500] -A INPUT -s 10.1.2.5/32 ! -i br+ -p tcp -m tcp --sport 1024:65535 ! --dport 443 -j DROP
-[0:0] -A INPUT -s 10.1.2.6/32 -p udp -j DROP
-[7:700] -A INPUT -m length --length 100:200 -j RETURN
-[4:400] -A FORWARD ! -s 10.1.0.0/255.255.0.255 ! -i lo -o eth0 ! -p udp -j USER1
-[0:0] -A FORWARD -i veth1234567890a -o br+ -j DROP
-[0:0] -A USER1 -j RETURN
-[9:90] -A USER2 -p tcp -m tcp --dport 80 -j DROP
-COMMIT
-`,
-      );
-      expect(save(ns, 'ipv4', 'filter')).toEqual(save(oracle, 'ipv4', 'filter'));
-      expect(checkEachRule(ns, 'ipv4', 'filter')).toBe(10);
+      await native.legacyCommit('ipv4', ns.path, [commit]);
+      restore(oracle, 'ipv4', RULES4);
+      const input = spellings.map(([c, text]) => `[${c === '-' ? '0:0' : c.replace('\t', ':')}] -I INPUT 2 ${text}`).reverse();
+      // -I INPUT 2, last first: the new rules land between rule 0 and rule 1.
+      oracle.ok('iptables-legacy-restore', ['-n', '-c'], `*filter\n${input.join('\n')}\nCOMMIT\n`);
+      // iptables-legacy-restore -n lets libiptc zero the built-in chains' counters; the addon
+      // keeps them: compare those apart.
+      const policyless = (lines: string[]) => lines.map((l) => l.replace(/^(:\S+ \S+) \[\d+:\d+\]$/, '$1'));
+      const now = save(ns, 'ipv4', 'filter');
+      expect(policyless(now)).toEqual(policyless(save(oracle, 'ipv4', 'filter')));
+      expect(now.filter((l) => l.startsWith(':'))).toEqual(heads);
+      expect(checkEachRule(ns, 'ipv4', 'filter')).toBe(8 + spellings.length);
     } finally {
       ns.delete();
       oracle.delete();
@@ -462,12 +520,10 @@ COMMIT
         'table\tfilter\tfamily=ipv6',
         'chain\tINPUT\twas=3',
         'keep\t1',
-        'rule\tpkts=5\tbytes=50\tsrc=2001:db8::/32\tdst=fd00::1/128\tproto=58\tinv=16',
-        'verdict\tACCEPT',
+        'rule\t5\t50\t-s 2001:db8::/32 ! -d fd00::1/128 -p ipv6-icmp -j ACCEPT',
         'chain\tFORWARD\tpolicy=ACCEPT\tpkts=0\tbytes=0',
         'chain\tOUTPUT',
-        'rule\tout=eth%2B\tproto=6',
-        'jump\tUSER6',
+        'rule\t-\t-\t-o eth+ -p tcp -j USER6',
         'chain\tUSER6',
         'keep\t0',
         '',
@@ -496,48 +552,69 @@ COMMIT
     }
   });
 
-  // Every rule re-created from the wire (a read wire is a valid commit wire: rules with their
-  // counters, built-in chains with policy and counters) must save exactly as before: this
-  // runs each extension's codec through decode and encode against the kernel.
-  for (const [family, table, text] of [
-    ['ipv4', 'nat', readFileSync(join(root, 'fixtures', 'seed-docker-host.rules'), 'utf8')],
-    ['ipv4', 'filter', EXT4_FILTER],
-    ['ipv4', 'mangle', EXT4_MANGLE],
-    ['ipv4', 'raw', EXT4_RAW],
-    ['ipv6', 'filter', EXT6_FILTER],
+  // Every rule re-created from its text (a read turned into a commit of new rules with their
+  // counters, built-in chains with policy and counters) must give back the same table, byte
+  // for byte: this runs every extension's printer and parser, and the opaque markers of the
+  // ones without a module, through the kernel. Each read is also what iptables-legacy-save
+  // prints, rule for rule, where a module prints the rule.
+  const MANGLE_OPAQUE = `*mangle
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+[3:4] -A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu
+[0:0] -A FORWARD -m length --length 10:20 -j TTL --ttl-set 5
+[0:0] -A FORWARD -m statistic --mode random --probability 0.5 -j ACCEPT
+COMMIT
+`;
+  for (const [label, family, table, text] of [
+    ['docker host', 'ipv4', 'nat', readFileSync(join(root, 'fixtures', 'seed-docker-host.rules'), 'utf8')],
+    ['extensions', 'ipv4', 'filter', EXT4_FILTER],
+    ['extensions', 'ipv4', 'mangle', EXT4_MANGLE],
+    ['extensions', 'ipv4', 'raw', EXT4_RAW],
+    ['extensions', 'ipv6', 'filter', EXT6_FILTER],
+    ['ip fields', 'ipv4', 'filter', RULES4],
+    ['ip fields', 'ipv6', 'filter', RULES6],
+    ['opaque matches and targets', 'ipv4', 'mangle', MANGLE_OPAQUE],
   ] as const) {
-    it(`${family} ${table}: committing a read wire as all-new rules gives back the same table`, async () => {
+    it(`${family} ${table} (${label}): a read committed as all-new rules gives back the same table`, async () => {
       await withNetns(async (ns) => {
         restore(ns, family, text);
         const before = save(ns, family, table);
-        const wire = await native.legacyRead(family, ns.path, table);
-        // Rules leave the handle and come back from their bytes: nothing is kept.
+        const read = await native.legacyRead(family, ns.path, table);
+        // Read == save, for every rule a module prints.
+        const opaque = new Set(asSave(table, read).flatMap((l, i) => (l.includes('--iptkit-opaque') ? [i] : [])));
+        expect(opaque.size).toBe(label.startsWith('opaque') ? 3 : label === 'ip fields' ? 1 : 0);
+        expect(asSave(table, read).filter((_, i) => !opaque.has(i))).toEqual(before.filter((_, i) => !opaque.has(i)));
+        // Rules leave the handle and come back from their text: nothing is kept.
         const flushFirst = [
           `table\t${table}\tfamily=${family}`,
-          ...chains(wire).filter((c) => c.line.includes('policy=')).map((c) => `chain\t${c.name}`),
+          ...chains(read).filter((c) => c.policy).map((c) => `chain\t${c.name}`),
           '',
         ].join('\n');
         await native.legacyCommit(family, ns.path, [flushFirst]);
         expect(save(ns, family, table)).not.toEqual(before);
-        await native.legacyCommit(family, ns.path, [wire]);
+        await native.legacyCommit(family, ns.path, [allNew(read)]);
         expect(save(ns, family, table)).toEqual(before);
         expect(checkEachRule(ns, family, table)).toBe(before.filter((l) => l.includes(' -A ')).length);
+        const again = await native.legacyRead(family, ns.path, table);
+        expect(again.wire).toBe(read.wire);
+        expect(again.counters).toEqual(read.counters);
       }, PREFIX);
     });
   }
 
-  it('an extension without a codec survives a read-modify-commit byte for byte', async () => {
+  it('an extension without a module survives a read-modify-commit byte for byte', async () => {
     await withNetns(async (ns) => {
       restore(ns, 'ipv4', RULES4);
       const before = await native.legacyRead('ipv4', ns.path, 'filter');
-      const rawOf = (w: string) => records(w).filter((r) => r.kind === 'match' && r.words[0] === 'length');
-      // Move the length rule: it is re-created from its raw bytes, not kept.
+      // Move the length rule to the front: it is re-created from its opaque text, not kept.
       const input = chains(before)[0]!;
-      const moved = input.rules[3]!.map((l) => (l.startsWith('rule\t') ? 'rule\tpkts=7\tbytes=700' : l));
       const wire = [
         'table\tfilter\tfamily=ipv4',
         'chain\tINPUT',
-        ...moved,
+        ruleRecord(input.rules[3]!, input.counters[3]),
         'keep\t0',
         'keep\t1',
         'keep\t2',
@@ -552,10 +629,14 @@ COMMIT
         '',
       ].join('\n');
       await native.legacyCommit('ipv4', ns.path, [wire]);
-      const after = await native.legacyRead('ipv4', ns.path, 'filter');
-      expect(rawOf(after)).toEqual(rawOf(before));
-      expect(chains(after)[0]!.rules[0]).toEqual(input.rules[3]);
+      const after = chains(await native.legacyRead('ipv4', ns.path, 'filter'))[0]!;
+      expect(after.rules).toEqual([input.rules[3], ...input.rules.slice(0, 3)]);
+      expect(after.counters).toEqual([input.counters[3], ...input.counters.slice(0, 3)]);
       expect(save(ns, 'ipv4', 'filter')).toContain('[7:700] -A INPUT -m length --length 100:200 -j RETURN');
+      expect(has(ns, 'ipv4', 'filter', 'INPUT', ['-m', 'length', '--length', '100:200', '-j', 'RETURN'])).toBe(true);
+      // iptables-legacy-restore refuses the marker: it never passes for a rule it could restore.
+      const r = ns.run('iptables-legacy-restore', ['-n'], `*filter\n-A INPUT ${input.rules[3]}\nCOMMIT\n`);
+      expect(r.status).not.toBe(0);
     }, PREFIX);
   });
 
@@ -565,7 +646,7 @@ COMMIT
       const before = save(ns, 'ipv4', 'filter');
       const wire = keepAll(await native.legacyRead('ipv4', ns.path, 'filter'))
         .replace('chain\tINPUT\twas=4', 'chain\tINPUT\twas=5')
-        .replace('chain\tOUTPUT\twas=0', 'chain\tOUTPUT\twas=0\nrule\nverdict\tACCEPT');
+        .replace('chain\tOUTPUT\twas=0', 'chain\tOUTPUT\twas=0\nrule\t-\t-\t-j ACCEPT');
       const e = await rejection(native.legacyCommit('ipv4', ns.path, [wire]));
       expect(e.code).toBe('ESTALE');
       expect(e.chain).toBe('INPUT');
@@ -578,57 +659,53 @@ COMMIT
     ['ipv4', RULES4],
     ['ipv6', RULES6],
   ] as const) {
-  it(`${family}: a table the kernel refuses puts back the tables committed before it, counters included`, async () => {
-    await withNetns(async (ns) => {
-      restore(ns, family, rules);
-      restore(ns, family, '*nat\n:PREROUTING ACCEPT [3:33]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n');
-      const filterBefore = save(ns, family, 'filter');
-      const natBefore = save(ns, family, 'nat');
-      // filter: flush everything, new policies; valid on its own.
-      const filter = [
-        `table\tfilter\tfamily=${family}`,
-        'chain\tINPUT\tpolicy=ACCEPT\tpkts=0\tbytes=0',
-        'rule',
-        'verdict\tDROP',
-        'chain\tFORWARD',
-        'chain\tOUTPUT',
-        '',
-      ].join('\n');
-      // nat: a loop of jumps reachable from PREROUTING; the kernel says ELOOP.
-      const nat = [
-        `table\tnat\tfamily=${family}`,
-        'chain\tPREROUTING',
-        'rule',
-        'jump\tA',
-        'chain\tINPUT',
-        'chain\tOUTPUT',
-        'chain\tPOSTROUTING',
-        'chain\tA',
-        'rule',
-        'jump\tB',
-        'chain\tB',
-        'rule',
-        'jump\tA',
-        '',
-      ].join('\n');
-      const e = await rejection(native.legacyCommit(family, ns.path, [filter, nat]));
-      expect(e.code).toBe('ELOOP');
-      expect(e.table).toBe('nat');
-      expect(e.message).toMatch(/nat/);
-      expect(save(ns, family, 'filter')).toEqual(filterBefore);
-      expect(save(ns, family, 'nat')).toEqual(natBefore);
-      // A second table that is stale fails before anything is committed.
-      const natStale = `table\tnat\tfamily=${family}\nchain\tPREROUTING\twas=9\nchain\tINPUT\nchain\tOUTPUT\nchain\tPOSTROUTING\n`;
-      const stale = await rejection(native.legacyCommit(family, ns.path, [filter, natStale]));
-      expect(stale.code).toBe('ESTALE');
-      expect(stale.table).toBe('nat');
-      expect(stale.chain).toBe('PREROUTING');
-      expect(save(ns, family, 'filter')).toEqual(filterBefore);
-      // And the same commit without the bad table goes through.
-      await native.legacyCommit(family, ns.path, [filter]);
-      expect(save(ns, family, 'filter')).not.toEqual(filterBefore);
-    }, PREFIX);
-  });
+    it(`${family}: a table the kernel refuses puts back the tables committed before it, counters included`, async () => {
+      await withNetns(async (ns) => {
+        restore(ns, family, rules);
+        restore(ns, family, '*nat\n:PREROUTING ACCEPT [3:33]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n');
+        const filterBefore = save(ns, family, 'filter');
+        const natBefore = save(ns, family, 'nat');
+        // filter: flush everything, new policies; valid on its own.
+        const filter = [
+          `table\tfilter\tfamily=${family}`,
+          'chain\tINPUT\tpolicy=ACCEPT\tpkts=0\tbytes=0',
+          'rule\t-\t-\t-j DROP',
+          'chain\tFORWARD',
+          'chain\tOUTPUT',
+          '',
+        ].join('\n');
+        // nat: a loop of jumps reachable from PREROUTING; the kernel says ELOOP.
+        const nat = [
+          `table\tnat\tfamily=${family}`,
+          'chain\tPREROUTING',
+          'rule\t-\t-\t-j A',
+          'chain\tINPUT',
+          'chain\tOUTPUT',
+          'chain\tPOSTROUTING',
+          'chain\tA',
+          'rule\t-\t-\t-j B',
+          'chain\tB',
+          'rule\t-\t-\t-j A',
+          '',
+        ].join('\n');
+        const e = await rejection(native.legacyCommit(family, ns.path, [filter, nat]));
+        expect(e.code).toBe('ELOOP');
+        expect(e.table).toBe('nat');
+        expect(e.message).toMatch(/nat/);
+        expect(save(ns, family, 'filter')).toEqual(filterBefore);
+        expect(save(ns, family, 'nat')).toEqual(natBefore);
+        // A second table that is stale fails before anything is committed.
+        const natStale = `table\tnat\tfamily=${family}\nchain\tPREROUTING\twas=9\nchain\tINPUT\nchain\tOUTPUT\nchain\tPOSTROUTING\n`;
+        const stale = await rejection(native.legacyCommit(family, ns.path, [filter, natStale]));
+        expect(stale.code).toBe('ESTALE');
+        expect(stale.table).toBe('nat');
+        expect(stale.chain).toBe('PREROUTING');
+        expect(save(ns, family, 'filter')).toEqual(filterBefore);
+        // And the same commit without the bad table goes through.
+        await native.legacyCommit(family, ns.path, [filter]);
+        expect(save(ns, family, 'filter')).not.toEqual(filterBefore);
+      }, PREFIX);
+    });
   }
 
   it('rejects malformed wire with EINVAL naming the record and line, before touching the kernel', async () => {
@@ -637,15 +714,25 @@ COMMIT
       const before = save(ns, 'ipv4', 'filter');
       const base = 'table\tfilter\tfamily=ipv4\nchain\tINPUT\nchain\tFORWARD\nchain\tOUTPUT\n';
       const cases: [string, RegExp][] = [
-        [base + 'rule\tsrc=10.0.0.%ZZ\n', /line 5.*rule record: bad escape/],
         [base + 'bogus\tx\n', /line 5.*bogus record: unknown record kind/],
-        [base + 'rule\tcolour=red\n', /line 5.*rule record: unknown key 'colour'/],
-        [base + 'rule\tsrc=10.0.0.300/8\n', /line 5.*src=10\.0\.0\.300\/8/],
-        [base + 'rule\njump\tNOSUCH\n', /line 6.*NOSUCH/],
-        [base + 'rule\njump\tINPUT\n', /line 6.*built-in chain INPUT/],
+        [base + 'rule\t-\t-\n', /line 5 \(chain OUTPUT\): rule record: needs packets, bytes and the rule's text/],
+        [base + 'rule\t1\t-\t-j ACCEPT\n', /line 5.*rule record: packets and bytes are both counters or both '-'/],
+        [base + 'rule\tx\t1\t-j ACCEPT\n', /line 5.*rule record: packets x and bytes 1 are not decimal/],
+        [base + 'rule\t-\t-\t-s 10.0.0.300/8\n', /line 5 \(chain OUTPUT\): rule record: `-s 10\.0\.0\.300\/8': .*10\.0\.0\.300/],
+        [base + 'rule\t-\t-\t-j NOSUCH\n', /line 5.*NOSUCH is neither a chain of the table nor a target/],
+        [base + 'rule\t-\t-\t-j INPUT\n', /line 5.*built-in chain INPUT/],
+        [base + 'rule\t-\t-\t-g ACCEPT\n', /line 5.*ACCEPT is neither a chain/],
+        [base + 'rule\t-\t-\t-m nosuchmatch --port 1\n', /line 5.*nosuchmatch/],
+        [base + 'rule\t-\t-\t-m length --iptkit-opaque 0:zz\n', /line 5.*opaque/],
+        [base + 'rule\t-\t-\t-p tcp --dport 1 -j ACCEPT extra\n', /line 5.*extra/],
+        [base + 'rule\t-\t-\t-m comment --comment "a\rb"\n', /line 5.*line break/],
         [base + 'keep\t1\nkeep\t0\n', /line 6.*strictly increasing/],
-        [base + 'rule\nmatch\tnosuchmatch\t0\tport=1\n', /line 6.*no codec for match nosuchmatch/],
+        [base + 'keep\tx\n', /line 5.*keep record/],
+        [base + 'chain\tX\tcolour=red\n', /line 5.*chain record: unknown key 'colour'/],
+        [base + 'chain\tINPUT\n', /line 5.*chain INPUT is listed twice/],
+        [base + 'chain\tX\tpkts=1\tbytes=2\n', /line 5.*need policy=/],
         ['table\tfilter\tfamily=ipv6\n', /line 1.*family=ipv6/],
+        ['chain\tINPUT\n', /line 1.*first record must be 'table'/],
       ];
       for (const [wire, msg] of cases) {
         const e = await rejection(native.legacyCommit('ipv4', ns.path, [wire]));
@@ -656,15 +743,22 @@ COMMIT
     }, PREFIX);
   });
 
-  it("rejects a codec's bad field with EINVAL naming table, chain and field", async () => {
+  it('a rule that does not parse is EINVAL naming table, chain and line, before any table is committed', async () => {
     await withNetns(async (ns) => {
       restore(ns, 'ipv4', RULES4);
-      const wire = 'table\tfilter\tfamily=ipv4\nchain\tINPUT\nrule\tproto=6\nmatch\ttcp\t0\tdpts=banana\nchain\tFORWARD\nchain\tOUTPUT\n';
-      const e = await rejection(native.legacyCommit('ipv4', ns.path, [wire]));
+      restore(ns, 'ipv4', '*nat\n:PREROUTING ACCEPT [3:33]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n');
+      const before = { filter: save(ns, 'ipv4', 'filter'), nat: save(ns, 'ipv4', 'nat') };
+      const filter = 'table\tfilter\tfamily=ipv4\nchain\tINPUT\tpolicy=ACCEPT\nrule\t-\t-\t-j DROP\nchain\tFORWARD\nchain\tOUTPUT\n';
+      const nat =
+        'table\tnat\tfamily=ipv4\nchain\tPREROUTING\nrule\t-\t-\t-p tcp -j ACCEPT\nrule\t-\t-\t-p tcp -m tcp --dport banana -j ACCEPT\n' +
+        'chain\tINPUT\nchain\tOUTPUT\nchain\tPOSTROUTING\n';
+      const e = await rejection(native.legacyCommit('ipv4', ns.path, [filter, nat]));
       expect(e.code).toBe('EINVAL');
-      expect(e.table).toBe('filter');
-      expect(e.chain).toBe('INPUT');
-      expect(e.message).toMatch(/tcp.*dpts/);
+      expect(e.table).toBe('nat');
+      expect(e.chain).toBe('PREROUTING');
+      expect(e.message).toMatch(/ipv4 table nat line 4 \(chain PREROUTING\): rule record: `-p tcp -m tcp --dport banana -j ACCEPT': .*banana/);
+      expect(save(ns, 'ipv4', 'filter')).toEqual(before.filter);
+      expect(save(ns, 'ipv4', 'nat')).toEqual(before.nat);
     }, PREFIX);
   });
 
@@ -700,16 +794,16 @@ COMMIT
 COMMIT
 `;
 
-  /** An append=1 wire of the rules `after` has beyond `before` (zero counters left out). */
-  function appendWire(before: string, after: string): string {
-    const head = after.split('\n')[0]!;
-    const lines = [`${head}\tappend=1`];
+  /** An append=1 wire of the rules `after` has beyond `before`. */
+  function appendWire(before: NativeTableRead, after: NativeTableRead): string {
+    const { table, family } = tableOf(after);
+    const lines = [`table\t${table}\tfamily=${family}\tappend=1`];
     const had = new Map(chains(before).map((c) => [c.name, c.rules.length]));
     for (const c of chains(after)) {
-      const added = c.rules.slice(had.get(c.name) ?? 0);
-      if (added.length === 0) continue;
+      const from = had.get(c.name) ?? 0;
+      if (c.rules.length === from) continue;
       lines.push(`chain\t${c.name}`);
-      for (const r of added) lines.push(r[0]!.replace('\tpkts=0\tbytes=0', ''), ...r.slice(1));
+      for (let i = from; i < c.rules.length; i++) lines.push(ruleRecord(c.rules[i]!, c.counters[i]));
     }
     return lines.join('\n') + '\n';
   }
@@ -722,14 +816,16 @@ COMMIT
       restore(oracle, 'ipv4', APPEND_BASE);
       const base = { filter: save(ns, 'ipv4', 'filter'), nat: save(ns, 'ipv4', 'nat') };
       const wires: string[] = [];
-      const read: Record<string, string> = {};
+      const read: Record<string, NativeTableRead> = {};
       for (const table of ['filter', 'nat']) read[table] = await native.legacyRead('ipv4', ns.path, table);
       oracle.ok('iptables-legacy-restore', ['-n', '-c'], APPEND_LINES);
       for (const table of ['filter', 'nat']) {
         wires.push(appendWire(read[table]!, await native.legacyRead('ipv4', oracle.path, table)));
       }
-      expect(wires[0]).toMatch(/^table\tfilter\tfamily=ipv4\tappend=1\nchain\tFORWARD\nrule\tpkts=5\tbytes=50/);
-      expect(wires[0]).toMatch(/\nrule\n(?:.*\n)?jump\tDOCKER-ISOLATION\n/);
+      expect(wires[0]).toMatch(
+        /^table\tfilter\tfamily=ipv4\tappend=1\nchain\tFORWARD\nrule\t5\t50\t-o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n/,
+      );
+      expect(wires[0]).toMatch(/\nrule\t-\t-\t-j DOCKER-ISOLATION\n/);
       expect(wires[0]).not.toMatch(/chain\t(INPUT|OUTPUT|DOCKER-ISOLATION)\b/);
       expect(wires[1]).not.toMatch(/chain\tPREROUTING/);
       await native.legacyCommit('ipv4', ns.path, wires);
@@ -756,20 +852,20 @@ COMMIT
     await withNetns(async (ns) => {
       restore(ns, 'ipv4', APPEND_BASE);
       const before = { filter: save(ns, 'ipv4', 'filter'), nat: save(ns, 'ipv4', 'nat') };
-      const filter = 'table\tfilter\tfamily=ipv4\tappend=1\nchain\tDOCKER-USER\nrule\nverdict\tDROP\n';
-      const nat = 'table\tnat\tfamily=ipv4\tappend=1\nchain\tDOCKER\nrule\nverdict\tRETURN\nchain\tNOPE\nrule\nverdict\tACCEPT\n';
+      const filter = 'table\tfilter\tfamily=ipv4\tappend=1\nchain\tDOCKER-USER\nrule\t-\t-\t-j DROP\n';
+      const nat = 'table\tnat\tfamily=ipv4\tappend=1\nchain\tDOCKER\nrule\t-\t-\t-j RETURN\nchain\tNOPE\nrule\t-\t-\t-j ACCEPT\n';
       const e = await rejection(native.legacyCommit('ipv4', ns.path, [filter, nat]));
       expect(e.code).toBe('ENOENT');
       expect(e.table).toBe('nat');
       expect(e.chain).toBe('NOPE');
       expect(e.message).toMatch(/nat.*NOPE.*No chain\/target\/match by that name/);
       // A jump to a chain the kernel does not have: ENOENT as well.
-      const jump = 'table\tfilter\tfamily=ipv4\tappend=1\nchain\tFORWARD\nrule\njump\tNOSUCH\n';
+      const jump = 'table\tfilter\tfamily=ipv4\tappend=1\nchain\tFORWARD\nrule\t-\t-\t-j NOSUCH\n';
       const j = await rejection(native.legacyCommit('ipv4', ns.path, [jump]));
       expect(j.code).toBe('ENOENT');
       expect(j.message).toMatch(/NOSUCH/);
       // The kernel refuses nat (DOCKER jumps to itself): filter, committed first, is put back.
-      const loop = 'table\tnat\tfamily=ipv4\tappend=1\nchain\tDOCKER\nrule\njump\tDOCKER\n';
+      const loop = 'table\tnat\tfamily=ipv4\tappend=1\nchain\tDOCKER\nrule\t-\t-\t-j DOCKER\n';
       const l = await rejection(native.legacyCommit('ipv4', ns.path, [filter, loop]));
       expect(l.code).toBe('ELOOP');
       expect(l.table).toBe('nat');
@@ -785,10 +881,10 @@ COMMIT
       const head = 'table\tfilter\tfamily=ipv4\tappend=1\n';
       const cases: [string, RegExp][] = [
         [head + 'chain\tFORWARD\nkeep\t0\n', /line 3.*keep record/],
-        [head + 'chain\tFORWARD\nrule\nverdict\tACCEPT\nkeep\t0\n', /line 5.*keep record/],
+        [head + 'chain\tFORWARD\nrule\t-\t-\t-j ACCEPT\nkeep\t0\n', /line 4.*keep record/],
         [head + 'chain\tFORWARD\tpolicy=ACCEPT\n', /line 2.*chain record: policy=/],
         [head + 'chain\tDOCKER-USER\nchain\tFORWARD\tpolicy=DROP\tpkts=1\tbytes=2\n', /line 3.*chain record/],
-        [head + 'chain\tFORWARD\twas=1\nrule\nverdict\tACCEPT\n', /line 2.*chain record: was=/],
+        [head + 'chain\tFORWARD\twas=1\nrule\t-\t-\t-j ACCEPT\n', /line 2.*chain record: was=/],
       ];
       for (const [wire, msg] of cases) {
         const e = await rejection(native.legacyCommit('ipv4', ns.path, [wire]));
@@ -799,28 +895,56 @@ COMMIT
     }, PREFIX);
   });
 
-  it('ipv4: -i + and ! -o + read as in=+ / out=+ and a read→commit saves the same', async () => {
-    await withNetns(async (ns) => {
+  it('ipv4: -i + prints nothing (as iptables-legacy-save); ! -o + keeps its `!`, which that tool drops; read→commit keeps them', async () => {
+    const ns = new Netns(PREFIX);
+    try {
       restore(
         ns,
         'ipv4',
         '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n' +
-          '[1:10] -A INPUT -i + -j ACCEPT\n[2:20] -A OUTPUT ! -o + -j DROP\n[0:0] -A FORWARD ! -i + -o + -j ACCEPT\nCOMMIT\n',
+          '[1:10] -A INPUT -i + -j ACCEPT\n[2:20] -A OUTPUT ! -o + -j DROP\n[0:0] -A FORWARD ! -i + -o + -j ACCEPT\n' +
+          '[3:30] -A FORWARD\nCOMMIT\n',
       );
       const before = save(ns, 'ipv4', 'filter');
-      const wire = await native.legacyRead('ipv4', ns.path, 'filter');
-      const rules = records(wire).filter((r) => r.kind === 'rule');
-      expect(rules.map((r) => [r.fields['in'], r.fields['out'], r.fields['inv'] ?? '0'])).toEqual([
-        ['+', undefined, '0'],
-        ['+', '+', '1'],
-        [undefined, '+', '2'],
-      ]);
-      await native.legacyCommit('ipv4', ns.path, [wire]);
-      // iptables-legacy-save prints none of these interfaces (nor their !), so -C cannot
-      // check them; the read after the commit shows the same bytes.
-      expect(save(ns, 'ipv4', 'filter')).toEqual(before);
+      const read = await native.legacyRead('ipv4', ns.path, 'filter');
+      // The kernel holds `-i +` and `! -i +` as an all-zero mask (with the `!` in invflags).
+      // iptables-legacy-save prints neither, nor the `!` — so its `! -o + -j DROP` (no packet)
+      // reads as `-j DROP` (every packet). iptkit's text keeps the `!`, as iptables-nft-save
+      // prints it: a rule's text is its identity.
       expect(before).toContain('[2:20] -A OUTPUT -j DROP');
-      expect(await native.legacyRead('ipv4', ns.path, 'filter')).toBe(wire);
+      expect(chains(read).map((c) => c.rules)).toEqual([['-j ACCEPT'], ['! -i + -j ACCEPT', ''], ['! -o + -j DROP']]);
+      // Kept rules keep their bytes.
+      await native.legacyCommit('ipv4', ns.path, [keepAll(read)]);
+      expect(has(ns, 'ipv4', 'filter', 'OUTPUT', ['!', '-o', '+', '-j', 'DROP'])).toBe(true);
+      expect(has(ns, 'ipv4', 'filter', 'FORWARD', ['!', '-i', '+', '-o', '+', '-j', 'ACCEPT'])).toBe(true);
+      // Re-created from their text they are the same rules, the `!` included.
+      await native.legacyCommit('ipv4', ns.path, [allNew(read)]);
+      expect(save(ns, 'ipv4', 'filter')).toEqual(before);
+      expect(has(ns, 'ipv4', 'filter', 'OUTPUT', ['!', '-o', '+', '-j', 'DROP'])).toBe(true);
+      const again = await native.legacyRead('ipv4', ns.path, 'filter');
+      expect(again.wire).toBe(read.wire);
+      expect(again.counters).toEqual(read.counters);
+    } finally {
+      ns.delete();
+    }
+  });
+
+  it('comments: UTF-8 comes back as written; a line break in a rule reads as a space and the rule is kept', async () => {
+    await withNetns(async (ns) => {
+      restore(ns, 'ipv4', '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n');
+      // Only the command line can write a line break into a comment (restore input cannot).
+      const crlf = ['-m', 'comment', '--comment', 'two\nlines\rhere', '-j', 'ACCEPT'];
+      const utf8 = ['-m', 'comment', '--comment', 'café ✓', '-j', 'DROP'];
+      ns.ok('iptables-legacy', ['-A', 'INPUT', ...crlf]);
+      ns.ok('iptables-legacy', ['-A', 'INPUT', ...utf8]);
+      const read = await native.legacyRead('ipv4', ns.path, 'filter');
+      expect(chains(read)[0]!.rules).toEqual(['-m comment --comment "two lines here" -j ACCEPT', '-m comment --comment "café ✓" -j DROP']);
+      // Kept by position, the comment keeps its bytes; the UTF-8 one is re-created from its text.
+      const commit = ['table\tfilter\tfamily=ipv4', 'chain\tINPUT\twas=2', 'keep\t0', ruleRecord(chains(read)[0]!.rules[1]!), 'chain\tFORWARD', 'chain\tOUTPUT', ''];
+      await native.legacyCommit('ipv4', ns.path, [commit.join('\n')]);
+      expect(has(ns, 'ipv4', 'filter', 'INPUT', crlf)).toBe(true);
+      expect(has(ns, 'ipv4', 'filter', 'INPUT', utf8)).toBe(true);
+      expect((await native.legacyRead('ipv4', ns.path, 'filter')).wire).toBe(read.wire);
     }, PREFIX);
   });
 
@@ -847,15 +971,19 @@ COMMIT
     try {
       restore(a, 'ipv4', RULES4);
       restore(b, 'ipv4', EXT4_FILTER);
-      const wireA = await native.legacyRead('ipv4', a.path, 'filter');
-      const wireB = await native.legacyRead('ipv4', b.path, 'filter');
+      const readA = await native.legacyRead('ipv4', a.path, 'filter');
+      const readB = await native.legacyRead('ipv4', b.path, 'filter');
       const saveB = save(b, 'ipv4', 'filter');
+      const same = (r: NativeTableRead, want: NativeTableRead) => {
+        expect(r.wire).toBe(want.wire);
+        expect(r.counters).toEqual(want.counters);
+      };
       const calls: Promise<unknown>[] = [];
       for (let i = 0; i < 16; i++) {
-        calls.push(native.legacyRead('ipv4', a.path, 'filter').then((w) => expect(w).toBe(wireA)));
-        // The read wire itself re-creates every rule with its counters: a real replace each time.
-        calls.push(native.legacyCommit('ipv4', b.path, [wireB]));
-        calls.push(native.legacyRead('ipv4', b.path, 'filter').then((w) => expect(w).toBe(wireB)));
+        calls.push(native.legacyRead('ipv4', a.path, 'filter').then((r) => same(r, readA)));
+        // Every rule re-created from its text with its counters: a real replace each time.
+        calls.push(native.legacyCommit('ipv4', b.path, [allNew(readB)]));
+        calls.push(native.legacyRead('ipv4', b.path, 'filter').then((r) => same(r, readB)));
         calls.push(native.legacyTableNames('ipv4', a.path).then((n) => expect(n).toContain('filter')));
       }
       await Promise.all(calls);
@@ -898,27 +1026,31 @@ COMMIT
       }
       lines.push('-A INPUT -j BIG', 'COMMIT', '');
       restore(ns, 'ipv4', lines.join('\n'));
-      let t = performance.now();
-      const wire = await native.legacyRead('ipv4', ns.path, 'filter');
-      const readMs = performance.now() - t;
-      expect(chains(wire).find((c) => c.name === 'BIG')!.rules).toHaveLength(n);
+      // The first read, and the best of three: the machine is shared, and the first reads
+      // pay for fresh memory (libiptc's, the kernel's copy, V8's string).
+      let read: NativeTableRead | undefined;
+      const readMs: number[] = [];
+      for (let k = 0; k < 3; k++) {
+        const t = performance.now();
+        read = await native.legacyRead('ipv4', ns.path, 'filter');
+        readMs.push(performance.now() - t);
+      }
+      expect(chains(read!).find((c) => c.name === 'BIG')!.rules).toHaveLength(n);
 
-      const keep = keepAll(wire).replace('chain\tBIG\twas=30000\n', 'chain\tBIG\twas=30000\nrule\tproto=17\nverdict\tDROP\n');
-      t = performance.now();
+      const keep = keepAll(read!).replace('chain\tBIG\twas=30000\n', 'chain\tBIG\twas=30000\nrule\t-\t-\t-p udp -j DROP\n');
+      let t = performance.now();
       await native.legacyCommit('ipv4', ns.path, [keep]);
       const keepMs = performance.now() - t;
 
-      // Every rule new: the whole chain re-created from the wire.
-      const fresh = wire
-        .split('\n')
-        .map((l) => (l.startsWith('chain\t') ? l.split('\t').slice(0, 2).join('\t') : l))
-        .join('\n');
+      // Every rule new: the whole chain re-created from its text.
+      const fresh = allNew(read!);
       t = performance.now();
       await native.legacyCommit('ipv4', ns.path, [fresh]);
       const freshMs = performance.now() - t;
       expect(save(ns, 'ipv4', 'filter').filter((l) => l.includes('-A BIG'))).toHaveLength(n);
       console.log(
-        `30,000 rules: read ${readMs.toFixed(1)} ms (${(wire.length / 1e6).toFixed(1)} MB wire); ` +
+        `30,000 rules: read ${readMs[0]!.toFixed(1)} ms, best of 3 ${Math.min(...readMs).toFixed(1)} ms ` +
+          `(${(read!.wire.length / 1e6).toFixed(1)} MB wire); ` +
           `commit keep-all + 1 ${keepMs.toFixed(1)} ms; commit all new ${freshMs.toFixed(1)} ms`,
       );
     }, PREFIX);

@@ -1,12 +1,13 @@
 // The nf_tables back end's native side against the real tools, in throwaway namespaces:
-// nftRead decodes what iptables-nft-restore wrote into the same wire the legacy reader gives
-// for the same rules; nftCommit writes what iptables-nft would (iptables-nft-save, -C and -D
-// agree, and the netlink expressions are identical); foreign rules and counters survive;
-// a stale generation is refused; 30,000 rules go through in one batch.
+// nftRead prints what iptables-nft-restore wrote as the same canonical rule texts (and
+// counters) the legacy reader gives for the same rules, and as iptables-nft-save prints them;
+// nftCommit writes what iptables-nft would (iptables-nft-save, -C and -D agree, and the
+// netlink expressions are identical); rules written by nft directly and counters survive; a
+// stale generation is refused; 30,000 rules go through in one batch.
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { native } from '../../src/binding.js';
+import { native, type NativeTableRead } from '../../src/binding.js';
 import { isRoot, Netns, saveLines, withNetns } from '../helpers/netns.js';
 
 type Fam = 'ipv4' | 'ipv6';
@@ -83,34 +84,123 @@ COMMIT
 COMMIT
 `;
 
+// Extensions iptkit has no module for (length, CONNMARK, NFLOG): read as opaque markers,
+// committed back byte for byte; NFLOG in the native log expression iptables-nft writes for it.
+const OPAQUE_RULES = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+[5:500] -A INPUT -p udp -m length --length 100:200 -j CONNMARK --set-xmark 0x1/0xff
+[0:0] -A INPUT -m length ! --length 1000 -m comment --comment "after an opaque match" -j ACCEPT
+[7:700] -A INPUT -p tcp -j NFLOG --nflog-group 3
+[0:0] -A INPUT -j NFLOG --nflog-prefix "hello x" --nflog-group 4 --nflog-size 100 --nflog-threshold 5
+[0:0] -A INPUT -j NFLOG
+COMMIT
+`;
+
 const SEED_NAT = readFileSync(new URL('../../fixtures/seed-docker-host.rules', import.meta.url), 'utf8');
 
-function stripHandles(wire: string): string {
-  return wire.replace(/\thandle=\d+/g, '');
+const BUILTIN: Record<string, string[]> = {
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  raw: ['PREROUTING', 'OUTPUT'],
+  security: ['INPUT', 'FORWARD', 'OUTPUT'],
+};
+
+interface ReadRule {
+  text: string;
+  packets: bigint;
+  bytes: bigint;
+  handle: number;
+}
+interface ReadChain {
+  name: string;
+  /** null for a user-defined chain. */
+  policy: string | null;
+  packets: bigint;
+  bytes: bigint;
+  references: number;
+  rules: ReadRule[];
+}
+interface ReadTable {
+  name: string;
+  family: Fam;
+  chains: ReadChain[];
 }
 
-/** Every `rule handle=N …` block and `foreign handle=N …` record becomes `keep N`. */
-function keepAll(wire: string): string {
-  const out: string[] = [];
-  let skipping = false;
-  for (const line of wire.split('\n')) {
-    const m = /^(rule|foreign)\thandle=(\d+)/.exec(line);
-    if (m) {
-      out.push(`keep\t${m[2]}`);
-      skipping = true;
-      continue;
+/** A table as nftRead gives it (docs/wire.md "Read"), checked for shape as it is taken apart. */
+function parseRead(t: NativeTableRead): ReadTable {
+  const lines = t.wire.split('\n');
+  expect(lines.pop(), 'the wire ends with a newline').toBe('');
+  const head = lines[0]!.split('\t');
+  expect(head).toHaveLength(3);
+  expect(head[0]).toBe('table');
+  expect(['ipv4', 'ipv6']).toContain(head[2]);
+  const out: ReadTable = { name: head[1]!, family: head[2] as Fam, chains: [] };
+  let rule = 0;
+  for (let i = 1; i < lines.length; ) {
+    const f = lines[i++]!.split('\t');
+    expect(f[0], `chain record, line ${i}`).toBe('chain');
+    const n = Number(f[f.length - 1]);
+    const chain: ReadChain =
+      f[2] === '-'
+        ? { name: f[1]!, policy: null, packets: 0n, bytes: 0n, references: Number(f[3]), rules: [] }
+        : { name: f[1]!, policy: f[2]!, packets: BigInt(f[3]!), bytes: BigInt(f[4]!), references: 0, rules: [] };
+    expect(f).toHaveLength(chain.policy === null ? 5 : 6);
+    for (let k = 0; k < n; k++, rule++) {
+      chain.rules.push({ text: lines[i++]!, packets: t.counters[2 * rule]!, bytes: t.counters[2 * rule + 1]!, handle: t.handles![rule]! });
     }
-    if (skipping && /^(match|target|verdict|jump)\t/.test(line)) continue;
-    skipping = false;
-    out.push(line);
+    out.chains.push(chain);
   }
-  return out.join('\n');
+  expect(t.counters).toHaveLength(2 * rule);
+  expect(t.handles).toHaveLength(rule);
+  return out;
 }
 
-/** Inserts `records` after the chain line of `chain` (at the head of its rules). */
-function atHead(wire: string, chain: string, records: string): string {
-  return wire.replace(new RegExp(`^(chain\\t${chain}(\\t[^\\n]*)?\\n)`, 'm'), `$1${records}`);
+const isForeign = (r: ReadRule) => r.text.startsWith('#\t');
+
+/** The iptables-save -c text of a read (built-in chains it does not have shown as iptables-nft-save shows them). */
+function saveOf(t: ReadTable): string[] {
+  const out = [`*${t.name}`];
+  const chains = [...t.chains];
+  for (const [i, name] of (BUILTIN[t.name] ?? []).entries()) {
+    if (!chains.some((c) => c.name === name)) chains.splice(i, 0, { name, policy: 'ACCEPT', packets: 0n, bytes: 0n, references: 0, rules: [] });
+  }
+  for (const c of chains) out.push(`:${c.name} ${c.policy ?? '-'} [${c.packets}:${c.bytes}]`);
+  for (const c of chains) {
+    for (const r of c.rules) out.push(`[${r.packets}:${r.bytes}] -A ${c.name}${r.text ? ` ${r.text}` : ''}`);
+  }
+  out.push('COMMIT');
+  return out;
 }
+
+/** The commit wire that recreates a read table: every rule new, with its counters; policies with theirs. */
+function commitOf(t: ReadTable, fam: Fam): string {
+  let w = `table\t${t.name}\tfamily=${fam}\n`;
+  for (const c of t.chains) {
+    w += c.policy === null ? `chain\t${c.name}\n` : `chain\t${c.name}\tpolicy=${c.policy}\tpkts=${c.packets}\tbytes=${c.bytes}\n`;
+    for (const r of c.rules) w += `rule\t${r.packets}\t${r.bytes}\t${r.text}\n`;
+  }
+  return w;
+}
+
+/** The commit wire that keeps every rule of a read table by its handle (`extra` adds records at a chain's head). */
+function keepAll(t: ReadTable, fam: Fam = t.family, extra: Record<string, string> = {}): string {
+  let w = `table\t${t.name}\tfamily=${fam}\n`;
+  for (const c of t.chains) {
+    w += `chain\t${c.name}\n${extra[c.name] ?? ''}`;
+    for (const r of c.rules) w += `keep\t${r.handle}\n`;
+  }
+  return w;
+}
+
+async function readTables(fam: Fam, ns: Netns, tables: string[] | null = null): Promise<{ generation: number; raw: NativeTableRead[]; tables: ReadTable[] }> {
+  const r = await native.nftRead(fam, ns.path, tables);
+  return { generation: r.generation, raw: r.tables, tables: r.tables.map(parseRead) };
+}
+
+const tableOf = (r: { tables: ReadTable[] }, name: string): ReadTable => r.tables.find((t) => t.name === name)!;
 
 /** `-A CHAIN args…` lines of an iptables-save text, per table, split as a shell would. */
 function ruleArgs(text: string): { table: string; args: string[] }[] {
@@ -138,31 +228,15 @@ function netlinkDump(ns: Netns): string {
     .join('\n\n');
 }
 
-/** The rule blocks (`rule` line and its match/target/verdict/jump lines, handles stripped) of each chain of a read wire. */
-function ruleBlocks(wire: string): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  let chain: string[] | undefined;
-  for (const line of stripHandles(wire).split('\n')) {
-    const c = /^chain\t([^\t]+)/.exec(line);
-    if (c) {
-      chain = [];
-      out.set(c[1]!, chain);
-    } else if (line.startsWith('rule\t') || line === 'rule') {
-      chain!.push(`${line}\n`);
-    } else if (/^(match|target|verdict|jump)\t/.test(line)) {
-      chain![chain!.length - 1] += `${line}\n`;
-    }
-  }
-  return out;
-}
-
-/** An append=1 wire for `table`: the last rules of each chain of `read` (a read wire), as many as `counts` says. */
-function appendWire(read: string, table: string, counts: Record<string, number>): string {
-  const blocks = ruleBlocks(read);
-  let wire = `table\t${table}\tfamily=ipv4\tappend=1\n`;
+/** An append=1 wire for `table`: the last rules of each chain of a read, as many as `counts` says. */
+function appendWire(t: ReadTable, counts: Record<string, number>): string {
+  let wire = `table\t${t.name}\tfamily=ipv4\tappend=1\n`;
   for (const [chain, n] of Object.entries(counts)) {
-    const b = blocks.get(chain)!;
-    wire += `chain\t${chain}\n${b.slice(b.length - n).join('')}`;
+    const rules = t.chains.find((c) => c.name === chain)!.rules;
+    wire += `chain\t${chain}\n${rules
+      .slice(rules.length - n)
+      .map((r) => `rule\t-\t-\t${r.text}\n`)
+      .join('')}`;
   }
   return wire;
 }
@@ -188,16 +262,19 @@ function seedAppendBase(ns: Netns): void {
 
 /** The append=1 wires of APPENDS, taken from a namespace where iptables-nft-restore -n wrote them. */
 async function appendWires(ref: Netns): Promise<string[]> {
-  const read = await native.nftRead('ipv4', ref.path, ['nat', 'filter']);
-  const nat = read.tables.find((t) => t.startsWith('table\tnat'))!;
-  const filter = read.tables.find((t) => t.startsWith('table\tfilter'))!;
-  return [appendWire(nat, 'nat', APPEND_COUNTS.nat), appendWire(filter, 'filter', APPEND_COUNTS.filter)];
+  const read = await readTables('ipv4', ref, ['nat', 'filter']);
+  return [appendWire(tableOf(read, 'nat'), APPEND_COUNTS.nat), appendWire(tableOf(read, 'filter'), APPEND_COUNTS.filter)];
 }
 
-const handlesOf = (w: string) => [...w.matchAll(/^rule\thandle=(\d+)\tpkts=(\d+)\tbytes=(\d+)/gm)].map((m) => m.slice(1).join(':'));
+/** handle:packets:bytes of every rule of the tables. */
+const handlesOf = (tables: ReadTable[]) => tables.flatMap((t) => t.chains.flatMap((c) => c.rules.map((r) => `${r.handle}:${r.packets}:${r.bytes}`)));
 
-async function readWire(fam: Fam, ns: Netns): Promise<{ generation: number; tables: string[] }> {
-  return native.nftRead(fam, ns.path, null);
+/** What a commit rejected with (or undefined when it went through). */
+async function rejection(p: Promise<unknown>): Promise<{ code: string; message: string; table?: string; chain?: string } | undefined> {
+  return p.then(
+    () => undefined,
+    (e: unknown) => e as { code: string; message: string; table?: string; chain?: string },
+  );
 }
 
 describe.skipIf(!isRoot)('native nf_tables back end', () => {
@@ -206,39 +283,46 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
       // iptables-nft writes `! --dport 0:N` as `th dport > N` and reads it back as N+1:65535.
       const rules = `*filter\n-A INPUT -p tcp -m tcp ! --dport 0:262 -j DROP\n-A INPUT -p udp -m udp ! --sport :100 -j DROP\n-A INPUT -p tcp -m tcp --dport :100 -j DROP\nCOMMIT\n`;
       ns.ok(tools.ipv4.restore, [], rules);
-      const read = await readWire('ipv4', ns);
+      const read = await readTables('ipv4', ns);
       const saved = saveLines(ns.ok('iptables-nft-save')).filter((l) => l.startsWith('-A'));
       expect(saved).toEqual([
         '-A INPUT -p tcp -m tcp --dport 263:65535 -j DROP',
         '-A INPUT -p udp -m udp --sport 101:65535 -j DROP',
         '-A INPUT -p tcp -m tcp --dport 0:100 -j DROP',
       ]);
-      const dports = [...read.tables.join('').matchAll(/dpts=(\d+:\d+)|spts=(\d+:\d+)/g)].map((m) => m[0]);
-      expect(dports).toContain('dpts=263:65535');
-      expect(dports).toContain('spts=101:65535');
-      expect(dports).toContain('dpts=0:100');
+      expect(tableOf(read, 'filter').chains[0]!.rules.map((r) => `-A INPUT ${r.text}`)).toEqual(saved);
     }, 'iptkit-nft'));
 
   for (const [fam, rules] of [
     ['ipv4', IPV4_RULES],
     ['ipv4', SEED_NAT],
     ['ipv6', IPV6_RULES],
+    ['ipv4', OPAQUE_RULES],
   ] as [Fam, string][]) {
-    const what = rules === SEED_NAT ? 'the seed nat table' : `the ${fam} rule set`;
+    const what = rules === SEED_NAT ? 'the seed nat table' : rules === OPAQUE_RULES ? 'rules with opaque extensions' : `the ${fam} rule set`;
 
-    it(`${fam}: nftRead of ${what} equals legacyRead of the same rules`, async () => {
+    it(`${fam}: nftRead of ${what} equals legacyRead of the same rules, and iptables-nft-save`, async () => {
       await withNetns(async (nftNs) => {
         await withNetns(async (legacyNs) => {
           nftNs.ok(tools[fam].restore, ['-c'], rules);
           legacyNs.ok(tools[fam].legacyRestore, ['-c'], rules);
-          const read = await readWire(fam, nftNs);
-          const names = read.tables.map((t) => /^table\t(\S+)/.exec(t)![1]!);
-          expect(names.length).toBeGreaterThan(0);
-          for (let i = 0; i < names.length; i++) {
-            const legacy = await native.legacyRead(fam, legacyNs.path, names[i]!);
-            expect(stripHandles(read.tables[i]!)).toBe(legacy);
+          const read = await readTables(fam, nftNs);
+          expect(read.tables.length).toBeGreaterThan(0);
+          for (const [i, t] of read.tables.entries()) {
+            expect(t.family).toBe(fam);
+            expect(t.chains.flatMap((c) => c.rules).filter(isForeign)).toEqual([]);
+            // iptables-nft-save prints what iptkit can only carry opaque: there, rule counts and counters.
+            const nftSave = saveLines(nftNs.ok(tools[fam].save, ['-c', '-t', t.name]));
+            if (rules === OPAQUE_RULES) expect(saveOf(t).map((l) => l.replace(/ -A .*/, ''))).toEqual(nftSave.map((l) => l.replace(/ -A .*/, '')));
+            else expect(saveOf(t), `iptables-nft-save -t ${t.name}`).toEqual(nftSave);
+            const legacy = await native.legacyRead(fam, legacyNs.path, t.name);
+            expect(read.raw[i]!.wire, `legacyRead ${t.name}`).toBe(legacy.wire);
+            expect([...read.raw[i]!.counters]).toEqual([...legacy.counters]);
           }
-          expect(read.tables.join('')).not.toContain('foreign\t');
+          if (rules === OPAQUE_RULES) {
+            expect(read.raw[0]!.wire).toMatch(/^-p udp -m length --iptkit-opaque 0:[0-9a-f]+ -j CONNMARK --iptkit-opaque 2:[0-9a-f]+$/m);
+            expect(read.raw[0]!.wire).toMatch(/^-p tcp -j NFLOG --iptkit-opaque 0:[0-9a-f]+$/m);
+          }
         }, 'iptkit-nft-legacy');
       }, 'iptkit-nft');
     });
@@ -247,15 +331,16 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
       await withNetns(async (src) => {
         await withNetns(async (dst) => {
           src.ok(tools[fam].restore, ['-c'], rules);
-          const read = await readWire(fam, src);
-          const empty = await readWire(fam, dst);
+          const read = await readTables(fam, src);
+          const empty = await readTables(fam, dst);
           expect(empty.tables).toEqual([]);
-          await native.nftCommit(fam, dst.path, empty.generation, read.tables.map(stripHandles));
+          await native.nftCommit(fam, dst.path, empty.generation, read.tables.map((t) => commitOf(t, fam)));
 
           expect(saveLines(dst.ok(tools[fam].save, ['-c']))).toEqual(saveLines(src.ok(tools[fam].save, ['-c'])));
           expect(netlinkDump(dst)).toBe(netlinkDump(src));
-          const again = await readWire(fam, dst);
-          expect(again.tables.map(stripHandles)).toEqual(read.tables.map(stripHandles));
+          const again = await readTables(fam, dst);
+          expect(again.raw.map((t) => t.wire)).toEqual(read.raw.map((t) => t.wire));
+          expect(again.raw.map((t) => [...t.counters])).toEqual(read.raw.map((t) => [...t.counters]));
 
           // iptables-nft finds every rule it would have written, and deletes it.
           const rulesOf = ruleArgs(rules);
@@ -271,36 +356,81 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
     });
   }
 
-  it('a rule written by nft reads as foreign and survives a commit', async () => {
+  it('a rule written by nft is a `#` line of its chain, with counters and handle, and survives a commit', async () => {
     await withNetns(async (ns) => {
       ns.ok('iptables-nft-restore', [], IPV4_RULES);
-      ns.ok('nft', ['add', 'rule', 'ip', 'filter', 'INPUT', 'ct', 'state', 'established', 'counter', 'accept']);
-      const read = await readWire('ipv4', ns);
-      const filter = read.tables.find((t) => t.startsWith('table\tfilter'))!;
-      const foreign = filter.split('\n').filter((l) => l.startsWith('foreign\t'));
+      // After the second rule of INPUT: it reads at its place, not at the end.
+      const second = (await readTables('ipv4', ns, ['filter'])).tables[0]!.chains[0]!.rules[1]!.handle;
+      ns.ok('nft', ['add', 'rule', 'ip', 'filter', 'INPUT', 'position', String(second), 'ct', 'state', 'established', 'counter', 'packets', '4', 'bytes', '40', 'accept', 'comment', '"from nft"']);
+      const read = await readTables('ipv4', ns);
+      const input = tableOf(read, 'filter').chains.find((c) => c.name === 'INPUT')!;
+      const foreign = input.rules.filter(isForeign);
       expect(foreign).toHaveLength(1);
-      expect(foreign[0]).toMatch(/^foreign\thandle=\d+\ttext=\S+$/);
-      expect(foreign[0]).toContain('ct');
+      expect(foreign[0]!.text).toMatch(/^#\t\[ ct load state => reg 1 \] .*\[ counter \] \[ immediate reg 0 accept \] comment "from nft"$/);
+      expect([foreign[0]!.packets, foreign[0]!.bytes]).toEqual([4n, 40n]);
+      const at = input.rules.indexOf(foreign[0]!);
+      expect(at).toBe(2);
 
-      const wire = atHead(keepAll(filter), 'INPUT', 'rule\tsrc=192.0.2.1/255.255.255.255\nverdict\tDROP\n');
+      const wire = keepAll(tableOf(read, 'filter'), 'ipv4', { INPUT: 'rule\t-\t-\t-s 192.0.2.1/32 -j DROP\n' });
       await native.nftCommit('ipv4', ns.path, read.generation, [wire]);
 
-      expect(ns.ok('nft', ['list', 'chain', 'ip', 'filter', 'INPUT'])).toContain('ct state established counter');
+      expect(ns.ok('nft', ['list', 'chain', 'ip', 'filter', 'INPUT'])).toContain('ct state established counter packets 4 bytes 40 accept comment "from nft"');
       expect(ns.run('iptables-nft', ['-C', 'INPUT', '-s', '192.0.2.1/32', '-j', 'DROP']).status).toBe(0);
-      const after = await readWire('ipv4', ns);
-      const afterFilter = after.tables.find((t) => t.startsWith('table\tfilter'))!;
-      expect(afterFilter.split('\n').filter((l) => l.startsWith('foreign\t'))).toEqual(foreign);
+      const after = (await readTables('ipv4', ns, ['filter'])).tables[0]!.chains.find((c) => c.name === 'INPUT')!;
+      expect(after.rules[0]!.text).toBe('-s 192.0.2.1/32 -j DROP');
+      expect(after.rules[at + 1]).toEqual(foreign[0]);
+      expect(after.rules.slice(1)).toEqual(input.rules);
     }, 'iptkit-nft-foreign');
   });
 
-  it('tables that are not iptables-nft\'s are never read, and a commit leaves them alone', async () => {
+  it('a `#` line or a rule that does not parse fails the commit with EINVAL naming chain and line, before anything is sent', async () => {
+    await withNetns(async (ns) => {
+      ns.ok('iptables-nft-restore', ['-c'], SEED_NAT);
+      const read = await readTables('ipv4', ns, ['nat']);
+      const saved = saveLines(ns.ok('iptables-nft-save', ['-c']));
+      const nat = tableOf(read, 'nat');
+      for (const [extra, what] of [
+        ['rule\t-\t-\t-p tcp -m tcp --dport 70000 -j ACCEPT\n', "chain DOCKER: rule '-p tcp -m tcp --dport 70000 -j ACCEPT': "],
+        ['rule\t-\t-\t-m length --iptkit-opaque 0:zz -j ACCEPT\n', 'chain DOCKER: rule \'-m length --iptkit-opaque 0:zz -j ACCEPT\': bad opaque'],
+        ['rule\t-\t-\t-m nosuchmatch -j ACCEPT\n', "chain DOCKER: rule '-m nosuchmatch -j ACCEPT': Couldn't load match `nosuchmatch'"],
+        ['rule\t-\t-\t-j DROP\r\n', 'a line break cannot be part of a rule'],
+        ['rule\t1\t-\t-j DROP\n', 'rule counters'],
+        ['#\t[ ct load state => reg 1 ]\n', 'a rule written by nft cannot be written back'],
+      ] as [string, string][]) {
+        // A good rule of another chain goes first: nothing at all may reach the kernel.
+        const wire = keepAll(nat, 'ipv4', { PREROUTING: 'rule\t-\t-\t-j ACCEPT\n', DOCKER: extra });
+        const line = wire.split('\n').indexOf(extra.replace(/\n$/, '')) + 1;
+        expect(line).toBeGreaterThan(3);
+        const err = await rejection(native.nftCommit('ipv4', ns.path, read.generation, [wire]));
+        expect(err?.code, extra).toBe('EINVAL');
+        expect(err?.message.startsWith(`table nat wire line ${line}: ${what}`), `${err?.message} starts with line ${line}: ${what}`).toBe(true);
+        expect(err).toMatchObject({ table: 'nat', chain: 'DOCKER' });
+      }
+      expect(saveLines(ns.ok('iptables-nft-save', ['-c']))).toEqual(saved);
+      // Nothing was sent: the generation did not move, and a commit at it still goes through.
+      await native.nftCommit('ipv4', ns.path, read.generation, [keepAll(nat)]);
+    }, 'iptkit-nft-einval');
+  });
+
+  it('a comment with a line break reads as one line, and is kept by handle', async () => {
+    await withNetns(async (ns) => {
+      ns.ok('iptables-nft', ['-A', 'INPUT', '-m', 'comment', '--comment', 'two\nlines', '-j', 'ACCEPT']);
+      ns.ok('iptables-nft', ['-A', 'INPUT', '-j', 'DROP']);
+      const read = await readTables('ipv4', ns);
+      const filter = tableOf(read, 'filter');
+      expect(filter.chains[0]!.rules.map((r) => r.text)).toEqual(['-m comment --comment "two lines" -j ACCEPT', '-j DROP']);
+      await native.nftCommit('ipv4', ns.path, read.generation, [keepAll(filter, 'ipv4', { INPUT: 'rule\t-\t-\t-j RETURN\n' })]);
+      expect(ns.ok('iptables-nft-save', [])).toContain('-A INPUT -m comment --comment "two\nlines" -j ACCEPT');
+    }, 'iptkit-nft-newline');
+  });
+
+  it("tables that are not iptables-nft's are never read, and a commit leaves them alone", async () => {
     await withNetns(async (ns) => {
       ns.ok('iptables-nft-restore', [], IPV4_RULES);
       ns.ok('nft', ['-f', '-'], 'table inet firewalld {\n chain filter_INPUT { type filter hook input priority 10; }\n}\ntable ip other {\n chain c { }\n}\n');
-      const read = await readWire('ipv4', ns);
-      expect(read.tables.map((t) => t.split('\t')[1])).toEqual(['filter', 'mangle', 'raw']);
-      const filter = read.tables.find((t) => t.startsWith('table\tfilter'))!;
-      await native.nftCommit('ipv4', ns.path, read.generation, [keepAll(filter)]);
+      const read = await readTables('ipv4', ns);
+      expect(read.tables.map((t) => t.name)).toEqual(['filter', 'mangle', 'raw']);
+      await native.nftCommit('ipv4', ns.path, read.generation, [keepAll(tableOf(read, 'filter'))]);
       const ruleset = ns.ok('nft', ['list', 'tables']);
       expect(ruleset).toContain('table inet firewalld');
       expect(ruleset).toContain('table ip other');
@@ -310,16 +440,14 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
   it('kept rules keep their handles and counters; new rules land where the wire puts them', async () => {
     await withNetns(async (ns) => {
       ns.ok('iptables-nft-restore', ['-c'], SEED_NAT);
-      const before = await readWire('ipv4', ns);
-      const nat = before.tables[0]!;
+      const before = await readTables('ipv4', ns);
+      const nat = tableOf(before, 'nat');
       const beforeSave = saveLines(ns.ok('iptables-nft-save', ['-c']));
       // New rules at the head of DOCKER and between the first two kept rules of POSTROUTING.
-      let wire = atHead(keepAll(nat), 'DOCKER', 'rule\tpkts=9\tbytes=99\tin=eth9\nverdict\tRETURN\n');
-      const lines = wire.split('\n');
+      const lines = keepAll(nat, 'ipv4', { DOCKER: 'rule\t9\t99\t-i eth9 -j RETURN\n' }).split('\n');
       const post = lines.findIndex((l) => l.startsWith('chain\tPOSTROUTING'));
-      lines.splice(post + 2, 0, 'rule\tsrc=10.9.0.0/255.255.0.0\tout=eth9', 'target\tMASQUERADE\t0\tflags=0\tmin_addr=0.0.0.0\tmax_addr=0.0.0.0\tmin_proto=0\tmax_proto=0');
-      wire = lines.join('\n');
-      await native.nftCommit('ipv4', ns.path, before.generation, [wire]);
+      lines.splice(post + 2, 0, 'rule\t-\t-\t-s 10.9.0.0/16 -o eth9 -j MASQUERADE');
+      await native.nftCommit('ipv4', ns.path, before.generation, [lines.join('\n')]);
 
       const expected = [...beforeSave];
       const firstDocker = expected.findIndex((l) => l.includes('-A DOCKER '));
@@ -328,10 +456,10 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
       expected.splice(firstPost + 1, 0, '[0:0] -A POSTROUTING -s 10.9.0.0/16 -o eth9 -j MASQUERADE');
       expect(saveLines(ns.ok('iptables-nft-save', ['-c']))).toEqual(expected);
 
-      const after = await readWire('ipv4', ns);
-      const handles = (w: string) => [...w.matchAll(/^rule\thandle=(\d+)\tpkts=(\d+)\tbytes=(\d+)/gm)].map((m) => m.slice(1).join(':'));
-      const kept = handles(nat);
-      const now = handles(after.tables[0]!);
+      const after = await readTables('ipv4', ns);
+      expect(saveOf(tableOf(after, 'nat'))).toEqual(expected.filter((l) => !l.startsWith('#')));
+      const kept = handlesOf(before.tables);
+      const now = handlesOf(after.tables);
       for (const h of kept) expect(now).toContain(h);
       expect(now).toHaveLength(kept.length + 2);
     }, 'iptkit-nft-keep');
@@ -340,8 +468,8 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
   it('rules and chains absent from the wire are deleted', async () => {
     await withNetns(async (ns) => {
       ns.ok('iptables-nft-restore', [], IPV4_RULES);
-      const read = await readWire('ipv4', ns);
-      const wire = 'table\tfilter\tfamily=ipv4\nchain\tINPUT\tpolicy=ACCEPT\nrule\tin=lo\njump\tNEW\nchain\tFORWARD\nchain\tOUTPUT\nchain\tNEW\n';
+      const read = await readTables('ipv4', ns);
+      const wire = 'table\tfilter\tfamily=ipv4\nchain\tINPUT\tpolicy=ACCEPT\nrule\t-\t-\t-i lo -j NEW\nchain\tFORWARD\nchain\tOUTPUT\nchain\tNEW\n';
       await native.nftCommit('ipv4', ns.path, read.generation, [wire]);
       const save = ns.ok('iptables-nft-save', ['-t', 'filter']);
       expect(saveLines(save)).toEqual([
@@ -359,7 +487,7 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
   it('a stale generation is refused with ERESTART and changes nothing', async () => {
     await withNetns(async (ns) => {
       ns.ok('iptables-nft-restore', [], IPV4_RULES);
-      const read = await readWire('ipv4', ns);
+      const read = await readTables('ipv4', ns);
       ns.ok('iptables-nft', ['-A', 'OUTPUT', '-j', 'ACCEPT']);
       const saved = saveLines(ns.ok('iptables-nft-save', []));
       const wire = 'table\tfilter\tfamily=ipv4\nchain\tINPUT\tpolicy=ACCEPT\nchain\tFORWARD\nchain\tOUTPUT\n';
@@ -371,9 +499,9 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
   it('a kernel error names its table and chain and leaves the ruleset as it was', async () => {
     await withNetns(async (ns) => {
       ns.ok('iptables-nft-restore', [], IPV4_RULES);
-      const read = await readWire('ipv4', ns);
+      const read = await readTables('ipv4', ns);
       const saved = saveLines(ns.ok('iptables-nft-save', []));
-      const wire = 'table\tfilter\tfamily=ipv4\nchain\tINPUT\nrule\nverdict\tACCEPT\nchain\tFORWARD\nchain\tOUTPUT\nrule\njump\tNOSUCHCHAIN\n';
+      const wire = 'table\tfilter\tfamily=ipv4\nchain\tINPUT\nrule\t-\t-\t-j ACCEPT\nchain\tFORWARD\nchain\tOUTPUT\nrule\t-\t-\t-j NOSUCHCHAIN\n';
       await expect(native.nftCommit('ipv4', ns.path, read.generation, [wire])).rejects.toMatchObject({
         code: 'ENOENT',
         table: 'filter',
@@ -386,9 +514,9 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
   it('an error on the first message of the batch is reported, not taken for success', async () => {
     await withNetns(async (ns) => {
       ns.ok('iptables-nft-restore', [], IPV4_RULES);
-      const read = await readWire('ipv4', ns);
+      const read = await readTables('ipv4', ns);
       const saved = saveLines(ns.ok('iptables-nft-save', []));
-      const long = 'X'.repeat(300);  // longer than NFT_CHAIN_MAXNAMELEN: the kernel refuses the new chain
+      const long = 'X'.repeat(300); // longer than NFT_CHAIN_MAXNAMELEN: the kernel refuses the new chain
       const wire = `table\tfilter\tfamily=ipv4\nchain\tINPUT\nchain\tFORWARD\nchain\tOUTPUT\nchain\t${long}\n`;
       await expect(native.nftCommit('ipv4', ns.path, read.generation, [wire])).rejects.toMatchObject({ table: 'filter', chain: long });
       expect(saveLines(ns.ok('iptables-nft-save', []))).toEqual(saved);
@@ -401,11 +529,11 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
     await withNetns(async (ns) => {
       ns.ok('iptables-nft-restore', ['-c'], SEED_NAT);
       ns.ok('iptables-nft-restore', ['--noflush'], '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n');
-      const nat = (await native.nftRead('ipv4', ns.path, ['nat'])).tables[0]!;
+      const nat = (await readTables('ipv4', ns, ['nat'])).tables[0]!;
       // A later read of only filter at the same generation: nat is not in what it recorded.
-      const filterOnly = await native.nftRead('ipv4', ns.path, ['filter']);
+      const filterOnly = await readTables('ipv4', ns, ['filter']);
       const before = saveLines(ns.ok('iptables-nft-save', ['-c', '-t', 'nat']));
-      const wire = atHead(keepAll(nat), 'DOCKER', 'rule\tin=eth9\nverdict\tRETURN\n');
+      const wire = keepAll(nat, 'ipv4', { DOCKER: 'rule\t-\t-\t-i eth9 -j RETURN\n' });
       await native.nftCommit('ipv4', ns.path, filterOnly.generation, [wire]);
       const expected = [...before];
       expected.splice(expected.findIndex((l) => l.includes('-A DOCKER ')), 0, '[0:0] -A DOCKER -i eth9 -j RETURN');
@@ -419,8 +547,8 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
       const saved = saveLines(ns.ok('iptables-nft-save', ['-c']));
       for (let round = 0; round < 2; round++) {
         // Round 0 right after a read of nat; round 1 after a read of only filter (no record of nat).
-        const read = await native.nftRead('ipv4', ns.path, ['nat']);
-        const generation = round === 0 ? read.generation : (await native.nftRead('ipv4', ns.path, ['filter'])).generation;
+        const read = await readTables('ipv4', ns, ['nat']);
+        const generation = round === 0 ? read.generation : (await readTables('ipv4', ns, ['filter'])).generation;
         const wire = keepAll(read.tables[0]!);
         const keeps = [...wire.matchAll(/^keep\t(\d+)$/gm)].map((m) => m[1]!);
         expect(keeps.length).toBeGreaterThan(2);
@@ -443,8 +571,8 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
       await withNetns(async (b) => {
         a.ok('iptables-nft-restore', [], '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -i a1 -j ACCEPT\n-A INPUT -i a2 -j ACCEPT\n-A INPUT -i a3 -j ACCEPT\nCOMMIT\n');
         b.ok('iptables-nft-restore', [], '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -i b1 -j ACCEPT\nCOMMIT\n');
-        const ra = await native.nftRead('ipv4', a.path, ['filter']);
-        const gb = (await native.nftRead('ipv4', b.path, ['nat'])).generation;
+        const ra = await readTables('ipv4', a, ['filter']);
+        const gb = (await readTables('ipv4', b, ['nat'])).generation;
         // Namespaces with the same history are at the same generation: only the namespace tells
         // A's record from B's. A's keeps name rules B does not have.
         expect(gb).toBe(ra.generation);
@@ -463,15 +591,15 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
         ref.ok('iptables-nft-restore', ['-n'], APPENDS);
         const wires = await appendWires(ref);
         expect(wires[0]).toContain('append=1');
-        const before = await native.nftRead('ipv4', ns.path, ['nat', 'filter']);
+        const before = await readTables('ipv4', ns, ['nat', 'filter']);
         // Generation 0: an all-append call needs none.
         await native.nftCommit('ipv4', ns.path, 0, wires);
 
         expect(saveLines(ns.ok('iptables-nft-save', ['-c']))).toEqual(saveLines(ref.ok('iptables-nft-save', ['-c'])));
         expect(netlinkDump(ns)).toBe(netlinkDump(ref));
-        const after = await native.nftRead('ipv4', ns.path, ['nat', 'filter']);
-        const kept = before.tables.flatMap(handlesOf);
-        const now = after.tables.flatMap(handlesOf);
+        const after = await readTables('ipv4', ns, ['nat', 'filter']);
+        const kept = handlesOf(before.tables);
+        const now = handlesOf(after.tables);
         expect(kept.length).toBeGreaterThan(20);
         for (const h of kept) expect(now).toContain(h);
         expect(now).toHaveLength(kept.length + 6);
@@ -485,10 +613,10 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
   it('append=1 ignores a stale generation; a call that mixes in a normal table keeps the guard', async () => {
     await withNetns(async (ns) => {
       seedAppendBase(ns);
-      const read = await native.nftRead('ipv4', ns.path, ['nat', 'filter']);
+      const read = await readTables('ipv4', ns, ['nat', 'filter']);
       ns.ok('iptables-nft', ['-t', 'nat', '-A', 'POSTROUTING', '-o', 'eth7', '-j', 'RETURN']);
-      const wire = 'table\tnat\tfamily=ipv4\tappend=1\nchain\tPOSTROUTING\nrule\tout=eth8\nverdict\tRETURN\n';
-      const filter = read.tables.find((t) => t.startsWith('table\tfilter'))!;
+      const wire = 'table\tnat\tfamily=ipv4\tappend=1\nchain\tPOSTROUTING\nrule\t-\t-\t-o eth8 -j RETURN\n';
+      const filter = tableOf(read, 'filter');
       const saved = saveLines(ns.ok('iptables-nft-save', ['-c']));
       await expect(native.nftCommit('ipv4', ns.path, read.generation, [wire, keepAll(filter)])).rejects.toMatchObject({ code: 'ERESTART' });
       expect(saveLines(ns.ok('iptables-nft-save', ['-c']))).toEqual(saved);
@@ -497,7 +625,7 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
       const post = saveLines(ns.ok('iptables-nft-save', ['-t', 'nat'])).filter((l) => l.startsWith('-A POSTROUTING'));
       expect(post.slice(-2)).toEqual(['-A POSTROUTING -o eth7 -j RETURN', '-A POSTROUTING -o eth8 -j RETURN']);
       // Mixed, at the current generation: both go in.
-      const cur = await native.nftRead('ipv4', ns.path, ['filter']);
+      const cur = await readTables('ipv4', ns, ['filter']);
       await native.nftCommit('ipv4', ns.path, cur.generation, [wire, keepAll(cur.tables[0]!)]);
       expect(saveLines(ns.ok('iptables-nft-save', ['-t', 'nat'])).filter((l) => l === '-A POSTROUTING -o eth8 -j RETURN')).toHaveLength(2);
     }, 'iptkit-nft-append-gen');
@@ -507,10 +635,10 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
     await withNetns(async (ns) => {
       ns.ok('iptables-nft-restore', ['-c'], SEED_NAT);
       const saved = saveLines(ns.ok('iptables-nft-save', ['-c']));
-      const ok = 'chain\tPOSTROUTING\nrule\tout=eth8\nverdict\tRETURN\n';
-      const missingChain = `table\tnat\tfamily=ipv4\tappend=1\n${ok}chain\tNOPE\nrule\nverdict\tACCEPT\n`;
+      const ok = 'chain\tPOSTROUTING\nrule\t-\t-\t-o eth8 -j RETURN\n';
+      const missingChain = `table\tnat\tfamily=ipv4\tappend=1\n${ok}chain\tNOPE\nrule\t-\t-\t-j ACCEPT\n`;
       await expect(native.nftCommit('ipv4', ns.path, 0, [missingChain])).rejects.toMatchObject({ code: 'ENOENT', table: 'nat', chain: 'NOPE' });
-      const missingTable = 'table\tfilter\tfamily=ipv4\tappend=1\nchain\tINPUT\nrule\nverdict\tACCEPT\n';
+      const missingTable = 'table\tfilter\tfamily=ipv4\tappend=1\nchain\tINPUT\nrule\t-\t-\t-j ACCEPT\n';
       await expect(native.nftCommit('ipv4', ns.path, 0, [`table\tnat\tfamily=ipv4\tappend=1\n${ok}`, missingTable])).rejects.toMatchObject({
         code: 'ENOENT',
         table: 'filter',
@@ -524,20 +652,17 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
   it('keep, policy=, chain counters and was= in an append=1 table are EINVAL naming the record and line', async () => {
     await withNetns(async (ns) => {
       ns.ok('iptables-nft-restore', ['-c'], SEED_NAT);
-      const read = await native.nftRead('ipv4', ns.path, ['nat']);
-      const handle = /^rule\thandle=(\d+)/m.exec(read.tables[0]!)![1]!;
+      const read = await readTables('ipv4', ns, ['nat']);
+      const handle = read.tables[0]!.chains[0]!.rules[0]!.handle;
       const saved = saveLines(ns.ok('iptables-nft-save', ['-c']));
       const head = 'table\tnat\tfamily=ipv4\tappend=1\n';
       for (const [body, what] of [
         [`chain\tPOSTROUTING\nkeep\t${handle}\n`, /line 3: keep/],
-        ['chain\tDOCKER\nrule\nverdict\tRETURN\nchain\tPOSTROUTING\tpolicy=ACCEPT\n', /line 5: policy= on chain POSTROUTING/],
+        ['chain\tDOCKER\nrule\t-\t-\t-j RETURN\nchain\tPOSTROUTING\tpolicy=ACCEPT\n', /line 4: policy= on chain POSTROUTING/],
         ['chain\tPOSTROUTING\tpkts=1\tbytes=2\n', /line 2: pkts= on chain POSTROUTING/],
-        ['chain\tDOCKER\twas=3\nrule\nverdict\tRETURN\n', /line 2: was= on chain DOCKER/],
+        ['chain\tDOCKER\twas=3\nrule\t-\t-\t-j RETURN\n', /line 2: was= on chain DOCKER/],
       ] as [string, RegExp][]) {
-        const err = await native.nftCommit('ipv4', ns.path, 0, [head + body]).then(
-          () => undefined,
-          (e: unknown) => e as { code: string; message: string },
-        );
+        const err = await rejection(native.nftCommit('ipv4', ns.path, 0, [head + body]));
         expect(err?.code, body).toBe('EINVAL');
         expect(err?.message).toMatch(what);
       }
@@ -550,32 +675,32 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
     await withNetns(async (ns) => {
       await withNetns(async (ref) => {
         const text: string[] = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':BULK - [0:0]'];
-        let wire = 'table\tfilter\tfamily=ipv4\nchain\tINPUT\tpolicy=ACCEPT\nchain\tFORWARD\tpolicy=ACCEPT\nchain\tOUTPUT\tpolicy=ACCEPT\nchain\tBULK\n';
-        const parts: string[] = [];
+        const rules: string[] = [];
         for (let i = 0; i < N; i++) {
           const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
           const port = 1024 + (i % 60000);
-          text.push(`-A BULK -s ${ip}/32 -p tcp -m tcp --dport ${port} -j ACCEPT`);
-          parts.push(
-            `rule\tsrc=${ip}/255.255.255.255\tproto=6\nmatch\ttcp\t0\tspts=0:65535\tdpts=${port}:${port}\toption=0\tflg_mask=0\tflg_cmp=0\tinvflags=0\nverdict\tACCEPT\n`,
-          );
+          rules.push(`-s ${ip}/32 -p tcp -m tcp --dport ${port} -j ACCEPT`);
+          text.push(`-A BULK ${rules[i]}`);
         }
-        wire += parts.join('');
         text.push('-A FORWARD -j BULK', 'COMMIT', '');
-        wire = wire.replace('chain\tFORWARD\tpolicy=ACCEPT\n', 'chain\tFORWARD\tpolicy=ACCEPT\nrule\njump\tBULK\n');
+        const wire =
+          'table\tfilter\tfamily=ipv4\nchain\tINPUT\tpolicy=ACCEPT\nchain\tFORWARD\tpolicy=ACCEPT\nrule\t-\t-\t-j BULK\nchain\tOUTPUT\tpolicy=ACCEPT\nchain\tBULK\n' +
+          rules.map((r) => `rule\t-\t-\t${r}\n`).join('');
 
-        const empty = await readWire('ipv4', ns);
+        const empty = await readTables('ipv4', ns);
         let t0 = performance.now();
         await native.nftCommit('ipv4', ns.path, empty.generation, [wire]);
         const commitMs = performance.now() - t0;
 
         t0 = performance.now();
-        const read = await readWire('ipv4', ns);
+        const read = await native.nftRead('ipv4', ns.path, null);
         const readMs = performance.now() - t0;
 
         // Keep all 30,000 and add one: the commit that keeps counters.
+        const filter = parseRead(read.tables[0]!);
+        const keepWire = keepAll(filter, 'ipv4', { BULK: 'rule\t-\t-\t-j RETURN\n' });
         t0 = performance.now();
-        await native.nftCommit('ipv4', ns.path, read.generation, [atHead(keepAll(read.tables[0]!), 'BULK', 'rule\nverdict\tRETURN\n')]);
+        await native.nftCommit('ipv4', ns.path, read.generation, [keepWire]);
         const keepMs = performance.now() - t0;
 
         t0 = performance.now();
@@ -586,7 +711,12 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
             `keep-all+1 commit ${keepMs.toFixed(0)} ms (iptables-nft-restore: ${toolMs.toFixed(0)} ms)`,
         );
 
-        expect(stripHandles(read.tables[0]!)).toBe(wire.replace(/^chain\tBULK$/m, 'chain\tBULK\trefs=1').replace(/^rule/gm, 'rule\tpkts=0\tbytes=0').replace(/^(chain\t(INPUT|FORWARD|OUTPUT)\tpolicy=ACCEPT)$/gm, '$1\tpkts=0\tbytes=0'));
+        expect(read.tables[0]!.wire).toBe(
+          'table\tfilter\tipv4\nchain\tINPUT\tACCEPT\t0\t0\t0\nchain\tFORWARD\tACCEPT\t0\t0\t1\n-j BULK\nchain\tOUTPUT\tACCEPT\t0\t0\t0\n' +
+            `chain\tBULK\t-\t1\t${N}\n${rules.join('\n')}\n`,
+        );
+        expect(read.tables[0]!.counters.every((c) => c === 0n)).toBe(true);
+        expect(new Set(read.tables[0]!.handles).size).toBe(N + 1);
         const mine = saveLines(ns.ok('iptables-nft-save', []));
         expect(mine.slice(0, 3)).toEqual(['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]']);
         const refSave = saveLines(ref.ok('iptables-nft-save', []));

@@ -31,9 +31,12 @@ const RUNS = Number(process.env['PROPERTY_RUNS'] ?? 40);
 const BUDGET_MS = Number(process.env['PROPERTY_BUDGET_MS'] ?? 38_000);
 const SEED = process.env['PROPERTY_SEED'] !== undefined ? Number(process.env['PROPERTY_SEED']) : undefined;
 
-// Areas left out of the generator because of a known iptkit bug: none at the moment (the
-// generator takes names like 'iface-plus' here when one needs to be fenced off).
-const EXCLUDE = new Set<string>();
+// Areas left out of the generator: no known iptkit bug.
+// `-i +` / `! -i +` (an all-zero interface mask) are where iptkit differs on purpose (README):
+// `-i +` has no text of its own (iptables-legacy-save prints nothing either), so `iptkit list`
+// shows `*` where iptables -L shows `+`; and `! -i +` (no interface) keeps the `!` that
+// iptables-legacy-save drops. native-legacy.test.ts pins both.
+const EXCLUDE = new Set<string>(['iface-plus']);
 
 const FAMILIES = [
   { family: 'ipv4', flag: '-4', restore: 'iptables-legacy-restore', save: 'iptables-legacy-save', cmd: 'iptables-legacy' },

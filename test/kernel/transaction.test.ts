@@ -5,11 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { ConflictError } from '../../src/errors.js';
 import { Netfilter } from '../../src/netfilter.js';
-import type { Rule } from '../../src/rules/model.js';
-import { parseRuleArgs } from '../../src/rules/args.js';
 import { saveLines, withNetns } from '../helpers/netns.js';
-
-const rule = (args: string): Rule => parseRuleArgs(args.split(' '), 'ipv4').rule;
 
 describe.each(['legacy', 'nft'] as const)('%s: a writer between read and commit', (backend) => {
   const cmd = `iptables-${backend}`;
@@ -27,7 +23,8 @@ describe.each(['legacy', 'nft'] as const)('%s: a writer between read and commit'
         calls++;
         // Another writer changes the chain after iptkit read it (only on the first try).
         if (calls === 1) ns.ok(env[0]!, [...env.slice(1), cmd, '-A', 'INPUT', '-s', '10.0.0.2', '-j', 'ACCEPT']);
-        filter!.chains.find((c) => c.name === 'INPUT')!.rules.push(rule('-s 10.0.0.3/32 -j DROP'));
+        // Rules are text; iptkit writes this one as iptables-save prints it (`/32`).
+        filter!.chains.find((c) => c.name === 'INPUT')!.rules.push('-s 10.0.0.3 -j DROP');
       });
       expect(calls).toBe(2);
       expect(result.attempts).toBe(2);
@@ -46,7 +43,7 @@ describe.each(['legacy', 'nft'] as const)('%s: a writer between read and commit'
       const p = nf.transaction(['filter'], ([filter]) => {
         n++;
         ns.ok(env[0]!, [...env.slice(1), cmd, '-A', 'INPUT', '-s', `10.0.1.${n}`, '-j', 'ACCEPT']);
-        filter!.chains.find((c) => c.name === 'INPUT')!.rules.push(rule('-s 10.0.0.3/32 -j DROP'));
+        filter!.chains.find((c) => c.name === 'INPUT')!.rules.push('-s 10.0.0.3/32 -j DROP');
       });
       await expect(p).rejects.toBeInstanceOf(ConflictError);
       await expect(p).rejects.toMatchObject({ op: 'commit', backend });
@@ -55,6 +52,33 @@ describe.each(['legacy', 'nft'] as const)('%s: a writer between read and commit'
         '-A INPUT -s 10.0.1.1/32 -j ACCEPT',
         '-A INPUT -s 10.0.1.2/32 -j ACCEPT',
       ]);
+    }));
+});
+
+describe.each(['legacy', 'nft'] as const)('%s: rules in a transaction are text', (backend) => {
+  test('a rule written another way than iptables-save prints it keeps its place and counters', () =>
+    withNetns(async (ns) => {
+      ns.ok(`iptables-${backend}-restore`, ['-c'], '*filter\n:INPUT ACCEPT [0:0]\n[5:300] -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n');
+      const nf = await Netfilter.open({ backend, netns: ns.name });
+      const r = await nf.transaction(['filter'], ([filter]) => {
+        const input = filter!.chains.find((c) => c.name === 'INPUT')!;
+        input.rules = ['-p tcp --dport 22 -j ACCEPT', '-s 10.0.0.3 -j DROP'];
+      });
+      expect(r).toMatchObject({ kept: 1, added: 1, deleted: 0 });
+      expect(saveLines(ns.ok(`iptables-${backend}-save`, ['-c'])).filter((l) => l.includes('-A'))).toEqual([
+        '[5:300] -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT',
+        '[0:0] -A INPUT -s 10.0.0.3/32 -j DROP',
+      ]);
+    }));
+
+  test('a rule that does not parse is a ParseError naming it, and nothing is committed', () =>
+    withNetns(async (ns) => {
+      const nf = await Netfilter.open({ backend, netns: ns.name });
+      const p = nf.transaction(['filter'], ([filter]) => {
+        filter!.chains.find((c) => c.name === 'INPUT')!.rules.push('-j ACCEPT', '-p tcp --dport 99999 -j DROP');
+      });
+      await expect(p).rejects.toThrow(/rule 2: .*99999/);
+      expect(saveLines(ns.ok(`iptables-${backend}-save`)).filter((l) => l.startsWith('-A'))).toEqual([]);
     }));
 });
 

@@ -5,9 +5,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { validateState, type DockerState } from '../../src/docker/state.js';
 import { desiredRules } from '../../src/docker/desired.js';
-import { toSaveText } from '../../src/docker/ruleset.js';
-import { inferState } from '../../src/docker/infer.js';
-import type { FamilySaves } from '../../src/docker/saves.js';
+import { expandPorts, toSaveText } from '../../src/docker/ruleset.js';
+import { dnatPortOf, dnatPortOfArgs, inferState, inferTables } from '../../src/docker/infer.js';
+import { parseArgs } from '../../src/docker/args.js';
+import { readSaves, type FamilySaves } from '../../src/docker/saves.js';
 
 const root = new URL('../../', import.meta.url);
 const seedJson = JSON.parse(readFileSync(new URL('fixtures/seed-docker-host.json', root), 'utf8')) as DockerState;
@@ -89,5 +90,44 @@ describe('inferState', () => {
     const got = inferState(savesOf(state));
     expect(got.layout).toBe('v28');
     expect(got.userlandProxy).toBe(false);
+  });
+
+  it('a DNAT read by its text is read as parseArgs reads it, Docker’s forms and others', () => {
+    const texts: string[] = [];
+    for (const name of ['classic-mixed', 'classic-hairpin', 'v28-mixed', 'v28-hairpin']) {
+      for (const userlandProxy of [true, false]) {
+        const rs = desiredRules({ ...golden(name), userlandProxy });
+        for (const f of ['ipv4', 'ipv6'] as const) for (const c of rs[f].ownedChains) if (c.table === 'nat') texts.push(...c.rules);
+      }
+    }
+    texts.push(
+      '-d 10.0.0.0/8 ! -i br-x -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.1.0.2:80',
+      '-i eth0 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.1.0.2:80',
+      '! -i br-x -p tcp -m tcp --dport 80:90 -j DNAT --to-destination 10.1.0.2:80-90',
+      '-p tcp -m tcp --dport 80 -m comment --comment "x y" -j DNAT --to-destination 10.1.0.2',
+      '-i br-x -j RETURN',
+    );
+    let ports = 0;
+    for (const t of texts) {
+      const family = t.includes('[') || t.includes('fe80') ? 'ipv6' : 'ipv4';
+      const p = dnatPortOf(t, family);
+      expect(p, t).toEqual(dnatPortOfArgs(parseArgs(t), family));
+      if (p) ports++;
+    }
+    expect(ports).toBeGreaterThan(20);
+  });
+
+  it('inferTables without endpoints or ports: the same networks, and every binding', () => {
+    for (const name of ['classic-mixed', 'v28-mixed']) {
+      const state = golden(name);
+      const full = inferState(savesOf(state), namesOf(state));
+      const lean = inferTables(readSaves(savesOf(state)), namesOf(state), { endpoints: false, ports: false });
+      expect(lean.state.networks).toEqual(full.networks);
+      expect(lean.state.ports).toEqual([]);
+      expect(lean.state.endpoints).toBeUndefined();
+      const bindings = lean.bindings.map(({ network, proto, hostIp, hostPort, containerIp, containerPort, family }) => ({ network, proto, hostIp, hostPort, containerIp, containerPort, family }));
+      const expected = (['ipv4', 'ipv6'] as const).flatMap((f) => expandPorts(full.ports, f));
+      expect(bindings).toEqual(expected);
+    }
   });
 });

@@ -1,4 +1,4 @@
-// The seed host (DESIGN.md): its Docker state in layout classic gives exactly the nat rules
+// The seed host (docs/design.md): its Docker state in layout classic gives exactly the nat rules
 // the seed article listed, in the same order.
 
 import { readFileSync } from 'node:fs';

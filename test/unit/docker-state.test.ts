@@ -1,4 +1,4 @@
-// validateState: the Docker state JSON of DESIGN.md, accepted in canonical form or refused
+// validateState: the Docker state JSON of docs/design.md, accepted in canonical form or refused
 // with a TypeError/RangeError that names the JSON path and the bad value.
 
 import { describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ const port = (over: Record<string, unknown> = {}) => ({
 const state = (over: Record<string, unknown> = {}) => ({ layout: 'classic', userlandProxy: true, networks: [net()], ports: [port()], ...over });
 
 describe('validateState', () => {
-  it('accepts the DESIGN.md example unchanged', () => {
+  it('accepts the docs/design.md example unchanged', () => {
     expect(validateState(state())).toEqual(state());
   });
 

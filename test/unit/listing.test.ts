@@ -4,12 +4,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { applyRestore, parseRestore } from '../../src/rules/restore.js';
-import { formatCount, formatListing } from '../../src/rules/listing.js';
+import { formatListing } from '../../src/rules/listing.js';
 import type { Table } from '../../src/rules/model.js';
 
 function table(text: string, family: 'ipv4' | 'ipv6' = 'ipv4'): Table {
-  const p = parseRestore(text, { family, counters: true });
-  return applyRestore(p.tables[0]!, undefined, { counters: true });
+  const [t] = parseRestore(text, { family, counters: true });
+  return applyRestore(t!, undefined, { counters: true });
 }
 
 describe('iptables -L', () => {
@@ -157,13 +157,119 @@ COMMIT
     expect(() => formatListing(table('*filter\nCOMMIT\n'), { chain: 'NOPE' })).toThrow(/No chain/);
   });
 
-  test('formatCount: the scale steps', () => {
-    expect([99999n, 100000n, 9999499n, 9999500n, (1n << 64n) - 1n].map((n) => formatCount(n, false))).toEqual([
-      '99999 ',
-      ' 100K ',
-      '9999K ',
-      '  10M ',
-      '   0K ',
-    ]);
+  // ip netns exec N iptables-legacy-restore -c r4.rules; iptables-legacy -L with the flags below.
+  // (The scale steps of the old formatCount test: 99999 stays, 100000 → 100K, 9999499 → 9999K,
+  // 9999500 → 10M, 2^64-1 → 0K in 64-bit arithmetic, 999999999999 → 1000G.)
+  const R4 = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:X - [0:0]
+[99999:100000] -A FORWARD -j X
+[9999499:9999500] -A FORWARD -p tcp --dport 22 -j ACCEPT
+[18446744073709551615:999] -A FORWARD -i eth0 -o lo -j X
+[999999999999:1000000] -A X -s 10.0.0.0/8 -j RETURN
+COMMIT
+`;
+
+  test('-v: the counter scale steps, interface columns, an options column', () => {
+    expect(formatListing(table(R4), { verbose: true, chain: 'FORWARD' })).toBe(`Chain FORWARD (policy ACCEPT 0 packets, 0 bytes)
+ pkts bytes target     prot opt in     out     source               destination         
+99999  100K X          all  --  any    any     anywhere             anywhere            
+9999K   10M ACCEPT     tcp  --  any    any     anywhere             anywhere             tcp dpt:ssh
+   0K   999 X          all  --  eth0   lo      anywhere             anywhere            
+`);
+    expect(formatListing(table(R4), { verbose: true, chain: 'X' })).toBe(`Chain X (2 references)
+ pkts bytes target     prot opt in     out     source               destination         
+1000G 1000K RETURN     all  --  any    any     10.0.0.0/8           anywhere            
+`);
+  });
+
+  test('--line-numbers without -v', () => {
+    expect(formatListing(table(R4), { lineNumbers: true })).toBe(`Chain INPUT (policy ACCEPT)
+num  target     prot opt source               destination         
+
+Chain FORWARD (policy ACCEPT)
+num  target     prot opt source               destination         
+1    X          all  --  anywhere             anywhere            
+2    ACCEPT     tcp  --  anywhere             anywhere             tcp dpt:ssh
+3    X          all  --  anywhere             anywhere            
+
+Chain OUTPUT (policy ACCEPT)
+num  target     prot opt source               destination         
+
+Chain X (2 references)
+num  target     prot opt source               destination         
+1    RETURN     all  --  10.0.0.0/8           anywhere            
+`);
+  });
+
+  // iptables 1.8.9 -n prints the prot column as numbers (0, 6); iptkit prints names (listing.ts).
+  test('-n without -v; -v -n --line-numbers of one chain; -v -n -x', () => {
+    expect(formatListing(table(R4), { numeric: true, chain: 'FORWARD' })).toBe(`Chain FORWARD (policy ACCEPT)
+target     prot opt source               destination         
+X          all  --  0.0.0.0/0            0.0.0.0/0           
+ACCEPT     tcp  --  0.0.0.0/0            0.0.0.0/0            tcp dpt:22
+X          all  --  0.0.0.0/0            0.0.0.0/0           
+`);
+    expect(formatListing(table(R4), { chain: 'X', verbose: true, numeric: true, lineNumbers: true })).toBe(`Chain X (2 references)
+num   pkts bytes target     prot opt in     out     source               destination         
+1    1000G 1000K RETURN     all  --  *      *       10.0.0.0/8           0.0.0.0/0           
+`);
+    expect(formatListing(table(R4), { chain: 'FORWARD', verbose: true, numeric: true, exact: true })).toBe(`Chain FORWARD (policy ACCEPT 0 packets, 0 bytes)
+    pkts      bytes target     prot opt in     out     source               destination         
+   99999   100000 X          all  --  *      *       0.0.0.0/0            0.0.0.0/0           
+ 9999499  9999500 ACCEPT     tcp  --  *      *       0.0.0.0/0            0.0.0.0/0            tcp dpt:22
+18446744073709551615      999 X          all  --  eth0   lo      0.0.0.0/0            0.0.0.0/0           
+`);
+  });
+
+  test('a chain without counters lists zeros', () => {
+    const t: Table = { name: 'filter', family: 'ipv4', chains: [{ name: 'INPUT', policy: 'ACCEPT', rules: ['-j ACCEPT'] }] };
+    expect(formatListing(t, { verbose: true })).toBe(`Chain INPUT (policy ACCEPT 0 packets, 0 bytes)
+ pkts bytes target     prot opt in     out     source               destination         
+    0     0 ACCEPT     all  --  any    any     anywhere             anywhere            
+`);
+  });
+
+  test('chain headers: references as read win over counting', () => {
+    const t: Table = {
+      name: 'filter',
+      family: 'ipv4',
+      chains: [
+        { name: 'INPUT', policy: 'DROP', rules: ['-p tcp -j Z'] },
+        { name: 'Z', references: 7, rules: [] },
+      ],
+    };
+    expect(formatListing(t, { chain: 'Z' })).toBe('Chain Z (7 references)\ntarget     prot opt source               destination         \n');
+  });
+
+  // ip netns exec N iptables-legacy-restore of INPUT `-j a.b`, `-p tcp -g a.b`, FORWARD `-g a.b`,
+  // chains a.b and axb; iptables-legacy -L: "Chain a.b (3 references)", "Chain axb (0 references)".
+  test('chain headers: references counted from the rules, `-j X` alone too', () => {
+    const t: Table = {
+      name: 'filter',
+      family: 'ipv4',
+      chains: [
+        { name: 'INPUT', policy: 'DROP', rules: ['-j a.b', '-p tcp -g a.b'] },
+        { name: 'FORWARD', policy: 'ACCEPT', rules: ['-g a.b'] },
+        { name: 'a.b', rules: [] },
+        { name: 'axb', rules: [] },
+      ],
+    };
+    expect(formatListing(t, { chain: 'a.b' })).toMatch(/^Chain a\.b \(3 references\)\n/);
+    expect(formatListing(t, { chain: 'axb' })).toMatch(/^Chain axb \(0 references\)\n/);
+  });
+
+  test('a rule from nft without an iptables form, and an opaque extension, still list', () => {
+    const t: Table = {
+      name: 'filter',
+      family: 'ipv4',
+      chains: [{ name: 'INPUT', policy: 'ACCEPT', rules: ['-j ACCEPT', '# ip saddr 1.2.3.4 counter accept', '-m hashlimit --iptkit-opaque 3:00ff -j DROP'] }],
+    };
+    const out = formatListing(t).split('\n');
+    expect(out[2]).toMatch(/^ACCEPT {5}all/);
+    expect(out[3]).toMatch(/foreign rule.*ip saddr 1\.2\.3\.4 counter accept/);
+    expect(out[4]).toMatch(/^DROP {7}all .*hashlimit/);
   });
 });

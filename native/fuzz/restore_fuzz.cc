@@ -1,0 +1,190 @@
+// libFuzzer target for the native iptables dialect (scripts/fuzz.sh builds and runs it).
+//
+// The input is iptables-restore text. It is read by dialect::parse_restore for IPv4 and IPv6,
+// with and without -c, and once with -T nat; every rule command (-A/-I/-R/-C/-D RULE) is then
+//   1. printed as iptables-save text (save_rule) and as `iptables -L` lines (list_rule,
+//      numeric and not, verbose and not, -x, --line-numbers): no printer may crash;
+//   2. re-parsed from that canonical text with parse_rule and printed again: the two texts
+//      must be equal (canonical text is a fixed point), the re-parse must succeed (what
+//      iptkit prints it must read back), and the -L lines of both rules must be equal too
+//      (the canonical text is how rules are compared: it must not lose what -L shows).
+// A broken property prints both texts on stderr and abort()s. A parse error is fine, but its
+// message must not be empty.
+//
+// native/fuzz/replay_main.cc turns the same function into a plain program that replays files
+// (test/unit/fuzz-replay.test.ts runs it over test/fuzz/corpus and test/fuzz/regressions).
+//
+// Compiled only by scripts/fuzz.sh (-DIPTKIT_FUZZ): the addon's CMake glob also sees this
+// directory, and there the file must stay empty.
+#ifdef IPTKIT_FUZZ
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dialect/parse.h"
+#include "dialect/print.h"
+#include "dialect/restore.h"
+#include "dialect/rule.h"
+
+namespace {
+
+using namespace iptkit;
+using namespace iptkit::dialect;
+
+const char* family_name(Family f) { return f == Family::ipv4 ? "ipv4" : "ipv6"; }
+
+// Shows a text with its control bytes visible, on one line.
+std::string shown(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c < 0x20 || c >= 0x7f) {
+      static const char hex[] = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+[[noreturn]] void broken(const char* what, Family family, std::string_view line, std::string_view first,
+                         std::string_view second) {
+  fprintf(stderr,
+          "\n=== restore_fuzz: %s (%s) ===\n"
+          "input line:  %s\n"
+          "first text:  %s\n"
+          "second text: %s\n",
+          what, family_name(family), shown(line).c_str(), shown(first).c_str(), shown(second).c_str());
+  fflush(stderr);
+  abort();
+}
+
+void check_error(const ParseError& err, const char* where, Family family, std::string_view text) {
+  if (!err.message.empty()) return;
+  fprintf(stderr, "\n=== restore_fuzz: %s failed with an empty message (%s) ===\ninput: %s\n", where,
+          family_name(family), shown(text.substr(0, 4096)).c_str());
+  fflush(stderr);
+  abort();
+}
+
+// Every -L form of one rule, concatenated.
+std::string listings(const Rule& rule, Family family) {
+  std::string out;
+  uint32_t num = 1;
+  for (int numeric = 0; numeric < 2; numeric++) {
+    for (int verbose = 0; verbose < 2; verbose++) {
+      ListOptions o;
+      o.numeric = numeric;
+      o.verbose = verbose;
+      o.exact = verbose && numeric;
+      o.line_numbers = !numeric;
+      list_rule(rule, num++, family, o, out);
+    }
+  }
+  return out;
+}
+
+// The 1-based line `n` of `text`, for the report.
+std::string_view input_line(std::string_view text, size_t n) {
+  size_t pos = 0;
+  for (size_t k = 1; pos <= text.size(); k++) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    if (k == n) return text.substr(pos, end - pos);
+    pos = end + 1;
+  }
+  return {};
+}
+
+bool is_rule_command(Op op) {
+  switch (op) {
+    case Op::kAppend:
+    case Op::kInsert:
+    case Op::kDelete:
+    case Op::kReplace:
+    case Op::kCheck:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// `text` and `lineno` only name the input line in a report.
+void check_rule(const Rule& rule, Family family, std::string_view text, size_t lineno) {
+  std::string first;
+  save_rule(rule, family, first);
+  std::string list1 = listings(rule, family);
+
+  // save_rule's text starts with a space before each option; parse_rule takes it as is.
+  Rule again;
+  ParseError err;
+  if (!parse_rule(first, family, again, err)) {
+    check_error(err, "parse_rule of canonical text", family, first);
+    broken(("canonical text does not parse back: " + err.message + " [token: " + err.token + "]").c_str(), family,
+           input_line(text, lineno), first, "");
+  }
+  std::string second;
+  save_rule(again, family, second);
+  if (first != second) broken("canonical text is not a fixed point", family, input_line(text, lineno), first, second);
+  // Counters are not part of the canonical text; -v prints them.
+  again.has_counters = rule.has_counters;
+  again.packets = rule.packets;
+  again.bytes = rule.bytes;
+  std::string list2 = listings(again, family);
+  if (list1 != list2) broken("same canonical text, different -L listing", family, input_line(text, lineno), list1, list2);
+}
+
+// IPTKIT_FUZZ_VERBOSE=1: one line per parse on stderr (what a seed exercises).
+const bool kVerbose = getenv("IPTKIT_FUZZ_VERBOSE") != nullptr;
+
+void run(std::string_view text, Family family, const RestoreOptions& opts) {
+  std::vector<RestoreTable> tables;
+  ParseError err;
+  if (!parse_restore(text, family, opts, tables, err)) {
+    check_error(err, "parse_restore", family, text);
+    if (kVerbose) {
+      fprintf(stderr, "  %s%s%s: line %zu: %s [token: %s]\n", family_name(family), opts.counters ? " -c" : "",
+              opts.only_table.empty() ? "" : " -T", err.line, err.message.c_str(), shown(err.token).c_str());
+    }
+    return;
+  }
+  size_t rules = 0;
+  for (const RestoreTable& t : tables) {
+    for (const Step& s : t.steps) {
+      if (s.is_chain || !is_rule_command(s.command.op)) continue;
+      check_rule(s.command.rule, family, text, s.line);
+      rules++;
+    }
+  }
+  if (kVerbose) {
+    fprintf(stderr, "  %s%s%s: %zu tables, %zu rules checked\n", family_name(family), opts.counters ? " -c" : "",
+            opts.only_table.empty() ? "" : " -T", tables.size(), rules);
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  for (Family family : {Family::ipv4, Family::ipv6}) {
+    for (bool counters : {false, true}) {
+      RestoreOptions opts;
+      opts.counters = counters;
+      run(text, family, opts);
+    }
+  }
+  RestoreOptions only_nat;
+  only_nat.only_table = "nat";
+  run(text, Family::ipv4, only_nat);
+  return 0;
+}
+
+#endif  // IPTKIT_FUZZ
