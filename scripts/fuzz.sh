@@ -20,11 +20,10 @@ cd "$(dirname "$self")/.."
 
 say() { printf '\033[1m[iptkit fuzz]\033[0m %s\n' "$*" >&2; }
 
-# What the dialect needs outside Node and libiptc (checked with the linker): the dialect, the
-# extension modules, and the wire helpers the codecs use; not the dialect's Node binding
-# (a file that includes napi.h or js.h).
+# What the dialect needs outside Node and libiptc (checked with the linker): the dialect and
+# the extension modules; not the dialect's Node binding (a file that includes napi.h or js.h).
 sources() {
-  grep -L -E '#include [<"](napi|js)\.h[>"]' native/dialect/*.cc native/ext/*.cc native/common/wire.cc
+  grep -L -E '#include [<"](napi|js)\.h[>"]' native/dialect/*.cc native/ext/*.cc
 }
 
 # build OUT_DIR CXX "COMPILE FLAGS" "LINK FLAGS" BINARY SOURCES…: incremental, $(nproc) at a time.

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "../ext/codec.h"  // Family
+#include "family.h"
 #include "extension.h"     // ParseError
 
 namespace iptkit {

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "../ext/codec.h"  // Family
+#include "family.h"
 
 namespace iptkit {
 namespace dialect {

@@ -24,7 +24,7 @@ struct ServicesDb {
 };
 
 std::mutex services_mutex;
-std::string services_path = "/etc/services";
+constexpr const char kServicesPath[] = "/etc/services";
 bool services_loaded = false;
 ServicesDb services_db;
 
@@ -81,7 +81,7 @@ void load_line(std::string_view line, ServicesDb& db) {
 const ServicesDb& services() {
   if (services_loaded) return services_db;
   services_db = ServicesDb{};
-  std::ifstream in(services_path);  // no file: every port prints as its number
+  std::ifstream in(kServicesPath);  // no file: every port prints as its number
   std::string line;
   while (std::getline(in, line)) load_line(line, services_db);
   services_loaded = true;
@@ -120,13 +120,6 @@ bool xtables_getportbyname(std::string_view text, uint16_t& port) {
     if (service_to_port(text, proto, port)) return true;
   }
   return false;
-}
-
-void set_services_path(const char* path) {
-  std::lock_guard<std::mutex> lock(services_mutex);
-  services_path = path ? path : "/etc/services";
-  services_loaded = false;
-  services_db = ServicesDb{};
 }
 
 bool service_to_port(std::string_view name, const char* proto, uint16_t& port) {

@@ -15,9 +15,6 @@
 namespace iptkit {
 namespace dialect {
 
-// The services file (default /etc/services); the table is read again on next use.
-void set_services_path(const char* path);
-
 // getservbyname(name, proto): the port of the first entry whose name or alias is `name`; a
 // null proto matches any protocol, as xtables_service_to_port(name, NULL) in the NAT targets.
 bool service_to_port(std::string_view name, const char* proto, uint16_t& port);

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "../ext/codec.h"  // Family
+#include "family.h"
 #include "extension.h"     // ParseError
 
 namespace iptkit {

@@ -1,52 +1,13 @@
-// The IPv4 `icmp` match (netfilter_ipv4/ip_tables.h, struct ipt_icmp, revision 0).
-//
-// Fields, every one always present, in this order:
-//   type=N           ICMP type (255 with code 0:255 is iptables' "any")
-//   code=LO:HI       ICMP code range (0:255 when no code was given)
-//   invflags=N       IPT_ICMP_INV=1
+// The IPv4 `icmp` match (netfilter_ipv4/ip_tables.h, struct ipt_icmp, revision 0) in the
+// native dialect. This file holds libipt_icmp's words and type names; the module itself is
+// icmp.h, shared with ip6t_icmp6.cc.
 #include <linux/netfilter/x_tables.h>
 #include <linux/netfilter_ipv4/ip_tables.h>
 
-#include <cstring>
-
 #include "../dialect/extension.h"
-#include "codec.h"
 #include "icmp.h"
-#include "match_fields.h"
 
 namespace iptkit {
-namespace {
-
-void decode(const void* data, size_t len, Family, FieldWriter& out) {
-  ipt_icmp m{};
-  std::memcpy(&m, data, len < sizeof m ? len : sizeof m);
-  out.u64("type", m.type);
-  put_range(out, "code", m.code[0], m.code[1]);
-  out.u64("invflags", m.invflags);
-}
-
-bool encode(const Fields& in, Family, void* data, std::string& err) {
-  uint64_t type = 0, lo = 0, hi = 0xff, inv = 0;
-  if (!get_u64(in, "type", 0xff, type, err) || !get_range(in, "code", 0xff, lo, hi, err) ||
-      !get_u64(in, "invflags", IPT_ICMP_INV, inv, err)) {
-    return false;
-  }
-  ipt_icmp m{};
-  m.type = static_cast<uint8_t>(type);
-  m.code[0] = static_cast<uint8_t>(lo);
-  m.code[1] = static_cast<uint8_t>(hi);
-  m.invflags = static_cast<uint8_t>(inv);
-  std::memcpy(data, &m, sizeof m);
-  return true;
-}
-
-const Codec codec{"icmp", 0, false, NFPROTO_IPV4, XT_ALIGN(sizeof(ipt_icmp)), sizeof(ipt_icmp), decode, encode};
-IPTKIT_REGISTER_CODEC(codec);
-
-}  // namespace
-
-// --- the iptables dialect: libipt_icmp's words and names; the module is icmp.h -------------
-
 namespace {
 
 using dialect::IcmpName;

@@ -2,25 +2,14 @@
 // (ipt_REDIRECT) takes struct nf_nat_ipv4_multi_range_compat, IPv6 (ip6t_REDIRECT)
 // struct nf_nat_range. iptables 1.8.9 writes revision 0 in both.
 //
-// Fields (schema in nf_nat_range.h): flags=N min_addr=ADDR max_addr=ADDR min_proto=PORT
-// max_proto=PORT [rangesize=N (IPv4, when not 1)]. REDIRECT uses only flags and the ports
-// (--to-ports); the addresses are carried so that decode→encode is byte-identical.
-//
 // The dialect (libxt_NAT.c): `-j REDIRECT [--to-ports PORT[-PORT]] [--random]`, one module per
 // family (their structs differ). A /BASE after the ports is refused, as iptables' DNAT_fcheck
 // does for it.
 #include "../dialect/extension.h"
-#include "codec.h"
 #include "nf_nat_range.h"
 
 namespace iptkit {
 namespace {
-
-IPTKIT_NAT_CODEC(redirect4, "REDIRECT", 0, static_cast<int>(Family::ipv4), nat::Layout::compat,
-                 nf_nat_ipv4_multi_range_compat);
-IPTKIT_NAT_CODEC(redirect6, "REDIRECT", 0, static_cast<int>(Family::ipv6), nat::Layout::range, nf_nat_range);
-
-// --- the dialect ---------------------------------------------------------------------------
 
 constexpr dialect::OptionSpec kOptions[] = {
     {"to-ports", nullptr, true, false, 1},

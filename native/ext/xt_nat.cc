@@ -3,19 +3,13 @@
 // nf_nat_range2, which adds base_proto for DNAT's shifted port maps).
 //
 // iptables 1.8.9 writes: IPv4 SNAT rev 0, IPv4 DNAT rev 2, IPv6 SNAT rev 1, IPv6 DNAT rev 2.
-// Every revision is decoded and encoded so that rules written by other versions survive.
-//
-// Fields (schema in nf_nat_range.h, shared with MASQUERADE and REDIRECT):
-//   flags=N min_addr=ADDR max_addr=ADDR min_proto=PORT max_proto=PORT
-//   [base_proto=PORT]   revision 2 only, always present there
-//   [rangesize=N]       revision 0 only, when not 1
+// Every revision prints, so that rules written by other versions read back as text.
 //
 // The dialect (libxt_NAT.c): one module per family, as the revisions and layouts differ.
 //   -j DNAT --to-destination [ADDR[-ADDR]][:PORT[-PORT[/BASE]]] [--random] [--persistent]
 //   -j SNAT --to-source [ADDR[-ADDR]][:PORT[-PORT]] [--random] [--random-fully] [--persistent]
 // SNAT takes a /BASE as iptables does, but its structs have no room for it: it reads back /0.
 #include "../dialect/extension.h"
-#include "codec.h"
 #include "nf_nat_range.h"
 
 namespace iptkit {
@@ -23,15 +17,6 @@ namespace {
 
 constexpr int kIPv4 = static_cast<int>(Family::ipv4);
 constexpr int kIPv6 = static_cast<int>(Family::ipv6);
-
-IPTKIT_NAT_CODEC(snat0, "SNAT", 0, kIPv4, nat::Layout::compat, nf_nat_ipv4_multi_range_compat);
-IPTKIT_NAT_CODEC(dnat0, "DNAT", 0, kIPv4, nat::Layout::compat, nf_nat_ipv4_multi_range_compat);
-IPTKIT_NAT_CODEC(snat1, "SNAT", 1, 0, nat::Layout::range, nf_nat_range);
-IPTKIT_NAT_CODEC(dnat1, "DNAT", 1, 0, nat::Layout::range, nf_nat_range);
-IPTKIT_NAT_CODEC(snat2, "SNAT", 2, 0, nat::Layout::range2, nf_nat_range2);
-IPTKIT_NAT_CODEC(dnat2, "DNAT", 2, 0, nat::Layout::range2, nf_nat_range2);
-
-// --- the dialect ---------------------------------------------------------------------------
 
 using dialect::Extension;
 using dialect::OptionSpec;

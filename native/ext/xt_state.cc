@@ -1,9 +1,6 @@
-// The `state` match, revision 0 (xt_state.h, struct xt_state_info): what older iptables
-// wrote for `-m state`. iptables 1.8.9 writes `-m state` as conntrack revision 3 with
-// XT_CONNTRACK_STATE_ALIAS instead (xt_conntrack.cc); this codec reads rules others wrote.
-//
-// Fields, always present:
-//   statemask=N      XT_STATE_INVALID=1 ESTABLISHED=2 RELATED=4 NEW=8 UNTRACKED=16
+// The `state` match in the native dialect (libxt_conntrack's `state` modules): revision 0
+// (xt_state.h, struct xt_state_info) is what older iptables wrote for `-m state`; iptables
+// 1.8.9 writes `-m state` as conntrack revision 3 with XT_CONNTRACK_STATE_ALIAS instead.
 #include <linux/netfilter/x_tables.h>
 #include <linux/netfilter/xt_conntrack.h>
 #include <linux/netfilter/xt_state.h>
@@ -14,30 +11,10 @@
 #include "../dialect/conntrack_dump.h"
 #include "../dialect/extension.h"
 #include "../dialect/xtoptions.h"
-#include "codec.h"
 
 namespace iptkit {
 namespace {
 
-void decode(const void* data, size_t len, Family, FieldWriter& out) {
-  xt_state_info m{};
-  std::memcpy(&m, data, len < sizeof m ? len : sizeof m);
-  out.u64("statemask", m.statemask);
-}
-
-bool encode(const Fields& in, Family, void* data, std::string& err) {
-  uint64_t mask = 0;
-  if (!get_u64(in, "statemask", 0xffffffff, mask, err)) return false;
-  xt_state_info m{};
-  m.statemask = static_cast<unsigned int>(mask);
-  std::memcpy(data, &m, sizeof m);
-  return true;
-}
-
-const Codec codec{"state", 0, false, 0, XT_ALIGN(sizeof(xt_state_info)), sizeof(xt_state_info), decode, encode};
-IPTKIT_REGISTER_CODEC(codec);
-
-// --- the iptables dialect (libxt_conntrack's `state` modules) -------------------------------
 // `-m state` is written as conntrack revision 3 with XT_CONNTRACK_STATE_ALIAS (libxt_conntrack
 // registers `state` as an alias of conntrack); a struct with that flag prints as `-m state`,
 // one without it belongs to `-m conntrack` (accepts). The state revision 0 module only prints
