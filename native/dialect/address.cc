@@ -51,18 +51,18 @@ void fail(ParseError& err, std::string message, std::string_view token, const ch
 }  // namespace
 
 bool numeric_to_ipaddr(std::string_view text, void* addr4, bool is_mask) {
-  std::string buf(text.substr(0, 19));
-  buf = buf.c_str();  // a NUL inside ends the text, as in C
+  std::string_view buf = text.substr(0, 19);
+  buf = buf.substr(0, buf.find('\0'));  // a NUL inside ends the text, as in C
   unsigned char bytes[4] = {0, 0, 0, 0};
   size_t pos = 0;
   for (int i = 0; i < 4; i++) {
-    size_t dot = i < 3 ? buf.find('.', pos) : std::string::npos;
-    if (dot == std::string::npos && i < 3 && is_mask) return false;  // a mask has all four parts
-    std::string part = buf.substr(pos, dot == std::string::npos ? std::string::npos : dot - pos);
+    size_t dot = i < 3 ? buf.find('.', pos) : std::string_view::npos;
+    if (dot == std::string_view::npos && i < 3 && is_mask) return false;  // a mask has all four parts
+    std::string_view part = buf.substr(pos, dot == std::string_view::npos ? std::string_view::npos : dot - pos);
     uint64_t v = 0;
     if (!strtoui(part, 255, v)) return false;
     bytes[i] = static_cast<unsigned char>(v);
-    if (dot == std::string::npos) break;  // "autocomplete, this is a network address"
+    if (dot == std::string_view::npos) break;  // "autocomplete, this is a network address"
     pos = dot + 1;
   }
   std::memcpy(addr4, bytes, 4);
@@ -204,10 +204,16 @@ bool parse_interface(std::string_view text, char* name, unsigned char* mask, Par
 void format_address(Family family, const void* addr, std::string& out) {
   const uint8_t* b = static_cast<const uint8_t*>(addr);
   if (family == Family::ipv4) {
+    char buf[16];  // "255.255.255.255"
+    size_t n = 0;
     for (int i = 0; i < 4; i++) {
-      if (i) out += '.';
-      append_u64(out, b[i]);
+      if (i) buf[n++] = '.';
+      unsigned v = b[i];
+      if (v >= 100) buf[n++] = static_cast<char>('0' + v / 100);
+      if (v >= 10) buf[n++] = static_cast<char>('0' + v / 10 % 10);
+      buf[n++] = static_cast<char>('0' + v % 10);
     }
+    out.append(buf, n);
     return;
   }
   char buf[INET6_ADDRSTRLEN];
@@ -247,15 +253,18 @@ bool format_interface_save(const char* name, const unsigned char* mask, bool inv
     out += '+';
     return true;
   }
+  char buf[kIfNameSize + 1];
+  size_t n = 0;
   for (size_t i = 0; i < kIfNameSize; i++) {
     if (mask[i] != 0) {
-      if (name[i] != '\0') out += name[i];
+      if (name[i] != '\0') buf[n++] = name[i];
     } else {
       // mask[0] != 0, so i >= 1 here.
-      if (name[i - 1] != '\0') out += '+';
+      if (name[i - 1] != '\0') buf[n++] = '+';
       break;
     }
   }
+  out.append(buf, n);
   return true;
 }
 

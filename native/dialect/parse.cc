@@ -1,11 +1,20 @@
 // getopt_long over an iptables command line, as iptables 1.8.9 runs it (see parse.h).
+//
+// Speed: a rule is parsed per new rule of every commit, so the hot path allocates little.
+// Tokens are views (of the line, or of an unescaped copy when it has quotes); the parser's
+// per-call state (loaded extensions and their options, the token vector of parse_rule) lives
+// in a per-thread scratch whose buffers keep their capacity; the rule is filled in place;
+// generic options are found by their first letter, extension options and modules through
+// per-thread caches of their names.
 #include "parse.h"
 
 #include <linux/netfilter/x_tables.h>
 
+#include <array>
 #include <cctype>
 #include <cstring>
 #include <memory>
+#include <unordered_map>
 
 #include "address.h"
 #include "protocols.h"
@@ -18,15 +27,17 @@ namespace {
 // then refuses `ACCEPT\r` as a target name), so a CRLF line is refused here too.
 bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n'; }
 
+std::string S(std::string_view v) { return std::string(v); }
+
 // What iptables says of a -j/-g name (xtables' parse_target): not empty, shorter than
 // XT_EXTENSION_MAXNAMELEN, no blanks.
-std::string target_name_problem(const std::string& name) {
+std::string target_name_problem(std::string_view name) {
   if (name.empty()) return "Invalid target name (too short)";
   if (name.size() >= XT_EXTENSION_MAXNAMELEN) {
-    return "Invalid target name `" + name + "' (" + std::to_string(XT_EXTENSION_MAXNAMELEN - 1) + " chars max)";
+    return "Invalid target name `" + S(name) + "' (" + std::to_string(XT_EXTENSION_MAXNAMELEN - 1) + " chars max)";
   }
   for (char c : name) {
-    if (std::isspace(static_cast<unsigned char>(c))) return "Invalid target name `" + name + "'";
+    if (std::isspace(static_cast<unsigned char>(c))) return "Invalid target name `" + S(name) + "'";
   }
   return {};
 }
@@ -35,7 +46,7 @@ bool is_verdict(std::string_view s) { return s == "ACCEPT" || s == "DROP" || s =
 
 // iptables 1.8.9 original_opts, in its order (getopt_long reports the first exact match).
 struct Generic {
-  const char* name;
+  std::string_view name;
   char letter;
   uint8_t has_arg;  // 0 none, 1 required, 2 optional
 };
@@ -51,30 +62,151 @@ constexpr Generic kGeneric[] = {
     {"modprobe", 'M', 1},    {"set-counters", 'c', 1},  {"goto", 'g', 1},        {"ipv4", '4', 0},
     {"ipv6", '6', 0},
 };
+constexpr size_t kGenericCount = sizeof kGeneric / sizeof kGeneric[0];
+static_assert(kGenericCount <= 64, "a bit per generic option");
+
+// By first character: a bit per kGeneric index (names are unique, so the exact match found
+// is the one getopt_long would report); by letter: the first entry with it, src/dst aside.
+struct GenericIndex {
+  std::array<uint64_t, 256> by_first{};
+  std::array<const Generic*, 256> by_letter{};
+  GenericIndex() {
+    for (size_t k = 0; k < kGenericCount; k++) {
+      const Generic& g = kGeneric[k];
+      by_first[static_cast<unsigned char>(g.name[0])] |= 1ull << k;
+      unsigned char l = static_cast<unsigned char>(g.letter);
+      if (!by_letter[l] && g.name != "src" && g.name != "dst") by_letter[l] = &g;
+    }
+  }
+};
+const GenericIndex& generic_index() {
+  static const GenericIndex index;
+  return index;
+}
 
 const Generic* generic_by_name(std::string_view name) {
-  for (const Generic& g : kGeneric) {
+  if (name.empty()) return nullptr;
+  for (uint64_t bits = generic_index().by_first[static_cast<unsigned char>(name[0])]; bits; bits &= bits - 1) {
+    const Generic& g = kGeneric[__builtin_ctzll(bits)];
     if (name == g.name) return &g;
   }
   return nullptr;
 }
 
-const Generic* generic_by_letter(char c) {
-  for (const Generic& g : kGeneric) {
-    if (g.letter == c && std::strcmp(g.name, "src") != 0 && std::strcmp(g.name, "dst") != 0) return &g;
-  }
-  return nullptr;
-}
+const Generic* generic_by_letter(char c) { return generic_index().by_letter[static_cast<unsigned char>(c)]; }
 
 constexpr std::string_view kCommandLetters = "ADCIRLSFZNXEP";
 constexpr std::string_view kInvertible = "sdpiof";
+// The chain parse_rule puts after its `-A`: a name no rule can have, so no chain check applies.
+constexpr std::string_view kPlaceholderChain("\0", 1);
+
+// An extension's option names as views (the tables hold C strings), per thread.
+struct OptionName {
+  std::string_view name, alias;
+  bool has_alias;
+  const OptionSpec* spec;
+};
+using OptionNames = std::vector<OptionName>;
+
+const OptionNames& option_names(const Extension* ext) {
+  thread_local std::unordered_map<const Extension*, OptionNames> cache;
+  auto it = cache.find(ext);
+  if (it != cache.end()) return it->second;
+  OptionNames names;
+  for (const OptionSpec* s = ext->options; s && s->name; s++) {
+    names.push_back(OptionName{s->name, s->alias ? std::string_view(s->alias) : std::string_view(), s->alias != nullptr, s});
+  }
+  return cache.emplace(ext, std::move(names)).first->second;
+}
+
+// find_by_user_name, remembered per thread (a bounded number of names: -j CHAIN names too).
+const Extension* find_extension(std::string_view name, bool is_target, Family family) {
+  struct Known {
+    std::string name;
+    bool is_target;
+    Family family;
+    const Extension* ext;
+  };
+  thread_local std::vector<Known> known;
+  for (const Known& k : known) {
+    if (k.is_target == is_target && k.family == family && k.name == name) return k.ext;
+  }
+  const Extension* ext = find_by_user_name(name, is_target, family);
+  if (known.size() < 64) known.push_back(Known{std::string(name), is_target, family, ext});
+  return ext;
+}
+
+// parse_protocol, remembered per thread for the few -p texts a rule set uses (its answer
+// depends on the text alone: the protocol database is read once).
+bool parse_protocol_cached(std::string_view text, Family family, uint16_t& out, ParseError& err) {
+  struct Known {
+    std::string text;
+    Family family;
+    uint16_t num;
+  };
+  thread_local std::vector<Known> known;
+  for (const Known& k : known) {
+    if (k.family == family && k.text == text) {
+      out = k.num;
+      return true;
+    }
+  }
+  if (!parse_protocol(text, family, out, err)) return false;
+  if (known.size() < 16) known.push_back(Known{std::string(text), family, out});
+  return true;
+}
 
 // One loaded extension (a -m, the -p protocol's implicit match, or the -j target) and the
-// options given to it so far.
+// options given to it so far. Instances are reused: `options` keeps its elements (and their
+// strings' buffers) beyond `used` until the extension's parse needs the exact list.
 struct Instance {
-  const Extension* ext;  // nullptr: an opaque marker read back (parse_options::opaque_ok)
+  const Extension* ext = nullptr;  // nullptr: an opaque marker read back (parse_options::opaque_ok)
+  const OptionNames* names = nullptr;
   std::vector<ParsedOption> options;
+  size_t used = 0;
   XtInstance opaque;
+
+  ParsedOption& add_option() {
+    if (used < options.size()) return options[used++];
+    used++;
+    return options.emplace_back();
+  }
+  const std::vector<ParsedOption>& finished_options() {
+    if (options.size() > used) options.erase(options.begin() + static_cast<std::ptrdiff_t>(used), options.end());
+    return options;
+  }
+};
+
+// The parser's per-call buffers, one set per thread (a nested call, which nothing makes
+// today, would get its own).
+struct Scratch {
+  bool busy = false;
+  std::vector<std::unique_ptr<Instance>> pool;
+  std::vector<Instance*> loaded, matches;
+  TokenBuffer tokens;  // parse_rule's
+  Command head;        // parse_rule's command part (its rule stays unused)
+};
+
+class ScratchLease {
+ public:
+  ScratchLease() {
+    thread_local Scratch shared;
+    if (shared.busy) {
+      own_ = std::make_unique<Scratch>();
+      s_ = own_.get();
+    } else {
+      s_ = &shared;
+    }
+    s_->busy = true;
+  }
+  ~ScratchLease() { s_->busy = false; }
+  ScratchLease(const ScratchLease&) = delete;
+  ScratchLease& operator=(const ScratchLease&) = delete;
+  Scratch& operator*() const { return *s_; }
+
+ private:
+  Scratch* s_;
+  std::unique_ptr<Scratch> own_;
 };
 
 struct Entry {
@@ -85,7 +217,9 @@ struct Entry {
   uint8_t has_arg = 0;
 };
 
-bool positional(const std::vector<std::string>& t, size_t i) {
+using Tokens = std::vector<std::string_view>;
+
+bool positional(const Tokens& t, size_t i) {
   return i < t.size() && !t[i].empty() && t[i][0] != '-' && t[i][0] != '!';
 }
 
@@ -97,54 +231,89 @@ bool all_digits(std::string_view s) {
   return true;
 }
 
+// A rule as a fresh Rule{} holds it, keeping the buffers of `matches` (their elements are
+// overwritten or dropped at the end of a parse) and of the strings.
+void reset_rule(Rule& r) {
+  r.ip = IpPart{};
+  r.target_kind = TargetKind::kNone;
+  r.target_name.clear();
+  r.target.ext = nullptr;
+  r.target.name.clear();
+  r.target.revision = 0;
+  r.target.data.clear();
+  r.has_counters = false;
+  r.packets = r.bytes = 0;
+}
+
+void reset_head(Command& c) {
+  c.op = Op::kAppend;
+  c.chain.clear();
+  c.index = 0;
+  c.policy.clear();
+  c.new_name.clear();
+}
+
 class Parser {
  public:
-  Parser(const std::vector<std::string>& tokens, Family family, Command& out, ParseError& err,
-         std::vector<OptionTrace>* trace, bool opaque_ok)
-      : t_(tokens), family_(family), out_(out), err_(err), trace_(trace), opaque_ok_(opaque_ok) {}
+  // `head` takes the command part (op, chain, index, policy, new name), `rule` the rule.
+  Parser(const Tokens& tokens, Family family, Command& head, Rule& rule, ParseError& err,
+         std::vector<OptionTrace>* trace, bool opaque_ok, Scratch& scratch)
+      : t_(tokens), family_(family), out_(head), rule_(rule), err_(err), trace_(trace), opaque_ok_(opaque_ok),
+        s_(scratch), loaded_(scratch.loaded), matches_(scratch.matches) {
+    loaded_.clear();
+    matches_.clear();
+  }
 
   bool run();
 
  private:
-  bool fail(std::string message, std::string token = {}, std::string expected = {}) {
+  bool fail(std::string message, std::string_view token = {}, std::string_view expected = {}) {
     err_.message = std::move(message);
-    err_.token = std::move(token);
-    err_.expected = std::move(expected);
+    err_.token.assign(token);
+    err_.expected.assign(expected);
     return false;
   }
-  bool lookup_long(std::string_view name, const std::string& tok, Entry& e, bool& found);
-  bool set_once(char letter, const std::string& tok, bool inverted);
-  bool rule_number(const std::string& text, uint32_t& out);
-  bool counter(const std::string& text, const char* which, uint64_t& out);
-  bool opaque(const std::string& tok) {
+  bool lookup_long(std::string_view name, std::string_view tok, Entry& e, bool& found);
+  bool set_once(char letter, std::string_view tok, bool inverted);
+  bool rule_number(std::string_view text, uint32_t& out);
+  bool counter(std::string_view text, const char* which, uint64_t& out);
+  bool opaque(std::string_view tok) {
     return fail("this rule holds an extension iptkit cannot print (it was read from the kernel without a "
                 "module); it cannot be restored from text",
                 tok, "a rule without opaque extensions");
   }
   Instance* load(const Extension* ext) {
-    loaded_.push_back(std::make_unique<Instance>(Instance{ext, {}, {}}));
-    return loaded_.back().get();
+    size_t k = loaded_.size();
+    if (k == s_.pool.size()) s_.pool.push_back(std::make_unique<Instance>());
+    Instance* inst = s_.pool[k].get();
+    inst->ext = ext;
+    inst->names = ext ? &option_names(ext) : nullptr;
+    inst->used = 0;
+    loaded_.push_back(inst);
+    return inst;
   }
   // `--iptkit-opaque REV:HEX` after `-m NAME` / `-j NAME`: the data area as read, byte for byte.
-  bool load_opaque(const std::string& name, const std::string& value, Instance*& out);
+  bool load_opaque(std::string_view name, std::string_view value, Instance*& out);
   bool finish_extension(Instance& inst, XtInstance& out);
   bool check_interfaces(std::string_view chain);
 
-  const std::vector<std::string>& t_;
+  const Tokens& t_;
   Family family_;
   Command& out_;
+  Rule& rule_;
   ParseError& err_;
   std::vector<OptionTrace>* trace_;
   bool opaque_ok_;
+  Scratch& s_;
   // Loaded extensions, oldest first; getopt sees generic options, then the newest one's.
-  std::vector<std::unique_ptr<Instance>> loaded_;
-  std::vector<Instance*> matches_;
+  std::vector<Instance*>& loaded_;
+  std::vector<Instance*>& matches_;
   Instance* target_ = nullptr;
   uint64_t seen_ = 0;  // a bit per generic letter used
   bool seen_any_ = false;
 };
 
-bool Parser::lookup_long(std::string_view name, const std::string& tok, Entry& e, bool& found) {
+bool Parser::lookup_long(std::string_view name, std::string_view tok, Entry& e, bool& found) {
   found = false;
   if (const Generic* g = generic_by_name(name)) {
     e = Entry{g, nullptr, nullptr, g->name, g->has_arg};
@@ -152,11 +321,11 @@ bool Parser::lookup_long(std::string_view name, const std::string& tok, Entry& e
     return true;
   }
   for (size_t k = loaded_.size(); k-- > 0;) {
-    Instance* inst = loaded_[k].get();
+    Instance* inst = loaded_[k];
     if (!inst->ext) continue;
-    for (const OptionSpec* s = inst->ext->options; s && s->name; s++) {
-      if (name == s->name || (s->alias && name == s->alias)) {
-        e = Entry{nullptr, s, inst, name, static_cast<uint8_t>(s->has_arg ? 1 : 0)};
+    for (const OptionName& n : *inst->names) {
+      if (name == n.name || (n.has_alias && name == n.alias)) {
+        e = Entry{nullptr, n.spec, inst, name, static_cast<uint8_t>(n.spec->has_arg ? 1 : 0)};
         found = true;
         return true;
       }
@@ -166,10 +335,10 @@ bool Parser::lookup_long(std::string_view name, const std::string& tok, Entry& e
   // candidate is the same option.
   std::vector<Entry> cands;
   for (const Generic& g : kGeneric) {
-    if (std::string_view(g.name).substr(0, name.size()) == name) cands.push_back(Entry{&g, nullptr, nullptr, g.name, g.has_arg});
+    if (g.name.substr(0, name.size()) == name) cands.push_back(Entry{&g, nullptr, nullptr, g.name, g.has_arg});
   }
   for (size_t k = loaded_.size(); k-- > 0;) {
-    Instance* inst = loaded_[k].get();
+    Instance* inst = loaded_[k];
     if (!inst->ext) continue;
     for (const OptionSpec* s = inst->ext->options; s && s->name; s++) {
       for (const char* n : {s->name, s->alias}) {
@@ -192,7 +361,7 @@ bool Parser::lookup_long(std::string_view name, const std::string& tok, Entry& e
         list += "--";
         list += x.name;
       }
-      return fail("option \"" + tok + "\" is ambiguous; possibilities: " + list, tok, "an unambiguous option");
+      return fail("option \"" + S(tok) + "\" is ambiguous; possibilities: " + list, tok, "an unambiguous option");
     }
   }
   e = first;
@@ -200,7 +369,7 @@ bool Parser::lookup_long(std::string_view name, const std::string& tok, Entry& e
   return true;
 }
 
-bool Parser::set_once(char letter, const std::string& tok, bool inverted) {
+bool Parser::set_once(char letter, std::string_view tok, bool inverted) {
   uint64_t bit = 1ull << (static_cast<unsigned char>(letter) & 63);
   if (seen_ & bit) return fail(std::string("multiple -") + letter + " flags not allowed", tok);
   seen_ |= bit;
@@ -211,20 +380,20 @@ bool Parser::set_once(char letter, const std::string& tok, bool inverted) {
   return true;
 }
 
-bool Parser::rule_number(const std::string& text, uint32_t& out) {
+bool Parser::rule_number(std::string_view text, uint32_t& out) {
   uint64_t v = 0;
   bool ok = all_digits(text) && text.size() <= 10;
   if (ok) {
     for (char c : text) v = v * 10 + static_cast<uint64_t>(c - '0');
     ok = v >= 1 && v <= UINT32_MAX;
   }
-  if (!ok) return fail("Invalid rule number `" + text + "'", text, "a rule number ≥ 1");
+  if (!ok) return fail("Invalid rule number `" + S(text) + "'", text, "a rule number ≥ 1");
   out = static_cast<uint32_t>(v);
   return true;
 }
 
 // sscanf("%llu"): leading blanks and a plus sign are fine, trailing text is ignored.
-bool Parser::counter(const std::string& text, const char* which, uint64_t& out) {
+bool Parser::counter(std::string_view text, const char* which, uint64_t& out) {
   size_t i = 0;
   while (i < text.size() && (text[i] == ' ' || (text[i] >= '\t' && text[i] <= '\r'))) i++;
   if (i < text.size() && text[i] == '+') i++;
@@ -240,13 +409,13 @@ bool Parser::counter(const std::string& text, const char* which, uint64_t& out) 
   return true;
 }
 
-bool Parser::load_opaque(const std::string& name, const std::string& value, Instance*& out) {
+bool Parser::load_opaque(std::string_view name, std::string_view value, Instance*& out) {
   XtInstance x;
-  x.name = name;
+  x.name = std::string(name);
   size_t colon = value.find(':');
   uint64_t rev = 0;
-  bool ok = colon != std::string::npos && colon > 0 && strtoui(value.substr(0, colon), 255, rev);
-  std::string hex = ok ? value.substr(colon + 1) : std::string();
+  bool ok = colon != std::string_view::npos && colon > 0 && strtoui(value.substr(0, colon), 255, rev);
+  std::string_view hex = ok ? value.substr(colon + 1) : std::string_view();
   if (hex != "-") {
     ok = ok && hex.size() % 2 == 0 && name.size() < XT_EXTENSION_MAXNAMELEN;
     for (size_t k = 0; ok && k < hex.size(); k += 2) {
@@ -256,7 +425,7 @@ bool Parser::load_opaque(const std::string& name, const std::string& value, Inst
       if (ok) x.data.push_back(static_cast<uint8_t>(hi << 4 | lo));
     }
   }
-  if (!ok) return fail("bad opaque extension data `" + value + "'", value, "REV:HEX");
+  if (!ok) return fail("bad opaque extension data `" + S(value) + "'", value, "REV:HEX");
   x.revision = static_cast<uint8_t>(rev);
   out = load(nullptr);
   out->opaque = std::move(x);
@@ -273,35 +442,35 @@ bool Parser::finish_extension(Instance& inst, XtInstance& out) {
   out.name = ext->kernel_name;
   out.revision = ext->revision;
   out.data.assign(ext->size(ext->revision), 0);
-  ParseCtx ctx{family_, out_.rule.ip.proto, (out_.rule.ip.invflags & kInvProto) != 0, &err_, opaque_ok_};
-  return ext->parse(inst.options, ctx, out.data.data());
+  ParseCtx ctx{family_, rule_.ip.proto, (rule_.ip.invflags & kInvProto) != 0, &err_, opaque_ok_};
+  return ext->parse(inst.finished_options(), ctx, out.data.data());
 }
 
 bool Parser::check_interfaces(std::string_view chain) {
-  if ((chain == "PREROUTING" || chain == "INPUT") && out_.rule.ip.outiface[0]) {
-    return fail("Can't use -o with " + std::string(chain), "-o");
+  if ((chain == "PREROUTING" || chain == "INPUT") && rule_.ip.outiface[0]) {
+    return fail("Can't use -o with " + S(chain), "-o");
   }
-  if ((chain == "POSTROUTING" || chain == "OUTPUT") && out_.rule.ip.iniface[0]) {
-    return fail("Can't use -i with " + std::string(chain), "-i");
+  if ((chain == "POSTROUTING" || chain == "OUTPUT") && rule_.ip.iniface[0]) {
+    return fail("Can't use -i with " + S(chain), "-i");
   }
   return true;
 }
 
 bool Parser::run() {
-  Rule& rule = out_.rule;
+  Rule& rule = rule_;
   char letter_cmd = 0;
   bool has_chain = false;
   bool invert = false;
-  std::string invert_token;
-  std::string proto_text;
+  std::string_view invert_token;
+  std::string_view proto_text;
   bool have_proto = false, proto_used = false;
-  std::string target_name;
+  std::string_view target_name;
   bool is_goto = false, have_target = false;
 
   size_t i = 0;
   while (i < t_.size()) {
-    const std::string& tok = t_[i++];
-    if (tok.compare(0, kOpaqueOption.size(), kOpaqueOption) == 0 &&
+    const std::string_view tok = t_[i++];
+    if (tok.substr(0, kOpaqueOption.size()) == kOpaqueOption &&
         (tok.size() == kOpaqueOption.size() || tok[kOpaqueOption.size()] == '=')) {
       // Read back only where the caller allows it, and only right after `-j NAME`.
       bool after_target = have_target && !target_ && !is_goto && i >= 3 && t_[i - 3] == "-j";
@@ -311,12 +480,12 @@ bool Parser::run() {
     }
     Entry entry;
     bool have_attached = false;
-    std::string attached;
-    std::string shown = tok;
+    std::string_view attached;
+    std::string_view shown = tok;
     if (tok.size() > 2 && tok[0] == '-' && tok[1] == '-') {
       size_t eq = tok.find('=');
-      std::string_view name = std::string_view(tok).substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
-      if (eq != std::string::npos) {
+      std::string_view name = tok.substr(2, eq == std::string_view::npos ? std::string_view::npos : eq - 2);
+      if (eq != std::string_view::npos) {
         have_attached = true;
         attached = tok.substr(eq + 1);
       }
@@ -328,7 +497,7 @@ bool Parser::run() {
           proto_used = true;
           const Extension* ext = nullptr;
           for (const char* n : implicit_match_names(proto_text, family_)) {
-            if ((ext = find_by_user_name(n, false, family_))) break;
+            if ((ext = find_extension(n, false, family_))) break;
           }
           if (ext) {
             matches_.push_back(load(ext));
@@ -336,15 +505,15 @@ bool Parser::run() {
             continue;
           }
         }
-        return fail("unknown option \"" + tok + "\"", tok, "an option of iptables or of a loaded match or target");
+        return fail("unknown option \"" + S(tok) + "\"", tok, "an option of iptables or of a loaded match or target");
       }
     } else if (tok.size() > 1 && tok[0] == '-' && tok != "--") {
       const Generic* g = generic_by_letter(tok[1]);
-      if (!g) return fail("unknown option \"" + tok + "\"", tok, "an option of iptables");
+      if (!g) return fail("unknown option \"" + S(tok) + "\"", tok, "an option of iptables");
       entry = Entry{g, nullptr, nullptr, g->name, g->has_arg};
       shown = tok.substr(0, 2);
       if (tok.size() > 2) {
-        if (g->has_arg == 0) return fail("unknown option \"" + tok + "\" (short options are not combined here)", tok);
+        if (g->has_arg == 0) return fail("unknown option \"" + S(tok) + "\" (short options are not combined here)", tok);
         have_attached = true;
         attached = tok.substr(2);
       }
@@ -355,18 +524,18 @@ bool Parser::run() {
         invert_token = tok;
         continue;
       }
-      return fail("Bad argument `" + tok + "'", tok, "an option");
+      return fail("Bad argument `" + S(tok) + "'", tok, "an option");
     }
 
     bool has_value = false;
-    std::string value;
+    std::string_view value;
     if (entry.has_arg == 0) {
-      if (have_attached) return fail("option \"" + shown + "\" doesn't allow an argument", shown);
+      if (have_attached) return fail("option \"" + S(shown) + "\" doesn't allow an argument", shown);
     } else if (have_attached) {
       has_value = true;
       value = attached;
     } else if (entry.has_arg != 2) {
-      if (i >= t_.size()) return fail("option \"" + shown + "\" requires an argument", shown, "an argument");
+      if (i >= t_.size()) return fail("option \"" + S(shown) + "\" requires an argument", shown, "an argument");
       has_value = true;
       value = t_[i++];
     }
@@ -378,21 +547,21 @@ bool Parser::run() {
       if (invert && !spec->invertible) {
         return fail(std::string(entry.owner->ext->name) + ": option \"--" + spec->name + "\" cannot be inverted.", tok);
       }
+      ParsedOption& po = entry.owner->add_option();
+      po.spec = spec;
+      po.value.assign(value);
       // getopt hands over one argument; multi-argument options take the following words.
       for (int extra = static_cast<int>(spec->nargs) - 1; extra > 0 && has_value; extra--) {
         if (!positional(t_, i)) {
-          return fail("option \"" + tok + "\" requires " + std::to_string(spec->nargs) + " arguments", tok,
+          return fail("option \"" + S(tok) + "\" requires " + std::to_string(spec->nargs) + " arguments", tok,
                       std::to_string(spec->nargs) + " arguments");
         }
-        value += ' ';
-        value += t_[i++];
+        po.value += ' ';
+        po.value += t_[i++];
       }
-      ParsedOption po;
-      po.spec = spec;
-      po.value = std::move(value);
       po.has_value = has_value;
       po.invert = invert;
-      po.token = shown;
+      po.token.assign(shown);
       if (trace_) {
         int idx = static_cast<int>(matches_.size());
         for (size_t k = 0; k < matches_.size(); k++) {
@@ -402,7 +571,6 @@ bool Parser::run() {
         // name an abbreviation stood for.
         trace_->push_back(OptionTrace{idx, spec->name, po.value, has_value, invert, spec->nargs, std::string(entry.name)});
       }
-      entry.owner->options.push_back(std::move(po));
       invert = false;
       continue;
     }
@@ -417,7 +585,7 @@ bool Parser::run() {
         value = t_[i++];
       }
       if (has_value) {
-        out_.chain = value;
+        out_.chain.assign(value);
         has_chain = true;
       }
       switch (letter) {
@@ -434,11 +602,11 @@ bool Parser::run() {
           break;
         case 'P':
           if (!positional(t_, i)) return fail("-P requires a chain and a policy", tok, "a policy");
-          out_.policy = t_[i++];
+          out_.policy.assign(t_[i++]);
           break;
         case 'E':
           if (!positional(t_, i)) return fail("-E requires old-chain-name and new-chain-name", tok, "a new chain name");
-          out_.new_name = t_[i++];
+          out_.new_name.assign(t_[i++]);
           break;
         case 'L':
         case 'S':
@@ -450,7 +618,8 @@ bool Parser::run() {
     }
 
     if (trace_ && std::string_view("sdiopfjgc").find(letter) != std::string_view::npos) {
-      trace_->push_back(OptionTrace{-1, entry.generic->name, value, has_value, invert, 1, std::string(entry.name)});
+      trace_->push_back(OptionTrace{-1, std::string(entry.generic->name), std::string(value), has_value, invert, 1,
+                                    std::string(entry.name)});
     }
     switch (letter) {
       case 's':
@@ -476,7 +645,7 @@ bool Parser::run() {
       case 'p': {
         if (!set_once('p', tok, invert)) return false;
         uint16_t n = 0;
-        if (!parse_protocol(value, family_, n, err_)) return false;
+        if (!parse_protocol_cached(value, family_, n, err_)) return false;
         if (n == 0 && invert) return fail("rule would never match protocol", value, "a protocol other than all");
         proto_text = value;
         have_proto = true;
@@ -501,13 +670,13 @@ bool Parser::run() {
           return fail(problem, target_name, "a target or chain name");
         }
         if (!is_goto && !is_verdict(target_name)) {
-          if (const Extension* ext = find_by_user_name(target_name, true, family_)) target_ = load(ext);
+          if (const Extension* ext = find_extension(target_name, true, family_)) target_ = load(ext);
         }
         break;
       }
       case 'm': {
         if (invert) return fail("cannot have ! before -m", tok);
-        const Extension* ext = find_by_user_name(value, false, family_);
+        const Extension* ext = find_extension(value, false, family_);
         if (!ext && i < t_.size() && t_[i] == kOpaqueOption) {
           if (!opaque_ok_ || i + 1 >= t_.size()) return opaque(t_[i]);
           Instance* inst = nullptr;
@@ -517,19 +686,19 @@ bool Parser::run() {
           seen_any_ = true;
           break;
         }
-        if (!ext) return fail("Couldn't load match `" + value + "': iptkit has no module for it", value, "a match iptkit understands");
+        if (!ext) return fail("Couldn't load match `" + S(value) + "': iptkit has no module for it", value, "a match iptkit understands");
         matches_.push_back(load(ext));
         seen_any_ = true;
         break;
       }
       case 'c': {
         if (!set_once('c', tok, invert)) return false;
-        std::string pc = value, bc;
+        std::string_view pc = value, bc;
         bool have_bc = false;
         size_t comma = pc.find(',', 1);
-        if (comma != std::string::npos) {
+        if (comma != std::string_view::npos) {
           bc = pc.substr(comma + 1);
-          pc.resize(comma);
+          pc = pc.substr(0, comma);
           have_bc = true;
         } else if (positional(t_, i)) {
           bc = t_[i++];
@@ -553,12 +722,12 @@ bool Parser::run() {
         // Refused where getopt meets it as an option, so that `--comment -t` stays text.
         return fail("The -t option cannot be used in iptables-restore (the table comes from the *table line)", tok);
       default:
-        return fail("option \"" + tok + "\" is not supported", tok);
+        return fail("option \"" + S(tok) + "\" is not supported", tok);
     }
     invert = false;
   }
   if (invert) return fail("`!' at the end of the line, with nothing to invert", invert_token);
-  if (!letter_cmd) return fail("no command specified", t_.empty() ? std::string() : t_[0], "a command such as -A CHAIN");
+  if (!letter_cmd) return fail("no command specified", t_.empty() ? std::string_view() : t_[0], "a command such as -A CHAIN");
 
   // Extension structs, in load order (iptables' final checks).
   rule.matches.resize(matches_.size());
@@ -575,7 +744,7 @@ bool Parser::run() {
     } else {
       rule.target_kind = is_goto ? TargetKind::kGoto : TargetKind::kJump;
     }
-    rule.target_name = target_name;
+    rule.target_name.assign(target_name);
   }
 
   const std::string_view needs_chain = "ADCIRNEP";
@@ -631,24 +800,43 @@ bool Parser::run() {
 
 }  // namespace
 
-bool tokenize_line(std::string_view line, std::vector<std::string>& out, ParseError& err) {
-  out.clear();
-  std::string buf;
+bool tokenize_line(std::string_view line, TokenBuffer& buf, ParseError& err) {
+  std::vector<std::string_view>& out = buf.tokens;
+  if (line.find('"') == std::string_view::npos) {
+    // No quotes: words are the runs of non-blanks (a backslash outside quotes is literal).
+    size_t i = 0, n = line.size();
+    while (i < n) {
+      while (i < n && is_blank(line[i])) i++;
+      size_t from = i;
+      while (i < n && !is_blank(line[i])) i++;
+      if (i > from) out.push_back(line.substr(from, i - from));
+    }
+    return true;
+  }
+  // add_param_to_argv's loop, the words unescaped into the arena (never longer than the line).
+  std::string& arena = buf.arena;
+  auto& spans = buf.spans;
+  arena.clear();
+  spans.clear();
+  size_t start = 0;
+  auto push = [&]() {
+    spans.emplace_back(start, arena.size() - start);
+    start = arena.size();
+  };
   bool quote_open = false, escaped = false, in_word = false;
   for (char ch : line) {
     if (quote_open) {
       if (escaped) {
-        buf += ch;
+        arena += ch;
         escaped = false;
       } else if (ch == '\\') {
         escaped = true;
       } else if (ch == '"') {
         quote_open = false;
-        out.push_back(std::move(buf));
-        buf.clear();
+        push();
         in_word = false;
       } else {
-        buf += ch;
+        arena += ch;
       }
       continue;
     }
@@ -658,13 +846,12 @@ bool tokenize_line(std::string_view line, std::vector<std::string>& out, ParseEr
     }
     if (is_blank(ch)) {
       if (in_word) {
-        out.push_back(std::move(buf));
-        buf.clear();
+        push();
         in_word = false;
       }
       continue;
     }
-    buf += ch;
+    arena += ch;
     in_word = true;
   }
   if (quote_open) {
@@ -673,29 +860,51 @@ bool tokenize_line(std::string_view line, std::vector<std::string>& out, ParseEr
     err.expected = "a closing \"";
     return false;
   }
-  if (in_word) out.push_back(std::move(buf));
+  if (in_word) push();
+  for (const auto& [at, len] : spans) out.push_back(std::string_view(arena).substr(at, len));
   return true;
+}
+
+bool tokenize_line(std::string_view line, std::vector<std::string>& out, ParseError& err) {
+  out.clear();
+  TokenBuffer buf;
+  if (!tokenize_line(line, buf, err)) return false;
+  out.reserve(buf.tokens.size());
+  for (std::string_view t : buf.tokens) out.emplace_back(t);
+  return true;
+}
+
+bool parse_command(const std::vector<std::string_view>& tokens, Family family, Command& out, ParseError& err,
+                   std::vector<OptionTrace>* trace, bool opaque_ok) {
+  reset_head(out);
+  reset_rule(out.rule);
+  ScratchLease lease;
+  return Parser(tokens, family, out, out.rule, err, trace, opaque_ok, *lease).run();
 }
 
 bool parse_command(const std::vector<std::string>& tokens, Family family, Command& out, ParseError& err,
                    std::vector<OptionTrace>* trace, bool opaque_ok) {
-  out = Command{};
-  return Parser(tokens, family, out, err, trace, opaque_ok).run();
+  std::vector<std::string_view> views(tokens.begin(), tokens.end());
+  return parse_command(views, family, out, err, trace, opaque_ok);
 }
 
 bool parse_rule(std::string_view text, Family family, Rule& out, ParseError& err, std::vector<OptionTrace>* trace,
                 bool opaque_ok) {
-  std::vector<std::string> tokens;
-  if (!tokenize_line(text, tokens, err)) return false;
-  // A placeholder chain no rule can name, so that no chain-specific check applies.
-  tokens.insert(tokens.begin(), {"-A", std::string(1, '\0')});
-  Command cmd;
-  if (!parse_command(tokens, family, cmd, err, trace, opaque_ok)) return false;
-  if (cmd.op != Op::kAppend) {
+  ScratchLease lease;
+  Scratch& s = *lease;
+  // `-A` and a placeholder chain no rule can name, so that no chain-specific check applies.
+  std::vector<std::string_view>& tokens = s.tokens.tokens;
+  tokens.clear();
+  tokens.push_back("-A");
+  tokens.push_back(kPlaceholderChain);
+  if (!tokenize_line(text, s.tokens, err)) return false;
+  reset_head(s.head);
+  reset_rule(out);
+  if (!Parser(tokens, family, s.head, out, err, trace, opaque_ok, s).run()) return false;
+  if (s.head.op != Op::kAppend) {
     err.message = "expected the options of one rule, not a command";
     return false;
   }
-  out = std::move(cmd.rule);
   return true;
 }
 

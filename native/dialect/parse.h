@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "extension.h"
@@ -54,6 +55,18 @@ struct Command {
 // "…" quotes, and inside quotes \x is x; a backslash outside quotes is literal.
 bool tokenize_line(std::string_view line, std::vector<std::string>& out, ParseError& err);
 
+// Token storage reused from line to line: a line without `"` is split into views of the line
+// itself; a quoted one is unescaped into `arena` (the views then point there).
+struct TokenBuffer {
+  std::vector<std::string_view> tokens;
+  std::string arena;
+  std::vector<std::pair<size_t, size_t>> spans;  // offset, length in arena (quoted lines)
+};
+
+// tokenize_line into views: appended to buf.tokens (not cleared), valid while `line` and
+// `buf` are unchanged.
+bool tokenize_line(std::string_view line, TokenBuffer& buf, ParseError& err);
+
 // Parses one command (already tokenized, without `iptables` or `-t`).
 // With `trace`, each option is also recorded there. With `opaque_ok`, an opaque marker (a
 // rule iptkit printed from the kernel without a module for one of its extensions) is read
@@ -61,7 +74,13 @@ bool tokenize_line(std::string_view line, std::vector<std::string>& out, ParseEr
 bool parse_command(const std::vector<std::string>& tokens, Family family, Command& out, ParseError& err,
                    std::vector<OptionTrace>* trace = nullptr, bool opaque_ok = false);
 
+// The same over views (tokenize_line into a TokenBuffer).
+bool parse_command(const std::vector<std::string_view>& tokens, Family family, Command& out, ParseError& err,
+                   std::vector<OptionTrace>* trace = nullptr, bool opaque_ok = false);
+
 // A rule's options alone (`-p tcp --dport 80 -j ACCEPT`, no command): the rule.
+// `out` is reused in place (its buffers keep their capacity, so parsing rule after rule into
+// one Rule allocates little); after a refusal its content is unspecified.
 bool parse_rule(std::string_view text, Family family, Rule& out, ParseError& err,
                 std::vector<OptionTrace>* trace = nullptr, bool opaque_ok = false);
 

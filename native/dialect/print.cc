@@ -1,6 +1,7 @@
 // iptables-save and `iptables -L` printing of one rule (see print.h).
 #include "print.h"
 
+#include <array>
 #include <cstring>
 
 #include "address.h"
@@ -95,6 +96,19 @@ void iface_column(const char* name, bool invert, bool numeric, bool lead, std::s
   out += ' ';
 }
 
+// protocol_text, with the names of 0-255 looked up once (protocol_name's strings live as
+// long as the process).
+void append_protocol(uint16_t num, std::string& out) {
+  static const std::array<const char*, 256> names = [] {
+    std::array<const char*, 256> a{};
+    for (uint16_t n = 0; n < 256; n++) a[n] = protocol_name(n);
+    return a;
+  }();
+  const char* name = num < 256 ? names[num] : protocol_name(num);
+  if (name) out += name;
+  else append_u64(out, num);
+}
+
 }  // namespace
 
 void save_rule(const Rule& rule, Family family, std::string& out) {
@@ -105,7 +119,7 @@ void save_rule(const Rule& rule, Family family, std::string& out) {
   save_iface(ip.outiface, ip.outiface_mask, ip.invflags & kInvOut, "-o", out);
   if (ip.proto != 0 || (ip.invflags & kInvProto)) {
     out += (ip.invflags & kInvProto) ? " ! -p " : " -p ";
-    out += protocol_text(ip.proto);
+    append_protocol(ip.proto, out);
   }
   if (ip.frag && family == Family::ipv4) out += (ip.invflags & kInvFrag) ? " ! -f" : " -f";
   PrintCtx ctx{family, true, ip.proto};

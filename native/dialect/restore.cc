@@ -41,6 +41,27 @@ size_t counters_prefix(std::string_view s, uint64_t& packets, uint64_t& bytes) {
   return i;
 }
 
+// How many steps the table starting at `pos` may hold, to reserve them: its lines up to the
+// next COMMIT that are neither blank nor comments. A cheap upper bound for the usual input.
+size_t steps_ahead(std::string_view text, size_t pos) {
+  size_t count = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.empty() || line[0] == '#') continue;
+    if (line[0] == 'C' && line == "COMMIT") break;
+    if (is_space(line[0])) {
+      size_t k = 0;
+      while (k < line.size() && is_space(line[k])) k++;
+      if (k == line.size()) continue;
+    }
+    count++;
+  }
+  return count;
+}
+
 }  // namespace
 
 const std::vector<std::string_view>* builtin_chains(std::string_view table) {
@@ -63,7 +84,7 @@ bool parse_restore(std::string_view text, Family family, const RestoreOptions& o
   RestoreTable current;
   bool open = false, skipping = false;
   size_t n = 0;
-  std::vector<std::string> tokens;
+  TokenBuffer tokens;
   size_t pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
@@ -105,6 +126,7 @@ bool parse_restore(std::string_view text, Family family, const RestoreOptions& o
       current.line = n;
       open = true;
       skipping = !opts.only_table.empty() && opts.only_table != name;
+      if (!skipping) current.steps.reserve(steps_ahead(text, pos));
       continue;
     }
     if (!open) {
@@ -167,9 +189,11 @@ bool parse_restore(std::string_view text, Family family, const RestoreOptions& o
       prefix = true;
       rest = raw.substr(len);
     }
-    Step step;
+    // Parsed in place: a Step is big to move.
+    Step& step = current.steps.emplace_back();
     step.line = n;
-    if (!tokenize_line(rest, tokens, err) || !parse_command(tokens, family, step.command, err)) {
+    tokens.tokens.clear();
+    if (!tokenize_line(rest, tokens, err) || !parse_command(tokens.tokens, family, step.command, err)) {
       err.line = n;
       return false;
     }
@@ -180,7 +204,6 @@ bool parse_restore(std::string_view text, Family family, const RestoreOptions& o
       rule.packets = pp;
       rule.bytes = pb;
     }
-    current.steps.push_back(std::move(step));
   }
   if (open) return fail(err, n + 1, "COMMIT expected", {}, "COMMIT");
   return true;
