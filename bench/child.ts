@@ -2,33 +2,50 @@
 // process: peak RSS growth, the longest event-loop stall, and the kernel floor (run under
 // strace by bench/run.ts). Prints one JSON line on stdout.
 //
-//   node dist/bench/child.js apply  BACKEND NETNS PORTS [OFFSET] [--stall]
-//   node dist/bench/child.js delete BACKEND NETNS PORTS [OFFSET]
-//   node dist/bench/child.js read   BACKEND NETNS
+//   node dist/bench/child.js restore   BACKEND NETNS PORTS   Netfilter.restore (full) of the workload
+//   node dist/bench/child.js apply     BACKEND NETNS PORTS [--stall]   DockerHost.apply
+//   node dist/bench/child.js publish   BACKEND NETNS PORTS   DockerHost.publish of port PORTS (0-based)
+//   node dist/bench/child.js unpublish BACKEND NETNS PORTS   DockerHost.unpublish of it
+//   node dist/bench/child.js read      BACKEND NETNS         Netfilter.read (all tables, counters)
 
+import { DockerHost } from '../src/docker/ops.js';
 import { Netfilter } from '../src/netfilter.js';
-import { portDeleteRestoreInput, portRestoreInput } from './workload.js';
+import { dockerHostWithPortsInput, dockerPort, dockerState, hostPort } from './workload.js';
 
-const [mode, backend, netns, portsArg, offsetArg] = process.argv.slice(2);
+const [mode, backend, netns, portsArg] = process.argv.slice(2);
 const stall = process.argv.includes('--stall');
 
 async function main(): Promise<void> {
   if (backend !== 'legacy' && backend !== 'nft') throw new Error(`backend: ${String(backend)}`);
   if (!netns) throw new Error('netns missing');
-  const nf = await Netfilter.open({ backend, netns });
-  if (mode === 'read') {
-    const t0 = performance.now();
-    const tables = await nf.read();
-    const ms = performance.now() - t0;
-    const rules = tables.reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length, 0), 0);
-    process.stdout.write(JSON.stringify({ ms, rules }) + '\n');
-    return;
+  const n = Number(portsArg ?? 0);
+  if (!Number.isInteger(n)) throw new Error('ports');
+  let op: () => Promise<unknown>;
+  if (mode === 'read' || mode === 'restore') {
+    const nf = await Netfilter.open({ backend, netns });
+    if (mode === 'read') op = () => nf.read();
+    else {
+      const text = dockerHostWithPortsInput(n);
+      op = () => nf.restore(text);
+    }
+  } else {
+    const host = await DockerHost.open({ backend, netns });
+    if (mode === 'apply') {
+      const state = dockerState(n);
+      op = () => host.apply(state);
+    } else if (mode === 'publish') {
+      op = async () => {
+        const r = await host.publish([dockerPort(n)]);
+        if (r.changed !== 1) throw new Error(`publish changed ${r.changed} ports`);
+      };
+    } else if (mode === 'unpublish') {
+      op = async () => {
+        const r = await host.unpublish([{ proto: 'tcp', hostPort: hostPort(n) }]);
+        if (r.changed !== 1) throw new Error(`unpublish changed ${r.changed} ports`);
+      };
+    } else throw new Error(`mode: ${String(mode)}`);
   }
-  const ports = Number(portsArg);
-  const offset = Number(offsetArg ?? 0);
-  if (!Number.isInteger(ports) || !Number.isInteger(offset)) throw new Error('ports/offset');
   // The input is the caller's: made before the baseline.
-  const text = mode === 'delete' ? portDeleteRestoreInput(ports, offset) : portRestoreInput(ports, offset);
   (globalThis as { gc?: () => void }).gc?.();
   const baseline = process.memoryUsage.rss();
 
@@ -42,15 +59,14 @@ async function main(): Promise<void> {
       if (late > maxStall) maxStall = late;
       last = now;
     }, 1);
-    // Let the timer settle before the apply starts.
+    // Let the timer settle before the operation starts.
     await new Promise((r) => setTimeout(r, 20));
     maxStall = 0;
     last = performance.now();
   }
 
   const t0 = performance.now();
-  const result = await nf.restore(text, { noflush: true });
-  if (!result) throw new Error('restore committed nothing');
+  await op();
   const ms = performance.now() - t0;
   if (timer) {
     // One more tick, so a stall at the very end is seen too.
@@ -61,8 +77,6 @@ async function main(): Promise<void> {
   process.stdout.write(
     JSON.stringify({
       ms,
-      added: result.added,
-      deleted: result.deleted,
       baselineRss: baseline,
       maxRss: maxRssBytes,
       rssGrowth: maxRssBytes - baseline,

@@ -1,7 +1,7 @@
-// The benchmark's output: the results table (terminal text and Markdown for the README), the
-// targets with their measured values, and an SVG chart of commit time against published
-// ports (log scales, one line per method and back end), written by hand — no plotting
-// dependency.
+// The benchmark's output: the results table (terminal text, Markdown for latest.md and the
+// README's bench section), the targets with their measured values, and an SVG chart of the
+// full restore's time against published ports (log scales, one line per method and back
+// end), written by hand — no plotting dependency.
 
 export interface Stat {
   median: number;
@@ -19,8 +19,8 @@ export interface Row {
   ports: number;
   backend: 'legacy' | 'nft';
   method: string;
-  /** in-process: tinybench; process: whole-process wall time; estimate; kernel: strace. */
-  kind: 'in-process' | 'process' | 'estimate' | 'kernel';
+  /** in-process: tinybench; process: whole-process wall time; kernel: strace. */
+  kind: 'in-process' | 'process' | 'kernel';
   unit: 'ms' | 'MB';
   status: 'ok' | 'failed' | 'skipped';
   error?: string;
@@ -55,7 +55,7 @@ export interface Results {
   targets: Target[];
 }
 
-const SCENARIO_ORDER = ['bulk', 'publish', 'unpublish', 'read', 'event-loop stall', 'peak RSS growth'];
+const SCENARIO_ORDER = ['restore', 'start-up', 'read', 'publish', 'unpublish', 'apply', 'event-loop stall', 'peak RSS growth'];
 
 function ms(v: number): string {
   if (v >= 10_000) return `${(v / 1000).toFixed(1)} s`;
@@ -71,7 +71,7 @@ function value(r: Row, v: number): string {
 }
 
 function sorted(rows: readonly Row[]): Row[] {
-  const kindOrder = { 'in-process': 0, process: 1, estimate: 2, kernel: 3 };
+  const kindOrder = { 'in-process': 0, process: 1, kernel: 2 };
   return [...rows].sort(
     (a, b) =>
       SCENARIO_ORDER.indexOf(a.scenario) - SCENARIO_ORDER.indexOf(b.scenario) ||
@@ -83,12 +83,12 @@ function sorted(rows: readonly Row[]): Row[] {
 }
 
 function cells(r: Row): string[] {
-  const n = r.ports.toLocaleString('en-US');
+  const n = r.scenario === 'start-up' ? 'empty' : r.ports.toLocaleString('en-US');
   if (r.status !== 'ok' || !r.stat) {
     return [r.scenario, n, r.backend, r.method, r.status.toUpperCase(), r.error ?? '', '', ''];
   }
   const s = r.stat;
-  const spread = s.samples > 1 ? `${value(r, s.min)} – ${value(r, s.max)}` : r.kind === 'estimate' ? 'estimate' : '';
+  const spread = s.samples > 1 ? `${value(r, s.min)} – ${value(r, s.max)}` : '';
   const x = r.xFloor !== undefined ? `${r.xFloor.toFixed(r.xFloor >= 100 ? 0 : 2)}×` : r.kind === 'kernel' ? '1×' : '';
   return [r.scenario, n, r.backend, r.method, value(r, s.median), spread, String(s.samples || '—'), x];
 }
@@ -115,35 +115,59 @@ export function renderText(res: Results): string {
 
 const esc = (s: string): string => s.replace(/\|/g, '\\|').replace(/</g, '&lt;');
 
-export function renderMarkdown(res: Results): string {
+/** The table, the targets, the chart and the notes, as Markdown (latest.md and the README). */
+function markdownBody(res: Results, svg: string): string[] {
   const m = res.meta;
-  const out: string[] = [
-    `<!-- written by \`npm run bench${m.quick ? ' -- --quick' : ''}\` (bench/run.ts); do not edit by hand -->`,
-    `### Benchmark results${m.quick ? ' (quick run)' : ''}`,
-    '',
+  const met = res.targets.filter((t) => t.met === true).length;
+  return [
     `${m.date.slice(0, 10)} · Linux ${m.kernel} · ${m.cpu} · ${m.memoryGB} GB · Node ${m.node} · ${m.iptables} · ${m.nft} · iptkit ${m.commit}`,
     '',
     `| ${HEAD.join(' | ')} |`,
     `|${HEAD.map((_, i) => (i === 1 || (i >= 4 && i !== 5) ? '---:' : '---')).join('|')}|`,
     ...sorted(res.rows).map((r) => `| ${cells(r).map(esc).join(' | ')} |`),
     '',
-    '#### Targets (reported, not asserted)',
+    `#### Targets (reported, not asserted): ${met} of ${res.targets.length} met`,
     '',
     '| target | goal | measured | |',
     '|---|---|---|---|',
     ...res.targets.map((t) => `| ${targetCells(t).map(esc).join(' | ')} |`),
     '',
-    '![commit time against published ports](commit-time.svg)',
+    `![full restore time against published ports](${svg})`,
     '',
     ...m.notes.map((n) => `- ${esc(n)}`),
     ...res.rows.filter((r) => r.note && r.status === 'ok').map((r) => `- ${r.scenario} ${r.backend} ${r.method}: ${esc(r.note!)}`),
     '',
   ];
-  return out.join('\n');
+}
+
+export function renderMarkdown(res: Results): string {
+  const m = res.meta;
+  return [
+    `<!-- written by \`npm run bench${m.quick ? ' -- --quick' : ''}\` (bench/run.ts); do not edit by hand -->`,
+    `### Benchmark results${m.quick ? ' (quick run)' : ''}`,
+    '',
+    ...markdownBody(res, 'commit-time.svg'),
+  ].join('\n');
+}
+
+/** The README's section between <!-- bench:start --> and <!-- bench:end --> (without the markers). */
+export function renderReadme(res: Results, svg: string): string {
+  const m = res.meta;
+  const met = res.targets.filter((t) => t.met === true).length;
+  return [
+    `<!-- written by \`npm run bench${m.quick ? ' -- --quick' : ''}\` (bench/run.ts); do not edit by hand -->`,
+    `${m.quick ? 'A quick' : 'One full'} \`npm run bench${m.quick ? ' -- --quick' : ''}\` on ${m.date.slice(0, 10)} at commit ${m.commit}: iptkit against ` +
+      'iptables-legacy-restore / iptables-nft-restore / iptables-save and `node -e 0`, measured in the same run, with the kernel ' +
+      `floor of each commit and read beside them. ${met} of ${res.targets.length} targets met; targets are reported, never asserted.`,
+    '',
+    `### Last ${m.quick ? 'quick' : 'full'} run`,
+    '',
+    ...markdownBody(res, svg),
+  ].join('\n');
 }
 
 // ---------------------------------------------------------------------------------------
-// SVG: bulk-apply time against published ports, log–log.
+// SVG: full-restore time against published ports, log–log.
 
 interface Series {
   label: string;
@@ -151,7 +175,6 @@ interface Series {
   dash: string;
   width: number;
   points: Array<{ x: number; y: number }>;
-  hollow: boolean;
 }
 
 const COLORS: Record<string, string[]> = {
@@ -160,12 +183,11 @@ const COLORS: Record<string, string[]> = {
 };
 
 export function renderSvg(res: Results): string {
-  const bulk = res.rows.filter((r) => r.scenario === 'bulk' && r.status === 'ok' && r.stat && r.stat.median > 0);
+  const restore = res.rows.filter((r) => r.scenario === 'restore' && r.status === 'ok' && r.stat && r.stat.median > 0);
   const series: Series[] = [];
   const groups = new Map<string, Row[]>();
-  for (const r of bulk) {
-    const family = r.method.includes('per rule') ? 'per rule' : r.method;
-    const key = `${r.backend}|${family}`;
+  for (const r of restore) {
+    const key = `${r.backend}|${r.method}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = []));
     g.push(r);
@@ -174,23 +196,16 @@ export function renderSvg(res: Results): string {
     const [backend, family] = key.split('|') as ['legacy' | 'nft', string];
     const pal = COLORS[backend]!;
     const style =
-      family === 'iptkit'
+      family === 'Netfilter.restore'
         ? { color: pal[0]!, dash: '', width: 3 }
-        : family === 'kernel floor'
-          ? { color: pal[3]!, dash: '2 4', width: 1.5 }
-          : family === 'per rule'
-            ? { color: pal[2]!, dash: '8 4', width: 2 }
+        : family === 'iptkit restore'
+          ? { color: pal[2]!, dash: '', width: 2 }
+          : family === 'kernel floor'
+            ? { color: pal[3]!, dash: '2 4', width: 1.5 }
             : { color: pal[1]!, dash: '4 3', width: 2 };
-    const label = family === 'per rule' ? `${backend}: ${rs[0]!.method.replace(' (est.)', '')} (hollow: estimated)` : `${backend}: ${family}`;
+    const label = `${backend}: ${family}${family === 'iptkit restore' ? ' (command)' : family === 'Netfilter.restore' ? ' (in-process)' : ''}`;
     const pts = rs.sort((a, b) => a.ports - b.ports);
-    series.push({
-      label,
-      ...style,
-      points: pts.map((r) => ({ x: r.ports, y: r.stat!.median })),
-      hollow: false,
-    });
-    const est = pts.filter((r) => r.kind === 'estimate').map((r) => r.ports);
-    if (est.length) (series[series.length - 1] as Series & { estimated?: number[] }).estimated = est;
+    series.push({ label, ...style, points: pts.map((r) => ({ x: r.ports, y: r.stat!.median })) });
   }
 
   const W = 860;
@@ -210,7 +225,7 @@ export function renderSvg(res: Results): string {
   const o: string[] = [];
   o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
   o.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  o.push(`<text x="${L}" y="24" font-size="16" font-weight="bold">Bulk apply: N published ports (3 rules each) on a Docker host</text>`);
+  o.push(`<text x="${L}" y="24" font-size="16" font-weight="bold">Full restore of a Docker host with N published ports (3 rules each), fresh namespace</text>`);
   o.push(`<text x="${L}" y="40" fill="#555">median wall time, log–log · ${res.meta.date.slice(0, 10)} · Linux ${res.meta.kernel}${res.meta.quick ? ' · quick run' : ''}</text>`);
   // Grid and axes.
   for (let e = lx0; e <= lx1; e++) {
@@ -230,10 +245,8 @@ export function renderSvg(res: Results): string {
   for (const s of series) {
     const d = s.points.map((p, i) => `${i ? 'L' : 'M'}${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ');
     o.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="${s.width}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
-    const est = (s as Series & { estimated?: number[] }).estimated ?? [];
     for (const p of s.points) {
-      const hollow = est.includes(p.x);
-      o.push(`<circle cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="3.5" fill="${hollow ? '#fff' : s.color}" stroke="${s.color}" stroke-width="1.5"><title>${s.label}: ${p.x} ports, ${ms(p.y)}</title></circle>`);
+      o.push(`<circle cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="3.5" fill="${s.color}" stroke="${s.color}" stroke-width="1.5"><title>${s.label}: ${p.x} ports, ${ms(p.y)}</title></circle>`);
     }
   }
   // Legend.
@@ -244,7 +257,7 @@ export function renderSvg(res: Results): string {
     o.push(`<text x="${x + 38}" y="${ly + 4}">${s.label.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text>`);
     ly += 20;
   }
-  const failed = res.rows.filter((r) => r.scenario === 'bulk' && r.status === 'failed');
+  const failed = res.rows.filter((r) => r.scenario === 'restore' && r.status === 'failed');
   for (const f of failed.slice(0, 6)) {
     o.push(`<text x="${W - R + 16}" y="${ly + 4}" fill="#b00">failed: ${f.backend} ${f.method.replace(/</g, '&lt;')} (N=${f.ports})</text>`);
     ly += 18;

@@ -1,40 +1,62 @@
-// `npm run bench [-- --quick]`: iptkit against iptables-restore and per-rule iptables runs, on
-// both back ends, in throwaway network namespaces only (created and always deleted; the root
-// namespace's rules are never touched). Scenarios (N published ports = 3 rules each, the
-// classic Docker layout of bench/workload.ts):
-//   1. bulk apply of N ports on a Docker host with none;  2. publish/unpublish one port on a
-//   host with N;  3. read all tables with counters;  4. the longest 1 ms-timer stall during a
-//   10,000-port apply;  5. peak RSS growth of that apply;  6. the kernel floor of each commit
-//   (strace -T of a child doing it).
-// Every method's kernel end state is compared (iptables-save rule lines) with the reference
-// before its time counts; a method that fails is reported as failed, and the run goes on.
-// Writes bench/results/latest.json, latest.md and commit-time.svg.
+// `npm run bench [-- --quick]`: iptkit against the real tools (iptables-legacy-restore,
+// iptables-nft-restore, iptables-*-save) and node's own start-up, on both back ends, in
+// throwaway network namespaces only (created and always deleted; the root namespace's rules are
+// never touched). Every figure is compared with the tools measured in the same run and with
+// the kernel floor of the same commit or read. Workload: N published ports in Docker's classic
+// layout, 3 rules each (bench/workload.ts). Scenarios:
+//   restore    full (flushing) restore of the workload host into a fresh namespace: in-process
+//              Netfilter.restore, `iptkit restore < file` as a command, the back end's
+//              iptables-restore as a command on the same text;
+//   start-up   `iptkit save` / `iptkit list` of an empty namespace against `node -e 0` and the
+//              back end's iptables-save;
+//   read       read all tables with counters: in-process Netfilter.read, `iptkit save -c` and
+//              iptables-save -c as commands;
+//   publish / unpublish   DockerHost.publish / unpublish of one port on a host DockerHost.apply
+//              built with N ports, against `iptables-restore -n` of the same three rules;
+//   apply      DockerHost.apply of N ports into a fresh namespace, against the back end's
+//              iptables-restore of the same rules (Docker's model printed as restore text);
+//   event-loop stall, peak RSS growth   of that apply, in a child process of its own;
+//   kernel floor   strace -T of a child process doing the same commit or read.
+// Every method's kernel end state (iptables-save rule lines of its namespace) is compared with
+// the reference (the back end's own restore tool loading the same rules) before its time
+// counts; a method that fails is reported as failed and the run goes on. Targets are reported,
+// never asserted. Writes bench/results/latest.json, latest.md and commit-time.svg, and (full
+// runs, or --readme) the README's section between <!-- bench:start --> and <!-- bench:end -->.
 //
-// Options: --quick (under two minutes), --only=bulk,incremental,read,process,floor,
-//          --ports=100,1000 (bulk sizes), --out=DIR.
+// Options: --quick (every scenario at small sizes, about two minutes),
+//          --only=restore,startup,read,incremental,apply,process,floor, --backends=legacy,nft,
+//          --out=DIR, --readme[=PATH] (write the README section, also on a quick run),
+//          --no-readme (not even on a full run).
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
+import { DockerHost } from '../src/docker/ops.js';
 import { Netfilter } from '../src/netfilter.js';
 import { printSave } from '../src/rules/save.js';
 import { Netns, RUN_TIMEOUT_MS, installCleanup, saveLines, tools, withNetns, type BackendKind } from './netns.js';
 import { commitFloor, parseStrace, readFloor } from './strace.js';
-import { renderMarkdown, renderSvg, renderText, type Results, type Row, type Stat, type Target } from './report.js';
+import { renderMarkdown, renderReadme, renderSvg, renderText, type Results, type Row, type Stat, type Target } from './report.js';
 import {
+  dockerApplyInput,
   dockerHostWithPortsInput,
+  dockerPort,
+  dockerState,
+  hostPort,
   median,
   portDeleteRestoreInput,
   portRestoreInput,
-  portRuleArgs,
 } from './workload.js';
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const root = join(here, '..', '..');
 const childJs = join(here, 'child.js');
+/** The iptkit command, run with this node as `node dist/src/cli/main.js`. */
+const cliJs = join(root, 'dist', 'src', 'cli', 'main.js');
+const NODE = process.execPath;
 
 // ---------------------------------------------------------------------------------------
 // Options
@@ -46,42 +68,40 @@ const only = opt('only')?.split(',');
 const want = (s: string): boolean => !only || only.includes(s);
 const outDir = opt('out') ?? join(root, 'bench', 'results');
 const BACKENDS: BackendKind[] = (opt('backends')?.split(',') as BackendKind[] | undefined) ?? ['legacy', 'nft'];
+const readmePath = opt('readme') ?? ((argv.includes('--readme') || !quick) && !argv.includes('--no-readme') && !only ? join(root, 'README.md') : undefined);
 
 const cfg = quick
   ? {
-      bulkNs: [100, 1000],
-      perRuleMaxN: 100,
-      incNs: [1000],
-      readNs: [1000],
+      restoreNs: [100, 10_000],
+      applyNs: [10_000],
+      incNs: [100, 1000],
+      readNs: [10_000],
       processN: 10_000,
       processRuns: 1,
       floorRuns: 1,
-      bulkSamples: (n: number) => (n >= 10_000 ? 2 : 5),
-      toolSamples: (n: number) => (n >= 10_000 ? 2 : 5),
-      perRuleSamples: 1,
+      freshSamples: (n: number) => (n >= 10_000 ? 2 : 3),
+      startupSamples: 5,
       incSamples: 5,
-      incTimeMs: 300,
+      incTimeMs: 100,
       readSamples: 5,
-      timeMs: 200,
+      timeMs: 100,
     }
   : {
-      bulkNs: [100, 1000, 10_000],
-      perRuleMaxN: 1000,
+      restoreNs: [100, 1000, 10_000],
+      applyNs: [1000, 10_000],
       incNs: [100, 1000, 10_000],
       readNs: [1000, 10_000],
       processN: 10_000,
       processRuns: 3,
       floorRuns: 3,
-      bulkSamples: (n: number) => (n >= 10_000 ? 5 : 10),
-      toolSamples: (n: number) => (n >= 10_000 ? 5 : 10),
-      perRuleSamples: 1,
+      freshSamples: (n: number) => (n >= 10_000 ? 7 : 10),
+      startupSamples: 20,
       incSamples: 10,
       incTimeMs: 2000,
       readSamples: 7,
       timeMs: 1000,
     };
-const ports = opt('ports');
-if (ports) cfg.bulkNs = ports.split(',').map(Number);
+/** The size the targets name (quick runs report them at their largest size instead). */
 const BIG = 10_000;
 
 // ---------------------------------------------------------------------------------------
@@ -101,7 +121,7 @@ function record(row: Row): Row {
   if (row.status === 'ok' && row.stat) {
     const u = row.unit === 'MB' ? (v: number) => `${v.toFixed(1)} MB` : fmt;
     const spread = row.stat.samples > 1 ? `, ${u(row.stat.min)}–${u(row.stat.max)}` : '';
-    log(`${what}: ${u(row.stat.median)}${row.kind === 'estimate' ? ' (estimate)' : ` median (${row.stat.samples} sample${row.stat.samples === 1 ? '' : 's'}${spread})`}`);
+    log(`${what}: ${u(row.stat.median)}${` median (${row.stat.samples} sample${row.stat.samples === 1 ? '' : 's'}${spread})`}`);
   } else log(`${what}: ${row.status.toUpperCase()}${row.error ? ` — ${row.error}` : ''}`);
   return row;
 }
@@ -152,14 +172,14 @@ function fileOf(text: string): string {
   return f;
 }
 
-/** The shell commands that put a namespace into the state of a host with `count` ports. */
-function resetCommand(backend: BackendKind, count: number): string {
-  const f = fileOf(dockerHostWithPortsInput(count));
-  return backend === 'nft' ? `nft flush ruleset && iptables-nft-restore < ${f}` : `iptables-legacy-restore < ${f}`;
-}
+/** The inputs: the workload host with N ports (restore, read), and Docker's rules for N ports (apply, publish). */
+const hostText = (n: number): string => dockerHostWithPortsInput(n) + '\n';
+const applyText = (n: number): string => dockerApplyInput(n);
 
-function loadState(ns: Netns, backend: BackendKind, count: number): void {
-  ns.ok('bash', ['-c', resetCommand(backend, count)]);
+/** Loads `text` with the back end's own restore tool (a full restore of the tables in it). */
+function loadState(ns: Netns, backend: BackendKind, text: string): void {
+  const f = fileOf(text);
+  ns.ok('bash', ['-c', backend === 'nft' ? `nft flush ruleset && iptables-nft-restore < ${f}` : `iptables-legacy-restore < ${f}`]);
 }
 
 function saved(ns: Netns, backend: BackendKind): string[] {
@@ -167,13 +187,13 @@ function saved(ns: Netns, backend: BackendKind): string[] {
 }
 
 const refs = new Map<string, string[]>();
-/** iptables-save lines of a host with `count` ports, written by the back end's own restore. */
-async function reference(backend: BackendKind, count: number): Promise<string[]> {
-  const key = `${backend}/${count}`;
+/** iptables-save lines of a fresh namespace the back end's own restore tool loaded `text` into. */
+async function reference(backend: BackendKind, text: string): Promise<string[]> {
+  const key = `${backend}/${fileOf(text)}`;
   let r = refs.get(key);
   if (!r) {
     r = await withNetns((ns) => {
-      loadState(ns, backend, count);
+      loadState(ns, backend, text);
       return saved(ns, backend);
     }, 'iptkit-bench-ref');
     refs.set(key, r);
@@ -181,10 +201,10 @@ async function reference(backend: BackendKind, count: number): Promise<string[]>
   return r;
 }
 
-/** Throws when the namespace's rule lines differ from the reference. */
-async function check(ns: Netns, backend: BackendKind, count: number, what: string): Promise<void> {
+/** Throws when the namespace's rule lines differ from the reference of `text`. */
+async function check(ns: Netns, backend: BackendKind, text: string, what: string): Promise<void> {
   const got = saved(ns, backend);
-  const ref = await reference(backend, count);
+  const ref = await reference(backend, text);
   const diff = firstDifference(got, ref);
   if (diff) throw new Error(`end state differs from the reference (${what}): ${diff}`);
 }
@@ -274,141 +294,152 @@ function bashTimes(ns: Netns, body: string): Map<string, number[]> {
 
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** Shell lines: one `iptables -w` run per rule, stopping at the first failure. */
-function perRuleLines(backend: BackendKind, argvs: readonly string[][]): string {
-  const ipt = tools(backend).iptables;
-  return argvs.map((a) => `${ipt} -w ${a.map(q).join(' ')} || fail ${q(`${ipt} ${a.join(' ')}`)}`).join('\n');
+/** The iptkit command line (node and the CLI script, quoted for bash). */
+const iptkitCmd = (args: string): string => `${q(NODE)} ${q(cliJs)} ${args}`;
+
+/** The times of one label, without the untimed warm-up iteration 0 (`label0`). */
+function timed(times: Map<string, number[]>, label: string): number[] {
+  return [...times.entries()].filter(([l]) => l.startsWith(label) && /^\d+$/.test(l.slice(label.length)) && l !== `${label}0`).flatMap(([, v]) => v);
 }
 
-// ---------------------------------------------------------------------------------------
-// iptkit in process: what `iptkit restore -n` does (Netfilter.restore: a large input is parsed,
-// planned and committed in iptkit's worker thread, off the caller's event loop).
-
-async function iptkitRestore(nf: Netfilter, text: string): Promise<void> {
-  await nf.restore(text, { noflush: true });
+/** Runs `body` once per sample (plus one untimed warm-up first), each in a fresh namespace. */
+async function freshRuns(samples: number, body: (ns: Netns, warmup: boolean) => Promise<void> | void): Promise<void> {
+  for (let i = 0; i <= samples; i++) await withNetns((ns) => body(ns, i === 0));
 }
 
-// ---------------------------------------------------------------------------------------
-// Scenario 1: bulk apply
+const ok = (r: Row | undefined): r is Row & { stat: Stat } => !!r && r.status === 'ok' && !!r.stat;
 
-async function bulk(): Promise<void> {
-  for (const n of cfg.bulkNs) {
+// ---------------------------------------------------------------------------------------
+// Scenario: full restore of the workload host into a fresh namespace
+
+async function restoreScenario(): Promise<void> {
+  for (const n of cfg.restoreNs) {
     for (const be of BACKENDS) {
-      const text = portRestoreInput(n);
       const t = tools(be);
-      await method({ scenario: 'bulk', ports: n, backend: be, method: 'iptkit', kind: 'in-process', unit: 'ms' }, () =>
-        withNetns(async (ns) => {
-          loadState(ns, be, 0);
-          const nf = await Netfilter.open({ backend: be, netns: ns.name });
-          await iptkitRestore(nf, text);
-          await check(ns, be, n, 'after the apply');
-          return tiny(`bulk ${n} ${be} iptkit`, () => iptkitRestore(nf, text), {
-            samples: cfg.bulkSamples(n),
+      const text = hostText(n);
+      const f = fileOf(text);
+      const k = cfg.freshSamples(n);
+      // In process: tinybench; each sample opens a Netfilter on a fresh namespace (untimed),
+      // commits, and has its end state checked (untimed) before the namespace goes.
+      await method({ scenario: 'restore', ports: n, backend: be, method: 'Netfilter.restore', kind: 'in-process', unit: 'ms' }, async () => {
+        let ns: Netns | undefined;
+        let nf: Netfilter | undefined;
+        try {
+          return await tiny(`restore ${n} ${be}`, () => nf!.restore(text), {
+            samples: k,
             timeMs: 0,
             warmup: 1,
-            beforeEach: () => loadState(ns, be, 0),
+            beforeEach: async () => {
+              ns = new Netns();
+              nf = await Netfilter.open({ backend: be, netns: ns.name });
+            },
+            afterEach: async () => {
+              const x = ns!;
+              ns = undefined;
+              try {
+                await check(x, be, text, 'after Netfilter.restore');
+              } finally {
+                x.delete();
+              }
+            },
           });
-        }),
-      );
-      await method({ scenario: 'bulk', ports: n, backend: be, method: `${t.restore} -n`, kind: 'process', unit: 'ms' }, () =>
-        withNetns(async (ns) => {
-          const k = cfg.toolSamples(n);
-          const f = fileOf(text);
-          // One untimed warm-up run (page cache, module loading), then k timed ones.
-          const times = bashTimes(
-            ns,
-            `for i in $(seq 0 ${k}); do ${resetCommand(be, 0)} || fail reset
-  t0; ${t.restore} -n < ${f} || fail ${t.restore}; t1 run$i; done`,
-          );
-          await check(ns, be, n, 'after the last run');
-          return statOf([...times.entries()].filter(([l]) => l !== 'run0').flatMap(([, v]) => v));
-        }),
-      );
-      if (n <= cfg.perRuleMaxN) {
-        await method({ scenario: 'bulk', ports: n, backend: be, method: `${t.iptables} per rule`, kind: 'process', unit: 'ms' }, () =>
-          withNetns(async (ns) => {
-            const lines = perRuleLines(be, portRuleArgs(n));
-            const all: number[] = [];
-            for (let i = 0; i < cfg.perRuleSamples; i++) {
-              all.push(...(bashTimes(ns, `${resetCommand(be, 0)} || fail reset\nt0\n${lines}\nt1 all`).get('all') ?? []));
-            }
-            await check(ns, be, n, 'after the runs');
-            return statOf(all);
-          }),
-        );
-      }
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// Scenario 2: publish / unpublish one port on a host with N ports
-
-async function incremental(): Promise<void> {
-  for (const n of cfg.incNs) {
-    for (const be of BACKENDS) {
-      const t = tools(be);
-      const pub = portRestoreInput(1, n);
-      const unpub = portDeleteRestoreInput(1, n);
-      // iptkit: one tinybench task each; the other half of the round trip is untimed.
-      try {
-        await withNetns(async (ns) => {
-          loadState(ns, be, n);
-          const nf = await Netfilter.open({ backend: be, netns: ns.name });
-          await iptkitRestore(nf, pub);
-          await check(ns, be, n + 1, 'after publish');
-          await iptkitRestore(nf, unpub);
-          await check(ns, be, n, 'after unpublish');
-          const o = { samples: cfg.incSamples, timeMs: cfg.incTimeMs, warmup: 2 };
-          await method({ scenario: 'publish', ports: n, backend: be, method: 'iptkit', kind: 'in-process', unit: 'ms' }, () =>
-            tiny(`publish ${n} ${be}`, () => iptkitRestore(nf, pub), { ...o, afterEach: () => iptkitRestore(nf, unpub) }),
-          );
-          await method({ scenario: 'unpublish', ports: n, backend: be, method: 'iptkit', kind: 'in-process', unit: 'ms' }, () =>
-            tiny(`unpublish ${n} ${be}`, () => iptkitRestore(nf, unpub), { ...o, beforeEach: () => iptkitRestore(nf, pub) }),
-          );
-          await check(ns, be, n, 'after the timed runs');
-        });
-      } catch (e) {
-        for (const scenario of ['publish', 'unpublish'] as const) {
-          if (!rows.some((r) => r.scenario === scenario && r.ports === n && r.backend === be && r.method === 'iptkit')) {
-            record({ scenario, ports: n, backend: be, method: 'iptkit', kind: 'in-process', unit: 'ms', status: 'failed', error: errText(e) });
-          }
+        } finally {
+          ns?.delete();
         }
-      }
-      const k = cfg.incSamples;
-      const viaTools: Array<[string, string, string]> = [
-        [`${t.restore} -n`, `${t.restore} -n < ${fileOf(pub)} || fail publish`, `${t.restore} -n < ${fileOf(unpub)} || fail unpublish`],
-        [`3 × ${t.iptables}`, perRuleLines(be, portRuleArgs(1, n, 'A')), perRuleLines(be, portRuleArgs(1, n, 'D'))],
-      ];
-      for (const [name, up, down] of viaTools) {
+      });
+      // As commands from one bash in the namespace: the tool and `iptkit restore`, each
+      // sample in a fresh namespace of its own, the two interleaved.
+      const tool: number[] = [];
+      const cli: number[] = [];
+      let toolErr: unknown;
+      let cliErr: unknown;
+      await freshRuns(k, async (ns, warm) => {
+        if (toolErr) return;
         try {
-          await withNetns(async (ns) => {
-            loadState(ns, be, n);
-            bashTimes(ns, up);
-            await check(ns, be, n + 1, 'after publish');
-            bashTimes(ns, down);
-            await check(ns, be, n, 'after unpublish');
-            // One untimed round trip, then k timed ones.
-            const times = bashTimes(ns, `for i in $(seq 0 ${k}); do\nt0\n${up}\nt1 pub$i\nt0\n${down}\nt1 unpub$i\ndone`);
-            await check(ns, be, n, 'after the timed runs');
-            const pick = (p: string) => [...times.entries()].filter(([l]) => l.startsWith(p) && l !== `${p}0`).flatMap(([, v]) => v);
-            record({ scenario: 'publish', ports: n, backend: be, method: name, kind: 'process', unit: 'ms', status: 'ok', stat: statOf(pick('pub')) });
-            record({ scenario: 'unpublish', ports: n, backend: be, method: name, kind: 'process', unit: 'ms', status: 'ok', stat: statOf(pick('unpub')) });
-          });
+          const v = bashTimes(ns, `t0; ${t.restore} < ${f} || fail ${t.restore}; t1 run`).get('run') ?? [];
+          await check(ns, be, text, `after ${t.restore}`);
+          if (!warm) tool.push(...v);
         } catch (e) {
-          for (const scenario of ['publish', 'unpublish'] as const) {
-            record({ scenario, ports: n, backend: be, method: name, kind: 'process', unit: 'ms', status: 'failed', error: errText(e) });
-          }
+          toolErr = e;
         }
-      }
+      }).catch((e: unknown) => (toolErr ??= e));
+      await freshRuns(k, async (ns, warm) => {
+        if (cliErr) return;
+        try {
+          const v = bashTimes(ns, `t0; ${iptkitCmd(`restore --backend ${be}`)} < ${f} || fail iptkit restore; t1 run`).get('run') ?? [];
+          await check(ns, be, text, 'after iptkit restore');
+          if (!warm) cli.push(...v);
+        } catch (e) {
+          cliErr = e;
+        }
+      }).catch((e: unknown) => (cliErr ??= e));
+      const done = (m: string, err: unknown, v: number[]): void => {
+        const base = { scenario: 'restore', ports: n, backend: be, method: m, kind: 'process' as const, unit: 'ms' as const };
+        record(err ? { ...base, status: 'failed', error: errText(err) } : { ...base, status: 'ok', stat: statOf(v) });
+      };
+      done('iptkit restore', cliErr, cli);
+      done(t.restore, toolErr, tool);
     }
   }
 }
 
 // ---------------------------------------------------------------------------------------
-// Scenario 3: read all tables with counters
+// Scenario: start-up — `iptkit save` and `iptkit list` of an empty namespace
 
-/** Compares iptkit's read, printed as iptables-save, with the tool's save, table by table. */
+async function startup(): Promise<void> {
+  for (const be of BACKENDS) {
+    const t = tools(be);
+    const methods: Array<[label: string, name: string, cmd: string]> = [
+      ['node', 'node -e 0', `${q(NODE)} -e 0`],
+      ['save', 'iptkit save', iptkitCmd(`save --backend ${be}`)],
+      ['list', 'iptkit list', iptkitCmd(`list --backend ${be}`)],
+      ['tool', t.save, t.save],
+    ];
+    const base = (m: string) => ({ scenario: 'start-up', ports: 0, backend: be, method: m, kind: 'process' as const, unit: 'ms' as const });
+    await withNetns(async (ns) => {
+      // What iptkit prints must be what the tool prints; this first run also makes the tables
+      // a legacy read instantiates, so every timed run sees the same (empty) namespace.
+      const theirSave = ns.ok(t.save).stdout;
+      const theirList = ns.ok(t.iptables, ['-w', '-L']).stdout;
+      const checks: Record<string, () => string | undefined> = {
+        save: () => {
+          const d = firstDifference(saveLines(ns.ok(NODE, [cliJs, 'save', '--backend', be]).stdout), saveLines(theirSave));
+          return d && `iptkit save differs from ${t.save}: ${d}`;
+        },
+        list: () => {
+          const mine = ns.ok(NODE, [cliJs, 'list', '--backend', be]).stdout;
+          return mine === theirList ? undefined : `iptkit list differs from ${t.iptables} -L: ${firstDifference(mine.split('\n'), theirList.split('\n'))}`;
+        },
+      };
+      const timedMethods = methods.filter(([l, m]) => {
+        try {
+          const d = checks[l]?.();
+          if (d) throw new Error(d);
+          return true;
+        } catch (e) {
+          record({ ...base(m), status: 'failed', error: errText(e) });
+          return false;
+        }
+      });
+      try {
+        const k = cfg.startupSamples;
+        const times = bashTimes(
+          ns,
+          `for i in $(seq 0 ${k}); do\n${timedMethods.map(([l, , cmd]) => `t0; ${cmd} > /dev/null || fail ${q(l)}; t1 ${l}$i`).join('\n')}\ndone`,
+        );
+        if (saved(ns, be).some((l) => l.startsWith('-A'))) throw new Error('the namespace is no longer empty');
+        for (const [l, m] of timedMethods) record({ ...base(m), status: 'ok', stat: statOf(timed(times, l)) });
+      } catch (e) {
+        for (const [, m] of timedMethods) record({ ...base(m), status: 'failed', error: errText(e) });
+      }
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Scenario: read all tables with counters
+
+/** Compares an iptables-save text (iptkit's) with the tool's, table by table. */
 function readMatches(tablesText: string, toolText: string): string | undefined {
   const split = (lines: string[]): Map<string, string[]> => {
     const m = new Map<string, string[]>();
@@ -419,8 +450,10 @@ function readMatches(tablesText: string, toolText: string): string | undefined {
     }
     return m;
   };
-  const a = split(saveLines(tablesText));
-  const b = split(saveLines(toolText));
+  // With counters: the lines as printed (saveLines drops counters, so compare the raw lines).
+  const raw = (text: string): string[] => text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  const a = split(raw(tablesText));
+  const b = split(raw(toolText));
   for (const [name, lines] of b) {
     const d = firstDifference(a.get(name) ?? [], lines);
     if (d) return `${name}: ${d}`;
@@ -433,38 +466,162 @@ async function read(): Promise<void> {
   for (const n of cfg.readNs) {
     for (const be of BACKENDS) {
       const t = tools(be);
+      const text = hostText(n);
       await withNetns(async (ns) => {
-        loadState(ns, be, n);
-        const o = { samples: cfg.readSamples, timeMs: cfg.timeMs, warmup: 1 };
-        let nf: Netfilter | undefined;
-        await method({ scenario: 'read', ports: n, backend: be, method: 'iptkit read', kind: 'in-process', unit: 'ms' }, async () => {
-          nf = await Netfilter.open({ backend: be, netns: ns.name });
-          const tables = await nf.read();
-          const d = readMatches(printSave(tables, { counters: true }), ns.ok(t.save, ['-c']).stdout);
+        loadState(ns, be, text);
+        await method({ scenario: 'read', ports: n, backend: be, method: 'Netfilter.read', kind: 'in-process', unit: 'ms' }, async () => {
+          const nf = await Netfilter.open({ backend: be, netns: ns.name });
+          const d = readMatches(printSave(await nf.read(), { counters: true }), ns.ok(t.save, ['-c']).stdout);
           if (d) throw new Error(`read differs from ${t.save} -c: ${d}`);
-          return tiny(`read ${n} ${be}`, () => nf!.read(), o);
+          return tiny(`read ${n} ${be}`, () => nf.read(), { samples: cfg.readSamples, timeMs: cfg.timeMs, warmup: 1 });
         });
-        await method(
-          { scenario: 'read', ports: n, backend: be, method: 'iptkit read + print', kind: 'in-process', unit: 'ms', note: 'read and print as iptables-save -c text' },
-          async () => {
-            nf ??= await Netfilter.open({ backend: be, netns: ns.name });
-            return tiny(`save ${n} ${be}`, async () => printSave(await nf!.read(), { counters: true }), o);
-          },
-        );
-        await method({ scenario: 'read', ports: n, backend: be, method: `${t.save} -c`, kind: 'process', unit: 'ms' }, async () => {
-          await check(ns, be, n, 'the state read');
-          const k = cfg.readSamples;
-          const times = bashTimes(ns, `for i in $(seq 0 ${k}); do t0; ${t.save} -c > /dev/null || fail save; t1 run$i; done`);
-          return statOf([...times.entries()].filter(([l]) => l !== 'run0').flatMap(([, v]) => v));
-        });
+        const base = (m: string) => ({ scenario: 'read', ports: n, backend: be, method: m, kind: 'process' as const, unit: 'ms' as const });
+        try {
+          await check(ns, be, text, 'the state read');
+          const d = readMatches(ns.ok(NODE, [cliJs, 'save', '-c', '--backend', be]).stdout, ns.ok(t.save, ['-c']).stdout);
+          if (d) throw new Error(`iptkit save -c differs from ${t.save} -c: ${d}`);
+          const times = bashTimes(
+            ns,
+            `for i in $(seq 0 ${cfg.readSamples}); do
+t0; ${iptkitCmd(`save -c --backend ${be}`)} > /dev/null || fail iptkit save; t1 cli$i
+t0; ${t.save} -c > /dev/null || fail ${t.save}; t1 tool$i
+done`,
+          );
+          record({ ...base('iptkit save -c'), status: 'ok', stat: statOf(timed(times, 'cli')) });
+          record({ ...base(`${t.save} -c`), status: 'ok', stat: statOf(timed(times, 'tool')) });
+        } catch (e) {
+          for (const m of ['iptkit save -c', `${t.save} -c`]) record({ ...base(m), status: 'failed', error: errText(e) });
+        }
       });
     }
   }
 }
 
 // ---------------------------------------------------------------------------------------
-// Scenarios 4 and 5: event-loop stall and peak RSS growth of a 10,000-port apply, each run
-// in a child node process of its own.
+// Scenario: publish / unpublish one port on a host with N ports (DockerHost, the public API)
+
+async function incremental(): Promise<void> {
+  for (const n of cfg.incNs) {
+    for (const be of BACKENDS) {
+      const t = tools(be);
+      const port = dockerPort(n);
+      const before = applyText(n);
+      const after = applyText(n + 1);
+      try {
+        await withNetns(async (ns) => {
+          // DockerHost.open → apply of N ports, untimed; then publish/unpublish, each timed
+          // with the other half of the round trip untimed.
+          const host = await DockerHost.open({ backend: be, netns: ns.name });
+          await host.apply(dockerState(n));
+          await check(ns, be, before, `after DockerHost.apply of ${n} ports`);
+          const publish = async (): Promise<void> => {
+            const r = await host.publish([port]);
+            if (r.changed !== 1) throw new Error(`publish changed ${r.changed} ports`);
+          };
+          const unpublish = async (): Promise<void> => {
+            const r = await host.unpublish([{ proto: 'tcp', hostPort: hostPort(n) }]);
+            if (r.changed !== 1) throw new Error(`unpublish changed ${r.changed} ports`);
+          };
+          await publish();
+          await check(ns, be, after, 'after DockerHost.publish');
+          await unpublish();
+          await check(ns, be, before, 'after DockerHost.unpublish');
+          const o = { samples: cfg.incSamples, timeMs: cfg.incTimeMs, warmup: 2 };
+          await method({ scenario: 'publish', ports: n, backend: be, method: 'DockerHost.publish', kind: 'in-process', unit: 'ms' }, () =>
+            tiny(`publish ${n} ${be}`, publish, { ...o, afterEach: unpublish }),
+          );
+          await method({ scenario: 'unpublish', ports: n, backend: be, method: 'DockerHost.unpublish', kind: 'in-process', unit: 'ms' }, () =>
+            tiny(`unpublish ${n} ${be}`, unpublish, { ...o, beforeEach: publish }),
+          );
+          await check(ns, be, before, 'after the timed runs');
+        });
+      } catch (e) {
+        for (const scenario of ['publish', 'unpublish'] as const) {
+          const m = `DockerHost.${scenario}`;
+          if (!rows.some((r) => r.scenario === scenario && r.ports === n && r.backend === be && r.method === m)) {
+            record({ scenario, ports: n, backend: be, method: m, kind: 'in-process', unit: 'ms', status: 'failed', error: errText(e) });
+          }
+        }
+      }
+      // The yardstick: iptables-restore -n of the same three rules (and of their deletion),
+      // as a process, on the same host loaded by the tool.
+      const name = `${t.restore} -n`;
+      const up = `${t.restore} -n < ${fileOf(portRestoreInput(1, n))} || fail publish`;
+      const down = `${t.restore} -n < ${fileOf(portDeleteRestoreInput(1, n))} || fail unpublish`;
+      try {
+        await withNetns(async (ns) => {
+          loadState(ns, be, before);
+          bashTimes(ns, up);
+          await check(ns, be, after, `after ${name} (publish)`);
+          bashTimes(ns, down);
+          await check(ns, be, before, `after ${name} (unpublish)`);
+          // One untimed round trip, then k timed ones.
+          const times = bashTimes(ns, `for i in $(seq 0 ${cfg.incSamples}); do\nt0; ${up}; t1 pub$i\nt0; ${down}; t1 unpub$i\ndone`);
+          await check(ns, be, before, 'after the timed runs');
+          record({ scenario: 'publish', ports: n, backend: be, method: name, kind: 'process', unit: 'ms', status: 'ok', stat: statOf(timed(times, 'pub')) });
+          record({ scenario: 'unpublish', ports: n, backend: be, method: name, kind: 'process', unit: 'ms', status: 'ok', stat: statOf(timed(times, 'unpub')) });
+        });
+      } catch (e) {
+        for (const scenario of ['publish', 'unpublish'] as const) {
+          record({ scenario, ports: n, backend: be, method: name, kind: 'process', unit: 'ms', status: 'failed', error: errText(e) });
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Scenario: DockerHost.apply of N ports into a fresh namespace
+
+async function apply(): Promise<void> {
+  for (const n of cfg.applyNs) {
+    for (const be of BACKENDS) {
+      const t = tools(be);
+      const text = applyText(n);
+      const state = dockerState(n);
+      const k = cfg.freshSamples(n);
+      await method({ scenario: 'apply', ports: n, backend: be, method: 'DockerHost.apply', kind: 'in-process', unit: 'ms' }, async () => {
+        let ns: Netns | undefined;
+        let host: DockerHost | undefined;
+        try {
+          return await tiny(`apply ${n} ${be}`, () => host!.apply(state), {
+            samples: k,
+            timeMs: 0,
+            warmup: 1,
+            beforeEach: async () => {
+              ns = new Netns();
+              host = await DockerHost.open({ backend: be, netns: ns.name });
+            },
+            afterEach: async () => {
+              const x = ns!;
+              ns = undefined;
+              try {
+                await check(x, be, text, 'after DockerHost.apply');
+              } finally {
+                x.delete();
+              }
+            },
+          });
+        } finally {
+          ns?.delete();
+        }
+      });
+      await method({ scenario: 'apply', ports: n, backend: be, method: t.restore, kind: 'process', unit: 'ms', note: "the same rules (Docker's model printed as restore text), full restore" }, async () => {
+        const v: number[] = [];
+        const f = fileOf(text);
+        await freshRuns(k, async (ns, warm) => {
+          const x = bashTimes(ns, `t0; ${t.restore} < ${f} || fail ${t.restore}; t1 run`).get('run') ?? [];
+          await check(ns, be, text, `after ${t.restore}`);
+          if (!warm) v.push(...x);
+        });
+        return statOf(v);
+      });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Event-loop stall and peak RSS growth of DockerHost.apply, each run in a child node process.
 
 interface ChildOut {
   ms: number;
@@ -475,7 +632,7 @@ interface ChildOut {
 }
 
 function runChild(args: readonly string[], prefix: readonly string[] = []): { out: ChildOut; stderr: string } {
-  const cmd = [...prefix, process.execPath, '--expose-gc', childJs, ...args];
+  const cmd = [...prefix, NODE, '--expose-gc', childJs, ...args];
   const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`child ${args.join(' ')} exited ${r.status}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
@@ -488,28 +645,28 @@ async function processScenarios(): Promise<void> {
   for (const be of BACKENDS) {
     const stalls: number[] = [];
     const growth: number[] = [];
+    const base = { ports: n, backend: be, method: 'DockerHost.apply', kind: 'in-process' as const };
     try {
-      await withNetns(async (ns) => {
-        for (let i = 0; i < cfg.processRuns; i++) {
-          loadState(ns, be, 0);
-          const { out } = runChild(['apply', be, ns.name, String(n), '0', '--stall']);
-          if (i === 0) await check(ns, be, n, 'after the child apply');
+      for (let i = 0; i < cfg.processRuns; i++) {
+        await withNetns(async (ns) => {
+          const { out } = runChild(['apply', be, ns.name, String(n), '--stall']);
+          await check(ns, be, applyText(n), 'after the child apply');
           stalls.push(out.maxStallMs ?? NaN);
           growth.push(out.rssGrowth / 1e6);
-        }
-      });
-      record({ scenario: 'event-loop stall', ports: n, backend: be, method: 'iptkit', kind: 'in-process', unit: 'ms', status: 'ok', stat: statOf(stalls), note: 'longest lateness of a 1 ms setInterval during the apply' });
-      record({ scenario: 'peak RSS growth', ports: n, backend: be, method: 'iptkit', kind: 'in-process', unit: 'MB', status: 'ok', stat: statOf(growth), note: 'maxRSS after the apply − RSS before it (child process)' });
+        });
+      }
+      record({ ...base, scenario: 'event-loop stall', unit: 'ms', status: 'ok', stat: statOf(stalls), note: 'longest lateness of a 1 ms setInterval during the apply (child process, fresh namespace)' });
+      record({ ...base, scenario: 'peak RSS growth', unit: 'MB', status: 'ok', stat: statOf(growth), note: 'maxRSS after the apply − RSS before it (child process, fresh namespace)' });
     } catch (e) {
       for (const scenario of ['event-loop stall', 'peak RSS growth'] as const) {
-        record({ scenario, ports: n, backend: be, method: 'iptkit', kind: 'in-process', unit: scenario === 'peak RSS growth' ? 'MB' : 'ms', status: 'failed', error: errText(e) });
+        record({ ...base, scenario, unit: scenario === 'peak RSS growth' ? 'MB' : 'ms', status: 'failed', error: errText(e) });
       }
     }
   }
 }
 
 // ---------------------------------------------------------------------------------------
-// Scenario 6: the kernel floor — strace -T of a child process doing the same commit.
+// The kernel floor — strace -T of a child process doing the same commit or read.
 
 const STRACE = ['strace', '-f', '-qq', '-T', '--seccomp-bpf', '-e', 'raw=all'];
 
@@ -526,125 +683,112 @@ function traced(kind: 'commit' | 'read', be: BackendKind, args: readonly string[
 }
 
 async function floors(): Promise<void> {
-  const jobs: Array<{ scenario: string; ports: number; start: number; args: (ns: string) => string[]; kind: 'commit' | 'read' }> = [];
-  for (const n of cfg.bulkNs) jobs.push({ scenario: 'bulk', ports: n, start: 0, args: (ns) => [ns, String(n), '0'], kind: 'commit' });
-  for (const n of cfg.incNs) {
-    jobs.push({ scenario: 'publish', ports: n, start: n, args: (ns) => [ns, '1', String(n)], kind: 'commit' });
-    jobs.push({ scenario: 'unpublish', ports: n, start: n + 1, args: (ns) => [ns, '1', String(n)], kind: 'commit' });
+  interface Job {
+    scenario: string;
+    ports: number;
+    /** The state loaded (by the tool) before the child runs; undefined: a fresh namespace. */
+    start?: string;
+    mode: string;
+    arg: number;
+    kind: 'commit' | 'read';
   }
-  for (const n of cfg.readNs) jobs.push({ scenario: 'read', ports: n, start: n, args: (ns) => [ns], kind: 'read' });
+  const jobs: Job[] = [];
+  if (want('restore')) for (const n of cfg.restoreNs) jobs.push({ scenario: 'restore', ports: n, mode: 'restore', arg: n, kind: 'commit' });
+  if (want('incremental')) {
+    for (const n of cfg.incNs) {
+      jobs.push({ scenario: 'publish', ports: n, start: applyText(n), mode: 'publish', arg: n, kind: 'commit' });
+      jobs.push({ scenario: 'unpublish', ports: n, start: applyText(n + 1), mode: 'unpublish', arg: n, kind: 'commit' });
+    }
+  }
+  if (want('read')) for (const n of cfg.readNs) jobs.push({ scenario: 'read', ports: n, start: hostText(n), mode: 'read', arg: 0, kind: 'read' });
+  if (want('apply')) for (const n of cfg.applyNs) jobs.push({ scenario: 'apply', ports: n, mode: 'apply', arg: n, kind: 'commit' });
   for (const j of jobs) {
     for (const be of BACKENDS) {
-      await method({ scenario: j.scenario, ports: j.ports, backend: be, method: 'kernel floor', kind: 'kernel', unit: 'ms' }, () =>
-        withNetns((ns) => {
-          const v: number[] = [];
-          for (let i = 0; i < cfg.floorRuns; i++) {
-            loadState(ns, be, j.start);
-            const mode = j.kind === 'read' ? 'read' : j.scenario === 'unpublish' ? 'delete' : 'apply';
-            v.push(traced(j.kind, be, [mode, be, ...j.args(ns.name)]));
-          }
-          return statOf(v);
-        }),
-      );
+      await method({ scenario: j.scenario, ports: j.ports, backend: be, method: 'kernel floor', kind: 'kernel', unit: 'ms' }, async () => {
+        const v: number[] = [];
+        for (let i = 0; i < cfg.floorRuns; i++) {
+          await withNetns((ns) => {
+            if (j.start) loadState(ns, be, j.start);
+            v.push(traced(j.kind, be, [j.mode, be, ns.name, String(j.arg)]));
+          });
+        }
+        return statOf(v);
+      });
     }
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// Estimate: per-rule iptables runs at sizes too large to run them all.
-
-/**
- * Σ over the 3N rule insertions of the per-rule cost, interpolated linearly in the table
- * size between the per-rule costs measured by the incremental scenario (3 iptables runs
- * publishing one port, on hosts of the measured sizes); constant outside them.
- */
-function estimatePerRule(): void {
-  for (const be of BACKENDS) {
-    const pts = rows
-      .filter((r) => r.scenario === 'publish' && r.backend === be && r.method.startsWith('3 × ') && r.status === 'ok' && r.stat)
-      .map((r) => ({ rules: 3 * r.ports, cost: r.stat!.median / 3 }))
-      .sort((a, b) => a.rules - b.rules);
-    const n = BIG;
-    if (cfg.bulkNs.includes(n) && n <= cfg.perRuleMaxN) continue;
-    const base = { scenario: 'bulk', ports: n, backend: be, method: `${tools(be).iptables} per rule (est.)`, kind: 'estimate' as const, unit: 'ms' as const };
-    if (pts.length === 0) {
-      record({ ...base, status: 'failed', error: 'no per-rule cost measured (incremental 3 × iptables failed or did not run)' });
-      continue;
-    }
-    const cost = (r: number): number => {
-      if (r <= pts[0]!.rules) return pts[0]!.cost;
-      for (let i = 1; i < pts.length; i++) {
-        const a = pts[i - 1]!;
-        const b = pts[i]!;
-        if (r <= b.rules) return a.cost + ((b.cost - a.cost) * (r - a.rules)) / (b.rules - a.rules);
-      }
-      return pts[pts.length - 1]!.cost;
-    };
-    let total = 0;
-    const step = 100;
-    for (let r = 0; r < 3 * n; r += step) total += cost(r + step / 2) * step;
-    record({
-      ...base,
-      status: 'ok',
-      stat: { median: total, min: total, max: total, samples: 0 },
-      note: `Σ of per-rule costs interpolated from ${pts.map((p) => `${fmt(p.cost)} at ${p.rules} rules`).join(', ')}`,
-    });
   }
 }
 
 // ---------------------------------------------------------------------------------------
 // Targets (reported, never asserted)
 
-function find(scenario: string, be: BackendKind, pred: (m: string) => boolean, ports?: number): Row | undefined {
-  const c = rows.filter((r) => r.scenario === scenario && r.backend === be && pred(r.method) && (ports === undefined || r.ports === ports));
+/** The row of a scenario, back end and method at `ports` (default: the largest measured). */
+function find(scenario: string, be: BackendKind, m: string, ports?: number): Row | undefined {
+  const c = rows.filter((r) => r.scenario === scenario && r.backend === be && r.method === m && (ports === undefined || r.ports === ports));
   return c.sort((a, b) => b.ports - a.ports)[0];
 }
 
 function targets(): Target[] {
   const out: Target[] = [];
-  const ok = (r: Row | undefined): r is Row & { stat: Stat } => !!r && r.status === 'ok' && !!r.stat;
   const why = (...rs: Array<Row | undefined>): string =>
     rs.map((r) => (!r ? 'not measured' : r.status !== 'ok' ? `${r.method}: ${r.status}${r.error ? ` (${r.error.slice(0, 80)})` : ''}` : '')).filter(Boolean).join('; ');
-  const at = (n: number): string => (n === BIG ? '' : ` [measured at N=${n.toLocaleString('en-US')}]`);
-  const ratio = (name: string, num: Row | undefined, den: Row | undefined, goal: number, label: (x: number) => string): void => {
-    if (ok(num) && ok(den)) {
-      const x = num.stat.median / den.stat.median;
-      out.push({ name: name + at(Math.min(num.ports, den.ports)), goal: `≥ ${goal}×`, measured: label(x), met: x >= goal });
-    } else out.push({ name, goal: `≥ ${goal}×`, measured: why(num, den) || 'n/a', met: null });
-  };
-  const within = (name: string, val: Row | undefined, floor: Row | undefined, goal: number): void => {
-    if (ok(val) && ok(floor)) {
-      const x = val.stat.median / floor.stat.median;
-      out.push({ name: name + at(val.ports), goal: `≤ ${goal}× floor`, measured: `${x.toFixed(2)}× (${fmt(val.stat.median)} vs ${fmt(floor.stat.median)})`, met: x <= goal });
-    } else out.push({ name, goal: `≤ ${goal}× floor`, measured: why(val, floor) || 'n/a', met: null });
+  const at = (n: number, size: number | null): string => (size === null || n === size ? '' : ` [measured at N=${n.toLocaleString('en-US')}]`);
+  /**
+   * A ratio target: x = a / b, met when x ≥ goal ('faster': a is the yardstick's time, b
+   * iptkit's) or x ≤ goal ('within': a is iptkit's time, b the yardstick's or the floor's).
+   */
+  const ratio = (name: string, kind: 'faster' | 'within', a: Row | undefined, b: Row | undefined, goal: number, size: number | null = BIG): void => {
+    const g = kind === 'faster' ? `≥ ${goal}× faster` : `≤ ${goal}×`;
+    if (ok(a) && ok(b)) {
+      const x = a.stat.median / b.stat.median;
+      out.push({
+        name: name + at(Math.min(a.ports, b.ports), size),
+        goal: g,
+        measured: `${x.toFixed(2)}× (${fmt(a.stat.median)} vs ${fmt(b.stat.median)})`,
+        met: kind === 'faster' ? x >= goal : x <= goal,
+      });
+    } else out.push({ name, goal: g, measured: why(a, b) || 'n/a', met: null });
   };
   const atMost = (name: string, val: Row | undefined, goal: number, unit: 'ms' | 'MB'): void => {
     const u = (v: number) => (unit === 'MB' ? `${v.toFixed(1)} MB` : fmt(v));
-    if (ok(val)) out.push({ name: name + at(val.ports), goal: `≤ ${u(goal)}`, measured: `${u(val.stat.median)} median, ${u(val.stat.max)} max`, met: val.stat.median <= goal });
+    if (ok(val)) out.push({ name: name + at(val.ports, BIG), goal: `≤ ${u(goal)}`, measured: `${u(val.stat.median)} median, ${u(val.stat.max)} max`, met: val.stat.median <= goal });
     else out.push({ name, goal: `≤ ${u(goal)}`, measured: why(val) || 'n/a', met: null });
   };
-  const iptkit = (m: string) => m === 'iptkit';
-  const bulkMax = Math.max(...cfg.bulkNs);
-  for (const [be, goal] of [['legacy', 2.5], ['nft', 2]] as const) {
+  const faster = { legacy: 2.5, nft: 1.25 };
+  const cliGoal = { legacy: 1.25, nft: 1.0 };
+  for (const be of BACKENDS) {
     const t = tools(be);
-    const mine = find('bulk', be, iptkit, bulkMax);
-    ratio(`bulk 10,000 ports, ${be}: faster than ${t.restore} -n`, find('bulk', be, (m) => m === `${t.restore} -n`, bulkMax), mine, goal, (x) => `${x.toFixed(2)}×`);
+    const mine = find('restore', be, 'Netfilter.restore');
+    const n = mine?.ports;
+    ratio(`1. Netfilter.restore of 10,000 ports into a fresh namespace, ${be}: faster than ${t.restore}`, 'faster', find('restore', be, t.restore, n), mine, faster[be]);
+    ratio(`1. Netfilter.restore of 10,000 ports, ${be}: within its kernel floor`, 'within', mine, find('restore', be, 'kernel floor', n), 1.3);
+    ratio(`2. iptkit restore < file (command), ${be}: time against ${t.restore}'s`, 'within', find('restore', be, 'iptkit restore', n), find('restore', be, t.restore, n), cliGoal[be]);
   }
   for (const be of BACKENDS) {
-    const mine = find('bulk', be, iptkit, bulkMax);
-    const per = rows.find((r) => r.scenario === 'bulk' && r.backend === be && r.ports === mine?.ports && r.method.includes('per rule') && r.status === 'ok');
-    ratio(`bulk 10,000 ports, ${be}: faster than per-rule ${tools(be).iptables} runs${per?.kind === 'estimate' ? ' (estimated)' : ''}`, per, mine, 1000, (x) => `${Math.round(x).toLocaleString('en-US')}×`);
+    const node = find('start-up', be, 'node -e 0');
+    const tool = find('start-up', be, tools(be).save);
+    for (const m of ['iptkit save', 'iptkit list']) {
+      ratio(`3. ${m} of an empty namespace, ${be}: against node -e 0 (${tools(be).save}: ${ok(tool) ? fmt(tool.stat.median) : 'n/a'})`, 'within', find('start-up', be, m), node, 1.3, null);
+    }
   }
-  for (const be of BACKENDS) within(`bulk 10,000 ports, ${be}: within its kernel floor`, find('bulk', be, iptkit, bulkMax), find('bulk', be, (m) => m === 'kernel floor', bulkMax), 1.5);
-  const incMax = Math.max(...cfg.incNs);
-  atMost('publish one port on a 10,000-port host, nft: median', find('publish', 'nft', iptkit, incMax), 1, 'ms');
-  within('publish one port on a 10,000-port host, legacy: within its kernel floor', find('publish', 'legacy', iptkit, incMax), find('publish', 'legacy', (m) => m === 'kernel floor', incMax), 1.3);
-  const readMax = Math.max(...cfg.readNs);
   for (const be of BACKENDS) {
-    ratio(`read with counters, 30,000 rules, ${be}: faster than ${tools(be).save} -c`, find('read', be, (m) => m === `${tools(be).save} -c`, readMax), find('read', be, (m) => m === 'iptkit read', readMax), 3, (x) => `${x.toFixed(2)}×`);
+    const t = tools(be);
+    const mine = find('read', be, 'Netfilter.read');
+    ratio(`4. Netfilter.read with counters, 30,000 rules, ${be}: within its kernel floor`, 'within', mine, find('read', be, 'kernel floor', mine?.ports), 1.3);
+    ratio(`4. iptkit save -c (command), 30,000 rules, ${be}: no slower than ${t.save} -c`, 'within', find('read', be, 'iptkit save -c'), find('read', be, `${t.save} -c`), 1.0);
   }
-  for (const be of BACKENDS) atMost(`event-loop stall during a 10,000-port apply, ${be}`, find('event-loop stall', be, iptkit), 10, 'ms');
-  for (const be of BACKENDS) atMost(`peak RSS growth of a 10,000-port apply, ${be}`, find('peak RSS growth', be, iptkit), 100, 'MB');
+  for (const n of cfg.incNs) {
+    for (const be of BACKENDS) {
+      for (const op of ['publish', 'unpublish'] as const) {
+        ratio(`5. DockerHost.${op} of one port on a ${n.toLocaleString('en-US')}-port host, ${be}: faster than ${tools(be).restore} -n`, 'faster', find(op, be, `${tools(be).restore} -n`, n), find(op, be, `DockerHost.${op}`, n), 1, n);
+      }
+    }
+  }
+  for (const be of BACKENDS) atMost(`6. peak RSS growth of DockerHost.apply of 10,000 ports, ${be}`, find('peak RSS growth', be, 'DockerHost.apply'), 60, 'MB');
+  for (const be of BACKENDS) atMost(`6. event-loop stall during DockerHost.apply of 10,000 ports, ${be}`, find('event-loop stall', be, 'DockerHost.apply'), 5, 'ms');
+  if (BACKENDS.includes('legacy')) {
+    const mine = find('apply', 'legacy', 'DockerHost.apply');
+    ratio('7. DockerHost.apply of 10,000 ports, legacy: faster than iptables-legacy-restore of the same rules', 'faster', find('apply', 'legacy', 'iptables-legacy-restore', mine?.ports), mine, 2);
+  }
   return out;
 }
 
@@ -655,13 +799,25 @@ function toolVersion(cmd: string, args: string[]): string {
   return (r.stdout || r.stderr || '').trim().split('\n')[0] ?? '';
 }
 
+/** Replaces the README's section between the bench markers with the results. */
+function writeReadme(path: string, results: Results): void {
+  const text = readFileSync(path, 'utf8');
+  const a = text.indexOf('<!-- bench:start -->');
+  const b = text.indexOf('<!-- bench:end -->');
+  if (a < 0 || b < a) throw new Error(`${path}: no <!-- bench:start --> … <!-- bench:end --> section`);
+  writeFileSync(path, text.slice(0, a) + '<!-- bench:start -->\n' + renderReadme(results, 'bench/results/commit-time.svg') + text.slice(b));
+}
+
 async function main(): Promise<void> {
   installCleanup();
   if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (it creates network namespaces)');
   for (const tool of ['ip', 'nsenter', 'bash', 'strace', 'nft', 'iptables-legacy-restore', 'iptables-nft-restore']) {
     if (spawnSync('which', [tool]).status !== 0) throw new Error(`${tool} is not installed (npm run setup installs it)`);
   }
-  log(`${quick ? 'quick' : 'full'} run: bulk N = ${cfg.bulkNs.join(', ')}; incremental N = ${cfg.incNs.join(', ')}; read N = ${cfg.readNs.join(', ')}; back ends ${BACKENDS.join(', ')}`);
+  if (!existsSync(cliJs)) throw new Error(`${cliJs} is missing (compile with npx tsc -p tsconfig.json)`);
+  log(
+    `${quick ? 'quick' : 'full'} run: restore N = ${cfg.restoreNs.join(', ')}; publish N = ${cfg.incNs.join(', ')}; read N = ${cfg.readNs.join(', ')}; apply N = ${cfg.applyNs.join(', ')}; child N = ${cfg.processN}; back ends ${BACKENDS.join(', ')}`,
+  );
   const meta: Results['meta'] = {
     date: new Date().toISOString(),
     quick,
@@ -673,45 +829,49 @@ async function main(): Promise<void> {
     nft: toolVersion('nft', ['--version']),
     commit: toolVersion('git', ['-C', root, 'describe', '--always', '--dirty']),
     notes: [
-      'in-process: tinybench (warm-up, then samples); each sample starts from the same state (untimed reset by the back end’s restore tool)',
-      'external tools: whole-process wall time, run by one bash inside the namespace ($EPOCHREALTIME), after one untimed warm-up run',
-      'end state: every method’s iptables-save rule lines are compared with a namespace loaded by the back end’s own restore tool before its time counts',
-      'kernel floor: strace -f -T (seccomp-bpf) of a child process doing the same commit; legacy: IPT_SO_SET_REPLACE + IPT_SO_SET_ADD_COUNTERS; nft: the batch sendto and the sends/acks after it; read: getsockopt (legacy) or all netlink send/recv (nft)',
+      'workload: N published ports in Docker’s classic layout (3 rules each: nat DOCKER DNAT, nat POSTROUTING MASQUERADE, filter DOCKER ACCEPT) on one bridge network; restore and read: that host as one iptables-restore input (10,000 ports = 30,000 rules, nat + filter); apply and publish: DockerHost with the same ports as a Docker state',
+      'in-process: tinybench (warm-up, then samples) in the bench’s node process; restore and apply: each sample into a fresh namespace (created, opened, checked and deleted untimed); publish/unpublish: the other half of the round trip untimed',
+      'commands (iptkit, the tools, node -e 0): whole-process wall time, run by one bash inside the namespace ($EPOCHREALTIME), after one untimed warm-up run; iptkit is `node dist/src/cli/main.js … --backend B`; restore samples each in a fresh namespace',
+      'apply’s yardstick: the back end’s restore tool loading the same rules (Docker’s model, desiredRules, printed as restore text) into a fresh namespace; publish’s: `iptables-restore -n` of the same three rules (unpublish: their -D lines) on the same host',
+      'end state: every method’s iptables-save rule lines are compared with a namespace the back end’s own restore tool loaded with the same rules before its time counts; reads and `iptkit save`/`list` are compared with iptables-save -c / iptables -L output',
+      'kernel floor: strace -f -T (seccomp-bpf) of a child process doing the same operation; legacy: IPT_SO_SET_REPLACE + IPT_SO_SET_ADD_COUNTERS; nft: the batch sendto and the sends/acks after it; read: getsockopt (legacy) or all netlink send/recv (nft)',
     ],
   };
   for (const be of BACKENDS) {
     try {
-      await reference(be, 0);
+      await reference(be, hostText(0));
     } catch (e) {
       log(`${be}: cannot load the Docker host with its tools: ${errText(e)}`);
     }
   }
-  if (BACKENDS.length === 2) {
-    const a = await reference('legacy', 0).catch(() => undefined);
-    const b = await reference('nft', 0).catch(() => undefined);
-    if (a && b && firstDifference(a, b)) meta.notes.push(`iptables-legacy-save and iptables-nft-save print the host differently: ${firstDifference(a, b)}`);
+  if (want('restore')) {
+    log('restore: full restore into a fresh namespace (in-process, iptkit restore, the tools)');
+    await restoreScenario();
   }
-  if (want('bulk')) {
-    log('scenario 1: bulk apply');
-    await bulk();
-  }
-  if (want('incremental')) {
-    log('scenario 2: publish / unpublish one port');
-    await incremental();
+  if (want('startup')) {
+    log('start-up: iptkit save / list of an empty namespace, node -e 0');
+    await startup();
   }
   if (want('read')) {
-    log('scenario 3: read with counters');
+    log('read with counters');
     await read();
   }
+  if (want('incremental')) {
+    log('DockerHost.publish / unpublish of one port');
+    await incremental();
+  }
+  if (want('apply')) {
+    log('DockerHost.apply into a fresh namespace');
+    await apply();
+  }
   if (want('process')) {
-    log(`scenarios 4 and 5: event loop and memory (${cfg.processN.toLocaleString('en-US')} ports, child process)`);
+    log(`event loop and memory of DockerHost.apply (${cfg.processN.toLocaleString('en-US')} ports, child process)`);
     await processScenarios();
   }
   if (want('floor')) {
-    log('scenario 6: kernel floor (strace)');
+    log('kernel floors (strace)');
     await floors();
   }
-  if (want('bulk') && want('incremental')) estimatePerRule();
   // Every figure as a multiple of its kernel floor.
   for (const r of rows) {
     const f = rows.find((x) => x.method === 'kernel floor' && x.scenario === r.scenario && x.ports === r.ports && x.backend === r.backend && x.status === 'ok');
@@ -724,6 +884,10 @@ async function main(): Promise<void> {
   writeFileSync(join(outDir, 'commit-time.svg'), renderSvg(results));
   process.stdout.write('\n' + renderText(results) + '\n');
   log(`wrote ${join(outDir, 'latest.json')}, latest.md, commit-time.svg`);
+  if (readmePath) {
+    writeReadme(readmePath, results);
+    log(`wrote the bench section of ${readmePath}`);
+  }
 }
 
 main().catch((e: unknown) => {

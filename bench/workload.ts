@@ -2,6 +2,10 @@
 // layout, 3 rules each (nat DOCKER DNAT, nat POSTROUTING hairpin MASQUERADE, filter DOCKER
 // ACCEPT), as iptables-restore input for --noflush on top of a Docker host.
 
+import { desiredRules } from '../src/docker/desired.js';
+import type { DockerPort, DockerState } from '../src/docker/state.js';
+import { BUILTIN_CHAINS } from '../src/rules/model.js';
+
 export const DEMO_BRIDGE = 'br-0123456789ab';
 
 export interface PortRules {
@@ -77,6 +81,51 @@ export function median(xs: readonly number[]): number {
 
 // ---- Added for the benchmark (bench/run.ts); the functions above are unchanged. ----
 
+/** The i-th published port of the workload as a DockerPort (its rules are portRules' i-th). */
+export function dockerPort(i: number, bridge = DEMO_BRIDGE): DockerPort {
+  return { network: bridge, proto: 'tcp', hostIp: '0.0.0.0', hostPort: hostPort(i), containerIp: containerIp(i), containerPort: 80 };
+}
+
+/**
+ * The Docker state (classic layout, one bridge network) whose per-port rules are exactly
+ * portRules(count): the input of DockerHost.apply.
+ */
+export function dockerState(count: number, bridge = DEMO_BRIDGE): DockerState {
+  return {
+    layout: 'classic',
+    userlandProxy: true,
+    networks: [{ name: 'app', bridge, subnet: '172.19.0.0/16', icc: true, masquerade: true, internal: false }],
+    ports: Array.from({ length: count }, (_, i) => ({ ...dockerPort(i, bridge), network: 'app' })),
+  } as DockerState;
+}
+
+/**
+ * The rules DockerHost.apply(dockerState(count)) writes to a fresh namespace, as one full
+ * (flushing) iptables-restore input: Docker's model (desiredRules) printed as restore text —
+ * built-in chains' top blocks, then bottom blocks, then Docker's own chains and DOCKER-USER.
+ * The back end's own restore tool loads it for the yardstick and for the reference end state.
+ */
+export function dockerApplyInput(count: number, bridge = DEMO_BRIDGE): string {
+  const rs = desiredRules(dockerState(count, bridge)).ipv4;
+  const out: string[] = [];
+  for (const table of ['raw', 'mangle', 'nat', 'filter'] as const) {
+    const own = [...rs.ownedChains, ...rs.userChains].filter((c) => c.table === table);
+    const builtin = rs.builtinRules.filter((g) => g.table === table);
+    if (own.length + builtin.length === 0) continue;
+    out.push(`*${table}`);
+    for (const c of BUILTIN_CHAINS[table]) out.push(`:${c} ACCEPT [0:0]`);
+    for (const c of own) out.push(`:${c.chain} - [0:0]`);
+    for (const c of BUILTIN_CHAINS[table]) {
+      for (const pos of ['top', 'bottom'] as const) {
+        for (const g of builtin) if (g.chain === c && g.position === pos) for (const r of g.rules) out.push(`-A ${c} ${r}`);
+      }
+    }
+    for (const c of own) for (const r of c.rules) out.push(`-A ${c.chain} ${r}`);
+    out.push('COMMIT');
+  }
+  return out.join('\n') + '\n';
+}
+
 /** A Docker host that already has `count` published ports, as one full (flushing) restore input. */
 export function dockerHostWithPortsInput(count: number, bridge = DEMO_BRIDGE): string {
   const r = portRules(count, 0, bridge);
@@ -96,22 +145,4 @@ export function portDeleteRestoreInput(count: number, offset = 0, bridge = DEMO_
   const r = portRules(count, offset, bridge);
   const del = (l: string): string => l.replace(/^-A /, '-D ');
   return ['*nat', ...r.nat.map(del), 'COMMIT', '*filter', ...r.filter.map(del), 'COMMIT', ''].join('\n');
-}
-
-/**
- * The ports' rules as argument vectors of one `iptables` run each (Docker's way):
- * `['-t', 'nat', '-A', 'DOCKER', …]`; `op` 'D' gives the deleting runs.
- */
-export function portRuleArgs(count: number, offset = 0, op: 'A' | 'D' = 'A', bridge = DEMO_BRIDGE): string[][] {
-  const r = portRules(count, offset, bridge);
-  const out: string[][] = [];
-  // Interleaved per port, as a per-port publisher would run them.
-  for (let k = 0; k < count; k++) {
-    for (const [table, line] of [['nat', r.nat[2 * k]!], ['nat', r.nat[2 * k + 1]!], ['filter', r.filter[k]!]] as const) {
-      const words = line.split(' ');
-      words[0] = `-${op}`;
-      out.push(['-t', table, ...words]);
-    }
-  }
-  return out;
 }
