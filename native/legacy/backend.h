@@ -7,15 +7,16 @@
 #include <string>
 #include <vector>
 
+#include "../commit/plan.h"
 #include "../common/error.h"
 
 namespace iptkit::legacy {
 
 // A read: the wire of docs/wire.md ("Read") and two counters (packets, bytes) per rule, in
-// the order the rules appear in it.
+// the order the rules appear in it. A commit takes every table's plan, all or nothing.
 OpError read_v4(const std::string& table, std::string& wire, std::vector<uint64_t>& counters);
-OpError commit_v4(const std::vector<std::string>& wires);
+OpError commit_v4(const std::vector<commit::TablePlan>& plans);
 OpError read_v6(const std::string& table, std::string& wire, std::vector<uint64_t>& counters);
-OpError commit_v6(const std::vector<std::string>& wires);
+OpError commit_v6(const std::vector<commit::TablePlan>& plans);
 
 }  // namespace iptkit::legacy

@@ -52,6 +52,6 @@ struct Ipv4 {
 OpError read_v4(const std::string& table, std::string& wire, std::vector<uint64_t>& counters) {
   return read_table<Ipv4>(table, wire, counters);
 }
-OpError commit_v4(const std::vector<std::string>& wires) { return commit_tables<Ipv4>(wires); }
+OpError commit_v4(const std::vector<commit::TablePlan>& plans) { return commit_tables<Ipv4>(plans); }
 
 }  // namespace iptkit::legacy

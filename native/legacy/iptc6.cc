@@ -55,6 +55,6 @@ struct Ipv6 {
 OpError read_v6(const std::string& table, std::string& wire, std::vector<uint64_t>& counters) {
   return read_table<Ipv6>(table, wire, counters);
 }
-OpError commit_v6(const std::vector<std::string>& wires) { return commit_tables<Ipv6>(wires); }
+OpError commit_v6(const std::vector<commit::TablePlan>& plans) { return commit_tables<Ipv6>(plans); }
 
 }  // namespace iptkit::legacy

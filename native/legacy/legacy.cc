@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "../commit/wire.h"
 #include "../common/netns.h"
 #include "../common/worker.h"
 #include "backend.h"
@@ -202,7 +203,11 @@ Napi::Value LegacyCommit(const Napi::CallbackInfo& info) {
         std::lock_guard<std::mutex> lock(iptc_mutex());
         NetnsGuard ns(netns);
         if (ns.error()) return ns.error();
-        return v6 ? legacy::commit_v6(wires) : legacy::commit_v4(wires);
+        std::vector<commit::TablePlan> plans(wires.size());
+        for (size_t i = 0; i < wires.size(); i++) {
+          if (OpError err = commit::parse_wire(wires[i], v6 ? Family::ipv6 : Family::ipv4, plans[i])) return err;
+        }
+        return v6 ? legacy::commit_v6(plans) : legacy::commit_v4(plans);
       },
       [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
 }

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "../commit/plan.h"
 #include "../common/error.h"
 #include "../dialect/parse.h"
 #include "../dialect/print.h"
@@ -31,7 +32,7 @@ constexpr int kCommitAttempts = 5;
 struct WantItem {
   int64_t keep = -1;  // old index, or -1 for a new rule
   size_t off = 0;     // new rule: offset of its entry in WantTable::arena
-  int line = 0;       // wire line, for messages
+  int line = 0;       // input line, for messages
 };
 
 struct WantChain {
@@ -62,6 +63,7 @@ struct WantTable {
   std::vector<WantChain> chains;
   std::string arena;  // the new entries, back to back (each size is XT_ALIGNed)
   std::vector<WantJump> jumps;  // checked against the kernel's built-in chains before any change
+  const char* line_word = "wire line";  // what WantItem/WantJump lines count (commit::TablePlan)
 };
 
 // Arenas kept from one commit to the next: a 30,000-rule commit writes megabytes of entries,
@@ -222,317 +224,83 @@ OpError read_table(const std::string& table, std::string& out, std::vector<uint6
   return {};
 }
 
-// ---- parse a commit wire ----
+// ---- a commit plan, made into entries ----
 
-// A record's tab-separated fields, as views into the wire.
-inline void split_fields(std::string_view line, std::vector<std::string_view>& out) {
-  out.clear();
-  size_t pos = 0;
-  for (;;) {
-    size_t tab = line.find('\t', pos);
-    if (tab == std::string_view::npos) {
-      out.push_back(line.substr(pos));
-      return;
-    }
-    out.push_back(line.substr(pos, tab - pos));
-    pos = tab + 1;
-  }
-}
-
-// Plain decimal (the frame's numbers), at most `max`.
-inline bool plain_u64(std::string_view v, uint64_t max, uint64_t& out) {
-  if (v.empty() || v.size() > 20) return false;
-  uint64_t n = 0;
-  for (char c : v) {
-    if (c < '0' || c > '9') return false;
-    uint64_t d = static_cast<uint64_t>(c - '0');
-    if (n > (UINT64_MAX - d) / 10) return false;
-    n = n * 10 + d;
-  }
-  if (n > max) return false;
-  out = n;
-  return true;
-}
-
+// The plan's new rules as entries in the table's arena, and its jumps and targets listed for
+// the checks against the kernel's table (apply_table, append_table).
 template <class T>
-class CommitParser {
- public:
-  CommitParser(size_t table_index, WantTable& out) : index_(table_index), out_(out) {}
-
-  OpError parse(std::string_view text) {
-    // One allocation instead of doubling a multi-megabyte arena: an entry is the entry header
-    // and a standard target, plus matches that take about twice their text.
-    size_t rules = 0;
-    for (size_t at = text.find("\nrule\t"); at != std::string_view::npos; at = text.find("\nrule\t", at + 6)) rules++;
-    if (rules > 0) out_.arena = take_arena();
-    if (rules > 0) out_.arena.reserve(rules * (sizeof(typename T::Entry) + kStandardTargetSize) + text.size() * 2);
-    int lineno = 0;
-    size_t pos = 0;
-    while (pos < text.size() && !error_) {
-      size_t nl = text.find('\n', pos);
-      if (nl == std::string_view::npos) nl = text.size();
-      lineno++;
-      if (nl > pos) line(text.substr(pos, nl - pos), lineno);
-      pos = nl + 1;
-    }
-    if (error_) return error_;
-    if (out_.name.empty()) return fail(0, "the wire has no table record");
-    return check_targets();
-  }
-
- private:
-  OpError fail(int lineno, const std::string& what, const std::string& chain = {}) {
-    std::string where =
-        "commit wire " + (out_.name.empty() ? "#" + std::to_string(index_) : "of " + what_table<T>(out_.name));
-    if (lineno > 0) where += " line " + std::to_string(lineno);
+OpError build_want(const commit::TablePlan& plan, WantTable& out) {
+  out = WantTable{};
+  out.name = plan.name;
+  out.append = plan.append;
+  out.line_word = plan.line_word;
+  auto fail = [&](const std::string& chain, size_t line, const std::string& what) {
+    std::string where = what_table<T>(plan.name);
+    if (line > 0) where += " " + std::string(plan.line_word) + " " + std::to_string(line);
     if (!chain.empty()) where += " (chain " + chain + ")";
-    error_ = make_error(EINVAL, "commit", where + ": " + what, out_.name, chain);
-    return error_;
+    return make_error(EINVAL, "commit", where + ": " + what, plan.name, chain);
+  };
+  if (!plan.rules.empty()) {
+    // One allocation instead of doubling a multi-megabyte arena.
+    out.arena = take_arena();
+    out.arena.reserve(plan.rules.size() * (sizeof(typename T::Entry) + kStandardTargetSize + 96));
   }
-  std::string chain_name() const { return out_.chains.empty() ? std::string() : out_.chains.back().name; }
-  bool bad(std::string_view kind, const std::string& what) {
-    fail(lineno_, std::string(kind) + " record: " + what, chain_name());
-    return false;
-  }
-
-  void line(std::string_view text, int lineno) {
-    lineno_ = lineno;
-    size_t tab = text.find('\t');
-    std::string_view kind = text.substr(0, tab);
-    if (out_.name.empty() && kind != "table") {
-      fail(lineno, "the first record must be 'table', got '" + std::string(kind) + "'");
-      return;
+  std::unordered_set<std::string_view> names;
+  names.reserve(plan.chains.size() * 2);
+  for (const commit::ChainPlan& c : plan.chains) names.insert(c.name);
+  std::string why;
+  out.chains.reserve(plan.chains.size());
+  for (const commit::ChainPlan& c : plan.chains) {
+    if (c.name.size() > dialect::kMaxChainName) {
+      return fail(c.name, c.line, "chain name " + c.name + " is longer than " + std::to_string(dialect::kMaxChainName) + " bytes");
     }
-    if (kind == "keep") {
-      keep_record(text);
-    } else if (kind == "rule") {
-      rule_record(text);
-    } else if (kind == "chain") {
-      split_fields(text, fields_);
-      chain_record();
-    } else if (kind == "table") {
-      split_fields(text, fields_);
-      table_record();
-    } else {
-      bad(kind, "unknown record kind");
-    }
-  }
-
-  // The key=value fields after the positional word fields_[1], each key known and given once;
-  // `values[i]` gets the value of keys[i] (empty view when absent, `given` tells).
-  template <size_t N>
-  bool key_values(std::string_view kind, const char* const (&keys)[N], std::string_view (&values)[N],
-                  bool (&given)[N]) {
-    for (size_t i = 0; i < N; i++) given[i] = false;
-    for (size_t f = 2; f < fields_.size(); f++) {
-      std::string_view kv = fields_[f];
-      size_t eq = kv.find('=');
-      if (eq == std::string_view::npos) return bad(kind, "'" + std::string(kv) + "' is not a key=value field");
-      std::string_view key = kv.substr(0, eq);
-      size_t i = 0;
-      while (i < N && key != keys[i]) i++;
-      if (i == N) return bad(kind, "unknown key '" + std::string(key) + "'");
-      if (given[i]) return bad(kind, "key '" + std::string(key) + "' given twice");
-      given[i] = true;
-      values[i] = kv.substr(eq + 1);
-    }
-    return true;
-  }
-
-  void table_record() {
-    static constexpr const char* kind = "table";
-    if (!out_.name.empty()) return void(bad(kind, "a second table record"));
-    if (fields_.size() < 2 || fields_[1].empty() || fields_[1].find('=') != std::string_view::npos) {
-      return void(bad(kind, "needs the table name"));
-    }
-    static constexpr const char* keys[] = {"family", "append"};
-    std::string_view v[2];
-    bool given[2];
-    if (!key_values(kind, keys, v, given)) return;
-    if (given[1]) {
-      if (v[1] != "1" && v[1] != "0") return void(bad(kind, "append=" + std::string(v[1]) + " is not 1 or 0"));
-      out_.append = v[1] == "1";
-    }
-    if (!given[0] || v[0] != T::kFamilyName) {
-      return void(bad(kind, "family=" + (given[0] ? std::string(v[0]) : std::string("(none)")) + " in an " +
-                                T::kFamilyName + " commit"));
-    }
-    if (fields_[1].size() >= XT_TABLE_MAXNAMELEN) return void(bad(kind, "table name too long"));
-    out_.name = std::string(fields_[1]);
-  }
-
-  void chain_record() {
-    static constexpr const char* kind = "chain";
-    if (fields_.size() < 2 || fields_[1].empty() || fields_[1].find('=') != std::string_view::npos) {
-      return void(bad(kind, "needs the chain name"));
-    }
-    std::string name(fields_[1]);
-    if (name.size() > kMaxChainName) {
-      return void(bad(kind, "chain name " + name + " is longer than " + std::to_string(kMaxChainName) + " bytes"));
-    }
-    if (!names_.insert(name).second) return void(bad(kind, "chain " + name + " is listed twice"));
-    static constexpr const char* keys[] = {"policy", "pkts", "bytes", "was"};
-    enum { kPolicy, kPkts, kBytes, kWas };
-    std::string_view v[4];
-    bool given[4];
-    WantChain c;
-    c.name = std::move(name);
-    c.line = lineno_;
-    out_.chains.push_back(std::move(c));
-    last_keep_ = -1;
-    if (!key_values(kind, keys, v, given)) return;
-    WantChain& chain = out_.chains.back();
-    if (out_.append) {
-      for (size_t i = 0; i < 4; i++) {
-        if (given[i]) return void(bad(kind, std::string(keys[i]) + "= in an append=1 table (it only appends rules)"));
-      }
-    }
-    if (given[kPolicy]) {
-      if (v[kPolicy] != "ACCEPT" && v[kPolicy] != "DROP") {
-        return void(bad(kind, "policy=" + std::string(v[kPolicy]) + " is not ACCEPT or DROP"));
-      }
-      chain.policy = std::string(v[kPolicy]);
-    }
-    if (given[kPkts] != given[kBytes]) return void(bad(kind, "pkts= and bytes= go together"));
-    if (given[kPkts]) {
-      if (chain.policy.empty()) return void(bad(kind, "pkts=/bytes= need policy="));
-      uint64_t p = 0, b = 0;
-      if (!plain_u64(v[kPkts], UINT64_MAX, p) || !plain_u64(v[kBytes], UINT64_MAX, b)) {
-        return void(bad(kind, "pkts=" + std::string(v[kPkts]) + " bytes=" + std::string(v[kBytes]) +
-                                  " are not decimal 64-bit counters"));
-      }
-      chain.has_counters = true;
-      chain.counters.pcnt = p;
-      chain.counters.bcnt = b;
-    }
-    if (given[kWas]) {
-      chain.has_was = true;
-      if (!plain_u64(v[kWas], UINT32_MAX, chain.was)) {
-        return void(bad(kind, "was=" + std::string(v[kWas]) + " is not a rule count"));
-      }
-    }
-  }
-
-  bool need_chain(std::string_view kind) {
-    if (out_.chains.empty()) return bad(kind, "comes before any chain record");
-    return true;
-  }
-
-  // `keep N`: most of a commit that changes little, so taken without splitting the line.
-  void keep_record(std::string_view text) {
-    static constexpr const char* kind = "keep";
-    if (out_.append) return void(bad(kind, "keep in an append=1 table (its chains keep all their rules)"));
-    if (!need_chain(kind)) return;
-    uint64_t idx = 0;
-    std::string_view word = text.size() > 5 ? text.substr(5) : std::string_view();
-    if (!plain_u64(word, UINT32_MAX, idx)) {
-      return void(bad(kind, "needs one index, a decimal rule position (got '" + std::string(word) + "')"));
-    }
-    WantChain& c = out_.chains.back();
-    if (c.keeps > 0 && static_cast<int64_t>(idx) <= last_keep_) {
-      return void(bad(kind, "keep " + std::to_string(idx) + " after keep " + std::to_string(last_keep_) +
-                                ": kept indices must be strictly increasing"));
-    }
-    last_keep_ = static_cast<int64_t>(idx);
-    c.keeps++;
-    c.items.push_back(WantItem{static_cast<int64_t>(idx), 0, lineno_});
-  }
-
-  // `rule PKTS BYTES TEXT`: the text is the rest of the line, parsed by the native dialect
-  // (opaque markers iptkit printed itself are read back to their bytes).
-  void rule_record(std::string_view text) {
-    static constexpr const char* kind = "rule";
-    if (!need_chain(kind)) return;
-    size_t t1 = text.find('\t');
-    size_t t2 = t1 == std::string_view::npos ? t1 : text.find('\t', t1 + 1);
-    size_t t3 = t2 == std::string_view::npos ? t2 : text.find('\t', t2 + 1);
-    if (t3 == std::string_view::npos) return void(bad(kind, "needs packets, bytes and the rule's text"));
-    std::string_view pkts = text.substr(t1 + 1, t2 - t1 - 1), bytes = text.substr(t2 + 1, t3 - t2 - 1);
-    std::string_view rule_text = text.substr(t3 + 1);
-    bool counted = pkts != "-";
-    uint64_t p = 0, b = 0;
-    if (counted != (bytes != "-")) return void(bad(kind, "packets and bytes are both counters or both '-'"));
-    if (counted && (!plain_u64(pkts, UINT64_MAX, p) || !plain_u64(bytes, UINT64_MAX, b))) {
-      return void(bad(kind, "packets " + std::string(pkts) + " and bytes " + std::string(bytes) +
-                                " are not decimal 64-bit counters"));
-    }
-    auto bad_rule = [&](const std::string& why) {
-      constexpr size_t kShown = 200;
-      std::string shown;
-      for (char c : rule_text.substr(0, kShown)) {
-        if (c == '\r') shown += "\\r";
-        else shown += c;
-      }
-      if (rule_text.size() > kShown) shown += "…";
-      return void(bad(kind, "`" + shown + "': " + why));
-    };
-    if (rule_text.find('\r') != std::string_view::npos) return bad_rule("a line break cannot be part of a rule");
-    dialect::ParseError perr;
-    if (!dialect::parse_rule(rule_text, T::family, rule_, perr, nullptr, /*opaque_ok=*/true)) {
-      return bad_rule(perr.message.empty() ? std::string("cannot parse the rule") : perr.message);
-    }
-    if (!counted && rule_.has_counters) {  // -c PKTS BYTES in the text
-      p = rule_.packets;
-      b = rule_.bytes;
-    }
-    switch (rule_.target_kind) {
-      case dialect::TargetKind::kJump:
-      case dialect::TargetKind::kGoto:
-        checks_.push_back({rule_.target_name, lineno_, true, chain_name()});
-        break;
-      case dialect::TargetKind::kExtension:
-        checks_.push_back({rule_.target.name, lineno_, false, chain_name()});
-        break;
-      default:
-        break;
-    }
-    std::string why;
-    size_t off = out_.arena.size();
-    if (!append_entry<T>(rule_, p, b, out_.arena, why)) return bad_rule(why);
-    out_.chains.back().items.push_back(WantItem{-1, off, lineno_});
-  }
-
-  // Jumps must name a chain of this table; an extension target must not (libiptc would take
-  // it for a jump). -j NAME with no module for NAME parses as a jump, so a jump to no chain is
-  // also how an unknown target shows.
-  OpError check_targets() {
-    for (const auto& c : checks_) {
-      if (out_.append) {
-        // The chains a rule may jump to are the kernel's: checked when applied.
-        if (c.jump) out_.jumps.push_back(WantJump{c.from, c.name, c.line});
-        else out_.targets.push_back(WantJump{c.from, c.name, c.line});
+    WantChain& wc = out.chains.emplace_back();
+    wc.name = c.name;
+    wc.line = static_cast<int>(c.line);
+    wc.policy = c.policy;
+    wc.has_counters = c.has_counters;
+    wc.counters.pcnt = c.packets;
+    wc.counters.bcnt = c.bytes;
+    wc.has_was = c.has_was;
+    wc.was = c.was;
+    wc.keeps = c.keeps;
+    wc.items.reserve(c.items.size());
+    int64_t last_keep = -1;
+    for (const commit::Item& it : c.items) {
+      if (it.keep) {
+        if (static_cast<int64_t>(it.at) <= last_keep) {
+          return fail(c.name, c.line, "keep " + std::to_string(it.at) + " after keep " + std::to_string(last_keep) +
+                                          ": kept positions must be strictly increasing");
+        }
+        last_keep = static_cast<int64_t>(it.at);
+        wc.items.push_back(WantItem{last_keep, 0, 0});
         continue;
       }
-      bool chain = names_.count(c.name) > 0;
-      if (c.jump && !chain) {
-        return fail(c.line, "rule record: " + c.name + " is neither a chain of the table nor a target iptkit knows",
-                    c.from);
+      const commit::NewRule& nr = plan.rules[it.rule];
+      const dialect::Rule& rule = *nr.rule;
+      const int line = static_cast<int>(nr.line);
+      // Jumps must name a chain of this table; an extension target must not (libiptc would
+      // take it for a jump). -j NAME with no module for NAME parses as a jump, so a jump to no
+      // chain is also how an unknown target shows. In an append=1 plan the chains are the
+      // kernel's: checked when applied.
+      if (rule.target_kind == dialect::TargetKind::kJump || rule.target_kind == dialect::TargetKind::kGoto) {
+        if (!plan.append && !names.count(rule.target_name)) {
+          return fail(c.name, nr.line, rule.target_name + " is neither a chain of the table nor a target iptkit knows");
+        }
+        out.jumps.push_back(WantJump{c.name, rule.target_name, line});
+      } else if (rule.target_kind == dialect::TargetKind::kExtension) {
+        if (plan.append) out.targets.push_back(WantJump{c.name, rule.target.name, line});
+        else if (names.count(rule.target.name)) {
+          return fail(c.name, nr.line, "target " + rule.target.name + " is also a chain name of the table");
+        }
       }
-      if (c.jump) out_.jumps.push_back(WantJump{c.from, c.name, c.line});
-      if (!c.jump && chain) {
-        return fail(c.line, "rule record: target " + c.name + " is also a chain name of the table", c.from);
-      }
+      size_t off = out.arena.size();
+      if (!append_entry<T>(rule, nr.packets, nr.bytes, out.arena, why)) return fail(c.name, nr.line, why);
+      wc.items.push_back(WantItem{-1, off, line});
     }
-    return {};
   }
-
-  struct TargetCheck {
-    std::string name;
-    int line;
-    bool jump;
-    std::string from;  // the chain of the rule
-  };
-
-  size_t index_;
-  WantTable& out_;
-  OpError error_;
-  int lineno_ = 0;
-  int64_t last_keep_ = -1;
-  std::vector<std::string_view> fields_;
-  std::unordered_set<std::string> names_;
-  std::vector<TargetCheck> checks_;
-  dialect::Rule rule_;
-};
+  return {};
+}
 
 // ---- capture (the table as it is, for putting it back) ----
 
@@ -627,17 +395,17 @@ OpError append_table(xtc_handle* h, const WantTable& want) {
   }
   for (const WantJump& j : want.jumps) {
     if (!T::is_chain(j.to.c_str(), h)) {
-      return error(ENOENT, j.chain, "the rule of wire line " + std::to_string(j.line) + " jumps to " + j.to +
+      return error(ENOENT, j.chain, "the rule of " + std::string(want.line_word) + " " + std::to_string(j.line) + " jumps to " + j.to +
                                         ": No chain/target/match by that name");
     }
     if (T::builtin(j.to.c_str(), h)) {
-      return error(EINVAL, j.chain, "the rule of wire line " + std::to_string(j.line) + " jumps to built-in chain " +
+      return error(EINVAL, j.chain, "the rule of " + std::string(want.line_word) + " " + std::to_string(j.line) + " jumps to built-in chain " +
                                         j.to + "; only user-defined chains can be jump targets");
     }
   }
   for (const WantJump& t : want.targets) {
     if (T::is_chain(t.to.c_str(), h)) {
-      return error(EINVAL, t.chain, "target record of wire line " + std::to_string(t.line) + ": " + t.to +
+      return error(EINVAL, t.chain, "the rule of " + std::string(want.line_word) + " " + std::to_string(t.line) + ": target " + t.to +
                                         " is also a chain name of the table");
     }
   }
@@ -647,7 +415,7 @@ OpError append_table(xtc_handle* h, const WantTable& want) {
       const auto* e = reinterpret_cast<const Entry*>(want.arena.data() + it.off);
       if (!T::append_entry(wc.name.c_str(), e, h)) {
         int err = errno ? errno : EINVAL;
-        return error(err, wc.name, "cannot add the rule of wire line " + std::to_string(it.line) + ": " + T::strerror(err));
+        return error(err, wc.name, "cannot add the rule of " + std::string(want.line_word) + " " + std::to_string(it.line) + ": " + T::strerror(err));
       }
       changed = true;
     }
@@ -712,7 +480,7 @@ OpError apply_table(xtc_handle* h, const WantTable& want) {
   }
   for (const WantJump& j : want.jumps) {
     if (T::builtin(j.to.c_str(), h)) {
-      return error(EINVAL, j.chain, "the rule of wire line " + std::to_string(j.line) + " jumps to built-in chain " +
+      return error(EINVAL, j.chain, "the rule of " + std::string(want.line_word) + " " + std::to_string(j.line) + " jumps to built-in chain " +
                                         j.to + "; only user-defined chains can be jump targets");
     }
   }
@@ -760,7 +528,7 @@ OpError apply_table(xtc_handle* h, const WantTable& want) {
       // Appending is O(1); libiptc's insert walks the list to the position.
       int ok = pos == total ? T::append_entry(name, e, h) : T::insert_entry(name, e, static_cast<unsigned>(pos), h);
       if (!ok) {
-        std::string where = it.line > 0 ? "the rule of wire line " + std::to_string(it.line) : "rule " + std::to_string(pos);
+        std::string where = it.line > 0 ? "the rule of " + std::string(want.line_word) + " " + std::to_string(it.line) : "rule " + std::to_string(pos);
         return lib_error(wc.name, "cannot add " + where);
       }
       pos++;
@@ -826,17 +594,16 @@ OpError commit_error(const std::string& table) {
 // All or nothing: every table is parsed and transformed before the first is committed; if
 // table k's commit fails, tables 0..k-1 are put back from copies taken before their commit.
 template <class T>
-OpError commit_tables(const std::vector<std::string>& wires) {
-  const size_t n = wires.size();
+OpError commit_tables(const std::vector<commit::TablePlan>& plans) {
+  const size_t n = plans.size();
   std::vector<WantTable> want(n), before(n);
   ArenaReturn want_arenas(want), before_arenas(before);
   std::unordered_set<std::string> seen;
   for (size_t i = 0; i < n; i++) {
-    CommitParser<T> parser(i, want[i]);
-    if (OpError err = parser.parse(wires[i])) return err;
-    if (!seen.insert(want[i].name).second) {
-      return make_error(EINVAL, "commit", "commit lists " + what_table<T>(want[i].name) + " twice", want[i].name);
+    if (!seen.insert(plans[i].name).second) {
+      return make_error(EINVAL, "commit", "commit lists " + what_table<T>(plans[i].name) + " twice", plans[i].name);
     }
+    if (OpError err = build_want<T>(plans[i], want[i])) return err;
   }
 
   std::vector<Handle<T>> handles(n);

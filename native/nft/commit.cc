@@ -32,219 +32,6 @@ namespace nft {
 
 namespace {
 
-// ---- the wire, parsed ----
-
-// A kept rule (by handle) or a new one (rules[rule]); small, since a chain of 30,000 kept rules
-// is 30,000 of them.
-struct Item {
-  bool keep = false;
-  uint64_t handle = 0;  // keep
-  size_t rule = 0;      // new: index into TableSpec::rules
-};
-
-struct NewRule {
-  dialect::Rule rule;
-  uint64_t packets = 0, bytes = 0;
-  size_t line = 0;  // 1-based line in its table's wire string, for errors
-};
-
-struct ChainSpec {
-  std::string name;
-  bool has_policy = false;
-  uint32_t policy = NF_ACCEPT;
-  bool has_counters = false;  // pkts=/bytes=: the policy counters (restore -c)
-  uint64_t packets = 0, bytes = 0;
-  std::vector<Item> items;
-  size_t new_rules = 0;
-};
-
-struct TableSpec {
-  std::string name;
-  const BuiltinTable* builtin = nullptr;
-  bool append = false;  // `append=1`: rules are only appended to listed chains (docs/wire.md)
-  std::vector<ChainSpec> chains;
-  std::vector<NewRule> rules;  // the new rules of all chains, reserved up front: no moves of big structs
-};
-
-// Plain decimal, as the frame writes numbers; false for anything else or above `max`.
-bool parse_decimal(std::string_view s, uint64_t max, uint64_t& out) {
-  if (s.empty() || s.size() > 20) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    uint64_t d = static_cast<uint64_t>(c - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  if (v > max) return false;
-  out = v;
-  return true;
-}
-
-// The tab-separated fields of a record; the last of `max` fields takes the rest of the line
-// (a rule's text may hold anything but a line break).
-void split_fields(std::string_view line, std::vector<std::string_view>& out, size_t max) {
-  out.clear();
-  size_t pos = 0;
-  while (out.size() + 1 < max) {
-    size_t tab = line.find('\t', pos);
-    if (tab == std::string_view::npos) break;
-    out.push_back(line.substr(pos, tab - pos));
-    pos = tab + 1;
-  }
-  out.push_back(line.substr(pos));
-}
-
-// `keep\t<decimal>`: the one record a commit that keeps most rules is made of, read without the
-// general path. Anything else is left to it, which gives the same result or says what is wrong.
-bool fast_keep(std::string_view line, uint64_t& handle) {
-  constexpr std::string_view kKeep = "keep\t";
-  if (line.size() <= kKeep.size() || line.size() > kKeep.size() + 19 || line.compare(0, kKeep.size(), kKeep) != 0) {
-    return false;
-  }
-  uint64_t h = 0;
-  for (size_t i = kKeep.size(); i < line.size(); i++) {
-    unsigned d = static_cast<unsigned char>(line[i]) - '0';
-    if (d > 9) return false;
-    h = h * 10 + d;  // at most 19 digits: no overflow
-  }
-  handle = h;
-  return true;
-}
-
-OpError bad_wire(const std::string& table, size_t line, const std::string& what, const std::string& chain = {}) {
-  return make_error(EINVAL, "commit", "table " + table + " wire line " + std::to_string(line) + ": " + what, table, chain);
-}
-
-// Calls fn(line) for each non-empty line of `text` (an empty line is no record).
-template <typename Fn>
-void for_each_line(std::string_view text, Fn&& fn) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    if (nl > pos && !fn(text.substr(pos, nl - pos))) return;
-    pos = nl + 1;
-  }
-}
-
-OpError parse_table(const std::string& text, bool v6, TableSpec& out) {
-  const Family family = v6 ? Family::ipv6 : Family::ipv4;
-  OpError err;
-  size_t lineno = 0;
-  std::vector<std::string_view> f;
-  ChainSpec* chain = nullptr;
-  std::set<std::string, std::less<>> names;
-  size_t rule_records = 0;
-  for (size_t at = text.find("\nrule\t"); at != std::string::npos; at = text.find("\nrule\t", at + 1)) rule_records++;
-  out.rules.reserve(rule_records);
-  for_each_line(text, [&](std::string_view line) -> bool {
-    lineno++;
-    uint64_t kh = 0;
-    if (chain && !out.append && fast_keep(line, kh)) {
-      chain->items.push_back(Item{true, kh, 0});
-      return true;
-    }
-    auto fail = [&](const std::string& what) {
-      err = bad_wire(out.name.empty() ? "?" : out.name, lineno, what, chain ? chain->name : std::string());
-      return false;
-    };
-    split_fields(line, f, line.compare(0, 5, "rule\t") == 0 ? 4 : SIZE_MAX);
-    const std::string_view kind = f[0];
-    if (lineno == 1) {
-      if (kind != "table" || f.size() < 2 || f[1].empty()) return fail("the first record must be `table <name>`");
-      out.name = std::string(f[1]);
-      out.builtin = find_builtin_table(out.name);
-      if (!out.builtin) return fail("'" + out.name + "' is not an iptables table");
-      for (size_t i = 2; i < f.size(); i++) {
-        if (f[i] == "family=ipv4" || f[i] == "family=ipv6") {
-          if (f[i] != (v6 ? "family=ipv6" : "family=ipv4")) {
-            return fail(std::string(f[i]) + " in a " + (v6 ? "ipv6" : "ipv4") + " commit");
-          }
-        } else if (f[i] == "append=1") {
-          out.append = true;
-        } else if (f[i] != "append=0") {
-          return fail("unknown field '" + std::string(f[i]) + "' on the table record");
-        }
-      }
-      return true;
-    }
-    if (kind == "chain") {
-      if (f.size() < 2 || f[1].empty()) return fail("chain needs a name");
-      std::string name(f[1]);
-      if (!names.insert(name).second) return fail("chain " + name + " listed twice");
-      out.chains.push_back(ChainSpec{});
-      chain = &out.chains.back();
-      chain->name = std::move(name);
-      bool pkts = false, bytes = false;
-      for (size_t i = 2; i < f.size(); i++) {
-        std::string_view key = f[i].substr(0, f[i].find('='));
-        if (key.size() == f[i].size()) return fail("'" + std::string(f[i]) + "' is not key=value");
-        std::string_view value = f[i].substr(key.size() + 1);
-        if (out.append && (key == "policy" || key == "pkts" || key == "bytes" || key == "was")) {
-          return fail(std::string(key) + "= on chain " + chain->name + " in an append=1 table (it only appends rules)");
-        }
-        uint64_t n = 0;
-        if (key == "policy") {
-          if (value != "ACCEPT" && value != "DROP") return fail("policy=" + std::string(value) + " is not ACCEPT or DROP");
-          if (!find_builtin_chain(out.builtin, chain->name)) {
-            return fail("policy on " + chain->name + ", which is not a built-in chain of " + out.name);
-          }
-          chain->has_policy = true;
-          chain->policy = value == "DROP" ? NF_DROP : NF_ACCEPT;
-        } else if (key == "pkts" || key == "bytes" || key == "was") {
-          if (!parse_decimal(value, UINT64_MAX, n)) return fail(std::string(key) + "=" + std::string(value) + " is not a number");
-          if (key == "pkts") chain->packets = n, pkts = true;
-          else if (key == "bytes") chain->bytes = n, bytes = true;
-          // was= is legacy's guard; here the generation is (docs/wire.md).
-        } else {
-          return fail("unknown field '" + std::string(f[i]) + "' on chain " + chain->name);
-        }
-      }
-      if (pkts != bytes) return fail("chain " + chain->name + ": pkts= and bytes= go together");
-      chain->has_counters = pkts;
-      return true;
-    }
-    if (!chain) return fail(std::string(kind) + " before any chain");
-    if (kind == "keep") {
-      if (out.append) return fail("keep in chain " + chain->name + " in an append=1 table (its rules are all kept)");
-      uint64_t h = 0;
-      if (f.size() != 2 || !parse_decimal(f[1], UINT64_MAX, h)) return fail("keep needs a rule handle");
-      chain->items.push_back(Item{true, h, 0});
-      return true;
-    }
-    if (kind == "rule") {
-      if (f.size() < 3) return fail("rule needs <pkts|-> <bytes|-> <rule text>");
-      std::string_view text = f.size() > 3 ? f[3] : std::string_view();
-      const bool dash_p = f[1] == "-", dash_b = f[2] == "-";
-      if (dash_p != dash_b) return fail("rule counters: give both or `-` for both");
-      uint64_t packets = 0, bytes = 0;
-      if (!dash_p && (!parse_decimal(f[1], UINT64_MAX, packets) || !parse_decimal(f[2], UINT64_MAX, bytes))) {
-        return fail("rule counters '" + std::string(f[1]) + "' '" + std::string(f[2]) + "' are not numbers");
-      }
-      if (text.find('\r') != std::string_view::npos) return fail("a line break cannot be part of a rule");
-      NewRule& nr = out.rules.emplace_back();  // parsed in place: a Rule is big to move
-      nr.line = lineno;
-      dialect::ParseError perr;
-      // opaque_ok: a marker iptkit printed from the kernel goes back byte for byte.
-      if (!dialect::parse_rule(text, family, nr.rule, perr, nullptr, /*opaque_ok=*/true)) {
-        std::string what = "chain " + chain->name + ": rule '" + std::string(text) + "': " + perr.message;
-        if (!perr.token.empty() && perr.message.find(perr.token) == std::string::npos) what += " (at '" + perr.token + "')";
-        return fail(what);
-      }
-      nr.packets = dash_p && nr.rule.has_counters ? nr.rule.packets : packets;  // -c in the text itself
-      nr.bytes = dash_p && nr.rule.has_counters ? nr.rule.bytes : bytes;
-      chain->items.push_back(Item{false, 0, out.rules.size() - 1});
-      chain->new_rules++;
-      return true;
-    }
-    if (kind.size() && kind[0] == '#') return fail("a rule written by nft cannot be written back; keep it by its handle");
-    return fail("unknown record '" + std::string(kind) + "'");
-  });
-  if (!err && lineno == 0) err = make_error(EINVAL, "commit", "an empty table string");
-  return err;
-}
-
 // ---- the kernel's current state, as far as the commit needs it ----
 
 // Rule dumps need only chain and handle: parse those two attributes, not the expressions.
@@ -264,7 +51,8 @@ struct MsgInfo {
                         kDeleteChain, kNewRule } kind;
   const std::string* table = nullptr;
   const std::string* chain = nullptr;
-  uint64_t a = 0, b = 0;  // kDeleteRule: handle; kNewRule: index in the chain, wire line
+  uint64_t a = 0, b = 0;  // kDeleteRule: handle; kNewRule: index in the chain, input line
+  const char* line_word = "wire line";  // kNewRule: what `b` counts
 
   std::string what() const {
     switch (kind) {
@@ -276,7 +64,7 @@ struct MsgInfo {
       case kFlushChain: return "flush chain";
       case kDeleteRule: return "delete rule handle " + std::to_string(a);
       case kDeleteChain: return "delete chain";
-      case kNewRule: return "rule " + std::to_string(a) + " (wire line " + std::to_string(b) + ")";
+      case kNewRule: return "rule " + std::to_string(a) + " (" + line_word + " " + std::to_string(b) + ")";
     }
     return "";
   }
@@ -378,12 +166,18 @@ ChainPtr builtin_chain(const char* table, const BuiltinChain& bc, uint16_t famil
   return c;
 }
 
-OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& wire) {
+using commit::Item;
+using commit::TablePlan;
+
+uint32_t verdict_of(const std::string& policy) { return policy == "DROP" ? NF_DROP : NF_ACCEPT; }
+
+OpError do_commit(bool v6, uint32_t generation, const std::vector<TablePlan>& specs) {
   const uint16_t family = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
   const Family fam = v6 ? Family::ipv6 : Family::ipv4;
-  std::vector<TableSpec> specs(wire.size());
-  for (size_t i = 0; i < wire.size(); i++) {
-    if (OpError e = parse_table(wire[i], v6, specs[i])) return e;
+  std::vector<const BuiltinTable*> builtin(specs.size());
+  for (size_t i = 0; i < specs.size(); i++) {
+    builtin[i] = find_builtin_table(specs[i].name);
+    if (!builtin[i]) return make_error(EINVAL, "commit", "'" + specs[i].name + "' is not an iptables table", specs[i].name);
     for (size_t j = 0; j < i; j++) {
       if (specs[j].name == specs[i].name) return make_error(EINVAL, "commit", "table " + specs[i].name + " given twice", specs[i].name);
     }
@@ -392,8 +186,8 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
   // A call made only of append=1 tables needs no read and no generation guard: appends cannot
   // lose another writer's rules, so a concurrent change is no conflict. A call that mixes them
   // with normal tables keeps the guard (for the normal tables' sake).
-  const bool guarded = !(!specs.empty() && std::all_of(specs.begin(), specs.end(), [](const TableSpec& s) { return s.append; }));
-  const bool any_append = std::any_of(specs.begin(), specs.end(), [](const TableSpec& s) { return s.append; });
+  const bool guarded = !(!specs.empty() && std::all_of(specs.begin(), specs.end(), [](const TablePlan& s) { return s.append; }));
+  const bool any_append = std::any_of(specs.begin(), specs.end(), [](const TablePlan& s) { return s.append; });
 
   NlSocket sock;
   if (int err = sock.open()) return make_error(err, "commit", std::string("cannot open a netfilter netlink socket: ") + strerror(err));
@@ -512,7 +306,8 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
   b.begin(sock.next_seq(), generation, guarded);
 
   // 1. Tables and chains that must exist before rules refer to them.
-  for (const auto& s : specs) {
+  for (size_t si = 0; si < specs.size(); si++) {
+    const TablePlan& s = specs[si];
     if (s.append) continue;
     CurTable& ct = cur[s.name];
     if (!ct.exists) {
@@ -525,11 +320,11 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
       b.done(nlh);
     }
     for (const auto& c : s.chains) {
-      const BuiltinChain* bc = find_builtin_chain(s.builtin, c.name);
+      const BuiltinChain* bc = find_builtin_chain(builtin[si], c.name);
       auto it = ct.chains.find(c.name);
       bool exists = it != ct.chains.end();
-      const bool policy = c.has_policy;
-      const uint32_t pol = c.policy;
+      const bool policy = !c.policy.empty();
+      const uint32_t pol = verdict_of(c.policy);
       const bool counters = c.has_counters;
       if (bc && (!exists || (policy && (pol != it->second.policy || counters)))) {
         // As iptables-nft: the full base chain (hook, type, priority) with its policy, and on
@@ -586,7 +381,7 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
       bool merged = true;
       for (const auto& item : c.items) {
         if (!item.keep) continue;
-        while (j < handles.size() && handles[j] != item.handle) del_rules(s.name, c.name, &handles[j++]);
+        while (j < handles.size() && handles[j] != item.at) del_rules(s.name, c.name, &handles[j++]);
         if (j == handles.size()) {
           merged = false;
           break;
@@ -604,14 +399,14 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
       bool first = true;
       for (const auto& item : c.items) {
         if (!item.keep) continue;
-        auto p = pos.find(item.handle);
+        auto p = pos.find(item.at);
         if (p == pos.end()) {
           return make_error(ENOENT, "commit",
-                            "keep " + std::to_string(item.handle) + ": chain " + c.name + " has no rule with that handle",
+                            "keep " + std::to_string(item.at) + ": chain " + c.name + " has no rule with that handle",
                             s.name, c.name);
         }
         if (!first && p->second <= last) {
-          return make_error(EINVAL, "commit", "keep " + std::to_string(item.handle) + " is out of order in chain " + c.name,
+          return make_error(EINVAL, "commit", "keep " + std::to_string(item.at) + " is out of order in chain " + c.name,
                             s.name, c.name);
         }
         first = false;
@@ -629,7 +424,7 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
     if (s.append) continue;
     CurTable& ct = cur[s.name];
     for (const auto& [name, cc] : ct.chains) {
-      if (std::any_of(s.chains.begin(), s.chains.end(), [&](const ChainSpec& c) { return c.name == name; })) continue;
+      if (std::any_of(s.chains.begin(), s.chains.end(), [&](const commit::ChainPlan& c) { return c.name == name; })) continue;
       ChainPtr ch(nftnl_chain_alloc());
       if (!ch) throw std::bad_alloc();
       nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_FAMILY, family);
@@ -644,7 +439,7 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
   //    its rules are NLM_F_APPEND without a position, as iptables-nft -A sends them.
   for (const auto& s : specs) {
     for (const auto& c : s.chains) {
-      if (c.new_rules == 0) continue;
+      if (c.items.size() == c.keeps) continue;
       size_t next = 0;  // the first kept item after the current one, or items.size()
       size_t index = 0;
       for (size_t i = 0; i < c.items.size(); i++) {
@@ -655,24 +450,24 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
           next = i + 1;
           while (next < c.items.size() && !c.items[next].keep) next++;
         }
-        const NewRule& rule = s.rules[it.rule];
+        const commit::NewRule& rule = s.rules[it.rule];
         RulePtr r(nftnl_rule_alloc());
         if (!r) throw std::bad_alloc();
         nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, family);
         nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, s.name.c_str());
         nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, c.name.c_str());
         std::string e;
-        if (!encode_rule(rule.rule, rule.packets, rule.bytes, fam, r.get(), e)) {
+        if (!encode_rule(*rule.rule, rule.packets, rule.bytes, fam, r.get(), e)) {
           return make_error(EINVAL, "commit",
-                            "table " + s.name + " chain " + c.name + " rule " + std::to_string(index) + " (wire line " +
+                            "table " + s.name + " chain " + c.name + " rule " + std::to_string(index) + " (" + s.line_word + " " +
                                 std::to_string(rule.line) + "): " + e,
                             s.name, c.name);
         }
         uint16_t flags = NLM_F_CREATE;
-        if (next < c.items.size()) nftnl_rule_set_u64(r.get(), NFTNL_RULE_POSITION, c.items[next].handle);
+        if (next < c.items.size()) nftnl_rule_set_u64(r.get(), NFTNL_RULE_POSITION, c.items[next].at);
         else flags |= NLM_F_APPEND;
-        add_rule_msg(b, NFT_MSG_NEWRULE, flags, r.get(), encoded_size_bound(rule.rule),
-                     {MsgInfo::kNewRule, &s.name, &c.name, index, rule.line});
+        add_rule_msg(b, NFT_MSG_NEWRULE, flags, r.get(), encoded_size_bound(*rule.rule),
+                     {MsgInfo::kNewRule, &s.name, &c.name, index, rule.line, s.line_word});
       }
     }
   }
@@ -703,7 +498,7 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<std::string>& 
 
 }  // namespace
 
-OpError commit_tables(bool v6, uint32_t generation, const std::vector<std::string>& tables) {
+OpError commit_tables(bool v6, uint32_t generation, const std::vector<TablePlan>& tables) {
   // Allocation failures inside the encoders surface here, never across a C callback.
   try {
     return do_commit(v6, generation, tables);

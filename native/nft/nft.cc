@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "../commit/wire.h"
 #include "../common/netns.h"
 #include "../common/worker.h"
 #include "commit.h"
@@ -79,9 +80,13 @@ Napi::Value NftCommit(const Napi::CallbackInfo& info) {
   return PromiseWorker<int>::Run(
       info.Env(),
       [=](int&) -> OpError {
+        std::vector<commit::TablePlan> plans(tables.size());
+        for (size_t i = 0; i < tables.size(); i++) {
+          if (OpError err = commit::parse_wire(tables[i], v6 ? Family::ipv6 : Family::ipv4, plans[i])) return err;
+        }
         NetnsGuard guard(netns);
         if (guard.error()) return guard.error();
-        return nft::commit_tables(v6, generation, tables);
+        return nft::commit_tables(v6, generation, plans);
       },
       [](Napi::Env env, int&) -> Napi::Value { return env.Undefined(); });
 }

@@ -714,7 +714,7 @@ COMMIT
       const before = save(ns, 'ipv4', 'filter');
       const base = 'table\tfilter\tfamily=ipv4\nchain\tINPUT\nchain\tFORWARD\nchain\tOUTPUT\n';
       const cases: [string, RegExp][] = [
-        [base + 'bogus\tx\n', /line 5.*bogus record: unknown record kind/],
+        [base + 'bogus\tx\n', /line 5.*unknown record kind 'bogus'/],
         [base + 'rule\t-\t-\n', /line 5 \(chain OUTPUT\): rule record: needs packets, bytes and the rule's text/],
         [base + 'rule\t1\t-\t-j ACCEPT\n', /line 5.*rule record: packets and bytes are both counters or both '-'/],
         [base + 'rule\tx\t1\t-j ACCEPT\n', /line 5.*rule record: packets x and bytes 1 are not decimal/],
@@ -726,13 +726,13 @@ COMMIT
         [base + 'rule\t-\t-\t-m length --iptkit-opaque 0:zz\n', /line 5.*opaque/],
         [base + 'rule\t-\t-\t-p tcp --dport 1 -j ACCEPT extra\n', /line 5.*extra/],
         [base + 'rule\t-\t-\t-m comment --comment "a\rb"\n', /line 5.*line break/],
-        [base + 'keep\t1\nkeep\t0\n', /line 6.*strictly increasing/],
+        [base + 'keep\t1\nkeep\t0\n', /\(chain OUTPUT\): keep 0 after keep 1: kept positions must be strictly increasing/],
         [base + 'keep\tx\n', /line 5.*keep record/],
         [base + 'chain\tX\tcolour=red\n', /line 5.*chain record: unknown key 'colour'/],
         [base + 'chain\tINPUT\n', /line 5.*chain INPUT is listed twice/],
         [base + 'chain\tX\tpkts=1\tbytes=2\n', /line 5.*need policy=/],
         ['table\tfilter\tfamily=ipv6\n', /line 1.*family=ipv6/],
-        ['chain\tINPUT\n', /line 1.*first record must be 'table'/],
+        ['chain\tINPUT\n', /line 1.*first record must be `table <name>`, got 'chain'/],
       ];
       for (const [wire, msg] of cases) {
         const e = await rejection(native.legacyCommit('ipv4', ns.path, [wire]));
@@ -756,7 +756,7 @@ COMMIT
       expect(e.code).toBe('EINVAL');
       expect(e.table).toBe('nat');
       expect(e.chain).toBe('PREROUTING');
-      expect(e.message).toMatch(/ipv4 table nat line 4 \(chain PREROUTING\): rule record: `-p tcp -m tcp --dport banana -j ACCEPT': .*banana/);
+      expect(e.message).toMatch(/table nat wire line 4 \(chain PREROUTING\): rule record: `-p tcp -m tcp --dport banana -j ACCEPT': .*banana/);
       expect(save(ns, 'ipv4', 'filter')).toEqual(before.filter);
       expect(save(ns, 'ipv4', 'nat')).toEqual(before.nat);
     }, PREFIX);
