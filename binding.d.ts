@@ -24,7 +24,33 @@ export interface NativeNftRead {
   tables: NativeTableRead[];
 }
 
+export interface NativeRestoreOptions {
+  noflush?: boolean;
+  counters?: boolean;
+  /** Parse, read and plan; commit nothing. */
+  test?: boolean;
+  table?: string | null;
+  /** Legacy: the xtables lock file, and how long to wait for it. */
+  lockPath?: string;
+  lockTimeoutMs?: number;
+  /** Fresh read and plan after another writer got in between, at most this many times. */
+  maxRetries?: number;
+}
+
+export type NativeRestoreResult =
+  | { parseError: { message: string; line?: number; token?: string; expected?: string } }
+  | { none: true }
+  | { changed: string[]; attempts: number; added: number; deleted: number; kept: number; appendOnly?: true };
+
 export interface NativeBinding {
+  /**
+   * iptables-restore input, natively end to end: parsed once, read, planned and committed
+   * under the back end's guard (all tables in one commit). A bad line or a failed step
+   * resolves with parseError (nothing committed); kernel errors reject, op 'conflict' when
+   * other writers kept changing the ruleset for maxRetries tries.
+   */
+  restore(backend: 'legacy' | 'nft', family: NativeFamily, netns: string | null, text: string, options: NativeRestoreOptions): Promise<NativeRestoreResult>;
+
   /** Names of the x_tables tables the kernel has loaded in that netns (ip_tables_names). */
   legacyTableNames(family: NativeFamily, netns: string | null): Promise<string[]>;
   /** Reads one x_tables table with libiptc. */
@@ -57,6 +83,13 @@ export interface NativeBinding {
   /** Each rule's canonical text (a batch of dialectRule(...).text). */
   dialectCanonical(family: NativeFamily, rules: string[]): string[];
   dialectRestore(family: NativeFamily, text: string, counters: boolean, table: string | null): NativeRestoreTable[];
+  /** The tables `text` leaves when restored onto `current` (reads), as reads: no kernel. */
+  restoreResult(
+    family: NativeFamily,
+    text: string,
+    options: { counters: boolean; noflush: boolean; table: string | null },
+    current: { wire: string; counters: BigUint64Array }[],
+  ): NativeTableRead[];
   /** A chain as `iptables -L` lists it: header, column header, one line per rule. */
   dialectListChain(
     family: NativeFamily,

@@ -5,6 +5,7 @@
 #include "dialect/js.h"
 #include "legacy/legacy.h"
 #include "nft/nft.h"
+#include "restore/run.h"
 #include "rtnl/rtnl.h"
 
 namespace {
@@ -17,6 +18,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lockRelease", Napi::Function::New(env, iptkit::LockRelease, "lockRelease"));
   exports.Set("nftRead", Napi::Function::New(env, iptkit::NftRead, "nftRead"));
   exports.Set("nftCommit", Napi::Function::New(env, iptkit::NftCommit, "nftCommit"));
+  exports.Set("restore", Napi::Function::New(env, iptkit::Restore, "restore"));
+  exports.Set("restoreResult", Napi::Function::New(env, iptkit::RestoreResult, "restoreResult"));
   exports.Set("rtnlLinks", Napi::Function::New(env, iptkit::RtnlLinks, "rtnlLinks"));
   iptkit::register_dialect(env, exports);
   return exports;

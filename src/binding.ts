@@ -89,6 +89,7 @@ export const native = {
   nftRead: (...a: Parameters<NativeBinding['nftRead']>) => wrap(load().nftRead(...a), 'nft', stack()),
   nftCommit: (...a: Parameters<NativeBinding['nftCommit']>) => wrap(load().nftCommit(...a), 'nft', stack()),
   rtnlLinks: (...a: Parameters<NativeBinding['rtnlLinks']>) => wrap(load().rtnlLinks(...a), undefined, stack()),
+  restore: (...a: Parameters<NativeBinding['restore']>) => wrap(load().restore(...a), a[0], stack()),
 };
 
 interface NativeParseErrorShape {
@@ -119,6 +120,7 @@ export const nativeDialect = {
   rule: (...a: Parameters<NativeBinding['dialectRule']>) => dialect(() => load().dialectRule(...a)),
   canonical: (...a: Parameters<NativeBinding['dialectCanonical']>) => dialect(() => load().dialectCanonical(...a)),
   restore: (...a: Parameters<NativeBinding['dialectRestore']>) => dialect(() => load().dialectRestore(...a)),
+  restoreResult: (...a: Parameters<NativeBinding['restoreResult']>) => dialect(() => load().restoreResult(...a)),
   listRule: (...a: Parameters<NativeBinding['dialectListRule']>) => dialect(() => load().dialectListRule(...a)),
   listChain: (...a: Parameters<NativeBinding['dialectListChain']>) => dialect(() => load().dialectListChain(...a)),
 };

@@ -8,12 +8,9 @@ import { createBackend, detectBackend } from './backend/detect.js';
 import { lockPath as defaultLockPath, netnsPath } from './backend/env.js';
 import { DEFAULT_MAX_RETRIES, runTransaction, type TransactionResult } from './backend/transaction.js';
 import { exactIntent, planTable, type TableIntent, type TablePlan } from './plan/plan.js';
-import { BUILTIN_CHAINS, type Counters, type Family, type Rule, type Table, type TableName } from './rules/model.js';
-import { applyRestore, carriesCounters, parseRestore, type RestoreTable } from './rules/restore.js';
-import { NetfilterError } from './errors.js';
-import type { AppendTable } from './backend/backend.js';
-import { offload, offloadAvailable, OFFLOAD_MIN_BYTES } from './offload.js';
-import { nativeDialect } from './binding.js';
+import { BUILTIN_CHAINS, type Family, type Table, type TableName } from './rules/model.js';
+import { ConflictError, NetfilterError, ParseError } from './errors.js';
+import { native, nativeDialect } from './binding.js';
 
 export interface OpenOptions {
   /** 'auto' (default): the back end that holds rules, else nf_tables. */
@@ -25,11 +22,6 @@ export interface OpenOptions {
   lockTimeoutMs?: number;
   /** Re-plans after a concurrent change before giving up with ConflictError. */
   maxRetries?: number;
-  /**
-   * Run large restores in a worker thread so the event loop never stalls (default true;
-   * small inputs always run on the caller's thread).
-   */
-  offload?: boolean;
 }
 
 export interface CommitOptions {
@@ -91,16 +83,17 @@ export class Netfilter {
   readonly netns: string | undefined;
   private readonly impl: Backend;
   private readonly maxRetries: number;
-  /** What a worker needs to open the same back end (the choice already made). */
-  private readonly resolved: OpenOptions;
+  private readonly lockPath: string;
+  private readonly lockTimeoutMs: number;
 
-  private constructor(impl: Backend, netns: string | undefined, maxRetries: number, resolved: OpenOptions) {
+  private constructor(impl: Backend, netns: string | undefined, maxRetries: number, lockPath: string, lockTimeoutMs: number) {
     this.impl = impl;
     this.backend = impl.kind;
     this.family = impl.family;
     this.netns = netns;
     this.maxRetries = maxRetries;
-    this.resolved = resolved;
+    this.lockPath = lockPath;
+    this.lockTimeoutMs = lockTimeoutMs;
   }
 
   static async open(options: OpenOptions = {}): Promise<Netfilter> {
@@ -114,15 +107,7 @@ export class Netfilter {
     const opts = { family, lockTimeoutMs, lockPath: defaultLockPath(), ...(netns ? { netns } : {}) };
     const kind = choice === 'auto' ? await detectBackend(opts) : choice;
     const maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
-    const resolved: OpenOptions = {
-      backend: kind,
-      family,
-      lockTimeoutMs,
-      maxRetries,
-      offload: options.offload ?? true,
-      ...(netns ? { netns } : {}),
-    };
-    return new Netfilter(createBackend(kind, opts), netns, maxRetries, resolved);
+    return new Netfilter(createBackend(kind, opts), netns, maxRetries, opts.lockPath, lockTimeoutMs);
   }
 
   /** Names of the tables the kernel has now. */
@@ -238,72 +223,39 @@ export class Netfilter {
    * iptables-restore input, committed as iptables-restore would leave the kernel, all tables
    * in one commit. The whole input is parsed first: a bad line throws ParseError (naming the
    * line and token) and nothing reaches the kernel. Unchanged rules keep their counters.
+   * Everything — parse, read, plan, commit, and a fresh read and plan when another writer got
+   * in between — runs natively off the event loop; no rule is parsed twice.
    */
   async restore(text: string, options: RestoreOptions = {}): Promise<CommitResult | undefined> {
-    if (this.resolved.offload && text.length >= OFFLOAD_MIN_BYTES && offloadAvailable()) {
-      return offload<CommitResult | undefined>({ open: { ...this.resolved }, op: 'restore', args: [text, options] });
-    }
-    const noflush = options.noflush ?? false;
-    const parsed = parseRestore(text, {
-      family: this.family,
-      counters: options.counters ?? false,
-      ...(options.table !== undefined ? { table: options.table } : {}),
-    });
-    const counters = (options.counters ?? false) || parsed.some(carriesCounters);
-    const names = parsed.map((t) => t.name);
-    if (names.length === 0) return undefined;
-    if (noflush && !options.test) {
-      const appended = await this.appendOnly(parsed);
-      if (appended) return appended;
-    }
-    const desired = (current: readonly Table[]): Table[] =>
-      parsed.map((t) => applyRestore(t, current.find((c) => c.name === t.name), { counters, noflush }));
-    if (options.test) {
-      desired(await this.read(names));
-      return undefined;
-    }
-    // iptables-legacy-restore zeroes (or, with -c, sets) the policy counters of every table it
-    // commits; iptables-nft-restore leaves them counting. Do what the back end's tool does.
-    // applyRestore never changes the tables it is given, so they need no copy.
-    const setPolicyCounters = this.backend === 'legacy';
-    return this.update(names, (current) => desired(current).map((t) => exactIntent(t, counters, setPolicyCounters)));
-  }
-
-  /**
-   * `restore -n` of nothing but `-A` lines: the rules go at the ends of their chains, which
-   * needs no read of the tables (docs/wire.md, append=1). Undefined when the input is not of
-   * that form, or a chain is missing (the general path then creates built-in chains nf_tables
-   * does not have yet, or names the line of a missing user chain).
-   */
-  private async appendOnly(tables: readonly RestoreTable[]): Promise<CommitResult | undefined> {
-    const out: AppendTable[] = [];
-    let added = 0;
-    for (const t of tables) {
-      const chains = new Map<string, { name: string; rules: Rule[]; counters: (Counters | undefined)[] }>();
-      for (const step of t.steps) {
-        if (step.kind !== 'command' || step.command.op !== 'append') return undefined;
-        const cmd = step.command;
-        let c = chains.get(cmd.chain);
-        if (!c) chains.set(cmd.chain, (c = { name: cmd.chain, rules: [], counters: [] }));
-        c.rules.push(cmd.rule);
-        c.counters.push(cmd.counters);
-        added++;
+    if (typeof text !== 'string') throw new TypeError(`text: expected iptables-restore input as a string, got ${typeof text}`);
+    if (options.table !== undefined) checkTables([options.table]);
+    let r;
+    try {
+      r = await native.restore(this.backend, this.family, this.netns ?? null, text, {
+        noflush: options.noflush ?? false,
+        counters: options.counters ?? false,
+        test: options.test ?? false,
+        table: options.table ?? null,
+        lockPath: this.lockPath,
+        lockTimeoutMs: this.lockTimeoutMs,
+        maxRetries: this.maxRetries,
+      });
+    } catch (e) {
+      if (e instanceof NetfilterError && e.op === 'conflict') {
+        throw new ConflictError(e.message, { op: 'commit', backend: this.backend, ...(e.table ? { table: e.table } : {}) });
       }
-      if (chains.size) out.push({ table: t.name, chains: [...chains.values()] });
+      throw e;
     }
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.impl.append(out);
-        break;
-      } catch (e) {
-        if (e instanceof NetfilterError && e.code === 'ENOENT') return undefined;
-        // nft: the dump that checks the chains exist was interrupted by another writer's
-        // commit (EINTR, or EAGAIN when that kept happening): nothing was sent, so try again.
-        const interrupted = e instanceof NetfilterError && (e.code === 'EINTR' || e.code === 'EAGAIN');
-        if (!interrupted || attempt > this.maxRetries) throw e;
-      }
+    if ('parseError' in r) {
+      const p = r.parseError;
+      throw new ParseError(p.message, {
+        ...(p.line !== undefined ? { line: p.line } : {}),
+        ...(p.token !== undefined ? { token: p.token } : {}),
+        ...(p.expected !== undefined ? { expected: p.expected } : {}),
+      });
     }
-    return { backend: this.backend, attempts: 1, changed: out.map((t) => t.table), added, deleted: 0, kept: 0, appendOnly: true };
+    if ('none' in r || options.test) return undefined;
+    return { backend: this.backend, ...r };
   }
 
   /** Plans without committing (restore --test, docker doctor): what a commit would do. */

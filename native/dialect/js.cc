@@ -21,15 +21,6 @@ bool family_arg(const Napi::Value& v, Family& out) {
   return true;
 }
 
-[[noreturn]] void throw_parse(Napi::Env env, const ParseError& err) {
-  Napi::Error e = Napi::Error::New(env, err.message.empty() ? std::string("cannot parse the rule") : err.message);
-  e.Set("code", Napi::String::New(env, "EPARSE"));
-  if (err.line) e.Set("line", Napi::Number::New(env, static_cast<double>(err.line)));
-  if (!err.token.empty()) e.Set("token", Napi::String::New(env, err.token));
-  if (!err.expected.empty()) e.Set("expected", Napi::String::New(env, err.expected));
-  throw e;
-}
-
 // `as_written`: options by the name the text used (an alias, an abbreviation), not iptables'.
 Napi::Array options_array(Napi::Env env, const std::vector<dialect::OptionTrace>& trace, int instance, bool as_written) {
   Napi::Array arr = Napi::Array::New(env);
@@ -321,6 +312,15 @@ Napi::Value DialectListChain(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+[[noreturn]] void throw_parse(Napi::Env env, const dialect::ParseError& err) {
+  Napi::Error e = Napi::Error::New(env, err.message.empty() ? std::string("cannot parse the rule") : err.message);
+  e.Set("code", Napi::String::New(env, "EPARSE"));
+  if (err.line) e.Set("line", Napi::Number::New(env, static_cast<double>(err.line)));
+  if (!err.token.empty()) e.Set("token", Napi::String::New(env, err.token));
+  if (!err.expected.empty()) e.Set("expected", Napi::String::New(env, err.expected));
+  throw e;
+}
 
 void register_dialect(Napi::Env env, Napi::Object exports) {
   exports.Set("dialectRule", Napi::Function::New(env, DialectRule, "dialectRule"));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,9 @@
 #include "../common/error.h"
 
 namespace iptkit::legacy {
+
+// libiptc keeps global state and is not thread-safe: every call into it holds this.
+std::mutex& iptc_mutex();
 
 // A read: the wire of docs/wire.md ("Read") and two counters (packets, bytes) per rule, in
 // the order the rules appear in it. A commit takes every table's plan, all or nothing.

@@ -23,11 +23,6 @@
 namespace iptkit {
 namespace {
 
-std::mutex& iptc_mutex() {
-  static std::mutex m;
-  return m;
-}
-
 // The names the kernel lists in /proc/net/ip_tables_names, as this thread (in its netns) sees them.
 OpError table_names(bool v6, std::vector<std::string>& out) {
   const char* path = v6 ? "/proc/thread-self/net/ip6_tables_names" : "/proc/thread-self/net/ip_tables_names";
@@ -137,6 +132,11 @@ napi_value counters_array(napi_env env, const std::vector<uint64_t>& counters) {
 
 }  // namespace
 
+std::mutex& legacy::iptc_mutex() {
+  static std::mutex m;
+  return m;
+}
+
 Napi::Value LegacyTableNames(const Napi::CallbackInfo& info) {
   bool v6 = arg_family_v6(info, 0);
   std::string netns = arg_netns(info, 1);
@@ -163,7 +163,7 @@ Napi::Value LegacyRead(const Napi::CallbackInfo& info) {
       info.Env(),
       [v6, netns, table](ReadResult& out) -> OpError {
         out = read_buffers().take();
-        std::lock_guard<std::mutex> lock(iptc_mutex());
+        std::lock_guard<std::mutex> lock(legacy::iptc_mutex());
         NetnsGuard ns(netns);
         if (ns.error()) return ns.error();
         OpError err =
@@ -200,7 +200,7 @@ Napi::Value LegacyCommit(const Napi::CallbackInfo& info) {
   return PromiseWorker<bool>::Run(
       info.Env(),
       [v6, netns, wires = std::move(wires)](bool&) -> OpError {
-        std::lock_guard<std::mutex> lock(iptc_mutex());
+        std::lock_guard<std::mutex> lock(legacy::iptc_mutex());
         NetnsGuard ns(netns);
         if (ns.error()) return ns.error();
         std::vector<commit::TablePlan> plans(wires.size());

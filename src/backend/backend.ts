@@ -3,7 +3,7 @@
 // under the back end's guard (the xtables lock, or the ruleset generation) and retries when
 // another writer got in between.
 
-import type { Counters, Family, Rule, Table } from '../rules/model.js';
+import type { Family, Table } from '../rules/model.js';
 import type { TablePlan } from '../plan/plan.js';
 
 export type BackendKind = 'legacy' | 'nft';
@@ -41,17 +41,6 @@ export interface Backend {
    * given functions. Retrying is the caller's (transaction.ts).
    */
   guarded<T>(fn: (g: GuardedOps) => Promise<T>): Promise<T>;
-  /**
-   * Adds rules at the end of existing chains without reading the tables (docs/wire.md,
-   * append=1): all tables in one commit. ENOENT when a chain does not exist.
-   */
-  append(tables: readonly AppendTable[]): Promise<void>;
-}
-
-export interface AppendTable {
-  table: string;
-  /** Per chain, the rules to append and the counters to give each (restore -c), if any. */
-  chains: { name: string; rules: Rule[]; counters?: (Counters | undefined)[] }[];
 }
 
 export interface GuardedOps {

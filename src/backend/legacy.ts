@@ -6,8 +6,8 @@ import { native } from '../binding.js';
 import { NetfilterError } from '../errors.js';
 import type { TablePlan } from '../plan/plan.js';
 import type { Table } from '../rules/model.js';
-import { decodeTable, encodeAppend, encodeCommit } from '../rules/wire.js';
-import type { AppendTable, Backend, BackendOptions, GuardedOps, Snapshot } from './backend.js';
+import { decodeTable, encodeCommit } from '../rules/wire.js';
+import type { Backend, BackendOptions, GuardedOps, Snapshot } from './backend.js';
 
 const LOCK_POLL_MS = 10;
 
@@ -51,12 +51,6 @@ export class LegacyBackend implements Backend {
     } finally {
       native.lockRelease(fd);
     }
-  }
-
-  async append(tables: readonly AppendTable[]): Promise<void> {
-    const wires = tables.map((t) => encodeAppend(t.table, this.family, t.chains));
-    // The lock still guards it: libiptc replaces the whole table, built from what it reads.
-    await this.guarded(() => native.legacyCommit(this.family, this.netns, wires));
   }
 
   private async commit(_snapshot: Snapshot, plans: readonly TablePlan[]): Promise<void> {

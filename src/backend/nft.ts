@@ -6,8 +6,8 @@ import { native } from '../binding.js';
 import { NetfilterError } from '../errors.js';
 import type { CommitChain, TablePlan } from '../plan/plan.js';
 import { BUILTIN_CHAINS, type Table, type TableName } from '../rules/model.js';
-import { decodeTable, encodeAppend, encodeCommit } from '../rules/wire.js';
-import type { AppendTable, Backend, BackendOptions, GuardedOps, Snapshot } from './backend.js';
+import { decodeTable, encodeCommit } from '../rules/wire.js';
+import type { Backend, BackendOptions, GuardedOps, Snapshot } from './backend.js';
 
 // The order iptables-nft-save prints tables in, whatever order they were created in.
 const TABLE_ORDER = ['mangle', 'security', 'raw', 'filter', 'nat'];
@@ -76,12 +76,6 @@ export class NftBackend implements Backend {
       read: (tables) => this.read(tables),
       commit: (snapshot, plans) => this.commit(snapshot, plans),
     });
-  }
-
-  async append(tables: readonly AppendTable[]): Promise<void> {
-    const wires = tables.map((t) => encodeAppend(t.table, this.family, t.chains));
-    // No generation guard: appends cannot lose another writer's rules.
-    await native.nftCommit(this.family, this.netns, 0, wires);
   }
 
   private async commit(snapshot: Snapshot, plans: readonly TablePlan[]): Promise<void> {

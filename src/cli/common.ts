@@ -34,8 +34,7 @@ export function commonOpenOptions(p: Parsed): { backend: 'auto' | 'legacy' | 'nf
 
 export async function openFrom(p: Parsed, defaultFamily?: Family): Promise<Netfilter> {
   const family = flagBool(p, 'ipv4') || flagBool(p, 'ipv6') || !defaultFamily ? familyOf(p) : defaultFamily;
-  // A one-shot command has no event loop to keep responsive: no worker thread to start.
-  return Netfilter.open({ ...commonOpenOptions(p), family, offload: false });
+  return Netfilter.open({ ...commonOpenOptions(p), family });
 }
 
 export function toJson(value: unknown): string {

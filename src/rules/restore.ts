@@ -1,12 +1,10 @@
-// iptables-restore input: parseRestore reads the text with the native dialect (every rule in
-// canonical form, every error naming its line and token), and applyRestore computes the table
-// iptables-restore would leave behind from the table as it is now. Nothing here touches the
-// kernel.
+// iptables-restore input without a kernel: parseRestore gives its steps as the native dialect
+// reads them (every rule in canonical form, every error naming its line and token), and
+// restoreResult the tables the native restore would leave behind from given tables.
 
 import { nativeDialect } from '../binding.js';
-import { ParseError } from '../errors.js';
-import type { Chain, Counters, Family, Rule, Table, TableName } from './model.js';
-import { BUILTIN_CHAINS } from './model.js';
+import type { Counters, Family, Rule, Table } from './model.js';
+import { decodeTable, type ReadWire } from './wire.js';
 
 export interface ParseRestoreOptions {
   family: Family;
@@ -118,251 +116,47 @@ export function parseRestore(text: string, opts: ParseRestoreOptions): RestoreTa
   });
 }
 
-/**
- * Whether a rule of the table carries its own counters (`-c P B` on the line, honoured with
- * or without restore's -c, as iptables-restore does): such a table is committed with counters.
- */
-export function carriesCounters(t: RestoreTable): boolean {
-  return t.steps.some((s) => s.kind === 'command' && 'counters' in s.command && s.command.counters !== undefined);
+/** A table as a read's wire gives it (docs/wire.md "Read"), for restoreResult's `current`. */
+function readWire(t: Table): ReadWire {
+  const lines = [`table\t${t.name}\t${t.family}`];
+  let n = 0;
+  for (const c of t.chains) n += c.rules.length;
+  const counters = new BigUint64Array(2 * n);
+  let at = 0;
+  for (const c of t.chains) {
+    const head = c.policy
+      ? `chain\t${c.name}\t${c.policy}\t${c.counters?.packets ?? 0n}\t${c.counters?.bytes ?? 0n}`
+      : `chain\t${c.name}\t-\t${c.references ?? 0}`;
+    lines.push(`${head}\t${c.rules.length}`, ...c.rules);
+    if (c.ruleCounters) counters.set(c.ruleCounters.subarray(0, 2 * c.rules.length), at);
+    at += 2 * c.rules.length;
+  }
+  return { wire: lines.join('\n') + '\n', counters };
 }
 
-function fail(line: number, message: string, token?: string): never {
-  throw new ParseError(message, { line, ...(token !== undefined ? { token } : {}) });
-}
-
-export interface ApplyRestoreOptions {
+export interface RestoreResultOptions {
+  family: Family;
+  /** `-c`: take `[p:b]` counters of chains and rules from the input. */
   counters?: boolean;
+  /** `-n`: keep what the input does not mention. */
   noflush?: boolean;
-}
-
-/** A chain while a restore runs: its rules, their jump targets and counters side by side. */
-interface Working {
-  name: string;
-  policy?: 'ACCEPT' | 'DROP';
-  counters?: Counters;
-  rules: Rule[];
-  /** The chain each rule jumps to (-j/-g CHAIN), or undefined. */
-  jumps: (string | undefined)[];
-  /** Per rule: the counters to set (restore -c), or undefined for zero. */
-  ruleCounters: (Counters | undefined)[];
-}
-
-const ZERO: Counters = Object.freeze({ packets: 0n, bytes: 0n }) as Counters;
-
-/** The chain a canonical rule jumps to: its last `-j X` / `-g X` when X is not a target. */
-function jumpOf(rule: Rule, chains: ReadonlyMap<string, Working>): string | undefined {
-  const m = /(?:^| )-[jg] (\S+)$/.exec(rule);
-  return m && chains.has(m[1]!) ? m[1] : undefined;
+  /** `-T NAME`: restore only this table. */
+  table?: string;
 }
 
 /**
- * The table iptables-restore leaves behind when it runs `parsed` against `current` (the
- * kernel's table now, or undefined when the table is not loaded). Without noflush every chain
- * is flushed and the user chains deleted first; policies stay unless a line sets them;
- * counters are zero unless given (-c). Chains come out as the kernel orders them: built-ins
- * in hook order, then user chains by name; user chains carry their reference counts, and
- * with counters every chain carries its rules' counters.
+ * The tables iptables-restore leaves behind when it runs `text` against `current` (the
+ * kernel's tables now; a table not given is taken as not loaded): the native restore's own
+ * step semantics, without a kernel. Without noflush every chain is flushed and the user
+ * chains deleted first; policies stay unless a line sets them; counters are zero unless given
+ * (-c). Chains come out as the kernel orders them. Throws ParseError naming the line.
  */
-export function applyRestore(parsed: RestoreTable, current: Table | undefined, opts: ApplyRestoreOptions = {}): Table {
-  const builtins = BUILTIN_CHAINS[parsed.name as TableName];
-  if (!builtins) fail(parsed.line, `can't initialize table \`${parsed.name}': Table does not exist`, parsed.name);
-  const family = parsed.family;
-  const byName = new Map<string, Working>();
-  if (current && opts.noflush) {
-    for (const c of current.chains) {
-      const w: Working = { name: c.name, rules: c.rules.slice(), jumps: [], ruleCounters: [] };
-      if (c.policy) {
-        w.policy = c.policy;
-        // Observed with iptables-legacy-restore -n 1.8.9: without -c the built-in policies'
-        // counters come back zero, while rule counters survive.
-        w.counters = opts.counters ? c.counters ?? ZERO : ZERO;
-      }
-      byName.set(c.name, w);
-    }
-    for (const w of byName.values()) {
-      w.jumps = w.rules.map((r) => jumpOf(r, byName));
-      const src = current.chains.find((c) => c.name === w.name)!;
-      w.ruleCounters = w.rules.map((_, i) =>
-        src.ruleCounters && 2 * i + 1 < src.ruleCounters.length ? { packets: src.ruleCounters[2 * i]!, bytes: src.ruleCounters[2 * i + 1]! } : undefined,
-      );
-    }
-  } else {
-    for (const name of builtins) {
-      const policy = current?.chains.find((c) => c.name === name)?.policy ?? 'ACCEPT';
-      byName.set(name, { name, policy, counters: ZERO, rules: [], jumps: [], ruleCounters: [] });
-    }
-  }
-  const isBuiltin = (name: string): boolean => builtins.includes(name);
-  const failed: (line: number, why: string, token?: string) => never = (line, why, token) =>
-    fail(line, `${family === 'ipv4' ? 'iptables' : 'ip6tables'}-restore: line ${line} failed: ${why}`, token);
-  const need = (line: number, name: string): Working => {
-    const c = byName.get(name);
-    if (!c) failed(line, `chain \`${name}' does not exist`, name);
-    return c;
-  };
-  const references = (name: string): number => {
-    let refs = 0;
-    for (const c of byName.values()) for (const j of c.jumps) if (j === name) refs++;
-    return refs;
-  };
-  const checkJump = (line: number, jump: string | undefined): void => {
-    if (jump === undefined) return;
-    if (!byName.has(jump)) fail(line, `Couldn't load target \`${jump}': No such file or directory (no chain and no target iptkit understands has that name)`, jump);
-    if (isBuiltin(jump)) failed(line, `cannot jump to the built-in chain \`${jump}'`, jump);
-  };
-  const emptyOf = (c: Working): void => {
-    c.rules = [];
-    c.jumps = [];
-    c.ruleCounters = [];
-  };
-
-  for (const step of parsed.steps) {
-    if (step.kind === 'chain') {
-      const d = step.chain;
-      if (isBuiltin(d.name)) {
-        const c = byName.get(d.name)!;
-        if (d.policy) {
-          c.policy = d.policy;
-          // iptables-restore always passes counters with a policy: zero unless -c gave them.
-          c.counters = opts.counters && d.counters ? { ...d.counters } : ZERO;
-        }
-      } else {
-        const c = byName.get(d.name);
-        if (c && opts.noflush) emptyOf(c);
-        else if (c) failed(d.line, `error creating chain '${d.name}': File exists`, d.name);
-        else byName.set(d.name, { name: d.name, rules: [], jumps: [], ruleCounters: [] });
-      }
-      continue;
-    }
-    const cmd = step.command;
-    const line = cmd.line;
-    switch (cmd.op) {
-      case 'append': {
-        const c = need(line, cmd.chain);
-        checkJump(line, cmd.jump);
-        c.rules.push(cmd.rule);
-        c.jumps.push(cmd.jump);
-        c.ruleCounters.push(cmd.counters);
-        break;
-      }
-      case 'insert': {
-        const c = need(line, cmd.chain);
-        if (cmd.index > c.rules.length + 1) failed(line, `Index of insertion too big (${cmd.index} in a chain of ${c.rules.length})`);
-        checkJump(line, cmd.jump);
-        c.rules.splice(cmd.index - 1, 0, cmd.rule);
-        c.jumps.splice(cmd.index - 1, 0, cmd.jump);
-        c.ruleCounters.splice(cmd.index - 1, 0, cmd.counters);
-        break;
-      }
-      case 'replace': {
-        const c = need(line, cmd.chain);
-        if (cmd.index > c.rules.length) failed(line, `Index of replacement too big (${cmd.index} in a chain of ${c.rules.length})`);
-        checkJump(line, cmd.jump);
-        c.rules[cmd.index - 1] = cmd.rule;
-        c.jumps[cmd.index - 1] = cmd.jump;
-        c.ruleCounters[cmd.index - 1] = cmd.counters;
-        break;
-      }
-      case 'delete':
-      case 'deleteNum': {
-        const c = need(line, cmd.chain);
-        let at: number;
-        if (cmd.op === 'delete') {
-          at = c.rules.indexOf(cmd.rule);
-          if (at < 0) failed(line, 'Bad rule (does a matching rule exist in that chain?)');
-        } else {
-          if (cmd.index > c.rules.length) failed(line, `Index of deletion too big (${cmd.index} in a chain of ${c.rules.length})`);
-          at = cmd.index - 1;
-        }
-        c.rules.splice(at, 1);
-        c.jumps.splice(at, 1);
-        c.ruleCounters.splice(at, 1);
-        break;
-      }
-      case 'check': {
-        const c = need(line, cmd.chain);
-        if (!c.rules.includes(cmd.rule)) failed(line, 'Bad rule (does a matching rule exist in that chain?)');
-        break;
-      }
-      case 'newChain':
-        if (byName.has(cmd.chain)) failed(line, `Chain already exists: ${cmd.chain}`, cmd.chain);
-        byName.set(cmd.chain, { name: cmd.chain, rules: [], jumps: [], ruleCounters: [] });
-        break;
-      case 'deleteChain': {
-        const names = cmd.chain !== undefined ? [cmd.chain] : [...byName.keys()].filter((n) => !isBuiltin(n));
-        for (const name of names) {
-          const c = need(line, name);
-          if (isBuiltin(name)) failed(line, `cannot delete the built-in chain ${name}`, name);
-          if (c.rules.length) failed(line, `Directory not empty: chain ${name} still holds ${c.rules.length} rule(s)`, name);
-          const refs = references(name);
-          if (refs) failed(line, `Too many links: chain ${name} is still referenced by ${refs} rule(s)`, name);
-          byName.delete(name);
-        }
-        break;
-      }
-      case 'flush':
-        if (cmd.chain !== undefined) emptyOf(need(line, cmd.chain));
-        else for (const c of byName.values()) emptyOf(c);
-        break;
-      case 'zero': {
-        const list = cmd.chain !== undefined ? [need(line, cmd.chain)] : [...byName.values()];
-        for (const c of list) {
-          c.ruleCounters = c.rules.map(() => ZERO);
-          if (c.policy) c.counters = ZERO;
-        }
-        break;
-      }
-      case 'policy': {
-        const c = need(line, cmd.chain);
-        if (!isBuiltin(cmd.chain)) failed(line, `Bad built-in chain name: ${cmd.chain}`, cmd.chain);
-        c.policy = cmd.policy;
-        break;
-      }
-      case 'rename': {
-        const c = need(line, cmd.chain);
-        if (isBuiltin(cmd.chain)) failed(line, `cannot rename the built-in chain ${cmd.chain}`, cmd.chain);
-        if (byName.has(cmd.newName)) failed(line, `File exists: chain ${cmd.newName}`, cmd.newName);
-        byName.delete(cmd.chain);
-        c.name = cmd.newName;
-        byName.set(cmd.newName, c);
-        // A jump's chain is the last word of its rule's canonical text.
-        for (const other of byName.values()) {
-          other.jumps.forEach((j, i) => {
-            if (j !== cmd.chain) return;
-            other.rules[i] = other.rules[i]!.slice(0, -cmd.chain.length) + cmd.newName;
-            other.jumps[i] = cmd.newName;
-          });
-        }
-        break;
-      }
-    }
-  }
-
-  const chainOf = (w: Working): Chain => {
-    const out: Chain = { name: w.name, rules: w.rules };
-    if (w.policy) {
-      out.policy = w.policy;
-      out.counters = w.counters ?? ZERO;
-    } else {
-      out.references = references(w.name);
-    }
-    if (opts.counters || (current && opts.noflush) || w.ruleCounters.some((c) => c !== undefined)) {
-      const rc = new BigUint64Array(2 * w.rules.length);
-      w.ruleCounters.forEach((c, i) => {
-        if (!c) return;
-        rc[2 * i] = c.packets;
-        rc[2 * i + 1] = c.bytes;
-      });
-      out.ruleCounters = rc;
-    }
-    return out;
-  };
-  const chains: Chain[] = [];
-  for (const name of builtins) {
-    const c = byName.get(name);
-    if (c) chains.push(chainOf(c));
-  }
-  const user = [...byName.keys()].filter((n) => !isBuiltin(n)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  for (const name of user) chains.push(chainOf(byName.get(name)!));
-  return { name: parsed.name, family, chains };
+export function restoreResult(text: string, opts: RestoreResultOptions, current: readonly Table[] = []): Table[] {
+  const reads = nativeDialect.restoreResult(
+    opts.family,
+    text,
+    { counters: opts.counters ?? false, noflush: opts.noflush ?? false, table: opts.table ?? null },
+    current.map(readWire),
+  );
+  return reads.map((r) => decodeTable(r).table);
 }

@@ -83,20 +83,6 @@ function pushRule(out: string[], rule: Rule, counters?: Counters): void {
   else out.push('rule\t-\t-\t', rule, '\n');
 }
 
-/** An append-only commit's wire (docs/wire.md, append=1): rules added at chains' ends. */
-export function encodeAppend(
-  table: string,
-  family: Family,
-  chains: readonly { name: string; rules: readonly Rule[]; counters?: readonly (Counters | undefined)[] }[],
-): string {
-  const out: string[] = [`table\t${table}\tfamily=${family}\tappend=1\n`];
-  for (const c of chains) {
-    out.push(`chain\t${c.name}\n`);
-    c.rules.forEach((r, i) => pushRule(out, r, c.counters?.[i]));
-  }
-  return out.join('');
-}
-
 /**
  * A commit's wire for one table: every chain it must have afterwards, in order.
  * `keepsAreHandles`: the nft back end names kept rules by their handle, which follow the

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { Netfilter } from '../../src/netfilter.js';
 import type { Family, Table } from '../../src/rules/model.js';
 import { formatListing } from '../../src/rules/listing.js';
-import { applyRestore, parseRestore } from '../../src/rules/restore.js';
+import { restoreResult } from '../../src/rules/restore.js';
 import { printSave } from '../../src/rules/save.js';
 import { protColumnAsNumbers } from '../helpers/cli.js';
 import { isRoot, saveLines, withNetns } from '../helpers/netns.js';
@@ -221,7 +221,7 @@ describe.skipIf(!isRoot)('target modules on the kernel (legacy)', () => {
         for (const name of Object.keys(TABLES)) expect(toolRuleLines(ns, family, name), `${family} ${name}`).toEqual(expected[name]);
         // The texts iptkit's parser made of the input are the texts it reads back: the planner
         // keeps a rule exactly when the two are equal.
-        const built = parseRestore(input, { family }).map((t) => applyRestore(t, undefined));
+        const built = restoreResult(input, { family });
         expect(rulesOf(await nf.read(Object.keys(TABLES)))).toEqual(rulesOf(built));
       }, 'iptkit-targets');
     });

@@ -1,13 +1,13 @@
 // The text layer against the real tools in a throwaway netns: what iptables-legacy-restore
 // leaves behind (iptables-legacy-save -c, iptables-legacy -L -v) equals what iptkit's parser
-// (the native dialect), applyRestore, printSave and formatListing compute for the same input;
+// (the native dialect), restoreResult (the native restore without a kernel), printSave and formatListing compute for the same input;
 // and a table read through the legacy back end (Netfilter.read) prints and lists as
 // iptables-legacy-save -c and iptables-legacy -L do.
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { Netns, isRoot, saveLines } from '../helpers/netns.js';
-import { applyRestore, parseRestore } from '../../src/rules/restore.js';
+import { restoreResult } from '../../src/rules/restore.js';
 import { printSave } from '../../src/rules/save.js';
 import { formatListing } from '../../src/rules/listing.js';
 import { Netfilter } from '../../src/netfilter.js';
@@ -36,7 +36,7 @@ COMMIT
 const NAMED = /loopback/;
 
 function ours(text: string, counters: boolean, current?: Table, noflush = false): Table[] {
-  return parseRestore(text, { family: 'ipv4', counters }).map((t) => applyRestore(t, current, { counters, noflush }));
+  return restoreResult(text, { family: 'ipv4', counters, noflush }, current ? [current] : []);
 }
 
 describe.skipIf(!isRoot)('syntax oracle (iptables-legacy 1.8.9)', () => {

@@ -3,13 +3,12 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { applyRestore, parseRestore } from '../../src/rules/restore.js';
+import { restoreResult } from '../../src/rules/restore.js';
 import { formatListing } from '../../src/rules/listing.js';
 import type { Table } from '../../src/rules/model.js';
 
 function table(text: string, family: 'ipv4' | 'ipv6' = 'ipv4'): Table {
-  const [t] = parseRestore(text, { family, counters: true });
-  return applyRestore(t!, undefined, { counters: true });
+  return restoreResult(text, { family, counters: true })[0]!;
 }
 
 describe('iptables -L', () => {

@@ -1,13 +1,13 @@
 // The text layer against texts the real tools printed (iptables-legacy 1.8.9 in a throwaway
 // netns; each fixture names the command that produced it), and against the seed article.
 // Rules are canonical text read by the native dialect; every rule here goes through the public
-// functions (parseRestore → applyRestore → printSave/printRule), one-line restores standing in
+// functions (parseRestore / restoreResult → printSave/printRule), one-line restores standing in
 // for `iptables -A CHAIN …` followed by iptables-save.
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { ParseError } from '../../src/errors.js';
-import { applyRestore, parseRestore, type RestoreCommand } from '../../src/rules/restore.js';
+import { parseRestore, restoreResult, type RestoreCommand } from '../../src/rules/restore.js';
 import { printRule, printSave } from '../../src/rules/save.js';
 import { parseRule } from '../../src/rules/spec.js';
 import { isBuiltinChain, type Family, type Table } from '../../src/rules/model.js';
@@ -15,7 +15,7 @@ import { isBuiltinChain, type Family, type Table } from '../../src/rules/model.j
 const SEED = readFileSync(new URL('../../fixtures/seed-docker-host.rules', import.meta.url), 'utf8');
 
 function restoreToTable(text: string, family: Family = 'ipv4', counters = false, current?: Table, noflush = false): Table[] {
-  return parseRestore(text, { family, counters }).map((t) => applyRestore(t, current, { counters, noflush }));
+  return restoreResult(text, { family, counters, noflush }, current ? [current] : []);
 }
 
 function lines(text: string): string[] {
@@ -397,18 +397,15 @@ describe('restore input structure', () => {
   });
 
   test('-A to a missing chain fails naming the line', () => {
-    const [t] = parseRestore('*filter\n-A Y -j ACCEPT\nCOMMIT\n', { family: 'ipv4' });
-    expect(() => applyRestore(t!, undefined)).toThrow(/line 2 failed/);
+    expect(() => restoreResult('*filter\n-A Y -j ACCEPT\nCOMMIT\n', { family: 'ipv4' })).toThrow(/line 2 failed/);
   });
 
   test('a jump to a missing chain fails naming the target', () => {
-    const [t] = parseRestore('*filter\n-A INPUT -j Y\nCOMMIT\n', { family: 'ipv4' });
-    expect(() => applyRestore(t!, undefined)).toThrow(/line 2: Couldn't load target `Y'/);
+    expect(() => restoreResult('*filter\n-A INPUT -j Y\nCOMMIT\n', { family: 'ipv4' })).toThrow(/line 2: Couldn't load target `Y'/);
   });
 
   test('deleting a chain still referenced is an error', () => {
-    const [t] = parseRestore('*filter\n:X - [0:0]\n-A INPUT -j X\n-X X\nCOMMIT\n', { family: 'ipv4' });
-    expect(() => applyRestore(t!, undefined)).toThrow(/line 4 failed: Too many links/);
+    expect(() => restoreResult('*filter\n:X - [0:0]\n-A INPUT -j X\n-X X\nCOMMIT\n', { family: 'ipv4' })).toThrow(/line 4 failed: Too many links/);
   });
 
   test('the [p:b] prefix counts only with -c', () => {

@@ -2,7 +2,7 @@
 // the model, which prints as iptables-save would; commits encode the records the spec names.
 
 import { describe, expect, test } from 'vitest';
-import { decodeTable, encodeAppend, encodeCommit } from '../../src/rules/wire.js';
+import { decodeTable, encodeCommit } from '../../src/rules/wire.js';
 import { printSave } from '../../src/rules/save.js';
 
 const READ = [
@@ -63,7 +63,7 @@ describe('decodeTable', () => {
   });
 });
 
-describe('encodeCommit / encodeAppend', () => {
+describe('encodeCommit', () => {
   test('chains, keeps and new rules as docs/wire.md spells them', () => {
     const wire = encodeCommit('nat', 'ipv4', [
       { name: 'PREROUTING', policy: 'ACCEPT', policyCounters: { packets: 1n, bytes: 2n }, was: 2, entries: [{ keep: 0 }, { rule: '-m addrtype --dst-type LOCAL -j DOCKER' }] },
@@ -77,7 +77,6 @@ describe('encodeCommit / encodeAppend', () => {
         'chain\tDOCKER\n' +
         'rule\t3\t4\t-i br-x -j RETURN\n',
     );
-    expect(encodeAppend('filter', 'ipv6', [{ name: 'INPUT', rules: ['-j ACCEPT'] }])).toBe('table\tfilter\tfamily=ipv6\tappend=1\nchain\tINPUT\nrule\t-\t-\t-j ACCEPT\n');
   });
 
   test('keeps must increase; a rule cannot hold a line break', () => {
