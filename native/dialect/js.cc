@@ -198,14 +198,14 @@ Napi::Value DialectRestore(const Napi::CallbackInfo& info) {
       line.clear();
       if (s.is_chain) {
         line += ':';
-        line += s.chain.name;
+        line += s.chain->name;
         line += ' ';
-        line += s.chain.policy.empty() ? "-" : s.chain.policy;
-        if (s.chain.has_counters) {
+        line += s.chain->policy.empty() ? "-" : s.chain->policy;
+        if (s.chain->has_counters) {
           line += " [";
-          dialect::append_u64(line, s.chain.packets);
+          dialect::append_u64(line, s.chain->packets);
           line += ':';
-          dialect::append_u64(line, s.chain.bytes);
+          dialect::append_u64(line, s.chain->bytes);
           line += ']';
         }
       } else {

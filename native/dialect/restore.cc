@@ -146,7 +146,8 @@ bool parse_restore(std::string_view text, Family family, const RestoreOptions& o
       Step step;
       step.line = n;
       step.is_chain = true;
-      ChainDeclaration& d = step.chain;
+      step.chain = std::make_unique<ChainDeclaration>();
+      ChainDeclaration& d = *step.chain;
       d.name = std::string(parts[0]);
       if (d.name.size() > kMaxChainName) {
         return fail(err, n, "Invalid chain name `" + d.name + "' (" + std::to_string(kMaxChainName) + " chars max)", d.name,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,10 +22,13 @@ struct ChainDeclaration {
 };
 
 // A declaration or a command, in input order (iptables-restore runs them in that order).
+// Declarations are few and commands many: a declaration lives behind a pointer, so that the
+// tens of thousands of rule steps of a large input stay small (fresh memory is what a large
+// restore spends most of its time on).
 struct Step {
   size_t line = 0;
   bool is_chain = false;
-  ChainDeclaration chain;
+  std::unique_ptr<ChainDeclaration> chain;  // is_chain
   Command command;
 };
 

@@ -5,6 +5,7 @@
 #include "plan.h"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <unordered_map>
 
@@ -25,10 +26,9 @@ struct Item {
   const dialect::Rule* rule = nullptr;
   bool has_counters = false;
   uint64_t packets = 0, bytes = 0;
-  size_t line = 0;
+  uint32_t line = 0;
   bool rewritten = false;
-  bool text_ready = false;
-  std::string text;
+  const std::string* text = nullptr;  // its canonical text once computed or rewritten (texts_)
 };
 
 struct Working {
@@ -121,10 +121,21 @@ class Planner {
     if (!builtins_) return fail(parsed_.line, "can't initialize table `" + parsed_.name + "': Table does not exist", parsed_.name);
     tool_ = opts_.family == Family::ipv4 ? "iptables-restore" : "ip6tables-restore";
     start();
+    // Room for each chain's appends up front: a 20,000-rule chain grown by doubling touches
+    // twice the memory, and fresh pages are what a large restore spends its time on.
+    for (const dialect::Step& step : parsed_.steps) {
+      if (!step.is_chain && step.command.op == Op::kAppend) appends_[step.command.chain]++;
+    }
+    for (auto& [name, w] : chains_) reserve(w);
     for (const dialect::Step& step : parsed_.steps) {
       if (!(step.is_chain ? declare(step) : command(step))) return false;
     }
     return true;
+  }
+
+  void reserve(Working& w) {
+    auto it = appends_.find(w.name);
+    if (it != appends_.end()) w.items.reserve(w.items.size() + it->second);
   }
 
   bool fail(size_t line, std::string message, std::string token = {}) {
@@ -181,18 +192,18 @@ class Planner {
   }
 
   std::string_view text_of(Item& it) {
-    if (it.origin >= 0 && !it.text_ready) return current_.chains[it.origin].rules[it.old].text;
-    if (!it.text_ready) {
-      dialect::save_rule(*it.rule, opts_.family, it.text);
-      if (!it.text.empty() && it.text[0] == ' ') it.text.erase(0, 1);
-      it.text_ready = true;
-    }
-    return it.text;
+    if (it.text) return *it.text;
+    if (it.origin >= 0) return current_.chains[it.origin].rules[it.old].text;
+    std::string& t = texts_.emplace_back();
+    dialect::save_rule(*it.rule, opts_.family, t);
+    if (!t.empty() && t[0] == ' ') t.erase(0, 1);
+    it.text = &t;
+    return t;
   }
 
   // The chain a rule jumps to (-j/-g CHAIN), or empty.
   std::string_view jump_of(Item& it) {
-    if (it.origin < 0 || it.text_ready) {
+    if (it.origin < 0 || it.text) {
       if (it.rule && (it.rule->target_kind == dialect::TargetKind::kJump || it.rule->target_kind == dialect::TargetKind::kGoto)) {
         return it.rule->target_name;
       }
@@ -230,7 +241,7 @@ class Planner {
   Item new_item(const dialect::Step& step) {
     Item it;
     it.rule = &step.command.rule;
-    it.line = step.line;
+    it.line = static_cast<uint32_t>(step.line);
     if (step.command.rule.has_counters) {
       it.has_counters = true;
       it.packets = step.command.rule.packets;
@@ -240,7 +251,7 @@ class Planner {
   }
 
   bool declare(const dialect::Step& step) {
-    const dialect::ChainDeclaration& d = step.chain;
+    const dialect::ChainDeclaration& d = *step.chain;
     if (is_builtin(d.name)) {
       Working& c = chains_[d.name];
       if (!d.policy.empty()) {
@@ -259,6 +270,7 @@ class Planner {
     }
     Working& c = chains_[d.name];
     c.name = d.name;
+    reserve(c);
     return true;
   }
 
@@ -319,7 +331,9 @@ class Planner {
       }
       case Op::kNewChain: {
         if (find(cmd.chain)) return failed(line, "Chain already exists: " + cmd.chain, cmd.chain);
-        chains_[cmd.chain].name = cmd.chain;
+        Working& c = chains_[cmd.chain];
+        c.name = cmd.chain;
+        reserve(c);
         return true;
       }
       case Op::kDeleteChain: {
@@ -390,20 +404,18 @@ class Planner {
         for (auto& [_, other] : chains_) {
           for (Item& it : other.items) {
             if (jump_of(it) != cmd.chain) continue;
-            if (it.origin >= 0 && !it.text_ready) {
+            if (it.origin >= 0 && !it.text) {
               std::string_view t = text_of(it);
-              it.text = std::string(t.substr(0, t.size() - cmd.chain.size())) + cmd.new_name;
-              it.text_ready = true;
+              it.text = &texts_.emplace_back(std::string(t.substr(0, t.size() - cmd.chain.size())) + cmd.new_name);
               it.rewritten = true;
               it.rule = nullptr;
             } else if (it.rule) {
               dialect::Rule& copy = out_.owned.emplace_back(*it.rule);
               copy.target_name = cmd.new_name;
               it.rule = &copy;
-              it.text_ready = false;
-              it.text.clear();
+              it.text = nullptr;
             } else {
-              it.text = it.text.substr(0, it.text.size() - cmd.chain.size()) + cmd.new_name;
+              it.text = &texts_.emplace_back(it.text->substr(0, it.text->size() - cmd.chain.size()) + cmd.new_name);
             }
           }
         }
@@ -536,6 +548,9 @@ class Planner {
   bool finish() {
     out_.name = parsed_.name;
     out_.line_word = "line";
+    size_t items = 0;
+    for (auto& [_, c] : chains_) items += c.items.size();
+    out_.rules.reserve(items);
     bool& unchanged = outcome_.unchanged;
     for (const CurrentChain& cc : current_.chains) {
       outcome_.before += cc.rules.size();
@@ -559,6 +574,7 @@ class Planner {
       const bool absent_builtin = opts_.keeps_are_handles && w->builtin && current_.exists && !cc;
       commit::ChainPlan& cp = out_.chains.emplace_back();
       cp.name = w->name;
+      cp.items.reserve(w->items.size() + (cc ? cc->rules.size() : 0));
       if (!plan_rules(*w, cc, cp)) return false;
       if (w->builtin) {
         const std::string cur_policy = cc ? cc->policy : "ACCEPT";
@@ -607,6 +623,8 @@ class Planner {
   const std::vector<std::string_view>* builtins_ = nullptr;
   const char* tool_ = "";
   std::map<std::string, Working, std::less<>> chains_;
+  std::deque<std::string> texts_;
+  std::map<std::string_view, size_t> appends_;  // -A lines per chain
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "../common/lock.h"
 #include "../dialect/js.h"
 #include "../common/netns.h"
+#include "../common/warm_thread.h"
 #include "../common/worker.h"
 #include "../legacy/backend.h"
 #include "../nft/commit.h"
@@ -273,7 +274,12 @@ Napi::Value Restore(const Napi::CallbackInfo& info) {
   if (o.Get("maxRetries").IsNumber()) req.max_retries = o.Get("maxRetries").As<Napi::Number>().Int32Value();
   if (!req.nft && req.lock_path.empty()) throw Napi::TypeError::New(env, "options.lockPath is required for legacy");
   return PromiseWorker<Outcome>::Run(
-      env, [req = std::move(req)](Outcome& out) -> OpError { return run(req, out); },
+      env,
+      [req = std::move(req)](Outcome& out) -> OpError {
+        OpError err;
+        WarmThread::run([&] { err = run(req, out); });
+        return err;
+      },
       [](Napi::Env env, Outcome& out) -> Napi::Value {
         Napi::Object o = Napi::Object::New(env);
         if (out.parse_failed) {
