@@ -26,7 +26,7 @@ import {
   prefixContains,
 } from './address.js';
 
-export type DockerLayout = 'classic' | 'v28' | 'nft';
+export type DockerLayout = 'classic' | 'v28' | 'v29' | 'nft';
 export type DockerProto = 'tcp' | 'udp' | 'sctp';
 
 export interface DockerNetwork {
@@ -73,7 +73,15 @@ export interface DockerState {
   endpoints?: DockerEndpoint[];
 }
 
-export const DOCKER_LAYOUTS: readonly DockerLayout[] = ['classic', 'v28', 'nft'];
+export const DOCKER_LAYOUTS: readonly DockerLayout[] = ['classic', 'v28', 'v29', 'nft'];
+
+/** The layouts of Docker's iptabler (28.2+): DOCKER-FORWARD, raw direct-access DROPs, per-port ACCEPTs inserted. */
+export function isIptablerLayout(layout: DockerLayout): layout is 'v28' | 'v29' {
+  return layout === 'v28' || layout === 'v29';
+}
+/** The layout of a host without any of Docker's chains: the current Docker's (29.x). */
+export const DEFAULT_LAYOUT: DockerLayout = 'v29';
+
 export const DOCKER_PROTOS: readonly DockerProto[] = ['tcp', 'udp', 'sctp'];
 
 /** Linux IFNAMSIZ is 16 including the terminating NUL. */

@@ -51,7 +51,7 @@ const states: Array<[string, Record<string, unknown>]> = [
 /** The state in each layout with iptables rules, with the userland proxy on and off. */
 function variants(state: Record<string, unknown>): DockerState[] {
   const out: DockerState[] = [];
-  for (const layout of ['classic', 'v28']) {
+  for (const layout of ['classic', 'v28', 'v29']) {
     for (const userlandProxy of [true, false]) out.push(validateState({ ...state, layout, userlandProxy }));
   }
   return out;

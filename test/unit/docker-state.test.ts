@@ -37,7 +37,7 @@ describe('validateState', () => {
     ['unknown top-level key', state({ mtu: 1500 }), TypeError, 'mtu: unknown key'],
     ['unknown network key', state({ networks: [net({ mtu: 1 })] }), TypeError, 'networks[0].mtu: unknown key'],
     ['unknown port key', state({ ports: [port({ hostport: 1 })] }), TypeError, 'ports[0].hostport: unknown key'],
-    ['bad layout', state({ layout: 'swarm' }), RangeError, 'layout: "swarm" is not one of classic, v28, nft'],
+    ['bad layout', state({ layout: 'swarm' }), RangeError, 'layout: "swarm" is not one of classic, v28, v29, nft'],
     ['userlandProxy not boolean', state({ userlandProxy: 'yes' }), TypeError, 'userlandProxy: "yes" is not a boolean'],
     ['port out of range', state({ ports: [port({ hostPort: 70000 })] }), RangeError, 'ports[0].hostPort: 70000 is not a port'],
     ['port zero', state({ ports: [port({ containerPort: 0 })] }), RangeError, 'ports[0].containerPort: 0 is not a port'],
