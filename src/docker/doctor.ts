@@ -14,13 +14,14 @@ import {
   DOCKER_CHAIN,
   DOCKER_CT_CHAIN,
   DOCKER_FORWARD_CHAIN,
+  DOCKER_INTERNAL_CHAIN,
   DOCKER_USER_CHAIN,
   ISOLATION_STAGE_1,
   ISOLATION_STAGE_2,
   builtinChainRules,
   type DockerFamilyRuleset,
 } from './ruleset.js';
-import { isDockerOwnedChain, isDockerRule } from './recognise.js';
+import { isDockerOwnedChain, isDockerRule, layoutOfTables } from './recognise.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -63,9 +64,14 @@ const BUILTIN: Record<string, readonly string[]> = {
 
 const cmd = (f: Family): string => (f === 'ipv4' ? 'iptables' : 'ip6tables');
 
-function expectedChains(layout: 'classic' | 'v28'): Array<{ table: string; chain: string }> {
-  const filter = [DOCKER_CHAIN, ISOLATION_STAGE_1, ISOLATION_STAGE_2, DOCKER_USER_CHAIN];
-  if (layout === 'v28') filter.push(DOCKER_FORWARD_CHAIN, DOCKER_BRIDGE_CHAIN, DOCKER_CT_CHAIN);
+type IptablesLayout = 'classic' | 'v28' | 'v29';
+
+/** The chains each generation always has (Docker 29 deleted the isolation chains on purpose). */
+function expectedChains(layout: IptablesLayout): Array<{ table: string; chain: string }> {
+  const filter = [DOCKER_CHAIN, DOCKER_USER_CHAIN];
+  if (layout !== 'v29') filter.push(ISOLATION_STAGE_1, ISOLATION_STAGE_2);
+  if (layout !== 'classic') filter.push(DOCKER_FORWARD_CHAIN, DOCKER_BRIDGE_CHAIN, DOCKER_CT_CHAIN);
+  if (layout === 'v29') filter.push(DOCKER_INTERNAL_CHAIN);
   return [{ table: 'nat', chain: DOCKER_CHAIN }, ...filter.map((chain) => ({ table: 'filter', chain }))];
 }
 
@@ -130,8 +136,8 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
     );
   if (!dockerPresent) return out;
 
-  const layout: 'classic' | 'v28' =
-    opts.state?.layout === 'v28' || (opts.state === undefined && chainExists('filter', DOCKER_FORWARD_CHAIN)) ? 'v28' : 'classic';
+  // The state's layout, else the generation the host's own chains show.
+  const layout: IptablesLayout = opts.state !== undefined && opts.state.layout !== 'nft' ? opts.state.layout : layoutOfTables(t);
 
   // Missing chains.
   const missing = new Set<string>();
@@ -165,7 +171,11 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
   } else {
     jump('filter', 'FORWARD', DOCKER_FORWARD_CHAIN, plainJump(DOCKER_FORWARD_CHAIN), "none of Docker's forwarding rules apply");
     jump('filter', DOCKER_FORWARD_CHAIN, DOCKER_CT_CHAIN, plainJump(DOCKER_CT_CHAIN), 'replies to containers are not accepted');
-    jump('filter', DOCKER_FORWARD_CHAIN, ISOLATION_STAGE_1, plainJump(ISOLATION_STAGE_1), 'networks are not isolated from each other');
+    if (layout === 'v28') {
+      jump('filter', DOCKER_FORWARD_CHAIN, ISOLATION_STAGE_1, plainJump(ISOLATION_STAGE_1), 'networks are not isolated from each other');
+    } else {
+      jump('filter', DOCKER_FORWARD_CHAIN, DOCKER_INTERNAL_CHAIN, plainJump(DOCKER_INTERNAL_CHAIN), 'internal networks are not cut off from the outside');
+    }
     jump('filter', DOCKER_FORWARD_CHAIN, DOCKER_BRIDGE_CHAIN, plainJump(DOCKER_BRIDGE_CHAIN), 'published ports are not accepted');
   }
   if (has('filter') && chainExists('filter', DOCKER_USER_CHAIN)) {

@@ -8,6 +8,7 @@ import { desiredRules } from '../../src/docker/desired.js';
 import { toSaveText } from '../../src/docker/ruleset.js';
 import { doctor, summary, type Finding } from '../../src/docker/doctor.js';
 import type { FamilySaves } from '../../src/docker/saves.js';
+import { readMobyGoldens, tablesOfGolden } from '../helpers/moby.js';
 
 const root = new URL('../../', import.meta.url);
 const golden = (name: string): DockerState =>
@@ -38,13 +39,46 @@ const codes = (f: Finding[]) => f.map((x) => x.code);
 const bridgesOf = (s: DockerState) => s.networks.map((n) => n.bridge);
 
 describe('doctor', () => {
-  for (const name of ['classic-mixed', 'classic-hairpin', 'v28-mixed', 'v28-hairpin']) {
+  for (const name of ['classic-mixed', 'classic-hairpin', 'v28-mixed', 'v28-hairpin', 'v29-mixed', 'v29-hairpin']) {
     it(`a healthy ${name} host has no finding, with or without its state`, () => {
       const state = golden(name);
       expect(doctor(savesOf(state))).toEqual([]);
       expect(doctor(savesOf(state), { state, bridges: bridgesOf(state) })).toEqual([]);
     });
   }
+
+  it("a Docker 29 host as Docker's own goldens show it has no error (no isolation chain is missing)", () => {
+    // moby docker-v29.7.2 TestIptabler, with the DOCKER-USER chain and jump the daemon adds
+    // (TestUserChain): the test itself does not create them.
+    const goldens = readMobyGoldens('docker-v29.7.2.txt');
+    let hosts = 0;
+    for (const [name, text] of goldens) {
+      const m = /^TestIptabler\/(hairpin=\w+,internal=\w+,icc=\w+(?:,masq=\w+,snat=false,gwm=nat,bindlh=\w+)?)__(ip6?tables)$/.exec(name);
+      if (!m) continue;
+      hosts++;
+      const withUser = text
+        .replace(':DOCKER-INTERNAL - [0:0]\n', ':DOCKER-INTERNAL - [0:0]\n:DOCKER-USER - [0:0]\n')
+        .replace('-A FORWARD -j DOCKER-FORWARD', '-A FORWARD -j DOCKER-USER\n-A FORWARD -j DOCKER-FORWARD');
+      const found = doctor([{ family: m[2] === 'iptables' ? 'ipv4' : 'ipv6', tables: tablesOfGolden(withUser) }]);
+      expect(found, name).toEqual([]);
+    }
+    expect(hosts).toBe(40);
+  });
+
+  it('a v29 host: DOCKER-INTERNAL missing, or its jump, is an error; no isolation chain is asked for', () => {
+    const state = golden('v29-mixed');
+    const gone = doctor(edit(savesOf(state), 'ipv4', 'filter', without(/DOCKER-INTERNAL/)));
+    expect(gone.filter((x) => x.severity === 'error').map((x) => [x.code, x.chain])).toEqual([['missing-chain', 'DOCKER-INTERNAL']]);
+    const noJump = doctor(edit(savesOf(state), 'ipv4', 'filter', without(/^-A DOCKER-FORWARD -j DOCKER-INTERNAL$/)));
+    expect(noJump.filter((x) => x.severity === 'error').map((x) => [x.code, x.chain])).toEqual([['missing-jump', 'DOCKER-FORWARD']]);
+    expect(doctor(savesOf(state)).some((x) => x.chain.startsWith('DOCKER-ISOLATION'))).toBe(false);
+  });
+
+  it("a v29 state on a host that still has Docker 28's isolation chains: they are reported as not the layout's", () => {
+    const state = golden('v29-mixed');
+    const found = doctor(savesOf({ ...state, layout: 'v28' }), { state });
+    expect(found.some((x) => x.chain === 'DOCKER-ISOLATION-STAGE-1' && x.code === 'differs-from-state' && x.message.includes('not part of'))).toBe(true);
+  });
 
   it('the seed host (nat only) is healthy against its state', () => {
     const saves: FamilySaves[] = [{ family: 'ipv4', tables: { nat: seedRules } }];

@@ -16,7 +16,8 @@ import { describe, expect, it } from 'vitest';
 import { validateState, type DockerLayout, type DockerState } from '../../src/docker/state.js';
 import { desiredRules } from '../../src/docker/desired.js';
 import { toSaveText } from '../../src/docker/ruleset.js';
-import { readMobyGoldens } from '../helpers/moby.js';
+import { inferState } from '../../src/docker/infer.js';
+import { readMobyGoldens, tablesOfGolden } from '../helpers/moby.js';
 
 const EMPTY: Record<string, string> = {
   raw: '*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT',
@@ -99,6 +100,14 @@ for (const { file, layout, modelled } of SOURCES) {
         const got = dump(stateOf(layout, c), family);
         expect(got.text).toBe(golden);
         expect(got.otherTables).toEqual([]);
+      });
+      it(`${m[1]} (${m[2]}): Docker's rules read back as a state that gives them again`, () => {
+        // The rules do not hold a network's name, nor the subnet of one that does not masquerade.
+        const hints = { networks: [{ bridge: 'br-dummy', name: 'dummy', subnet: '192.168.0.0/24', subnet6: 'fd49:efd7:54aa::/64' }] };
+        const inferred = inferState([{ family, tables: tablesOfGolden(golden) }], hints);
+        expect(inferred.layout).toBe(layout);
+        expect(inferred.userlandProxy).toBe(!c.hairpin);
+        expect(dump(inferred, family).text).toBe(golden);
       });
     }
     it(`compares all ${modelled} cases the state can express`, () => {
