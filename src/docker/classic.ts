@@ -90,7 +90,9 @@ export function classicRules(state: DockerState, family: Family): DockerFamilyRu
     .filter((n) => !n.icc)
     .map((n) => `-i ${n.bridge} -o ${n.bridge} -j DROP`);
 
-  // mangle
+  // mangle: every SCTP binding appends `-p sctp --sport CONTAINER_PORT -j CHECKSUM
+  // --checksum-fill` (v27.5.1 port_mapping_linux.go setPerPortForwarding, both families;
+  // Docker 28 writes it only with DOCKER_IPTABLES_SCTP_CHECKSUM=1, Docker 29 not at all).
   const mangleBottom = unique(bindings.filter((b) => b.proto === 'sctp').map(sctpChecksumRule));
 
   return compact({

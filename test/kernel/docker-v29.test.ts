@@ -1,7 +1,9 @@
 // Docker 29 hosts (layout v29) and SCTP ports on a live kernel, both back ends, in throwaway
 // namespaces: a v29 state applied through the CLI reads back (`docker state`) as the same
 // state and `docker doctor` finds nothing; repair of a host Docker 28 left behind removes the
-// isolation chains Docker 29 deletes and never puts them back.
+// isolation chains Docker 29 deletes and never puts them back; SCTP ports apply on every
+// layout, with classic's mangle CHECKSUM rule (moby v27.5.1 port_mapping_linux.go) and none on
+// v28 (env-gated) or v29 (removed).
 
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -105,4 +107,32 @@ describe.skipIf(!isRoot).each(BACKENDS)('layout v29 on a live kernel, $backend b
       expect(again.code, again.stdout + again.stderr).toBe(0);
       expect(saveLines(ns.ok(b.save, ['-t', 'filter']))).toEqual(healthy);
     }, 'iptkit-docker'));
+});
+
+describe.skipIf(!isRoot).each(BACKENDS)('SCTP ports, $backend back end', (b) => {
+  const checksum = '-A POSTROUTING -p sctp -m sctp --sport 9999 -j CHECKSUM --checksum-fill';
+  const dnat = '-A DOCKER ! -i br-noicc -p sctp -m sctp --dport 9999 -j DNAT --to-destination 10.20.0.5:9999';
+
+  for (const layout of ['classic', 'v28', 'v29'] as const) {
+    test(`${layout}: apply, publish and unpublish of SCTP ports`, () =>
+      withNetns(async (ns) => {
+        const host = await DockerHost.open({ backend: b.backend, netns: ns.name });
+        const state = { ...mixed, layout };
+        await host.apply(state);
+        expect(saveLines(ns.ok(b.save, ['-t', 'nat']))).toContain(dnat);
+        const mangle = (): string[] => saveLines(ns.ok(b.save, ['-t', 'mangle'])).filter((l) => l.includes('CHECKSUM'));
+        expect(mangle()).toEqual(layout === 'classic' ? [checksum] : []);
+
+        const port = { network: 'br-noicc', proto: 'sctp', hostIp: '0.0.0.0', hostPort: 9998, containerIp: '10.20.0.6', containerPort: 7777 };
+        expect((await host.publish([port], { state })).changed).toBe(1);
+        expect(saveLines(ns.ok(b.save, ['-t', 'filter']))).toContain(
+          '-A DOCKER -d 10.20.0.6/32 ! -i br-noicc -o br-noicc -p sctp -m sctp --dport 7777 -j ACCEPT',
+        );
+        const more = layout === 'classic' ? [checksum, '-A POSTROUTING -p sctp -m sctp --sport 7777 -j CHECKSUM --checksum-fill'] : [];
+        expect(mangle()).toEqual(more);
+        expect((await host.unpublish([{ proto: 'sctp', hostPort: 9998 }], { state })).changed).toBe(1);
+        expect(mangle()).toEqual(layout === 'classic' ? [checksum] : []);
+        expect((await host.plan(state)).ipv4?.every((p) => p.unchanged)).toBe(true);
+      }, 'iptkit-docker'));
+  }
 });
