@@ -12,11 +12,17 @@ import { classicRules } from './classic.js';
 import { v28Rules, v29Rules } from './v28.js';
 import { emptyFamilyRuleset, type DockerFamilyRuleset, type DockerRuleset } from './ruleset.js';
 
+// With `ip6tables: true` (v28, v29) the IPv6 tables get Docker's chains and jumps even without
+// an IPv6 network: the iptabler sets them up for every enabled family when the daemon starts
+// (iptabler.go setupIPChains), networks add nothing to a family they have no subnet of
+// (network.go configure), and the daemon adds DOCKER-USER (firewall_linux.go). That is moby's
+// TestIptabler "cleaned" ip6tables golden plus TestUserChain's. `ip6tables: false`: none.
 function forFamily(
   state: DockerState,
   family: Family,
   build: (s: DockerState, f: Family) => DockerFamilyRuleset,
 ): DockerFamilyRuleset {
+  if (family === 'ipv6' && state.ip6tables !== undefined) return state.ip6tables ? build(state, family) : emptyFamilyRuleset();
   return state.networks.some((n) => subnetFor(n, family) !== undefined) ? build(state, family) : emptyFamilyRuleset();
 }
 

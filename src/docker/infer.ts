@@ -23,7 +23,7 @@ import { familyOf, parseAddress, parsePrefix, formatPrefix, maskAddress } from '
 import { neg, parseArgs, pos, type RuleArgs } from './args.js';
 import { readSaves, rulesOf, type FamilySaves, type FamilyTables } from './saves.js';
 import type { DockerEndpoint, DockerLayout, DockerNetwork, DockerPort, DockerProto, DockerState } from './state.js';
-import { DEFAULT_LAYOUT, DOCKER_PROTOS, isIptablerLayout } from './state.js';
+import { DEFAULT_LAYOUT, DOCKER_PROTOS, isIptablerLayout, subnetFor } from './state.js';
 import { v28RawRules } from './v28.js';
 import { isDockerRule, layoutOfTables } from './recognise.js';
 import type { PortBinding } from './ruleset.js';
@@ -406,6 +406,17 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
     networks: order.map((b) => networks.get(b)!),
     ports: opts.ports === false ? [] : mergeRanges(bindings),
   };
+
+  // Docker's IPv6 chains without an IPv6 network: the daemon's --ip6tables skeleton.
+  const v6 = tables.find((t) => t.family === 'ipv6');
+  if (
+    v6 !== undefined &&
+    isIptablerLayout(state.layout) &&
+    !state.networks.some((n) => subnetFor(n, 'ipv6') !== undefined) &&
+    (rulesOf(v6, 'filter', 'FORWARD').includes('-j DOCKER-FORWARD') || v6.tables.get('nat')?.has('DOCKER') === true)
+  ) {
+    state.ip6tables = true;
+  }
 
   if (isIptablerLayout(state.layout) && opts.endpoints !== false) {
     // Keep the endpoints only when the raw DROPs are not just the published containers'.

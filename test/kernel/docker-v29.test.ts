@@ -109,6 +109,39 @@ describe.skipIf(!isRoot).each(BACKENDS)('layout v29 on a live kernel, $backend b
     }, 'iptkit-docker'));
 });
 
+describe.skipIf(!isRoot).each(BACKENDS)('the --ip6tables skeleton of an IPv4-only host, $backend back end', (b) => {
+  test('apply writes it, docker state reads it back, doctor finds nothing', () =>
+    withNetns(async (ns) => {
+      ns.ok('ip', ['link', 'add', 'docker0', 'type', 'bridge']);
+      const state = validateState({
+        layout: 'v29',
+        userlandProxy: true,
+        ip6tables: true,
+        networks: [{ name: 'bridge', bridge: 'docker0', subnet: '172.17.0.0/16' }],
+        ports: [{ network: 'bridge', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerIp: '172.17.0.2', containerPort: 80 }],
+      });
+      const host = await DockerHost.open({ backend: b.backend, netns: ns.name });
+      const r = await host.apply(state);
+      expect(r.ipv6).toBeDefined();
+      const save6 = b.save.replace('iptables', 'ip6tables');
+      const filter6 = saveLines(ns.ok(save6, ['-t', 'filter']));
+      expect(filter6.filter((l) => l.startsWith('-A'))).toEqual([
+        '-A FORWARD -j DOCKER-USER',
+        '-A FORWARD -j DOCKER-FORWARD',
+        '-A DOCKER-FORWARD -j DOCKER-CT',
+        '-A DOCKER-FORWARD -j DOCKER-INTERNAL',
+        '-A DOCKER-FORWARD -j DOCKER-BRIDGE',
+      ]);
+      expect(saveLines(ns.ok(save6, ['-t', 'nat'])).filter((l) => l.startsWith('-A'))).toEqual([
+        '-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER',
+        '-A OUTPUT ! -d ::1/128 -m addrtype --dst-type LOCAL -j DOCKER',
+      ]);
+      expect(await host.inferState()).toEqual(state);
+      expect(await host.doctor()).toEqual([]);
+      expect(await host.doctor(state)).toEqual([]);
+    }, 'iptkit-docker'));
+});
+
 describe.skipIf(!isRoot).each(BACKENDS)('SCTP ports, $backend back end', (b) => {
   const checksum = '-A POSTROUTING -p sctp -m sctp --sport 9999 -j CHECKSUM --checksum-fill';
   const dnat = '-A DOCKER ! -i br-noicc -p sctp -m sctp --dport 9999 -j DNAT --to-destination 10.20.0.5:9999';

@@ -9,8 +9,9 @@
 // is the userland proxy off; the dump is `iptables-save -t raw`, `-t filter`, `-t nat`. The
 // test does not create DOCKER-USER (the daemon's controller does: TestUserChain, below), so
 // those two lines are left out of ours. Cases not expressible in the state (gw_mode routed and
-// nat-unprotected, the SNAT host address) are counted, not compared; the "cleaned"
-// cases (the daemon's chains with no network) are the IPv6 skeleton's (docker-skeleton tests).
+// nat-unprotected, the SNAT host address) are counted, not compared; the "cleaned" and "no"
+// ip6tables cases (the daemon's chains with no IPv6 network; ip6tables off) are the
+// `ip6tables` skeleton's, below.
 
 import { describe, expect, it } from 'vitest';
 import { validateState, type DockerLayout, type DockerState } from '../../src/docker/state.js';
@@ -112,6 +113,48 @@ for (const { file, layout, modelled } of SOURCES) {
     }
     it(`compares all ${modelled} cases the state can express`, () => {
       expect(compared).toBe(modelled);
+    });
+  });
+}
+
+// The daemon's --ip6tables skeleton: with ip6tables on, the iptabler sets up the IPv6 chains
+// when it starts, and a network without an IPv6 subnet adds nothing to them, so an IPv4-only
+// host's ip6tables are Docker's "cleaned" golden (chains and jumps, no network). With
+// ip6tables off they are the "no" golden: empty.
+for (const { file, layout } of SOURCES) {
+  describe(`layout ${layout}: the IPv6 tables of an IPv4-only host, moby ${file.replace(/\.txt$/, '')}`, () => {
+    const goldens = readMobyGoldens(file);
+    const v4only = (hairpin: boolean, ip6tables: boolean | undefined, withNetwork: boolean): DockerState =>
+      validateState({
+        layout,
+        userlandProxy: !hairpin,
+        ...(ip6tables !== undefined ? { ip6tables } : {}),
+        networks: withNetwork ? [{ name: 'dummy', bridge: 'br-dummy', subnet: '192.168.0.0/24' }] : [],
+        ports: withNetwork ? [{ network: 'dummy', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerIp: '192.168.0.2', containerPort: 80 }] : [],
+      });
+    for (const hairpin of [false, true]) {
+      const golden = goldens.get(`TestIptabler/cleaned,hairpin=${hairpin}__ip6tables`)!;
+      for (const withNetwork of [true, false]) {
+        it(`ip6tables on, hairpin=${hairpin}, ${withNetwork ? 'an IPv4-only network' : 'no network'}: the "cleaned" golden`, () => {
+          const state = v4only(hairpin, true, withNetwork);
+          expect(dump(state, 'ipv6')).toEqual({ text: golden, otherTables: [] });
+          const rs = desiredRules(state).ipv6;
+          expect(rs.userChains).toEqual([{ table: 'filter', chain: 'DOCKER-USER', rules: [] }]);
+          expect(rs.builtinRules.filter((g) => g.chain === 'FORWARD').flatMap((g) => g.rules)).toEqual(['-j DOCKER-USER', '-j DOCKER-FORWARD']);
+        });
+      }
+      it(`hairpin=${hairpin}: the IPv4-only host reads back with ip6tables on`, () => {
+        const state = v4only(hairpin, true, true);
+        const saves = (['ipv4', 'ipv6'] as const).map((family) => ({ family, tables: toSaveText(desiredRules(state)[family]) }));
+        expect(inferState(saves, { networks: [{ bridge: 'br-dummy', name: 'dummy' }] })).toEqual(state);
+      });
+    }
+    it('ip6tables absent: no IPv6 rule for an IPv4-only host (as before)', () => {
+      expect(dump(v4only(false, undefined, true), 'ipv6').text).toBe(goldens.get('TestIptabler/no__ip6tables'));
+    });
+    it('ip6tables off: no IPv6 rule even for a dual-stack network (the "no" golden)', () => {
+      const state = { ...stateOf(layout, { hairpin: false, internal: false, icc: true, masq: true, bindlh: false }), ip6tables: false };
+      expect(dump(state, 'ipv6').text).toBe(goldens.get('TestIptabler/no__ip6tables'));
     });
   });
 }
