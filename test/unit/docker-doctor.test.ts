@@ -47,23 +47,26 @@ describe('doctor', () => {
     });
   }
 
-  it("a Docker 29 host as Docker's own goldens show it has no error (no isolation chain is missing)", () => {
-    // moby docker-v29.7.2 TestIptabler, with the DOCKER-USER chain and jump the daemon adds
-    // (TestUserChain): the test itself does not create them.
-    const goldens = readMobyGoldens('docker-v29.7.2.txt');
-    let hosts = 0;
-    for (const [name, text] of goldens) {
-      const m = /^TestIptabler\/(hairpin=\w+,internal=\w+,icc=\w+(?:,masq=\w+,snat=false,gwm=nat,bindlh=\w+)?)__(ip6?tables)$/.exec(name);
-      if (!m) continue;
-      hosts++;
-      const withUser = text
-        .replace(':DOCKER-INTERNAL - [0:0]\n', ':DOCKER-INTERNAL - [0:0]\n:DOCKER-USER - [0:0]\n')
-        .replace('-A FORWARD -j DOCKER-FORWARD', '-A FORWARD -j DOCKER-USER\n-A FORWARD -j DOCKER-FORWARD');
-      const found = doctor([{ family: m[2] === 'iptables' ? 'ipv4' : 'ipv6', tables: tablesOfGolden(withUser) }]);
-      expect(found, name).toEqual([]);
-    }
-    expect(hosts).toBe(40);
-  });
+  for (const [file, layout] of [['v28.5.2.txt', 'v28'], ['docker-v29.7.2.txt', 'v29']] as const) {
+    it(`a Docker ${layout.slice(1)} host as moby ${file.replace(/\.txt$/, '')}'s goldens show it has no finding, with or without its layout`, () => {
+      // TestIptabler's dumps, with the DOCKER-USER chain and jump the daemon adds
+      // (TestUserChain): the test itself does not create them. The "cleaned" dumps are the
+      // daemon's chains without a network.
+      const goldens = readMobyGoldens(file);
+      let hosts = 0;
+      for (const [name, text] of goldens) {
+        const m = /^TestIptabler\/((?:cleaned,hairpin=\w+)|hairpin=\w+,internal=\w+,icc=\w+(?:,masq=\w+,snat=false,gwm=nat,bindlh=\w+)?)__(ip6?tables)$/.exec(name);
+        if (!m) continue;
+        hosts++;
+        const at = text.indexOf('\n-A FORWARD ');
+        const withUser = `${text.slice(0, at)}\n:DOCKER-USER - [0:0]\n-A FORWARD -j DOCKER-USER${text.slice(at)}`;
+        const saves = [{ family: m[2] === 'iptables' ? ('ipv4' as const) : ('ipv6' as const), tables: tablesOfGolden(withUser) }];
+        expect(doctor(saves), name).toEqual([]);
+        expect(doctor(saves, { state: validateState({ layout, networks: [], ports: [] }) }).filter((x) => x.severity === 'error'), name).toEqual([]);
+      }
+      expect(hosts).toBe(44);
+    });
+  }
 
   it('a v29 host: DOCKER-INTERNAL missing, or its jump, is an error; no isolation chain is asked for', () => {
     const state = golden('v29-mixed');
