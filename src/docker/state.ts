@@ -15,7 +15,7 @@
 //   for the raw-PREROUTING direct-access DROP rules; addresses of published ports need not be
 //   listed. Absent means "the containers with published ports, in port order".
 // - `networks` and `ports` are required ([] for none): a state that forgot one is not taken
-//   for a host without any.
+//   for a host without any. `layout` defaults to DEFAULT_LAYOUT (v29, Docker 29.x).
 // - A bridge is one plain interface name as an iptables rule names it (no `+` wildcard, no
 //   leading `!`, no quote); subnets of one family do not overlap between networks; container
 //   and endpoint addresses are usable host addresses of their subnet (issue 12).
@@ -276,7 +276,8 @@ export function portFamily(p: DockerPort): Family {
 export function validateState(json: unknown): DockerState {
   if (!isObject(json)) throw new TypeError(`state: ${show(json)} is not an object`);
   checkKeys(json, STATE_KEYS, '');
-  const layout = json.layout;
+  // A new state is for the current Docker unless it says otherwise.
+  const layout = json.layout ?? DEFAULT_LAYOUT;
   if (typeof layout !== 'string' || !DOCKER_LAYOUTS.includes(layout as DockerLayout)) {
     throw new RangeError(`layout: ${show(layout)} is not one of ${DOCKER_LAYOUTS.join(', ')}`);
   }

@@ -23,6 +23,10 @@ describe('validateState', () => {
     expect(got).toEqual({ layout: 'v28', userlandProxy: true, networks: [{ name: 'a', bridge: 'docker0', subnet: '172.17.0.0/16', icc: true, masquerade: true, internal: false }], ports: [] });
   });
 
+  it('a state without a layout is for Docker 29 (v29), the default for new states', () => {
+    expect(validateState({ networks: [], ports: [] })).toEqual({ layout: 'v29', userlandProxy: true, networks: [], ports: [] });
+  });
+
   it('writes addresses the way iptables-save prints them', () => {
     const got = validateState(state({
       networks: [net({ subnet6: 'FD00:0:0:1:0:0:0:0/64' })],
