@@ -7,7 +7,7 @@
 import type { Family } from '../rules/model.js';
 import { parseArgs, pos, neg, type RuleArgs } from './args.js';
 import { readSaves, rulesOf, type FamilySaves, type FamilyTables } from './saves.js';
-import type { DockerState } from './state.js';
+import { subnetFor, type DockerState } from './state.js';
 import { desiredRules } from './desired.js';
 import {
   DOCKER_BRIDGE_CHAIN,
@@ -163,11 +163,25 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
     add({ severity: 'error', code: 'missing-jump', table, chain: from, message: `${table} ${from} has no jump to ${to}: ${why}` });
   };
   const plainJump = (to: string) => (r: RuleArgs) => r.target === to && r.opts.size === 0 && r.matches.length === 0;
-  jump('nat', 'PREROUTING', DOCKER_CHAIN, (r) => r.target === DOCKER_CHAIN && pos(r, '--dst-type') === 'LOCAL', 'published ports are not reachable from outside');
-  jump('nat', 'OUTPUT', DOCKER_CHAIN, (r) => r.target === DOCKER_CHAIN && pos(r, '--dst-type') === 'LOCAL', 'published ports are not reachable from the host itself');
+  // Classic adds the nat jumps and FORWARD's jump to the isolation chain with a network of the
+  // family: on a family without one (the IPv6 tables of an IPv4-only host with ip6tables on)
+  // they are missing by design. A network's own rules show it: FORWARD's per-bridge rules, a
+  // MASQUERADE, a DNAT, an internal network's DROP.
+  const ownNetwork =
+    layout !== 'classic' ||
+    (opts.state !== undefined
+      ? opts.state.networks.some((n) => subnetFor(n, f) !== undefined)
+      : rulesOf(t, 'filter', 'FORWARD').some((r) => /^-[io] \S+ /.test(r) && isDockerRule(f, 'filter', 'FORWARD', r, stateBridges)) ||
+        rulesOf(t, 'nat', DOCKER_CHAIN).length > 0 ||
+        rulesOf(t, 'nat', 'POSTROUTING').some((r) => r.includes('-o ') && isDockerRule(f, 'nat', 'POSTROUTING', r, stateBridges)) ||
+        rulesOf(t, 'filter', ISOLATION_STAGE_1).some((r) => r.endsWith('-j DROP')));
+  if (ownNetwork) {
+    jump('nat', 'PREROUTING', DOCKER_CHAIN, (r) => r.target === DOCKER_CHAIN && pos(r, '--dst-type') === 'LOCAL', 'published ports are not reachable from outside');
+    jump('nat', 'OUTPUT', DOCKER_CHAIN, (r) => r.target === DOCKER_CHAIN && pos(r, '--dst-type') === 'LOCAL', 'published ports are not reachable from the host itself');
+  }
   jump('filter', 'FORWARD', DOCKER_USER_CHAIN, plainJump(DOCKER_USER_CHAIN), 'the rules in DOCKER-USER are not applied');
   if (layout === 'classic') {
-    jump('filter', 'FORWARD', ISOLATION_STAGE_1, plainJump(ISOLATION_STAGE_1), 'networks are not isolated from each other');
+    if (ownNetwork) jump('filter', 'FORWARD', ISOLATION_STAGE_1, plainJump(ISOLATION_STAGE_1), 'networks are not isolated from each other');
   } else {
     jump('filter', 'FORWARD', DOCKER_FORWARD_CHAIN, plainJump(DOCKER_FORWARD_CHAIN), "none of Docker's forwarding rules apply");
     jump('filter', DOCKER_FORWARD_CHAIN, DOCKER_CT_CHAIN, plainJump(DOCKER_CT_CHAIN), 'replies to containers are not accepted');

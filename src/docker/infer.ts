@@ -39,6 +39,8 @@ interface NetFacts {
   masquerade: boolean;
   internal: boolean;
   iccDrop: boolean;
+  /** Seen only in the inter-network isolation rules (classic, ip6tables on: an IPv4-only network in the IPv6 tables). */
+  isolationOnly: boolean;
 }
 
 /** A binding as read from its DNAT, with the bridge it was found on (if any). */
@@ -130,13 +132,13 @@ function factsOf(t: FamilyTables): FamilyFacts {
   const iptabler = isIptablerLayout(layout);
   const nets = new Map<string, NetFacts>();
   const seen: string[] = [];
-  const net = (bridge: string): NetFacts => {
+  const net = (bridge: string, isolationOnly = false): NetFacts => {
     let n = nets.get(bridge);
     if (!n) {
-      n = { bridge, masquerade: false, internal: false, iccDrop: false };
+      n = { bridge, masquerade: false, internal: false, iccDrop: false, isolationOnly };
       nets.set(bridge, n);
       seen.push(bridge);
-    }
+    } else if (!isolationOnly) n.isolationOnly = false;
     return n;
   };
   const parsed = (table: string, chain: string): RuleArgs[] => rulesOf(t, table, chain).map(parseArgs);
@@ -178,7 +180,7 @@ function factsOf(t: FamilyTables): FamilyFacts {
       n.subnet ??= neg(r, '-d');
       isoOrder.push(n.bridge);
     } else if (r.target === 'DOCKER-ISOLATION-STAGE-2' && pos(r, '-i') !== undefined) {
-      isoOrder.push(net(pos(r, '-i')!).bridge);
+      isoOrder.push(net(pos(r, '-i')!, true).bridge);
     }
   }
 
@@ -196,7 +198,7 @@ function factsOf(t: FamilyTables): FamilyFacts {
     }
   }
   for (const chain of ['DOCKER-BRIDGE', 'DOCKER-CT']) for (const r of parsed('filter', chain)) if (pos(r, '-o')) net(pos(r, '-o')!);
-  for (const r of parsed('filter', 'DOCKER-ISOLATION-STAGE-2')) if (pos(r, '-o')) net(pos(r, '-o')!);
+  for (const r of parsed('filter', 'DOCKER-ISOLATION-STAGE-2')) if (pos(r, '-o')) net(pos(r, '-o')!, true);
 
   // Which bridge a container address:port belongs to, from filter DOCKER's ACCEPT rules: read
   // only when a DNAT does not name its bridge (`! -i`, the userland proxy's form).
@@ -353,6 +355,7 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
 
   const networks = new Map<string, DockerNetwork>();
   const bindings: PortBinding[] = [];
+  let isolationOnlyV6 = false;
   for (const f of facts) {
     const bridgeOfIp = (ip: string): string | undefined => {
       const a = parseAddress(ip);
@@ -367,6 +370,12 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
     const famPorts = f.ports;
     for (const bridge of f.order) {
       const nf = f.nets.get(bridge)!;
+      // A network's isolation rules alone in the IPv6 tables: classic with ip6tables on writes
+      // them for IPv4-only networks too; they give the network no IPv6 subnet.
+      if (f.family === 'ipv6' && nf.isolationOnly) {
+        isolationOnlyV6 = true;
+        continue;
+      }
       const hint = hintOf.get(bridge);
       const fromHint = f.family === 'ipv4' ? hint?.subnet : (hint?.subnet6 ?? (familyOf(hint?.subnet?.split('/')[0] ?? '') === 'ipv6' ? hint?.subnet : undefined));
       const subnet =
@@ -399,24 +408,22 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
   }
 
   // Keep the IPv4 order, with networks seen only in the IPv6 tables after them.
-  const order = [...new Set(facts.flatMap((f) => f.order))];
+  const order = [...new Set(facts.flatMap((f) => f.order))].filter((b) => networks.has(b));
+  const stateNetworks = order.map((b) => networks.get(b)!);
+  // Docker's IPv6 chains without an IPv6 network, or (classic) IPv4-only networks in the IPv6
+  // isolation chains: the daemon's --ip6tables.
+  const v6 = tables.find((t) => t.family === 'ipv6');
+  const skeleton =
+    v6 !== undefined &&
+    !stateNetworks.some((n) => subnetFor(n, 'ipv6') !== undefined) &&
+    (v6.tables.get('nat')?.has('DOCKER') === true || v6.tables.get('filter')?.has('DOCKER') === true);
   const state: DockerState = {
     layout: lead?.layout ?? DEFAULT_LAYOUT,
     userlandProxy: lead?.userlandProxy ?? facts.find((f) => f.userlandProxy !== undefined)?.userlandProxy ?? true,
-    networks: order.map((b) => networks.get(b)!),
+    ...(isolationOnlyV6 || skeleton ? { ip6tables: true } : {}),
+    networks: stateNetworks,
     ports: opts.ports === false ? [] : mergeRanges(bindings),
   };
-
-  // Docker's IPv6 chains without an IPv6 network: the daemon's --ip6tables skeleton.
-  const v6 = tables.find((t) => t.family === 'ipv6');
-  if (
-    v6 !== undefined &&
-    isIptablerLayout(state.layout) &&
-    !state.networks.some((n) => subnetFor(n, 'ipv6') !== undefined) &&
-    (rulesOf(v6, 'filter', 'FORWARD').includes('-j DOCKER-FORWARD') || v6.tables.get('nat')?.has('DOCKER') === true)
-  ) {
-    state.ip6tables = true;
-  }
 
   if (isIptablerLayout(state.layout) && opts.endpoints !== false) {
     // Keep the endpoints only when the raw DROPs are not just the published containers'.

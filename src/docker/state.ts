@@ -76,9 +76,10 @@ export interface DockerState {
   /** dockerd --userland-proxy (default true); false is Docker's "hairpin mode". */
   userlandProxy: boolean;
   /**
-   * dockerd --ip6tables (v28, v29). true: Docker's IPv6 chains and jumps exist even when no
-   * network has an IPv6 subnet (the skeleton Docker 27+ writes by default); false: no IPv6
-   * rule at all. Absent: IPv6 rules exactly when a network has an IPv6 subnet.
+   * dockerd --ip6tables. true: Docker's IPv6 chains and jumps exist even when no network has
+   * an IPv6 subnet (the skeleton Docker 27+ writes by default; classic also puts every
+   * network's isolation rules there); false: no IPv6 rule at all. Absent: IPv6 rules exactly
+   * when a network has an IPv6 subnet.
    */
   ip6tables?: boolean;
   /** Top first: Docker inserts each new network's rules above the older ones'. */
@@ -423,8 +424,6 @@ export function validateState(json: unknown): DockerState {
   let ip6tables: boolean | undefined;
   if (json.ip6tables !== undefined) {
     if (typeof json.ip6tables !== 'boolean') throw new TypeError(`ip6tables: ${show(json.ip6tables)} is not a boolean`);
-    // Docker up to 27 also writes IPv6 isolation rules for IPv4-only networks: not modelled.
-    if (layout === 'classic') throw new RangeError('ip6tables: not modelled for layout "classic" (give it for v28 or v29, or leave it out)');
     ip6tables = json.ip6tables;
   }
   const state: DockerState = {

@@ -140,6 +140,38 @@ describe.skipIf(!isRoot).each(BACKENDS)('the --ip6tables skeleton of an IPv4-onl
       expect(await host.doctor()).toEqual([]);
       expect(await host.doctor(state)).toEqual([]);
     }, 'iptkit-docker'));
+
+  test('classic: the isolation rules of IPv4-only networks in the IPv6 tables, read back and healthy', () =>
+    withNetns(async (ns) => {
+      ns.ok('ip', ['link', 'add', 'docker0', 'type', 'bridge']);
+      ns.ok('ip', ['link', 'add', 'br-0a1b2c3d4e5f', 'type', 'bridge']);
+      const state = validateState({
+        layout: 'classic',
+        userlandProxy: true,
+        ip6tables: true,
+        networks: [
+          { name: 'web', bridge: 'br-0a1b2c3d4e5f', subnet: '172.30.0.0/16' },
+          { name: 'bridge', bridge: 'docker0', subnet: '172.17.0.0/16' },
+        ],
+        ports: [{ network: 'bridge', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerIp: '172.17.0.2', containerPort: 80 }],
+      });
+      const host = await DockerHost.open({ backend: b.backend, netns: ns.name });
+      await host.apply(state);
+      const save6 = b.save.replace('iptables', 'ip6tables');
+      expect(saveLines(ns.ok(save6, ['-t', 'filter'])).filter((l) => l.startsWith('-A'))).toEqual([
+        '-A FORWARD -j DOCKER-USER',
+        '-A DOCKER-ISOLATION-STAGE-1 -i br-0a1b2c3d4e5f ! -o br-0a1b2c3d4e5f -j DOCKER-ISOLATION-STAGE-2',
+        '-A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2',
+        '-A DOCKER-ISOLATION-STAGE-1 -j RETURN',
+        '-A DOCKER-ISOLATION-STAGE-2 -o br-0a1b2c3d4e5f -j DROP',
+        '-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP',
+        '-A DOCKER-ISOLATION-STAGE-2 -j RETURN',
+        '-A DOCKER-USER -j RETURN',
+      ]);
+      expect(await host.inferState({ networks: [{ bridge: 'br-0a1b2c3d4e5f', name: 'web', subnet: '172.30.0.0/16' }] })).toEqual(state);
+      expect(await host.doctor()).toEqual([]);
+      expect(await host.doctor(state)).toEqual([]);
+    }, 'iptkit-docker'));
 });
 
 describe.skipIf(!isRoot).each(BACKENDS)('SCTP ports, $backend back end', (b) => {

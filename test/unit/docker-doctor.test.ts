@@ -83,6 +83,17 @@ describe('doctor', () => {
     expect(found.some((x) => x.chain === 'DOCKER-ISOLATION-STAGE-1' && x.code === 'differs-from-state' && x.message.includes('not part of'))).toBe(true);
   });
 
+  for (const name of ['classic-mixed', 'classic-hairpin', 'v28-mixed', 'v29-mixed']) {
+    it(`a healthy ${name} host with ip6tables on has no finding, IPv4-only networks too`, () => {
+      const state = { ...golden(name), ip6tables: true };
+      const v4only = { ...state, networks: state.networks.map(({ subnet6: _s, ...n }) => n), ports: state.ports.filter((p) => !p.containerIp.includes(':')) };
+      for (const s of [state, v4only]) {
+        expect(doctor(savesOf(s))).toEqual([]);
+        expect(doctor(savesOf(s), { state: s, bridges: bridgesOf(s) })).toEqual([]);
+      }
+    });
+  }
+
   it('the seed host (nat only) is healthy against its state', () => {
     const saves: FamilySaves[] = [{ family: 'ipv4', tables: { nat: seedRules } }];
     expect(doctor(saves, { state: seedState, bridges: bridgesOf(seedState) })).toEqual([]);

@@ -92,6 +92,23 @@ describe('inferState', () => {
     expect(got.userlandProxy).toBe(false);
   });
 
+  for (const name of ['classic-mixed', 'classic-hairpin', 'v28-mixed', 'v29-mixed']) {
+    it(`${name} with ip6tables on: rules → state → the same rules, ip6tables read back`, () => {
+      const state = { ...golden(name), ip6tables: true };
+      const inferred = inferState(savesOf(state), namesOf(state));
+      // With an IPv6 network, v28 and v29 write the same rules with ip6tables on or unsaid;
+      // classic's IPv6 isolation rules for IPv4-only networks show it.
+      expect(inferred.ip6tables).toBe(name.startsWith('classic') ? true : undefined);
+      expect(desiredRules(inferred)).toEqual(desiredRules(state));
+      // Only IPv4 networks: the IPv6 tables hold the skeleton (and classic's isolation rules).
+      const v4only = { ...state, networks: state.networks.map(({ subnet6: _s, ...n }) => n), ports: state.ports.filter((p) => !p.containerIp.includes(':')) };
+      const back = inferState(savesOf(v4only), namesOf(v4only));
+      expect(back.ip6tables).toBe(true);
+      expect(back.networks.every((n) => n.subnet6 === undefined)).toBe(true);
+      expect(desiredRules(back)).toEqual(desiredRules(v4only));
+    });
+  }
+
   it('layout v29 is recognised by DOCKER-INTERNAL, an internal network by its DROPs there', () => {
     const state = golden('v29-mixed');
     const got = inferState(savesOf(state));

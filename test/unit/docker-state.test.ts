@@ -87,7 +87,6 @@ describe('validateState', () => {
     ['missing bridge', state({ networks: [{ name: 'app', subnet: '172.19.0.0/16' }] }), TypeError, 'networks[0].bridge: missing'],
     ['hostPort: 1e309', state({ ports: [port({ hostPort: JSON.parse('1e309') })] }), RangeError, 'ports[0].hostPort: Infinity is not a port (an integer 1 to 65535)'],
     ['ip6tables not a boolean', state({ layout: 'v29', ip6tables: 'yes' }), TypeError, 'ip6tables: "yes" is not a boolean'],
-    ['ip6tables on classic', state({ ip6tables: true }), RangeError, 'ip6tables: not modelled for layout "classic"'],
     ['range overlapping a port', state({ ports: [port(), port({ hostPort: '20440-20449', containerPort: '440-449' })] }), RangeError, 'ports[1].hostPort: tcp 0.0.0.0:20443 overlaps'],
   ];
   for (const [what, input, type, message] of refusals) {
