@@ -8,8 +8,14 @@
 // are appended in publishing order; the nat jumps are appended once; and after every network
 // DOCKER-ISOLATION-STAGE-1 then DOCKER-USER are moved to the top of FORWARD.
 //
-// IPv6: a network's rules go to the ip6tables tables when it has an IPv6 subnet. (Docker 27
-// with ip6tables on also writes the isolation rules of IPv4-only networks there; not modelled.)
+// IPv6: a network's rules go to the ip6tables tables when it has an IPv6 subnet. With the
+// state's `ip6tables: true` (the daemon's --ip6tables, default on since 27) the IPv6 tables are
+// what Docker 27 writes there: its chains (setupIPChains: nat and filter DOCKER, the isolation
+// chains ending in RETURN), DOCKER-USER and its jump (firewall_linux.go arrangeUserFilterRule),
+// and every non-internal network's inter-network isolation rules, IPv4-only ones included
+// (bridge_linux.go isolateNetwork calls setINC for each enabled family); the FORWARD jump to
+// DOCKER-ISOLATION-STAGE-1 and the nat jumps come with a network that has an IPv6 subnet
+// (setupIPTables, ProgramChain).
 
 import type { Family } from '../rules/model.js';
 import type { DockerNetwork, DockerState } from './state.js';
@@ -41,6 +47,10 @@ export function internalDropRules(family: Family, bridge: string, subnet: string
 
 export function classicRules(state: DockerState, family: Family): DockerFamilyRuleset {
   const nets = state.networks.filter((n) => subnetFor(n, family) !== undefined);
+  // The networks in this family's isolation chains: with ip6tables on, every non-internal
+  // network is in the IPv6 ones.
+  const isolated = family === 'ipv6' && state.ip6tables === true ? state.networks.filter((n) => !n.internal || subnetFor(n, family) !== undefined) : nets;
+  const isolatedExternal = isolated.filter((n) => !n.internal);
   const external = nets.filter((n) => !n.internal);
   const bridgeOf = new Map(state.networks.map((n) => [n.name, n.bridge]));
   const bindings = expandPorts(state.ports, family);
@@ -61,17 +71,17 @@ export function classicRules(state: DockerState, family: Family): DockerFamilyRu
   // filter
   const filterDocker = unique(bindings.map((b) => acceptPortRule(b, bridgeOf.get(b.network)!)));
   const isolation1 = [
-    ...nets.flatMap((n) =>
+    ...isolated.flatMap((n) =>
       n.internal
         ? internalDropRules(family, n.bridge, subnetFor(n, family)!)
         : [`-i ${n.bridge} ! -o ${n.bridge} -j ${ISOLATION_STAGE_2}`],
     ),
     '-j RETURN',
   ];
-  const isolation2 = [...external.map((n) => `-o ${n.bridge} -j DROP`), '-j RETURN'];
+  const isolation2 = [...isolatedExternal.map((n) => `-o ${n.bridge} -j DROP`), '-j RETURN'];
   const forwardTop = [
     `-j ${DOCKER_USER_CHAIN}`,
-    `-j ${ISOLATION_STAGE_1}`,
+    ...(nets.length > 0 ? [`-j ${ISOLATION_STAGE_1}`] : []),
     ...nets.flatMap((n) =>
       n.internal
         ? n.icc
@@ -90,7 +100,9 @@ export function classicRules(state: DockerState, family: Family): DockerFamilyRu
     .filter((n) => !n.icc)
     .map((n) => `-i ${n.bridge} -o ${n.bridge} -j DROP`);
 
-  // mangle
+  // mangle: every SCTP binding appends `-p sctp --sport CONTAINER_PORT -j CHECKSUM
+  // --checksum-fill` (v27.5.1 port_mapping_linux.go setPerPortForwarding, both families;
+  // Docker 28 writes it only with DOCKER_IPTABLES_SCTP_CHECKSUM=1, Docker 29 not at all).
   const mangleBottom = unique(bindings.filter((b) => b.proto === 'sctp').map(sctpChecksumRule));
 
   return compact({
@@ -101,7 +113,7 @@ export function classicRules(state: DockerState, family: Family): DockerFamilyRu
       { table: 'filter', chain: ISOLATION_STAGE_2, rules: isolation2 },
     ],
     builtinRules: [
-      ...natJumpRules(family, state.userlandProxy),
+      ...(nets.length > 0 ? natJumpRules(family, state.userlandProxy) : []),
       { table: 'nat', chain: 'POSTROUTING', position: 'top', rules: postroutingTop },
       { table: 'nat', chain: 'POSTROUTING', position: 'bottom', rules: postroutingBottom },
       { table: 'filter', chain: 'FORWARD', position: 'top', rules: forwardTop },

@@ -7,20 +7,21 @@
 import type { Family } from '../rules/model.js';
 import { parseArgs, pos, neg, type RuleArgs } from './args.js';
 import { readSaves, rulesOf, type FamilySaves, type FamilyTables } from './saves.js';
-import type { DockerState } from './state.js';
+import { subnetFor, type DockerState } from './state.js';
 import { desiredRules } from './desired.js';
 import {
   DOCKER_BRIDGE_CHAIN,
   DOCKER_CHAIN,
   DOCKER_CT_CHAIN,
   DOCKER_FORWARD_CHAIN,
+  DOCKER_INTERNAL_CHAIN,
   DOCKER_USER_CHAIN,
   ISOLATION_STAGE_1,
   ISOLATION_STAGE_2,
   builtinChainRules,
   type DockerFamilyRuleset,
 } from './ruleset.js';
-import { isDockerOwnedChain, isDockerRule } from './recognise.js';
+import { isDockerOwnedChain, isDockerRule, layoutOfTables } from './recognise.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -63,9 +64,14 @@ const BUILTIN: Record<string, readonly string[]> = {
 
 const cmd = (f: Family): string => (f === 'ipv4' ? 'iptables' : 'ip6tables');
 
-function expectedChains(layout: 'classic' | 'v28'): Array<{ table: string; chain: string }> {
-  const filter = [DOCKER_CHAIN, ISOLATION_STAGE_1, ISOLATION_STAGE_2, DOCKER_USER_CHAIN];
-  if (layout === 'v28') filter.push(DOCKER_FORWARD_CHAIN, DOCKER_BRIDGE_CHAIN, DOCKER_CT_CHAIN);
+type IptablesLayout = 'classic' | 'v28' | 'v29';
+
+/** The chains each generation always has (Docker 29 deleted the isolation chains on purpose). */
+function expectedChains(layout: IptablesLayout): Array<{ table: string; chain: string }> {
+  const filter = [DOCKER_CHAIN, DOCKER_USER_CHAIN];
+  if (layout !== 'v29') filter.push(ISOLATION_STAGE_1, ISOLATION_STAGE_2);
+  if (layout !== 'classic') filter.push(DOCKER_FORWARD_CHAIN, DOCKER_BRIDGE_CHAIN, DOCKER_CT_CHAIN);
+  if (layout === 'v29') filter.push(DOCKER_INTERNAL_CHAIN);
   return [{ table: 'nat', chain: DOCKER_CHAIN }, ...filter.map((chain) => ({ table: 'filter', chain }))];
 }
 
@@ -130,8 +136,8 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
     );
   if (!dockerPresent) return out;
 
-  const layout: 'classic' | 'v28' =
-    opts.state?.layout === 'v28' || (opts.state === undefined && chainExists('filter', DOCKER_FORWARD_CHAIN)) ? 'v28' : 'classic';
+  // The state's layout, else the generation the host's own chains show.
+  const layout: IptablesLayout = opts.state !== undefined && opts.state.layout !== 'nft' ? opts.state.layout : layoutOfTables(t);
 
   // Missing chains.
   const missing = new Set<string>();
@@ -157,15 +163,33 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
     add({ severity: 'error', code: 'missing-jump', table, chain: from, message: `${table} ${from} has no jump to ${to}: ${why}` });
   };
   const plainJump = (to: string) => (r: RuleArgs) => r.target === to && r.opts.size === 0 && r.matches.length === 0;
-  jump('nat', 'PREROUTING', DOCKER_CHAIN, (r) => r.target === DOCKER_CHAIN && pos(r, '--dst-type') === 'LOCAL', 'published ports are not reachable from outside');
-  jump('nat', 'OUTPUT', DOCKER_CHAIN, (r) => r.target === DOCKER_CHAIN && pos(r, '--dst-type') === 'LOCAL', 'published ports are not reachable from the host itself');
+  // Classic adds the nat jumps and FORWARD's jump to the isolation chain with a network of the
+  // family: on a family without one (the IPv6 tables of an IPv4-only host with ip6tables on)
+  // they are missing by design. A network's own rules show it: FORWARD's per-bridge rules, a
+  // MASQUERADE, a DNAT, an internal network's DROP.
+  const ownNetwork =
+    layout !== 'classic' ||
+    (opts.state !== undefined
+      ? opts.state.networks.some((n) => subnetFor(n, f) !== undefined)
+      : rulesOf(t, 'filter', 'FORWARD').some((r) => /^-[io] \S+ /.test(r) && isDockerRule(f, 'filter', 'FORWARD', r, stateBridges)) ||
+        rulesOf(t, 'nat', DOCKER_CHAIN).length > 0 ||
+        rulesOf(t, 'nat', 'POSTROUTING').some((r) => r.includes('-o ') && isDockerRule(f, 'nat', 'POSTROUTING', r, stateBridges)) ||
+        rulesOf(t, 'filter', ISOLATION_STAGE_1).some((r) => r.endsWith('-j DROP')));
+  if (ownNetwork) {
+    jump('nat', 'PREROUTING', DOCKER_CHAIN, (r) => r.target === DOCKER_CHAIN && pos(r, '--dst-type') === 'LOCAL', 'published ports are not reachable from outside');
+    jump('nat', 'OUTPUT', DOCKER_CHAIN, (r) => r.target === DOCKER_CHAIN && pos(r, '--dst-type') === 'LOCAL', 'published ports are not reachable from the host itself');
+  }
   jump('filter', 'FORWARD', DOCKER_USER_CHAIN, plainJump(DOCKER_USER_CHAIN), 'the rules in DOCKER-USER are not applied');
   if (layout === 'classic') {
-    jump('filter', 'FORWARD', ISOLATION_STAGE_1, plainJump(ISOLATION_STAGE_1), 'networks are not isolated from each other');
+    if (ownNetwork) jump('filter', 'FORWARD', ISOLATION_STAGE_1, plainJump(ISOLATION_STAGE_1), 'networks are not isolated from each other');
   } else {
     jump('filter', 'FORWARD', DOCKER_FORWARD_CHAIN, plainJump(DOCKER_FORWARD_CHAIN), "none of Docker's forwarding rules apply");
     jump('filter', DOCKER_FORWARD_CHAIN, DOCKER_CT_CHAIN, plainJump(DOCKER_CT_CHAIN), 'replies to containers are not accepted');
-    jump('filter', DOCKER_FORWARD_CHAIN, ISOLATION_STAGE_1, plainJump(ISOLATION_STAGE_1), 'networks are not isolated from each other');
+    if (layout === 'v28') {
+      jump('filter', DOCKER_FORWARD_CHAIN, ISOLATION_STAGE_1, plainJump(ISOLATION_STAGE_1), 'networks are not isolated from each other');
+    } else {
+      jump('filter', DOCKER_FORWARD_CHAIN, DOCKER_INTERNAL_CHAIN, plainJump(DOCKER_INTERNAL_CHAIN), 'internal networks are not cut off from the outside');
+    }
     jump('filter', DOCKER_FORWARD_CHAIN, DOCKER_BRIDGE_CHAIN, plainJump(DOCKER_BRIDGE_CHAIN), 'published ports are not accepted');
   }
   if (has('filter') && chainExists('filter', DOCKER_USER_CHAIN)) {

@@ -2,7 +2,7 @@
 // rules, inference from iptables-save texts, and the doctor.
 
 export type { DockerLayout, DockerProto, DockerNetwork, DockerPort, DockerEndpoint, DockerState } from './state.js';
-export { validateState, networkSubnets, subnetFor, portFamily, parsePortSpec } from './state.js';
+export { validateState, isIptablerLayout, networkSubnets, subnetFor, portFamily, parsePortSpec } from './state.js';
 export type { DockerChainRules, DockerBuiltinRules, DockerFamilyRuleset, DockerRuleset, PortBinding } from './ruleset.js';
 export {
   DOCKER_CHAIN,
@@ -19,7 +19,7 @@ export {
 } from './ruleset.js';
 export { desiredRules } from './desired.js';
 export { classicRules } from './classic.js';
-export { v28Rules } from './v28.js';
+export { v28Rules, v29Rules } from './v28.js';
 export { isDockerRule, isDockerOwnedChain, DOCKER_OWNED_CHAINS } from './recognise.js';
 export type { FamilySaves } from './saves.js';
 export { inferState, inferTables, type InferHints, type InferOptions, type InferredHost } from './infer.js';

@@ -1,7 +1,8 @@
 // inferState: the Docker state a host's iptables-save texts describe, so that on a healthy
 // host desiredRules(inferState(x)) gives back x's Docker rules.
 //
-// The rules determine: layout (DOCKER-FORWARD exists → v28), userlandProxy, each network's
+// The rules determine: layout (recognise.ts layoutOfTables: DOCKER-INTERNAL → v29,
+// DOCKER-FORWARD with the isolation chains → v28, else classic), userlandProxy, each network's
 // bridge, order, icc, internal, masquerade, and its subnet when a MASQUERADE or internal DROP
 // rule names it; each port's proto, host address and port, container address and port, and
 // network. They do not hold network names, the subnet of a network that neither masquerades
@@ -20,11 +21,11 @@
 import type { Family } from '../rules/model.js';
 import { familyOf, parseAddress, parsePrefix, formatPrefix, maskAddress } from './address.js';
 import { neg, parseArgs, pos, type RuleArgs } from './args.js';
-import { readSaves, rulesOf, hasChain, type FamilySaves, type FamilyTables } from './saves.js';
+import { readSaves, rulesOf, type FamilySaves, type FamilyTables } from './saves.js';
 import type { DockerEndpoint, DockerLayout, DockerNetwork, DockerPort, DockerProto, DockerState } from './state.js';
-import { DOCKER_PROTOS } from './state.js';
+import { DEFAULT_LAYOUT, DOCKER_PROTOS, isIptablerLayout, subnetFor } from './state.js';
 import { v28RawRules } from './v28.js';
-import { isDockerRule } from './recognise.js';
+import { isDockerRule, layoutOfTables } from './recognise.js';
 import type { PortBinding } from './ruleset.js';
 
 export interface InferHints {
@@ -38,6 +39,8 @@ interface NetFacts {
   masquerade: boolean;
   internal: boolean;
   iccDrop: boolean;
+  /** Seen only in the inter-network isolation rules (classic, ip6tables on: an IPv4-only network in the IPv6 tables). */
+  isolationOnly: boolean;
 }
 
 /** A binding as read from its DNAT, with the bridge it was found on (if any). */
@@ -125,16 +128,17 @@ export function dnatPortOf(rule: string, family: Family): DnatPort | undefined {
 }
 
 function factsOf(t: FamilyTables): FamilyFacts {
-  const layout: DockerLayout = hasChain(t, 'filter', 'DOCKER-FORWARD') ? 'v28' : 'classic';
+  const layout: DockerLayout = layoutOfTables(t);
+  const iptabler = isIptablerLayout(layout);
   const nets = new Map<string, NetFacts>();
   const seen: string[] = [];
-  const net = (bridge: string): NetFacts => {
+  const net = (bridge: string, isolationOnly = false): NetFacts => {
     let n = nets.get(bridge);
     if (!n) {
-      n = { bridge, masquerade: false, internal: false, iccDrop: false };
+      n = { bridge, masquerade: false, internal: false, iccDrop: false, isolationOnly };
       nets.set(bridge, n);
       seen.push(bridge);
-    }
+    } else if (!isolationOnly) n.isolationOnly = false;
     return n;
   };
   const parsed = (table: string, chain: string): RuleArgs[] => rulesOf(t, table, chain).map(parseArgs);
@@ -160,7 +164,9 @@ function factsOf(t: FamilyTables): FamilyFacts {
     }
   }
 
-  const iso1 = parsed('filter', 'DOCKER-ISOLATION-STAGE-1');
+  // An internal network's DROPs: in DOCKER-ISOLATION-STAGE-1 up to Docker 28, in
+  // DOCKER-INTERNAL from 29.
+  const iso1 = [...parsed('filter', 'DOCKER-ISOLATION-STAGE-1'), ...parsed('filter', 'DOCKER-INTERNAL')];
   const isoOrder: string[] = [];
   for (const r of iso1) {
     if (r.target === 'DROP' && neg(r, '-s') !== undefined && r.opts.get('-o')?.neg === false) {
@@ -174,12 +180,12 @@ function factsOf(t: FamilyTables): FamilyFacts {
       n.subnet ??= neg(r, '-d');
       isoOrder.push(n.bridge);
     } else if (r.target === 'DOCKER-ISOLATION-STAGE-2' && pos(r, '-i') !== undefined) {
-      isoOrder.push(net(pos(r, '-i')!).bridge);
+      isoOrder.push(net(pos(r, '-i')!, true).bridge);
     }
   }
 
   const forwardOrder: string[] = [];
-  const iccRules = layout === 'v28' ? parsed('filter', 'DOCKER-FORWARD') : parsed('filter', 'FORWARD');
+  const iccRules = iptabler ? parsed('filter', 'DOCKER-FORWARD') : parsed('filter', 'FORWARD');
   for (const r of iccRules) {
     const i = pos(r, '-i');
     const o = pos(r, '-o');
@@ -192,7 +198,7 @@ function factsOf(t: FamilyTables): FamilyFacts {
     }
   }
   for (const chain of ['DOCKER-BRIDGE', 'DOCKER-CT']) for (const r of parsed('filter', chain)) if (pos(r, '-o')) net(pos(r, '-o')!);
-  for (const r of parsed('filter', 'DOCKER-ISOLATION-STAGE-2')) if (pos(r, '-o')) net(pos(r, '-o')!);
+  for (const r of parsed('filter', 'DOCKER-ISOLATION-STAGE-2')) if (pos(r, '-o')) net(pos(r, '-o')!, true);
 
   // Which bridge a container address:port belongs to, from filter DOCKER's ACCEPT rules: read
   // only when a DNAT does not name its bridge (`! -i`, the userland proxy's form).
@@ -274,9 +280,9 @@ function factsOf(t: FamilyTables): FamilyFacts {
     }
   }
 
-  // Top first: classic lists every network in DOCKER-ISOLATION-STAGE-1 newest first; v28
-  // appends each network's DOCKER-FORWARD rules, so that chain is oldest first.
-  const primary = layout === 'v28' ? [...new Set(forwardOrder)].reverse() : [...new Set(isoOrder)];
+  // Top first: classic lists every network in DOCKER-ISOLATION-STAGE-1 newest first; v28 and
+  // v29 append each network's DOCKER-FORWARD rules, so that chain is oldest first.
+  const primary = iptabler ? [...new Set(forwardOrder)].reverse() : [...new Set(isoOrder)];
   const order = [...new Set([...primary, ...seen])];
   return { family: t.family, layout, nets, order, ports, direct, ...(userlandProxy !== undefined ? { userlandProxy } : {}) };
 }
@@ -324,7 +330,7 @@ function mergeRanges(ports: readonly PortBinding[]): DockerPort[] {
 }
 
 export interface InferOptions {
-  /** Work out state.endpoints (layout v28) from raw PREROUTING; default true. */
+  /** Work out state.endpoints (layouts v28, v29) from raw PREROUTING; default true. */
   endpoints?: boolean;
   /** Give state.ports (the bindings merged into ranges); default true. */
   ports?: boolean;
@@ -349,6 +355,7 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
 
   const networks = new Map<string, DockerNetwork>();
   const bindings: PortBinding[] = [];
+  let isolationOnlyV6 = false;
   for (const f of facts) {
     const bridgeOfIp = (ip: string): string | undefined => {
       const a = parseAddress(ip);
@@ -363,6 +370,12 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
     const famPorts = f.ports;
     for (const bridge of f.order) {
       const nf = f.nets.get(bridge)!;
+      // A network's isolation rules alone in the IPv6 tables: classic with ip6tables on writes
+      // them for IPv4-only networks too; they give the network no IPv6 subnet.
+      if (f.family === 'ipv6' && nf.isolationOnly) {
+        isolationOnlyV6 = true;
+        continue;
+      }
       const hint = hintOf.get(bridge);
       const fromHint = f.family === 'ipv4' ? hint?.subnet : (hint?.subnet6 ?? (familyOf(hint?.subnet?.split('/')[0] ?? '') === 'ipv6' ? hint?.subnet : undefined));
       const subnet =
@@ -395,15 +408,24 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
   }
 
   // Keep the IPv4 order, with networks seen only in the IPv6 tables after them.
-  const order = [...new Set(facts.flatMap((f) => f.order))];
+  const order = [...new Set(facts.flatMap((f) => f.order))].filter((b) => networks.has(b));
+  const stateNetworks = order.map((b) => networks.get(b)!);
+  // Docker's IPv6 chains without an IPv6 network, or (classic) IPv4-only networks in the IPv6
+  // isolation chains: the daemon's --ip6tables.
+  const v6 = tables.find((t) => t.family === 'ipv6');
+  const skeleton =
+    v6 !== undefined &&
+    !stateNetworks.some((n) => subnetFor(n, 'ipv6') !== undefined) &&
+    (v6.tables.get('nat')?.has('DOCKER') === true || v6.tables.get('filter')?.has('DOCKER') === true);
   const state: DockerState = {
-    layout: lead?.layout ?? 'classic',
+    layout: lead?.layout ?? DEFAULT_LAYOUT,
     userlandProxy: lead?.userlandProxy ?? facts.find((f) => f.userlandProxy !== undefined)?.userlandProxy ?? true,
-    networks: order.map((b) => networks.get(b)!),
+    ...(isolationOnlyV6 || skeleton ? { ip6tables: true } : {}),
+    networks: stateNetworks,
     ports: opts.ports === false ? [] : mergeRanges(bindings),
   };
 
-  if (state.layout === 'v28' && opts.endpoints !== false) {
+  if (isIptablerLayout(state.layout) && opts.endpoints !== false) {
     // Keep the endpoints only when the raw DROPs are not just the published containers'.
     const byBridge = new Map(state.networks.map((n) => [n.bridge, n.name]));
     const endpoints: DockerEndpoint[] = facts.flatMap((f) =>

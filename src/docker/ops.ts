@@ -7,14 +7,16 @@
 // kernel rule is one of Docker's exactly when the texts are equal.
 //
 // apply:
-// - Docker's own chains (nat DOCKER, filter DOCKER, DOCKER-ISOLATION-STAGE-1/2, and v28's
-//   DOCKER-FORWARD, DOCKER-BRIDGE, DOCKER-CT) get exactly the desired rules ("exact").
+// - Docker's own chains (nat DOCKER, filter DOCKER, DOCKER-ISOLATION-STAGE-1/2 up to v28,
+//   v28's and v29's DOCKER-FORWARD, DOCKER-BRIDGE, DOCKER-CT, v29's DOCKER-INTERNAL) get
+//   exactly the desired rules ("exact").
 // - In built-in chains, iptkit owns only the rules of Docker's shapes (isDockerRule, with the
 //   state's bridges): they are made to be the desired top and bottom blocks ("owned");
 //   every other rule stays where it is, counters included.
 // - DOCKER-USER is created with Docker's rules when missing and never touched otherwise.
-// - A Docker chain the state's layout does not have (a v28 chain on a classic host) is deleted
-//   when nothing left references it, else emptied.
+// - A Docker chain the state's layout does not have (a v28 chain on a classic host, the
+//   isolation chains on a v29 host: Docker 29 deletes them) is deleted when nothing left
+//   references it, else emptied; repair (apply of the state) never puts such a chain back.
 // - Docker keeps `-j DOCKER-USER` first in FORWARD (it re-inserts it on every start): when a
 //   rule sits above it, the jump moves back to the top and those rules follow right below it.
 // Rules that did not change keep their counters; on nft only the changed rules are sent.
@@ -40,7 +42,7 @@ import { isDockerOwnedChain, isDockerRule } from './recognise.js';
 import { DOCKER_USER_CHAIN, expandPorts, type DockerFamilyRuleset, type PortBinding } from './ruleset.js';
 import { portView, publishDelta, unpublishDelta, type PortDelta, type PortView, type UnpublishMatch } from './ports.js';
 import { tablesOf, type FamilySaves, type FamilyTables } from './saves.js';
-import { DOCKER_PROTOS, parsePortSpec, validateState, type DockerProto, type DockerState } from './state.js';
+import { DOCKER_PROTOS, isIptablerLayout, parsePortSpec, validateState, type DockerProto, type DockerState } from './state.js';
 
 /** The tables Docker writes to. */
 const DOCKER_TABLES: readonly TableName[] = ['raw', 'mangle', 'nat', 'filter'];
@@ -428,7 +430,7 @@ export class DockerHost {
     // the raw table of a v28 state's direct-access DROPs.
     const extra: TableName[] = [];
     if (ports.some((p) => p['proto'] === 'sctp')) extra.push('mangle');
-    if (given?.layout === 'v28') extra.push('raw');
+    if (given !== undefined && isIptablerLayout(given.layout)) extra.push('raw');
     return this.portsOp(families, given, extra, (view, current) =>
       publishDelta(
         view,

@@ -9,12 +9,12 @@
 //
 // Where Docker puts a port's rules, and so where they go here:
 // - nat DOCKER: the DNAT is appended (`-A`); every binding has its own.
-// - filter DOCKER: the ACCEPT is appended (classic) or inserted at the top (v28, so the newest
+// - filter DOCKER: the ACCEPT is appended (classic) or inserted at the top (v28, v29: so the newest
 //   port is first); ports of one container address and port share it.
-// - nat POSTROUTING: the hairpin MASQUERADE is appended (classic; v28 in hairpin mode only);
+// - nat POSTROUTING: the hairpin MASQUERADE is appended (classic; v28 and v29 in hairpin mode only);
 //   shared like the ACCEPT.
 // - mangle POSTROUTING (classic): the SCTP checksum rule is appended; shared by container port.
-// - raw PREROUTING (v28): a container's direct-access DROP, then the loopback DROPs of its
+// - raw PREROUTING (v28, v29): a container's direct-access DROP, then the loopback DROPs of its
 //   ports published on 127.0.0.0/8. A new container's go at the end; a new loopback DROP of a
 //   container already there goes right after that container's rules.
 // A rule of a removed port goes only when no port that stays puts the same rule there (and,
@@ -36,7 +36,7 @@ import {
   type PortBinding,
 } from './ruleset.js';
 import { directAccessDropRule, loopbackDropRule } from './v28.js';
-import type { DockerNetwork, DockerState } from './state.js';
+import { isIptablerLayout, type DockerNetwork, type DockerState } from './state.js';
 
 /** What the port operations know of a host: its networks and layout, and a family's ports. */
 export interface PortView {
@@ -106,16 +106,18 @@ interface PortChain {
 function portChains(view: PortView): PortChain[] {
   const { state } = view;
   const hairpin = !state.userlandProxy;
-  const v28 = state.layout === 'v28';
+  // Docker 28 and 29 (the iptabler): ACCEPTs inserted, hairpin MASQUERADE only in hairpin
+  // mode, IPv6 DNAT skips link-local sources, no SCTP checksum rule.
+  const iptabler = isIptablerLayout(state.layout);
   const bridgeOf = new Map(state.networks.map((n) => [n.name, n.bridge]));
   const bridge = (b: PortBinding): string => bridgeOf.get(b.network)!;
   const byIp = (b: PortBinding): string => b.containerIp;
   const chains: PortChain[] = [
-    { table: 'nat', chain: DOCKER_CHAIN, own: true, position: 'bottom', rule: (b) => dnatRule(b, bridge(b), !hairpin, v28), key: byIp },
-    { table: 'filter', chain: DOCKER_CHAIN, own: true, position: v28 ? 'top' : 'bottom', rule: (b) => acceptPortRule(b, bridge(b)), key: byIp },
+    { table: 'nat', chain: DOCKER_CHAIN, own: true, position: 'bottom', rule: (b) => dnatRule(b, bridge(b), !hairpin, iptabler), key: byIp },
+    { table: 'filter', chain: DOCKER_CHAIN, own: true, position: iptabler ? 'top' : 'bottom', rule: (b) => acceptPortRule(b, bridge(b)), key: byIp },
   ];
-  if (!v28 || hairpin) chains.push({ table: 'nat', chain: 'POSTROUTING', own: false, position: 'bottom', rule: hairpinMasqueradeRule, key: byIp });
-  if (!v28) {
+  if (!iptabler || hairpin) chains.push({ table: 'nat', chain: 'POSTROUTING', own: false, position: 'bottom', rule: hairpinMasqueradeRule, key: byIp });
+  if (!iptabler) {
     chains.push({
       table: 'mangle',
       chain: 'POSTROUTING',
@@ -251,7 +253,7 @@ export function publishDelta(view: PortView, current: readonly Table[], fresh: r
       },
     });
   }
-  if (view.state.layout === 'v28') {
+  if (isIptablerLayout(view.state.layout)) {
     // Per new container address: its rules as a block, anchored on those already there.
     const rules = chainOf(current, 'raw', 'PREROUTING') ?? [];
     const ips = [...new Set(add.map((b) => b.containerIp))];
@@ -321,7 +323,7 @@ export function unpublishDelta(
   };
 
   const chains = portChains(view);
-  if (view.state.layout === 'v28') {
+  if (isIptablerLayout(view.state.layout)) {
     const byIp = (b: PortBinding): string => b.containerIp;
     const endpoints = new Set((view.state.endpoints ?? []).map((e) => e.ip));
     const bridgeOf = new Map(view.state.networks.map((n): [string, DockerNetwork] => [n.name, n]));

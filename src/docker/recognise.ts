@@ -3,6 +3,8 @@
 // removed), and which chains are Docker's own.
 
 import type { Family } from '../rules/model.js';
+import { hasChain, rulesOf, type FamilyTables } from './saves.js';
+import { DEFAULT_LAYOUT, type DockerLayout } from './state.js';
 import {
   DOCKER_BRIDGE_CHAIN,
   DOCKER_CHAIN,
@@ -28,6 +30,30 @@ export const DOCKER_OWNED_CHAINS: Readonly<Record<string, readonly string[]>> = 
     'DOCKER-ISOLATION',
   ],
 };
+
+/**
+ * The generation of Docker that wrote one family's tables. Docker 29 has DOCKER-INTERNAL
+ * (jumped to from DOCKER-FORWARD) and deletes the isolation chains; Docker 28 has
+ * DOCKER-FORWARD and jumps from it to DOCKER-ISOLATION-STAGE-1; older Docker has neither and
+ * jumps from FORWARD to the isolation chain. A chain deleted by hand does not hide the
+ * generation while a jump to it remains. Tables without any of Docker's chains or jumps are
+ * DEFAULT_LAYOUT's.
+ */
+export function layoutOfTables(t: FamilyTables): Exclude<DockerLayout, 'nft'> {
+  const forward = rulesOf(t, 'filter', 'FORWARD');
+  const dockerForward = rulesOf(t, 'filter', DOCKER_FORWARD_CHAIN);
+  if (hasChain(t, 'filter', DOCKER_INTERNAL_CHAIN) || dockerForward.includes(`-j ${DOCKER_INTERNAL_CHAIN}`)) return 'v29';
+  if (hasChain(t, 'filter', DOCKER_FORWARD_CHAIN) || forward.includes(`-j ${DOCKER_FORWARD_CHAIN}`)) {
+    return hasChain(t, 'filter', ISOLATION_STAGE_1) || dockerForward.includes(`-j ${ISOLATION_STAGE_1}`) ? 'v28' : 'v29';
+  }
+  const docker =
+    hasChain(t, 'nat', DOCKER_CHAIN) ||
+    hasChain(t, 'filter', DOCKER_CHAIN) ||
+    hasChain(t, 'filter', ISOLATION_STAGE_1) ||
+    forward.includes(`-j ${ISOLATION_STAGE_1}`);
+  const layout = docker ? 'classic' : DEFAULT_LAYOUT;
+  return layout === 'nft' ? 'v29' : layout;
+}
 
 export function isDockerOwnedChain(table: string, chain: string): boolean {
   return DOCKER_OWNED_CHAINS[table]?.includes(chain) ?? false;

@@ -14,9 +14,18 @@
 // - `endpoints` (optional, Docker 28+): container addresses, in the order Docker joined them,
 //   for the raw-PREROUTING direct-access DROP rules; addresses of published ports need not be
 //   listed. Absent means "the containers with published ports, in port order".
+// - `networks` and `ports` are required ([] for none): a state that forgot one is not taken
+//   for a host without any. `layout` defaults to DEFAULT_LAYOUT (v29, Docker 29.x).
+// - A bridge is one plain interface name as an iptables rule names it (no `+` wildcard, no
+//   leading `!`, no quote); subnets of one family do not overlap between networks; container
+//   and endpoint addresses are usable host addresses of their subnet (issue 12).
+// - Every refusal is one line naming the JSON path and the value (show(): bounded, so a deeply
+//   nested or non-finite value is described, not a stack overflow or `null`).
 
 import type { Family } from '../rules/model.js';
 import {
+  type Address,
+  type Prefix,
   canonicalAddress,
   formatPrefix,
   hostBitsSet,
@@ -26,7 +35,7 @@ import {
   prefixContains,
 } from './address.js';
 
-export type DockerLayout = 'classic' | 'v28' | 'nft';
+export type DockerLayout = 'classic' | 'v28' | 'v29' | 'nft';
 export type DockerProto = 'tcp' | 'udp' | 'sctp';
 
 export interface DockerNetwork {
@@ -66,6 +75,13 @@ export interface DockerState {
   layout: DockerLayout;
   /** dockerd --userland-proxy (default true); false is Docker's "hairpin mode". */
   userlandProxy: boolean;
+  /**
+   * dockerd --ip6tables. true: Docker's IPv6 chains and jumps exist even when no network has
+   * an IPv6 subnet (the skeleton Docker 27+ writes by default; classic also puts every
+   * network's isolation rules there); false: no IPv6 rule at all. Absent: IPv6 rules exactly
+   * when a network has an IPv6 subnet.
+   */
+  ip6tables?: boolean;
   /** Top first: Docker inserts each new network's rules above the older ones'. */
   networks: DockerNetwork[];
   /** In the order their DNAT rules appear. */
@@ -73,25 +89,48 @@ export interface DockerState {
   endpoints?: DockerEndpoint[];
 }
 
-export const DOCKER_LAYOUTS: readonly DockerLayout[] = ['classic', 'v28', 'nft'];
+export const DOCKER_LAYOUTS: readonly DockerLayout[] = ['classic', 'v28', 'v29', 'nft'];
+
+/** The layouts of Docker's iptabler (28.2+): DOCKER-FORWARD, raw direct-access DROPs, per-port ACCEPTs inserted. */
+export function isIptablerLayout(layout: DockerLayout): layout is 'v28' | 'v29' {
+  return layout === 'v28' || layout === 'v29';
+}
+/** The layout of a host without any of Docker's chains: the current Docker's (29.x). */
+export const DEFAULT_LAYOUT: DockerLayout = 'v29';
+
 export const DOCKER_PROTOS: readonly DockerProto[] = ['tcp', 'udp', 'sctp'];
 
 /** Linux IFNAMSIZ is 16 including the terminating NUL. */
 export const MAX_IFNAME_BYTES = 15;
 
-const STATE_KEYS = ['layout', 'userlandProxy', 'networks', 'ports', 'endpoints'];
+const STATE_KEYS = ['layout', 'userlandProxy', 'ip6tables', 'networks', 'ports', 'endpoints'];
 const NETWORK_KEYS = ['name', 'bridge', 'subnet', 'subnet6', 'icc', 'masquerade', 'internal'];
 const PORT_KEYS = ['network', 'proto', 'hostIp', 'hostPort', 'containerIp', 'containerPort'];
 const ENDPOINT_KEYS = ['network', 'ip'];
 
-function show(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (v === undefined) return 'undefined';
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
+/**
+ * A value of untrusted JSON as one short line: strings quoted (escapes keep it on one line),
+ * non-finite numbers as such (`1e309` parses to Infinity, which JSON.stringify prints as null),
+ * arrays and objects to two levels and three members. Never recursive past that, so a deeply
+ * nested value cannot exhaust the stack.
+ */
+export function show(v: unknown, depth = 0): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 64 ? `${v.slice(0, 64)}…` : v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) {
+    if (depth >= 2) return v.length === 0 ? '[]' : '[…]';
+    const items = v.slice(0, 3).map((x: unknown) => show(x, depth + 1));
+    if (v.length > 3) items.push('…');
+    return `[${items.join(',')}]`;
   }
+  if (typeof v === 'object') {
+    const keys = Object.keys(v);
+    if (depth >= 2) return keys.length === 0 ? '{}' : '{…}';
+    const items = keys.slice(0, 3).map((k) => `${JSON.stringify(k)}:${show((v as Record<string, unknown>)[k], depth + 1)}`);
+    if (keys.length > 3) items.push('…');
+    return `{${items.join(',')}}`;
+  }
+  return typeof v;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -109,6 +148,7 @@ function checkKeys(obj: Record<string, unknown>, known: readonly string[], path:
 
 function str(obj: Record<string, unknown>, key: string, path: string): string {
   const v = obj[key];
+  if (v === undefined) throw new TypeError(`${path}.${key}: missing`);
   if (typeof v !== 'string') throw new TypeError(`${path}.${key}: ${show(v)} is not a string`);
   return v;
 }
@@ -120,11 +160,23 @@ function bool(obj: Record<string, unknown>, key: string, path: string, dflt: boo
   return v;
 }
 
-/** Linux's dev_valid_name, plus the length limit counted in bytes. */
+/**
+ * Linux's dev_valid_name, plus the length limit counted in bytes, plus what an iptables rule
+ * cannot name as one plain interface: a trailing `+` is iptables' wildcard (`br+` matches every
+ * interface starting with `br`), a leading `!` reads as negation, and a quote or backslash
+ * cannot be written in an iptables-restore line.
+ */
 export function checkInterfaceName(name: string, path: string): void {
   if (name === '' || name === '.' || name === '..') throw new RangeError(`${path}: ${show(name)} is not an interface name`);
   if (/[\s/:]/.test(name)) {
     throw new RangeError(`${path}: ${show(name)} is not an interface name (no whitespace, "/" or ":")`);
+  }
+  if (name.endsWith('+')) {
+    throw new RangeError(`${path}: ${show(name)} ends in "+", iptables' interface wildcard: its rules would match every interface starting with ${show(name.slice(0, -1))}`);
+  }
+  if (name.startsWith('!')) throw new RangeError(`${path}: ${show(name)} starts with "!", which iptables reads as negation`);
+  if (/["'\\]/.test(name)) {
+    throw new RangeError(`${path}: ${show(name)} holds a quote or backslash, which an iptables rule cannot name as an interface`);
   }
   const bytes = Buffer.byteLength(name, 'utf8');
   if (bytes > MAX_IFNAME_BYTES) {
@@ -175,10 +227,33 @@ function portSpec(obj: Record<string, unknown>, key: string, path: string): Port
   }
   const r = parsePortSpec(v);
   if (!r) {
-    if (typeof v === 'number') throw new RangeError(`${path}.${key}: ${show(v)} is not a port`);
+    if (typeof v === 'number') throw new RangeError(`${path}.${key}: ${show(v)} is not a port (an integer 1 to 65535)`);
     throw new RangeError(`${path}.${key}: ${show(v)} is not a port range "A-B" with 1 <= A < B <= 65535`);
   }
   return r;
+}
+
+/** Two prefixes of one family share an address exactly when one contains the other. */
+function prefixesOverlap(a: Prefix, b: Prefix): boolean {
+  return a.addr.family === b.addr.family && (prefixContains(a, b.addr) || prefixContains(b, a.addr));
+}
+
+/**
+ * A container address must be a usable host address of its subnet: not the network address
+ * (all host bits zero: IPv4, and IPv6's subnet-router anycast address, which Docker's IPAM
+ * never hands out either) nor, in IPv4, the broadcast address (all host bits one). /31, /32,
+ * /127 and /128 have no such reserved addresses.
+ */
+function checkHostAddress(a: Address, subnet: Prefix, path: string, text: string): void {
+  const bits = a.bytes.length * 8;
+  if (subnet.length >= bits - 1) return;
+  const hostBits = (value: 0 | 1): boolean => {
+    for (let bit = subnet.length; bit < bits; bit++) if (((a.bytes[bit >> 3]! >> (7 - (bit & 7))) & 1) !== value) return false;
+    return true;
+  };
+  const where = formatPrefix(subnet);
+  if (hostBits(0)) throw new RangeError(`${path}: ${show(text)} is the network address of ${where}, not a host address`);
+  if (a.family === 'ipv4' && hostBits(1)) throw new RangeError(`${path}: ${show(text)} is the broadcast address of ${where}, not a host address`);
 }
 
 /** The family whose tables a network's rules go to, with that family's subnet. */
@@ -202,14 +277,18 @@ export function portFamily(p: DockerPort): Family {
 export function validateState(json: unknown): DockerState {
   if (!isObject(json)) throw new TypeError(`state: ${show(json)} is not an object`);
   checkKeys(json, STATE_KEYS, '');
-  const layout = json.layout;
+  // A new state is for the current Docker unless it says otherwise.
+  const layout = json.layout ?? DEFAULT_LAYOUT;
   if (typeof layout !== 'string' || !DOCKER_LAYOUTS.includes(layout as DockerLayout)) {
     throw new RangeError(`layout: ${show(layout)} is not one of ${DOCKER_LAYOUTS.join(', ')}`);
   }
   const userlandProxy = bool(json, 'userlandProxy', '', true);
-  const rawNetworks = json.networks ?? [];
+  // Required, so that a state that forgot them is not taken for a host with none.
+  const rawNetworks = json.networks;
+  if (rawNetworks === undefined) throw new TypeError('networks: missing (the bridge networks; [] for none)');
   if (!Array.isArray(rawNetworks)) throw new TypeError(`networks: ${show(rawNetworks)} is not an array`);
-  const rawPorts = json.ports ?? [];
+  const rawPorts = json.ports;
+  if (rawPorts === undefined) throw new TypeError('ports: missing (the published ports; [] for none)');
   if (!Array.isArray(rawPorts)) throw new TypeError(`ports: ${show(rawPorts)} is not an array`);
 
   const networks: DockerNetwork[] = [];
@@ -244,6 +323,21 @@ export function validateState(json: unknown): DockerState {
         throw new RangeError(`${path}.subnet6: ${show(raw.subnet6)} given, but subnet ${show(subnet)} is not IPv4`);
       }
       net.subnet6 = s6;
+    }
+    // Two networks of one family must not share addresses: Docker's IPAM refuses it, and the
+    // rules of one would then match the other's containers.
+    for (const [key, subnetText] of [['subnet', net.subnet], ['subnet6', net.subnet6]] as const) {
+      if (subnetText === undefined) continue;
+      const mine = parsePrefix(subnetText)!;
+      networks.forEach((o, j) => {
+        for (const [okey, otherText] of [['subnet', o.subnet], ['subnet6', o.subnet6]] as const) {
+          if (otherText === undefined) continue;
+          const other = parsePrefix(otherText)!;
+          if (prefixesOverlap(mine, other)) {
+            throw new RangeError(`${path}.${key}: ${show(subnetText)} overlaps networks[${j}].${okey} ${show(otherText)}`);
+          }
+        }
+      });
     }
     networks.push(net);
     byName.set(name, net);
@@ -287,6 +381,7 @@ export function validateState(json: unknown): DockerState {
     if (!prefixContains(parsePrefix(subnet)!, containerAddr)) {
       throw new RangeError(`${path}.containerIp: ${show(containerIpText)} is outside network ${show(netName)}'s subnet ${subnet}`);
     }
+    checkHostAddress(containerAddr, parsePrefix(subnet)!, `${path}.containerIp`, containerIpText);
     const host = portSpec(raw, 'hostPort', path);
     const cont = portSpec(raw, 'containerPort', path);
     if (host.last - host.first !== cont.last - cont.first) {
@@ -326,7 +421,18 @@ export function validateState(json: unknown): DockerState {
     });
   });
 
-  const state: DockerState = { layout: layout as DockerLayout, userlandProxy, networks, ports };
+  let ip6tables: boolean | undefined;
+  if (json.ip6tables !== undefined) {
+    if (typeof json.ip6tables !== 'boolean') throw new TypeError(`ip6tables: ${show(json.ip6tables)} is not a boolean`);
+    ip6tables = json.ip6tables;
+  }
+  const state: DockerState = {
+    layout: layout as DockerLayout,
+    userlandProxy,
+    ...(ip6tables !== undefined ? { ip6tables } : {}),
+    networks,
+    ports,
+  };
   if (json.endpoints !== undefined) {
     if (!Array.isArray(json.endpoints)) throw new TypeError(`endpoints: ${show(json.endpoints)} is not an array`);
     const seen = new Map<string, number>();
@@ -344,6 +450,7 @@ export function validateState(json: unknown): DockerState {
       if (subnet === undefined || !prefixContains(parsePrefix(subnet)!, addr)) {
         throw new RangeError(`${path}.ip: ${show(ipText)} is outside network ${show(netName)}'s subnets`);
       }
+      checkHostAddress(addr, parsePrefix(subnet)!, `${path}.ip`, ipText);
       const ip = canonicalAddress(ipText)!;
       const dup = seen.get(ip);
       if (dup !== undefined) throw new RangeError(`${path}.ip: ${show(ipText)} is already endpoints[${dup}]`);

@@ -1,17 +1,29 @@
-// Layout "v28": the iptables rules of Docker 28 (28.2 and later), learnt from moby/moby
-// v28.5.2 libnetwork/drivers/bridge/internal/iptabler/{iptabler,network,port,endpoint}.go,
-// libnetwork/firewall_linux.go and the iptabler testdata/*.golden files.
+// Layouts "v28" and "v29": the iptables rules of Docker's iptabler, Docker 28 (28.2 to 28.5)
+// and Docker 29 (29.0 to 29.7). Learnt from moby/moby v28.5.2
+// libnetwork/drivers/bridge/internal/iptabler/{iptabler,network,port,endpoint}.go,
+// libnetwork/firewall_linux.go and the iptabler testdata/*.golden files, and from
+// docker-v29.7.2 (commit 6a43e3d5afddf4111da0f864bbc7cae5d7e95001) daemon/libnetwork/... at
+// the same paths; the iptabler is unchanged from docker-v29.0.0 to docker-v29.7.2.
 //
-// What changed from classic: filter FORWARD holds only `-j DOCKER-USER` and `-j DOCKER-FORWARD`;
-// DOCKER-FORWARD jumps to DOCKER-CT, DOCKER-ISOLATION-STAGE-1, DOCKER-BRIDGE and then holds
-// the per-network accept/icc rules (appended, so oldest network first); filter DOCKER ends with
-// a per-network default DROP and gets its per-port ACCEPTs inserted at the top (newest port
-// first); no RETURN at the end of the isolation chains or DOCKER-USER; the per-port hairpin
-// MASQUERADE only in hairpin mode; IPv6 DNAT skips link-local sources; raw PREROUTING drops
-// packets addressed straight to a container from outside its bridge, and packets from outside
-// for a port published on 127.0.0.0/8. gw_mode (routed, nat-unprotected) is not modelled:
-// every network is gw_mode=nat. The SCTP checksum rule needs an environment variable in 28
-// and is not written.
+// What v28 changed from classic: filter FORWARD holds only `-j DOCKER-USER` and
+// `-j DOCKER-FORWARD`; DOCKER-FORWARD jumps to DOCKER-CT, DOCKER-ISOLATION-STAGE-1,
+// DOCKER-BRIDGE and then holds the per-network accept/icc rules (appended, so oldest network
+// first); filter DOCKER ends with a per-network default DROP and gets its per-port ACCEPTs
+// inserted at the top (newest port first); no RETURN at the end of the isolation chains or
+// DOCKER-USER; the per-port hairpin MASQUERADE only in hairpin mode; IPv6 DNAT skips link-local
+// sources; raw PREROUTING drops packets addressed straight to a container from outside its
+// bridge, and packets from outside for a port published on 127.0.0.0/8. The SCTP checksum rule
+// needs DOCKER_IPTABLES_SCTP_CHECKSUM=1 in 28 and is not written.
+//
+// What v29 changed from v28 (network.go, iptabler.go): the inter-network isolation chains
+// DOCKER-ISOLATION-STAGE-1/2 are gone (Docker 29 deletes them on start; filter DOCKER's
+// per-network DROP isolates instead); an internal network's two DROPs are inserted into the new
+// DOCKER-INTERNAL, which DOCKER-FORWARD jumps to in the isolation chain's place; with the
+// userland proxy there is no nat `-A DOCKER -i BRIDGE -j RETURN`; the SCTP checksum rule is
+// gone from the code.
+//
+// gw_mode (routed, nat-unprotected), the SNAT host address, trusted interfaces, direct routing
+// and v29's accept-fwmark are not modelled: every network is gw_mode=nat with MASQUERADE.
 
 import type { Family } from '../rules/model.js';
 import { isLoopback, parseAddress, hostCidr } from './address.js';
@@ -23,6 +35,7 @@ import {
   DOCKER_CHAIN,
   DOCKER_CT_CHAIN,
   DOCKER_FORWARD_CHAIN,
+  DOCKER_INTERNAL_CHAIN,
   DOCKER_USER_CHAIN,
   ISOLATION_STAGE_1,
   ISOLATION_STAGE_2,
@@ -85,6 +98,15 @@ export function v28RawRules(state: DockerState, family: Family): string[] {
 }
 
 export function v28Rules(state: DockerState, family: Family): DockerFamilyRuleset {
+  return iptablerRules(state, family, 'v28');
+}
+
+export function v29Rules(state: DockerState, family: Family): DockerFamilyRuleset {
+  return iptablerRules(state, family, 'v29');
+}
+
+function iptablerRules(state: DockerState, family: Family, generation: 'v28' | 'v29'): DockerFamilyRuleset {
+  const v29 = generation === 'v29';
   const nets = state.networks.filter((n) => subnetFor(n, family) !== undefined);
   const oldestFirst = [...nets].reverse();
   const external = nets.filter((n) => !n.internal);
@@ -94,7 +116,8 @@ export function v28Rules(state: DockerState, family: Family): DockerFamilyRulese
   const hairpin = !state.userlandProxy;
 
   const natDocker = [
-    ...(hairpin ? [] : external.filter((n) => n.masquerade).map((n) => `-i ${n.bridge} -j RETURN`)),
+    // Docker 28's SKIP DNAT rule with the userland proxy; Docker 29 has none.
+    ...(hairpin || v29 ? [] : external.filter((n) => n.masquerade).map((n) => `-i ${n.bridge} -j RETURN`)),
     ...bindings.map((b) => dnatRule(b, bridgeOf.get(b.network)!, !hairpin, true)),
   ];
   const postroutingTop = external.flatMap((n) => [
@@ -109,7 +132,7 @@ export function v28Rules(state: DockerState, family: Family): DockerFamilyRulese
   const filterDocker = [...accepts, ...externalOldestFirst.map((n) => `! -i ${n.bridge} -o ${n.bridge} -j DROP`)];
   const dockerForward = [
     `-j ${DOCKER_CT_CHAIN}`,
-    `-j ${ISOLATION_STAGE_1}`,
+    `-j ${v29 ? DOCKER_INTERNAL_CHAIN : ISOLATION_STAGE_1}`,
     `-j ${DOCKER_BRIDGE_CHAIN}`,
     ...oldestFirst.flatMap((n) =>
       n.internal
@@ -119,8 +142,10 @@ export function v28Rules(state: DockerState, family: Family): DockerFamilyRulese
           : [`-i ${n.bridge} -o ${n.bridge} -j DROP`, `-i ${n.bridge} ! -o ${n.bridge} -j ACCEPT`],
     ),
   ];
+  // Each internal network inserts its two DROPs at the top: the newest network's come first.
+  const internalDrops = nets.filter((n) => n.internal).flatMap((n) => internalDropRules(family, n.bridge, subnetFor(n, family)!));
   const isolation1 = [
-    ...nets.filter((n) => n.internal).flatMap((n) => internalDropRules(family, n.bridge, subnetFor(n, family)!)),
+    ...internalDrops,
     ...externalOldestFirst.map((n) => `-i ${n.bridge} ! -o ${n.bridge} -j ${ISOLATION_STAGE_2}`),
   ];
   const isolation2 = external.map((n) => `-o ${n.bridge} -j DROP`);
@@ -136,8 +161,12 @@ export function v28Rules(state: DockerState, family: Family): DockerFamilyRulese
         rules: externalOldestFirst.map((n) => `-o ${n.bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`),
       },
       { table: 'filter', chain: DOCKER_FORWARD_CHAIN, rules: dockerForward },
-      { table: 'filter', chain: ISOLATION_STAGE_1, rules: isolation1 },
-      { table: 'filter', chain: ISOLATION_STAGE_2, rules: isolation2 },
+      ...(v29
+        ? [{ table: 'filter' as const, chain: DOCKER_INTERNAL_CHAIN, rules: internalDrops }]
+        : [
+            { table: 'filter' as const, chain: ISOLATION_STAGE_1, rules: isolation1 },
+            { table: 'filter' as const, chain: ISOLATION_STAGE_2, rules: isolation2 },
+          ]),
     ],
     builtinRules: [
       ...natJumpRules(family, state.userlandProxy),

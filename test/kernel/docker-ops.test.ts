@@ -457,7 +457,7 @@ describe.skipIf(!isRoot).each(BACKENDS)('docker publish/unpublish = apply of the
 });
 
 describe.skipIf(!isRoot).each(BACKENDS)('Docker rules read back from the kernel as their text, $backend back end', (b) => {
-  test('every rule the model writes is in its chain as written, both layouts and families', () =>
+  test('every rule the model writes is in its chain as written, every layout (SCTP too) and both families', () =>
     withNetns(async (ns) => {
       const host = await DockerHost.open({ backend: b.backend, netns: ns.name });
       const base = {
@@ -472,10 +472,11 @@ describe.skipIf(!isRoot).each(BACKENDS)('Docker rules read back from the kernel 
           { network: 'ds', proto: 'udp', hostIp: '127.0.0.1', hostPort: '5353-5354', containerIp: '172.25.0.3', containerPort: '53-54' },
           { network: 'ds', proto: 'tcp', hostIp: '::', hostPort: 8080, containerIp: 'fd00:25::2', containerPort: 80 },
           { network: 'ds', proto: 'udp', hostIp: 'fd00:99::1', hostPort: 5353, containerIp: 'fd00:25::3', containerPort: 53 },
+          { network: 'ds', proto: 'sctp', hostIp: '0.0.0.0', hostPort: 9999, containerIp: '172.25.0.4', containerPort: 9999 },
         ],
         endpoints: [{ network: 'int', ip: '10.10.0.5' }],
       };
-      for (const layout of ['classic', 'v28', 'classic']) {
+      for (const layout of ['classic', 'v28', 'v29', 'v28', 'classic']) {
         for (const userlandProxy of [true, false]) {
           const state = validateState({ ...base, layout, userlandProxy });
           await host.apply(state);

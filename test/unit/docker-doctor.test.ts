@@ -8,6 +8,7 @@ import { desiredRules } from '../../src/docker/desired.js';
 import { toSaveText } from '../../src/docker/ruleset.js';
 import { doctor, summary, type Finding } from '../../src/docker/doctor.js';
 import type { FamilySaves } from '../../src/docker/saves.js';
+import { readMobyGoldens, tablesOfGolden } from '../helpers/moby.js';
 
 const root = new URL('../../', import.meta.url);
 const golden = (name: string): DockerState =>
@@ -38,11 +39,58 @@ const codes = (f: Finding[]) => f.map((x) => x.code);
 const bridgesOf = (s: DockerState) => s.networks.map((n) => n.bridge);
 
 describe('doctor', () => {
-  for (const name of ['classic-mixed', 'classic-hairpin', 'v28-mixed', 'v28-hairpin']) {
+  for (const name of ['classic-mixed', 'classic-hairpin', 'v28-mixed', 'v28-hairpin', 'v29-mixed', 'v29-hairpin']) {
     it(`a healthy ${name} host has no finding, with or without its state`, () => {
       const state = golden(name);
       expect(doctor(savesOf(state))).toEqual([]);
       expect(doctor(savesOf(state), { state, bridges: bridgesOf(state) })).toEqual([]);
+    });
+  }
+
+  for (const [file, layout] of [['v28.5.2.txt', 'v28'], ['docker-v29.7.2.txt', 'v29']] as const) {
+    it(`a Docker ${layout.slice(1)} host as moby ${file.replace(/\.txt$/, '')}'s goldens show it has no finding, with or without its layout`, () => {
+      // TestIptabler's dumps, with the DOCKER-USER chain and jump the daemon adds
+      // (TestUserChain): the test itself does not create them. The "cleaned" dumps are the
+      // daemon's chains without a network.
+      const goldens = readMobyGoldens(file);
+      let hosts = 0;
+      for (const [name, text] of goldens) {
+        const m = /^TestIptabler\/((?:cleaned,hairpin=\w+)|hairpin=\w+,internal=\w+,icc=\w+(?:,masq=\w+,snat=false,gwm=nat,bindlh=\w+)?)__(ip6?tables)$/.exec(name);
+        if (!m) continue;
+        hosts++;
+        const at = text.indexOf('\n-A FORWARD ');
+        const withUser = `${text.slice(0, at)}\n:DOCKER-USER - [0:0]\n-A FORWARD -j DOCKER-USER${text.slice(at)}`;
+        const saves = [{ family: m[2] === 'iptables' ? ('ipv4' as const) : ('ipv6' as const), tables: tablesOfGolden(withUser) }];
+        expect(doctor(saves), name).toEqual([]);
+        expect(doctor(saves, { state: validateState({ layout, networks: [], ports: [] }) }).filter((x) => x.severity === 'error'), name).toEqual([]);
+      }
+      expect(hosts).toBe(44);
+    });
+  }
+
+  it('a v29 host: DOCKER-INTERNAL missing, or its jump, is an error; no isolation chain is asked for', () => {
+    const state = golden('v29-mixed');
+    const gone = doctor(edit(savesOf(state), 'ipv4', 'filter', without(/DOCKER-INTERNAL/)));
+    expect(gone.filter((x) => x.severity === 'error').map((x) => [x.code, x.chain])).toEqual([['missing-chain', 'DOCKER-INTERNAL']]);
+    const noJump = doctor(edit(savesOf(state), 'ipv4', 'filter', without(/^-A DOCKER-FORWARD -j DOCKER-INTERNAL$/)));
+    expect(noJump.filter((x) => x.severity === 'error').map((x) => [x.code, x.chain])).toEqual([['missing-jump', 'DOCKER-FORWARD']]);
+    expect(doctor(savesOf(state)).some((x) => x.chain.startsWith('DOCKER-ISOLATION'))).toBe(false);
+  });
+
+  it("a v29 state on a host that still has Docker 28's isolation chains: they are reported as not the layout's", () => {
+    const state = golden('v29-mixed');
+    const found = doctor(savesOf({ ...state, layout: 'v28' }), { state });
+    expect(found.some((x) => x.chain === 'DOCKER-ISOLATION-STAGE-1' && x.code === 'differs-from-state' && x.message.includes('not part of'))).toBe(true);
+  });
+
+  for (const name of ['classic-mixed', 'classic-hairpin', 'v28-mixed', 'v29-mixed']) {
+    it(`a healthy ${name} host with ip6tables on has no finding, IPv4-only networks too`, () => {
+      const state = { ...golden(name), ip6tables: true };
+      const v4only = { ...state, networks: state.networks.map(({ subnet6: _s, ...n }) => n), ports: state.ports.filter((p) => !p.containerIp.includes(':')) };
+      for (const s of [state, v4only]) {
+        expect(doctor(savesOf(s))).toEqual([]);
+        expect(doctor(savesOf(s), { state: s, bridges: bridgesOf(s) })).toEqual([]);
+      }
     });
   }
 

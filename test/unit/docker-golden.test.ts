@@ -2,7 +2,9 @@
 // and, as root, proof that every generated rule is byte for byte what iptables-save prints:
 // the text is restored with iptables-legacy-restore in a throwaway namespace and read back.
 // Docker's behaviour from moby/moby v27.5.1 (classic) and v28.5.2 (v28, iptabler testdata
-// goldens, commit 89c5e8fd66634b6128fc4c0e6f1236e2540e46e0). Regenerate the golden files with
+// goldens, commit 89c5e8fd66634b6128fc4c0e6f1236e2540e46e0) and docker-v29.7.2 (v29, commit
+// 6a43e3d5afddf4111da0f864bbc7cae5d7e95001; docker-moby-golden.test.ts holds both to Docker's
+// own golden files). Regenerate the golden files with
 // IPTKIT_UPDATE_GOLDEN=1 after checking the difference by hand.
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { toSaveText } from '../../src/docker/ruleset.js';
 import { isRoot, saveLines, withNetns } from '../helpers/netns.js';
 
 const dir = new URL('../golden/docker/', import.meta.url);
-const scenarios = ['classic-mixed', 'classic-hairpin', 'v28-mixed', 'v28-hairpin'];
+const scenarios = ['classic-mixed', 'classic-hairpin', 'v28-mixed', 'v28-hairpin', 'v29-mixed', 'v29-hairpin'];
 const update = process.env.IPTKIT_UPDATE_GOLDEN === '1';
 
 function render(name: string, family: 'ipv4' | 'ipv6'): string {

@@ -45,7 +45,7 @@ describe('inferState', () => {
     expect(rulesOnly(again)).toEqual(rulesOnly(seedRules));
   });
 
-  for (const name of ['classic-mixed', 'classic-hairpin', 'v28-mixed', 'v28-hairpin']) {
+  for (const name of ['classic-mixed', 'classic-hairpin', 'v28-mixed', 'v28-hairpin', 'v29-mixed', 'v29-hairpin']) {
     it(`${name}: rules → state → the same rules, both families`, () => {
       const state = golden(name);
       const inferred = inferState(savesOf(state), namesOf(state));
@@ -92,9 +92,49 @@ describe('inferState', () => {
     expect(got.userlandProxy).toBe(false);
   });
 
+  for (const name of ['classic-mixed', 'classic-hairpin', 'v28-mixed', 'v29-mixed']) {
+    it(`${name} with ip6tables on: rules → state → the same rules, ip6tables read back`, () => {
+      const state = { ...golden(name), ip6tables: true };
+      const inferred = inferState(savesOf(state), namesOf(state));
+      // With an IPv6 network, v28 and v29 write the same rules with ip6tables on or unsaid;
+      // classic's IPv6 isolation rules for IPv4-only networks show it.
+      expect(inferred.ip6tables).toBe(name.startsWith('classic') ? true : undefined);
+      expect(desiredRules(inferred)).toEqual(desiredRules(state));
+      // Only IPv4 networks: the IPv6 tables hold the skeleton (and classic's isolation rules).
+      const v4only = { ...state, networks: state.networks.map(({ subnet6: _s, ...n }) => n), ports: state.ports.filter((p) => !p.containerIp.includes(':')) };
+      const back = inferState(savesOf(v4only), namesOf(v4only));
+      expect(back.ip6tables).toBe(true);
+      expect(back.networks.every((n) => n.subnet6 === undefined)).toBe(true);
+      expect(desiredRules(back)).toEqual(desiredRules(v4only));
+    });
+  }
+
+  it('layout v29 is recognised by DOCKER-INTERNAL, an internal network by its DROPs there', () => {
+    const state = golden('v29-mixed');
+    const got = inferState(savesOf(state));
+    expect(got.layout).toBe('v29');
+    const internal = got.networks.filter((n) => n.internal);
+    expect(internal.map((n) => [n.bridge, n.subnet])).toEqual([
+      ['br-internal01', '10.10.0.0/24'],
+      ['br-sealed', '10.30.0.0/24'],
+    ]);
+  });
+
+  it('the generation of a host: by its chains, and by the jumps left when a chain is gone', () => {
+    const layoutOf = (lines: string[]) => inferState([{ family: 'ipv4', tables: { filter: `*filter\n${lines.join('\n')}\nCOMMIT\n` } }]).layout;
+    expect(layoutOf([':DOCKER-FORWARD - [0:0]', ':DOCKER-INTERNAL - [0:0]'])).toBe('v29');
+    expect(layoutOf([':DOCKER-FORWARD - [0:0]', '-A DOCKER-FORWARD -j DOCKER-INTERNAL'])).toBe('v29');
+    expect(layoutOf([':DOCKER-FORWARD - [0:0]', ':DOCKER-ISOLATION-STAGE-1 - [0:0]'])).toBe('v28');
+    expect(layoutOf([':DOCKER-FORWARD - [0:0]', '-A DOCKER-FORWARD -j DOCKER-ISOLATION-STAGE-1'])).toBe('v28');
+    expect(layoutOf([':DOCKER - [0:0]', ':DOCKER-ISOLATION-STAGE-1 - [0:0]'])).toBe('classic');
+    expect(layoutOf(['-A FORWARD -j DOCKER-ISOLATION-STAGE-1'])).toBe('classic');
+    // No Docker chain at all: the current generation.
+    expect(layoutOf([':FORWARD ACCEPT [0:0]'])).toBe('v29');
+  });
+
   it('a DNAT read by its text is read as parseArgs reads it, Docker’s forms and others', () => {
     const texts: string[] = [];
-    for (const name of ['classic-mixed', 'classic-hairpin', 'v28-mixed', 'v28-hairpin']) {
+    for (const name of ['classic-mixed', 'classic-hairpin', 'v28-mixed', 'v28-hairpin', 'v29-mixed', 'v29-hairpin']) {
       for (const userlandProxy of [true, false]) {
         const rs = desiredRules({ ...golden(name), userlandProxy });
         for (const f of ['ipv4', 'ipv6'] as const) for (const c of rs[f].ownedChains) if (c.table === 'nat') texts.push(...c.rules);
@@ -118,7 +158,7 @@ describe('inferState', () => {
   });
 
   it('inferTables without endpoints or ports: the same networks, and every binding', () => {
-    for (const name of ['classic-mixed', 'v28-mixed']) {
+    for (const name of ['classic-mixed', 'v28-mixed', 'v29-mixed']) {
       const state = golden(name);
       const full = inferState(savesOf(state), namesOf(state));
       const lean = inferTables(readSaves(savesOf(state)), namesOf(state), { endpoints: false, ports: false });

@@ -202,8 +202,56 @@ describe('layout classic specifics (moby/moby v27.5.1)', () => {
     ]);
   });
 
+  // ip6tables on (Docker 27's default) on a host with IPv4-only networks, from v27.5.1:
+  // setupIPChains makes nat/filter DOCKER and the isolation chains ending in RETURN for each
+  // enabled family; isolateNetwork calls setINC (insert `-i BR ! -o BR -j STAGE-2` and
+  // `-o BR -j DROP`) for each enabled family whatever the network's subnets, internal networks
+  // excepted; arrangeUserFilterRule makes DOCKER-USER (`-j RETURN`) and its FORWARD jump; the
+  // FORWARD jump to STAGE-1 and the nat jumps only come with a network of that family.
+  it('ip6tables on: the IPv6 tables of an IPv4-only host', () => {
+    const state = validateState({
+      layout: 'classic',
+      ip6tables: true,
+      networks: [
+        { name: 'new', bridge: 'br-0a1b2c3d4e5f', subnet: '172.30.0.0/16' },
+        { name: 'int', bridge: 'br-internal01', subnet: '10.10.0.0/24', internal: true },
+        { name: 'bridge', bridge: 'docker0', subnet: '172.17.0.0/16' },
+      ],
+      ports: [{ network: 'bridge', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 80, containerIp: '172.17.0.2', containerPort: 80 }],
+    });
+    expect(Object.values(toSaveText(desiredRules(state).ipv6)).join('').split('\n').filter((l) => l !== '')).toEqual([
+      '*nat',
+      ':PREROUTING ACCEPT [0:0]',
+      ':INPUT ACCEPT [0:0]',
+      ':OUTPUT ACCEPT [0:0]',
+      ':POSTROUTING ACCEPT [0:0]',
+      ':DOCKER - [0:0]',
+      'COMMIT',
+      '*filter',
+      ':INPUT ACCEPT [0:0]',
+      ':FORWARD ACCEPT [0:0]',
+      ':OUTPUT ACCEPT [0:0]',
+      ':DOCKER - [0:0]',
+      ':DOCKER-ISOLATION-STAGE-1 - [0:0]',
+      ':DOCKER-ISOLATION-STAGE-2 - [0:0]',
+      ':DOCKER-USER - [0:0]',
+      '-A FORWARD -j DOCKER-USER',
+      '-A DOCKER-ISOLATION-STAGE-1 -i br-0a1b2c3d4e5f ! -o br-0a1b2c3d4e5f -j DOCKER-ISOLATION-STAGE-2',
+      '-A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2',
+      '-A DOCKER-ISOLATION-STAGE-1 -j RETURN',
+      '-A DOCKER-ISOLATION-STAGE-2 -o br-0a1b2c3d4e5f -j DROP',
+      '-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP',
+      '-A DOCKER-ISOLATION-STAGE-2 -j RETURN',
+      '-A DOCKER-USER -j RETURN',
+      'COMMIT',
+    ]);
+    // Without ip6tables (or with it off) nothing goes to the IPv6 tables.
+    expect(desiredRules({ ...state, ip6tables: undefined }).ipv6.ownedChains).toEqual([]);
+    expect(desiredRules({ ...state, ip6tables: false }).ipv6.ownedChains).toEqual([]);
+  });
+
   it('layout nft has no iptables rules', () => {
-    expect(() => desiredRules(validateState({ layout: 'nft', networks: [] }))).toThrow(RangeError);
+    expect(() => desiredRules(validateState({ layout: 'nft', networks: [], ports: [] }))).toThrow(RangeError);
   });
 });
 

@@ -19,8 +19,12 @@ describe('validateState', () => {
   });
 
   it('fills Docker defaults: userland proxy on, icc on, masquerade on, not internal', () => {
-    const got = validateState({ layout: 'v28', networks: [{ name: 'a', bridge: 'docker0', subnet: '172.17.0.0/16' }] });
+    const got = validateState({ layout: 'v28', networks: [{ name: 'a', bridge: 'docker0', subnet: '172.17.0.0/16' }], ports: [] });
     expect(got).toEqual({ layout: 'v28', userlandProxy: true, networks: [{ name: 'a', bridge: 'docker0', subnet: '172.17.0.0/16', icc: true, masquerade: true, internal: false }], ports: [] });
+  });
+
+  it('a state without a layout is for Docker 29 (v29), the default for new states', () => {
+    expect(validateState({ networks: [], ports: [] })).toEqual({ layout: 'v29', userlandProxy: true, networks: [], ports: [] });
   });
 
   it('writes addresses the way iptables-save prints them', () => {
@@ -37,7 +41,7 @@ describe('validateState', () => {
     ['unknown top-level key', state({ mtu: 1500 }), TypeError, 'mtu: unknown key'],
     ['unknown network key', state({ networks: [net({ mtu: 1 })] }), TypeError, 'networks[0].mtu: unknown key'],
     ['unknown port key', state({ ports: [port({ hostport: 1 })] }), TypeError, 'ports[0].hostport: unknown key'],
-    ['bad layout', state({ layout: 'swarm' }), RangeError, 'layout: "swarm" is not one of classic, v28, nft'],
+    ['bad layout', state({ layout: 'swarm' }), RangeError, 'layout: "swarm" is not one of classic, v28, v29, nft'],
     ['userlandProxy not boolean', state({ userlandProxy: 'yes' }), TypeError, 'userlandProxy: "yes" is not a boolean'],
     ['port out of range', state({ ports: [port({ hostPort: 70000 })] }), RangeError, 'ports[0].hostPort: 70000 is not a port'],
     ['port zero', state({ ports: [port({ containerPort: 0 })] }), RangeError, 'ports[0].containerPort: 0 is not a port'],
@@ -65,6 +69,24 @@ describe('validateState', () => {
     ['same binding twice', state({ ports: [port(), port({ containerIp: '172.19.0.3' })] }), RangeError, 'ports[1].hostPort: tcp 0.0.0.0:20443 overlaps the binding of ports[0]'],
     ['wildcard over a specific address', state({ ports: [port({ hostIp: '192.0.2.1' }), port({ containerIp: '172.19.0.3' })] }), RangeError, 'ports[1].hostPort: tcp 0.0.0.0:20443 overlaps the binding of ports[0] (tcp 192.0.2.1:20443)'],
     ['specific address under a wildcard', state({ ports: [port(), port({ hostIp: '192.0.2.1', containerIp: '172.19.0.3' })] }), RangeError, 'ports[1].hostPort: tcp 192.0.2.1:20443 overlaps'],
+    // Issue 12: what Docker state must refuse, each refusal one line naming the path and value.
+    ['bridge as an iptables wildcard', state({ networks: [net({ bridge: 'br+' })] }), RangeError, 'networks[0].bridge: "br+" ends in "+", iptables\' interface wildcard: its rules would match every interface starting with "br"'],
+    ['bridge starting with "!"', state({ networks: [net({ bridge: '!br' })] }), RangeError, 'networks[0].bridge: "!br" starts with "!", which iptables reads as negation'],
+    ['bridge with a quote', state({ networks: [net({ bridge: 'br"x' })] }), RangeError, 'networks[0].bridge: "br\\"x" holds a quote or backslash'],
+    ['bridge with a single quote', state({ networks: [net({ bridge: "br'x" })] }), RangeError, 'networks[0].bridge: "br\'x" holds a quote or backslash'],
+    ['identical subnets', state({ networks: [net(), net({ name: 'b', bridge: 'docker0' })], ports: [] }), RangeError, 'networks[1].subnet: "172.19.0.0/16" overlaps networks[0].subnet "172.19.0.0/16"'],
+    ['a subnet inside another', state({ networks: [net(), net({ name: 'b', bridge: 'docker0', subnet: '172.19.4.0/24' })], ports: [] }), RangeError, 'networks[1].subnet: "172.19.4.0/24" overlaps networks[0].subnet "172.19.0.0/16"'],
+    ['a subnet around another', state({ networks: [net(), net({ name: 'b', bridge: 'docker0', subnet: '172.0.0.0/8' })], ports: [] }), RangeError, 'networks[1].subnet: "172.0.0.0/8" overlaps networks[0].subnet "172.19.0.0/16"'],
+    ['overlapping IPv6 subnets', state({ networks: [net({ subnet6: 'fd00::/48' }), net({ name: 'b', bridge: 'docker0', subnet: 'fd00:0:0:1::/64' })], ports: [] }), RangeError, 'networks[1].subnet: "fd00:0:0:1::/64" overlaps networks[0].subnet6 "fd00::/48"'],
+    ['container at the network address', state({ ports: [port({ containerIp: '172.19.0.0' })] }), RangeError, 'ports[0].containerIp: "172.19.0.0" is the network address of 172.19.0.0/16, not a host address'],
+    ['container at the broadcast address', state({ ports: [port({ containerIp: '172.19.255.255' })] }), RangeError, 'ports[0].containerIp: "172.19.255.255" is the broadcast address of 172.19.0.0/16, not a host address'],
+    ['IPv6 container at the subnet-router address', state({ networks: [net({ subnet6: 'fd00::/64' })], ports: [port({ hostIp: '::', containerIp: 'fd00::' })] }), RangeError, 'ports[0].containerIp: "fd00::" is the network address of fd00::/64, not a host address'],
+    ['endpoint at the broadcast address', state({ endpoints: [{ network: 'app', ip: '172.19.255.255' }] }), RangeError, 'endpoints[0].ip: "172.19.255.255" is the broadcast address of 172.19.0.0/16'],
+    ['missing ports', { layout: 'v29', networks: [net()] }, TypeError, 'ports: missing (the published ports; [] for none)'],
+    ['missing networks', { layout: 'v29', ports: [] }, TypeError, 'networks: missing (the bridge networks; [] for none)'],
+    ['missing bridge', state({ networks: [{ name: 'app', subnet: '172.19.0.0/16' }] }), TypeError, 'networks[0].bridge: missing'],
+    ['hostPort: 1e309', state({ ports: [port({ hostPort: JSON.parse('1e309') })] }), RangeError, 'ports[0].hostPort: Infinity is not a port (an integer 1 to 65535)'],
+    ['ip6tables not a boolean', state({ layout: 'v29', ip6tables: 'yes' }), TypeError, 'ip6tables: "yes" is not a boolean'],
     ['range overlapping a port', state({ ports: [port(), port({ hostPort: '20440-20449', containerPort: '440-449' })] }), RangeError, 'ports[1].hostPort: tcp 0.0.0.0:20443 overlaps'],
   ];
   for (const [what, input, type, message] of refusals) {
@@ -79,6 +101,28 @@ describe('validateState', () => {
       expect((caught as Error).message).toContain(message);
     });
   }
+
+  it('deeply nested JSON is refused in one line naming the path, without exhausting the stack', () => {
+    const depth = 100_000;
+    for (const text of [
+      `{"layout":"v29","networks":${'['.repeat(depth)}${']'.repeat(depth)},"ports":[]}`,
+      `{"layout":"v29","networks":[],"ports":[${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}]}`,
+      `{"layout":${'['.repeat(depth)}${']'.repeat(depth)},"networks":[],"ports":[]}`,
+    ]) {
+      let caught: unknown;
+      try {
+        validateState(JSON.parse(text));
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught).toBeInstanceOf(Error);
+      const message = (caught as Error).message;
+      expect(message).not.toMatch(/call stack/);
+      expect(message).not.toContain('\n');
+      expect(message.length).toBeLessThan(200);
+      expect(message).toMatch(/^(networks\[0\]|ports\[0\]\.a|layout): /);
+    }
+  });
 
   it('a bridge name is measured in bytes, not characters', () => {
     expect(() => validateState(state({ networks: [net({ bridge: 'brückebrücke12' })], ports: [] }))).toThrow(/16 bytes/);
