@@ -21,9 +21,11 @@ cd "$(dirname "$self")/.."
 say() { printf '\033[1m[iptkit fuzz]\033[0m %s\n' "$*" >&2; }
 
 # What the dialect needs outside Node and libiptc (checked with the linker): the dialect and
-# the extension modules; not the dialect's Node binding (a file that includes napi.h or js.h).
+# the extension modules, not the dialect's Node binding (a file that includes napi.h or js.h);
+# and the restore planner that runs the parsed steps (native/restore, without its Node entry).
 sources() {
   grep -L -E '#include [<"](napi|js)\.h[>"]' native/dialect/*.cc native/ext/*.cc
+  echo native/restore/plan.cc native/restore/current.cc native/common/error.cc | tr ' ' '\n'
 }
 
 # build OUT_DIR CXX "COMPILE FLAGS" "LINK FLAGS" BINARY SOURCES…: incremental, $(nproc) at a time.

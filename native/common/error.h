@@ -1,8 +1,7 @@
 // A kernel or system failure, captured on the worker thread with its errno and context, and
-// turned into a JS Error (code, errno, op, table, chain) on the main thread.
+// turned into a JS Error (code, errno, op, table, chain) on the main thread (worker.h). No
+// Node here: the fuzz target links it.
 #pragma once
-
-#include <napi.h>
 
 #include <string>
 
@@ -22,7 +21,5 @@ OpError make_error(int err, std::string op, std::string message, std::string tab
 
 // The errno's symbolic name: "EPERM", "ENOENT", … ("E123" for ones it does not know).
 const char* errno_name(int err);
-
-Napi::Error to_js_error(Napi::Env env, const OpError& e);
 
 }  // namespace iptkit

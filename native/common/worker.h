@@ -10,6 +10,11 @@
 #include "error.h"
 
 namespace iptkit {
+// The OpError as a JS Error: code (EPERM, …), errno, op, table, chain (error_js.cc).
+Napi::Error to_js_error(Napi::Env env, const OpError& e);
+}  // namespace iptkit
+
+namespace iptkit {
 
 template <typename Result>
 class PromiseWorker : public Napi::AsyncWorker {

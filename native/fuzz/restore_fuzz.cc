@@ -29,6 +29,7 @@
 #include "dialect/print.h"
 #include "dialect/restore.h"
 #include "dialect/rule.h"
+#include "restore/plan.h"
 
 namespace {
 
@@ -142,6 +143,53 @@ void check_rule(const Rule& rule, Family family, std::string_view text, size_t l
   if (list1 != list2) broken("same canonical text, different -L listing", family, input_line(text, lineno), list1, list2);
 }
 
+// The steps run by the restore planner onto a table the kernel does not have, with and without
+// -n: whatever it accepts must read back as a table (the read wire's form), and without -n,
+// planning the same input against those results (as the back ends would, keeping by position
+// or by handle) must succeed; whatever it refuses names a line of the input.
+void check_planner(const std::vector<RestoreTable>& tables, Family family, const RestoreOptions& ropts,
+                   std::string_view text) {
+  for (bool noflush : {false, true}) {
+    restore::Options opts;
+    opts.family = family;
+    opts.noflush = noflush;
+    opts.counters = ropts.counters || restore::carries_counters(tables);
+    std::vector<restore::CurrentTable> results(tables.size());
+    bool all = true;
+    for (size_t i = 0; i < tables.size(); i++) {
+      std::string wire;
+      std::vector<uint64_t> counters;
+      restore::CurrentTable none;
+      none.name = tables[i].name;
+      ParseError err;
+      if (!restore::restore_result(tables[i], none, opts, wire, counters, err)) {
+        check_error(err, "restore_result", family, text);
+        all = false;
+        continue;
+      }
+      results[i].name = tables[i].name;
+      std::string shown = wire.substr(0, 200);
+      if (OpError e = restore::current_from_read(std::move(wire), counters, {}, results[i])) {
+        broken("a restore result does not read back", family, tables[i].name, e.message, shown);
+      }
+    }
+    // Without -n a restore starts from the built-in chains whatever the table holds, so what ran
+    // onto nothing runs onto anything; with -n an `-N X` onto its own result rightly fails.
+    if (!all || noflush) continue;
+    for (bool handles : {false, true}) {
+      opts.keeps_are_handles = handles;
+      opts.flush_remakes_table = handles && !noflush;
+      std::vector<commit::TablePlan> plans;
+      std::vector<restore::TableOutcome> outcome;
+      ParseError err;
+      if (!restore::plan_restore(tables, results, opts, plans, outcome, err)) {
+        broken("steps that ran onto nothing cannot be planned onto their own result", family, tables[0].name,
+               err.message, "");
+      }
+    }
+  }
+}
+
 // IPTKIT_FUZZ_VERBOSE=1: one line per parse on stderr (what a seed exercises).
 const bool kVerbose = getenv("IPTKIT_FUZZ_VERBOSE") != nullptr;
 
@@ -164,6 +212,7 @@ void run(std::string_view text, Family family, const RestoreOptions& opts) {
       rules++;
     }
   }
+  check_planner(tables, family, opts, text);
   if (kVerbose) {
     fprintf(stderr, "  %s%s%s: %zu tables, %zu rules checked\n", family_name(family), opts.counters ? " -c" : "",
             opts.only_table.empty() ? "" : " -T", tables.size(), rules);
