@@ -51,6 +51,13 @@ export interface NativeBinding {
    */
   restore(backend: 'legacy' | 'nft', family: NativeFamily, netns: string | null, text: string, options: NativeRestoreOptions): Promise<NativeRestoreResult>;
 
+  /**
+   * Tables (every one there is when `tables` is null) read and printed as iptables-save prints
+   * them, natively in one call: no rule crosses into JavaScript. A table that does not exist
+   * prints nothing. The text comes as UTF-8 in a Buffer over the native memory (no copy).
+   */
+  save(backend: 'legacy' | 'nft', family: NativeFamily, netns: string | null, tables: readonly string[] | null, options: { counters?: boolean; generator?: string }): Promise<Buffer>;
+
   /** Names of the x_tables tables the kernel has loaded in that netns (ip_tables_names). */
   legacyTableNames(family: NativeFamily, netns: string | null): Promise<string[]>;
   /** Reads one x_tables table with libiptc. */

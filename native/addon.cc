@@ -10,6 +10,7 @@
 #include "legacy/legacy.h"
 #include "nft/nft.h"
 #include "restore/run.h"
+#include "save/save.h"
 #include "rtnl/rtnl.h"
 
 namespace {
@@ -38,6 +39,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nftRead", Napi::Function::New(env, iptkit::NftRead, "nftRead"));
   exports.Set("nftCommit", Napi::Function::New(env, iptkit::NftCommit, "nftCommit"));
   exports.Set("restore", Napi::Function::New(env, iptkit::Restore, "restore"));
+  exports.Set("save", Napi::Function::New(env, iptkit::Save, "save"));
   exports.Set("restoreResult", Napi::Function::New(env, iptkit::RestoreResult, "restoreResult"));
   exports.Set("rtnlLinks", Napi::Function::New(env, iptkit::RtnlLinks, "rtnlLinks"));
   iptkit::register_dialect(env, exports);

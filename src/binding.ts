@@ -90,6 +90,7 @@ export const native = {
   nftCommit: (...a: Parameters<NativeBinding['nftCommit']>) => wrap(load().nftCommit(...a), 'nft', stack()),
   rtnlLinks: (...a: Parameters<NativeBinding['rtnlLinks']>) => wrap(load().rtnlLinks(...a), undefined, stack()),
   restore: (...a: Parameters<NativeBinding['restore']>) => wrap(load().restore(...a), a[0], stack()),
+  save: (...a: Parameters<NativeBinding['save']>) => wrap(load().save(...a), a[0], stack()),
 };
 
 interface NativeParseErrorShape {

@@ -31,6 +31,13 @@ export interface CommitOptions {
   setPolicyCounters?: boolean;
 }
 
+export interface SaveOptions {
+  /** The tables to print, in this order (default: every table there is). */
+  tables?: readonly string[];
+  /** As iptables-save -c: `[packets:bytes]` before each rule. */
+  counters?: boolean;
+}
+
 export interface RestoreOptions {
   /** `-n`: keep what the input does not mention. */
   noflush?: boolean;
@@ -120,6 +127,24 @@ export class Netfilter {
     if (tables) checkTables(tables);
     const names = tables ?? (await this.impl.tableNames());
     return (await this.impl.read(names)).tables;
+  }
+
+  /**
+   * Tables as iptables-save prints them (`counters`: as with -c), every table there is when
+   * none are named; a table that does not exist prints nothing. Read and printed natively in
+   * one call, so a big table is one string and no rule objects.
+   */
+  async save(options: SaveOptions = {}): Promise<string> {
+    return (await this.saveBytes(options)).toString('utf8');
+  }
+
+  /** save() as UTF-8 bytes, for writing to a stream without a copy (what `iptkit save` does). */
+  async saveBytes(options: SaveOptions = {}): Promise<Buffer> {
+    if (options.tables) checkTables(options.tables);
+    return native.save(this.backend, this.family, this.netns ?? null, options.tables ?? null, {
+      counters: options.counters ?? false,
+      generator: `iptkit (${this.backend})`,
+    });
   }
 
   /**

@@ -21,10 +21,9 @@
 #include "backend.h"
 
 namespace iptkit {
-namespace {
 
 // The names the kernel lists in /proc/net/ip_tables_names, as this thread (in its netns) sees them.
-OpError table_names(bool v6, std::vector<std::string>& out) {
+OpError legacy::table_names(bool v6, std::vector<std::string>& out) {
   const char* path = v6 ? "/proc/thread-self/net/ip6_tables_names" : "/proc/thread-self/net/ip_tables_names";
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -55,6 +54,8 @@ OpError table_names(bool v6, std::vector<std::string>& out) {
   }
   return {};
 }
+
+namespace {
 
 // A read's result: the wire and its rules' counters (docs/wire.md, "Read").
 struct ReadResult {
@@ -146,7 +147,7 @@ Napi::Value LegacyTableNames(const Napi::CallbackInfo& info) {
       [v6, netns](Names& names) -> OpError {
         NetnsGuard ns(netns);
         if (ns.error()) return ns.error();
-        return table_names(v6, names);
+        return legacy::table_names(v6, names);
       },
       [](Napi::Env env, Names& names) -> Napi::Value {
         Napi::Array a = Napi::Array::New(env, names.size());

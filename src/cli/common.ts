@@ -47,7 +47,8 @@ export function readInput(path: string | undefined): string {
 }
 
 export interface Io {
-  out(text: string): void;
+  /** Bytes are UTF-8 text (a save's output, passed on without a copy). */
+  out(text: string | Uint8Array): void;
   err(text: string): void;
 }
 

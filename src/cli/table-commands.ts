@@ -2,7 +2,6 @@
 // iptables-restore contracts of docs/design.md, on either back end.
 
 import { formatListing } from '../rules/listing.js';
-import { printSave } from '../rules/save.js';
 import { flagBool, flagString, parseArgs, UsageError } from './args.js';
 import { familyOf, openFrom, readInput, toJson, type Io } from './common.js';
 
@@ -49,12 +48,12 @@ export async function saveCommand(argv: readonly string[], io: Io): Promise<numb
   if (p.positional.length) throw new UsageError(`save takes no arguments, got '${p.positional[0]}'`);
   const nf = await openFrom(p);
   const only = flagString(p, 'table');
-  const tables = await nf.read(only ? [only] : undefined);
   if (flagBool(p, 'json')) {
+    const tables = await nf.read(only ? [only] : undefined);
     io.out(toJson({ backend: nf.backend, family: nf.family, tables }) + '\n');
     return 0;
   }
-  io.out(printSave(tables, { counters: flagBool(p, 'counters'), generator: `iptkit (${nf.backend})` }));
+  io.out(await nf.saveBytes({ ...(only ? { tables: [only] } : {}), counters: flagBool(p, 'counters') }));
   return 0;
 }
 

@@ -31,7 +31,6 @@
 
 import { Netfilter, type CommitResult, type OpenOptions } from '../netfilter.js';
 import type { ChainIntent, OwnedBlock, TableIntent, TablePlan } from '../plan/plan.js';
-import { printSave } from '../rules/save.js';
 import { BUILTIN_CHAINS, isForeignRule, type Family, type Table, type TableName } from '../rules/model.js';
 import { canonicalAddress, parseAddress } from './address.js';
 import { desiredRules } from './desired.js';
@@ -291,12 +290,6 @@ function unpublishFamily(r: UnpublishRequest): Family | undefined {
   return ip === undefined ? undefined : parseAddress(ip)?.family;
 }
 
-function savesOf(family: Family, tables: readonly Table[]): FamilySaves {
-  const out: Record<string, string> = {};
-  for (const t of tables) out[t.name] = printSave([t]);
-  return { family, tables: out };
-}
-
 /** A family's tables as read: as they are, and as the Docker model reads them. */
 interface Read {
   tables: Table[];
@@ -350,10 +343,17 @@ export class DockerHost {
     return out;
   }
 
-  /** The kernel's Docker tables as iptables-save texts, the input of the pure model. */
+  /** The kernel's Docker tables as iptables-save texts (read and printed natively), the input of the pure model. */
   async saves(): Promise<FamilySaves[]> {
     const out: FamilySaves[] = [];
-    for (const family of FAMILIES) out.push(savesOf(family, await this.readDockerTables(family)));
+    for (const family of FAMILIES) {
+      const tables: Record<string, string> = {};
+      for (const name of await this.existingTables(family)) {
+        const text = await this.nf[family].save({ tables: [name] });
+        if (text !== '') tables[name] = text;
+      }
+      out.push({ family, tables });
+    }
     return out;
   }
 

@@ -1,0 +1,33 @@
+// Fresh memory, faulted in ahead in one call. A multi-megabyte buffer (a read's wire, a save's
+// text) otherwise takes one page fault per 4 KiB page as it is first written, and on a
+// virtual machine each fault is an exit costing microseconds: a 30,000-rule table's buffers
+// were a third of a one-shot `iptkit save`. Huge pages where the kernel gives them
+// (MADV_HUGEPAGE, THP in madvise mode), else every page populated by MADV_POPULATE_WRITE
+// (Linux 5.14); on older kernels nothing happens and the pages fault in as before.
+#pragma once
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+namespace iptkit {
+
+inline void prefault(void* p, size_t n) {
+  constexpr size_t kWorth = 256u << 10;  // below this, faults are cheaper than the calls
+  if (n < kWorth) return;
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) & ~(page - 1);
+  if (end <= begin) return;
+  void* b = reinterpret_cast<void*>(begin);
+  madvise(b, end - begin, MADV_HUGEPAGE);
+  madvise(b, end - begin, MADV_POPULATE_WRITE);
+}
+
+}  // namespace iptkit
