@@ -703,7 +703,10 @@ bool plan_append(const std::vector<dialect::RestoreTable>& parsed, std::vector<c
     }
     if (p.chains.empty()) out.pop_back();
   }
-  return true;
+  // Nothing to append (`*filter COMMIT`, given once or twice, with -n): no commit at all, so no
+  // generation-0 commit that nf_tables would refuse as a conflict; the general path reads, finds
+  // nothing changes, and commits nothing.
+  return !out.empty();
 }
 
 }  // namespace iptkit::restore
