@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { iptkit } from '../helpers/cli.js';
 import { Netns, isRoot, saveLines } from '../helpers/netns.js';
+import { Netfilter } from '../../src/netfilter.js';
+import { ParseError } from '../../src/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'iptkit-hardening-'));
 let files = 0;
@@ -134,6 +136,10 @@ const CASES: Array<[string, string, Family[]?]> = [
   ['-A with -c', t('filter', '-A INPUT -c 1 2 -j ACCEPT')],
   // A line for the other family is skipped, whatever follows.
   ['-6 and -4 lines', t('filter', '-A INPUT -6 -j DROP', '-A INPUT -4 -j ACCEPT', '-A INPUT -6 --bogus -x')],
+  // A rule the kernel refuses (REJECT outside filter): the tool names a line (legacy: the
+  // table's COMMIT, nft: the rule's), and so must iptkit, after another table went in.
+  ['kernel refusal in a second table', t('filter', '-A INPUT -j ACCEPT') + t('security', '-A INPUT -j ACCEPT', '-A INPUT -p tcp -j REJECT --reject-with tcp-reset')],
+  ['kernel refusal in the only table', t('security', '-A INPUT -p tcp -j REJECT --reject-with tcp-reset')],
   // Shifted port maps.
   ['REDIRECT with a shifted port map', t('nat', '-A OUTPUT -p tcp -j REDIRECT --to-ports 42-1234/567')],
   ['MASQUERADE with a shifted port map', t('nat', '-A POSTROUTING -p tcp -j MASQUERADE --to-ports 42-1234/567')],
@@ -196,6 +202,54 @@ describe.skipIf(!isRoot)('issue 12: a table given twice runs as iptables-restore
     for (const noflush of [true, false]) {
       test.each(TWICE)(`${s.backend} ${s.family}${noflush ? ' -n' : ''}: %s`, async (_name, input) => {
         await compare(s, input(s.family), noflush ? ['-n'] : [], HELD(s.family));
+      });
+    }
+  }
+});
+
+describe.skipIf(!isRoot)('issue 12: a kernel refusal of -n appends names the line', () => {
+  for (const s of SETUPS) {
+    test(`${s.backend} ${s.family}`, async () => {
+      await compare(s, t('filter', '-A INPUT -j ACCEPT') + t('security', '-A INPUT -p tcp -j REJECT --reject-with tcp-reset'), ['-n']);
+    });
+  }
+});
+
+// A comment iptables-save could not print on one line (or at all past a NUL) is refused before
+// anything is committed, as a TypeError naming the field.
+describe.skipIf(!isRoot)('issue 12: a comment with CR, LF or NUL is refused at commit', () => {
+  for (const backend of ['legacy', 'nft'] as const) {
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      test.each([
+        ['LF', 'a\nb'],
+        ['CR', 'a\rb'],
+        ['CRLF', 'a\r\nb'],
+        ['NUL', 'a\0b'],
+      ])(`${backend} ${family}: %s`, async (_name, comment) => {
+        const ns = new Netns('iptkit-hard');
+        try {
+          const nf = await Netfilter.open({ backend, family, netns: ns.name });
+          const before = saveLines(ns.ok(`${family === 'ipv4' ? 'iptables' : 'ip6tables'}-${backend}-save`));
+          const err = await nf
+            .transaction(['filter'], (tables) => {
+              tables[0]!.chains.find((c) => c.name === 'INPUT')!.rules.push(`-m comment --comment "${comment}" -j ACCEPT`);
+            })
+            .then(() => undefined, (e: unknown) => e);
+          // A NUL is met first by the native parse of the new rule (a ParseError naming the
+          // comment); CR and LF by the commit's check of the rule text.
+          if (comment.includes('\0')) {
+            expect(err).toBeInstanceOf(ParseError);
+            expect((err as Error).message).toMatch(/comment: a comment cannot hold a NUL byte/);
+          } else {
+            expect(err).toBeInstanceOf(TypeError);
+            expect((err as Error).message).toMatch(/^rule comment: a line break/);
+          }
+          // No rule went in (legacy: reading the table may have created it empty).
+          const rules = (l: string[]) => l.filter((x) => x.startsWith('-A'));
+          expect(rules(saveLines(ns.ok(`${family === 'ipv4' ? 'iptables' : 'ip6tables'}-${backend}-save`)))).toEqual(rules(before));
+        } finally {
+          ns.delete();
+        }
       });
     }
   }
