@@ -47,6 +47,8 @@ struct TablePlan {
   std::deque<dialect::Rule> owned;  // rules parsed for this plan (pointers into it stay valid)
   // What the lines in messages count: "wire line" (a commit wire) or "line" (restore input).
   const char* line_word = "wire line";
+  // The COMMIT line of restore input (0: none), which a refusal of the whole table names.
+  size_t commit_line = 0;
 };
 
 }  // namespace iptkit::commit

@@ -97,6 +97,8 @@ const Generic* generic_by_letter(char c) { return generic_index().by_letter[stat
 
 constexpr std::string_view kCommandLetters = "ADCIRLSFZNXEP";
 constexpr std::string_view kInvertible = "sdpiof";
+// iptables' generic_opt_check columns, in its order (-g is folded into -j).
+constexpr std::string_view kOptCheckLetters = "nsdpjvxio0cfg";
 // The chain parse_rule puts after its `-A`: a name no rule can have, so no chain check applies.
 constexpr std::string_view kPlaceholderChain("\0", 1);
 
@@ -251,6 +253,7 @@ void reset_head(Command& c) {
   c.index = 0;
   c.policy.clear();
   c.new_name.clear();
+  c.skip = false;
 }
 
 class Parser {
@@ -310,6 +313,7 @@ class Parser {
   std::vector<Instance*>& matches_;
   Instance* target_ = nullptr;
   uint64_t seen_ = 0;  // a bit per generic letter used
+  uint64_t used_ = 0;  // a bit per generic option letter given (listing ones too), for opt_check
   bool seen_any_ = false;
 };
 
@@ -505,10 +509,17 @@ bool Parser::run() {
             continue;
           }
         }
+        // An option after `-j NAME` that no module gave: iptables tried to load NAME as a target
+        // there and says so (a chain name takes no options either).
+        if (have_target && !target_ && !is_goto && !is_verdict(target_name)) {
+          return fail("Couldn't load target `" + S(target_name) + "': iptkit has no module for it", target_name,
+                      "a target iptkit understands");
+        }
         return fail("unknown option \"" + S(tok) + "\"", tok, "an option of iptables or of a loaded match or target");
       }
     } else if (tok.size() > 1 && tok[0] == '-' && tok != "--") {
-      const Generic* g = generic_by_letter(tok[1]);
+      // `--line-numbers` has no short form in iptables' optstring (its letter is internal).
+      const Generic* g = tok[1] == '0' ? nullptr : generic_by_letter(tok[1]);
       if (!g) return fail("unknown option \"" + S(tok) + "\"", tok, "an option of iptables");
       entry = Entry{g, nullptr, nullptr, g->name, g->has_arg};
       shown = tok.substr(0, 2);
@@ -617,6 +628,7 @@ bool Parser::run() {
       continue;
     }
 
+    if (size_t k = kOptCheckLetters.find(letter); k != std::string_view::npos) used_ |= 1ull << k;
     if (trace_ && std::string_view("sdiopfjgc").find(letter) != std::string_view::npos) {
       trace_->push_back(OptionTrace{-1, std::string(entry.generic->name), std::string(value), has_value, invert, 1,
                                     std::string(entry.name)});
@@ -712,11 +724,17 @@ bool Parser::run() {
       case '4':
       case '6':
         if ((letter == '4') != (family_ == Family::ipv4)) {
-          return fail(std::string("this line is for ") + (letter == '4' ? "IPv4" : "IPv6") + " only", tok);
+          // iptables stops reading the line here and skips it (the rest is never looked at).
+          out_.skip = true;
+          return true;
         }
         break;
-      case 'n': case 'v': case 'x': case 'w': case 'W': case '0': case 'M':
-        // Listing and locking options: meaningless for a rule, harmless as iptables treats them.
+      case 'w':
+      case 'W':
+        return fail(std::string("You cannot use `-") + letter + "' from iptables-restore", tok);
+      case 'n': case 'v': case 'x': case '0': case 'M':
+        // Listing options: meaningless for a rule; opt_check below refuses those the command
+        // does not allow, as iptables does.
         break;
       case 't':
         // Refused where getopt meets it as an option, so that `--comment -t` stays text.
@@ -747,16 +765,34 @@ bool Parser::run() {
     rule.target_name.assign(target_name);
   }
 
+  // generic_opt_check: the options iptables 1.8.9 refuses with each command ("Illegal option
+  // `-x' with this command"), reported in its column order; -g counts as -j.
+  {
+    std::string_view illegal;
+    if (std::string_view("AIR").find(letter_cmd) != std::string_view::npos) illegal = "nx0";
+    else if (letter_cmd == 'C' || (letter_cmd == 'D' && !out_.index)) illegal = "nx0c";
+    else if (letter_cmd == 'P') illegal = "nsdpjxio0f";
+    else if (std::string_view("DEFNXZ").find(letter_cmd) != std::string_view::npos) illegal = "nsdpjxio0cf";
+    uint64_t used = used_;
+    if (used & (1ull << kOptCheckLetters.find('g'))) used |= 1ull << kOptCheckLetters.find('j');
+    for (size_t k = 0; k < kOptCheckLetters.size(); k++) {
+      char c = kOptCheckLetters[k];
+      if (c != 'g' && illegal.find(c) != std::string_view::npos && (used & (1ull << k))) {
+        return fail(std::string("Illegal option `-") + c + "' with this command", {}, "no such option with this command");
+      }
+    }
+  }
+
   const std::string_view needs_chain = "ADCIRNEP";
   if (needs_chain.find(letter_cmd) != std::string_view::npos && !has_chain) {
     return fail(std::string("-") + letter_cmd + " requires a chain name", {}, "a chain name");
   }
   bool rule_cmd = std::string_view("ADCIR").find(letter_cmd) != std::string_view::npos;
   if (rule_cmd && !(letter_cmd == 'D' && out_.index) && !check_interfaces(out_.chain)) return false;
+  // opt_check above refused the rule options iptables refuses; matches it loads and ignores.
+  // -P with -c is left out: iptables-legacy sets the policy's counters, iptables-nft not.
   auto no_rule = [&]() {
-    if (seen_any_ || !matches_.empty() || have_target) {
-      return fail(std::string("-") + letter_cmd + " takes no rule options");
-    }
+    if (rule.has_counters) return fail(std::string("-") + letter_cmd + " takes no counters here", "-c");
     return true;
   };
   switch (letter_cmd) {
@@ -901,6 +937,10 @@ bool parse_rule(std::string_view text, Family family, Rule& out, ParseError& err
   reset_head(s.head);
   reset_rule(out);
   if (!Parser(tokens, family, s.head, out, err, trace, opaque_ok, s).run()) return false;
+  if (s.head.skip) {
+    err.message = std::string("this rule is for ") + (family == Family::ipv4 ? "IPv6" : "IPv4") + " only";
+    return false;
+  }
   if (s.head.op != Op::kAppend) {
     err.message = "expected the options of one rule, not a command";
     return false;

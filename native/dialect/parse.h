@@ -49,6 +49,7 @@ struct Command {
   std::string policy;       // -P
   std::string new_name;     // -E
   Rule rule;                // rule commands
+  bool skip = false;        // -4 in ip6tables or -6 in iptables: the line is skipped
 };
 
 // Splits one restore line as iptables-restore does (add_param_to_argv): blanks separate;

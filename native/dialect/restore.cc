@@ -13,7 +13,8 @@ bool fail(ParseError& err, size_t line, std::string message, std::string token =
   return false;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+// iptables-restore splits on space, tab and newline only: a CR is part of a word.
+bool is_space(char c) { return c == ' ' || c == '\t'; }
 
 std::string_view first_word(std::string_view s) {
   size_t i = 0;
@@ -92,14 +93,9 @@ bool parse_restore(std::string_view text, Family family, const RestoreOptions& o
     std::string_view raw = text.substr(pos, end - pos);
     pos = end + 1;
     n++;
-    bool blank = true;
-    for (char c : raw) {
-      if (!is_space(c)) {
-        blank = false;
-        break;
-      }
-    }
-    if (blank || raw[0] == '#') continue;
+    // Only an empty line is skipped: one of blanks is a command without a command (iptables:
+    // "no command specified"), a CR a word ("Bad argument").
+    if (raw.empty() || raw[0] == '#') continue;
     if (raw == "COMMIT") {
       if (!open) return fail(err, n, "COMMIT without a *table line before it", std::string(raw), "*table");
       current.commit_line = n;
@@ -197,6 +193,10 @@ bool parse_restore(std::string_view text, Family family, const RestoreOptions& o
     if (!tokenize_line(rest, tokens, err) || !parse_command(tokens.tokens, family, step.command, err)) {
       err.line = n;
       return false;
+    }
+    if (step.command.skip) {
+      current.steps.pop_back();
+      continue;
     }
     Rule& rule = step.command.rule;
     // The `[p:b]` prefix counts only with -c; an inline `-c P B` always does.

@@ -300,7 +300,7 @@ bool parse_as(const std::vector<dialect::ParsedOption>& options, const dialect::
     }
   }
   if (T->refuse_offset && (r.flags & NF_NAT_RANGE_PROTO_OFFSET)) {
-    return ctx.fail(std::string(T->name) + ": shifted portmap ranges (PORT-PORT/BASE) are not supported",
+    return ctx.fail("Shifted portmap ranges not supported with this kernel",
                     *ports_token, "PORT[-PORT]");
   }
   if (T->mandatory >= 0 && !xo::mandatory(seen, T->options, static_cast<size_t>(T->mandatory), T->name, ctx)) {

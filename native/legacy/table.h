@@ -657,6 +657,8 @@ OpError commit_tables(const std::vector<commit::TablePlan>& plans) {
       err = commit_error<T>(want[i].name);
       if (e != EAGAIN) break;
     }
+    // The kernel takes or refuses a table whole: name the COMMIT line, as iptables-restore does.
+    if (err && plans[i].commit_line) err.message = "line " + std::to_string(plans[i].commit_line) + ": " + err.message;
     if (err) {
       if (i > 0) {
         std::string before_msg = err.message;

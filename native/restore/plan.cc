@@ -548,6 +548,7 @@ class Planner {
   bool finish() {
     out_.name = parsed_.name;
     out_.line_word = "line";
+    out_.commit_line = parsed_.commit_line;
     size_t items = 0;
     for (auto& [_, c] : chains_) items += c.items.size();
     out_.rules.reserve(items);
@@ -692,6 +693,7 @@ bool plan_append(const std::vector<dialect::RestoreTable>& parsed, std::vector<c
     p.name = t.name;
     p.append = true;
     p.line_word = "line";
+    p.commit_line = t.commit_line;
     std::map<std::string_view, size_t> index;
     p.rules.reserve(t.steps.size());
     for (const auto& s : t.steps) {
@@ -703,7 +705,10 @@ bool plan_append(const std::vector<dialect::RestoreTable>& parsed, std::vector<c
     }
     if (p.chains.empty()) out.pop_back();
   }
-  return true;
+  // Nothing to append (`*filter COMMIT`, given once or twice, with -n): no commit at all, so no
+  // generation-0 commit that nf_tables would refuse as a conflict; the general path reads, finds
+  // nothing changes, and commits nothing.
+  return !out.empty();
 }
 
 }  // namespace iptkit::restore

@@ -49,7 +49,7 @@ bool restore_result(const dialect::RestoreTable& parsed, const CurrentTable& cur
 bool carries_counters(const std::vector<dialect::RestoreTable>& parsed);
 
 // The plans of an input made only of -A lines, restored with -n: appends at the chains' ends,
-// which need no read (append=1). False when the input is not of that form.
+// which need no read (append=1). False when the input is not of that form or appends nothing.
 bool plan_append(const std::vector<dialect::RestoreTable>& parsed, std::vector<commit::TablePlan>& out);
 
 }  // namespace iptkit::restore

@@ -74,7 +74,15 @@ export interface CommitChain {
 
 function checkRuleText(rule: Rule): void {
   if (typeof rule !== 'string') throw new TypeError(`rule: expected its text, got ${typeof rule}`);
-  if (/[\n\r]/.test(rule)) throw new RangeError(`rule: a line break cannot be part of a rule: ${JSON.stringify(rule)}`);
+  // iptables-save would print such a rule on two lines (or cut it at the NUL), and neither
+  // iptables-restore nor iptkit could read the saved text back: refused before any commit.
+  const bad = /[\n\r\0]/.exec(rule);
+  if (bad) {
+    const comment = rule.indexOf('--comment');
+    const field = comment >= 0 && bad.index > comment ? 'rule comment' : 'rule';
+    const what = bad[0] === '\0' ? 'a NUL byte' : 'a line break (CR or LF)';
+    throw new TypeError(`${field}: ${what} cannot be part of a rule: ${JSON.stringify(rule)}`);
+  }
 }
 
 function pushRule(out: string[], rule: Rule, counters?: Counters): void {

@@ -64,6 +64,8 @@ describe('validateState', () => {
     ['subnet6 not IPv6', state({ networks: [net({ subnet6: '10.0.0.0/8' })] }), RangeError, 'networks[0].subnet6: "10.0.0.0/8" is not an IPv6 subnet'],
     ['bridge too long', state({ networks: [net({ bridge: 'br-96a729b6b1745' })] }), RangeError, 'networks[0].bridge: "br-96a729b6b1745" is 16 bytes, longer than an interface name\'s 15'],
     ['bridge with a slash', state({ networks: [net({ bridge: 'br/0' })] }), RangeError, 'networks[0].bridge: "br/0" is not an interface name'],
+    ['bridge with a space', state({ networks: [net({ bridge: 'br x' })] }), RangeError, 'networks[0].bridge: "br x" is not an interface name'],
+    ['bridge with a tab', state({ networks: [net({ bridge: 'br\tx' })] }), RangeError, 'networks[0].bridge: "br\\tx" is not an interface name'],
     ['duplicate network name', state({ networks: [net(), net({ bridge: 'docker0', subnet: '172.17.0.0/16' })] }), RangeError, 'networks[1].name: "app" is already the name of another network'],
     ['duplicate bridge', state({ networks: [net(), net({ name: 'b', subnet: '172.17.0.0/16' })] }), RangeError, 'networks[1].bridge: "br-96a729b6b174" is already the bridge of networks[0]'],
     ['same binding twice', state({ ports: [port(), port({ containerIp: '172.19.0.3' })] }), RangeError, 'ports[1].hostPort: tcp 0.0.0.0:20443 overlaps the binding of ports[0]'],
