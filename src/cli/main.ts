@@ -34,6 +34,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         return await (await import('./table-commands.js')).saveCommand(rest, io);
       case 'restore':
         return await (await import('./table-commands.js')).restoreCommand(rest, io);
+      case 'recover':
+        return await (await import('./recover.js')).recoverCommand(rest, io);
       case 'docker':
         return await (await import('./docker-commands.js')).dockerCommand(rest, io);
       case undefined:
