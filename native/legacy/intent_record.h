@@ -2,8 +2,8 @@
 // writes before its first replace, and how a later operation finishes or rolls it back.
 // Included by table.h after apply_table, whose capture and apply it reuses.
 //
-// Per table the record holds its name, an identity of what it held and of what is being
-// written, and (for every table but the last) a copy of what it held, counters included, as
+// Per table the record holds its name, an identity of what it held and (for every table but
+// the last, see commit_tables) of what is being written, and (for every table but the last) a copy of what it held, counters included, as
 // capture_table makes it (self-contained: all rules new, policies and their counters set), so
 // that putting it back needs nothing from the commit. An identity is a digest of the table's
 // canonical text (chains, policies, rules as iptables-save prints them; no counters): what
@@ -247,8 +247,11 @@ OpError recover_record(const std::string& path, const std::string& body, bool ke
     }
     uint64_t id = 0;
     if (OpError err = table_identity<T>(h.get(), tables[i].name, id)) return err;
-    state[i] = id == tables[i].old_id ? kOld : id == tables[i].new_id ? kNew : kOther;
-    if (state[i] == kOld && tables[i].old_id != tables[i].new_id) unfinished = true;
+    // The last table (no copy) has no identity of what it gets: if it is no longer what it
+    // was, the commit got to its replace, so it is new or changed since (either way: left).
+    const bool has_new = tables[i].has_image;
+    state[i] = id == tables[i].old_id ? kOld : !has_new || id == tables[i].new_id ? kNew : kOther;
+    if (state[i] == kOld && (!has_new || tables[i].old_id != tables[i].new_id)) unfinished = true;
   }
   // Every table that could be is new: the commit is finished. Otherwise the tables that are
   // new go back to what they held; a table that is neither is another writer's and stays.
@@ -264,7 +267,7 @@ OpError recover_record(const std::string& path, const std::string& body, bool ke
         rt.action = "none";
         break;
       case kNew:
-        rt.state = "new";
+        rt.state = tables[i].has_image ? "new" : "replaced";
         rt.action = "none";
         if (!unfinished) break;
         if (!tables[i].has_image) {
