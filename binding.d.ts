@@ -68,6 +68,16 @@ export interface NativeBinding {
    */
   legacyCommit(family: NativeFamily, netns: string | null, tables: string[]): Promise<void>;
 
+  /**
+   * Finds this namespace's record of an unfinished multi-table legacy commit (a process killed
+   * between two table replaces) and finishes or rolls it back under the xtables lock: every
+   * table ends wholly old or wholly new, and a table another writer changed since is left.
+   */
+  legacyRecover(family: NativeFamily, netns: string | null, lockPath?: string, lockTimeoutMs?: number): Promise<{
+    family: NativeFamily; found: boolean; path: string; outcome?: 'finished' | 'rolled back' | 'stale';
+    tables: { name: string; state: 'old' | 'new' | 'changed' | 'missing'; action: string }[];
+  }>;
+
   /** flock(LOCK_EX) on the xtables lock file, waiting up to timeoutMs; resolves with the fd. */
   lockAcquire(path: string, timeoutMs: number, intervalMs: number): Promise<number>;
   lockRelease(fd: number): void;

@@ -34,6 +34,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("legacyTableNames", Napi::Function::New(env, iptkit::LegacyTableNames, "legacyTableNames"));
   exports.Set("legacyRead", Napi::Function::New(env, iptkit::LegacyRead, "legacyRead"));
   exports.Set("legacyCommit", Napi::Function::New(env, iptkit::LegacyCommit, "legacyCommit"));
+  exports.Set("legacyRecover", Napi::Function::New(env, iptkit::LegacyRecover, "legacyRecover"));
   exports.Set("lockAcquire", Napi::Function::New(env, iptkit::LockAcquire, "lockAcquire"));
   exports.Set("lockRelease", Napi::Function::New(env, iptkit::LockRelease, "lockRelease"));
   exports.Set("nftRead", Napi::Function::New(env, iptkit::NftRead, "nftRead"));

@@ -84,6 +84,7 @@ export const native = {
   legacyTableNames: (...a: Parameters<NativeBinding['legacyTableNames']>) => wrap(load().legacyTableNames(...a), 'legacy', stack()),
   legacyRead: (...a: Parameters<NativeBinding['legacyRead']>) => wrap(load().legacyRead(...a), 'legacy', stack()),
   legacyCommit: (...a: Parameters<NativeBinding['legacyCommit']>) => wrap(load().legacyCommit(...a), 'legacy', stack()),
+  legacyRecover: (...a: Parameters<NativeBinding['legacyRecover']>) => wrap(load().legacyRecover(...a), 'legacy', stack()),
   lockAcquire: (...a: Parameters<NativeBinding['lockAcquire']>) => wrap(load().lockAcquire(...a), undefined, stack()),
   lockRelease: (fd: number): void => load().lockRelease(fd),
   nftRead: (...a: Parameters<NativeBinding['nftRead']>) => wrap(load().nftRead(...a), 'nft', stack()),

@@ -251,6 +251,17 @@ export class Netfilter {
    * Everything — parse, read, plan, commit, and a fresh read and plan when another writer got
    * in between — runs natively off the event loop; no rule is parsed twice.
    */
+  /**
+   * Legacy: finishes or rolls back an unfinished multi-table commit of this namespace and
+   * family (a process killed between two table replaces left its intent record in
+   * /run/iptkit), so that every table is wholly old or wholly new; a table another writer
+   * changed since is left and reported. Every legacy read and commit does this first too.
+   */
+  async recover(): Promise<Awaited<ReturnType<typeof native.legacyRecover>>> {
+    if (this.backend !== 'legacy') throw new RangeError('recover: only the legacy back end commits table by table');
+    return native.legacyRecover(this.family, this.netns ?? null, this.lockPath, this.lockTimeoutMs);
+  }
+
   async restore(text: string, options: RestoreOptions = {}): Promise<CommitResult | undefined> {
     if (typeof text !== 'string') throw new TypeError(`text: expected iptables-restore input as a string, got ${typeof text}`);
     if (options.table !== undefined) checkTables([options.table]);

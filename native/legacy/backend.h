@@ -27,4 +27,32 @@ OpError commit_v4(const std::vector<commit::TablePlan>& plans);
 OpError read_v6(const std::string& table, std::string& wire, std::vector<uint64_t>& counters);
 OpError commit_v6(const std::vector<commit::TablePlan>& plans);
 
+// An unfinished multi-table commit found and dealt with (common/intent.h). Per table of the
+// record: state old / new / changed (by another writer since) / missing, and what was done.
+struct RecoveredTable {
+  std::string name, state, action;
+};
+struct Recovery {
+  bool found = false;
+  std::string family, path;
+  std::string outcome;  // "finished", "rolled back", "stale" (its namespace is gone)
+  bool kept = false;    // the record stays: a table was left (only `iptkit recover` drops it)
+  std::vector<RecoveredTable> tables;
+};
+OpError recover_v4(const std::string& path, const std::string& body, bool keep_if_left, Recovery& out);
+OpError recover_v6(const std::string& path, const std::string& body, bool keep_if_left, Recovery& out);
+
+// Looks for this namespace's record of the family and, when there is one, finishes or rolls
+// back its commit. The caller holds the libiptc mutex and is in the namespace; with
+// `lock_held` it holds the xtables lock too, else it is taken here ($XTABLES_LOCKFILE or
+// /run/xtables.lock, or `lock_path`), unless this process already holds it. `explicit_`:
+// `iptkit recover`, which also drops a record whose tables it had to leave.
+OpError recover_pending(bool v6, bool lock_held, const std::string& lock_path, int64_t lock_timeout_ms,
+                        bool explicit_, Recovery& out);
+// What every legacy operation does first: the same, quietly.
+inline OpError recover_pending(bool v6, bool lock_held) {
+  Recovery r;
+  return recover_pending(v6, lock_held, std::string(), 10000, false, r);
+}
+
 }  // namespace iptkit::legacy

@@ -167,6 +167,7 @@ Napi::Value LegacyRead(const Napi::CallbackInfo& info) {
         std::lock_guard<std::mutex> lock(legacy::iptc_mutex());
         NetnsGuard ns(netns);
         if (ns.error()) return ns.error();
+        if (OpError err = legacy::recover_pending(v6, false)) return err;
         OpError err =
             v6 ? legacy::read_v6(table, out.wire, out.counters) : legacy::read_v4(table, out.wire, out.counters);
         out.ascii = is_ascii(out.wire);
@@ -204,6 +205,7 @@ Napi::Value LegacyCommit(const Napi::CallbackInfo& info) {
         std::lock_guard<std::mutex> lock(legacy::iptc_mutex());
         NetnsGuard ns(netns);
         if (ns.error()) return ns.error();
+        if (OpError err = legacy::recover_pending(v6, false)) return err;
         std::vector<commit::TablePlan> plans(wires.size());
         for (size_t i = 0; i < wires.size(); i++) {
           if (OpError err = commit::parse_wire(wires[i], v6 ? Family::ipv6 : Family::ipv4, plans[i])) return err;
@@ -211,6 +213,40 @@ Napi::Value LegacyCommit(const Napi::CallbackInfo& info) {
         return v6 ? legacy::commit_v6(plans) : legacy::commit_v4(plans);
       },
       [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
+}
+
+Napi::Value LegacyRecover(const Napi::CallbackInfo& info) {
+  bool v6 = arg_family_v6(info, 0);
+  std::string netns = arg_netns(info, 1);
+  std::string lock_path;
+  int64_t timeout_ms = 10000;
+  if (info.Length() > 2 && info[2].IsString()) lock_path = info[2].As<Napi::String>().Utf8Value();
+  if (info.Length() > 3 && info[3].IsNumber()) timeout_ms = info[3].As<Napi::Number>().Int64Value();
+  return PromiseWorker<legacy::Recovery>::Run(
+      info.Env(),
+      [v6, netns, lock_path, timeout_ms](legacy::Recovery& out) -> OpError {
+        std::lock_guard<std::mutex> lock(legacy::iptc_mutex());
+        NetnsGuard ns(netns);
+        if (ns.error()) return ns.error();
+        return legacy::recover_pending(v6, false, lock_path, timeout_ms, true, out);
+      },
+      [](Napi::Env env, legacy::Recovery& out) -> Napi::Value {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("family", out.family);
+        o.Set("found", out.found);
+        o.Set("path", out.path);
+        if (out.found) o.Set("outcome", out.outcome);
+        Napi::Array tables = Napi::Array::New(env, out.tables.size());
+        for (uint32_t i = 0; i < out.tables.size(); i++) {
+          Napi::Object t = Napi::Object::New(env);
+          t.Set("name", out.tables[i].name);
+          t.Set("state", out.tables[i].state);
+          t.Set("action", out.tables[i].action);
+          tables.Set(i, t);
+        }
+        o.Set("tables", tables);
+        return o;
+      });
 }
 
 }  // namespace iptkit

@@ -591,13 +591,24 @@ OpError commit_error(const std::string& table) {
   return make_error(err, "commit", "the kernel refused " + what_table<T>(table) + ": " + T::strerror(err) + hint, table);
 }
 
+}  // namespace iptkit::legacy
+
+#include "intent_record.h"
+
+namespace iptkit::legacy {
+
 // All or nothing: every table is parsed and transformed before the first is committed; if
 // table k's commit fails, tables 0..k-1 are put back from copies taken before their commit.
+// With two tables or more, an intent record (intent_record.h) holds those copies and both
+// tables' identities from before the first replace to after the last, so that a process killed
+// in between is finished or rolled back by the next iptkit operation on the namespace.
 template <class T>
 OpError commit_tables(const std::vector<commit::TablePlan>& plans) {
   const size_t n = plans.size();
   std::vector<WantTable> want(n), before(n);
   ArenaReturn want_arenas(want), before_arenas(before);
+  const bool recorded = n >= 2;
+  std::vector<RecordTable> record(recorded ? n : 0);
   std::unordered_set<std::string> seen;
   for (size_t i = 0; i < n; i++) {
     if (!seen.insert(plans[i].name).second) {
@@ -611,13 +622,48 @@ OpError commit_tables(const std::vector<commit::TablePlan>& plans) {
     errno = 0;
     handles[i].reset(T::init(want[i].name.c_str()));
     if (!handles[i]) return init_error<T>("commit", want[i].name);
+    if (recorded) {
+      if (OpError err = table_identity<T>(handles[i].get(), want[i].name, record[i].old_id)) return err;
+    }
     if (i + 1 < n) {
       if (OpError err = capture_table<T>(handles[i].get(), want[i].name, before[i])) return err;
     }
-    return apply_table<T>(handles[i].get(), want[i]);
+    if (OpError err = apply_table<T>(handles[i].get(), want[i])) return err;
+    // The last table needs no identity of what it gets: once it is no longer what it was,
+    // every replace has happened (recover_record), and printing it would be most of the cost.
+    if (recorded && i + 1 < n) return table_identity<T>(handles[i].get(), want[i].name, record[i].new_id);
+    return {};
   };
   for (size_t i = 0; i < n; i++) {
     if (OpError err = prepare(i)) return err;
+  }
+
+  // The record: written before the first replace (and again if a retry read a table anew),
+  // removed once every table is in or every replaced one is back.
+  std::string record_path, body;
+  std::vector<RecordTable*> in_record;
+  auto write_record = [&]() -> OpError {
+    intent::Netns ns;
+    if (OpError err = intent::current_netns(ns)) return err;
+    record_path = intent::path(ns, T::kFamilyName);
+    in_record.clear();
+    for (size_t i = 0; i < n; i++) {
+      record[i].name = want[i].name;
+      record[i].has_image = i + 1 < n;
+      if (record[i].has_image) std::swap(record[i].image, before[i]);  // borrowed for the write
+      in_record.push_back(&record[i]);
+    }
+    record_body<T>(ns, in_record, body);
+    for (size_t i = 0; i + 1 < n; i++) std::swap(record[i].image, before[i]);
+    OpError err = intent::write(record_path, body);
+    if (err) err.message = "cannot write the intent record of a multi-table commit: " + err.message;
+    return err;
+  };
+  auto drop_record = [&]() {
+    if (!record_path.empty()) intent::remove(record_path);
+  };
+  if (recorded) {
+    if (OpError err = write_record()) return err;
   }
 
   auto put_back = [&](size_t upto, OpError& err) {
@@ -648,6 +694,7 @@ OpError commit_tables(const std::vector<commit::TablePlan>& plans) {
     OpError err;
     for (int attempt = 0; attempt < kCommitAttempts; attempt++) {
       if (attempt > 0 && (err = prepare(i))) break;
+      if (attempt > 0 && recorded && (err = write_record())) break;
       errno = 0;
       if (T::commit(handles[i].get())) {
         err = {};
@@ -660,16 +707,20 @@ OpError commit_tables(const std::vector<commit::TablePlan>& plans) {
     // The kernel takes or refuses a table whole: name the COMMIT line, as iptables-restore does.
     if (err && plans[i].commit_line) err.message = "line " + std::to_string(plans[i].commit_line) + ": " + err.message;
     if (err) {
+      bool back = true;
       if (i > 0) {
         std::string before_msg = err.message;
         put_back(i, err);
-        if (err.message == before_msg) {
+        back = err.message == before_msg;
+        if (back) {
           err.message += "; the " + std::to_string(i) + " table(s) committed before it were put back as they were";
         }
       }
+      if (back) drop_record();  // else the record stays, for the next operation to finish
       return err;
     }
   }
+  drop_record();
   return {};
 }
 

@@ -12,6 +12,7 @@ commands:
   list [-t TABLE] [-n] [-v] [-x] [--line-numbers] [CHAIN]   as iptables -L
   save [-t TABLE] [-c]                                       as iptables-save
   restore [-n] [-c] [-T TABLE] [--test] [FILE]               as iptables-restore (all tables in one commit)
+  recover [-4|-6]                                            legacy: finish or roll back a killed multi-table commit
   docker apply|state|doctor|repair|publish|unpublish ...     Docker's chains (iptkit docker --help)
 
 common options:
@@ -34,6 +35,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         return await (await import('./table-commands.js')).saveCommand(rest, io);
       case 'restore':
         return await (await import('./table-commands.js')).restoreCommand(rest, io);
+      case 'recover':
+        return await (await import('./recover.js')).recoverCommand(rest, io);
       case 'docker':
         return await (await import('./docker-commands.js')).dockerCommand(rest, io);
       case undefined:
