@@ -82,3 +82,24 @@ test('a file that is a namespace but not a network namespace is refused by the k
   expect(r.status).toBe(1);
   expect(r.stderr).toMatch(/^iptkit list: cannot enter network namespace \/proc\/self\/ns\/mnt: Invalid argument \(EINVAL\) \(not a network namespace\)\n$/);
 });
+
+test('docker doctor exits 1 on errors only; --fail-on warning on any finding', () =>
+  withNetns((ns) => {
+    const state = new URL('../../fixtures/seed-docker-host.json', import.meta.url).pathname;
+    const common = ['--backend', 'nft', '--netns', ns.name];
+    expect(run(['docker', 'apply', ...common, state]).status).toBe(0);
+    // The state's bridges do not exist in this namespace: warnings, no error.
+    const warned = run(['docker', 'doctor', ...common, '--json']);
+    const findings = (JSON.parse(warned.stdout) as { findings: Array<{ severity: string; code: string }> }).findings;
+    expect(findings.length).toBeGreaterThan(0);
+    expect(findings.every((f) => f.severity === 'warning' && f.code === 'unknown-bridge')).toBe(true);
+    expect(warned.status).toBe(0);
+    expect(run(['docker', 'doctor', ...common, '--fail-on', 'error']).status).toBe(0);
+    expect(run(['docker', 'doctor', ...common, '--fail-on', 'warning']).status).toBe(1);
+    // An error fails either way.
+    ns.ok('iptables-nft', ['-t', 'nat', '-F', 'DOCKER']);
+    ns.ok('iptables-nft', ['-t', 'nat', '-D', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'DOCKER']);
+    ns.ok('iptables-nft', ['-t', 'nat', '-D', 'OUTPUT', '!', '-d', '127.0.0.0/8', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'DOCKER']);
+    ns.ok('iptables-nft', ['-t', 'nat', '-X', 'DOCKER']);
+    expect(run(['docker', 'doctor', ...common]).status).toBe(1);
+  }));
