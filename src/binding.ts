@@ -31,16 +31,27 @@ function load(): NativeBinding {
   const root = packageRoot();
   // IPTKIT_NATIVE points at another build (a sanitizer build, a helper's own build dir).
   const override = process.env['IPTKIT_NATIVE'];
-  const candidates = override
-    ? [override]
-    : [join(root, 'build', 'Release', 'iptkit.node'), join(root, 'build', 'Debug', 'iptkit.node')];
-  const path = candidates.find((p) => existsSync(p));
+  // A source build (a checkout, or an install where no prebuild fitted) comes first; else the
+  // prebuilt addon shipped in the package, which is built against glibc (the report that says
+  // so costs milliseconds, so it is asked only when there is no source build).
+  const candidates = override ? [override] : [join(root, 'build', 'Release', 'iptkit.node'), join(root, 'build', 'Debug', 'iptkit.node')];
+  let path = candidates.find((p) => existsSync(p));
+  if (!path && !override) {
+    const prebuild = join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'iptkit.node');
+    const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+    if (existsSync(prebuild) && header?.glibcVersionRuntime) path = prebuild;
+  }
   if (!path) {
     throw new AddonLoadError(
-      'the native addon is not built (build/Release/iptkit.node is missing).\n' +
-        '  1. Run `npm run setup` as root: it installs libip4tc/libip6tc/libmnl/libnftnl dev packages,\n' +
-        '     cmake and g++ with apt-get, then builds the addon.\n' +
-        '  2. Or build it alone: `npx cmake-js compile --out build`.',
+      root.split('/').includes('node_modules')
+        ? `no prebuilt addon fits ${process.platform}-${process.arch} and none was built from source.\n` +
+            '  Install cmake, g++, pkg-config and the libip4tc, libip6tc, libmnl and libnftnl dev packages\n' +
+            '  (Debian/Ubuntu: apt-get install cmake g++ pkg-config libip4tc-dev libip6tc-dev libmnl-dev libnftnl-dev),\n' +
+            '  then run `npm rebuild iptkit`.'
+        : 'the native addon is not built (build/Release/iptkit.node is missing).\n' +
+            '  1. Run `npm run setup` as root: it installs libip4tc/libip6tc/libmnl/libnftnl dev packages,\n' +
+            '     cmake and g++ with apt-get, then builds the addon.\n' +
+            '  2. Or build it alone: `npx cmake-js compile --out build`.',
     );
   }
   const require = createRequire(import.meta.url);
