@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The `iptkit` command. Exit codes: 0 success; 1 a kernel, parse, state or input error (one
 // line naming the line, token, field or file; nothing was committed); 2 a usage error (one
-// line, and the help to read); 70 a bug in iptkit (with its stack); 141 when the reader of the
-// output went away, as for a tool killed by SIGPIPE (iptables-save | head).
+// line, and the help to read); 3 restore --test: the input would change the kernel; 70 a bug
+// in iptkit (with its stack); 141 when the reader of the output went away, as for a tool
+// killed by SIGPIPE (iptables-save | head).
 
 import { readFileSync } from 'node:fs';
 import { AddonLoadError, NetfilterError, ParseError } from '../errors.js';

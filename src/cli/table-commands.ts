@@ -58,6 +58,9 @@ Prints the tables as iptables-save does.
 ${COMMON_HELP}`,
 };
 
+/** restore --test: the input is good and committing it would change the kernel. */
+export const WOULD_CHANGE = 3;
+
 export const RESTORE: CommandSpec = {
   name: 'restore',
   positionals: { max: 1, what: 'at most one FILE' },
@@ -77,7 +80,9 @@ commit. The whole input is parsed first: a bad line commits nothing.
   -n, --noflush         keep what the input does not mention
   -c, --counters        take counters from the input
   -T, --table TABLE     restore only this table
-  -t, --test            parse and plan against the kernel, commit nothing
+  -t, --test            parse and plan against the kernel, commit nothing; print the change as
+                        iptables commands per table (-N, -P, -D, -I/-A, -F, -X) and the rules
+                        each chain keeps; exit 3 when something would change, 0 when nothing
   -v, --verbose         say what changed, on stderr
 
 ${COMMON_HELP}`,
@@ -143,12 +148,14 @@ export async function restoreCommand(argv: readonly string[], io: Io): Promise<n
   const text = readInput(p.positional[0]);
   const only = flagString(p, 'table');
   const nf = await openFrom(p, family);
-  const result = await nf.restore(text, {
-    noflush: flagBool(p, 'noflush'),
-    counters: flagBool(p, 'counters'),
-    test: flagBool(p, 'test'),
-    ...(only ? { table: only } : {}),
-  });
+  const options = { noflush: flagBool(p, 'noflush'), counters: flagBool(p, 'counters'), test: flagBool(p, 'test'), ...(only ? { table: only } : {}) };
+  const result = await nf.restore(text, options);
+  if (options.test) {
+    // The input ran against the kernel's tables without a commit; now say what it would change.
+    const preview = await (await import('./preview.js')).previewRestore(nf, text, options);
+    io.out(preview.text);
+    return preview.changed ? WOULD_CHANGE : 0;
+  }
   if (result && flagBool(p, 'verbose')) {
     io.err(
       `iptkit restore: ${nf.backend}: ${result.changed.length ? result.changed.join(', ') : 'nothing'} changed; ` +
