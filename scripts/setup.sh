@@ -41,7 +41,7 @@ fi
 newest_native=$(find native CMakeLists.txt -type f -newer build/Release/iptkit.node 2>/dev/null | head -1 || true)
 if [[ ! -f build/Release/iptkit.node || -n "$newest_native" ]]; then
   say "building the native addon (cmake-js → build/Release/iptkit.node)"
-  npx --no-install cmake-js compile --out build --log-level error >/dev/null
+  npx --no-install cmake-js compile --out build --CDIPTKIT_WERROR=ON --log-level error >/dev/null
 fi
 
 say "compiling TypeScript (tsc → dist/)"

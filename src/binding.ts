@@ -6,11 +6,11 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NativeBinding } from '../binding.js';
-import { NetfilterError, ParseError } from './errors.js';
+import { AddonLoadError, NetfilterError, ParseError } from './errors.js';
 
 export type { NativeBinding, NativeFamily, NativeNftRead, NativeTableRead, NativeOption, NativeRule, NativeRestoreTable, NativeListOptions } from '../binding.js';
 
-function packageRoot(): string {
+export function packageRoot(): string {
   // src/binding.ts (tsx/vitest) or dist/src/binding.js (built): walk up to package.json.
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
@@ -31,21 +31,69 @@ function load(): NativeBinding {
   const root = packageRoot();
   // IPTKIT_NATIVE points at another build (a sanitizer build, a helper's own build dir).
   const override = process.env['IPTKIT_NATIVE'];
-  const candidates = override
-    ? [override]
-    : [join(root, 'build', 'Release', 'iptkit.node'), join(root, 'build', 'Debug', 'iptkit.node')];
-  const path = candidates.find((p) => existsSync(p));
+  // A source build (a checkout, or an install where no prebuild fitted) comes first; else the
+  // prebuilt addon shipped in the package, which is built against glibc (the report that says
+  // so costs milliseconds, so it is asked only when there is no source build).
+  const candidates = override ? [override] : [join(root, 'build', 'Release', 'iptkit.node'), join(root, 'build', 'Debug', 'iptkit.node')];
+  let path = candidates.find((p) => existsSync(p));
+  if (!path && !override) {
+    const prebuild = join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'iptkit.node');
+    const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+    if (existsSync(prebuild) && header?.glibcVersionRuntime) path = prebuild;
+  }
   if (!path) {
-    throw new Error(
-      'iptkit: the native addon is not built (build/Release/iptkit.node is missing).\n' +
-        '  1. Run `npm run setup` as root: it installs libip4tc/libip6tc/libmnl/libnftnl dev packages,\n' +
-        '     cmake and g++ with apt-get, then builds the addon.\n' +
-        '  2. Or build it alone: `npx cmake-js compile --out build`.',
+    throw new AddonLoadError(
+      root.split('/').includes('node_modules')
+        ? `no prebuilt addon fits ${process.platform}-${process.arch} and none was built from source.\n` +
+            '  Install cmake, g++, pkg-config and the libip4tc, libip6tc, libmnl and libnftnl dev packages\n' +
+            '  (Debian/Ubuntu: apt-get install cmake g++ pkg-config libip4tc-dev libip6tc-dev libmnl-dev libnftnl-dev),\n' +
+            '  then run `npm rebuild iptkit`.'
+        : 'the native addon is not built (build/Release/iptkit.node is missing).\n' +
+            '  1. Run `npm run setup` as root: it installs libip4tc/libip6tc/libmnl/libnftnl dev packages,\n' +
+            '     cmake and g++ with apt-get, then builds the addon.\n' +
+            '  2. Or build it alone: `npx cmake-js compile --out build`.',
     );
   }
   const require = createRequire(import.meta.url);
-  cached = require(path) as NativeBinding;
+  try {
+    cached = require(path) as NativeBinding;
+  } catch (e) {
+    throw new AddonLoadError(loadFailure(path, e));
+  }
   return cached;
+}
+
+/** The system libraries the addon links, and the packages that provide them. */
+const LIBRARIES: Record<string, { debian: string; fedora: string; alpine: string }> = {
+  'libnftnl.so.11': { debian: 'libnftnl11', fedora: 'libnftnl', alpine: 'libnftnl' },
+  'libmnl.so.0': { debian: 'libmnl0', fedora: 'libmnl', alpine: 'libmnl' },
+  'libip4tc.so.2': { debian: 'libip4tc2', fedora: 'iptables-libs', alpine: 'iptables' },
+  'libip6tc.so.2': { debian: 'libip6tc2', fedora: 'iptables-libs', alpine: 'iptables' },
+};
+
+/** Says what to install when dlopen failed for a missing system library. */
+export function loadFailure(path: string, e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const missing = /([\w.+-]+\.so[\w.]*): cannot open shared object file/.exec(message)?.[1];
+  const pkg = missing !== undefined ? LIBRARIES[missing] : undefined;
+  if (missing !== undefined && pkg !== undefined) {
+    return (
+      `the native addon needs ${missing}, which is not installed. Install it with:\n` +
+      `  Debian/Ubuntu: apt-get install ${pkg.debian}\n` +
+      `  Fedora/RHEL:   dnf install ${pkg.fedora}\n` +
+      `  Alpine:        apk add ${pkg.alpine}`
+    );
+  }
+  if (missing !== undefined) return `the native addon ${path} needs ${missing}, which is not installed (${message.split('\n')[0]})`;
+  return `cannot load the native addon ${path}: ${message.split('\n')[0]}`;
+}
+
+/** What a permission error means here: the capability (or root) that is missing. */
+function privilegeHint(code: string, op: string): string {
+  if (code !== 'EPERM' && code !== 'EACCES') return '';
+  if (op === 'setns') return ' — entering a network namespace needs root or CAP_SYS_ADMIN (and CAP_NET_ADMIN for netfilter)';
+  if (op === 'lock') return ' — the xtables lock needs root (or set XTABLES_LOCKFILE to a file you can write)';
+  return ' — netfilter needs root or CAP_NET_ADMIN';
 }
 
 interface NativeErrorShape {
@@ -62,10 +110,12 @@ function wrap<T>(promise: Promise<T>, backend: 'legacy' | 'nft' | undefined, cal
   return promise.catch((e: unknown) => {
     const n = (e ?? {}) as NativeErrorShape;
     if (typeof n.code !== 'string') throw e;
-    const err = new NetfilterError(n.message ?? n.code, {
+    const op = n.op ?? 'unknown';
+    const notNetns = n.code === 'EINVAL' && op === 'setns' ? ' (not a network namespace)' : '';
+    const err = new NetfilterError((n.message ?? n.code) + notNetns + privilegeHint(n.code, op), {
       code: n.code,
       errno: n.errno ?? 0,
-      op: n.op ?? 'unknown',
+      op,
       ...(n.table !== undefined ? { table: n.table } : {}),
       ...(n.chain !== undefined ? { chain: n.chain } : {}),
       ...(backend !== undefined ? { backend } : {}),

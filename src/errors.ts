@@ -66,3 +66,15 @@ export class ParseError extends Error {
     if (init.expected !== undefined) this.expected = init.expected;
   }
 }
+
+/**
+ * The native addon cannot be loaded (not built, or a system library it links is missing); the
+ * message says what to install or run. `code` is 'ERR_IPTKIT_ADDON'.
+ */
+export class AddonLoadError extends Error {
+  readonly code = 'ERR_IPTKIT_ADDON';
+  constructor(message: string) {
+    super(message);
+    this.name = 'AddonLoadError';
+  }
+}

@@ -1,10 +1,10 @@
-// What every `iptkit` command shares: opening the back end from the common flags, JSON
+// What every `iptkit` command shares: opening the back end from the common options, JSON
 // output (counters are 64-bit: printed as strings), and reading an input file or stdin.
 
 import { readFileSync } from 'node:fs';
 import { Netfilter } from '../netfilter.js';
 import type { Family } from '../rules/model.js';
-import { flagBool, flagString, UsageError, type Parsed } from './args.js';
+import { flagBool, flagString, InputError, UsageError, type Parsed } from './args.js';
 
 export function familyOf(p: Parsed): Family {
   if (flagBool(p, 'ipv4') && flagBool(p, 'ipv6')) throw new UsageError('-4 and -6 exclude each other');
@@ -21,10 +21,12 @@ export function commonOpenOptions(p: Parsed): { backend: 'auto' | 'legacy' | 'nf
   let lockTimeoutMs: number | undefined;
   if (wait !== undefined) {
     const s = Number(wait);
-    if (!Number.isFinite(s) || s < 0) throw new UsageError(`--wait takes seconds, not '${wait}'`);
+    if (wait.trim() === '' || !Number.isFinite(s) || s < 0) throw new UsageError(`-w/--wait takes seconds, not '${wait}'`);
     lockTimeoutMs = s * 1000;
   }
   const netns = flagString(p, 'netns');
+  // An unset shell variable (`--netns "$NS"`) must not mean this process's own namespace.
+  if (netns === '') throw new UsageError("--netns '' names no namespace; leave the option out to work in this process's own namespace");
   return {
     backend,
     ...(netns !== undefined ? { netns } : {}),
@@ -41,9 +43,17 @@ export function toJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : ArrayBuffer.isView(v) ? [...(v as BigUint64Array)].map(String) : v), 2);
 }
 
-/** The named file, or standard input for none or '-'. */
+/** The named file, or standard input for none or '-'; a file that cannot be read is an InputError. */
 export function readInput(path: string | undefined): string {
-  return readFileSync(path === undefined || path === '-' ? 0 : path, 'utf8');
+  const stdin = path === undefined || path === '-';
+  try {
+    return readFileSync(stdin ? 0 : path, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (typeof err.code !== 'string') throw e;
+    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EISDIR' ? 'is a directory' : err.code;
+    throw new InputError(`cannot read ${stdin ? 'standard input' : path}: ${why}`);
+  }
 }
 
 export interface Io {

@@ -16,7 +16,7 @@ import { DockerHost, type DockerCommitResult } from '../docker/ops.js';
 import { summary, type Finding } from '../docker/doctor.js';
 import type { CommitResult } from '../netfilter.js';
 import { canonicalAddress, parseAddress } from '../docker/address.js';
-import { flagBool, flagString, parseArgs, UsageError, type FlagSpec, type Parsed } from './args.js';
+import { COMMON_OPTIONS, didYouMean, flagBool, flagString, InputError, parseCommand, UsageError, type CommandSpec, type OptionSpecs, type Parsed } from './args.js';
 import { commonOpenOptions, readInput, toJson, type Io } from './common.js';
 
 const DOCKER_USAGE = `usage: iptkit docker <command> [options]
@@ -24,7 +24,7 @@ const DOCKER_USAGE = `usage: iptkit docker <command> [options]
 commands:
   apply STATE.json [--test]        make the host hold the state's Docker rules (one commit per family)
   state [--hints FILE]             print the Docker state the kernel's rules describe
-  doctor [STATE.json]              exit 1 with every finding, or 0 with a one-line summary
+  doctor [STATE.json]              findings, or a one-line summary; exit 1 on errors (--fail-on)
   repair STATE.json                fix everything doctor finds (= apply), in one commit per family
   publish [--state STATE.json] --network NET --container-ip IP PORT...
   publish [--state STATE.json] --ports PORTS.json
@@ -36,22 +36,100 @@ Without --state, a port's network is found among the networks inferred from the 
 rules, by network or bridge name.
 
 options: --backend auto|legacy|nft, --netns NAME|PATH, -w SECONDS, --json
+'iptkit docker COMMAND --help' describes one command.
 `;
 
-const FLAGS: readonly FlagSpec[] = [
-  { names: ['--state'], key: 'state', value: true },
-  { names: ['--hints'], key: 'hints', value: true },
-  { names: ['--ports'], key: 'ports', value: true },
-  { names: ['--network'], key: 'network', value: true },
-  { names: ['--container-ip'], key: 'containerIp', value: true },
-  { names: ['--test'], key: 'test' },
-];
+const DOCKER_COMMON = `common options:
+  --backend auto|legacy|nft   auto: the back end that holds rules, else nf_tables
+  --netns NAME|PATH           work inside a network namespace (NAME means /var/run/netns/NAME)
+  -w, --wait SECONDS          legacy: how long to wait for the xtables lock (default 10)
+  --json                      machine-readable output
+  -h, --help                  print this help and do nothing else
+`;
+
+const BASE = { ...COMMON_OPTIONS, json: { type: 'boolean' } } as const satisfies OptionSpecs;
+
+const SUBCOMMANDS: Record<string, CommandSpec> = {
+  apply: {
+    name: 'docker apply',
+    positionals: { max: 1, what: 'one STATE.json' },
+    options: { ...BASE, test: { type: 'boolean' } },
+    help: `usage: iptkit docker apply STATE.json [--test]
+
+Makes the host hold the state's Docker rules, everything else kept; one commit per family.
+STATE.json is - for standard input.
+
+  --test                say which tables would change, commit nothing
+
+${DOCKER_COMMON}`,
+  },
+  state: {
+    name: 'docker state',
+    positionals: { max: 0, what: '' },
+    options: { ...BASE, hints: { type: 'string' } },
+    help: `usage: iptkit docker state [--hints FILE]
+
+Prints (as JSON) the Docker state the kernel's rules describe.
+
+  --hints FILE          a partial state (network names, options) to name what the rules cannot
+
+${DOCKER_COMMON}`,
+  },
+  doctor: {
+    name: 'docker doctor',
+    positionals: { max: 1, what: 'at most one STATE.json' },
+    options: { ...BASE, state: { type: 'string' }, 'fail-on': { type: 'string' } },
+    help: `usage: iptkit docker doctor [STATE.json] [--fail-on error|warning]
+
+Checks Docker's chains and jumps (and, given a state, that the host holds it); prints every
+finding, or a one-line summary. Exit 1 when a finding is an error (--fail-on warning: any
+finding), else 0.
+
+  --state STATE.json    the same as the STATE.json argument
+  --fail-on LEVEL       error (default) or warning
+
+${DOCKER_COMMON}`,
+  },
+  repair: {
+    name: 'docker repair',
+    positionals: { max: 1, what: 'one STATE.json' },
+    options: { ...BASE, state: { type: 'string' } },
+    help: `usage: iptkit docker repair STATE.json
+
+Fixes everything doctor finds by applying the state, one commit per family; exit 1 when
+findings remain.
+
+${DOCKER_COMMON}`,
+  },
+  publish: {
+    name: 'docker publish',
+    positionals: { max: Infinity, what: 'PORT...' },
+    options: { ...BASE, state: { type: 'string' }, ports: { type: 'string' }, network: { type: 'string' }, 'container-ip': { type: 'string' } },
+    help: `usage: iptkit docker publish [--state STATE.json] --network NET --container-ip IP PORT...
+       iptkit docker publish [--state STATE.json] --ports PORTS.json
+
+Publishes ports in one commit per family. PORT is [HOSTIP:]HOSTPORT[-END]:CONTAINERPORT[-END][/PROTO]
+as docker run -p; PORTS.json a JSON array of ports as in the state ('-' for standard input).
+
+${DOCKER_COMMON}`,
+  },
+  unpublish: {
+    name: 'docker unpublish',
+    positionals: { max: Infinity, what: 'PORT...' },
+    options: { ...BASE, state: { type: 'string' }, ports: { type: 'string' } },
+    help: `usage: iptkit docker unpublish [--state STATE.json] PORT... | --ports PORTS.json
+
+Removes published ports in one commit per family. PORT is [HOSTIP:]HOSTPORT[-END][/PROTO].
+
+${DOCKER_COMMON}`,
+  },
+};
 
 function parseJson(text: string, what: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
-    throw new TypeError(`${what}: not JSON (${(e as Error).message})`);
+    throw new InputError(`${what}: not JSON (${(e as Error).message})`);
   }
 }
 
@@ -132,9 +210,9 @@ function portsFrom(p: Parsed, publish: boolean): unknown[] {
     if (!Array.isArray(json)) throw new TypeError(`--ports ${file}: not a JSON array of ports`);
     return json;
   }
-  if (specs.length === 0) throw new UsageError(`docker ${publish ? 'publish' : 'unpublish'}: no port given`);
+  if (specs.length === 0) throw new UsageError('no port given', `docker ${publish ? 'publish' : 'unpublish'}`);
   const network = flagString(p, 'network');
-  const containerIp = flagString(p, 'containerIp');
+  const containerIp = flagString(p, 'container-ip');
   if (publish && (network === undefined || containerIp === undefined)) {
     throw new UsageError('docker publish PORT… needs --network NET and --container-ip IP');
   }
@@ -150,27 +228,31 @@ function portsFrom(p: Parsed, publish: boolean): unknown[] {
   });
 }
 
-function noPositional(p: Parsed, cmd: string, max: number): void {
-  if (p.positional.length > max) throw new UsageError(`docker ${cmd}: unexpected argument '${p.positional[max]}'`);
-}
-
 export async function dockerCommand(argv: readonly string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '-h' || sub === '--help' || sub === 'help') {
-    io.out(DOCKER_USAGE);
-    return sub === undefined ? 2 : 0;
-  }
-  const p = parseArgs(rest, FLAGS);
-  if (flagBool(p, 'help')) {
-    io.out(DOCKER_USAGE);
+  if (sub === '-h' || sub === '--help' || sub === 'help') {
+    const topic = sub === 'help' ? rest[0] : undefined;
+    io.out(topic !== undefined && SUBCOMMANDS[topic] ? SUBCOMMANDS[topic].help : DOCKER_USAGE);
     return 0;
   }
+  if (sub === undefined) throw new UsageError('docker needs a command: apply, state, doctor, repair, publish or unpublish', 'docker');
+  const spec = SUBCOMMANDS[sub];
+  if (spec === undefined) {
+    const guess = didYouMean(sub, Object.keys(SUBCOMMANDS));
+    throw new UsageError(`unknown docker command '${sub}'${guess ? ` (did you mean ${guess}?)` : ''}`, 'docker');
+  }
+  const parsed = parseCommand(spec, rest);
+  if (parsed === 'help') {
+    io.out(spec.help);
+    return 0;
+  }
+  const p: Parsed = parsed;
   const json = flagBool(p, 'json');
   switch (sub) {
     case 'apply': {
-      noPositional(p, 'apply', 1);
       const file = p.positional[0];
-      if (file === undefined) throw new UsageError('docker apply needs a STATE.json (or - for stdin)');
+      if (file === undefined) throw new UsageError('docker apply needs a STATE.json (or - for stdin)', spec.name);
+      commonOpenOptions(p);
       const state = readJson(file, 'state');
       const host = await openHost(p);
       if (flagBool(p, 'test')) {
@@ -184,7 +266,6 @@ export async function dockerCommand(argv: readonly string[], io: Io): Promise<nu
       return 0;
     }
     case 'state': {
-      noPositional(p, 'state', 0);
       const hintsFile = flagString(p, 'hints');
       const hints = hintsFile === undefined ? {} : (readJson(hintsFile, '--hints') as Record<string, unknown>);
       const host = await openHost(p);
@@ -192,20 +273,22 @@ export async function dockerCommand(argv: readonly string[], io: Io): Promise<nu
       return 0;
     }
     case 'doctor': {
-      noPositional(p, 'doctor', 1);
       const file = p.positional[0] ?? flagString(p, 'state');
+      const failOn = flagString(p, 'fail-on') ?? 'error';
+      if (failOn !== 'error' && failOn !== 'warning') throw new UsageError(`--fail-on must be error or warning, not '${failOn}'`, spec.name);
+      commonOpenOptions(p);
       const state = file === undefined ? undefined : readJson(file, 'state');
       const host = await openHost(p);
       const findings = await host.doctor(state);
+      const failing = findings.filter((f) => failOn === 'warning' || f.severity === 'error');
       if (json) io.out(toJson({ summary: summary(findings), findings }) + '\n');
       else if (findings.length === 0) io.out(summary(findings) + '\n');
       else io.out(findings.map(findingLine).join('') + summary(findings) + '\n');
-      return findings.length === 0 ? 0 : 1;
+      return failing.length === 0 ? 0 : 1;
     }
     case 'repair': {
-      noPositional(p, 'repair', 1);
       const file = p.positional[0] ?? flagString(p, 'state');
-      if (file === undefined) throw new UsageError('docker repair needs a STATE.json (or - for stdin)');
+      if (file === undefined) throw new UsageError('docker repair needs a STATE.json (or - for stdin)', spec.name);
       const state = readJson(file, 'state');
       const host = await openHost(p);
       const r = await host.repair(state);
@@ -234,6 +317,6 @@ export async function dockerCommand(argv: readonly string[], io: Io): Promise<nu
       return 0;
     }
     default:
-      throw new UsageError(`unknown docker command '${sub}'`);
+      throw new Error(`docker ${sub}: declared but not handled`);
   }
 }

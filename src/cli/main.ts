@@ -1,9 +1,14 @@
 #!/usr/bin/env node
-// The `iptkit` command. Exit codes: 0 success; 1 a kernel, parse or state error (the message
-// names the line, token or field, and nothing was committed); 2 a usage error.
+// The `iptkit` command. Exit codes: 0 success; 1 a kernel, parse, state or input error (one
+// line naming the line, token, field or file; nothing was committed); 2 a usage error (one
+// line, and the help to read); 3 restore --test: the input would change the kernel; 70 a bug
+// in iptkit (with its stack); 141 when the reader of the output went away, as for a tool
+// killed by SIGPIPE (iptables-save | head).
 
-import { ParseError, NetfilterError } from '../errors.js';
-import { UsageError } from './args.js';
+import { readFileSync } from 'node:fs';
+import { AddonLoadError, NetfilterError, ParseError } from '../errors.js';
+import { packageRoot } from '../binding.js';
+import { didYouMean, InputError, UsageError } from './args.js';
 import { processIo, type Io } from './common.js';
 
 const USAGE = `usage: iptkit <command> [options]
@@ -20,8 +25,24 @@ common options:
   -4 | -6                     IPv4 (default) or IPv6 tables
   --netns NAME|PATH           work inside a network namespace (NAME means /var/run/netns/NAME)
   -w, --wait SECONDS          legacy: how long to wait for the xtables lock (default 10)
-  --json                      machine-readable output (list, save, docker state/doctor)
+  --json                      machine-readable output (list, save, docker)
+
+'iptkit COMMAND --help' describes one command; 'iptkit --version' prints the version.
 `;
+
+const COMMANDS = ['list', 'save', 'restore', 'docker', 'help'];
+
+/**
+ * Messages V8 gives its own TypeErrors and RangeErrors: those are bugs in iptkit, whereas the
+ * library's TypeError/RangeError name a field and a value the caller gave.
+ */
+const ENGINE_ERROR =
+  /Cannot (read|set) propert|is not a function|is not iterable|is not a constructor|Cannot convert|Cannot destructure|Maximum call stack|Invalid (array|string) length|before initialization|Assignment to constant|Do not know how to serialize/;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -39,45 +60,66 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         return await (await import('./recover.js')).recoverCommand(rest, io);
       case 'docker':
         return await (await import('./docker-commands.js')).dockerCommand(rest, io);
-      case undefined:
+      case '-V':
+      case '--version':
+      case 'version':
+        io.out(`iptkit ${version()}\n`);
+        return 0;
       case '-h':
       case '--help':
-      case 'help':
         io.out(USAGE);
-        return command === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`unknown command '${command}'`);
+        return 0;
+      case 'help':
+        if (rest[0] !== undefined && rest[0] !== 'help') return await main([rest[0], '--help', ...rest.slice(1)], io);
+        io.out(USAGE);
+        return 0;
+      case undefined:
+        io.err(USAGE);
+        return 2;
+      default: {
+        if (command.startsWith('-')) throw new UsageError(`'${command}' is not a command: options come after the command (iptkit list ${command} …)`);
+        const guess = didYouMean(command, COMMANDS);
+        throw new UsageError(`unknown command '${command}'${guess ? ` (did you mean ${guess}?)` : ''}`);
+      }
     }
   } catch (e) {
+    const prefix = `iptkit${command && COMMANDS.includes(command) ? ` ${command}` : ''}`;
     if (e instanceof UsageError) {
-      io.err(`iptkit: ${e.message}\n${USAGE}`);
+      const where = e.command ?? (command && COMMANDS.includes(command) ? command : undefined);
+      io.err(`iptkit${where ? ` ${where}` : ''}: ${e.message} (see 'iptkit${where ? ` ${where}` : ''} --help')\n`);
       return 2;
     }
-    if (e instanceof ParseError) {
-      io.err(`iptkit ${command}: ${e.message}\n`);
+    if (e instanceof ParseError || e instanceof NetfilterError || e instanceof InputError || e instanceof AddonLoadError) {
+      io.err(`${prefix}: ${e.message}\n`);
       return 1;
     }
-    if (e instanceof NetfilterError) {
-      io.err(`iptkit ${command}: ${e.message}\n`);
-      return 1;
-    }
-    if (e instanceof TypeError || e instanceof RangeError) {
-      io.err(`iptkit ${command}: ${e.message}\n`);
+    if ((e instanceof TypeError || e instanceof RangeError) && !ENGINE_ERROR.test(e.message)) {
+      io.err(`${prefix}: ${e.message}\n`);
       return 1;
     }
     throw e;
   }
 }
 
+/** Exits quietly when the reader of stdout (or stderr) went away, as iptables-save does. */
+function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(141);
+    throw e;
+  });
+}
+
 // Run when executed, not when imported by tests.
 const invoked = process.argv[1] ?? '';
 if (invoked.endsWith('/cli/main.js') || invoked.endsWith('/cli/main.ts') || invoked.endsWith('/iptkit')) {
+  quietOnClosedPipe(process.stdout);
+  quietOnClosedPipe(process.stderr);
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
     },
     (e: unknown) => {
-      process.stderr.write(`iptkit: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.stderr.write(`iptkit: internal error (a bug in iptkit; please report it): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
       process.exitCode = 70;
     },
   );

@@ -2,27 +2,112 @@
 // iptables-restore contracts of docs/design.md, on either back end.
 
 import { formatListing } from '../rules/listing.js';
-import { flagBool, flagString, parseArgs, UsageError } from './args.js';
-import { familyOf, openFrom, readInput, toJson, type Io } from './common.js';
+import { BUILTIN_CHAINS, type Table, type TableName } from '../rules/model.js';
+import { COMMON_OPTIONS, flagBool, flagString, InputError, parseCommand, type CommandSpec } from './args.js';
+import { commonOpenOptions, familyOf, openFrom, readInput, toJson, type Io } from './common.js';
+
+const COMMON_HELP = `common options:
+  --backend auto|legacy|nft   auto: the back end that holds rules, else nf_tables
+  -4, --ipv4 | -6, --ipv6     IPv4 (default) or IPv6 tables
+  --netns NAME|PATH           work inside a network namespace (NAME means /var/run/netns/NAME)
+  -w, --wait SECONDS          legacy: how long to wait for the xtables lock (default 10)
+  -h, --help                  print this help and do nothing else
+`;
+
+export const LIST: CommandSpec = {
+  name: 'list',
+  positionals: { max: 1, what: 'at most one CHAIN' },
+  options: {
+    ...COMMON_OPTIONS,
+    table: { type: 'string', short: 't' },
+    numeric: { type: 'boolean', short: 'n' },
+    verbose: { type: 'boolean', short: 'v' },
+    exact: { type: 'boolean', short: 'x' },
+    'line-numbers': { type: 'boolean' },
+    list: { type: 'boolean', short: 'L' },
+    json: { type: 'boolean' },
+  },
+  help: `usage: iptkit list [-t TABLE] [-n] [-v] [-x] [--line-numbers] [--json] [CHAIN]
+
+Lists a table's chains and rules as iptables -L does (the prot column shows names).
+A table the kernel does not hold yet lists as its built-in chains, empty.
+
+  -t, --table TABLE     filter (default), nat, mangle, raw or security
+  -n, --numeric         numeric addresses and ports
+  -v, --verbose         interfaces, options and counters
+  -x, --exact           exact counters
+  --line-numbers        number the rules
+  --json                the table as JSON
+
+${COMMON_HELP}`,
+};
+
+export const SAVE: CommandSpec = {
+  name: 'save',
+  positionals: { max: 0, what: '' },
+  options: { ...COMMON_OPTIONS, table: { type: 'string', short: 't' }, counters: { type: 'boolean', short: 'c' }, json: { type: 'boolean' } },
+  help: `usage: iptkit save [-t TABLE] [-c] [--json]
+
+Prints the tables as iptables-save does.
+
+  -t, --table TABLE     only this table
+  -c, --counters        rule and policy counters
+  --json                the tables as JSON
+
+${COMMON_HELP}`,
+};
+
+/** restore --test: the input is good and committing it would change the kernel. */
+export const WOULD_CHANGE = 3;
+
+export const RESTORE: CommandSpec = {
+  name: 'restore',
+  positionals: { max: 1, what: 'at most one FILE' },
+  options: {
+    ...COMMON_OPTIONS,
+    noflush: { type: 'boolean', short: 'n' },
+    counters: { type: 'boolean', short: 'c' },
+    table: { type: 'string', short: 'T' },
+    test: { type: 'boolean', short: 't' },
+    verbose: { type: 'boolean', short: 'v' },
+  },
+  help: `usage: iptkit restore [-n] [-c] [-T TABLE] [--test] [-v] [FILE]
+
+Commits iptables-restore input (FILE, or standard input when none or -), all tables in one
+commit. The whole input is parsed first: a bad line commits nothing.
+
+  -n, --noflush         keep what the input does not mention
+  -c, --counters        take counters from the input
+  -T, --table TABLE     restore only this table
+  -t, --test            parse and plan against the kernel, commit nothing; print the change as
+                        iptables commands per table (-N, -P, -D, -I/-A, -F, -X) and the rules
+                        each chain keeps; exit 3 when something would change, 0 when nothing
+  -v, --verbose         say what changed, on stderr
+
+${COMMON_HELP}`,
+};
+
+/** A table the kernel does not hold (nf_tables makes them on demand), as iptables -L shows it. */
+function emptyTable(name: string, family: Table['family']): Table | undefined {
+  const builtins = BUILTIN_CHAINS[name as TableName];
+  if (builtins === undefined) return undefined;
+  return {
+    name,
+    family,
+    chains: builtins.map((c) => ({ name: c, policy: 'ACCEPT' as const, counters: { packets: 0n, bytes: 0n }, rules: [] })),
+  };
+}
 
 export async function listCommand(argv: readonly string[], io: Io): Promise<number> {
-  const p = parseArgs(argv, [
-    { names: ['-t', '--table'], key: 'table', value: true },
-    { names: ['-n', '--numeric'], key: 'numeric' },
-    { names: ['-v', '--verbose'], key: 'verbose' },
-    { names: ['-x', '--exact'], key: 'exact' },
-    { names: ['--line-numbers'], key: 'lineNumbers' },
-    { names: ['-L', '--list'], key: 'list' },
-  ]);
-  if (p.positional.length > 1) throw new UsageError(`list takes at most one chain, got ${p.positional.join(' ')}`);
+  const p = parseCommand(LIST, argv);
+  if (p === 'help') return io.out(LIST.help), 0;
   const tableName = flagString(p, 'table') ?? 'filter';
   const chain = p.positional[0];
   const nf = await openFrom(p);
-  const [table] = await nf.read([tableName]);
-  if (!table) throw new UsageError(`table '${tableName}' does not exist (is its kernel module available?)`);
+  const table = (await nf.read([tableName]))[0] ?? emptyTable(tableName, nf.family);
+  if (!table) throw new InputError(`table '${tableName}' does not exist`);
   if (chain !== undefined && !table.chains.some((c) => c.name === chain)) {
-    io.err(`iptkit: chain '${chain}' does not exist in table ${tableName}: No chain/target/match by that name.\n`);
-    return 1;
+    throw new InputError(`chain '${chain}' does not exist in table ${tableName}: No chain/target/match by that name`);
   }
   if (flagBool(p, 'json')) {
     io.out(toJson(chain ? { ...table, chains: table.chains.filter((c) => c.name === chain) } : table) + '\n');
@@ -33,7 +118,7 @@ export async function listCommand(argv: readonly string[], io: Io): Promise<numb
       numeric: flagBool(p, 'numeric'),
       verbose: flagBool(p, 'verbose'),
       exact: flagBool(p, 'exact'),
-      lineNumbers: flagBool(p, 'lineNumbers'),
+      lineNumbers: flagBool(p, 'line-numbers'),
       ...(chain !== undefined ? { chain } : {}),
     }),
   );
@@ -41,11 +126,8 @@ export async function listCommand(argv: readonly string[], io: Io): Promise<numb
 }
 
 export async function saveCommand(argv: readonly string[], io: Io): Promise<number> {
-  const p = parseArgs(argv, [
-    { names: ['-t', '--table'], key: 'table', value: true },
-    { names: ['-c', '--counters'], key: 'counters' },
-  ]);
-  if (p.positional.length) throw new UsageError(`save takes no arguments, got '${p.positional[0]}'`);
+  const p = parseCommand(SAVE, argv);
+  if (p === 'help') return io.out(SAVE.help), 0;
   const nf = await openFrom(p);
   const only = flagString(p, 'table');
   if (flagBool(p, 'json')) {
@@ -58,24 +140,21 @@ export async function saveCommand(argv: readonly string[], io: Io): Promise<numb
 }
 
 export async function restoreCommand(argv: readonly string[], io: Io): Promise<number> {
-  const p = parseArgs(argv, [
-    { names: ['-n', '--noflush'], key: 'noflush' },
-    { names: ['-c', '--counters'], key: 'counters' },
-    { names: ['-T', '--table'], key: 'table', value: true },
-    { names: ['-t', '--test'], key: 'test' },
-    { names: ['-v', '--verbose'], key: 'verbose' },
-  ]);
-  if (p.positional.length > 1) throw new UsageError(`restore takes at most one file, got ${p.positional.join(' ')}`);
+  const p = parseCommand(RESTORE, argv);
+  if (p === 'help') return io.out(RESTORE.help), 0;
   const family = familyOf(p);
+  commonOpenOptions(p); // checked before standard input is read
   const text = readInput(p.positional[0]);
   const only = flagString(p, 'table');
   const nf = await openFrom(p, family);
-  const result = await nf.restore(text, {
-    noflush: flagBool(p, 'noflush'),
-    counters: flagBool(p, 'counters'),
-    test: flagBool(p, 'test'),
-    ...(only ? { table: only } : {}),
-  });
+  const options = { noflush: flagBool(p, 'noflush'), counters: flagBool(p, 'counters'), test: flagBool(p, 'test'), ...(only ? { table: only } : {}) };
+  const result = await nf.restore(text, options);
+  if (options.test) {
+    // The input ran against the kernel's tables without a commit; now say what it would change.
+    const preview = await (await import('./preview.js')).previewRestore(nf, text, options);
+    io.out(preview.text);
+    return preview.changed ? WOULD_CHANGE : 0;
+  }
   if (result && flagBool(p, 'verbose')) {
     io.err(
       `iptkit restore: ${nf.backend}: ${result.changed.length ? result.changed.join(', ') : 'nothing'} changed; ` +
