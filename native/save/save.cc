@@ -59,6 +59,8 @@ OpError read(const Request& req, std::vector<restore::CurrentTable>& out) {
     return {};
   }
   std::lock_guard<std::mutex> lock(legacy::iptc_mutex());
+  // A multi-table commit killed half way is finished or rolled back before anything is read.
+  if (OpError err = legacy::recover_pending(req.v6, false)) return err;
   std::vector<std::string> names = req.tables;
   if (req.all) {
     if (OpError err = legacy::table_names(req.v6, names)) return err;
