@@ -1,4 +1,4 @@
-// The module's entry: plain functions; the kernel ones return a Promise (see binding.d.ts).
+// The module's entry: plain functions; the kernel ones return a Promise (see src/native-binding.ts).
 #include <malloc.h>
 #include <napi.h>
 

@@ -5,10 +5,10 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { NativeBinding } from '../binding.js';
+import type { NativeBinding } from './native-binding.js';
 import { AddonLoadError, NetfilterError, ParseError } from './errors.js';
 
-export type { NativeBinding, NativeFamily, NativeNftRead, NativeTableRead, NativeOption, NativeRule, NativeRestoreTable, NativeListOptions } from '../binding.js';
+export type { NativeBinding, NativeFamily, NativeNftRead, NativeTableRead, NativeOption, NativeRule, NativeRestoreTable, NativeListOptions } from './native-binding.js';
 
 export function packageRoot(): string {
   // src/binding.ts (tsx/vitest) or dist/src/binding.js (built): walk up to package.json.

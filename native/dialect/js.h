@@ -1,4 +1,4 @@
-// The dialect's functions on the module object (see binding.d.ts).
+// The dialect's functions on the module object (see src/native-binding.ts).
 #pragma once
 
 #include <napi.h>

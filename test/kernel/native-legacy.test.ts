@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { NativeBinding, NativeFamily, NativeTableRead } from '../../binding.js';
+import type { NativeBinding, NativeFamily, NativeTableRead } from '../../src/native-binding.js';
 import { Netns, isRoot, saveLines, withNetns } from '../helpers/netns.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
