@@ -11,6 +11,7 @@ import { exactIntent, planTable, type TableIntent, type TablePlan } from './plan
 import { BUILTIN_CHAINS, type Family, type Table, type TableName } from './rules/model.js';
 import { ConflictError, NetfilterError, ParseError } from './errors.js';
 import { native, nativeDialect } from './binding.js';
+import { checkRuleText } from './rules/wire.js';
 
 export interface OpenOptions {
   /** 'auto' (default): the back end that holds rules, else nf_tables. */
@@ -174,7 +175,10 @@ export class Netfilter {
       if (!Array.isArray(c.rules)) throw new TypeError(`table ${desired.name}, chain ${c.name}: rules must be an array of rule texts`);
       for (const r of c.rules) {
         if (typeof r !== 'string') throw new TypeError(`table ${desired.name}, chain ${c.name}: a rule must be its text, got ${typeof r}`);
-        if (!known.has(r)) unknown.push(r);
+        if (known.has(r)) continue;
+        // Before the native parse, so that a NUL in a comment is the same TypeError as a line break.
+        checkRuleText(r);
+        unknown.push(r);
       }
     }
     if (unknown.length === 0) return desired;

@@ -72,7 +72,8 @@ export interface CommitChain {
   entries: CommitEntry[];
 }
 
-function checkRuleText(rule: Rule): void {
+/** A rule text iptables could save and read back: no line break, no NUL (TypeError naming the field). */
+export function checkRuleText(rule: Rule): void {
   if (typeof rule !== 'string') throw new TypeError(`rule: expected its text, got ${typeof rule}`);
   // iptables-save would print such a rule on two lines (or cut it at the NUL), and neither
   // iptables-restore nor iptkit could read the saved text back: refused before any commit.
