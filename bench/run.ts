@@ -397,10 +397,11 @@ async function startup(): Promise<void> {
     ];
     const base = (m: string) => ({ scenario: 'start-up', ports: 0, backend: be, method: m, kind: 'process' as const, unit: 'ms' as const });
     await withNetns(async (ns) => {
-      // What iptkit prints must be what the tool prints; this first run also makes the tables
-      // a legacy read instantiates, so every timed run sees the same (empty) namespace.
-      const theirSave = ns.ok(t.save).stdout;
+      // What iptkit prints must be what the tool prints; the listing first, since it makes the
+      // table a legacy read instantiates (filter), so that the save and every timed run see
+      // the same (empty) namespace.
       const theirList = ns.ok(t.iptables, ['-w', '-L']).stdout;
+      const theirSave = ns.ok(t.save).stdout;
       const checks: Record<string, () => string | undefined> = {
         save: () => {
           const d = firstDifference(saveLines(ns.ok(NODE, [cliJs, 'save', '--backend', be]).stdout), saveLines(theirSave));
