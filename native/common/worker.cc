@@ -21,4 +21,25 @@ bool arg_family_v6(const Napi::CallbackInfo& info, size_t i) {
   throw Napi::RangeError::New(info.Env(), "family must be 'ipv4' or 'ipv6', got '" + f + "'");
 }
 
+std::vector<std::string> arg_string_array(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info.Length() <= i || !info[i].IsArray()) {
+    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be an array of strings");
+  }
+  Napi::Array a = info[i].As<Napi::Array>();
+  std::vector<std::string> out;
+  out.reserve(a.Length());
+  for (uint32_t k = 0; k < a.Length(); k++) {
+    Napi::Value v = a.Get(k);
+    if (!v.IsString()) throw Napi::TypeError::New(info.Env(), std::string(name) + "[" + std::to_string(k) + "] must be a string");
+    out.push_back(v.As<Napi::String>().Utf8Value());
+  }
+  return out;
+}
+
+bool arg_backend_nft(const Napi::CallbackInfo& info, size_t i) {
+  std::string backend = arg_string(info, i, "backend");
+  if (backend != "legacy" && backend != "nft") throw Napi::TypeError::New(info.Env(), "backend must be 'legacy' or 'nft'");
+  return backend == "nft";
+}
+
 }  // namespace iptkit

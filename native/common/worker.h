@@ -5,7 +5,9 @@
 #include <napi.h>
 
 #include <functional>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "error.h"
 
@@ -57,5 +59,7 @@ class PromiseWorker : public Napi::AsyncWorker {
 std::string arg_string(const Napi::CallbackInfo& info, size_t i, const char* name);
 std::string arg_netns(const Napi::CallbackInfo& info, size_t i);  // null/undefined → ""
 bool arg_family_v6(const Napi::CallbackInfo& info, size_t i);     // 'ipv4' | 'ipv6'
+bool arg_backend_nft(const Napi::CallbackInfo& info, size_t i);   // 'legacy' | 'nft' → nft?
+std::vector<std::string> arg_string_array(const Napi::CallbackInfo& info, size_t i, const char* name);
 
 }  // namespace iptkit

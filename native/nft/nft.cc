@@ -13,25 +13,6 @@
 
 namespace iptkit {
 
-namespace {
-
-std::vector<std::string> arg_string_array(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (info.Length() <= i || !info[i].IsArray()) {
-    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be an array of strings");
-  }
-  Napi::Array a = info[i].As<Napi::Array>();
-  std::vector<std::string> out;
-  out.reserve(a.Length());
-  for (uint32_t k = 0; k < a.Length(); k++) {
-    Napi::Value v = a.Get(k);
-    if (!v.IsString()) throw Napi::TypeError::New(info.Env(), std::string(name) + "[" + std::to_string(k) + "] must be a string");
-    out.push_back(v.As<Napi::String>().Utf8Value());
-  }
-  return out;
-}
-
-}  // namespace
-
 Napi::Value NftRead(const Napi::CallbackInfo& info) {
   bool v6 = arg_family_v6(info, 0);
   std::string netns = arg_netns(info, 1);

@@ -17,8 +17,8 @@
 #include "../common/worker.h"
 #include "../legacy/backend.h"
 #include "../nft/commit.h"
-#include "../nft/read.h"
 #include "plan.h"
+#include "read.h"
 
 namespace iptkit {
 namespace {
@@ -60,42 +60,13 @@ class Fd {
   int fd = -1;
 };
 
-// The tables the input names, as they are now. Legacy: a table whose module is not loaded
-// reads as absent (as in iptables-save).
+// The tables the input names, as they are now.
 OpError read_current(const Request& req, const std::vector<dialect::RestoreTable>& parsed,
                      std::vector<restore::CurrentTable>& current, uint32_t& generation) {
-  current.assign(parsed.size(), restore::CurrentTable{});
-  for (size_t i = 0; i < parsed.size(); i++) current[i].name = parsed[i].name;
-  if (!req.nft) {
-    std::vector<uint64_t> counters;
-    for (size_t i = 0; i < parsed.size(); i++) {
-      std::string wire;
-      OpError err = req.v6 ? legacy::read_v6(parsed[i].name, wire, counters) : legacy::read_v4(parsed[i].name, wire, counters);
-      if (err && err.err == ENOENT) continue;
-      if (err) return err;
-      if (OpError e = restore::current_from_read(std::move(wire), counters, {}, current[i])) return e;
-    }
-    return {};
-  }
   std::vector<std::string> names;
+  names.reserve(parsed.size());
   for (const auto& t : parsed) names.push_back(t.name);
-  nft::ReadResult read;
-  if (OpError err = nft::read_tables(req.v6, &names, read)) {
-    if (err.table.empty()) {
-      err.table = names.empty() ? std::string() : names[0];
-      for (size_t i = 1; i < names.size(); i++) err.table += "," + names[i];
-    }
-    return err;
-  }
-  generation = read.generation;
-  for (nft::TableRead& t : read.tables) {
-    restore::CurrentTable table;
-    if (OpError e = restore::current_from_read(std::move(t.wire), t.counters, t.handles, table)) return e;
-    for (auto& c : current) {
-      if (c.name == table.name) c = std::move(table);
-    }
-  }
-  return {};
+  return restore::read_current(req.nft, req.v6, names, current, generation);
 }
 
 OpError commit(const Request& req, uint32_t generation, const std::vector<commit::TablePlan>& plans) {
@@ -263,9 +234,7 @@ Napi::Value RestoreResult(const Napi::CallbackInfo& info) {
 Napi::Value Restore(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Request req;
-  std::string backend = arg_string(info, 0, "backend");
-  if (backend != "legacy" && backend != "nft") throw Napi::TypeError::New(env, "backend must be 'legacy' or 'nft'");
-  req.nft = backend == "nft";
+  req.nft = arg_backend_nft(info, 0);
   req.v6 = arg_family_v6(info, 1);
   req.netns = arg_netns(info, 2);
   req.text = arg_string(info, 3, "text");

@@ -12,7 +12,7 @@
 #include "../common/prefault.h"
 #include "../common/worker.h"
 #include "../legacy/backend.h"
-#include "../nft/read.h"
+#include "../restore/read.h"
 
 namespace iptkit {
 
@@ -41,22 +41,16 @@ struct Request {
   save::Options opts;
 };
 
-// Every table asked for (or every table there is), as the kernel has it now. Legacy: a table
-// whose module is not loaded reads as absent, as in iptables-save.
+// Every table asked for (or every table there is), as the kernel has it now; a table it does
+// not have is not printed.
 OpError read(const Request& req, std::vector<restore::CurrentTable>& out) {
   NetnsGuard ns(req.netns);
   if (ns.error()) return ns.error();
+  uint32_t generation = 0;
   if (req.nft) {
-    nft::ReadResult read;
     // Every table: in iptables-nft-save's order (its table array), whatever the kernel's.
     static const std::vector<std::string> kSaveOrder = {"mangle", "security", "raw", "filter", "nat"};
-    if (OpError err = nft::read_tables(req.v6, req.all ? &kSaveOrder : &req.tables, read)) return err;
-    for (nft::TableRead& t : read.tables) {
-      restore::CurrentTable table;
-      if (OpError e = restore::current_from_read(std::move(t.wire), t.counters, t.handles, table)) return e;
-      out.push_back(std::move(table));
-    }
-    return {};
+    return restore::read_current(true, req.v6, req.all ? kSaveOrder : req.tables, out, generation);
   }
   std::lock_guard<std::mutex> lock(legacy::iptc_mutex());
   // A multi-table commit killed half way is finished or rolled back before anything is read.
@@ -65,18 +59,7 @@ OpError read(const Request& req, std::vector<restore::CurrentTable>& out) {
   if (req.all) {
     if (OpError err = legacy::table_names(req.v6, names)) return err;
   }
-  std::vector<uint64_t> counters;
-  std::string wire;
-  for (const std::string& name : names) {
-    wire.clear();
-    OpError err = req.v6 ? legacy::read_v6(name, wire, counters) : legacy::read_v4(name, wire, counters);
-    if (err && err.err == ENOENT) continue;
-    if (err) return err;
-    restore::CurrentTable table;
-    if (OpError e = restore::current_from_read(std::move(wire), counters, {}, table)) return e;
-    out.push_back(std::move(table));
-  }
-  return {};
+  return restore::read_current(false, req.v6, names, out, generation);
 }
 
 }  // namespace
@@ -156,21 +139,12 @@ void save::print_tables(const std::vector<restore::CurrentTable>& tables, const 
 Napi::Value Save(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Request req;
-  std::string backend = arg_string(info, 0, "backend");
-  if (backend != "legacy" && backend != "nft") throw Napi::TypeError::New(env, "backend must be 'legacy' or 'nft'");
-  req.nft = backend == "nft";
+  req.nft = arg_backend_nft(info, 0);
   req.v6 = arg_family_v6(info, 1);
   req.netns = arg_netns(info, 2);
-  if (info.Length() > 3 && info[3].IsArray()) {
+  if (info.Length() > 3 && !info[3].IsNull() && !info[3].IsUndefined()) {
     req.all = false;
-    Napi::Array a = info[3].As<Napi::Array>();
-    for (uint32_t i = 0; i < a.Length(); i++) {
-      Napi::Value v = a.Get(i);
-      if (!v.IsString()) throw Napi::TypeError::New(env, "tables[" + std::to_string(i) + "] must be a string");
-      req.tables.push_back(v.As<Napi::String>().Utf8Value());
-    }
-  } else if (info.Length() > 3 && !info[3].IsNull() && !info[3].IsUndefined()) {
-    throw Napi::TypeError::New(env, "tables must be an array of table names or null");
+    req.tables = arg_string_array(info, 3, "tables");
   }
   if (info.Length() > 4 && info[4].IsObject()) {
     Napi::Object o = info[4].As<Napi::Object>();
