@@ -100,27 +100,39 @@ function formatIPv6(b: Uint8Array): string {
   return out;
 }
 
-function parseIPv4(text: string): Uint8Array | undefined {
-  // Four decimal parts, each 0-255 without leading zeros (inet_pton refuses them, and "010"
-  // is octal to some tools); by hand, as this runs for every address of a big state.
-  const out = new Uint8Array(4);
+// Four decimal parts, each 0-255 without leading zeros (inet_pton refuses them, and "010" is
+// octal to some tools): exactly the text inet_ntop prints, so an address that passes is
+// already canonical. By hand, as this runs for every address of a big state; `out` (when
+// given) receives the bytes.
+function scanIPv4(text: string, out?: Uint8Array): boolean {
   let part = 0;
   let value = 0;
   let digits = 0;
   for (let i = 0; i <= text.length; i++) {
     const c = i < text.length ? text.charCodeAt(i) : 0x2e;
     if (c === 0x2e) {
-      if (digits === 0 || part > 3 || value > 255) return undefined;
-      out[part++] = value;
+      if (digits === 0 || part > 3 || value > 255) return false;
+      if (out) out[part] = value;
+      part++;
       value = 0;
       digits = 0;
     } else if (c >= 0x30 && c <= 0x39) {
-      if (digits === 1 && value === 0) return undefined;
-      if (++digits > 3) return undefined;
+      if (digits === 1 && value === 0) return false;
+      if (++digits > 3) return false;
       value = value * 10 + (c - 0x30);
-    } else return undefined;
+    } else return false;
   }
-  return part === 4 ? out : undefined;
+  return part === 4;
+}
+
+/** Whether text is an IPv4 address in canonical form, checked without allocating. */
+export function isIPv4Text(text: string): boolean {
+  return scanIPv4(text);
+}
+
+function parseIPv4(text: string): Uint8Array | undefined {
+  const out = new Uint8Array(4);
+  return scanIPv4(text, out) ? out : undefined;
 }
 
 export function parseAddress(text: string): Address | undefined {
@@ -193,6 +205,7 @@ export function isLoopback(a: Address): boolean {
 
 /** A single host as iptables-save prints a `-s`/`-d` host: `/32` or `/128` appended. */
 export function hostCidr(a: string): string {
+  if (isIPv4Text(a)) return `${a}/32`;
   const addr = parseAddress(a);
   if (!addr) throw new TypeError(`${JSON.stringify(a)} is not an IP address`);
   return `${formatAddress(addr)}/${addr.family === 'ipv4' ? 32 : 128}`;

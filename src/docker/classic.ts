@@ -29,6 +29,7 @@ import {
   compact,
   dnatRule,
   expandPorts,
+  firstPerContainerPort,
   hairpinMasqueradeRule,
   natJumpRules,
   sctpChecksumRule,
@@ -66,10 +67,11 @@ export function classicRules(state: DockerState, family: Family): DockerFamilyRu
     ...(hairpin ? [`-o ${n.bridge} -m addrtype --src-type LOCAL -j MASQUERADE`] : []),
     ...(n.masquerade ? [`-s ${subnetFor(n, family)!} ! -o ${n.bridge} -j MASQUERADE`] : []),
   ]);
-  const postroutingBottom = unique(bindings.map(hairpinMasqueradeRule));
+  const containerPorts = firstPerContainerPort(bindings);
+  const postroutingBottom = containerPorts.map(hairpinMasqueradeRule);
 
   // filter
-  const filterDocker = unique(bindings.map((b) => acceptPortRule(b, bridgeOf.get(b.network)!)));
+  const filterDocker = containerPorts.map((b) => acceptPortRule(b, bridgeOf.get(b.network)!));
   const isolation1 = [
     ...isolated.flatMap((n) =>
       n.internal

@@ -7,7 +7,7 @@
 // then `-j`. Hosts get `/32` or `/128`; a wildcard `-d 0/0` is not printed.
 
 import type { Family, TableName } from '../rules/model.js';
-import { hostCidr, parseAddress, isUnspecified } from './address.js';
+import { hostCidr, isIPv4Text, parseAddress, isUnspecified } from './address.js';
 import type { DockerPort, DockerProto, DockerState } from './state.js';
 import { parsePortSpec, portFamily } from './state.js';
 
@@ -65,17 +65,19 @@ export interface PortBinding {
 export function expandPorts(ports: readonly DockerPort[], family: Family): PortBinding[] {
   const out: PortBinding[] = [];
   for (const p of ports) {
-    if (portFamily(p) !== family) continue;
-    const host = parsePortSpec(p.hostPort)!;
-    const cont = parsePortSpec(p.containerPort)!;
-    for (let k = 0; k <= host.last - host.first; k++) {
+    if ((isIPv4Text(p.containerIp) ? 'ipv4' : portFamily(p)) !== family) continue;
+    // A single port (a number in a validated state) needs no range object.
+    const hostFirst = typeof p.hostPort === 'number' ? p.hostPort : parsePortSpec(p.hostPort)!.first;
+    const contFirst = typeof p.containerPort === 'number' ? p.containerPort : parsePortSpec(p.containerPort)!.first;
+    const count = typeof p.hostPort === 'number' ? 1 : parsePortSpec(p.hostPort)!.last - hostFirst + 1;
+    for (let k = 0; k < count; k++) {
       out.push({
         network: p.network,
         proto: p.proto,
         hostIp: p.hostIp,
-        hostPort: host.first + k,
+        hostPort: hostFirst + k,
         containerIp: p.containerIp,
-        containerPort: cont.first + k,
+        containerPort: contFirst + k,
         family,
       });
     }
@@ -83,7 +85,32 @@ export function expandPorts(ports: readonly DockerPort[], family: Family): PortB
   return out;
 }
 
+/**
+ * The first binding of each container port (address, protocol, port): the rules that name
+ * only the container's side (hairpin MASQUERADE, the filter ACCEPT — a container address
+ * belongs to one network, so to one bridge) are written once for it, as Docker's `-A`/`-I`
+ * of an existing rule are no-ops. Keyed by numbers under the address, not by rule text:
+ * hashing 10,000 freshly built rule strings cost more than building them.
+ */
+export function firstPerContainerPort(bindings: readonly PortBinding[]): PortBinding[] {
+  const seen = new Map<string, Set<number>>();
+  const out: PortBinding[] = [];
+  for (const b of bindings) {
+    let ports = seen.get(b.containerIp);
+    if (!ports) seen.set(b.containerIp, (ports = new Set()));
+    const key = DOCKER_PROTO_INDEX[b.proto] * 65536 + b.containerPort;
+    if (ports.has(key)) continue;
+    ports.add(key);
+    out.push(b);
+  }
+  return out;
+}
+
+const DOCKER_PROTO_INDEX: Record<DockerProto, number> = { tcp: 0, udp: 1, sctp: 2 };
+
 export function isWildcardHost(ip: string): boolean {
+  if (ip === '0.0.0.0' || ip === '::') return true;
+  if (isIPv4Text(ip)) return false;
   const a = parseAddress(ip);
   return a !== undefined && isUnspecified(a);
 }

@@ -27,6 +27,7 @@ import {
   type Address,
   type Prefix,
   canonicalAddress,
+  formatAddress,
   formatPrefix,
   hostBitsSet,
   isUnspecified,
@@ -251,9 +252,8 @@ function checkHostAddress(a: Address, subnet: Prefix, path: string, text: string
     for (let bit = subnet.length; bit < bits; bit++) if (((a.bytes[bit >> 3]! >> (7 - (bit & 7))) & 1) !== value) return false;
     return true;
   };
-  const where = formatPrefix(subnet);
-  if (hostBits(0)) throw new RangeError(`${path}: ${show(text)} is the network address of ${where}, not a host address`);
-  if (a.family === 'ipv4' && hostBits(1)) throw new RangeError(`${path}: ${show(text)} is the broadcast address of ${where}, not a host address`);
+  if (hostBits(0)) throw new RangeError(`${path}: ${show(text)} is the network address of ${formatPrefix(subnet)}, not a host address`);
+  if (a.family === 'ipv4' && hostBits(1)) throw new RangeError(`${path}: ${show(text)} is the broadcast address of ${formatPrefix(subnet)}, not a host address`);
 }
 
 /** The family whose tables a network's rules go to, with that family's subnet. */
@@ -345,11 +345,19 @@ export function validateState(json: unknown): DockerState {
   });
 
   const ports: DockerPort[] = [];
+  // Each network's subnets parsed once, not once per port.
+  const prefixes = new Map<string, Partial<Record<Family, Prefix>>>();
+  for (const n of networks) {
+    const own: Partial<Record<Family, Prefix>> = {};
+    for (const s of networkSubnets(n)) own[s.family] = parsePrefix(s.subnet)!;
+    prefixes.set(n.name, own);
+  }
   // Host bindings already taken, to refuse a second binding of the same address and port:
-  // exact (proto|hostIp|port), wildcard (proto|family|port) and any specific (proto|family|port).
+  // exact (proto|hostIp|port), wildcard and any specific (both keyed by proto, family, port
+  // as one number: this runs for every port of a big state).
   const exact = new Map<string, number>();
-  const wildcard = new Map<string, number>();
-  const specific = new Map<string, number>();
+  const wildcard = new Map<number, number>();
+  const specific = new Map<number, number>();
   rawPorts.forEach((raw: unknown, i: number) => {
     const path = `ports[${i}]`;
     if (!isObject(raw)) throw new TypeError(`${path}: ${show(raw)} is not an object`);
@@ -374,14 +382,14 @@ export function validateState(json: unknown): DockerState {
           'Docker writes no rule for such a binding (docker-proxy alone serves it)',
       );
     }
-    const subnet = subnetFor(net, containerAddr.family);
+    const subnet = prefixes.get(netName)![containerAddr.family];
     if (subnet === undefined) {
       throw new RangeError(`${path}.containerIp: ${show(containerIpText)} is ${containerAddr.family}, but network ${show(netName)} has no ${containerAddr.family} subnet`);
     }
-    if (!prefixContains(parsePrefix(subnet)!, containerAddr)) {
-      throw new RangeError(`${path}.containerIp: ${show(containerIpText)} is outside network ${show(netName)}'s subnet ${subnet}`);
+    if (!prefixContains(subnet, containerAddr)) {
+      throw new RangeError(`${path}.containerIp: ${show(containerIpText)} is outside network ${show(netName)}'s subnet ${formatPrefix(subnet)}`);
     }
-    checkHostAddress(containerAddr, parsePrefix(subnet)!, `${path}.containerIp`, containerIpText);
+    checkHostAddress(containerAddr, subnet, `${path}.containerIp`, containerIpText);
     const host = portSpec(raw, 'hostPort', path);
     const cont = portSpec(raw, 'containerPort', path);
     if (host.last - host.first !== cont.last - cont.first) {
@@ -389,11 +397,13 @@ export function validateState(json: unknown): DockerState {
         `${path}.containerPort: ${show(raw.containerPort)} is ${cont.last - cont.first + 1} ports, hostPort ${show(raw.hostPort)} is ${host.last - host.first + 1}`,
       );
     }
-    const hostIp = canonicalAddress(hostIpText)!;
+    // An IPv4 address that parsed is already in canonical form (see isIPv4Text).
+    const hostIp = hostAddr.family === 'ipv4' ? hostIpText : formatAddress(hostAddr);
     const fam = hostAddr.family;
     const wild = isUnspecified(hostAddr);
+    const famBase = (DOCKER_PROTOS.indexOf(proto as DockerProto) * 2 + (fam === 'ipv4' ? 0 : 1)) * 65536;
     for (let port = host.first; port <= host.last; port++) {
-      const famKey = `${proto}|${fam}|${port}`;
+      const famKey = famBase + port;
       const clash = wild
         ? (wildcard.get(famKey) ?? specific.get(famKey))
         : (exact.get(`${proto}|${hostIp}|${port}`) ?? wildcard.get(famKey));
@@ -404,7 +414,7 @@ export function validateState(json: unknown): DockerState {
       }
     }
     for (let port = host.first; port <= host.last; port++) {
-      const famKey = `${proto}|${fam}|${port}`;
+      const famKey = famBase + port;
       if (wild) wildcard.set(famKey, i);
       else {
         exact.set(`${proto}|${hostIp}|${port}`, i);
@@ -416,7 +426,7 @@ export function validateState(json: unknown): DockerState {
       proto: proto as DockerProto,
       hostIp,
       hostPort: raw.hostPort as number | string,
-      containerIp: canonicalAddress(containerIpText)!,
+      containerIp: containerAddr.family === 'ipv4' ? containerIpText : formatAddress(containerAddr),
       containerPort: raw.containerPort as number | string,
     });
   });

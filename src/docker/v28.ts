@@ -43,6 +43,7 @@ import {
   compact,
   dnatRule,
   expandPorts,
+  firstPerContainerPort,
   hairpinMasqueradeRule,
   natJumpRules,
   unique,
@@ -124,11 +125,12 @@ function iptablerRules(state: DockerState, family: Family, generation: 'v28' | '
     ...(hairpin ? [`-o ${n.bridge} -m addrtype --src-type LOCAL -j MASQUERADE`] : []),
     ...(n.masquerade ? [`-s ${subnetFor(n, family)!} ! -o ${n.bridge} -j MASQUERADE`] : []),
   ]);
-  const postroutingBottom = hairpin ? unique(bindings.map(hairpinMasqueradeRule)) : [];
+  const containerPorts = firstPerContainerPort(bindings);
+  const postroutingBottom = hairpin ? containerPorts.map(hairpinMasqueradeRule) : [];
 
   // Per-port ACCEPTs are inserted: the first published port ends up last. A rule that already
   // exists is not inserted again, so the first occurrence decides the position.
-  const accepts = unique(bindings.map((b) => acceptPortRule(b, bridgeOf.get(b.network)!))).reverse();
+  const accepts = containerPorts.map((b) => acceptPortRule(b, bridgeOf.get(b.network)!)).reverse();
   const filterDocker = [...accepts, ...externalOldestFirst.map((n) => `! -i ${n.bridge} -o ${n.bridge} -j DROP`)];
   const dockerForward = [
     `-j ${DOCKER_CT_CHAIN}`,

@@ -93,20 +93,26 @@ function exactEntries(current: readonly Rule[], desired: Chain, counters: boolea
 
 /** Entries for a shared chain: foreign rules stay where they are; owned blocks are placed. */
 function ownedEntries(current: readonly Rule[], owns: (r: Rule) => boolean, blocks: readonly OwnedBlock[]): CommitEntry[] {
+  // Ownership is asked once per rule (it may be a regular expression over the text).
+  const owned = new Uint8Array(current.length);
   const ownedIdx: number[] = [];
-  current.forEach((r, i) => {
-    if (owns(r)) ownedIdx.push(i);
-  });
+  for (let i = 0; i < current.length; i++) {
+    if (owns(current[i]!)) {
+      owned[i] = 1;
+      ownedIdx.push(i);
+    }
+  }
   const desiredAll = blocks.flatMap((b) => b.rules);
   const plan = keepRules(
     ownedIdx.map((i) => current[i]!),
     desiredAll,
   );
-  const keptCurrent = new Set<number>();
-  for (const k of plan) if (k >= 0) keptCurrent.add(ownedIdx[k]!);
+  const kept = new Uint8Array(current.length);
+  for (const k of plan) if (k >= 0) kept[ownedIdx[k]!] = 1;
 
-  // New rules hang off an anchor: before or after a kept current rule, or the chain's ends.
-  // Building the result once from the anchors keeps this linear in the chain's length.
+  // New rules hang off an anchor: after the block's last kept rule so far, else before its
+  // first kept rule, else the chain's end the block belongs at. Lists are made only for
+  // anchors that get a new rule; building the result once from them keeps this linear.
   const before = new Map<number, Rule[]>();
   const after = new Map<number, Rule[]>();
   const start: Rule[] = [];
@@ -118,29 +124,32 @@ function ownedEntries(current: readonly Rule[], owns: (r: Rule) => boolean, bloc
   };
   let offset = 0;
   for (const block of blocks) {
-    const blockPlan = plan.slice(offset, offset + block.rules.length);
+    const from = offset;
     offset += block.rules.length;
-    const firstKept = blockPlan.find((k) => k >= 0);
-    let anchor: Rule[] | undefined;
-    block.rules.forEach((rule, j) => {
-      const k = blockPlan[j]!;
-      if (k >= 0) {
-        anchor = listAt(after, ownedIdx[k]!);
-        return;
+    let firstKept = -1;
+    for (let j = from; j < offset; j++) {
+      if (plan[j]! >= 0) {
+        firstKept = ownedIdx[plan[j]!]!;
+        break;
       }
-      if (!anchor) {
-        if (firstKept !== undefined) anchor = listAt(before, ownedIdx[firstKept]!);
-        else anchor = block.position === 'top' ? start : end;
-      }
-      anchor.push(rule);
-    });
+    }
+    let lastKept = -1;
+    for (let j = from; j < offset; j++) {
+      const k = plan[j]!;
+      if (k >= 0) lastKept = ownedIdx[k]!;
+      else if (lastKept >= 0) listAt(after, lastKept).push(desiredAll[j]!);
+      else if (firstKept >= 0) listAt(before, firstKept).push(desiredAll[j]!);
+      else (block.position === 'top' ? start : end).push(desiredAll[j]!);
+    }
   }
   const result: CommitEntry[] = start.map((rule) => ({ rule }));
   for (let i = 0; i < current.length; i++) {
-    if (owns(current[i]!) && !keptCurrent.has(i)) continue;
-    for (const rule of before.get(i) ?? []) result.push({ rule });
+    if (owned[i] && !kept[i]) continue;
+    const b = before.get(i);
+    if (b) for (const rule of b) result.push({ rule });
     result.push({ keep: i });
-    for (const rule of after.get(i) ?? []) result.push({ rule });
+    const a = after.get(i);
+    if (a) for (const rule of a) result.push({ rule });
   }
   for (const rule of end) result.push({ rule });
   return result;

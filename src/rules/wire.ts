@@ -86,39 +86,38 @@ export function checkRuleText(rule: Rule): void {
   }
 }
 
-function pushRule(out: string[], rule: Rule, counters?: Counters): void {
-  checkRuleText(rule);
-  if (counters) out.push('rule\t', String(counters.packets), '\t', String(counters.bytes), '\t', rule, '\n');
-  else out.push('rule\t-\t-\t', rule, '\n');
-}
-
 /**
  * A commit's wire for one table: every chain it must have afterwards, in order.
  * `keepsAreHandles`: the nft back end names kept rules by their handle, which follow the
  * order rules were added, not their place in the chain.
  */
 export function encodeCommit(table: string, family: Family, chains: readonly CommitChain[], keepsAreHandles = false): string {
-  const parts: string[] = [`table\t${table}\tfamily=${family}\n`];
+  // One string grown with += (V8 keeps it as a rope until the addon flattens it once): about
+  // half the time of pushing the pieces to an array and joining, for 30,000 rules.
+  let out = `table\t${table}\tfamily=${family}\n`;
   for (const c of chains) {
-    let line = `chain\t${c.name}`;
+    out += `chain\t${c.name}`;
     if (c.policy) {
-      line += `\tpolicy=${c.policy}`;
-      if (c.policyCounters) line += `\tpkts=${c.policyCounters.packets}\tbytes=${c.policyCounters.bytes}`;
+      out += `\tpolicy=${c.policy}`;
+      if (c.policyCounters) out += `\tpkts=${c.policyCounters.packets}\tbytes=${c.policyCounters.bytes}`;
     }
-    if (c.was !== undefined) line += `\twas=${c.was}`;
-    parts.push(line + '\n');
+    if (c.was !== undefined) out += `\twas=${c.was}`;
+    out += '\n';
     let lastKeep = -1;
     for (const e of c.entries) {
-      if ('keep' in e) {
-        if (!Number.isInteger(e.keep) || e.keep < 0 || (!keepsAreHandles && e.keep <= lastKeep)) {
-          throw new RangeError(`encodeCommit: chain ${c.name}: keep indices must be strictly increasing integers (got ${e.keep} after ${lastKeep})`);
+      const keep = (e as { keep?: number }).keep;
+      if (keep !== undefined) {
+        if (!Number.isInteger(keep) || keep < 0 || (!keepsAreHandles && keep <= lastKeep)) {
+          throw new RangeError(`encodeCommit: chain ${c.name}: keep indices must be strictly increasing integers (got ${keep} after ${lastKeep})`);
         }
-        lastKeep = e.keep;
-        parts.push('keep\t', String(e.keep), '\n');
+        lastKeep = keep;
+        out += `keep\t${keep}\n`;
       } else {
-        pushRule(parts, e.rule, e.counters);
+        const { rule, counters } = e as { rule: Rule; counters?: Counters };
+        checkRuleText(rule);
+        out += counters ? `rule\t${counters.packets}\t${counters.bytes}\t${rule}\n` : 'rule\t-\t-\t' + rule + '\n';
       }
     }
   }
-  return parts.join('');
+  return out;
 }
