@@ -1,5 +1,5 @@
-// What every `iptkit` command shares: opening the back end from the common options, JSON
-// output (counters are 64-bit: printed as strings), and reading an input file or stdin.
+// What every `iptkit` command shares: opening the back end from the common options, and
+// reading an input file or stdin. (--json documents: json.ts.)
 
 import { readFileSync } from 'node:fs';
 import { Netfilter } from '../netfilter.js';
@@ -37,10 +37,6 @@ export function commonOpenOptions(p: Parsed): { backend: 'auto' | 'legacy' | 'nf
 export async function openFrom(p: Parsed, defaultFamily?: Family): Promise<Netfilter> {
   const family = flagBool(p, 'ipv4') || flagBool(p, 'ipv6') || !defaultFamily ? familyOf(p) : defaultFamily;
   return Netfilter.open({ ...commonOpenOptions(p), family });
-}
-
-export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : ArrayBuffer.isView(v) ? [...(v as BigUint64Array)].map(String) : v), 2);
 }
 
 /** The named file, or standard input for none or '-'; a file that cannot be read is an InputError. */

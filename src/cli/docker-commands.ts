@@ -1,8 +1,9 @@
 // `iptkit docker …`: Docker's chains on a live host (src/docker/ops.ts), both address
 // families, one commit per family.
 //
-//   docker apply STATE.json [--test]      the state's rules, everything else kept
-//   docker state [--hints FILE]           the state the kernel's rules describe (JSON)
+//   docker apply STATE.json [--test]      the state's rules, everything else kept (--test: the
+//                                         change as iptables commands, exit 3 when there is one)
+//   docker state [--hints FILE]           the state the kernel's rules describe (a state file)
 //   docker doctor [STATE.json]            findings (exit 1) or a one-line summary (exit 0)
 //   docker repair STATE.json              doctor, apply, doctor again
 //   docker publish [--state STATE.json] [--network NET --container-ip IP] [--ports FILE] PORT...
@@ -11,18 +12,23 @@
 // PORT is Docker's `-p` syntax: [HOSTIP:]HOSTPORT[-END]:CONTAINERPORT[-END][/PROTO], an IPv6
 // host address in brackets; unpublish also takes [HOSTIP:]HOSTPORT[-END][/PROTO].
 // --ports FILE holds a JSON array of port objects (docs/design.md's "ports"), '-' for stdin.
+// --json documents: docs/json.md and schemas/.
 
-import { DockerHost, type DockerCommitResult } from '../docker/ops.js';
+import { DockerHost, type DockerCommitResult, type DockerTablePlan } from '../docker/ops.js';
+import type { Family } from '../rules/model.js';
 import { summary, type Finding } from '../docker/doctor.js';
 import type { CommitResult } from '../netfilter.js';
 import { canonicalAddress, parseAddress } from '../docker/address.js';
 import { COMMON_OPTIONS, didYouMean, flagBool, flagString, InputError, parseCommand, UsageError, type CommandSpec, type OptionSpecs, type Parsed } from './args.js';
-import { commonOpenOptions, readInput, toJson, type Io } from './common.js';
+import { commonOpenOptions, readInput, type Io } from './common.js';
+import { jsonDocument } from './json.js';
+import { formatPreview, tableChange, WOULD_CHANGE, type Preview } from './preview.js';
 
 const DOCKER_USAGE = `usage: iptkit docker <command> [options]
 
 commands:
-  apply STATE.json [--test]        make the host hold the state's Docker rules (one commit per family)
+  apply STATE.json [--test]        make the host hold the state's Docker rules (one commit per family);
+                                   --test: print the change, exit 3 when there is one
   state [--hints FILE]             print the Docker state the kernel's rules describe
   doctor [STATE.json]              findings, or a one-line summary; exit 1 on errors (--fail-on)
   repair STATE.json                fix everything doctor finds (= apply), in one commit per family
@@ -43,7 +49,7 @@ const DOCKER_COMMON = `common options:
   --backend auto|legacy|nft   auto: the back end that holds rules, else nf_tables
   --netns NAME|PATH           work inside a network namespace (NAME means /var/run/netns/NAME)
   -w, --wait SECONDS          legacy: how long to wait for the xtables lock (default 10)
-  --json                      machine-readable output
+  --json                      machine-readable output (docs/json.md, schemas/)
   -h, --help                  print this help and do nothing else
 `;
 
@@ -57,9 +63,13 @@ const SUBCOMMANDS: Record<string, CommandSpec> = {
     help: `usage: iptkit docker apply STATE.json [--test]
 
 Makes the host hold the state's Docker rules, everything else kept; one commit per family.
-STATE.json is - for standard input.
+STATE.json is - for standard input (its schema: schemas/docker-state.schema.json).
 
-  --test                say which tables would change, commit nothing
+  --test                commit nothing; print the change as iptkit diff does: per family
+                        (# ipv4, # ipv6) and table, iptables commands (-N, -P, -D, -I/-A, -F,
+                        -X; run in order with iptables/ip6tables -t TABLE they make the same
+                        change) and, as # lines, the rules each chain keeps; exit 3 when
+                        something would change, 0 (printing nothing) when nothing would
 
 ${DOCKER_COMMON}`,
   },
@@ -69,7 +79,9 @@ ${DOCKER_COMMON}`,
     options: { ...BASE, hints: { type: 'string' } },
     help: `usage: iptkit docker state [--hints FILE]
 
-Prints (as JSON) the Docker state the kernel's rules describe.
+Prints the Docker state the kernel's rules describe, as a state file (the input of docker
+apply; schemas/docker-state.schema.json); with --json, inside the versioned document
+{ "version": 1, "state": … } (schemas/docker-state-output.schema.json).
 
   --hints FILE          a partial state (network names, options) to name what the rules cannot
 
@@ -256,20 +268,26 @@ export async function dockerCommand(argv: readonly string[], io: Io): Promise<nu
       const state = readJson(file, 'state');
       const host = await openHost(p);
       if (flagBool(p, 'test')) {
-        const plans = await host.plan(state);
-        const changed = Object.entries(plans).flatMap(([f, ps]) => ps.filter((x) => !x.unchanged).map((x) => `${f} ${x.table}`));
-        io.out(json ? toJson({ changed }) + '\n' : changed.length ? `would change: ${changed.join(', ')}\n` : 'nothing would change\n');
-        return 0;
+        const preview: Preview = [];
+        for (const [family, plans] of Object.entries(await host.plan(state)) as Array<[Family, DockerTablePlan[]]>) {
+          for (const plan of plans) {
+            const change = tableChange(family, plan.current, plan);
+            if (change) preview.push(change);
+          }
+        }
+        io.out(json ? jsonDocument({ changed: preview.length > 0, tables: preview }) : formatPreview(preview, true));
+        return preview.length ? WOULD_CHANGE : 0;
       }
       const r = await host.apply(state);
-      io.out(json ? toJson(r) + '\n' : commitLines(r));
+      io.out(json ? jsonDocument(r) : commitLines(r));
       return 0;
     }
     case 'state': {
       const hintsFile = flagString(p, 'hints');
       const hints = hintsFile === undefined ? {} : (readJson(hintsFile, '--hints') as Record<string, unknown>);
       const host = await openHost(p);
-      io.out(toJson(await host.inferState(hints)) + '\n');
+      const state = await host.inferState(hints);
+      io.out(json ? jsonDocument({ state }) : JSON.stringify(state, null, 2) + '\n');
       return 0;
     }
     case 'doctor': {
@@ -281,7 +299,7 @@ export async function dockerCommand(argv: readonly string[], io: Io): Promise<nu
       const host = await openHost(p);
       const findings = await host.doctor(state);
       const failing = findings.filter((f) => failOn === 'warning' || f.severity === 'error');
-      if (json) io.out(toJson({ summary: summary(findings), findings }) + '\n');
+      if (json) io.out(jsonDocument({ summary: summary(findings), findings }));
       else if (findings.length === 0) io.out(summary(findings) + '\n');
       else io.out(findings.map(findingLine).join('') + summary(findings) + '\n');
       return failing.length === 0 ? 0 : 1;
@@ -293,7 +311,7 @@ export async function dockerCommand(argv: readonly string[], io: Io): Promise<nu
       const host = await openHost(p);
       const r = await host.repair(state);
       if (json) {
-        io.out(toJson(r) + '\n');
+        io.out(jsonDocument(r));
       } else {
         io.out(`before: ${summary(r.before)}\n` + commitLines(r) + `after: ${summary(r.after)}\n`);
         if (r.after.length) io.out(r.after.map(findingLine).join(''));
@@ -309,7 +327,7 @@ export async function dockerCommand(argv: readonly string[], io: Io): Promise<nu
       const host = await openHost(p);
       const opts = state === undefined ? {} : { state };
       const r = publish ? await host.publish(ports, opts) : await host.unpublish(ports, opts);
-      if (json) io.out(toJson(r) + '\n');
+      if (json) io.out(jsonDocument(r));
       else {
         io.out(`${publish ? 'published' : 'unpublished'} ${r.changed} port${r.changed === 1 ? '' : 's'}` + (r.unchanged ? ` (${r.unchanged} already ${publish ? 'published' : 'not published'})` : '') + '\n');
         if (r.changed) io.out(commitLines(r));

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The `iptkit` command. Exit codes: 0 success; 1 a kernel, parse, state or input error (one
 // line naming the line, token, field or file; nothing was committed); 2 a usage error (one
-// line, and the help to read); 3 restore --test: the input would change the kernel; 70 a bug
-// in iptkit (with its stack); 141 when the reader of the output went away, as for a tool
-// killed by SIGPIPE (iptables-save | head).
+// line, and the help to read); 3 diff, restore --test and docker apply --test: something would
+// change; 70 a bug in iptkit (with its stack); 141 when the reader of the output went away, as
+// for a tool killed by SIGPIPE (iptables-save | head).
 
 import { readFileSync } from 'node:fs';
 import { AddonLoadError, NetfilterError, ParseError } from '../errors.js';
@@ -17,6 +17,7 @@ commands:
   list [-t TABLE] [-n] [-v] [-x] [--line-numbers] [CHAIN]   as iptables -L
   save [-t TABLE] [-c]                                       as iptables-save
   restore [-n] [-c] [-T TABLE] [--test] [FILE]               as iptables-restore (all tables in one commit)
+  diff [-n] [-c] [-T TABLE] [FILE]                           what restore FILE would change (= restore --test)
   recover [-4|-6]                                            legacy: finish or roll back a killed multi-table commit
   docker apply|state|doctor|repair|publish|unpublish ...     Docker's chains (iptkit docker --help)
 
@@ -25,12 +26,12 @@ common options:
   -4 | -6                     IPv4 (default) or IPv6 tables
   --netns NAME|PATH           work inside a network namespace (NAME means /var/run/netns/NAME)
   -w, --wait SECONDS          legacy: how long to wait for the xtables lock (default 10)
-  --json                      machine-readable output (list, save, docker)
+  --json                      machine-readable output (list, save, diff, docker; docs/json.md)
 
 'iptkit COMMAND --help' describes one command; 'iptkit --version' prints the version.
 `;
 
-const COMMANDS = ['list', 'save', 'restore', 'docker', 'help'];
+const COMMANDS = ['list', 'save', 'restore', 'diff', 'docker', 'help'];
 
 /**
  * Messages V8 gives its own TypeErrors and RangeErrors: those are bugs in iptkit, whereas the
@@ -56,6 +57,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         return await (await import('./table-commands.js')).saveCommand(rest, io);
       case 'restore':
         return await (await import('./table-commands.js')).restoreCommand(rest, io);
+      case 'diff':
+        return await (await import('./table-commands.js')).diffCommand(rest, io);
       case 'recover':
         return await (await import('./recover.js')).recoverCommand(rest, io);
       case 'docker':

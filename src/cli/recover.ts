@@ -7,7 +7,8 @@
 import { Netfilter } from '../netfilter.js';
 import type { Family } from '../rules/model.js';
 import { UsageError } from './args.js';
-import { toJson, type Io } from './common.js';
+import type { Io } from './common.js';
+import { jsonDocument } from './json.js';
 
 export async function recoverCommand(argv: readonly string[], io: Io): Promise<number> {
   const families: Family[] = [];
@@ -55,6 +56,6 @@ export async function recoverCommand(argv: readonly string[], io: Io): Promise<n
     io.out(`${family}: unfinished commit (${r.path}): ${r.outcome}\n`);
     for (const t of r.tables) io.out(`  ${t.name}: ${t.state}, ${t.action}\n`);
   }
-  if (json) io.out(toJson(results) + '\n');
+  if (json) io.out(jsonDocument({ families: results }));
   return left ? 1 : 0;
 }

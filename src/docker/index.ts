@@ -25,5 +25,5 @@ export type { FamilySaves } from './saves.js';
 export { inferState, inferTables, type InferHints, type InferOptions, type InferredHost } from './infer.js';
 export { doctor, doctorTables, summary, type Finding, type FindingCode, type Severity, type DoctorOptions } from './doctor.js';
 export { DockerHost, applyIntents } from './ops.js';
-export type { DockerHostOptions, DockerCommitResult, DockerPublishResult, DockerRepairResult, DockerUnpublishPort } from './ops.js';
+export type { DockerHostOptions, DockerCommitResult, DockerPublishResult, DockerRepairResult, DockerTablePlan, DockerUnpublishPort } from './ops.js';
 export { readLinks, bridgeNames, type Link } from './links.js';

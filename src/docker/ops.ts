@@ -30,7 +30,7 @@
 // The ports already published are always read from the kernel.
 
 import { Netfilter, type CommitResult, type OpenOptions } from '../netfilter.js';
-import type { ChainIntent, OwnedBlock, TableIntent, TablePlan } from '../plan/plan.js';
+import { planTable, type ChainIntent, type OwnedBlock, type TableIntent, type TablePlan } from '../plan/plan.js';
 import { BUILTIN_CHAINS, isForeignRule, type Family, type Table, type TableName } from '../rules/model.js';
 import { canonicalAddress, parseAddress } from './address.js';
 import { desiredRules } from './desired.js';
@@ -67,6 +67,11 @@ export interface DockerRepairResult extends DockerCommitResult {
   before: Finding[];
   /** The findings after it (empty when the repair fixed everything it can). */
   after: Finding[];
+}
+
+/** A table's plan (DockerHost.plan) and the table as read when planned (undefined: not there yet). */
+export interface DockerTablePlan extends TablePlan {
+  current: Table | undefined;
 }
 
 /** A port to unpublish: proto and host port are required; the rest narrows the match. */
@@ -378,16 +383,23 @@ export class DockerHost {
     return out;
   }
 
-  /** What apply would commit, per family, without committing (unchanged plans: nothing). */
-  async plan(stateJson: unknown): Promise<Partial<Record<Family, TablePlan[]>>> {
+  /**
+   * What apply would commit, per family, without committing (unchanged plans: nothing), each
+   * table's plan with the table it was planned against (read once; a legacy table that does
+   * not exist yet is not created by planning).
+   */
+  async plan(stateJson: unknown): Promise<Partial<Record<Family, DockerTablePlan[]>>> {
     const state = validateState(stateJson);
     const rs = desiredRules(state);
-    const out: Partial<Record<Family, TablePlan[]>> = {};
+    const out: Partial<Record<Family, DockerTablePlan[]>> = {};
     for (const family of FAMILIES) {
       const fr = rs[family];
       if (fr.ownedChains.length + fr.builtinRules.length + fr.userChains.length === 0) continue;
       const current = await this.readDockerTables(family);
-      out[family] = await this.nf[family].plan(applyIntents(state, fr, family, current));
+      out[family] = applyIntents(state, fr, family, current).map((intent) => {
+        const table = current.find((t) => t.name === intent.table);
+        return { ...planTable(table, intent), current: table };
+      });
     }
     return out;
   }

@@ -45,6 +45,7 @@ test('npm pack, npm install into a fresh app: command, import, require and stric
   expect(files).toContain('dist/src/index.js');
   expect(files).toContain('dist/src/index.d.ts');
   expect(files).toContain('dist/src/cli/main.js');
+  expect(files).toContain('schemas/docker-state.schema.json');
   expect(files).toContain('prebuilds/linux-x64/iptkit.node');
   expect(files.filter((f) => f.startsWith('test/') || f.startsWith('build/'))).toEqual([]);
 
@@ -62,6 +63,8 @@ test('npm pack, npm install into a fresh app: command, import, require and stric
   const expected = '{"protocol":"tcp","matches":[{"name":"tcp","dport":"80"}],"target":{"name":"ACCEPT"}}\n';
   expect(run('node', ['--input-type=module', '-e', `import { parseRule, Netfilter } from 'iptkit'; if (typeof Netfilter.open !== 'function') throw new Error('no Netfilter'); console.log(${rule})`], app)).toBe(expected);
   expect(run('node', ['-e', `const { parseRule, NetfilterError } = require('iptkit'); if (typeof NetfilterError !== 'function') throw new Error('no NetfilterError'); console.log(${rule})`], app)).toBe(expected);
+  // The JSON Schemas ship and resolve as package paths.
+  expect(run('node', ['-e', "console.log(require('iptkit/schemas/docker-state.schema.json').$id)"], app)).toBe('docker-state.schema.json\n');
 
   writeFileSync(
     join(app, 'consumer.ts'),

@@ -33,7 +33,7 @@ beforeEach(() => {
 const tmp = mkdtempSync(join(tmpdir(), 'iptkit-cli-unit-'));
 
 describe('help does nothing else', () => {
-  const commands = [['list'], ['save'], ['restore'], ['docker'], ['docker', 'apply'], ['docker', 'state'], ['docker', 'doctor'], ['docker', 'repair'], ['docker', 'publish'], ['docker', 'unpublish']];
+  const commands = [['list'], ['save'], ['restore'], ['diff'], ['docker'], ['docker', 'apply'], ['docker', 'state'], ['docker', 'doctor'], ['docker', 'repair'], ['docker', 'publish'], ['docker', 'unpublish']];
   test.each(commands.flatMap((c) => [[...c, '--help'], [...c, '-h']]))('iptkit %s %s %s prints its help and exits 0', async (...argv: string[]) => {
     const r = await iptkit(...argv, '--netns', 'somewhere', '--backend', 'nft');
     expect(r.code, r.stderr).toBe(0);
@@ -46,6 +46,8 @@ describe('help does nothing else', () => {
     expect((await iptkit('restore', '--help')).stdout).toMatch(/^usage: iptkit restore /);
     expect((await iptkit('docker', 'doctor', '-h')).stdout).toMatch(/^usage: iptkit docker doctor .*--fail-on/);
     expect((await iptkit('help', 'save')).stdout).toMatch(/^usage: iptkit save /);
+    expect((await iptkit('diff', '-h')).stdout).toMatch(/^usage: iptkit diff \[-n\] \[-c\] \[-T TABLE\] \[--json\] \[FILE\]\n[^]*3 when something would change/);
+    expect((await iptkit('docker', 'apply', '--help')).stdout).toMatch(/--test[^]*exit 3 when\s+something would change/);
   });
 
   test('--help wins over a mistake in the same command line', async () => {
@@ -66,6 +68,8 @@ test('--version prints the package version', async () => {
 describe('usage mistakes: one line, exit 2, with a did-you-mean where one fits', () => {
   test.each([
     [['lst'], "iptkit: unknown command 'lst' (did you mean list?) (see 'iptkit --help')"],
+    [['dif'], "iptkit: unknown command 'dif' (did you mean diff?) (see 'iptkit --help')"],
+    [['restore', '--json', '/dev/null'], "iptkit restore: --json goes with --test (restore itself prints nothing) (see 'iptkit restore --help')"],
     [['--netns', 'x', 'list'], "iptkit: '--netns' is not a command: options come after the command (iptkit list --netns …) (see 'iptkit --help')"],
     [['restore', '--noflsh'], "iptkit restore: unknown option '--noflsh' (did you mean --noflush?) (see 'iptkit restore --help')"],
     [['restore', '--noflu'], "iptkit restore: unknown option '--noflu' (did you mean --noflush?) (see 'iptkit restore --help')"],
@@ -97,7 +101,7 @@ describe('usage mistakes: one line, exit 2, with a did-you-mean where one fits',
 });
 
 describe('an empty or wrong --netns is refused before any kernel work', () => {
-  test.each([['list'], ['save'], ['restore', '/dev/null'], ['docker', 'state'], ['docker', 'doctor']])('iptkit %s --netns \'\' (an unset shell variable)', async (...argv: string[]) => {
+  test.each([['list'], ['save'], ['restore', '/dev/null'], ['diff', '/dev/null'], ['docker', 'state'], ['docker', 'doctor']])('iptkit %s --netns \'\' (an unset shell variable)', async (...argv: string[]) => {
     const r = await iptkit(...argv, '--netns', '');
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--netns '' names no namespace/);
