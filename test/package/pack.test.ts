@@ -2,7 +2,8 @@
 // `npm install` of the tarball into a fresh app, which must need no compiler; the command, an
 // ESM import, a CJS require and a strict TypeScript consumer all work there.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,28 +19,34 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const env = { ...process.env };
 for (const k of ['IPTKIT_NATIVE', 'LD_PRELOAD', 'ASAN_OPTIONS', 'UBSAN_OPTIONS']) delete env[k];
 
-function run(cmd: string, args: readonly string[], cwd: string): string {
-  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}:\n${r.stdout}${r.stderr}`);
-  return r.stdout;
+const execFileAsync = promisify(execFile);
+
+// Asynchronous: npm pack and install take minutes on a loaded machine, and a vitest worker
+// blocked that long in a synchronous child loses its RPC to the runner.
+async function run(cmd: string, args: readonly string[], cwd: string): Promise<string> {
+  try {
+    return (await execFileAsync(cmd, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 << 20 })).stdout;
+  } catch (e) {
+    const err = e as { code?: unknown; stdout?: string; stderr?: string };
+    throw new Error(`${cmd} ${args.join(' ')} exited ${String(err.code)}:\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+  }
 }
 
 /**
  * A copy of the checkout (its files, the built addon with its time, node_modules linked), so
  * that prepack's compile writes another dist/ than the one the other test files run.
  */
-function copyOfCheckout(): string {
+async function copyOfCheckout(): Promise<string> {
   const copy = join(tmp, 'checkout');
-  execFileSync('mkdir', ['-p', join(copy, 'build/Release')]);
-  execFileSync('bash', ['-c', 'git ls-files -z --cached --others --exclude-standard | xargs -0 cp -p --parents -t "$1" 2>/dev/null || true', 'copy', copy], { cwd: repo, env });
-  execFileSync('cp', ['-p', join(repo, 'build/Release/iptkit.node'), join(copy, 'build/Release/')]);
-  execFileSync('ln', ['-s', join(repo, 'node_modules'), join(copy, 'node_modules')]);
+  await run('mkdir', ['-p', join(copy, 'build/Release')], repo);
+  await run('bash', ['-c', 'git ls-files -z --cached --others --exclude-standard | xargs -0 cp -p --parents -t "$1" 2>/dev/null || true', 'copy', copy], repo);
+  await run('cp', ['-p', join(repo, 'build/Release/iptkit.node'), join(copy, 'build/Release/')], repo);
+  await run('ln', ['-s', join(repo, 'node_modules'), join(copy, 'node_modules')], repo);
   return copy;
 }
 
-test('npm pack, npm install into a fresh app: command, import, require and strict types work without a compiler', () => {
-  const out = run('npm', ['pack', '--json', '--pack-destination', tmp], copyOfCheckout());
+test('npm pack, npm install into a fresh app: command, import, require and strict types work without a compiler', async () => {
+  const out = await run('npm', ['pack', '--json', '--pack-destination', tmp], await copyOfCheckout());
   const [packed] = JSON.parse(out.slice(out.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const files = packed!.files.map((f) => f.path);
   expect(files).toContain('dist/src/index.js');
@@ -50,21 +57,21 @@ test('npm pack, npm install into a fresh app: command, import, require and stric
   expect(files.filter((f) => f.startsWith('test/') || f.startsWith('build/'))).toEqual([]);
 
   const app = join(tmp, 'app');
-  execFileSync('mkdir', ['-p', app]);
+  await run('mkdir', ['-p', app], repo);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
-  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', join(tmp, packed!.filename)], app);
+  await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', join(tmp, packed!.filename)], app);
   // The prebuilt addon fitted: nothing was compiled.
   expect(existsSync(join(app, 'node_modules/iptkit/build'))).toBe(false);
 
-  expect(run('npx', ['--no-install', 'iptkit', '--version'], app)).toBe(`iptkit ${version}\n`);
+  expect(await run('npx', ['--no-install', 'iptkit', '--version'], app)).toBe(`iptkit ${version}\n`);
 
   // parseRule runs the native dialect: the addon is loaded, not only the JavaScript.
   const rule = "JSON.stringify(parseRule('-p tcp --dport 80 -j ACCEPT'))";
   const expected = '{"protocol":"tcp","matches":[{"name":"tcp","dport":"80"}],"target":{"name":"ACCEPT"}}\n';
-  expect(run('node', ['--input-type=module', '-e', `import { parseRule, Netfilter } from 'iptkit'; if (typeof Netfilter.open !== 'function') throw new Error('no Netfilter'); console.log(${rule})`], app)).toBe(expected);
-  expect(run('node', ['-e', `const { parseRule, NetfilterError } = require('iptkit'); if (typeof NetfilterError !== 'function') throw new Error('no NetfilterError'); console.log(${rule})`], app)).toBe(expected);
+  expect(await run('node', ['--input-type=module', '-e', `import { parseRule, Netfilter } from 'iptkit'; if (typeof Netfilter.open !== 'function') throw new Error('no Netfilter'); console.log(${rule})`], app)).toBe(expected);
+  expect(await run('node', ['-e', `const { parseRule, NetfilterError } = require('iptkit'); if (typeof NetfilterError !== 'function') throw new Error('no NetfilterError'); console.log(${rule})`], app)).toBe(expected);
   // The JSON Schemas ship and resolve as package paths.
-  expect(run('node', ['-e', "console.log(require('iptkit/schemas/docker-state.schema.json').$id)"], app)).toBe('docker-state.schema.json\n');
+  expect(await run('node', ['-e', "console.log(require('iptkit/schemas/docker-state.schema.json').$id)"], app)).toBe('docker-state.schema.json\n');
 
   writeFileSync(
     join(app, 'consumer.ts'),
@@ -83,5 +90,5 @@ export async function use(): Promise<CommitResult> {
 `,
   );
   const tsc = join(repo, 'node_modules/typescript/bin/tsc');
-  run('node', [tsc, '--strict', '--noEmit', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--typeRoots', join(repo, 'node_modules/@types'), '--types', 'node', 'consumer.ts'], app);
+  await run('node', [tsc, '--strict', '--noEmit', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--typeRoots', join(repo, 'node_modules/@types'), '--types', 'node', 'consumer.ts'], app);
 }, 300_000);
