@@ -16,6 +16,8 @@
 //   apply      DockerHost.apply of N ports into a fresh namespace, against the back end's
 //              iptables-restore of the same rules (Docker's model printed as restore text);
 //   event-loop stall, peak RSS growth   of that apply, in a child process of its own;
+//   scale      DockerHost.apply of 100,000 ports against 10,000 (child processes: time and
+//              peak RSS growth), and a no-op re-apply against a read of the same tables;
 //   kernel floor   strace -T of a child process doing the same commit or read.
 // Every method's kernel end state (iptables-save rule lines of its namespace) is compared with
 // the reference (the back end's own restore tool loading the same rules) before its time
@@ -24,7 +26,7 @@
 // runs, or --readme) the README's section between <!-- bench:start --> and <!-- bench:end -->.
 //
 // Options: --quick (every scenario at small sizes, about two minutes),
-//          --only=restore,startup,read,incremental,apply,process,floor, --backends=legacy,nft,
+//          --only=restore,startup,read,incremental,apply,process,scale,floor, --backends=legacy,nft,
 //          --out=DIR, --readme[=PATH] (write the README section, also on a quick run),
 //          --no-readme (not even on a full run).
 
@@ -78,6 +80,8 @@ const cfg = quick
       readNs: [10_000],
       processN: 10_000,
       processRuns: 1,
+      scaleNs: [10_000, 100_000],
+      scaleSamples: 2,
       floorRuns: 1,
       freshSamples: (n: number) => (n >= 10_000 ? 2 : 3),
       startupSamples: 5,
@@ -93,6 +97,8 @@ const cfg = quick
       readNs: [1000, 10_000],
       processN: 10_000,
       processRuns: 3,
+      scaleNs: [10_000, 100_000],
+      scaleSamples: 3,
       floorRuns: 3,
       freshSamples: (n: number) => (n >= 10_000 ? 7 : 10),
       startupSamples: 20,
@@ -667,6 +673,51 @@ async function processScenarios(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------
+// Scale: DockerHost.apply of 100,000 ports (300,000 rules) against 10,000, each in a child
+// process of its own into a fresh namespace (time and peak RSS growth); then, in that
+// namespace, a re-apply of the same state (nothing to change) against a read of the tables.
+
+async function scale(): Promise<void> {
+  for (const be of BACKENDS) {
+    for (const n of cfg.scaleNs) {
+      const base = { ports: n, backend: be, kind: 'in-process' as const };
+      const methods = [
+        { scenario: 'scale apply', method: 'DockerHost.apply', unit: 'ms' as const, note: 'child process, fresh namespace' },
+        { scenario: 'scale RSS', method: 'DockerHost.apply', unit: 'MB' as const, note: 'maxRSS after the apply − RSS before it (child process, fresh namespace)' },
+        { scenario: 'scale re-apply', method: 'DockerHost.apply', unit: 'ms' as const, note: 'the same state again: nothing to change' },
+        { scenario: 'scale re-apply', method: 'Netfilter.read', unit: 'ms' as const, note: 'all tables with counters, the same namespace' },
+      ];
+      try {
+        await withNetns(async (ns) => {
+          const { out } = runChild(['apply', be, ns.name, String(n)]);
+          await check(ns, be, applyText(n), `after the child apply of ${n} ports`);
+          const host = await DockerHost.open({ backend: be, netns: ns.name });
+          const nf = await Netfilter.open({ backend: be, netns: ns.name });
+          const state = dockerState(n);
+          const again: number[] = [];
+          const reads: number[] = [];
+          for (let i = 0; i < cfg.scaleSamples; i++) {
+            let t0 = performance.now();
+            const r = await host.apply(state);
+            again.push(performance.now() - t0);
+            const changed = [...(r.ipv4?.changed ?? []), ...(r.ipv6?.changed ?? [])];
+            if (changed.length > 0) throw new Error(`the re-apply of ${n} ports changed ${changed.join(', ')}`);
+            t0 = performance.now();
+            await nf.read();
+            reads.push(performance.now() - t0);
+          }
+          await check(ns, be, applyText(n), `after the re-apply of ${n} ports`);
+          const values = [[out.ms], [out.rssGrowth / 1e6], again, reads];
+          methods.forEach((m, i) => record({ ...base, ...m, status: 'ok', stat: statOf(values[i]!) }));
+        });
+      } catch (e) {
+        for (const m of methods) record({ ...base, ...m, status: 'failed', error: errText(e) });
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
 // The kernel floor — strace -T of a child process doing the same commit or read.
 
 const STRACE = ['strace', '-f', '-qq', '-T', '--seccomp-bpf', '-e', 'raw=all'];
@@ -749,9 +800,9 @@ function targets(): Target[] {
       });
     } else out.push({ name, goal: g, measured: why(a, b) || 'n/a', met: null });
   };
-  const atMost = (name: string, val: Row | undefined, goal: number, unit: 'ms' | 'MB'): void => {
+  const atMost = (name: string, val: Row | undefined, goal: number, unit: 'ms' | 'MB', size: number = BIG): void => {
     const u = (v: number) => (unit === 'MB' ? `${v.toFixed(1)} MB` : fmt(v));
-    if (ok(val)) out.push({ name: name + at(val.ports, BIG), goal: `≤ ${u(goal)}`, measured: `${u(val.stat.median)} median, ${u(val.stat.max)} max`, met: val.stat.median <= goal });
+    if (ok(val)) out.push({ name: name + at(val.ports, size), goal: `≤ ${u(goal)}`, measured: `${u(val.stat.median)} median, ${u(val.stat.max)} max`, met: val.stat.median <= goal });
     else out.push({ name, goal: `≤ ${u(goal)}`, measured: why(val) || 'n/a', met: null });
   };
   const faster = { legacy: 2.5, nft: 1.25 };
@@ -789,6 +840,13 @@ function targets(): Target[] {
   if (BACKENDS.includes('legacy')) {
     const mine = find('apply', 'legacy', 'DockerHost.apply');
     ratio('7. DockerHost.apply of 10,000 ports, legacy: faster than iptables-legacy-restore of the same rules', 'faster', find('apply', 'legacy', 'iptables-legacy-restore', mine?.ports), mine, 2);
+  }
+  const SCALE = 100_000;
+  for (const be of BACKENDS) {
+    const apply = (n: number) => find('scale apply', be, 'DockerHost.apply', n);
+    ratio(`8. DockerHost.apply of 100,000 ports, ${be}: time against 10,000 ports'`, 'within', apply(SCALE), apply(BIG), 12, null);
+    ratio(`8. re-apply of 100,000 ports (nothing to change), ${be}: against a read of the tables`, 'within', find('scale re-apply', be, 'DockerHost.apply', SCALE), find('scale re-apply', be, 'Netfilter.read', SCALE), 1, null);
+    atMost(`8. peak RSS growth of DockerHost.apply of 100,000 ports, ${be}`, find('scale RSS', be, 'DockerHost.apply', SCALE), 300, 'MB', SCALE);
   }
   return out;
 }
@@ -868,6 +926,10 @@ async function main(): Promise<void> {
   if (want('process')) {
     log(`event loop and memory of DockerHost.apply (${cfg.processN.toLocaleString('en-US')} ports, child process)`);
     await processScenarios();
+  }
+  if (want('scale')) {
+    log(`scale: DockerHost.apply of ${cfg.scaleNs.map((n) => n.toLocaleString('en-US')).join(' and ')} ports, re-apply, read`);
+    await scale();
   }
   if (want('floor')) {
     log('kernel floors (strace)');

@@ -14,15 +14,28 @@ export interface PortRules {
   filter: string[];
 }
 
-/** The container address of the i-th published port (172.19.0.2 onwards). */
+/** Host ports one protocol offers from 10000 on; later ports go to the next protocol. */
+const PORTS_PER_PROTO = 65_536 - 10_000;
+
+/**
+ * The container address of the i-th published port: 172.19.0.2 onwards, then (past 65,533
+ * ports, for the scale run) 172.18.0.1 onwards, all in the network's 172.18.0.0/15.
+ */
 export function containerIp(i: number): string {
   const n = i + 2;
-  return `172.19.${(n >> 8) & 255}.${n & 255}`;
+  if (n < 65_535) return `172.19.${(n >> 8) & 255}.${n & 255}`;
+  const m = n - 65_535 + 1;
+  return `172.18.${(m >> 8) & 255}.${m & 255}`;
 }
 
 /** Host port of the i-th published port: 10000 onwards, like a large port range. */
 export function hostPort(i: number): number {
-  return 10_000 + i;
+  return 10_000 + (i % PORTS_PER_PROTO);
+}
+
+/** Protocol of the i-th published port: tcp, then udp once tcp's host ports are used up. */
+export function portProto(i: number): 'tcp' | 'udp' {
+  return i < PORTS_PER_PROTO ? 'tcp' : 'udp';
 }
 
 export function portRules(count: number, offset = 0, bridge = DEMO_BRIDGE): PortRules {
@@ -31,9 +44,10 @@ export function portRules(count: number, offset = 0, bridge = DEMO_BRIDGE): Port
   for (let k = offset; k < offset + count; k++) {
     const ip = containerIp(k);
     const hp = hostPort(k);
-    nat.push(`-A DOCKER ! -i ${bridge} -p tcp -m tcp --dport ${hp} -j DNAT --to-destination ${ip}:80`);
-    nat.push(`-A POSTROUTING -s ${ip}/32 -d ${ip}/32 -p tcp -m tcp --dport 80 -j MASQUERADE`);
-    filter.push(`-A DOCKER -d ${ip}/32 ! -i ${bridge} -o ${bridge} -p tcp -m tcp --dport 80 -j ACCEPT`);
+    const p = portProto(k);
+    nat.push(`-A DOCKER ! -i ${bridge} -p ${p} -m ${p} --dport ${hp} -j DNAT --to-destination ${ip}:80`);
+    nat.push(`-A POSTROUTING -s ${ip}/32 -d ${ip}/32 -p ${p} -m ${p} --dport 80 -j MASQUERADE`);
+    filter.push(`-A DOCKER -d ${ip}/32 ! -i ${bridge} -o ${bridge} -p ${p} -m ${p} --dport 80 -j ACCEPT`);
   }
   return { nat, filter };
 }
@@ -83,7 +97,7 @@ export function median(xs: readonly number[]): number {
 
 /** The i-th published port of the workload as a DockerPort (its rules are portRules' i-th). */
 export function dockerPort(i: number, bridge = DEMO_BRIDGE): DockerPort {
-  return { network: bridge, proto: 'tcp', hostIp: '0.0.0.0', hostPort: hostPort(i), containerIp: containerIp(i), containerPort: 80 };
+  return { network: bridge, proto: portProto(i), hostIp: '0.0.0.0', hostPort: hostPort(i), containerIp: containerIp(i), containerPort: 80 };
 }
 
 /**
@@ -94,7 +108,7 @@ export function dockerState(count: number, bridge = DEMO_BRIDGE): DockerState {
   return {
     layout: 'classic',
     userlandProxy: true,
-    networks: [{ name: 'app', bridge, subnet: '172.19.0.0/16', icc: true, masquerade: true, internal: false }],
+    networks: [{ name: 'app', bridge, subnet: '172.18.0.0/15', icc: true, masquerade: true, internal: false }],
     ports: Array.from({ length: count }, (_, i) => ({ ...dockerPort(i, bridge), network: 'app' })),
   } as DockerState;
 }
