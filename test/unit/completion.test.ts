@@ -1,0 +1,81 @@
+// `iptkit completion bash` as bash runs it: the script is sourced in a real bash, _iptkit is
+// called on a command line as readline would split it, and COMPREPLY is what the user is offered.
+
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { iptkit } from '../helpers/cli.js';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'iptkit-completion-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let script = '';
+
+beforeAll(async () => {
+  const r = await iptkit('completion', 'bash');
+  expect(r).toMatchObject({ code: 0, stderr: '' });
+  script = join(dir, 'iptkit.bash');
+  writeFileSync(script, r.stdout);
+  writeFileSync(join(dir, 'rules.v4'), '');
+});
+
+/** What bash offers for `line` with the cursor at its end (a trailing space: a new word). */
+async function offered(line: string): Promise<string[]> {
+  const words = line.split(' ');
+  const { stdout } = await run(
+    'bash',
+    ['-c', 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _iptkit; printf "%s\\n" "${COMPREPLY[@]}"', 'bash', script, ...words],
+    { cwd: dir },
+  );
+  return stdout.split('\n').filter((w) => w !== '').sort();
+}
+
+test('bash parses the script, and it registers _iptkit for iptkit', async () => {
+  const { stdout } = await run('bash', ['-c', 'source "$1" && complete -p iptkit', 'bash', script]);
+  expect(stdout.trim()).toBe('complete -F _iptkit iptkit');
+});
+
+test.each([
+  ['iptkit li', ['list']],
+  ['iptkit re', ['recover', 'restore']],
+  ['iptkit --v', ['--version']],
+  ['iptkit docker pu', ['publish']],
+  ['iptkit docker un', ['unpublish']],
+  ['iptkit restore --nof', ['--noflush']],
+  ['iptkit list -t n', ['nat']],
+  ['iptkit save --table ', ['filter', 'mangle', 'nat', 'raw', 'security']],
+  ['iptkit list -t nat PRE', ['PREROUTING']],
+  ['iptkit list -n -t nat -v POST', ['POSTROUTING']],
+  ['iptkit list POST', []],
+  ['iptkit list -v I', ['INPUT']],
+  ['iptkit list INPUT ', []],
+  ['iptkit save --backend l', ['legacy']],
+  ['iptkit docker doctor --fail-on w', ['warning']],
+  ['iptkit docker apply --te', ['--test']],
+  ['iptkit docker apply r', ['rules.v4']],
+  // restore's -t is --test (no value): the next word is the FILE.
+  ['iptkit restore -t r', ['rules.v4']],
+  ['iptkit restore -T ', ['filter', 'mangle', 'nat', 'raw', 'security']],
+  ['iptkit completion ', ['bash']],
+  ['iptkit help doc', ['docker']],
+])('%s', async (line, expected) => {
+  expect(await offered(line)).toEqual(expected);
+});
+
+describe('every option a command\'s help names is offered for it', () => {
+  const commands = [['list'], ['save'], ['restore'], ['completion'], ...['apply', 'state', 'doctor', 'repair', 'publish', 'unpublish'].map((s) => ['docker', s])];
+  test.each(commands.map((c) => [c.join(' '), c]))('%s', async (_name, command) => {
+    const help = await iptkit(...command!, '--help');
+    expect(help.code).toBe(0);
+    // The options of the usage lines, and of the option lines' first column.
+    const columns = help.stdout.split('\n').flatMap((l) => (/^\s*(usage: |iptkit )/.test(l) ? [l] : /^ {2}-/.test(l) ? [l.split(/ {2,}/)[1]!] : []));
+    const named = [...new Set(columns.join(' ').match(/(?<![\w-])--?[a-zA-Z0-9][\w-]*/g))];
+    expect(named.length).toBeGreaterThan(0);
+    const offer = new Set(await offered(`iptkit ${command!.join(' ')} -`));
+    for (const o of ['--', '---']) offer.delete(o);
+    expect(named.filter((o) => !offer.has(o))).toEqual([]);
+  });
+});
