@@ -11,6 +11,7 @@ import { exactIntent, planTable, type TableIntent, type TablePlan } from './plan
 import { BUILTIN_CHAINS, type Family, type Table, type TableName } from './rules/model.js';
 import { ConflictError, NetfilterError, ParseError } from './errors.js';
 import { native, nativeDialect } from './binding.js';
+import type { RecoverResult } from './native-binding.js';
 import { checkRuleText } from './rules/wire.js';
 
 export interface OpenOptions {
@@ -249,23 +250,23 @@ export class Netfilter {
   }
 
   /**
+   * Legacy: finishes or rolls back an unfinished multi-table commit of this namespace and
+   * family (a process killed between two table replaces left its intent record in
+   * /run/iptkit), so that every table is wholly old or wholly new; a table another writer
+   * changed since is left and reported. Every legacy read and commit does this first too.
+   */
+  async recover(): Promise<RecoverResult> {
+    if (this.backend !== 'legacy') throw new RangeError('recover: only the legacy back end commits table by table');
+    return native.legacyRecover(this.family, this.netns ?? null, this.lockPath, this.lockTimeoutMs);
+  }
+
+  /**
    * iptables-restore input, committed as iptables-restore would leave the kernel, all tables
    * in one commit. The whole input is parsed first: a bad line throws ParseError (naming the
    * line and token) and nothing reaches the kernel. Unchanged rules keep their counters.
    * Everything — parse, read, plan, commit, and a fresh read and plan when another writer got
    * in between — runs natively off the event loop; no rule is parsed twice.
    */
-  /**
-   * Legacy: finishes or rolls back an unfinished multi-table commit of this namespace and
-   * family (a process killed between two table replaces left its intent record in
-   * /run/iptkit), so that every table is wholly old or wholly new; a table another writer
-   * changed since is left and reported. Every legacy read and commit does this first too.
-   */
-  async recover(): Promise<Awaited<ReturnType<typeof native.legacyRecover>>> {
-    if (this.backend !== 'legacy') throw new RangeError('recover: only the legacy back end commits table by table');
-    return native.legacyRecover(this.family, this.netns ?? null, this.lockPath, this.lockTimeoutMs);
-  }
-
   async restore(text: string, options: RestoreOptions = {}): Promise<CommitResult | undefined> {
     if (typeof text !== 'string') throw new TypeError(`text: expected iptables-restore input as a string, got ${typeof text}`);
     if (options.table !== undefined) checkTables([options.table]);
