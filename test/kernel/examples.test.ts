@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { iptkit } from '../helpers/cli.js';
+import { userEnv } from '../helpers/user-env.js';
 import { isRoot, saveLines, withNetns, type Netns } from '../helpers/netns.js';
 
 const repo = new URL('../..', import.meta.url).pathname;
@@ -29,7 +30,7 @@ function example(name: string, ns: Netns, backend: string, args: readonly string
     execFile(
       process.execPath,
       [join(repo, 'examples', name), ...args],
-      { cwd: tmp, env: { ...process.env, IPTKIT_NETNS: ns.name, IPTKIT_BACKEND: backend }, maxBuffer: 64 << 20 },
+      { cwd: tmp, env: userEnv({ IPTKIT_NETNS: ns.name, IPTKIT_BACKEND: backend }), maxBuffer: 64 << 20 },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') return reject(error);
         resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
@@ -53,7 +54,7 @@ describe.skipIf(!isRoot)('examples', () => {
   test.each(BACKENDS)('an example without IPTKIT_NETNS refuses to run ($backend)', async ({ backend }) => {
     for (const name of ['orchestrator.mjs', 'bulk-publish.mjs', 'drift-repair.mjs', 'read-counters.mjs']) {
       const r = await new Promise<Run>((resolve) => {
-        const env: NodeJS.ProcessEnv = { ...process.env, IPTKIT_BACKEND: backend };
+        const env = userEnv({ IPTKIT_BACKEND: backend });
         delete env['IPTKIT_NETNS'];
         execFile(process.execPath, [join(repo, 'examples', name)], { env }, (e, stdout, stderr) => resolve({ code: e ? (e.code as number) : 0, stdout, stderr }));
       });

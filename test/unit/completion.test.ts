@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { iptkit } from '../helpers/cli.js';
+import { userEnv } from '../helpers/user-env.js';
 import { HELP_COMMANDS, helpOf, helpOptions } from '../helpers/help-options.js';
 
 const run = promisify(execFile);
@@ -29,13 +30,13 @@ async function offered(line: string): Promise<string[]> {
   const { stdout } = await run(
     'bash',
     ['-c', 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _iptkit; printf "%s\\n" "${COMPREPLY[@]}"', 'bash', script, ...words],
-    { cwd: dir },
+    { cwd: dir, env: userEnv() },
   );
   return stdout.split('\n').filter((w) => w !== '').sort();
 }
 
 test('bash parses the script, and it registers _iptkit for iptkit', async () => {
-  const { stdout } = await run('bash', ['-c', 'source "$1" && complete -p iptkit', 'bash', script]);
+  const { stdout } = await run('bash', ['-c', 'source "$1" && complete -p iptkit', 'bash', script], { env: userEnv() });
   expect(stdout.trim()).toBe('complete -F _iptkit iptkit');
 });
 

@@ -10,6 +10,7 @@ import { main } from '../../src/cli/main.js';
 import { SUBCOMMANDS } from '../../src/cli/docker-commands.js';
 // @ts-expect-error: a plain JavaScript build script, without declarations
 import { manPage } from '../../scripts/man.mjs';
+import { userEnv } from '../helpers/user-env.js';
 import { HELP_COMMANDS, helpOf, helpOptions } from '../helpers/help-options.js';
 
 const page = new URL('../../man/iptkit.1', import.meta.url).pathname;
@@ -21,12 +22,12 @@ test('man/iptkit.1 is what scripts/man.mjs makes from the help (else: npm run bu
 });
 
 test('groff reads the page without a warning', async () => {
-  const { stderr } = await run('groff', ['-man', '-ww', '-z', '-Tutf8', page]);
+  const { stderr } = await run('groff', ['-man', '-ww', '-z', '-Tutf8', page], { env: userEnv() });
   expect(stderr).toBe('');
 });
 
 test('the rendered page names every command and every option of every help', async () => {
-  const { stdout } = await run('groff', ['-man', '-Tascii', '-P', '-cbou', page]);
+  const { stdout } = await run('groff', ['-man', '-Tascii', '-P', '-cbou', page], { env: userEnv() });
   for (const command of HELP_COMMANDS) {
     expect(stdout).toContain(`iptkit ${command.join(' ')}`);
     for (const option of helpOptions(await helpOf(command))) expect(stdout, `iptkit ${command.join(' ')}: ${option}`).toContain(option);
