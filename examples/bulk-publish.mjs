@@ -15,6 +15,11 @@ if (!netns) {
   console.error('bulk-publish: set IPTKIT_NETNS to the network namespace to work in (ip netns add demo)');
   process.exit(2);
 }
+const backend = process.env.IPTKIT_BACKEND ?? 'auto';
+if (backend !== 'auto' && backend !== 'legacy' && backend !== 'nft') {
+  console.error(`bulk-publish: IPTKIT_BACKEND is auto, legacy or nft, not '${backend}'`);
+  process.exit(2);
+}
 const count = Number(process.argv[2] ?? 1000);
 const first = Number(process.argv[3] ?? 30000);
 if (!Number.isInteger(count) || count < 1 || !Number.isInteger(first) || first < 1 || first + count - 1 > 65535) {
@@ -29,7 +34,7 @@ const state = {
   ports: [],
 };
 
-const host = await DockerHost.open({ backend: process.env.IPTKIT_BACKEND ?? 'auto', netns });
+const host = await DockerHost.open({ backend, netns });
 // The network's own chains and rules, as dockerd writes them when it creates the network: only
 // if the host has none yet, since apply() makes the host hold exactly `state` (no ports).
 const current = await host.inferState();

@@ -18,16 +18,21 @@ if (!netns) {
   console.error('drift-repair: set IPTKIT_NETNS to the network namespace to work in (ip netns add demo)');
   process.exit(2);
 }
+const backend = process.env.IPTKIT_BACKEND ?? 'auto';
+if (backend !== 'auto' && backend !== 'legacy' && backend !== 'nft') {
+  console.error(`drift-repair: IPTKIT_BACKEND is auto, legacy or nft, not '${backend}'`);
+  process.exit(2);
+}
 if (!process.argv[2]) {
   console.error('usage: node examples/drift-repair.mjs STATE.json');
   process.exit(2);
 }
 const state = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 
-const host = await DockerHost.open({ backend: process.env.IPTKIT_BACKEND ?? 'auto', netns });
+const host = await DockerHost.open({ backend, netns });
 const findings = await host.doctor(state);
 console.log(`doctor: ${summary(findings)}`);
-const show = (list) => {
+const show = (/** @type {import('iptkit').Finding[]} */ list) => {
   for (const f of list.slice(0, 20)) console.log(`  ${f.severity} ${f.code} [${f.family} ${f.table} ${f.chain}]: ${f.message}`);
   if (list.length > 20) console.log(`  … and ${list.length - 20} more`);
 };

@@ -9,11 +9,16 @@
 // IPTKIT_NETNS: the network namespace (a name under /var/run/netns, or a path) to work in.
 // IPTKIT_BACKEND: auto (default), legacy or nft.
 
-import { Netfilter } from 'iptkit';
+import { Netfilter, ruleCounters } from 'iptkit';
 
 const netns = process.env.IPTKIT_NETNS;
 if (!netns) {
   console.error('orchestrator: set IPTKIT_NETNS to the network namespace to work in (ip netns add demo)');
+  process.exit(2);
+}
+const backend = process.env.IPTKIT_BACKEND ?? 'auto';
+if (backend !== 'auto' && backend !== 'legacy' && backend !== 'nft') {
+  console.error(`orchestrator: IPTKIT_BACKEND is auto, legacy or nft, not '${backend}'`);
   process.exit(2);
 }
 
@@ -30,17 +35,18 @@ const services = args.filter((a) => a !== '--remove').map((s) => {
   return { proto: m[1], port: Number(m[2]) };
 });
 
-const nf = await Netfilter.open({ backend: process.env.IPTKIT_BACKEND ?? 'auto', family: 'ipv4', netns });
+const nf = await Netfilter.open({ backend, family: 'ipv4', netns });
 
 // What the orchestrator's chain has seen so far: read, with counters.
 const [filter] = await nf.read(['filter']);
 const mine = filter?.chains.find((c) => c.name === CHAIN);
-for (const [i, rule] of (mine?.rules ?? []).entries()) {
-  console.log(`was: ${rule}  (${mine.ruleCounters?.[2 * i] ?? 0n} packets)`);
+if (mine) {
+  for (const [i, rule] of mine.rules.entries()) console.log(`was: ${rule}  (${ruleCounters(mine, i).packets} packets)`);
 }
 
 // The commit, stated as ownership: the chain is wholly ours ('exact', or 'delete' to remove
 // it); in INPUT, a chain shared with others, only the jump is ours ('owned').
+/** @type {import('iptkit').TableIntent[]} */
 const intents = [
   {
     table: 'filter',
@@ -52,7 +58,7 @@ const intents = [
             mode: 'exact',
             rules: services.map(({ proto, port }) => `-p ${proto} -m ${proto} --dport ${port} -m comment --comment myorch -j ACCEPT`),
           },
-      { chain: 'INPUT', mode: 'owned', owns: (rule) => rule === JUMP, blocks: remove ? [] : [{ position: 'top', rules: [JUMP] }] },
+      { chain: 'INPUT', mode: 'owned', owns: (/** @type {string} */ rule) => rule === JUMP, blocks: remove ? [] : [{ position: 'top', rules: [JUMP] }] },
     ],
   },
 ];

@@ -14,10 +14,16 @@ if (!netns) {
   console.error('read-counters: set IPTKIT_NETNS to the network namespace to work in (ip netns add demo)');
   process.exit(2);
 }
+const backend = process.env.IPTKIT_BACKEND ?? 'auto';
+if (backend !== 'auto' && backend !== 'legacy' && backend !== 'nft') {
+  console.error(`read-counters: IPTKIT_BACKEND is auto, legacy or nft, not '${backend}'`);
+  process.exit(2);
+}
 
-const nf = await Netfilter.open({ backend: process.env.IPTKIT_BACKEND ?? 'auto', family: 'ipv4', netns });
+const nf = await Netfilter.open({ backend, family: 'ipv4', netns });
 const tables = await nf.read(process.argv.length > 2 ? process.argv.slice(2) : undefined);
 
+/** @type {{ table: string, chain: string, rule: string, packets: bigint, bytes: bigint }[]} */
 const rows = [];
 for (const table of tables) {
   for (const chain of table.chains) {

@@ -1,7 +1,7 @@
 // examples/*.mjs run as a user runs them (node, importing the package by its name, which
 // resolves to the built dist/), each in a throwaway namespace on both back ends; what they did
 // is read back with the real iptables-save, and held to the same change made by the real tools
-// where there is one.
+// where there is one. They also type-check against the package's declarations.
 
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,6 +45,15 @@ const BACKENDS = [
 ] as const;
 
 const built = existsSync(join(repo, 'dist/src/index.js'));
+
+test("the examples type-check against the package's declarations (examples/tsconfig.json)", async () => {
+  expect(built).toBe(true);
+  const r = await new Promise<Run>((resolve) =>
+    execFile('npx', ['--no-install', 'tsc', '-p', 'examples'], { cwd: repo, env: userEnv() }, (e, stdout, stderr) => resolve({ code: e ? (e.code as number) : 0, stdout, stderr })),
+  );
+  expect(r.stdout + r.stderr).toBe('');
+  expect(r.code).toBe(0);
+});
 
 describe.skipIf(!isRoot)('examples', () => {
   test('the examples find the package by its name (npm run build made dist/)', () => {
