@@ -75,3 +75,8 @@ describe("every option a command's help names is offered for it", () => {
     expect(named.filter((o) => !offer.has(o))).toEqual([]);
   });
 });
+
+test('a shell other than bash, or none, is a usage error naming the command', async () => {
+  expect(await iptkit('completion')).toEqual({ code: 2, stdout: '', stderr: "iptkit completion: name the shell: iptkit completion bash (see 'iptkit completion --help')\n" });
+  expect(await iptkit('completion', 'zsh')).toEqual({ code: 2, stdout: '', stderr: "iptkit completion: no completion for 'zsh': only bash (see 'iptkit completion --help')\n" });
+});
