@@ -17,7 +17,7 @@ build_only=0
 if [[ $build_only == 0 ]]; then
   packages=(iptables nftables iproute2 libip4tc-dev libip6tc-dev libiptc-dev libxtables-dev
             libmnl-dev libnftnl-dev cmake g++ make pkg-config util-linux libcap2-bin strace
-            clang libclang-rt-dev)
+            clang libclang-rt-dev groff-base)
   missing=()
   for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

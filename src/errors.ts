@@ -2,6 +2,7 @@
 // errno the native side captured); mistakes in input are ParseError (text) or
 // TypeError/RangeError (API values), each naming the field, line or token.
 
+/** What a NetfilterError is made from (the fields it carries). */
 export interface NetfilterErrorInit {
   code: string;
   errno: number;
@@ -12,13 +13,24 @@ export interface NetfilterErrorInit {
   backend?: 'legacy' | 'nft';
 }
 
+/**
+ * The kernel (or the xtables lock, or a namespace) refused an operation. The message is one
+ * line naming what failed and, for a missing privilege, what is needed.
+ */
 export class NetfilterError extends Error {
+  /** The errno's name: 'EPERM', 'ENOENT', 'EINVAL', … */
   readonly code: string;
+  /** The errno's number. */
   readonly errno: number;
+  /** The operation that failed ('commit', 'setns', 'lock', …). */
   readonly op: string;
+  /** The table it failed on, when one. */
   readonly table?: string;
+  /** The chain it failed on, when one. */
   readonly chain?: string;
+  /** The input line (restore) the kernel refused, when known. */
   readonly line?: number;
+  /** The back end it happened on. */
   readonly backend?: 'legacy' | 'nft';
 
   constructor(message: string, init: NetfilterErrorInit) {
@@ -42,6 +54,7 @@ export class ConflictError extends NetfilterError {
   }
 }
 
+/** What a ParseError is made from. */
 export interface ParseErrorInit {
   /** 1-based line in the input, when parsing a file. */
   line?: number;
@@ -53,8 +66,11 @@ export interface ParseErrorInit {
 
 /** Bad iptables-save/-restore syntax. Nothing reaches the kernel when this is thrown. */
 export class ParseError extends Error {
+  /** 1-based line in the input, when parsing a file. */
   readonly line?: number;
+  /** The offending token, as written. */
   readonly token?: string;
+  /** What the parser expected instead. */
   readonly expected?: string;
 
   constructor(message: string, init: ParseErrorInit = {}) {

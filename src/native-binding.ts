@@ -8,6 +8,19 @@
 
 export type NativeFamily = 'ipv4' | 'ipv6';
 
+/** What Netfilter.recover() found and did for one family (iptkit recover prints it). */
+export interface RecoverResult {
+  family: 'ipv4' | 'ipv6';
+  /** An intent record of an unfinished commit was there. */
+  found: boolean;
+  /** The intent record's path under /run/iptkit. */
+  path: string;
+  /** finished: the commit was completed; rolled back: undone; stale: the record's namespace is gone. */
+  outcome?: 'finished' | 'rolled back' | 'stale';
+  /** Each table of the commit: what it held when found, and what was done to it. */
+  tables: { name: string; state: 'old' | 'new' | 'changed' | 'missing'; action: string }[];
+}
+
 /** One table as read (docs/wire.md, "Read"): rules as canonical text, counters and handles beside. */
 export interface NativeTableRead {
   wire: string;
@@ -73,10 +86,7 @@ export interface NativeBinding {
    * between two table replaces) and finishes or rolls it back under the xtables lock: every
    * table ends wholly old or wholly new, and a table another writer changed since is left.
    */
-  legacyRecover(family: NativeFamily, netns: string | null, lockPath?: string, lockTimeoutMs?: number): Promise<{
-    family: NativeFamily; found: boolean; path: string; outcome?: 'finished' | 'rolled back' | 'stale';
-    tables: { name: string; state: 'old' | 'new' | 'changed' | 'missing'; action: string }[];
-  }>;
+  legacyRecover(family: NativeFamily, netns: string | null, lockPath?: string, lockTimeoutMs?: number): Promise<RecoverResult>;
 
   /** flock(LOCK_EX) on the xtables lock file, waiting up to timeoutMs; resolves with the fd. */
   lockAcquire(path: string, timeoutMs: number, intervalMs: number): Promise<number>;

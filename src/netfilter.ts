@@ -11,11 +11,14 @@ import { exactIntent, planTable, type TableIntent, type TablePlan } from './plan
 import { BUILTIN_CHAINS, type Family, type Table, type TableName } from './rules/model.js';
 import { ConflictError, NetfilterError, ParseError } from './errors.js';
 import { native, nativeDialect } from './binding.js';
+import type { RecoverResult } from './native-binding.js';
 import { checkRuleText } from './rules/wire.js';
 
+/** How Netfilter.open() finds the tables: back end, family, namespace, lock and retries. */
 export interface OpenOptions {
   /** 'auto' (default): the back end that holds rules, else nf_tables. */
   backend?: 'auto' | BackendKind;
+  /** 'ipv4' (default: the iptables tables) or 'ipv6' (the ip6tables tables). */
   family?: Family;
   /** A name under /var/run/netns, or a path to a namespace file; default: this process's. */
   netns?: string;
@@ -25,6 +28,7 @@ export interface OpenOptions {
   maxRetries?: number;
 }
 
+/** Options of commit() and transaction(). */
 export interface CommitOptions {
   /** Set the counters given on rules and policies (restore -c). Default: new rules start at 0. */
   counters?: boolean;
@@ -32,6 +36,7 @@ export interface CommitOptions {
   setPolicyCounters?: boolean;
 }
 
+/** Options of save() and saveBytes(). */
 export interface SaveOptions {
   /** The tables to print, in this order (default: every table there is). */
   tables?: readonly string[];
@@ -39,6 +44,7 @@ export interface SaveOptions {
   counters?: boolean;
 }
 
+/** Options of restore(), as iptables-restore's flags. */
 export interface RestoreOptions {
   /** `-n`: keep what the input does not mention. */
   noflush?: boolean;
@@ -50,12 +56,17 @@ export interface RestoreOptions {
   test?: boolean;
 }
 
+/** What a commit did. */
 export interface CommitResult {
+  /** The back end it was made on. */
   backend: BackendKind;
+  /** How many times it was planned: more than 1 when another writer got in between. */
   attempts: number;
   /** Tables that changed. */
   changed: string[];
+  /** Rules written. */
   added: number;
+  /** Rules removed. */
   deleted: number;
   /** Rules that stayed as they were (not counted for an append-only restore). */
   kept: number;
@@ -85,9 +96,16 @@ function checkTables(tables: readonly string[]): void {
   }
 }
 
+/**
+ * One family's netfilter tables on one back end, in one network namespace: read them, print
+ * them as iptables-save, and commit changes atomically. Made by {@link Netfilter.open}.
+ */
 export class Netfilter {
+  /** The back end in use ('legacy' or 'nft'; 'auto' resolved at open). */
   readonly backend: BackendKind;
+  /** 'ipv4' or 'ipv6'. */
   readonly family: Family;
+  /** The namespace file worked in, or undefined for this process's own namespace. */
   readonly netns: string | undefined;
   private readonly impl: Backend;
   private readonly maxRetries: number;
@@ -104,6 +122,10 @@ export class Netfilter {
     this.lockTimeoutMs = lockTimeoutMs;
   }
 
+  /**
+   * Opens the tables: checks the options, resolves `netns` to its file and, for
+   * `backend: 'auto'`, picks the back end that holds rules (nf_tables when neither does).
+   */
   static async open(options: OpenOptions = {}): Promise<Netfilter> {
     const family = options.family ?? 'ipv4';
     if (family !== 'ipv4' && family !== 'ipv6') throw new RangeError(`family: '${String(family)}' is not 'ipv4' or 'ipv6'`);
@@ -249,23 +271,23 @@ export class Netfilter {
   }
 
   /**
+   * Legacy: finishes or rolls back an unfinished multi-table commit of this namespace and
+   * family (a process killed between two table replaces left its intent record in
+   * /run/iptkit), so that every table is wholly old or wholly new; a table another writer
+   * changed since is left and reported. Every legacy read and commit does this first too.
+   */
+  async recover(): Promise<RecoverResult> {
+    if (this.backend !== 'legacy') throw new RangeError('recover: only the legacy back end commits table by table');
+    return native.legacyRecover(this.family, this.netns ?? null, this.lockPath, this.lockTimeoutMs);
+  }
+
+  /**
    * iptables-restore input, committed as iptables-restore would leave the kernel, all tables
    * in one commit. The whole input is parsed first: a bad line throws ParseError (naming the
    * line and token) and nothing reaches the kernel. Unchanged rules keep their counters.
    * Everything — parse, read, plan, commit, and a fresh read and plan when another writer got
    * in between — runs natively off the event loop; no rule is parsed twice.
    */
-  /**
-   * Legacy: finishes or rolls back an unfinished multi-table commit of this namespace and
-   * family (a process killed between two table replaces left its intent record in
-   * /run/iptkit), so that every table is wholly old or wholly new; a table another writer
-   * changed since is left and reported. Every legacy read and commit does this first too.
-   */
-  async recover(): Promise<Awaited<ReturnType<typeof native.legacyRecover>>> {
-    if (this.backend !== 'legacy') throw new RangeError('recover: only the legacy back end commits table by table');
-    return native.legacyRecover(this.family, this.netns ?? null, this.lockPath, this.lockTimeoutMs);
-  }
-
   async restore(text: string, options: RestoreOptions = {}): Promise<CommitResult | undefined> {
     if (typeof text !== 'string') throw new TypeError(`text: expected iptables-restore input as a string, got ${typeof text}`);
     if (options.table !== undefined) checkTables([options.table]);

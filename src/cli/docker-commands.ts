@@ -55,7 +55,7 @@ const DOCKER_COMMON = `common options:
 
 const BASE = { ...COMMON_OPTIONS, json: { type: 'boolean' } } as const satisfies OptionSpecs;
 
-const SUBCOMMANDS: Record<string, CommandSpec> = {
+export const SUBCOMMANDS: Record<string, CommandSpec> = {
   apply: {
     name: 'docker apply',
     positionals: { max: 1, what: 'one STATE.json' },

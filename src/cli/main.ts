@@ -20,6 +20,7 @@ commands:
   diff [-n] [-c] [-T TABLE] [FILE]                           what restore FILE would change (= restore --test)
   recover [-4|-6]                                            legacy: finish or roll back a killed multi-table commit
   docker apply|state|doctor|repair|publish|unpublish ...     Docker's chains (iptkit docker --help)
+  completion bash                                            print a bash completion script
 
 common options:
   --backend auto|legacy|nft   auto: the back end that holds rules, else nf_tables
@@ -31,7 +32,7 @@ common options:
 'iptkit COMMAND --help' describes one command; 'iptkit --version' prints the version.
 `;
 
-const COMMANDS = ['list', 'save', 'restore', 'diff', 'docker', 'help'];
+const COMMANDS = ['list', 'save', 'restore', 'diff', 'recover', 'docker', 'completion', 'help'];
 
 /**
  * Messages V8 gives its own TypeErrors and RangeErrors: those are bugs in iptkit, whereas the
@@ -63,6 +64,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         return await (await import('./recover.js')).recoverCommand(rest, io);
       case 'docker':
         return await (await import('./docker-commands.js')).dockerCommand(rest, io);
+      case 'completion':
+        return await (await import('./completion.js')).completionCommand(rest, io);
       case '-V':
       case '--version':
       case 'version':
