@@ -12,7 +12,9 @@ function roff(text) {
   return text
     .replace(/\\/g, '\\e')
     .replace(/-/g, '\\-')
-    .replace(/^([.'])/gm, '\\&$1');
+    .replace(/^([.'])/gm, '\\&$1')
+    // groff reads ASCII: anything else (the help's …) as its Unicode escape.
+    .replace(/[^\x00-\x7f]/gu, (c) => `\\[u${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}]`);
 }
 
 /** `code` in the README's Markdown, in bold. */

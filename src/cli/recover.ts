@@ -10,7 +10,25 @@ import { UsageError } from './args.js';
 import type { Io } from './common.js';
 import { jsonDocument } from './json.js';
 
+const HELP = `usage: iptkit recover [-4|-6] [--netns NAME|PATH] [-w SECONDS] [--json]
+
+Finishes or rolls back a legacy commit of several tables that a killed process left half done
+(its intent record in /run/iptkit), so that every table is wholly old or wholly new. A table
+another writer changed since is left as it is and reported (exit 1). Both families unless -4
+or -6. Every other legacy operation on the namespace does this first on its own.
+
+  -4 | -6                IPv4 or IPv6 only
+  --netns NAME|PATH      the network namespace (NAME means /var/run/netns/NAME)
+  -w, --wait SECONDS     how long to wait for the xtables lock (default 10)
+  --json                 machine-readable output
+  -h, --help             print this help and do nothing else
+`;
+
 export async function recoverCommand(argv: readonly string[], io: Io): Promise<number> {
+  if (argv.includes('-h') || argv.includes('--help')) {
+    io.out(HELP);
+    return 0;
+  }
   const families: Family[] = [];
   let netns: string | undefined;
   let lockTimeoutMs: number | undefined;
