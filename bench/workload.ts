@@ -148,7 +148,7 @@ export function dockerHostWithPortsInput(count: number, bridge = DEMO_BRIDGE): s
   let table = '';
   for (const line of host) {
     if (line.startsWith('*')) table = line.slice(1);
-    if (line === 'COMMIT') out.push(...(table === 'nat' ? r.nat : table === 'filter' ? r.filter : []));
+    if (line === 'COMMIT') for (const rule of table === 'nat' ? r.nat : table === 'filter' ? r.filter : []) out.push(rule);
     out.push(line);
   }
   return out.join('\n');

@@ -93,14 +93,21 @@ export function expandPorts(ports: readonly DockerPort[], family: Family): PortB
  * hashing 10,000 freshly built rule strings cost more than building them.
  */
 export function firstPerContainerPort(bindings: readonly PortBinding[]): PortBinding[] {
-  const seen = new Map<string, Set<number>>();
+  // Most containers publish one port: a number per address, a set only for the others.
+  const first = new Map<string, number>();
+  const more = new Map<string, Set<number>>();
   const out: PortBinding[] = [];
   for (const b of bindings) {
-    let ports = seen.get(b.containerIp);
-    if (!ports) seen.set(b.containerIp, (ports = new Set()));
     const key = DOCKER_PROTO_INDEX[b.proto] * 65536 + b.containerPort;
-    if (ports.has(key)) continue;
-    ports.add(key);
+    const one = first.get(b.containerIp);
+    if (one === undefined) first.set(b.containerIp, key);
+    else {
+      if (one === key) continue;
+      let set = more.get(b.containerIp);
+      if (!set) more.set(b.containerIp, (set = new Set([one])));
+      if (set.has(key)) continue;
+      set.add(key);
+    }
     out.push(b);
   }
   return out;
