@@ -21,11 +21,12 @@ std::mutex& iptc_mutex();
 OpError table_names(bool v6, std::vector<std::string>& out);
 
 // A read: the wire of docs/wire.md ("Read") and two counters (packets, bytes) per rule, in
-// the order the rules appear in it. A commit takes every table's plan, all or nothing.
+// the order the rules appear in it. A commit takes every table's plan, all or nothing, and
+// releases the rules a plan parsed itself once they are entries.
 OpError read_v4(const std::string& table, std::string& wire, std::vector<uint64_t>& counters);
-OpError commit_v4(const std::vector<commit::TablePlan>& plans);
+OpError commit_v4(std::vector<commit::TablePlan>& plans);
 OpError read_v6(const std::string& table, std::string& wire, std::vector<uint64_t>& counters);
-OpError commit_v6(const std::vector<commit::TablePlan>& plans);
+OpError commit_v6(std::vector<commit::TablePlan>& plans);
 
 // An unfinished multi-table commit found and dealt with (common/intent.h). Per table of the
 // record: state old / new / changed (by another writer since) / missing, and what was done.

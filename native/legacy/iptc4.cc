@@ -52,7 +52,7 @@ struct Ipv4 {
 OpError read_v4(const std::string& table, std::string& wire, std::vector<uint64_t>& counters) {
   return read_table<Ipv4>(table, wire, counters);
 }
-OpError commit_v4(const std::vector<commit::TablePlan>& plans) { return commit_tables<Ipv4>(plans); }
+OpError commit_v4(std::vector<commit::TablePlan>& plans) { return commit_tables<Ipv4>(plans); }
 OpError recover_v4(const std::string& path, const std::string& body, bool keep_if_left, Recovery& out) {
   return recover_record<Ipv4>(path, body, keep_if_left, out);
 }

@@ -55,7 +55,7 @@ struct Ipv6 {
 OpError read_v6(const std::string& table, std::string& wire, std::vector<uint64_t>& counters) {
   return read_table<Ipv6>(table, wire, counters);
 }
-OpError commit_v6(const std::vector<commit::TablePlan>& plans) { return commit_tables<Ipv6>(plans); }
+OpError commit_v6(std::vector<commit::TablePlan>& plans) { return commit_tables<Ipv6>(plans); }
 OpError recover_v6(const std::string& path, const std::string& body, bool keep_if_left, Recovery& out) {
   return recover_record<Ipv6>(path, body, keep_if_left, out);
 }

@@ -85,7 +85,8 @@ inline std::string take_arena() {
 inline void give_arena(std::string&& arena) {
   constexpr size_t kKeepArena = 32u << 20, kKeep = 4;
   std::vector<std::string>& spare = spare_arenas();
-  if (arena.capacity() == 0 || arena.capacity() > kKeepArena || spare.size() >= kKeep) return;
+  // A small one (a moved-from string keeps its inline buffer) is not worth a spare's place.
+  if (arena.capacity() < 4096 || arena.capacity() > kKeepArena || spare.size() >= kKeep) return;
   arena.clear();
   spare.push_back(std::move(arena));
 }
@@ -602,8 +603,16 @@ namespace iptkit::legacy {
 // With two tables or more, an intent record (intent_record.h) holds those copies and both
 // tables' identities from before the first replace to after the last, so that a process killed
 // in between is finished or rolled back by the next iptkit operation on the namespace.
+// The rules a plan parsed itself (a commit wire's) are released as soon as they are entries:
+// at 300,000 rules they are ~200 MB that would otherwise sit beside libiptc's copies.
+inline void release_parsed(commit::TablePlan& plan) {
+  if (plan.owned.empty()) return;
+  for (commit::NewRule& r : plan.rules) r.rule = nullptr;
+  std::deque<dialect::Rule>().swap(plan.owned);
+}
+
 template <class T>
-OpError commit_tables(const std::vector<commit::TablePlan>& plans) {
+OpError commit_tables(std::vector<commit::TablePlan>& plans) {
   const size_t n = plans.size();
   std::vector<WantTable> want(n), before(n);
   ArenaReturn want_arenas(want), before_arenas(before);
@@ -615,6 +624,7 @@ OpError commit_tables(const std::vector<commit::TablePlan>& plans) {
       return make_error(EINVAL, "commit", "commit lists " + what_table<T>(plans[i].name) + " twice", plans[i].name);
     }
     if (OpError err = build_want<T>(plans[i], want[i])) return err;
+    release_parsed(plans[i]);
   }
 
   std::vector<Handle<T>> handles(n);
@@ -629,6 +639,8 @@ OpError commit_tables(const std::vector<commit::TablePlan>& plans) {
       if (OpError err = capture_table<T>(handles[i].get(), want[i].name, before[i])) return err;
     }
     if (OpError err = apply_table<T>(handles[i].get(), want[i])) return err;
+    // libiptc holds its own copy of every entry now: the arena can go back (or be freed).
+    give_arena(std::move(want[i].arena));
     // The last table needs no identity of what it gets: once it is no longer what it was,
     // every replace has happened (recover_record), and printing it would be most of the cost.
     if (recorded && i + 1 < n) return table_identity<T>(handles[i].get(), want[i].name, record[i].new_id);

@@ -69,7 +69,7 @@ OpError read_current(const Request& req, const std::vector<dialect::RestoreTable
   return restore::read_current(req.nft, req.v6, names, current, generation);
 }
 
-OpError commit(const Request& req, uint32_t generation, const std::vector<commit::TablePlan>& plans) {
+OpError commit(const Request& req, uint32_t generation, std::vector<commit::TablePlan>& plans) {
   if (!req.nft) return req.v6 ? legacy::commit_v6(plans) : legacy::commit_v4(plans);
   return nft::commit_tables(req.v6, generation, plans);
 }
