@@ -7,7 +7,8 @@
 import type { Family } from '../rules/model.js';
 import { parseArgs, pos, neg, type RuleArgs } from './args.js';
 import { readSaves, rulesOf, type FamilySaves, type FamilyTables } from './saves.js';
-import { subnetFor, type DockerState } from './state.js';
+import { gatewayModeOf, subnetFor, type DockerState } from './state.js';
+import { parseAddress, parsePrefix, prefixContains, type Prefix } from './address.js';
 import { desiredRules } from './desired.js';
 import {
   DOCKER_BRIDGE_CHAIN,
@@ -233,9 +234,10 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
   }
   const dnatTargets = new Set(dnats.map((d) => portKey(d.containerIp, d.proto, d.containerPort)));
   const hairpinExpected = layout === 'classic' || !userlandProxy;
+  const open = unprotectedNetworks(t, opts.state);
   for (const d of dnats) {
     const key = portKey(d.containerIp, d.proto, d.containerPort);
-    if (has('filter') && chainExists('filter', DOCKER_CHAIN) && !accepts.has(key)) {
+    if (has('filter') && chainExists('filter', DOCKER_CHAIN) && !accepts.has(key) && !open(d)) {
       add({
         severity: 'error',
         code: 'dnat-without-accept',
@@ -324,6 +326,47 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
 
   if (desired) out.push(...stateFindings(t, desired, stateBridges, missing));
   return out;
+}
+
+/**
+ * Whether a DNAT leads into a nat-unprotected network (Docker 28+), whose default rule in filter
+ * DOCKER accepts everything, so that its ports have no ACCEPT of their own: the network is the
+ * state's, else one with `! -i BR -o BR -j ACCEPT`; the DNAT names its bridge (`! -i`, the
+ * userland proxy's form) or its container address is in the network's subnet.
+ */
+function unprotectedNetworks(t: FamilyTables, state: DockerState | undefined): (d: Dnat) => boolean {
+  const nets: Array<{ bridge: string; subnet?: Prefix }> = [];
+  /** Without a state: the subnet each bridge's NAT rule shows. */
+  const subnets = new Map<string, Prefix>();
+  if (state !== undefined) {
+    for (const n of state.networks) {
+      if (gatewayModeOf(n, t.family) !== 'nat-unprotected') continue;
+      const s = subnetFor(n, t.family);
+      nets.push({ bridge: n.bridge, ...(s !== undefined ? { subnet: parsePrefix(s)! } : {}) });
+    }
+  } else {
+    const bridges = new Set<string>();
+    for (const rule of rulesOf(t, 'filter', DOCKER_CHAIN)) {
+      const m = /^! -i (\S+) -o \1 -j ACCEPT$/.exec(rule);
+      if (m) bridges.add(m[1]!);
+    }
+    for (const rule of rulesOf(t, 'nat', 'POSTROUTING')) {
+      const r = parseArgs(rule);
+      const o = neg(r, '-o');
+      const src = pos(r, '-s');
+      if (o !== undefined && src !== undefined && parsePrefix(src)) subnets.set(o, parsePrefix(src)!);
+    }
+    for (const bridge of bridges) nets.push({ bridge, ...(subnets.has(bridge) ? { subnet: subnets.get(bridge)! } : {}) });
+  }
+  if (nets.length === 0) return () => false;
+  // Without a state, a network without NAT shows no subnet: a DNAT that names no bridge and
+  // leads into no subnet the rules show may be such a network's, and is not called an error.
+  const unknownSubnet = state === undefined && nets.some((n) => n.subnet === undefined);
+  return (d) => {
+    const a = parseAddress(d.containerIp);
+    if (nets.some((n) => n.bridge === d.bridge || (a !== undefined && n.subnet !== undefined && prefixContains(n.subnet, a)))) return true;
+    return unknownSubnet && d.bridge === undefined && (a === undefined || ![...subnets.values()].some((p) => prefixContains(p, a)));
+  };
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {

@@ -22,7 +22,7 @@ import type { Family } from '../rules/model.js';
 import { familyOf, parseAddress, parsePrefix, formatPrefix, maskAddress } from './address.js';
 import { neg, parseArgs, pos, type RuleArgs } from './args.js';
 import { readSaves, rulesOf, type FamilySaves, type FamilyTables } from './saves.js';
-import type { DockerEndpoint, DockerLayout, DockerNetwork, DockerPort, DockerProto, DockerState } from './state.js';
+import type { DockerEndpoint, DockerLayout, DockerNetwork, DockerPort, DockerProto, DockerState, GatewayMode } from './state.js';
 import { DEFAULT_LAYOUT, DOCKER_PROTOS, isIptablerLayout, subnetFor } from './state.js';
 import { v28RawRules } from './v28.js';
 import { isDockerRule, layoutOfTables } from './recognise.js';
@@ -37,6 +37,12 @@ interface NetFacts {
   bridge: string;
   subnet?: string;
   masquerade: boolean;
+  /** The subnet's NAT rule or v28's skip-DNAT RETURN was looked for where Docker writes it. */
+  masqueradeSeen?: boolean;
+  /** The SNAT host address of `-j SNAT --to-source`. */
+  hostIp?: string;
+  /** routed (ICMP ACCEPT, v28's isolation RETURN) or nat-unprotected (default ACCEPT), from filter. */
+  mode?: GatewayMode;
   internal: boolean;
   iccDrop: boolean;
   /** Seen only in the inter-network isolation rules (classic, ip6tables on: an IPv4-only network in the IPv6 tables). */
@@ -154,12 +160,18 @@ function factsOf(t: FamilyTables): FamilyFacts {
     const r = parseArgs(rule);
     const o = neg(r, '-o');
     const s = pos(r, '-s');
-    if (r.target === 'MASQUERADE' && o !== undefined && s !== undefined && r.opts.size === 2) {
+    // MASQUERADE, or SNAT to the network's host address (com.docker.network.host_ipv4/6).
+    const to = r.target === 'SNAT' ? pos(r, '--to-source') : undefined;
+    const nat = r.target === 'MASQUERADE' || to !== undefined;
+    const size = to !== undefined ? 3 : 2;
+    if (nat && o !== undefined && s !== undefined && r.opts.size === size) {
       const n = net(o);
       n.subnet = s;
       n.masquerade = true;
-    } else if (r.target === 'MASQUERADE' && pos(r, '-o') !== undefined && pos(r, '--src-type') === 'LOCAL') {
-      net(pos(r, '-o')!);
+      if (to !== undefined) n.hostIp = to;
+    } else if (nat && pos(r, '-o') !== undefined && pos(r, '--src-type') === 'LOCAL') {
+      const n = net(pos(r, '-o')!);
+      if (to !== undefined) n.hostIp = to;
       userlandProxy ??= false;
     }
   }
@@ -181,7 +193,23 @@ function factsOf(t: FamilyTables): FamilyFacts {
       isoOrder.push(n.bridge);
     } else if (r.target === 'DOCKER-ISOLATION-STAGE-2' && pos(r, '-i') !== undefined) {
       isoOrder.push(net(pos(r, '-i')!, true).bridge);
+    } else if (r.target === 'RETURN' && pos(r, '-o') !== undefined && r.opts.size === 1) {
+      // v28: a routed network lets anything in at this stage.
+      net(pos(r, '-o')!).mode = 'routed';
     }
+  }
+
+  // filter DOCKER's per-network rules (not the per-port ACCEPTs, which start with `-d`): a
+  // routed network's ICMP ACCEPT, a nat-unprotected network's default ACCEPT.
+  for (const rule of rulesOf(t, 'filter', 'DOCKER')) {
+    if (rule.startsWith('-d ')) continue;
+    const icmp = /^-o (\S+) -p (?:icmp|ipv6-icmp) -j ACCEPT$/.exec(rule);
+    if (icmp) {
+      net(icmp[1]!).mode = 'routed';
+      continue;
+    }
+    const open = /^! -i (\S+) -o \1 -j ACCEPT$/.exec(rule);
+    if (open) net(open[1]!).mode = 'nat-unprotected';
   }
 
   const forwardOrder: string[] = [];
@@ -287,6 +315,12 @@ function factsOf(t: FamilyTables): FamilyFacts {
   return { family: t.family, layout, nets, order, ports, direct, ...(userlandProxy !== undefined ? { userlandProxy } : {}) };
 }
 
+/** The subnet of a family a hint gives. */
+function subnetHint(hint: { subnet?: string; subnet6?: string } | undefined, family: Family): string | undefined {
+  if (family === 'ipv4') return hint?.subnet;
+  return hint?.subnet6 ?? (familyOf(hint?.subnet?.split('/')[0] ?? '') === 'ipv6' ? hint?.subnet : undefined);
+}
+
 function guessSubnet(family: Family, ips: string[]): string {
   const a = ips.map(parseAddress).find((x) => x?.family === family);
   if (!a) return family === 'ipv4' ? '0.0.0.0/32' : '::/128';
@@ -354,13 +388,16 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
   const hintOf = new Map((hints.networks ?? []).map((h) => [h.bridge, h]));
 
   const networks = new Map<string, DockerNetwork>();
+  /** Networks whose masquerade no family's rules have shown yet. */
+  const masqueradeUnseen = new Set<string>();
   const bindings: PortBinding[] = [];
   let isolationOnlyV6 = false;
   for (const f of facts) {
     const bridgeOfIp = (ip: string): string | undefined => {
       const a = parseAddress(ip);
       for (const n of f.nets.values()) {
-        const p = n.subnet !== undefined ? parsePrefix(n.subnet) : undefined;
+        const known = n.subnet ?? subnetHint(hintOf.get(n.bridge), f.family);
+        const p = known !== undefined ? parsePrefix(known) : undefined;
         if (p && a && formatPrefix({ addr: maskAddress(a, p.length), length: p.length }) === formatPrefix(p)) return n.bridge;
       }
       return undefined;
@@ -377,9 +414,12 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
         continue;
       }
       const hint = hintOf.get(bridge);
-      const fromHint = f.family === 'ipv4' ? hint?.subnet : (hint?.subnet6 ?? (familyOf(hint?.subnet?.split('/')[0] ?? '') === 'ipv6' ? hint?.subnet : undefined));
+      const fromHint = subnetHint(hint, f.family);
       const subnet =
         nf.subnet ?? fromHint ?? guessSubnet(f.family, famPorts.filter((p) => p.bridge === bridge).map((p) => p.containerIp));
+      // An internal network has no NAT rule either way, nor has a routed family a subnet NAT
+      // (only v28's skip-DNAT RETURN of the userland proxy shows it): Docker's default then.
+      const masquerade = nf.internal || nf.masquerade ? true : nf.mode !== 'routed' || (f.layout === 'v28' && f.userlandProxy !== false) ? false : undefined;
       let n = networks.get(bridge);
       if (!n) {
         n = {
@@ -387,17 +427,22 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
           bridge,
           subnet,
           icc: !nf.iccDrop,
-          // An internal network has no NAT rule either way: keep Docker's default.
-          masquerade: nf.internal ? true : nf.masquerade,
+          masquerade: masquerade ?? true,
           internal: nf.internal,
         };
         networks.set(bridge, n);
-      } else if (f.family === 'ipv6' && familyOf(n.subnet.split('/')[0]!) === 'ipv4') {
-        n.subnet6 = subnet;
-      } else if (f.family === 'ipv4' && familyOf(n.subnet.split('/')[0]!) === 'ipv6') {
-        n.subnet6 = n.subnet;
-        n.subnet = subnet;
+        if (masquerade === undefined) masqueradeUnseen.add(bridge);
+      } else {
+        if (f.family === 'ipv6' && familyOf(n.subnet.split('/')[0]!) === 'ipv4') {
+          n.subnet6 = subnet;
+        } else if (f.family === 'ipv4' && familyOf(n.subnet.split('/')[0]!) === 'ipv6') {
+          n.subnet6 = n.subnet;
+          n.subnet = subnet;
+        }
+        if (masquerade !== undefined && masqueradeUnseen.delete(bridge)) n.masquerade = masquerade;
       }
+      if (nf.mode !== undefined) n[f.family === 'ipv4' ? 'gatewayModeIpv4' : 'gatewayModeIpv6'] = nf.mode;
+      if (nf.hostIp !== undefined) n[f.family === 'ipv4' ? 'hostIpv4' : 'hostIpv6'] = nf.hostIp;
     }
     for (const p of famPorts) {
       const n = p.bridge !== undefined ? networks.get(p.bridge) : undefined;

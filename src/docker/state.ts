@@ -19,6 +19,11 @@
 // - A bridge is one plain interface name as an iptables rule names it (no `+` wildcard, no
 //   leading `!`, no quote); subnets of one family do not overlap between networks; container
 //   and endpoint addresses are usable host addresses of their subnet (issue 12).
+// - Gateway modes (com.docker.network.bridge.gateway_mode_ipv4/ipv6) and the SNAT host
+//   address (com.docker.network.host_ipv4/ipv6) are per family, absent meaning Docker's default
+//   (nat, MASQUERADE) and left out of the canonical state. `isolated` is for internal networks
+//   only and `nat-unprotected`/`isolated` did not exist before Docker 28 (v27.5.1 newGwMode:
+//   nat and routed), so classic refuses them, as dockerd did.
 // - Every refusal is one line naming the JSON path and the value (show(): bounded, so a deeply
 //   nested or non-finite value is described, not a stack overflow or `null`).
 
@@ -38,6 +43,9 @@ import {
 
 export type DockerLayout = 'classic' | 'v28' | 'v29' | 'nft';
 export type DockerProto = 'tcp' | 'udp' | 'sctp';
+/** Docker's gateway modes (bridge driver newGwMode). */
+export type GatewayMode = 'nat' | 'nat-unprotected' | 'routed' | 'isolated';
+export const GATEWAY_MODES: readonly GatewayMode[] = ['nat', 'nat-unprotected', 'routed', 'isolated'];
 
 export interface DockerNetwork {
   name: string;
@@ -53,6 +61,14 @@ export interface DockerNetwork {
   masquerade: boolean;
   /** `docker network create --internal` */
   internal: boolean;
+  /** com.docker.network.bridge.gateway_mode_ipv4; absent: nat. */
+  gatewayModeIpv4?: GatewayMode;
+  /** com.docker.network.bridge.gateway_mode_ipv6; absent: nat. */
+  gatewayModeIpv6?: GatewayMode;
+  /** com.docker.network.host_ipv4: `-j SNAT --to-source` this address instead of MASQUERADE. */
+  hostIpv4?: string;
+  /** com.docker.network.host_ipv6, the same for IPv6. */
+  hostIpv6?: string;
 }
 
 export interface DockerPort {
@@ -105,7 +121,19 @@ export const DOCKER_PROTOS: readonly DockerProto[] = ['tcp', 'udp', 'sctp'];
 export const MAX_IFNAME_BYTES = 15;
 
 const STATE_KEYS = ['layout', 'userlandProxy', 'ip6tables', 'networks', 'ports', 'endpoints'];
-const NETWORK_KEYS = ['name', 'bridge', 'subnet', 'subnet6', 'icc', 'masquerade', 'internal'];
+const NETWORK_KEYS = [
+  'name',
+  'bridge',
+  'subnet',
+  'subnet6',
+  'icc',
+  'masquerade',
+  'internal',
+  'gatewayModeIpv4',
+  'gatewayModeIpv6',
+  'hostIpv4',
+  'hostIpv6',
+];
 const PORT_KEYS = ['network', 'proto', 'hostIp', 'hostPort', 'containerIp', 'containerPort'];
 const ENDPOINT_KEYS = ['network', 'ip'];
 
@@ -269,6 +297,43 @@ export function subnetFor(n: DockerNetwork, family: Family): string | undefined 
   return networkSubnets(n).find((s) => s.family === family)?.subnet;
 }
 
+/** A network's gateway mode in one family (Docker's default: nat). */
+export function gatewayModeOf(n: DockerNetwork, family: Family): GatewayMode {
+  return (family === 'ipv4' ? n.gatewayModeIpv4 : n.gatewayModeIpv6) ?? 'nat';
+}
+
+/** A network's SNAT host address in one family, if it has one. */
+export function hostIpOf(n: DockerNetwork, family: Family): string | undefined {
+  return family === 'ipv4' ? n.hostIpv4 : n.hostIpv6;
+}
+
+/** The gateway-mode and host-address keys of one network, checked, canonical, defaults left out. */
+function networkOptions(raw: Record<string, unknown>, path: string, layout: DockerLayout, internal: boolean): Partial<DockerNetwork> {
+  const out: Partial<DockerNetwork> = {};
+  for (const key of ['gatewayModeIpv4', 'gatewayModeIpv6'] as const) {
+    const v = raw[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || !GATEWAY_MODES.includes(v as GatewayMode)) {
+      throw new RangeError(`${path}.${key}: ${show(v)} is not one of ${GATEWAY_MODES.join(', ')}`);
+    }
+    if (v === 'isolated' && !internal) throw new RangeError(`${path}.${key}: "isolated" is for internal networks only (Docker refuses it otherwise)`);
+    if (layout === 'classic' && (v === 'nat-unprotected' || v === 'isolated')) {
+      throw new RangeError(`${path}.${key}: ${show(v)} does not exist before Docker 28 (classic has nat and routed)`);
+    }
+    if (v !== 'nat') out[key] = v as GatewayMode;
+  }
+  for (const [key, family] of [['hostIpv4', 'ipv4'], ['hostIpv6', 'ipv6']] as const) {
+    const v = raw[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'string') throw new TypeError(`${path}.${key}: ${show(v)} is not a string`);
+    const a = parseAddress(v);
+    if (!a) throw new RangeError(`${path}.${key}: ${show(v)} is not an IP address`);
+    if (a.family !== family) throw new RangeError(`${path}.${key}: ${show(v)} is not an ${family} address`);
+    out[key] = canonicalAddress(v)!;
+  }
+  return out;
+}
+
 export function portFamily(p: DockerPort): Family {
   return parseAddress(p.containerIp)?.family ?? 'ipv4';
 }
@@ -316,6 +381,7 @@ export function validateState(json: unknown): DockerState {
       masquerade: bool(raw, 'masquerade', `${path}.`, true),
       internal: bool(raw, 'internal', `${path}.`, false),
     };
+    Object.assign(net, networkOptions(raw, path, layout as DockerLayout, net.internal));
     if (raw.subnet6 !== undefined) {
       const s6 = subnetOf(raw.subnet6, `${path}.subnet6`);
       if (parsePrefix(s6)!.addr.family !== 'ipv6') throw new RangeError(`${path}.subnet6: ${show(raw.subnet6)} is not an IPv6 subnet`);

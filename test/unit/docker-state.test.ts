@@ -27,6 +27,16 @@ describe('validateState', () => {
     expect(validateState({ networks: [], ports: [] })).toEqual({ layout: 'v29', userlandProxy: true, networks: [], ports: [] });
   });
 
+  it('gateway modes and SNAT addresses: canonical, Docker\'s defaults (nat, MASQUERADE) left out', () => {
+    const got = validateState(state({
+      layout: 'v28',
+      networks: [net({ gatewayModeIpv4: 'nat', gatewayModeIpv6: 'routed', hostIpv4: '192.168.123.0', hostIpv6: 'FD34:D0D4:672F:0:0:0:0:123' })],
+    }));
+    expect(got.networks[0]).toEqual({ ...net(), gatewayModeIpv6: 'routed', hostIpv4: '192.168.123.0', hostIpv6: 'fd34:d0d4:672f::123' });
+    const iso = validateState(state({ layout: 'v29', networks: [net({ internal: true, gatewayModeIpv4: 'isolated' })], ports: [] }));
+    expect(iso.networks[0]!.gatewayModeIpv4).toBe('isolated');
+  });
+
   it('writes addresses the way iptables-save prints them', () => {
     const got = validateState(state({
       networks: [net({ subnet6: 'FD00:0:0:1:0:0:0:0/64' })],
@@ -90,6 +100,14 @@ describe('validateState', () => {
     ['hostPort: 1e309', state({ ports: [port({ hostPort: JSON.parse('1e309') })] }), RangeError, 'ports[0].hostPort: Infinity is not a port (an integer 1 to 65535)'],
     ['ip6tables not a boolean', state({ layout: 'v29', ip6tables: 'yes' }), TypeError, 'ip6tables: "yes" is not a boolean'],
     ['range overlapping a port', state({ ports: [port(), port({ hostPort: '20440-20449', containerPort: '440-449' })] }), RangeError, 'ports[1].hostPort: tcp 0.0.0.0:20443 overlaps'],
+    ['an unknown gateway mode', state({ layout: 'v29', networks: [net({ gatewayModeIpv4: 'direct' })] }), RangeError, 'networks[0].gatewayModeIpv4: "direct" is not one of nat, nat-unprotected, routed, isolated'],
+    ['a gateway mode not a string', state({ layout: 'v29', networks: [net({ gatewayModeIpv6: 1 })] }), RangeError, 'networks[0].gatewayModeIpv6: 1 is not one of'],
+    ['isolated on a network that is not internal', state({ layout: 'v29', networks: [net({ gatewayModeIpv4: 'isolated' })] }), RangeError, 'networks[0].gatewayModeIpv4: "isolated" is for internal networks only'],
+    ['nat-unprotected before Docker 28', state({ networks: [net({ gatewayModeIpv6: 'nat-unprotected' })] }), RangeError, 'networks[0].gatewayModeIpv6: "nat-unprotected" does not exist before Docker 28'],
+    ['a host address that is not one', state({ networks: [net({ hostIpv4: '10.0.0' })] }), RangeError, 'networks[0].hostIpv4: "10.0.0" is not an IP address'],
+    ['an IPv6 hostIpv4', state({ networks: [net({ hostIpv4: '::1' })] }), RangeError, 'networks[0].hostIpv4: "::1" is not an ipv4 address'],
+    ['an IPv4 hostIpv6', state({ networks: [net({ hostIpv6: '10.0.0.1' })] }), RangeError, 'networks[0].hostIpv6: "10.0.0.1" is not an ipv6 address'],
+    ['a host address not a string', state({ networks: [net({ hostIpv4: 7 })] }), TypeError, 'networks[0].hostIpv4: 7 is not a string'],
   ];
   for (const [what, input, type, message] of refusals) {
     it(`refuses ${what}`, () => {
