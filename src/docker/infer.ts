@@ -19,18 +19,39 @@
 // be what a test looks for; every other rule is read by parseArgs.
 
 import type { Family } from '../rules/model.js';
-import { familyOf, parseAddress, parsePrefix, formatPrefix, maskAddress } from './address.js';
+import { canonicalAddress, familyOf, parseAddress, parsePrefix, formatPrefix, maskAddress } from './address.js';
 import { neg, parseArgs, pos, type RuleArgs } from './args.js';
 import { readSaves, rulesOf, type FamilySaves, type FamilyTables } from './saves.js';
 import type { DockerEndpoint, DockerLayout, DockerNetwork, DockerPort, DockerProto, DockerState, GatewayMode } from './state.js';
-import { DEFAULT_LAYOUT, DOCKER_PROTOS, isIptablerLayout, subnetFor } from './state.js';
+import { DEFAULT_LAYOUT, DOCKER_PROTOS, GATEWAY_MODES, isIptablerLayout, subnetFor } from './state.js';
 import { v28RawRules } from './v28.js';
 import { isDockerRule, layoutOfTables } from './recognise.js';
 import type { PortBinding } from './ruleset.js';
 
+/** What a hint may say of a network, by bridge (unchecked JSON: each value is checked before use). */
+export interface NetworkHint {
+  bridge: string;
+  name?: unknown;
+  subnet?: unknown;
+  subnet6?: unknown;
+  masquerade?: unknown;
+  gatewayModeIpv4?: unknown;
+  gatewayModeIpv6?: unknown;
+  hostIpv4?: unknown;
+  hostIpv6?: unknown;
+  [key: string]: unknown;
+}
+
 export interface InferHints {
-  /** What `docker network inspect` knows and the rules do not: names and subnets by bridge. */
-  networks?: Array<{ bridge: string; name?: string; subnet?: string; subnet6?: string }>;
+  /**
+   * What `docker network inspect` (or the record of the applied state, record.ts) knows and
+   * the rules do not, by bridge: names, subnets, and masquerade, gateway modes and SNAT host
+   * addresses where the rules do not show them. A hint whose subnet the rules contradict is
+   * not used; the rules win wherever they speak.
+   */
+  networks?: NetworkHint[];
+  /** The daemon's --ip6tables, used when the IPv6 tables agree with it. */
+  ip6tables?: boolean;
 }
 
 interface NetFacts {
@@ -41,6 +62,8 @@ interface NetFacts {
   masqueradeSeen?: boolean;
   /** The SNAT host address of `-j SNAT --to-source`. */
   hostIp?: string;
+  /** A subnet or hairpin-LOCAL NAT rule of the network's was seen (so its target is known). */
+  natSeen?: boolean;
   /** routed (ICMP ACCEPT, v28's isolation RETURN) or nat-unprotected (default ACCEPT), from filter. */
   mode?: GatewayMode;
   internal: boolean;
@@ -168,9 +191,11 @@ function factsOf(t: FamilyTables): FamilyFacts {
       const n = net(o);
       n.subnet = s;
       n.masquerade = true;
+      n.natSeen = true;
       if (to !== undefined) n.hostIp = to;
     } else if (nat && pos(r, '-o') !== undefined && pos(r, '--src-type') === 'LOCAL') {
       const n = net(pos(r, '-o')!);
+      n.natSeen = true;
       if (to !== undefined) n.hostIp = to;
       userlandProxy ??= false;
     }
@@ -315,10 +340,57 @@ function factsOf(t: FamilyTables): FamilyFacts {
   return { family: t.family, layout, nets, order, ports, direct, ...(userlandProxy !== undefined ? { userlandProxy } : {}) };
 }
 
+function canonicalPrefix(text: string): string | undefined {
+  const p = parsePrefix(text);
+  return p ? formatPrefix(p) : undefined;
+}
+
+/**
+ * A hint's options where the rules are silent: masquerade where no rule shows it (an internal
+ * network, a routed family), a gateway mode where the filter rules do not show it (classic,
+ * internal networks: `isolated`), a SNAT host address where no NAT rule of the network's
+ * shows its target. Values Docker could not have are left out.
+ */
+function applyHint(n: DockerNetwork, hint: NetworkHint, layout: DockerLayout, masqueradeUnseen: boolean, modeShown: ReadonlySet<string>, natShown: ReadonlySet<string>): void {
+  const families = (['ipv4', 'ipv6'] as const).filter((f) => subnetFor(n, f) !== undefined);
+  for (const family of families) {
+    if (subnetFor(n, family) === undefined) continue;
+    const modeKey = family === 'ipv4' ? 'gatewayModeIpv4' : 'gatewayModeIpv6';
+    const mode = hint[modeKey];
+    if (
+      !modeShown.has(`${n.bridge}|${family}`) &&
+      typeof mode === 'string' &&
+      GATEWAY_MODES.includes(mode as GatewayMode) &&
+      mode !== 'nat' &&
+      (mode !== 'isolated' || n.internal) &&
+      (layout !== 'classic' || mode === 'routed')
+    ) {
+      n[modeKey] = mode as GatewayMode;
+    }
+    const hostKey = family === 'ipv4' ? 'hostIpv4' : 'hostIpv6';
+    const host = hint[hostKey];
+    if (!natShown.has(`${n.bridge}|${family}`) && typeof host === 'string' && parseAddress(host)?.family === family) n[hostKey] = canonicalAddress(host)!;
+  }
+  // Classic writes no NAT rule at all for a routed family, so its rules cannot show masquerade.
+  const natless = layout === 'classic' && families.every((f) => (f === 'ipv4' ? n.gatewayModeIpv4 : n.gatewayModeIpv6) === 'routed');
+  if ((n.internal || masqueradeUnseen || natless) && typeof hint.masquerade === 'boolean') n.masquerade = hint.masquerade;
+}
+
+/** A hint's ip6tables when the IPv6 tables agree: false with no Docker chain there, true with an IPv6 network. */
+function ip6tablesHint(hint: boolean | undefined, v6: FamilyTables | undefined, networks: readonly DockerNetwork[]): { ip6tables?: boolean } {
+  if (hint === undefined) return {};
+  const chains = v6 !== undefined && (v6.tables.get('nat')?.has('DOCKER') === true || v6.tables.get('filter')?.has('DOCKER') === true);
+  if (hint === false) return chains ? {} : { ip6tables: false };
+  return networks.some((n) => subnetFor(n, 'ipv6') !== undefined) ? { ip6tables: true } : {};
+}
+
 /** The subnet of a family a hint gives. */
-function subnetHint(hint: { subnet?: string; subnet6?: string } | undefined, family: Family): string | undefined {
-  if (family === 'ipv4') return hint?.subnet;
-  return hint?.subnet6 ?? (familyOf(hint?.subnet?.split('/')[0] ?? '') === 'ipv6' ? hint?.subnet : undefined);
+function subnetHint(hint: NetworkHint | undefined, family: Family): string | undefined {
+  const subnet = typeof hint?.subnet === 'string' && parsePrefix(hint.subnet) ? hint.subnet : undefined;
+  const subnet6 = typeof hint?.subnet6 === 'string' && parsePrefix(hint.subnet6)?.addr.family === 'ipv6' ? hint.subnet6 : undefined;
+  const of = (text: string | undefined): Family | undefined => (text === undefined ? undefined : parsePrefix(text)!.addr.family);
+  if (family === 'ipv4') return of(subnet) === 'ipv4' ? subnet : undefined;
+  return subnet6 ?? (of(subnet) === 'ipv6' ? subnet : undefined);
 }
 
 function guessSubnet(family: Family, ips: string[]): string {
@@ -386,10 +458,21 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
   const v4 = facts.find((f) => f.family === 'ipv4' && f.nets.size > 0);
   const lead = v4 ?? facts.find((f) => f.nets.size > 0) ?? facts[0];
   const hintOf = new Map((hints.networks ?? []).map((h) => [h.bridge, h]));
+  // A hint whose subnet the rules contradict is of another network (one recreated since).
+  for (const f of facts) {
+    for (const nf of f.nets.values()) {
+      const given = subnetHint(hintOf.get(nf.bridge), f.family);
+      if (nf.subnet !== undefined && given !== undefined && canonicalPrefix(given) !== canonicalPrefix(nf.subnet)) hintOf.delete(nf.bridge);
+    }
+  }
+  /** Per bridge and family: whether the rules show the gateway mode / the NAT target. */
+  const modeShown = new Set<string>();
+  const natShown = new Set<string>();
 
   const networks = new Map<string, DockerNetwork>();
   /** Networks whose masquerade no family's rules have shown yet. */
   const masqueradeUnseen = new Set<string>();
+  const usedNames = new Set<string>();
   const bindings: PortBinding[] = [];
   let isolationOnlyV6 = false;
   for (const f of facts) {
@@ -422,8 +505,10 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
       const masquerade = nf.internal || nf.masquerade ? true : nf.mode !== 'routed' || (f.layout === 'v28' && f.userlandProxy !== false) ? false : undefined;
       let n = networks.get(bridge);
       if (!n) {
+        // A hint's name, unless another network has it already (names are unique).
+        const named = typeof hint?.name === 'string' && hint.name !== '' && !usedNames.has(hint.name) ? hint.name : undefined;
         n = {
-          name: hint?.name ?? (bridge === 'docker0' ? 'bridge' : bridge),
+          name: named ?? (bridge === 'docker0' ? 'bridge' : bridge),
           bridge,
           subnet,
           icc: !nf.iccDrop,
@@ -431,6 +516,7 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
           internal: nf.internal,
         };
         networks.set(bridge, n);
+        usedNames.add(n.name);
         if (masquerade === undefined) masqueradeUnseen.add(bridge);
       } else {
         if (f.family === 'ipv6' && familyOf(n.subnet.split('/')[0]!) === 'ipv4') {
@@ -443,6 +529,9 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
       }
       if (nf.mode !== undefined) n[f.family === 'ipv4' ? 'gatewayModeIpv4' : 'gatewayModeIpv6'] = nf.mode;
       if (nf.hostIp !== undefined) n[f.family === 'ipv4' ? 'hostIpv4' : 'hostIpv6'] = nf.hostIp;
+      // The iptabler's filter rules show an external network's mode; classic's do not.
+      if (isIptablerLayout(f.layout) && !nf.internal) modeShown.add(`${bridge}|${f.family}`);
+      if (nf.natSeen) natShown.add(`${bridge}|${f.family}`);
     }
     for (const p of famPorts) {
       const n = p.bridge !== undefined ? networks.get(p.bridge) : undefined;
@@ -450,6 +539,12 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
       p.network = n.name;
       bindings.push(p);
     }
+  }
+
+  // What the rules do not show, from the hints.
+  for (const n of networks.values()) {
+    const hint = hintOf.get(n.bridge);
+    if (hint) applyHint(n, hint, lead?.layout ?? DEFAULT_LAYOUT, masqueradeUnseen.has(n.bridge), modeShown, natShown);
   }
 
   // Keep the IPv4 order, with networks seen only in the IPv6 tables after them.
@@ -465,7 +560,7 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
   const state: DockerState = {
     layout: lead?.layout ?? DEFAULT_LAYOUT,
     userlandProxy: lead?.userlandProxy ?? facts.find((f) => f.userlandProxy !== undefined)?.userlandProxy ?? true,
-    ...(isolationOnlyV6 || skeleton ? { ip6tables: true } : {}),
+    ...(isolationOnlyV6 || skeleton ? { ip6tables: true } : ip6tablesHint(hints.ip6tables, v6, stateNetworks)),
     networks: stateNetworks,
     ports: opts.ports === false ? [] : mergeRanges(bindings),
   };

@@ -52,14 +52,14 @@ export interface PortView {
 /**
  * The view of `family` from its tables as read (`current`), with `others` (the other family's
  * tables, for the networks they know). With `given` (a state file), the networks, layout and
- * userlandProxy are the state's and the ports those of the kernel on the state's networks.
+ * userlandProxy are the state's and the ports those of the kernel on the state's networks;
+ * without, the networks are the inferred ones, named and completed by `record`.
  */
-export function portView(family: Family, current: readonly Table[], others: readonly FamilyTables[], given?: DockerState): PortView {
+export function portView(family: Family, current: readonly Table[], others: readonly FamilyTables[], given?: DockerState, record?: InferHints): PortView {
   const mine = tablesOf(family, current);
   const tables = family === 'ipv4' ? [mine, ...others] : [...others, mine];
-  const hints: InferHints = given
-    ? { networks: given.networks.map((n) => ({ bridge: n.bridge, name: n.name, subnet: n.subnet, ...(n.subnet6 ? { subnet6: n.subnet6 } : {}) })) }
-    : {};
+  // Without a state file, the record of the applied state (record.ts) names the networks.
+  const hints: InferHints = given ? { networks: given.networks.map((n) => ({ ...n })) } : (record ?? {});
   const inferred = inferTables(tables, hints, { endpoints: false, ports: false });
   const onHost = new Set(inferred.state.networks.map((n) => n.bridge));
   const bindings = inferred.bindings.filter((b) => b.family === family);

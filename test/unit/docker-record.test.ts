@@ -1,0 +1,135 @@
+// The record beside the rules (record.ts): a state applied and read back gives the state itself
+// — names, subnets without a NAT rule, gateway modes and SNAT addresses the rules do not show,
+// `ip6tables: false` — while the rules win wherever they speak, and a stale or damaged record
+// names nothing wrongly.
+
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { validateState, type DockerState } from '../../src/docker/state.js';
+import { desiredRules } from '../../src/docker/desired.js';
+import { toSaveText } from '../../src/docker/ruleset.js';
+import { inferState } from '../../src/docker/infer.js';
+import { mergeHints, readRecord, recordOf, recordPath, writeRecord } from '../../src/docker/record.js';
+
+const root = new URL('../../', import.meta.url);
+const json = (path: string): unknown => JSON.parse(readFileSync(new URL(path, root), 'utf8'));
+
+/** The host a state makes, as iptables-save texts of both families. */
+function hostOf(state: DockerState) {
+  const rs = desiredRules(state);
+  return (['ipv4', 'ipv6'] as const).map((family) => ({ family, tables: toSaveText(rs[family]) }));
+}
+
+// The golden hosts list ports of both families interleaved and endpoints the raw rules make
+// implicit: they read back as the same networks and the same rules (below), not the same text.
+const goldens: Array<[string, DockerState]> = ['classic-mixed', 'classic-hairpin', 'v28-mixed', 'v28-hairpin', 'v29-mixed', 'v29-hairpin'].map(
+  (n): [string, DockerState] => [n, validateState(json(`test/golden/docker/${n}.json`))],
+);
+
+const states: Array<[string, DockerState]> = [
+  ['the seed host', validateState(json('fixtures/seed-docker-host.json'))],
+  ...(['classic', 'v28', 'v29'] as const).map((layout): [string, DockerState] => [
+    `${layout}: names, routed families, SNAT addresses, a network without NAT, ip6tables off`,
+    validateState({
+      layout,
+      userlandProxy: true,
+      ip6tables: false,
+      networks: [
+        { name: 'web', bridge: 'br-0123456789ab', subnet: '10.30.0.0/16', gatewayModeIpv4: 'routed', hostIpv4: '192.0.2.7' },
+        { name: 'db', bridge: 'br-ba9876543210', subnet: '10.31.0.0/16', masquerade: false, hostIpv4: '192.0.2.8' },
+        { name: 'internal', bridge: 'br-00000000beef', subnet: '10.32.0.0/16', internal: true, masquerade: false, ...(layout === 'classic' ? {} : { gatewayModeIpv4: 'isolated' }) },
+      ],
+      ports: [{ network: 'web', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerIp: '10.30.0.2', containerPort: 80 }],
+    }),
+  ]),
+  [
+    'v29 dual stack: IPv6 routed with its SNAT address unseen, IPv4 nat-unprotected, hairpin',
+    validateState({
+      layout: 'v29',
+      userlandProxy: false,
+      networks: [
+        { name: 'ds', bridge: 'br-dual', subnet: '10.40.0.0/24', subnet6: 'fd40::/64', gatewayModeIpv4: 'nat-unprotected', gatewayModeIpv6: 'routed', hostIpv6: 'fd34::1' },
+      ],
+      ports: [{ network: 'ds', proto: 'udp', hostIp: '0.0.0.0', hostPort: 53, containerIp: '10.40.0.3', containerPort: 53 }],
+    }),
+  ],
+];
+
+describe('a state read back with its record is the state', () => {
+  for (const [name, state] of states) {
+    it(name, () => {
+      expect(inferState(hostOf(state), recordOf(state))).toEqual(state);
+    });
+  }
+  for (const [name, state] of goldens) {
+    it(`${name}: the same networks, and the same rules`, () => {
+      const got = inferState(hostOf(state), recordOf(state));
+      expect(got.networks).toEqual(state.networks);
+      expect(desiredRules(got)).toEqual(desiredRules(state));
+    });
+  }
+
+  it('without the record, the names are the bridges and the unseen options Docker’s defaults', () => {
+    const state = states.find(([n]) => n.startsWith('v29: names'))![1];
+    const bare = inferState(hostOf(state));
+    expect(bare.networks.map((n) => n.name)).toEqual(['br-0123456789ab', 'br-ba9876543210', 'br-00000000beef']);
+    expect(bare.networks[2]!.gatewayModeIpv4).toBeUndefined();
+    expect(bare.ip6tables).toBeUndefined();
+    // The rules alone still give the routed mode; no NAT rule shows the SNAT addresses.
+    expect(bare.networks[0]!.gatewayModeIpv4).toBe('routed');
+    expect(bare.networks.map((n) => n.hostIpv4)).toEqual([undefined, undefined, undefined]);
+  });
+
+  it('the rules win where they speak: a record of another network on the same bridge is not used', () => {
+    const state = states.find(([n]) => n.startsWith('v28: names'))![1];
+    // The internal network's DROPs name its subnet: a record of another subnet is another network's.
+    const stale = recordOf({ ...state, networks: state.networks.map((n) => (n.name === 'internal' ? { ...n, name: 'old', subnet: '10.99.0.0/16' } : n)) });
+    expect(inferState(hostOf(state), stale).networks.map((n) => n.name)).toEqual(['web', 'db', 'br-00000000beef']);
+    // A record that says nat where the rules show routed: routed.
+    const wrong = recordOf({ ...state, networks: state.networks.map((n) => ({ ...n, gatewayModeIpv4: undefined })) });
+    expect(inferState(hostOf(state), wrong).networks[0]).toMatchObject({ name: 'web', gatewayModeIpv4: 'routed' });
+    // A record whose SNAT address a NAT rule contradicts: the rule's.
+    const snat = validateState({ ...state, userlandProxy: false });
+    const other = recordOf({ ...snat, networks: snat.networks.map((n) => ({ ...n, hostIpv4: '203.0.113.1' })) });
+    // (the internal network has no NAT rule: its address is the record's)
+    expect(inferState(hostOf(snat), other).networks.map((n) => n.hostIpv4)).toEqual(['192.0.2.7', '192.0.2.8', '203.0.113.1']);
+  });
+
+  it('values Docker cannot have are not taken from a record', () => {
+    const state = states.find(([n]) => n.startsWith('classic: names'))![1];
+    const odd = { networks: [{ bridge: 'br-00000000beef', name: 7, gatewayModeIpv4: 'isolated', masquerade: 'yes', hostIpv4: '::1' }] };
+    const got = inferState(hostOf(state), odd).networks[2]!;
+    expect(got).toMatchObject({ name: 'br-00000000beef', masquerade: true });
+    expect(got.gatewayModeIpv4).toBeUndefined();
+    expect(got.hostIpv4).toBeUndefined();
+  });
+});
+
+describe('the record file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'iptkit-record-'));
+  process.env['IPTKIT_INTENT_DIR'] = dir;
+
+  it('is keyed by the namespace file, in iptkit’s run directory, and reads back', async () => {
+    const path = await recordPath(undefined);
+    expect(path).toMatch(new RegExp(`^${dir}/netns-\\d+:\\d+-\\d+\\.docker\\.json$`));
+    expect(await readRecord(undefined)).toBeUndefined();
+    const state = states[0]![1];
+    await writeRecord(undefined, state);
+    expect(await readRecord(undefined)).toEqual(recordOf(state));
+  });
+
+  it('a damaged or newer record is no record', async () => {
+    const path = await recordPath(undefined);
+    writeFileSync(path, '{"version": 1, "networks": [');
+    expect(await readRecord(undefined)).toBeUndefined();
+    writeFileSync(path, JSON.stringify({ version: 2, networks: [] }));
+    expect(await readRecord(undefined)).toBeUndefined();
+  });
+
+  it('hints given by the caller win over the record, bridge by bridge', () => {
+    const merged = mergeHints({ networks: [{ bridge: 'a', name: 'x' }, { bridge: 'b', name: 'y' }], ip6tables: false }, { networks: [{ bridge: 'a', name: 'z' }] });
+    expect(merged).toEqual({ networks: [{ bridge: 'a', name: 'z' }, { bridge: 'b', name: 'y' }], ip6tables: false });
+  });
+});
