@@ -3,12 +3,16 @@
 //
 // The rules determine: layout (recognise.ts layoutOfTables: DOCKER-INTERNAL → v29,
 // DOCKER-FORWARD with the isolation chains → v28, else classic), userlandProxy, each network's
-// bridge, order, icc, internal, masquerade, and its subnet when a MASQUERADE or internal DROP
-// rule names it; each port's proto, host address and port, container address and port, and
-// network. They do not hold network names, the subnet of a network that neither masquerades
-// nor is internal, nor whether an internal network would masquerade: names and subnets come
-// from `hints` (`docker network inspect`); else the name is "bridge" for docker0 and the
-// bridge name otherwise, an internal network's masquerade is Docker's default (true), and the
+// bridge, order, icc, internal, masquerade, and its subnet when a MASQUERADE/SNAT or internal
+// DROP rule names it; in the iptabler layouts an external network's gateway mode per family
+// (routed: ICMP ACCEPT, v28's isolation RETURN; nat-unprotected: default ACCEPT), and the SNAT
+// host address wherever a NAT rule of the network's shows it; each port's proto, host address
+// and port, container address and port, and network. They do not hold network names, the
+// subnet of a network without a NAT rule, masquerade where no NAT rule is written (internal,
+// routed), classic's or an internal network's gateway mode, a SNAT address no rule shows:
+// these come from `hints` (`docker network inspect`, the record of the applied state:
+// record.ts), where the rules do not contradict them; else the name is "bridge" for docker0
+// and the bridge name otherwise, masquerade and the modes are Docker's defaults, and the
 // subnet is the /16 (IPv6: /64) around the network's first container address, or 0.0.0.0/32
 // (::/128) when it has none.
 // Consecutive DNAT rules that differ only by one more host and container port are one range.
