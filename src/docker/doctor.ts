@@ -22,7 +22,7 @@ import {
   builtinChainRules,
   type DockerFamilyRuleset,
 } from './ruleset.js';
-import { isDockerOwnedChain, isDockerRule, layoutOfTables } from './recognise.js';
+import { isDockerOwnedChain, isDockerRule, layoutOfTables, trustedInterfacesIn } from './recognise.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -113,7 +113,7 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
   const chainExists = (table: string, chain: string): boolean => t.tables.get(table)?.has(chain) ?? false;
   // Bridges of Docker's: the state's, and every interface Docker's own chains name, so that
   // networks with a chosen bridge name (not br-<id>) are recognised in built-in chains too.
-  const stateBridges = new Set(opts.state?.networks.map((n) => n.bridge) ?? []);
+  const stateBridges = new Set(opts.state?.networks.flatMap((n) => [n.bridge, ...(n.trustedHostInterfaces ?? [])]) ?? []);
   for (const [table, chains] of t.tables) {
     for (const c of chains.values()) {
       if (!isDockerOwnedChain(table, c.name)) continue;
@@ -127,6 +127,7 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
     }
   }
 
+  for (const i of trustedInterfacesIn(rulesOf(t, 'raw', 'PREROUTING'), stateBridges)) stateBridges.add(i);
   // A family is looked at when the state wants Docker rules there or Docker left some there.
   const dockerPresent =
     (desired !== undefined && desired.ownedChains.length + desired.builtinRules.length > 0) ||
@@ -285,6 +286,11 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
 
   // Duplicates, and bridges the host does not have, in Docker's chains and Docker's rules.
   const hostBridges = opts.bridges === undefined ? undefined : new Set(opts.bridges);
+  // A trusted host interface is any interface of the host's, not a bridge.
+  const trustedInterfaces = new Set([
+    ...(opts.state?.networks.flatMap((n) => n.trustedHostInterfaces ?? []) ?? []),
+    ...trustedInterfacesIn(rulesOf(t, 'raw', 'PREROUTING'), stateBridges),
+  ]);
   for (const [table, chains] of t.tables) {
     for (const c of chains.values()) {
       const owned = isDockerOwnedChain(table, c.name);
@@ -308,7 +314,7 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
           const r = parseArgs(rule);
           for (const opt of ['-i', '-o']) {
             const name = r.opts.get(opt)?.value;
-            if (name === undefined || name === 'lo' || name === 'loopback0' || hostBridges.has(name)) continue;
+            if (name === undefined || name === 'lo' || name === 'loopback0' || hostBridges.has(name) || trustedInterfaces.has(name)) continue;
             add({
               severity: 'warning',
               code: 'unknown-bridge',

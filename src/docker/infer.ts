@@ -27,8 +27,8 @@ import { canonicalAddress, familyOf, parseAddress, parsePrefix, formatPrefix, ma
 import { neg, parseArgs, pos, type RuleArgs } from './args.js';
 import { readSaves, rulesOf, type FamilySaves, type FamilyTables } from './saves.js';
 import type { DockerEndpoint, DockerLayout, DockerNetwork, DockerPort, DockerProto, DockerState, GatewayMode } from './state.js';
-import { DEFAULT_LAYOUT, DOCKER_PROTOS, GATEWAY_MODES, isIptablerLayout, subnetFor } from './state.js';
-import { v28RawRules } from './v28.js';
+import { DEFAULT_LAYOUT, DOCKER_PROTOS, GATEWAY_MODES, gatewayModeOf, isIptablerLayout, subnetFor } from './state.js';
+import { filtersDirectAccess, v28RawRules } from './v28.js';
 import { isDockerRule, layoutOfTables } from './recognise.js';
 import type { PortBinding } from './ruleset.js';
 
@@ -43,6 +43,7 @@ export interface NetworkHint {
   gatewayModeIpv6?: unknown;
   hostIpv4?: unknown;
   hostIpv6?: unknown;
+  trustedHostInterfaces?: unknown;
   [key: string]: unknown;
 }
 
@@ -56,6 +57,8 @@ export interface InferHints {
   networks?: NetworkHint[];
   /** The daemon's --ip6tables, used when the IPv6 tables agree with it. */
   ip6tables?: boolean;
+  /** The daemon's allow-direct-routing, used when no container would show it. */
+  allowDirectRouting?: boolean;
 }
 
 interface NetFacts {
@@ -89,8 +92,8 @@ interface FamilyFacts {
   order: string[];
   /** The bindings of the DNAT rules; `network` is set once the bridge's network is known. */
   ports: FactPort[];
-  /** raw PREROUTING direct-access DROPs, in order: container address → bridge. */
-  direct: Array<{ ip: string; bridge: string }>;
+  /** raw PREROUTING direct-access DROPs, in order: container address → bridge, with the trusted interfaces' ACCEPTs above it. */
+  direct: Array<{ ip: string; bridge: string; trusted: string[] }>;
 }
 
 function stripHost(cidr: string): string {
@@ -119,6 +122,9 @@ const DNAT_TEXT = new RegExp(
 const ACCEPT_TEXT = new RegExp(`^-d (${IP})/(?:32|128) ! -i (${IFNAME}) -o (${IFNAME}) -p (tcp|udp|sctp) -m \\4 --dport \\d+ -j ACCEPT$`);
 /** v28's raw PREROUTING direct-access DROP: -d CONTAINER ! -i BRIDGE -j DROP. */
 const DIRECT_TEXT = new RegExp(`^-d (\\S+) ! -i (${IFNAME}) -j DROP$`);
+
+/** Docker 28's raw PREROUTING ACCEPT of a trusted host interface: -d CONTAINER -i IF -j ACCEPT. */
+const TRUSTED_TEXT = new RegExp(`^-d (${IP})/(?:32|128) -i (${IFNAME}) -j ACCEPT$`);
 
 /** dnatPortOf of a rule read by parseArgs (any text; dnatPortOf reads Docker's own forms directly). */
 export function dnatPortOfArgs(r: RuleArgs, family: Family): DnatPort | undefined {
@@ -321,10 +327,21 @@ function factsOf(t: FamilyTables): FamilyFacts {
   }
 
   const direct: FamilyFacts['direct'] = [];
+  /** Trusted interfaces' ACCEPTs waiting for their container's DROP, by address. */
+  const trusted = new Map<string, string[]>();
+  const drop = (ip: string, bridge: string): void => {
+    direct.push({ ip, bridge, trusted: trusted.get(ip) ?? [] });
+    trusted.delete(ip);
+  };
   for (const rule of rulesOf(t, 'raw', 'PREROUTING')) {
     const m = DIRECT_TEXT.exec(rule);
     if (m) {
-      if (m[2] !== 'lo') direct.push({ ip: stripHost(m[1]!), bridge: m[2]! });
+      if (m[2] !== 'lo') drop(stripHost(m[1]!), m[2]!);
+      continue;
+    }
+    const a = TRUSTED_TEXT.exec(rule);
+    if (a) {
+      trusted.set(a[1]!, [...(trusted.get(a[1]!) ?? []), a[2]!]);
       continue;
     }
     // A long option (`--dport`, …) makes a third option: not a direct-access DROP.
@@ -332,9 +349,7 @@ function factsOf(t: FamilyTables): FamilyFacts {
     const r = parseArgs(rule);
     const d = pos(r, '-d');
     const notIn = neg(r, '-i');
-    if (r.target === 'DROP' && d !== undefined && notIn !== undefined && notIn !== 'lo' && r.opts.size === 2) {
-      direct.push({ ip: stripHost(d), bridge: notIn });
-    }
+    if (r.target === 'DROP' && d !== undefined && notIn !== undefined && notIn !== 'lo' && r.opts.size === 2) drop(stripHost(d), notIn);
   }
 
   // Top first: classic lists every network in DOCKER-ISOLATION-STAGE-1 newest first; v28 and
@@ -355,7 +370,15 @@ function canonicalPrefix(text: string): string | undefined {
  * internal networks: `isolated`), a SNAT host address where no NAT rule of the network's
  * shows its target. Values Docker could not have are left out.
  */
-function applyHint(n: DockerNetwork, hint: NetworkHint, layout: DockerLayout, masqueradeUnseen: boolean, modeShown: ReadonlySet<string>, natShown: ReadonlySet<string>): void {
+function applyHint(
+  n: DockerNetwork,
+  hint: NetworkHint,
+  layout: DockerLayout,
+  masqueradeUnseen: boolean,
+  modeShown: ReadonlySet<string>,
+  natShown: ReadonlySet<string>,
+  dropsShown: boolean,
+): void {
   const families = (['ipv4', 'ipv6'] as const).filter((f) => subnetFor(n, f) !== undefined);
   for (const family of families) {
     if (subnetFor(n, family) === undefined) continue;
@@ -378,6 +401,27 @@ function applyHint(n: DockerNetwork, hint: NetworkHint, layout: DockerLayout, ma
   // Classic writes no NAT rule at all for a routed family, so its rules cannot show masquerade.
   const natless = layout === 'classic' && families.every((f) => (f === 'ipv4' ? n.gatewayModeIpv4 : n.gatewayModeIpv6) === 'routed');
   if ((n.internal || masqueradeUnseen || natless) && typeof hint.masquerade === 'boolean') n.masquerade = hint.masquerade;
+  // Trusted interfaces show only above a container's direct-access DROP.
+  const trusted = hint.trustedHostInterfaces;
+  if (!dropsShown && isIptablerLayout(layout) && Array.isArray(trusted) && trusted.length > 0 && trusted.every((i) => typeof i === 'string' && IFNAME_RE.test(i))) {
+    n.trustedHostInterfaces = [...new Set(trusted as string[])];
+  }
+}
+
+const IFNAME_RE = new RegExp(`^${IFNAME}$`);
+
+/**
+ * The daemon's allow-direct-routing: no direct-access DROP at all although a published port's
+ * container would have one (its family's mode is nat); with no such container, the hint's.
+ */
+function directRoutingAllowed(facts: readonly FamilyFacts[], networks: readonly DockerNetwork[], bindings: readonly PortBinding[], hint: boolean | undefined): boolean {
+  if (facts.some((f) => f.direct.length > 0)) return false;
+  const netOf = new Map(networks.map((n) => [n.name, n]));
+  const filtered = bindings.some((b) => {
+    const n = netOf.get(b.network);
+    return n !== undefined && !n.internal && filtersDirectAccess(gatewayModeOf(n, b.family));
+  });
+  return filtered || hint === true;
 }
 
 /** A hint's ip6tables when the IPv6 tables agree: false with no Docker chain there, true with an IPv6 network. */
@@ -545,10 +589,20 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
     }
   }
 
+  // A network's trusted host interfaces, from the ACCEPTs above its containers' DROPs.
+  const dropsOf = new Set<string>();
+  for (const f of facts) {
+    for (const d of f.direct) {
+      const n = networks.get(d.bridge);
+      if (!n) continue;
+      dropsOf.add(d.bridge);
+      if (n.trustedHostInterfaces === undefined && d.trusted.length > 0) n.trustedHostInterfaces = [...d.trusted];
+    }
+  }
   // What the rules do not show, from the hints.
   for (const n of networks.values()) {
     const hint = hintOf.get(n.bridge);
-    if (hint) applyHint(n, hint, lead?.layout ?? DEFAULT_LAYOUT, masqueradeUnseen.has(n.bridge), modeShown, natShown);
+    if (hint) applyHint(n, hint, lead?.layout ?? DEFAULT_LAYOUT, masqueradeUnseen.has(n.bridge), modeShown, natShown, dropsOf.has(n.bridge));
   }
 
   // Keep the IPv4 order, with networks seen only in the IPv6 tables after them.
@@ -568,6 +622,7 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
     networks: stateNetworks,
     ports: opts.ports === false ? [] : mergeRanges(bindings),
   };
+  if (isIptablerLayout(state.layout) && directRoutingAllowed(facts, stateNetworks, bindings, hints.allowDirectRouting)) state.allowDirectRouting = true;
 
   if (isIptablerLayout(state.layout) && opts.endpoints !== false) {
     // Keep the endpoints only when the raw DROPs are not just the published containers'.
@@ -575,7 +630,7 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
     const endpoints: DockerEndpoint[] = facts.flatMap((f) =>
       f.direct.filter((d) => byBridge.has(d.bridge)).map((d) => ({ network: byBridge.get(d.bridge)!, ip: d.ip })),
     );
-    const bridges = new Set(state.networks.map((n) => n.bridge));
+    const bridges = new Set(state.networks.flatMap((n) => [n.bridge, ...(n.trustedHostInterfaces ?? [])]));
     const withPorts: DockerState = { ...state, ports: opts.ports === false ? mergeRanges(bindings) : state.ports };
     const same = tables.every((t) => {
       const actual = rulesOf(t, 'raw', 'PREROUTING').filter((r) => isDockerRule(t.family, 'raw', 'PREROUTING', r, bridges));

@@ -39,7 +39,7 @@ import { doctorTables, type Finding } from './doctor.js';
 import { inferTables, type InferHints } from './infer.js';
 import { mergeHints, readRecord, writeRecord } from './record.js';
 import { bridgeNames } from './links.js';
-import { isDockerOwnedChain, isDockerRule } from './recognise.js';
+import { isDockerOwnedChain, isDockerRule, trustedInterfacesIn } from './recognise.js';
 import { DOCKER_USER_CHAIN, expandPorts, type DockerFamilyRuleset, type PortBinding } from './ruleset.js';
 import { portView, publishDelta, unpublishDelta, type PortDelta, type PortView, type UnpublishMatch } from './ports.js';
 import { tablesOf, type FamilySaves, type FamilyTables } from './saves.js';
@@ -105,9 +105,9 @@ function jumpOf(rule: string): string | undefined {
   return m ? m[1] : undefined;
 }
 
-/** Bridges the ownership test accepts: the state's, and every interface Docker's chains name. */
+/** Interfaces the ownership test accepts: the state's bridges and trusted interfaces, and every interface Docker's chains name. */
 function knownBridges(state: DockerState, current: readonly Table[]): Set<string> {
-  const out = new Set(state.networks.map((n) => n.bridge));
+  const out = new Set(state.networks.flatMap((n) => [n.bridge, ...(n.trustedHostInterfaces ?? [])]));
   for (const t of current) {
     for (const c of t.chains) {
       if (!isDockerOwnedChain(t.name, c.name)) continue;
@@ -117,6 +117,8 @@ function knownBridges(state: DockerState, current: readonly Table[]): Set<string
       }
     }
   }
+  const raw = current.find((t) => t.name === 'raw')?.chains.find((c) => c.name === 'PREROUTING');
+  if (raw) for (const i of trustedInterfacesIn(raw.rules.filter((r) => !isForeignRule(r)), out)) out.add(i);
   return out;
 }
 

@@ -35,7 +35,7 @@ import {
   sctpChecksumRule,
   type PortBinding,
 } from './ruleset.js';
-import { directAccessDropRule, filtersDirectAccess, loopbackDropRule } from './v28.js';
+import { directAccessRules, loopbackDropRule } from './v28.js';
 import { gatewayModeOf, isIptablerLayout, type DockerNetwork, type DockerState } from './state.js';
 
 /** What the port operations know of a host: its networks and layout, and a family's ports. */
@@ -151,7 +151,7 @@ function rawGroups(view: PortView, ips: readonly string[], bindings: readonly Po
   for (const [ip, list] of of) {
     const net = netOf.get(list[0]!.network);
     if (net === undefined) continue;
-    const group = filtersDirectAccess(gatewayModeOf(net, view.family)) ? [directAccessDropRule(ip, net.bridge)] : [];
+    const group = directAccessRules(view.state, net, view.family, ip);
     // 127.0.0.0/8 only: the IPv6 loopback address is not routable, Docker skips it.
     for (const b of list) if (view.family === 'ipv4' && isLoopback(parseAddress(b.hostIp)!)) group.push(loopbackDropRule(b));
     if (group.length > 0) out.push([...new Set(group)]);
@@ -344,11 +344,23 @@ export function unpublishDelta(
         position: 'bottom',
         // An address the state lists as an endpoint keeps its DROP (its container stays).
         rule: (b) => {
-          const net = bridgeOf.get(b.network)!;
-          return endpoints.has(b.containerIp) || !filtersDirectAccess(gatewayModeOf(net, view.family)) ? undefined : directAccessDropRule(b.containerIp, net.bridge);
+          const rules = directAccessRules(view.state, bridgeOf.get(b.network)!, view.family, b.containerIp);
+          return endpoints.has(b.containerIp) ? undefined : rules[rules.length - 1];
         },
         key: byIp,
       },
+      // Its trusted interfaces' ACCEPTs, the k-th of each network in the k-th chain entry.
+      ...Array.from({ length: Math.max(0, ...view.state.networks.map((n) => n.trustedHostInterfaces?.length ?? 0)) }, (_, k): PortChain => ({
+        table: 'raw',
+        chain: 'PREROUTING',
+        own: false,
+        position: 'bottom',
+        rule: (b) => {
+          const rules = directAccessRules(view.state, bridgeOf.get(b.network)!, view.family, b.containerIp);
+          return endpoints.has(b.containerIp) || k >= rules.length - 1 ? undefined : rules[k];
+        },
+        key: byIp,
+      })),
       {
         table: 'raw',
         chain: 'PREROUTING',

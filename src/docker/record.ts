@@ -40,6 +40,7 @@ export function recordOf(state: DockerState): InferHints {
   return {
     networks: state.networks.map((n) => ({ ...n })),
     ...(state.ip6tables !== undefined ? { ip6tables: state.ip6tables } : {}),
+    ...(state.allowDirectRouting !== undefined ? { allowDirectRouting: state.allowDirectRouting } : {}),
   };
 }
 
@@ -71,11 +72,12 @@ export async function readRecord(netns: string | undefined): Promise<InferHints 
     return undefined;
   }
   if (typeof json !== 'object' || json === null || (json as { version?: unknown }).version !== VERSION) return undefined;
-  const { networks, ip6tables } = json as { networks?: unknown; ip6tables?: unknown };
+  const { networks, ip6tables, allowDirectRouting } = json as { networks?: unknown; ip6tables?: unknown; allowDirectRouting?: unknown };
   if (!Array.isArray(networks)) return undefined;
   return {
     networks: networks.filter((n): n is { bridge: string } => typeof n === 'object' && n !== null && typeof (n as { bridge?: unknown }).bridge === 'string'),
     ...(typeof ip6tables === 'boolean' ? { ip6tables } : {}),
+    ...(typeof allowDirectRouting === 'boolean' ? { allowDirectRouting } : {}),
   };
 }
 
@@ -86,5 +88,10 @@ export function mergeHints(record: InferHints | undefined, given: InferHints): I
   return {
     networks: [...(given.networks ?? []), ...(record.networks ?? []).filter((n) => !mine.has(n.bridge))],
     ...(given.ip6tables !== undefined ? { ip6tables: given.ip6tables } : record.ip6tables !== undefined ? { ip6tables: record.ip6tables } : {}),
+    ...(given.allowDirectRouting !== undefined
+      ? { allowDirectRouting: given.allowDirectRouting }
+      : record.allowDirectRouting !== undefined
+        ? { allowDirectRouting: record.allowDirectRouting }
+        : {}),
   };
 }

@@ -69,6 +69,11 @@ export interface DockerNetwork {
   hostIpv4?: string;
   /** com.docker.network.host_ipv6, the same for IPv6. */
   hostIpv6?: string;
+  /**
+   * com.docker.network.bridge.trusted_host_interfaces (Docker 28+): host interfaces whose
+   * packets may reach the containers directly, as the bridge's own (raw `-d EP -i IF -j ACCEPT`).
+   */
+  trustedHostInterfaces?: string[];
 }
 
 export interface DockerPort {
@@ -99,6 +104,11 @@ export interface DockerState {
    * when a network has an IPv6 subnet.
    */
   ip6tables?: boolean;
+  /**
+   * dockerd's allow-direct-routing (Docker 28+): no raw direct-access rules for any container.
+   * Absent: false.
+   */
+  allowDirectRouting?: boolean;
   /** Top first: Docker inserts each new network's rules above the older ones'. */
   networks: DockerNetwork[];
   /** In the order their DNAT rules appear. */
@@ -120,7 +130,7 @@ export const DOCKER_PROTOS: readonly DockerProto[] = ['tcp', 'udp', 'sctp'];
 /** Linux IFNAMSIZ is 16 including the terminating NUL. */
 export const MAX_IFNAME_BYTES = 15;
 
-const STATE_KEYS = ['layout', 'userlandProxy', 'ip6tables', 'networks', 'ports', 'endpoints'];
+const STATE_KEYS = ['layout', 'userlandProxy', 'ip6tables', 'allowDirectRouting', 'networks', 'ports', 'endpoints'];
 const NETWORK_KEYS = [
   'name',
   'bridge',
@@ -133,6 +143,7 @@ const NETWORK_KEYS = [
   'gatewayModeIpv6',
   'hostIpv4',
   'hostIpv6',
+  'trustedHostInterfaces',
 ];
 const PORT_KEYS = ['network', 'proto', 'hostIp', 'hostPort', 'containerIp', 'containerPort'];
 const ENDPOINT_KEYS = ['network', 'ip'];
@@ -331,6 +342,18 @@ function networkOptions(raw: Record<string, unknown>, path: string, layout: Dock
     if (a.family !== family) throw new RangeError(`${path}.${key}: ${show(v)} is not an ${family} address`);
     out[key] = canonicalAddress(v)!;
   }
+  const trusted = raw['trustedHostInterfaces'];
+  if (trusted !== undefined) {
+    const key = `${path}.trustedHostInterfaces`;
+    if (!Array.isArray(trusted)) throw new TypeError(`${key}: ${show(trusted)} is not an array of interface names`);
+    if (layout === 'classic' && trusted.length > 0) throw new RangeError(`${key}: trusted host interfaces do not exist before Docker 28`);
+    trusted.forEach((name: unknown, i: number) => {
+      if (typeof name !== 'string') throw new TypeError(`${key}[${i}]: ${show(name)} is not a string`);
+      checkInterfaceName(name, `${key}[${i}]`);
+      if (trusted.indexOf(name) !== i) throw new RangeError(`${key}[${i}]: ${show(name)} is already trustedHostInterfaces[${trusted.indexOf(name)}]`);
+    });
+    if (trusted.length > 0) out.trustedHostInterfaces = [...(trusted as string[])];
+  }
   return out;
 }
 
@@ -497,6 +520,8 @@ export function validateState(json: unknown): DockerState {
     });
   });
 
+  const allowDirectRouting = bool(json, 'allowDirectRouting', '', false);
+  if (allowDirectRouting && layout === 'classic') throw new RangeError('allowDirectRouting: true, but Docker before 28 has no direct-access rules to leave out');
   let ip6tables: boolean | undefined;
   if (json.ip6tables !== undefined) {
     if (typeof json.ip6tables !== 'boolean') throw new TypeError(`ip6tables: ${show(json.ip6tables)} is not a boolean`);
@@ -506,6 +531,7 @@ export function validateState(json: unknown): DockerState {
     layout: layout as DockerLayout,
     userlandProxy,
     ...(ip6tables !== undefined ? { ip6tables } : {}),
+    ...(allowDirectRouting ? { allowDirectRouting } : {}),
     networks,
     ports,
   };

@@ -35,7 +35,9 @@
 // SNAT host address turns the subnet and hairpin-LOCAL MASQUERADEs into `-j SNAT --to-source
 // ADDRESS`.
 //
-// Trusted interfaces, direct routing and v29's accept-fwmark are not modelled.
+// A network's trusted host interfaces put `-d EP -i IF -j ACCEPT` before each of its
+// containers' direct-access DROP; the daemon's allow-direct-routing leaves both out
+// (endpoint.go). v29's accept-fwmark is not modelled.
 
 import type { Family } from '../rules/model.js';
 import { isLoopback, parseAddress, hostCidr } from './address.js';
@@ -74,6 +76,22 @@ export function filtersDirectAccess(mode: GatewayMode): boolean {
   return mode !== 'routed' && mode !== 'nat-unprotected';
 }
 
+/**
+ * raw PREROUTING: the rules that keep packets routed from outside away from one container
+ * (endpoint.go filterDirectAccess): an ACCEPT per trusted host interface, then the DROP of
+ * everything not from the bridge. None for a routed or nat-unprotected family, nor with the
+ * daemon's allow-direct-routing.
+ */
+export function directAccessRules(state: DockerState, net: DockerNetwork, family: Family, ip: string): string[] {
+  if (state.allowDirectRouting === true || !filtersDirectAccess(gatewayModeOf(net, family))) return [];
+  return [...(net.trustedHostInterfaces ?? []).map((i) => trustedAcceptRule(ip, i)), directAccessDropRule(ip, net.bridge)];
+}
+
+/** raw PREROUTING: a trusted host interface's packets to a container. */
+export function trustedAcceptRule(ip: string, iface: string): string {
+  return `-d ${hostCidr(ip)} -i ${iface} -j ACCEPT`;
+}
+
 /** filter DOCKER: the ICMP a routed network accepts. */
 export function routedIcmpRule(family: Family, bridge: string): string {
   return `-o ${bridge} -p ${family === 'ipv4' ? 'icmp' : 'ipv6-icmp'} -j ACCEPT`;
@@ -107,7 +125,7 @@ function rawRules(state: DockerState, family: Family, bindings: PortBinding[]): 
   for (const { ip, network } of order) {
     const net = netOf.get(network)!;
     if (net.internal) continue;
-    if (filtersDirectAccess(gatewayModeOf(net, family))) out.push(directAccessDropRule(ip, net.bridge));
+    out.push(...directAccessRules(state, net, family, ip));
     for (const b of bindings) {
       // 127.0.0.0/8 only: the IPv6 loopback address is not routable, Docker skips it.
       if (b.containerIp === ip && family === 'ipv4' && isLoopback(parseAddress(b.hostIp)!)) out.push(loopbackDropRule(b));

@@ -107,6 +107,37 @@ describe.skipIf(!isRoot).each(BACKENDS)('the state given to apply is the state r
     }, 'iptkit-docker'));
 });
 
+describe.skipIf(!isRoot).each(BACKENDS)('gateway modes, SNAT, trusted interfaces on a live kernel, $backend back end', (b) => {
+  test('applied, they are what the model writes and doctor finds nothing; changed back, nothing of them stays', () =>
+    withNetns(async (ns) => {
+      for (const n of named.networks) ns.ok('ip', ['link', 'add', n.bridge, 'type', 'bridge']);
+      const host = await DockerHost.open({ backend: b.backend, netns: ns.name });
+      const full = (layout: string) => ({
+        ...named,
+        layout,
+        networks: named.networks.map((n) => (n.name === 'db' ? { ...n, trustedHostInterfaces: ['eth9', 'wg0'] } : n)),
+        endpoints: [{ network: 'db', ip: '10.51.0.5' }],
+      });
+      const plain = (layout: string) => ({
+        layout,
+        networks: named.networks.map(({ gatewayModeIpv4, hostIpv4, trustedHostInterfaces, ...n }) => ({ ...n, ...(n.internal ? {} : { masquerade: true }) })),
+        ports: named.ports,
+        endpoints: [{ network: 'db', ip: '10.51.0.5' }],
+      });
+      for (const layout of ['v28', 'v29', 'v28']) {
+        await host.apply(full(layout));
+        expect(await host.doctor(full(layout)), layout).toEqual([]);
+        const raw = ns.ok(b.save, ['-t', 'raw']);
+        expect(raw).toContain('-A PREROUTING -d 10.51.0.5/32 -i eth9 -j ACCEPT\n-A PREROUTING -d 10.51.0.5/32 -i wg0 -j ACCEPT\n-A PREROUTING -d 10.51.0.5/32 ! -i br-ba9876543210 -j DROP');
+        expect(ns.ok(b.save, ['-t', 'filter'])).toContain('-A DOCKER -o br-0123456789ab -p icmp -j ACCEPT');
+        await host.apply(plain(layout));
+        expect(await host.doctor(plain(layout)), layout).toEqual([]);
+        const after = ns.ok(b.save, ['-t', 'raw']) + ns.ok(b.save, ['-t', 'filter']) + ns.ok(b.save, ['-t', 'nat']);
+        expect(after).not.toMatch(/ -i (eth9|wg0) | -p icmp |SNAT|! -i br-0000000000cc -o br-0000000000cc -j ACCEPT/);
+      }
+    }, 'iptkit-docker'));
+});
+
 describe.skipIf(!isRoot).each(BACKENDS)('layout v29 on a live kernel, $backend back end', (b) => {
   const common = (ns: Netns) => ['--backend', b.backend, '--netns', ns.name];
 

@@ -60,13 +60,15 @@ const states: Array<[string, Record<string, unknown>, string[]?]> = [
     },
   ],
   [
-    'nat-unprotected (Docker 28+)',
+    'nat-unprotected, isolated, trusted interfaces (Docker 28+)',
     {
       networks: [
         { name: 'u', bridge: 'br-unprot', subnet: '10.22.0.0/16', subnet6: 'fd22::/64', gatewayModeIpv4: 'nat-unprotected', gatewayModeIpv6: 'nat-unprotected', hostIpv4: '203.0.113.7' },
         { name: 'iso', bridge: 'br-iso', subnet: '10.23.0.0/16', internal: true, gatewayModeIpv4: 'isolated' },
+        { name: 't', bridge: 'br-trusted', subnet: '10.24.0.0/16', subnet6: 'fd24::/64', trustedHostInterfaces: ['eth1', 'wg.0'] },
       ],
       ports: [{ network: 'u', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 80, containerIp: '10.22.0.2', containerPort: 80 }],
+      endpoints: [{ network: 't', ip: '10.24.0.9' }, { network: 't', ip: 'fd24::9' }],
     },
     ['v28', 'v29'],
   ],

@@ -44,6 +44,26 @@ const states: Array<[string, DockerState]> = [
       ports: [{ network: 'web', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerIp: '10.30.0.2', containerPort: 80 }],
     }),
   ]),
+  ...(['v28', 'v29'] as const).map((layout): [string, DockerState] => [
+    `${layout}: trusted host interfaces shown by the rules, and kept by the record for a network without containers`,
+    validateState({
+      layout,
+      networks: [
+        { name: 'a', bridge: 'br-aaaaaaaaaaaa', subnet: '10.60.0.0/16', trustedHostInterfaces: ['eth1', 'wg0'] },
+        { name: 'b', bridge: 'br-bbbbbbbbbbbb', subnet: '10.61.0.0/16', trustedHostInterfaces: ['eth2'] },
+      ],
+      ports: [{ network: 'a', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 80, containerIp: '10.60.0.2', containerPort: 80 }],
+    }),
+  ]),
+  [
+    'v28: allow-direct-routing with published ports',
+    validateState({
+      layout: 'v28',
+      allowDirectRouting: true,
+      networks: [{ name: 'a', bridge: 'br-aaaaaaaaaaaa', subnet: '10.60.0.0/16' }],
+      ports: [{ network: 'a', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 80, containerIp: '10.60.0.2', containerPort: 80 }],
+    }),
+  ],
   [
     'v29 dual stack: IPv6 routed with its SNAT address unseen, IPv4 nat-unprotected, hairpin',
     validateState({
@@ -77,6 +97,10 @@ describe('a state read back with its record is the state', () => {
     expect(bare.networks.map((n) => n.name)).toEqual(['br-0123456789ab', 'br-ba9876543210', 'br-00000000beef']);
     expect(bare.networks[2]!.gatewayModeIpv4).toBeUndefined();
     expect(bare.ip6tables).toBeUndefined();
+    // The rules show trusted interfaces above a container's DROP, and direct routing by no DROP at all.
+    const trusted = states.find(([n]) => n.startsWith('v29: trusted'))![1];
+    expect(inferState(hostOf(trusted)).networks.map((n) => n.trustedHostInterfaces)).toEqual([['eth1', 'wg0'], undefined]);
+    expect(inferState(hostOf(states.find(([n]) => n.startsWith('v28: allow-direct'))![1])).allowDirectRouting).toBe(true);
     // The rules alone still give the routed mode; no NAT rule shows the SNAT addresses.
     expect(bare.networks[0]!.gatewayModeIpv4).toBe('routed');
     expect(bare.networks.map((n) => n.hostIpv4)).toEqual([undefined, undefined, undefined]);
