@@ -57,6 +57,8 @@ export interface InferHints {
   networks?: NetworkHint[];
   /** The daemon's --ip6tables, used when the IPv6 tables agree with it. */
   ip6tables?: boolean;
+  /** The daemon's --iptables, the same for IPv4. */
+  iptables?: boolean;
   /** The daemon's allow-direct-routing, used when no container would show it. */
   allowDirectRouting?: boolean;
 }
@@ -424,12 +426,21 @@ function directRoutingAllowed(facts: readonly FamilyFacts[], networks: readonly 
   return filtered || hint === true;
 }
 
-/** A hint's ip6tables when the IPv6 tables agree: false with no Docker chain there, true with an IPv6 network. */
-function ip6tablesHint(hint: boolean | undefined, v6: FamilyTables | undefined, networks: readonly DockerNetwork[]): { ip6tables?: boolean } {
-  if (hint === undefined) return {};
-  const chains = v6 !== undefined && (v6.tables.get('nat')?.has('DOCKER') === true || v6.tables.get('filter')?.has('DOCKER') === true);
-  if (hint === false) return chains ? {} : { ip6tables: false };
-  return networks.some((n) => subnetFor(n, 'ipv6') !== undefined) ? { ip6tables: true } : {};
+/** Whether a family's tables hold Docker's chains. */
+function hasDockerChains(t: FamilyTables | undefined): boolean {
+  return t !== undefined && (t.tables.get('nat')?.has('DOCKER') === true || t.tables.get('filter')?.has('DOCKER') === true);
+}
+
+/**
+ * A family's --iptables/--ip6tables: true when its tables hold Docker's chains without a
+ * network of the family (the skeleton); else a hint's when the tables agree (false: no Docker
+ * chain there; true: a network of the family, whose rules are the same either way).
+ */
+function familyEnabled(family: Family, t: FamilyTables | undefined, networks: readonly DockerNetwork[], hint: boolean | undefined, skeleton = true): boolean | undefined {
+  const own = networks.some((n) => subnetFor(n, family) !== undefined);
+  if (!own && hasDockerChains(t)) return skeleton ? true : undefined;
+  if (hint === false) return hasDockerChains(t) ? undefined : false;
+  return hint === true && own ? true : undefined;
 }
 
 /** The subnet of a family a hint gives. */
@@ -610,15 +621,14 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
   const stateNetworks = order.map((b) => networks.get(b)!);
   // Docker's IPv6 chains without an IPv6 network, or (classic) IPv4-only networks in the IPv6
   // isolation chains: the daemon's --ip6tables.
-  const v6 = tables.find((t) => t.family === 'ipv6');
-  const skeleton =
-    v6 !== undefined &&
-    !stateNetworks.some((n) => subnetFor(n, 'ipv6') !== undefined) &&
-    (v6.tables.get('nat')?.has('DOCKER') === true || v6.tables.get('filter')?.has('DOCKER') === true);
+  // (Docker 27's IPv4 chains without an IPv4 network are not modelled: classic leaves it unsaid.)
+  const v4on = familyEnabled('ipv4', tables.find((t) => t.family === 'ipv4'), stateNetworks, hints.iptables, isIptablerLayout(lead?.layout ?? DEFAULT_LAYOUT));
+  const v6on = isolationOnlyV6 ? true : familyEnabled('ipv6', tables.find((t) => t.family === 'ipv6'), stateNetworks, hints.ip6tables);
   const state: DockerState = {
     layout: lead?.layout ?? DEFAULT_LAYOUT,
     userlandProxy: lead?.userlandProxy ?? facts.find((f) => f.userlandProxy !== undefined)?.userlandProxy ?? true,
-    ...(isolationOnlyV6 || skeleton ? { ip6tables: true } : ip6tablesHint(hints.ip6tables, v6, stateNetworks)),
+    ...(v4on !== undefined ? { iptables: v4on } : {}),
+    ...(v6on !== undefined ? { ip6tables: v6on } : {}),
     networks: stateNetworks,
     ports: opts.ports === false ? [] : mergeRanges(bindings),
   };

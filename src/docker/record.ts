@@ -35,10 +35,11 @@ export async function recordPath(netns: string | undefined): Promise<string> {
   return `${runDir()}/netns-${major}:${minor}-${st.ino}.docker.json`;
 }
 
-/** The hints a state's record holds: every network's options, and ip6tables when given. */
+/** The hints a state's record holds: every network's options, and the daemon options given. */
 export function recordOf(state: DockerState): InferHints {
   return {
     networks: state.networks.map((n) => ({ ...n })),
+    ...(state.iptables !== undefined ? { iptables: state.iptables } : {}),
     ...(state.ip6tables !== undefined ? { ip6tables: state.ip6tables } : {}),
     ...(state.allowDirectRouting !== undefined ? { allowDirectRouting: state.allowDirectRouting } : {}),
   };
@@ -72,10 +73,11 @@ export async function readRecord(netns: string | undefined): Promise<InferHints 
     return undefined;
   }
   if (typeof json !== 'object' || json === null || (json as { version?: unknown }).version !== VERSION) return undefined;
-  const { networks, ip6tables, allowDirectRouting } = json as { networks?: unknown; ip6tables?: unknown; allowDirectRouting?: unknown };
+  const { networks, iptables, ip6tables, allowDirectRouting } = json as { networks?: unknown; iptables?: unknown; ip6tables?: unknown; allowDirectRouting?: unknown };
   if (!Array.isArray(networks)) return undefined;
   return {
     networks: networks.filter((n): n is { bridge: string } => typeof n === 'object' && n !== null && typeof (n as { bridge?: unknown }).bridge === 'string'),
+    ...(typeof iptables === 'boolean' ? { iptables } : {}),
     ...(typeof ip6tables === 'boolean' ? { ip6tables } : {}),
     ...(typeof allowDirectRouting === 'boolean' ? { allowDirectRouting } : {}),
   };
@@ -87,11 +89,12 @@ export function mergeHints(record: InferHints | undefined, given: InferHints): I
   const mine = new Set((given.networks ?? []).map((n) => n.bridge));
   return {
     networks: [...(given.networks ?? []), ...(record.networks ?? []).filter((n) => !mine.has(n.bridge))],
-    ...(given.ip6tables !== undefined ? { ip6tables: given.ip6tables } : record.ip6tables !== undefined ? { ip6tables: record.ip6tables } : {}),
-    ...(given.allowDirectRouting !== undefined
-      ? { allowDirectRouting: given.allowDirectRouting }
-      : record.allowDirectRouting !== undefined
-        ? { allowDirectRouting: record.allowDirectRouting }
-        : {}),
+    ...pick('iptables'),
+    ...pick('ip6tables'),
+    ...pick('allowDirectRouting'),
   };
+  function pick(key: 'iptables' | 'ip6tables' | 'allowDirectRouting'): InferHints {
+    const v = given[key] ?? record![key];
+    return v === undefined ? {} : { [key]: v };
+  }
 }

@@ -105,6 +105,12 @@ export interface DockerState {
    */
   ip6tables?: boolean;
   /**
+   * dockerd --iptables, the same for IPv4 (v28, v29: `true` writes the chains and jumps of
+   * moby's "cleaned" iptables golden without an IPv4 network; `false` no IPv4 rule at all).
+   * Absent: IPv4 rules exactly when a network has an IPv4 subnet.
+   */
+  iptables?: boolean;
+  /**
    * dockerd's allow-direct-routing (Docker 28+): no raw direct-access rules for any container.
    * Absent: false.
    */
@@ -130,7 +136,7 @@ export const DOCKER_PROTOS: readonly DockerProto[] = ['tcp', 'udp', 'sctp'];
 /** Linux IFNAMSIZ is 16 including the terminating NUL. */
 export const MAX_IFNAME_BYTES = 15;
 
-const STATE_KEYS = ['layout', 'userlandProxy', 'ip6tables', 'allowDirectRouting', 'networks', 'ports', 'endpoints'];
+const STATE_KEYS = ['layout', 'userlandProxy', 'iptables', 'ip6tables', 'allowDirectRouting', 'networks', 'ports', 'endpoints'];
 const NETWORK_KEYS = [
   'name',
   'bridge',
@@ -522,6 +528,13 @@ export function validateState(json: unknown): DockerState {
 
   const allowDirectRouting = bool(json, 'allowDirectRouting', '', false);
   if (allowDirectRouting && layout === 'classic') throw new RangeError('allowDirectRouting: true, but Docker before 28 has no direct-access rules to leave out');
+  let iptables: boolean | undefined;
+  if (json.iptables !== undefined) {
+    if (typeof json.iptables !== 'boolean') throw new TypeError(`iptables: ${show(json.iptables)} is not a boolean`);
+    // Docker 27's IPv4 chains without an IPv4 network are not modelled (no golden holds them).
+    if (json.iptables && layout === 'classic') throw new RangeError('iptables: true is modelled for v28 and v29 only (classic: leave it out, or false)');
+    iptables = json.iptables;
+  }
   let ip6tables: boolean | undefined;
   if (json.ip6tables !== undefined) {
     if (typeof json.ip6tables !== 'boolean') throw new TypeError(`ip6tables: ${show(json.ip6tables)} is not a boolean`);
@@ -530,6 +543,7 @@ export function validateState(json: unknown): DockerState {
   const state: DockerState = {
     layout: layout as DockerLayout,
     userlandProxy,
+    ...(iptables !== undefined ? { iptables } : {}),
     ...(ip6tables !== undefined ? { ip6tables } : {}),
     ...(allowDirectRouting ? { allowDirectRouting } : {}),
     networks,

@@ -171,6 +171,27 @@ for (const { file, layout } of SOURCES) {
     it('ip6tables absent: no IPv6 rule for an IPv4-only host (as before)', () => {
       expect(dump(v4only(false, undefined, true), 'ipv6').text).toBe(goldens.get('TestIptabler/no__ip6tables'));
     });
+    // --iptables, the same for IPv4: an IPv6-only host's IPv4 tables.
+    const v6only = (hairpin: boolean, iptables: boolean): DockerState =>
+      validateState({
+        layout,
+        userlandProxy: !hairpin,
+        iptables,
+        networks: [{ name: 'dummy', bridge: 'br-dummy', subnet: 'fd49:efd7:54aa::/64' }],
+        ports: [{ network: 'dummy', proto: 'tcp', hostIp: '::', hostPort: 8080, containerIp: 'fd49:efd7:54aa::1', containerPort: 80 }],
+      });
+    for (const hairpin of [false, true]) {
+      it(`iptables on, hairpin=${hairpin}, an IPv6-only network: the IPv4 tables are the "cleaned" golden, and read back`, () => {
+        const state = v6only(hairpin, true);
+        expect(dump(state, 'ipv4')).toEqual({ text: goldens.get(`TestIptabler/cleaned,hairpin=${hairpin}__iptables`), otherTables: [] });
+        const saves = (['ipv4', 'ipv6'] as const).map((family) => ({ family, tables: toSaveText(desiredRules(state)[family]) }));
+        expect(inferState(saves, { networks: [{ bridge: 'br-dummy', name: 'dummy' }] })).toEqual(state);
+      });
+    }
+    it('iptables off: no IPv4 rule even for a dual-stack network (the "no" golden)', () => {
+      const state = { ...stateOf(layout, { hairpin: false, internal: false, icc: true, masq: true, bindlh: false, gwm: 'nat', snat: false }), iptables: false };
+      expect(dump(state, 'ipv4').text).toBe(goldens.get('TestIptabler/no__iptables'));
+    });
     it('ip6tables off: no IPv6 rule even for a dual-stack network (the "no" golden)', () => {
       const state = { ...stateOf(layout, { hairpin: false, internal: false, icc: true, masq: true, bindlh: false, gwm: 'nat', snat: false }), ip6tables: false };
       expect(dump(state, 'ipv6').text).toBe(goldens.get('TestIptabler/no__ip6tables'));

@@ -56,6 +56,15 @@ const states: Array<[string, DockerState]> = [
     }),
   ]),
   [
+    'v29: iptables off (an IPv6-only host whose IPv4 tables Docker leaves alone)',
+    validateState({
+      layout: 'v29',
+      iptables: false,
+      networks: [{ name: 'six', bridge: 'br-000000000006', subnet: 'fd60::/64' }],
+      ports: [{ network: 'six', proto: 'tcp', hostIp: '::', hostPort: 80, containerIp: 'fd60::2', containerPort: 80 }],
+    }),
+  ],
+  [
     'v28: allow-direct-routing with published ports',
     validateState({
       layout: 'v28',

@@ -100,6 +100,8 @@ describe('validateState', () => {
     ['hostPort: 1e309', state({ ports: [port({ hostPort: JSON.parse('1e309') })] }), RangeError, 'ports[0].hostPort: Infinity is not a port (an integer 1 to 65535)'],
     ['ip6tables not a boolean', state({ layout: 'v29', ip6tables: 'yes' }), TypeError, 'ip6tables: "yes" is not a boolean'],
     ['range overlapping a port', state({ ports: [port(), port({ hostPort: '20440-20449', containerPort: '440-449' })] }), RangeError, 'ports[1].hostPort: tcp 0.0.0.0:20443 overlaps'],
+    ['iptables not a boolean', state({ layout: 'v29', iptables: 1 }), TypeError, 'iptables: 1 is not a boolean'],
+    ['iptables on for classic', state({ iptables: true }), RangeError, 'iptables: true is modelled for v28 and v29 only'],
     ['an unknown gateway mode', state({ layout: 'v29', networks: [net({ gatewayModeIpv4: 'direct' })] }), RangeError, 'networks[0].gatewayModeIpv4: "direct" is not one of nat, nat-unprotected, routed, isolated'],
     ['a gateway mode not a string', state({ layout: 'v29', networks: [net({ gatewayModeIpv6: 1 })] }), RangeError, 'networks[0].gatewayModeIpv6: 1 is not one of'],
     ['isolated on a network that is not internal', state({ layout: 'v29', networks: [net({ gatewayModeIpv4: 'isolated' })] }), RangeError, 'networks[0].gatewayModeIpv4: "isolated" is for internal networks only'],
