@@ -94,6 +94,8 @@ interface FamilyFacts {
   order: string[];
   /** The bindings of the DNAT rules; `network` is set once the bridge's network is known. */
   ports: FactPort[];
+  /** Docker 29's bridge-accept-fwmark, from DOCKER-FORWARD. */
+  acceptFwMark?: string;
   /** raw PREROUTING direct-access DROPs, in order: container address → bridge, with the trusted interfaces' ACCEPTs above it. */
   direct: Array<{ ip: string; bridge: string; trusted: string[] }>;
 }
@@ -251,7 +253,9 @@ function factsOf(t: FamilyTables): FamilyFacts {
 
   const forwardOrder: string[] = [];
   const iccRules = iptabler ? parsed('filter', 'DOCKER-FORWARD') : parsed('filter', 'FORWARD');
+  let acceptFwMark: string | undefined;
   for (const r of iccRules) {
+    if (iptabler && r.target === 'ACCEPT' && r.matches.includes('mark') && r.opts.size === 1 && pos(r, '--mark') !== undefined) acceptFwMark ??= pos(r, '--mark');
     const i = pos(r, '-i');
     const o = pos(r, '-o');
     if (i !== undefined && (o === i || (o === undefined && !r.opts.has('-o')) || neg(r, '-o') === i)) {
@@ -358,7 +362,16 @@ function factsOf(t: FamilyTables): FamilyFacts {
   // v29 append each network's DOCKER-FORWARD rules, so that chain is oldest first.
   const primary = iptabler ? [...new Set(forwardOrder)].reverse() : [...new Set(isoOrder)];
   const order = [...new Set([...primary, ...seen])];
-  return { family: t.family, layout, nets, order, ports, direct, ...(userlandProxy !== undefined ? { userlandProxy } : {}) };
+  return {
+    family: t.family,
+    layout,
+    nets,
+    order,
+    ports,
+    direct,
+    ...(userlandProxy !== undefined ? { userlandProxy } : {}),
+    ...(acceptFwMark !== undefined ? { acceptFwMark } : {}),
+  };
 }
 
 function canonicalPrefix(text: string): string | undefined {
@@ -632,6 +645,8 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
     networks: stateNetworks,
     ports: opts.ports === false ? [] : mergeRanges(bindings),
   };
+  const fwmark = facts.map((f) => f.acceptFwMark).find((m) => m !== undefined);
+  if (state.layout === 'v29' && fwmark !== undefined) state.acceptFwMark = fwmark;
   if (isIptablerLayout(state.layout) && directRoutingAllowed(facts, stateNetworks, bindings, hints.allowDirectRouting)) state.allowDirectRouting = true;
 
   if (isIptablerLayout(state.layout) && opts.endpoints !== false) {

@@ -115,6 +115,11 @@ export interface DockerState {
    * Absent: false.
    */
   allowDirectRouting?: boolean;
+  /**
+   * dockerd --bridge-accept-fwmark (Docker 29): packets with this mark[/mask] are accepted in
+   * DOCKER-FORWARD. Canonical as iptables-save prints it: `0x1`, `0x100/0xff00`.
+   */
+  acceptFwMark?: string;
   /** Top first: Docker inserts each new network's rules above the older ones'. */
   networks: DockerNetwork[];
   /** In the order their DNAT rules appear. */
@@ -136,7 +141,7 @@ export const DOCKER_PROTOS: readonly DockerProto[] = ['tcp', 'udp', 'sctp'];
 /** Linux IFNAMSIZ is 16 including the terminating NUL. */
 export const MAX_IFNAME_BYTES = 15;
 
-const STATE_KEYS = ['layout', 'userlandProxy', 'iptables', 'ip6tables', 'allowDirectRouting', 'networks', 'ports', 'endpoints'];
+const STATE_KEYS = ['layout', 'userlandProxy', 'iptables', 'ip6tables', 'allowDirectRouting', 'acceptFwMark', 'networks', 'ports', 'endpoints'];
 const NETWORK_KEYS = [
   'name',
   'bridge',
@@ -367,6 +372,27 @@ export function portFamily(p: DockerPort): Family {
   return parseAddress(p.containerIp)?.family ?? 'ipv4';
 }
 
+/**
+ * A firewall mark[/mask] as Docker reads it (Go's strconv.ParseUint(s, 0, 32): decimal, 0x, 0o
+ * or 0 octal, 0b), written as iptables-save prints xt_mark: hex, the mask left out when all ones.
+ */
+export function canonicalFwMark(text: string): string {
+  const num = (part: string, what: string): number => {
+    const t = part.replace(/_/g, '');
+    const m = /^(?:0[xX]([0-9a-fA-F]+)|0[oO]?([0-7]+)|0[bB]([01]+)|([1-9][0-9]*|0))$/.exec(t);
+    const v = m ? (m[1] !== undefined ? parseInt(m[1], 16) : m[2] !== undefined ? parseInt(m[2], 8) : m[3] !== undefined ? parseInt(m[3], 2) : Number(m[4])) : NaN;
+    if (part.startsWith('_') || part.endsWith('_') || !Number.isSafeInteger(v) || v > 0xffffffff) {
+      throw new RangeError(`acceptFwMark: ${show(text)} has ${what} ${show(part)}, not a number 0 to 4294967295`);
+    }
+    return v;
+  };
+  const [markText, maskText, ...rest] = text.split('/');
+  if (rest.length > 0) throw new RangeError(`acceptFwMark: ${show(text)} is not a mark or mark/mask`);
+  const mark = num(markText!, 'mark');
+  const mask = maskText === undefined ? 0xffffffff : num(maskText, 'mask');
+  return mask === 0xffffffff ? `0x${mark.toString(16)}` : `0x${mark.toString(16)}/0x${mask.toString(16)}`;
+}
+
 /** Validates untrusted JSON (already parsed) and returns it as a canonical DockerState. */
 export function validateState(json: unknown): DockerState {
   if (!isObject(json)) throw new TypeError(`state: ${show(json)} is not an object`);
@@ -528,6 +554,12 @@ export function validateState(json: unknown): DockerState {
 
   const allowDirectRouting = bool(json, 'allowDirectRouting', '', false);
   if (allowDirectRouting && layout === 'classic') throw new RangeError('allowDirectRouting: true, but Docker before 28 has no direct-access rules to leave out');
+  let acceptFwMark: string | undefined;
+  if (json.acceptFwMark !== undefined) {
+    if (typeof json.acceptFwMark !== 'string') throw new TypeError(`acceptFwMark: ${show(json.acceptFwMark)} is not a string`);
+    if (layout !== 'v29') throw new RangeError('acceptFwMark: bridge-accept-fwmark is Docker 29\'s (layout v29)');
+    acceptFwMark = canonicalFwMark(json.acceptFwMark);
+  }
   let iptables: boolean | undefined;
   if (json.iptables !== undefined) {
     if (typeof json.iptables !== 'boolean') throw new TypeError(`iptables: ${show(json.iptables)} is not a boolean`);
@@ -546,6 +578,7 @@ export function validateState(json: unknown): DockerState {
     ...(iptables !== undefined ? { iptables } : {}),
     ...(ip6tables !== undefined ? { ip6tables } : {}),
     ...(allowDirectRouting ? { allowDirectRouting } : {}),
+    ...(acceptFwMark !== undefined ? { acceptFwMark } : {}),
     networks,
     ports,
   };

@@ -37,7 +37,8 @@
 //
 // A network's trusted host interfaces put `-d EP -i IF -j ACCEPT` before each of its
 // containers' direct-access DROP; the daemon's allow-direct-routing leaves both out
-// (endpoint.go). v29's accept-fwmark is not modelled.
+// (endpoint.go). Docker 29's bridge-accept-fwmark inserts `-m mark --mark M -j ACCEPT` at the
+// top of DOCKER-FORWARD with each external network (network.go).
 
 import type { Family } from '../rules/model.js';
 import { isLoopback, parseAddress, hostCidr } from './address.js';
@@ -186,6 +187,9 @@ function iptablerRules(state: DockerState, family: Family, generation: 'v28' | '
     ]),
   ];
   const dockerForward = [
+    // Docker 29's bridge-accept-fwmark, inserted above the jumps by the first external
+    // network (a daemon started afresh; the same rule text for every network, so one).
+    ...(state.acceptFwMark !== undefined && external.length > 0 ? [`-m mark --mark ${state.acceptFwMark} -j ACCEPT`] : []),
     `-j ${DOCKER_CT_CHAIN}`,
     `-j ${v29 ? DOCKER_INTERNAL_CHAIN : ISOLATION_STAGE_1}`,
     `-j ${DOCKER_BRIDGE_CHAIN}`,

@@ -54,13 +54,15 @@ const chainsOf = (lines: string[]): string[] => lines.filter((l) => l.startsWith
 /**
  * Names and options the rules cannot hold (issue 11): a routed network with a SNAT address no
  * rule shows, a network without NAT (no rule names its subnet), an isolated internal network
- * that does not masquerade, a nat-unprotected network, ip6tables off; in the form a host reads
+ * that does not masquerade, a nat-unprotected network, ip6tables off, Docker 29's
+ * bridge-accept-fwmark; in the form a host reads
  * back as (endpoints: every container address, as Docker joins them).
  */
 const named: DockerState = validateState({
   layout: 'v29',
   userlandProxy: true,
   ip6tables: false,
+  acceptFwMark: '0x1/0xff',
   networks: [
     { name: 'web', bridge: 'br-0123456789ab', subnet: '10.50.0.0/16', gatewayModeIpv4: 'routed', hostIpv4: '192.0.2.7' },
     { name: 'db', bridge: 'br-ba9876543210', subnet: '10.51.0.0/16', masquerade: false },
@@ -84,6 +86,7 @@ describe.skipIf(!isRoot).each(BACKENDS)('the state given to apply is the state r
       // Docker's rules are Docker's text: no comment, no match of iptkit's in them.
       for (const t of ['nat', 'filter', 'raw']) expect(ns.ok(b.save, ['-t', t])).not.toMatch(/comment|iptkit/);
       expect(ns.ok(b.save, ['-t', 'nat'])).toContain('-A POSTROUTING -s 10.52.0.0/16 ! -o br-0000000000cc -j SNAT --to-source 192.0.2.9');
+      expect(ns.ok(b.save, ['-t', 'filter'])).toContain('-A DOCKER-FORWARD -m mark --mark 0x1/0xff -j ACCEPT\n-A DOCKER-FORWARD -j DOCKER-CT');
 
       const read = await iptkit('docker', 'state', ...common(ns));
       expect(read.code, read.stderr).toBe(0);
@@ -115,12 +118,13 @@ describe.skipIf(!isRoot).each(BACKENDS)('gateway modes, SNAT, trusted interfaces
       const full = (layout: string) => ({
         ...named,
         layout,
+        ...(layout === 'v29' ? {} : { acceptFwMark: undefined }),
         networks: named.networks.map((n) => (n.name === 'db' ? { ...n, trustedHostInterfaces: ['eth9', 'wg0'] } : n)),
         endpoints: [{ network: 'db', ip: '10.51.0.5' }],
       });
       const plain = (layout: string) => ({
         layout,
-        networks: named.networks.map(({ gatewayModeIpv4, hostIpv4, trustedHostInterfaces, ...n }) => ({ ...n, ...(n.internal ? {} : { masquerade: true }) })),
+        networks: named.networks.map(({ gatewayModeIpv4: _m, hostIpv4: _h, trustedHostInterfaces: _t, ...n }) => ({ ...n, ...(n.internal ? {} : { masquerade: true }) })),
         ports: named.ports,
         endpoints: [{ network: 'db', ip: '10.51.0.5' }],
       });
@@ -133,7 +137,7 @@ describe.skipIf(!isRoot).each(BACKENDS)('gateway modes, SNAT, trusted interfaces
         await host.apply(plain(layout));
         expect(await host.doctor(plain(layout)), layout).toEqual([]);
         const after = ns.ok(b.save, ['-t', 'raw']) + ns.ok(b.save, ['-t', 'filter']) + ns.ok(b.save, ['-t', 'nat']);
-        expect(after).not.toMatch(/ -i (eth9|wg0) | -p icmp |SNAT|! -i br-0000000000cc -o br-0000000000cc -j ACCEPT/);
+        expect(after).not.toMatch(/ -i (eth9|wg0) | -p icmp |SNAT|! -i br-0000000000cc -o br-0000000000cc -j ACCEPT|--mark/);
       }
     }, 'iptkit-docker'));
 });

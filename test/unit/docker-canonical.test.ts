@@ -72,6 +72,16 @@ const states: Array<[string, Record<string, unknown>, string[]?]> = [
     },
     ['v28', 'v29'],
   ],
+  [
+    'bridge-accept-fwmark (Docker 29), with and without a mask',
+    {
+      acceptFwMark: '0x10/0xff0',
+      networks: [{ name: 'a', bridge: 'br-fwmark', subnet: '10.25.0.0/16', subnet6: 'fd25::/64' }],
+      ports: [],
+    },
+    ['v29'],
+  ],
+  ['bridge-accept-fwmark, a bare mark', { acceptFwMark: '7', networks: [{ name: 'a', bridge: 'br-fwmark', subnet: '10.25.0.0/16' }], ports: [] }, ['v29']],
 ];
 
 /** The state in each layout with iptables rules (or those given), with the userland proxy on and off. */

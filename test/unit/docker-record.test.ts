@@ -65,6 +65,15 @@ const states: Array<[string, DockerState]> = [
     }),
   ],
   [
+    'v29: bridge-accept-fwmark, read from DOCKER-FORWARD',
+    validateState({
+      layout: 'v29',
+      acceptFwMark: '0x1/0xff',
+      networks: [{ name: 'a', bridge: 'br-aaaaaaaaaaaa', subnet: '10.60.0.0/16', subnet6: 'fd61::/64' }],
+      ports: [],
+    }),
+  ],
+  [
     'v28: allow-direct-routing with published ports',
     validateState({
       layout: 'v28',

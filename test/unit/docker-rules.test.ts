@@ -353,6 +353,25 @@ describe('the direct-access rules of trusted interfaces and direct routing', () 
       expect(raw(s, 'ipv6')).toEqual([]);
     });
   }
+  // Docker 29's bridge-accept-fwmark (network.go setupNonInternalNetworkRules): inserted at the
+  // top of DOCKER-FORWARD with each external network, above the jumps setupIPChains made at
+  // start; the same text for every network, so once; none for a family with only internal networks.
+  it('v29: bridge-accept-fwmark heads DOCKER-FORWARD once, in families with an external network', () => {
+    const s = validateState({
+      layout: 'v29',
+      acceptFwMark: '1/255',
+      networks: [
+        { name: 'a', bridge: 'br-a', subnet: '10.1.0.0/16' },
+        { name: 'b', bridge: 'br-b', subnet: '10.2.0.0/16' },
+        { name: 'i', bridge: 'br-i', subnet: 'fd00::/64', internal: true },
+      ],
+      ports: [],
+    });
+    const fwd = (family: 'ipv4' | 'ipv6') => desiredRules(s)[family].ownedChains.find((c) => c.chain === 'DOCKER-FORWARD')!.rules;
+    expect(fwd('ipv4').slice(0, 4)).toEqual(['-m mark --mark 0x1/0xff -j ACCEPT', '-j DOCKER-CT', '-j DOCKER-INTERNAL', '-j DOCKER-BRIDGE']);
+    expect(fwd('ipv4').filter((r) => r.includes('mark'))).toHaveLength(1);
+    expect(fwd('ipv6').some((r) => r.includes('mark'))).toBe(false);
+  });
   it('classic refuses both: Docker 27 has no direct-access rules', () => {
     expect(() => state('classic' as 'v28')).toThrow('networks[0].trustedHostInterfaces: trusted host interfaces do not exist before Docker 28');
     expect(() => state('classic' as 'v28', { allowDirectRouting: true }, { trustedHostInterfaces: [] })).toThrow(/^allowDirectRouting: true, but Docker before 28/);

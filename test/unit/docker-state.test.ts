@@ -37,6 +37,17 @@ describe('validateState', () => {
     expect(iso.networks[0]!.gatewayModeIpv4).toBe('isolated');
   });
 
+  it('bridge-accept-fwmark as Go reads it, written as iptables-save prints xt_mark', () => {
+    const mark = (m: string) => validateState(state({ layout: 'v29', acceptFwMark: m })).acceptFwMark;
+    expect(mark('1')).toBe('0x1');
+    expect(mark('256/65280')).toBe('0x100/0xff00');
+    expect(mark('0x100/0xFF00')).toBe('0x100/0xff00');
+    expect(mark('0o17/0b1111')).toBe('0xf/0xf');
+    expect(mark('017')).toBe('0xf');
+    expect(mark('1/4294967295')).toBe('0x1');
+    expect(mark('1_000')).toBe('0x3e8');
+  });
+
   it('writes addresses the way iptables-save prints them', () => {
     const got = validateState(state({
       networks: [net({ subnet6: 'FD00:0:0:1:0:0:0:0/64' })],
@@ -102,6 +113,9 @@ describe('validateState', () => {
     ['range overlapping a port', state({ ports: [port(), port({ hostPort: '20440-20449', containerPort: '440-449' })] }), RangeError, 'ports[1].hostPort: tcp 0.0.0.0:20443 overlaps'],
     ['iptables not a boolean', state({ layout: 'v29', iptables: 1 }), TypeError, 'iptables: 1 is not a boolean'],
     ['iptables on for classic', state({ iptables: true }), RangeError, 'iptables: true is modelled for v28 and v29 only'],
+    ['acceptFwMark before Docker 29', state({ layout: 'v28', acceptFwMark: '1' }), RangeError, "acceptFwMark: bridge-accept-fwmark is Docker 29's (layout v29)"],
+    ['acceptFwMark not a number', state({ layout: 'v29', acceptFwMark: '0x1/zz' }), RangeError, 'acceptFwMark: "0x1/zz" has mask "zz", not a number 0 to 4294967295'],
+    ['acceptFwMark too big', state({ layout: 'v29', acceptFwMark: '4294967296' }), RangeError, 'acceptFwMark: "4294967296" has mark "4294967296"'],
     ['an unknown gateway mode', state({ layout: 'v29', networks: [net({ gatewayModeIpv4: 'direct' })] }), RangeError, 'networks[0].gatewayModeIpv4: "direct" is not one of nat, nat-unprotected, routed, isolated'],
     ['a gateway mode not a string', state({ layout: 'v29', networks: [net({ gatewayModeIpv6: 1 })] }), RangeError, 'networks[0].gatewayModeIpv6: 1 is not one of'],
     ['isolated on a network that is not internal', state({ layout: 'v29', networks: [net({ gatewayModeIpv4: 'isolated' })] }), RangeError, 'networks[0].gatewayModeIpv4: "isolated" is for internal networks only'],
