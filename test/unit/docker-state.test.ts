@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateState } from '../../src/docker/state.js';
 import { canonicalAddress } from '../../src/docker/address.js';
+import { schemaErrors } from '../helpers/schemas.js';
 
 const net = (over: Record<string, unknown> = {}) => ({
   name: 'app', bridge: 'br-96a729b6b174', subnet: '172.19.0.0/16', icc: true, masquerade: true, internal: false, ...over,
@@ -195,5 +196,40 @@ describe('canonicalAddress', () => {
     expect(canonicalAddress('FD00:0:0:0:0:0:0:2')).toBe('fd00::2');
     expect(canonicalAddress('1.2.3.4::1.2.3.4')).toBeUndefined(); // inet_pton refuses it
     expect(canonicalAddress('010.1.2.3')).toBeUndefined();
+  });
+});
+
+// schemas/docker-state.schema.json knows the gateway modes, SNAT addresses, trusted interfaces
+// and daemon options as validateState does (test/unit/json-schema.test.ts holds the rest).
+describe('the Docker state schema: modes, SNAT addresses, trusted interfaces, daemon options', () => {
+  const full = {
+    layout: 'v29',
+    iptables: true,
+    ip6tables: false,
+    allowDirectRouting: true,
+    acceptFwMark: '0x1/0xff',
+    networks: [
+      { name: 'r', bridge: 'br-r', subnet: '10.1.0.0/16', gatewayModeIpv4: 'routed', gatewayModeIpv6: 'nat-unprotected', hostIpv4: '192.0.2.1', hostIpv6: '2001:db8::1', trustedHostInterfaces: ['eth0', 'wg0'] },
+      { name: 'i', bridge: 'br-i', subnet: '10.2.0.0/16', internal: true, gatewayModeIpv4: 'isolated' },
+    ],
+    ports: [],
+  };
+  it('accepts a state with all of them, and its canonical form', () => {
+    expect(schemaErrors('docker-state', full)).toBe('');
+    expect(schemaErrors('docker-state', validateState(full))).toBe('');
+  });
+  const bad: Array<[string, (s: typeof full) => void]> = [
+    ['an unknown gateway mode', (s) => ((s.networks[0] as Record<string, unknown>)['gatewayModeIpv4'] = 'bridged')],
+    ['a host address that is a name', (s) => ((s.networks[0] as Record<string, unknown>)['hostIpv4'] = 'gateway')],
+    ['a wildcard trusted interface', (s) => (s.networks[0]!.trustedHostInterfaces = ['eth+'])],
+    ['a trusted interface twice', (s) => (s.networks[0]!.trustedHostInterfaces = ['eth0', 'eth0'])],
+    ['allowDirectRouting not a boolean', (s) => ((s as Record<string, unknown>)['allowDirectRouting'] = 'yes')],
+    ['a fwmark that is not a number', (s) => (s.acceptFwMark = 'mark 1')],
+  ];
+  it.each(bad)('refuses %s, as validateState does', (_what, change) => {
+    const s = structuredClone(full);
+    change(s);
+    expect(() => validateState(s)).toThrow();
+    expect(schemaErrors('docker-state', s)).not.toBe('');
   });
 });
