@@ -14,7 +14,9 @@
 // coming back, names nothing wrongly.
 
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:os';
 import { netnsPath } from '../backend/env.js';
+import { NetfilterError } from '../errors.js';
 import type { InferHints } from './infer.js';
 import type { DockerState } from './state.js';
 
@@ -45,13 +47,24 @@ export function recordOf(state: DockerState): InferHints {
   };
 }
 
+/** A file-system failure as the one-line error the intent records give (op 'record'). */
+function recordError(what: string, path: string, e: unknown): NetfilterError {
+  const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+  const errno = (constants.errno as Record<string, number>)[code] ?? 0;
+  return new NetfilterError(`${what} the Docker record ${path}: ${code} (${(e as Error).message.split(',')[0]})`, { code, errno, op: 'record' });
+}
+
 /** Writes the record of an applied state (a temporary file renamed over the old one). */
 export async function writeRecord(netns: string | undefined, state: DockerState): Promise<void> {
   const path = await recordPath(netns);
-  await mkdir(runDir(), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify({ version: VERSION, ...recordOf(state) }) + '\n', { mode: 0o600 });
-  await rename(tmp, path);
+  try {
+    await mkdir(runDir(), { recursive: true, mode: 0o700 });
+    await writeFile(tmp, JSON.stringify({ version: VERSION, ...recordOf(state) }) + '\n', { mode: 0o600 });
+    await rename(tmp, path);
+  } catch (e) {
+    throw recordError('the rules are committed, but iptkit cannot write', path, e);
+  }
 }
 
 /**
@@ -59,12 +72,13 @@ export async function writeRecord(netns: string | undefined, state: DockerState)
  * newer version, damaged JSON) is treated as absent: it only ever names what rules show.
  */
 export async function readRecord(netns: string | undefined): Promise<InferHints | undefined> {
+  const path = await recordPath(netns);
   let text: string;
   try {
-    text = await readFile(await recordPath(netns), 'utf8');
+    text = await readFile(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
+    throw recordError('iptkit cannot read', path, e);
   }
   let json: unknown;
   try {

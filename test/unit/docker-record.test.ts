@@ -12,6 +12,7 @@ import { desiredRules } from '../../src/docker/desired.js';
 import { toSaveText } from '../../src/docker/ruleset.js';
 import { inferState } from '../../src/docker/infer.js';
 import { mergeHints, readRecord, recordOf, recordPath, writeRecord } from '../../src/docker/record.js';
+import { NetfilterError } from '../../src/errors.js';
 
 const root = new URL('../../', import.meta.url);
 const json = (path: string): unknown => JSON.parse(readFileSync(new URL(path, root), 'utf8'));
@@ -168,6 +169,23 @@ describe('the record file', () => {
     expect(await readRecord(undefined)).toBeUndefined();
     writeFileSync(path, JSON.stringify({ version: 2, networks: [] }));
     expect(await readRecord(undefined)).toBeUndefined();
+  });
+
+  it('a record that cannot be written or read is a one-line NetfilterError naming it', async () => {
+    const file = join(dir, 'not-a-directory');
+    writeFileSync(file, '');
+    process.env['IPTKIT_INTENT_DIR'] = join(file, 'run');
+    try {
+      const err = await writeRecord(undefined, states[0]![1]).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(NetfilterError);
+      expect(err).toMatchObject({ op: 'record', code: 'ENOTDIR' });
+      expect((err as Error).message).toMatch(/^the rules are committed, but iptkit cannot write the Docker record \S+\/not-a-directory\/run\/netns-\S+\.docker\.json: ENOTDIR \(/);
+      expect((err as Error).message).not.toContain('\n');
+      // Reading through a file is no record to read: ENOTDIR too, named the same way.
+      await expect(readRecord(undefined)).rejects.toMatchObject({ op: 'record', code: 'ENOTDIR' });
+    } finally {
+      process.env['IPTKIT_INTENT_DIR'] = dir;
+    }
   });
 
   it('hints given by the caller win over the record, bridge by bridge', () => {
