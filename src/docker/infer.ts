@@ -27,7 +27,7 @@ import { canonicalAddress, familyOf, parseAddress, parsePrefix, formatPrefix, ma
 import { neg, parseArgs, pos, type RuleArgs } from './args.js';
 import { readSaves, rulesOf, type FamilySaves, type FamilyTables } from './saves.js';
 import type { DockerEndpoint, DockerLayout, DockerNetwork, DockerPort, DockerProto, DockerState, GatewayMode } from './state.js';
-import { DEFAULT_LAYOUT, DOCKER_PROTOS, GATEWAY_MODES, gatewayModeOf, isIptablerLayout, subnetFor } from './state.js';
+import { DEFAULT_LAYOUT, DOCKER_PROTOS, GATEWAY_MODES, canonicalFwMark, gatewayModeOf, isIptablerLayout, subnetFor } from './state.js';
 import { filtersDirectAccess, v28RawRules } from './v28.js';
 import { isDockerRule, layoutOfTables } from './recognise.js';
 import type { PortBinding } from './ruleset.js';
@@ -61,6 +61,8 @@ export interface InferHints {
   iptables?: boolean;
   /** The daemon's allow-direct-routing, used when no container would show it. */
   allowDirectRouting?: boolean;
+  /** Docker 29's bridge-accept-fwmark, used when no external network would show it. */
+  acceptFwMark?: string;
 }
 
 interface NetFacts {
@@ -73,6 +75,8 @@ interface NetFacts {
   hostIp?: string;
   /** A subnet or hairpin-LOCAL NAT rule of the network's was seen (so its target is known). */
   natSeen?: boolean;
+  /** The subnet's own NAT rule was seen. */
+  subnetNat?: boolean;
   /** routed (ICMP ACCEPT, v28's isolation RETURN) or nat-unprotected (default ACCEPT), from filter. */
   mode?: GatewayMode;
   internal: boolean;
@@ -206,6 +210,7 @@ function factsOf(t: FamilyTables): FamilyFacts {
       n.subnet = s;
       n.masquerade = true;
       n.natSeen = true;
+      n.subnetNat = true;
       if (to !== undefined) n.hostIp = to;
     } else if (nat && pos(r, '-o') !== undefined && pos(r, '--src-type') === 'LOCAL') {
       const n = net(pos(r, '-o')!);
@@ -395,8 +400,8 @@ function applyHint(
   dropsShown: boolean,
 ): void {
   const families = (['ipv4', 'ipv6'] as const).filter((f) => subnetFor(n, f) !== undefined);
-  for (const family of families) {
-    if (subnetFor(n, family) === undefined) continue;
+  // Both families: a network's options of a family it has no subnet in write no rule either.
+  for (const family of ['ipv4', 'ipv6'] as const) {
     const modeKey = family === 'ipv4' ? 'gatewayModeIpv4' : 'gatewayModeIpv6';
     const mode = hint[modeKey];
     if (
@@ -437,6 +442,15 @@ function directRoutingAllowed(facts: readonly FamilyFacts[], networks: readonly 
     return n !== undefined && !n.internal && filtersDirectAccess(gatewayModeOf(n, b.family));
   });
   return filtered || hint === true;
+}
+
+function fwMarkHint(hint: unknown): string | undefined {
+  if (typeof hint !== 'string') return undefined;
+  try {
+    return canonicalFwMark(hint);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether a family's tables hold Docker's chains. */
@@ -539,6 +553,7 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
   }
   /** Per bridge and family: whether the rules show the gateway mode / the NAT target. */
   const modeShown = new Set<string>();
+  const noSubnetNat = new Set<string>();
   const natShown = new Set<string>();
 
   const networks = new Map<string, DockerNetwork>();
@@ -597,13 +612,17 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
           n.subnet6 = n.subnet;
           n.subnet = subnet;
         }
-        if (masquerade !== undefined && masqueradeUnseen.delete(bridge)) n.masquerade = masquerade;
+        // A NAT rule in one family shows masquerade on, whatever another family's lack of one
+        // (a routed family in classic, which shows no mode) seemed to say.
+        if (masquerade === true || (masquerade !== undefined && masqueradeUnseen.has(bridge))) n.masquerade = masquerade;
+        if (masquerade !== undefined) masqueradeUnseen.delete(bridge);
       }
       if (nf.mode !== undefined) n[f.family === 'ipv4' ? 'gatewayModeIpv4' : 'gatewayModeIpv6'] = nf.mode;
       if (nf.hostIp !== undefined) n[f.family === 'ipv4' ? 'hostIpv4' : 'hostIpv6'] = nf.hostIp;
       // The iptabler's filter rules show an external network's mode; classic's do not.
       if (isIptablerLayout(f.layout) && !nf.internal) modeShown.add(`${bridge}|${f.family}`);
       if (nf.natSeen) natShown.add(`${bridge}|${f.family}`);
+      if (!nf.subnetNat && !nf.internal && f.layout === 'classic') noSubnetNat.add(`${bridge}|${f.family}`);
     }
     for (const p of famPorts) {
       const n = p.bridge !== undefined ? networks.get(p.bridge) : undefined;
@@ -613,6 +632,16 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
     }
   }
 
+  // Classic writes a family's subnet NAT exactly when the network masquerades and the family is
+  // not routed: a masquerading network without one in a family is routed there.
+  for (const n of networks.values()) {
+    if (!n.masquerade) continue;
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      if (!noSubnetNat.has(`${n.bridge}|${family}`) || subnetFor(n, family) === undefined) continue;
+      n[family === 'ipv4' ? 'gatewayModeIpv4' : 'gatewayModeIpv6'] = 'routed';
+      modeShown.add(`${n.bridge}|${family}`);
+    }
+  }
   // A network's trusted host interfaces, from the ACCEPTs above its containers' DROPs.
   const dropsOf = new Set<string>();
   for (const f of facts) {
@@ -645,7 +674,8 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
     networks: stateNetworks,
     ports: opts.ports === false ? [] : mergeRanges(bindings),
   };
-  const fwmark = facts.map((f) => f.acceptFwMark).find((m) => m !== undefined);
+  // The fwmark rule comes with an external network; without one, the hint's.
+  const fwmark = facts.map((f) => f.acceptFwMark).find((m) => m !== undefined) ?? (stateNetworks.every((n) => n.internal) ? fwMarkHint(hints.acceptFwMark) : undefined);
   if (state.layout === 'v29' && fwmark !== undefined) state.acceptFwMark = fwmark;
   if (isIptablerLayout(state.layout) && directRoutingAllowed(facts, stateNetworks, bindings, hints.allowDirectRouting)) state.allowDirectRouting = true;
 

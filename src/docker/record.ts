@@ -44,6 +44,7 @@ export function recordOf(state: DockerState): InferHints {
     ...(state.iptables !== undefined ? { iptables: state.iptables } : {}),
     ...(state.ip6tables !== undefined ? { ip6tables: state.ip6tables } : {}),
     ...(state.allowDirectRouting !== undefined ? { allowDirectRouting: state.allowDirectRouting } : {}),
+    ...(state.acceptFwMark !== undefined ? { acceptFwMark: state.acceptFwMark } : {}),
   };
 }
 
@@ -87,13 +88,14 @@ export async function readRecord(netns: string | undefined): Promise<InferHints 
     return undefined;
   }
   if (typeof json !== 'object' || json === null || (json as { version?: unknown }).version !== VERSION) return undefined;
-  const { networks, iptables, ip6tables, allowDirectRouting } = json as { networks?: unknown; iptables?: unknown; ip6tables?: unknown; allowDirectRouting?: unknown };
+  const { networks, iptables, ip6tables, allowDirectRouting, acceptFwMark } = json as Record<string, unknown>;
   if (!Array.isArray(networks)) return undefined;
   return {
     networks: networks.filter((n): n is { bridge: string } => typeof n === 'object' && n !== null && typeof (n as { bridge?: unknown }).bridge === 'string'),
     ...(typeof iptables === 'boolean' ? { iptables } : {}),
     ...(typeof ip6tables === 'boolean' ? { ip6tables } : {}),
     ...(typeof allowDirectRouting === 'boolean' ? { allowDirectRouting } : {}),
+    ...(typeof acceptFwMark === 'string' ? { acceptFwMark } : {}),
   };
 }
 
@@ -106,8 +108,9 @@ export function mergeHints(record: InferHints | undefined, given: InferHints): I
     ...pick('iptables'),
     ...pick('ip6tables'),
     ...pick('allowDirectRouting'),
+    ...pick('acceptFwMark'),
   };
-  function pick(key: 'iptables' | 'ip6tables' | 'allowDirectRouting'): InferHints {
+  function pick(key: 'iptables' | 'ip6tables' | 'allowDirectRouting' | 'acceptFwMark'): InferHints {
     const v = given[key] ?? record![key];
     return v === undefined ? {} : { [key]: v };
   }

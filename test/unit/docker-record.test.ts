@@ -193,3 +193,81 @@ describe('the record file', () => {
     expect(merged).toEqual({ networks: [{ bridge: 'a', name: 'z' }, { bridge: 'b', name: 'y' }], ip6tables: false });
   });
 });
+
+// Many states at once: random networks (modes, SNAT addresses, trusted interfaces, internal,
+// icc, masquerade, one or two families), ports and daemon options, every layout. A host made
+// by a state reads back, with the state's record, as that very state; without it, as a state
+// that writes the same rules. A fixed seed: the same states on every run.
+describe('random states round-trip', () => {
+  let seed = 0x2f6e2b1;
+  const rand = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const pick = <T,>(xs: readonly T[]): T => xs[rand(xs.length)]!;
+  function randomState(): DockerState {
+    const layout = pick(['classic', 'v28', 'v29'] as const);
+    const iptabler = layout !== 'classic';
+    const networks = Array.from({ length: 1 + rand(4) }, (_, i) => {
+      const internal = rand(4) === 0;
+      const dual = rand(2) === 0;
+      const modes = internal ? (iptabler ? ['nat', 'routed', 'isolated'] : ['nat', 'routed']) : iptabler ? ['nat', 'nat-unprotected', 'routed'] : ['nat', 'routed'];
+      return {
+        name: `net${i}`,
+        bridge: `br-${String(i).repeat(12)}`,
+        subnet: `10.${70 + i}.0.0/16`,
+        ...(dual ? { subnet6: `fd${70 + i}::/64` } : {}),
+        icc: rand(2) === 0,
+        masquerade: rand(3) !== 0,
+        internal,
+        ...(rand(2) ? { gatewayModeIpv4: pick(modes) } : {}),
+        ...(rand(2) ? { gatewayModeIpv6: pick(modes) } : {}),
+        ...(rand(3) === 0 ? { hostIpv4: `192.0.2.${10 + i}` } : {}),
+        ...(rand(3) === 0 ? { hostIpv6: `2001:db8::${10 + i}` } : {}),
+        ...(iptabler && rand(3) === 0 ? { trustedHostInterfaces: pick([['eth1'], ['eth1', 'wg0']]) } : {}),
+      };
+    });
+    const ports: unknown[] = [];
+    let hostPort = 8000;
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      networks.forEach((n, i) => {
+        if (n.internal || (family === 'ipv6' && n.subnet6 === undefined)) return;
+        for (let k = rand(3); k > 0; k--) {
+          const c = 2 + rand(200);
+          ports.push({
+            network: n.name,
+            proto: pick(['tcp', 'udp']),
+            hostIp: family === 'ipv4' ? pick(['0.0.0.0', '127.0.0.1']) : '::',
+            hostPort: hostPort++,
+            containerIp: family === 'ipv4' ? `10.${70 + i}.0.${c}` : `fd${70 + i}::${c.toString(16)}`,
+            containerPort: 80,
+          });
+        }
+      });
+    }
+    return validateState({
+      layout,
+      userlandProxy: rand(2) === 0,
+      ...(iptabler && rand(5) === 0 ? { allowDirectRouting: true } : {}),
+      ...(layout === 'v29' && rand(4) === 0 ? { acceptFwMark: pick(['0x1', '0x10/0xf0']) } : {}),
+      ...(rand(4) === 0 ? { ip6tables: true } : {}),
+      networks,
+      ports,
+    });
+  }
+  const samples = Array.from({ length: 300 }, randomState);
+
+  it('300 states: with the record, the state itself; without it, the same rules', () => {
+    let withPorts = 0;
+    for (const [i, state] of samples.entries()) {
+      const host = hostOf(state);
+      expect({ i, got: inferState(host, recordOf(state)) }).toEqual({ i, got: state });
+      expect({ i, rules: desiredRules(inferState(host, { networks: state.networks.map((n) => ({ bridge: n.bridge, name: n.name, subnet: n.subnet, subnet6: n.subnet6 })) })) }).toEqual({
+        i,
+        rules: desiredRules(state),
+      });
+      if (state.ports.length > 0) withPorts++;
+    }
+    expect(withPorts).toBeGreaterThan(100);
+  });
+});
