@@ -77,6 +77,8 @@ interface NetFacts {
   natSeen?: boolean;
   /** The subnet's own NAT rule was seen. */
   subnetNat?: boolean;
+  /** The userland proxy's skip-DNAT RETURN was seen (classic: only for a NAT family). */
+  skipDnat?: boolean;
   /** routed (ICMP ACCEPT, v28's isolation RETURN) or nat-unprotected (default ACCEPT), from filter. */
   mode?: GatewayMode;
   internal: boolean;
@@ -319,6 +321,7 @@ function factsOf(t: FamilyTables): FamilyFacts {
     if (r.target === 'RETURN' && pos(r, '-i') !== undefined) {
       const n = net(pos(r, '-i')!);
       n.masquerade = true;
+      n.skipDnat = true;
       userlandProxy ??= true;
       continue;
     }
@@ -622,7 +625,7 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
       // The iptabler's filter rules show an external network's mode; classic's do not.
       if (isIptablerLayout(f.layout) && !nf.internal) modeShown.add(`${bridge}|${f.family}`);
       if (nf.natSeen) natShown.add(`${bridge}|${f.family}`);
-      if (!nf.subnetNat && !nf.internal && f.layout === 'classic') noSubnetNat.add(`${bridge}|${f.family}`);
+      if (!nf.subnetNat && !nf.skipDnat && !nf.internal && f.layout === 'classic') noSubnetNat.add(`${bridge}|${f.family}`);
     }
     for (const p of famPorts) {
       const n = p.bridge !== undefined ? networks.get(p.bridge) : undefined;
@@ -632,8 +635,10 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
     }
   }
 
-  // Classic writes a family's subnet NAT exactly when the network masquerades and the family is
-  // not routed: a masquerading network without one in a family is routed there.
+  // Classic writes a family's subnet NAT (and, with the userland proxy, its skip-DNAT RETURN)
+  // exactly when the network masquerades and the family is not routed: a masquerading network
+  // without either in a family is routed there. (A lost MASQUERADE reads as drift while the
+  // RETURN stays.)
   for (const n of networks.values()) {
     if (!n.masquerade) continue;
     for (const family of ['ipv4', 'ipv6'] as const) {

@@ -140,6 +140,23 @@ describe('a state read back with its record is the state', () => {
     expect(inferState(hostOf(snat), other).networks.map((n) => n.hostIpv4)).toEqual(['192.0.2.7', '192.0.2.8', '203.0.113.1']);
   });
 
+  it('classic: a family without its subnet NAT is routed, unless its skip-DNAT RETURN says it is a lost rule', () => {
+    const state = validateState({
+      layout: 'classic',
+      networks: [{ name: 'ds', bridge: 'br-dual', subnet: '10.80.0.0/16', subnet6: 'fd80::/64', gatewayModeIpv4: 'routed' }],
+      ports: [],
+    });
+    expect(inferState(hostOf(state)).networks[0]).toMatchObject({ gatewayModeIpv4: 'routed', masquerade: true });
+    // The same network in nat mode with its IPv4 MASQUERADE deleted by hand: the RETURN stays.
+    const nat = validateState({ ...state, networks: [{ ...state.networks[0]!, gatewayModeIpv4: undefined }] });
+    const host = hostOf(nat).map((h) => ({ ...h, tables: { ...h.tables, nat: h.tables['nat']!.replace('-A POSTROUTING -s 10.80.0.0/16 ! -o br-dual -j MASQUERADE\n', '') } }));
+    expect(hostOf(nat)[0]!.tables['nat']).toContain('-A POSTROUTING -s 10.80.0.0/16 ! -o br-dual -j MASQUERADE');
+    // (Without its MASQUERADE no rule names the IPv4 subnet: `docker network inspect` does.)
+    const read = inferState(host, { networks: [{ bridge: 'br-dual', subnet: '10.80.0.0/16' }] });
+    expect(read.networks[0]!.gatewayModeIpv4).toBeUndefined();
+    expect(desiredRules(read)).toEqual(desiredRules(nat));
+  });
+
   it('values Docker cannot have are not taken from a record', () => {
     const state = states.find(([n]) => n.startsWith('classic: names'))![1];
     const odd = { networks: [{ bridge: 'br-00000000beef', name: 7, gatewayModeIpv4: 'isolated', masquerade: 'yes', hostIpv4: '::1' }] };
