@@ -16,10 +16,14 @@
 // (bridge_linux.go isolateNetwork calls setINC for each enabled family); the FORWARD jump to
 // DOCKER-ISOLATION-STAGE-1 and the nat jumps come with a network that has an IPv6 subnet
 // (setupIPTables, ProgramChain).
+//
+// Gateway mode `routed` (Docker 27's only other mode) drops the subnet's NAT and the skip-DNAT
+// RETURN; the SNAT host address (com.docker.network.host_ipv4/6) turns the MASQUERADEs of the
+// subnet and of hairpin's LOCAL sources into `-j SNAT --to-source ADDRESS`.
 
 import type { Family } from '../rules/model.js';
 import type { DockerNetwork, DockerState } from './state.js';
-import { subnetFor } from './state.js';
+import { gatewayModeOf, subnetFor } from './state.js';
 import {
   DOCKER_CHAIN,
   DOCKER_USER_CHAIN,
@@ -32,6 +36,7 @@ import {
   firstPerContainerPort,
   hairpinMasqueradeRule,
   natJumpRules,
+  natTarget,
   sctpChecksumRule,
   unique,
   type DockerFamilyRuleset,
@@ -58,14 +63,17 @@ export function classicRules(state: DockerState, family: Family): DockerFamilyRu
   const hairpin = !state.userlandProxy;
 
   // nat
+  // A routed family (gateway_mode_ipv4/6, Docker 27) has no NAT: neither the subnet's
+  // MASQUERADE nor the skip-DNAT RETURN (v27.5.1 setupIPTablesInternal: `nat && masquerade`).
+  const nat = (n: DockerNetwork): boolean => n.masquerade && gatewayModeOf(n, family) !== 'routed';
   const natDocker = [
     // Without hairpin mode, packets from a bridge skip DNAT so docker-proxy handles them.
-    ...(hairpin ? [] : external.filter((n) => n.masquerade).map((n) => `-i ${n.bridge} -j RETURN`)),
+    ...(hairpin ? [] : external.filter(nat).map((n) => `-i ${n.bridge} -j RETURN`)),
     ...bindings.map((b) => dnatRule(b, bridgeOf.get(b.network)!, !hairpin, false)),
   ];
   const postroutingTop = external.flatMap((n: DockerNetwork) => [
-    ...(hairpin ? [`-o ${n.bridge} -m addrtype --src-type LOCAL -j MASQUERADE`] : []),
-    ...(n.masquerade ? [`-s ${subnetFor(n, family)!} ! -o ${n.bridge} -j MASQUERADE`] : []),
+    ...(hairpin ? [`-o ${n.bridge} -m addrtype --src-type LOCAL -j ${natTarget(n, family)}`] : []),
+    ...(nat(n) ? [`-s ${subnetFor(n, family)!} ! -o ${n.bridge} -j ${natTarget(n, family)}`] : []),
   ]);
   const containerPorts = firstPerContainerPort(bindings);
   const postroutingBottom = containerPorts.map(hairpinMasqueradeRule);

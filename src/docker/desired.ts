@@ -17,12 +17,14 @@ import { emptyFamilyRuleset, type DockerFamilyRuleset, type DockerRuleset } from
 // (iptabler.go setupIPChains), networks add nothing to a family they have no subnet of
 // (network.go configure), and the daemon adds DOCKER-USER (firewall_linux.go). That is moby's
 // TestIptabler "cleaned" ip6tables golden plus TestUserChain's. `ip6tables: false`: none.
+// `iptables` (--iptables) is the same for IPv4: the "cleaned" iptables golden, or nothing.
 function forFamily(
   state: DockerState,
   family: Family,
   build: (s: DockerState, f: Family) => DockerFamilyRuleset,
 ): DockerFamilyRuleset {
-  if (family === 'ipv6' && state.ip6tables !== undefined) return state.ip6tables ? build(state, family) : emptyFamilyRuleset();
+  const enabled = family === 'ipv4' ? state.iptables : state.ip6tables;
+  if (enabled !== undefined) return enabled ? build(state, family) : emptyFamilyRuleset();
   return state.networks.some((n) => subnetFor(n, family) !== undefined) ? build(state, family) : emptyFamilyRuleset();
 }
 

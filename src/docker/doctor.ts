@@ -7,7 +7,8 @@
 import type { Family } from '../rules/model.js';
 import { parseArgs, pos, neg, type RuleArgs } from './args.js';
 import { readSaves, rulesOf, type FamilySaves, type FamilyTables } from './saves.js';
-import { subnetFor, type DockerState } from './state.js';
+import { gatewayModeOf, subnetFor, type DockerState } from './state.js';
+import { parseAddress, parsePrefix, prefixContains, type Prefix } from './address.js';
 import { desiredRules } from './desired.js';
 import {
   DOCKER_BRIDGE_CHAIN,
@@ -21,7 +22,7 @@ import {
   builtinChainRules,
   type DockerFamilyRuleset,
 } from './ruleset.js';
-import { isDockerOwnedChain, isDockerRule, layoutOfTables } from './recognise.js';
+import { isDockerOwnedChain, isDockerRule, layoutOfTables, trustedInterfacesIn } from './recognise.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -112,7 +113,7 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
   const chainExists = (table: string, chain: string): boolean => t.tables.get(table)?.has(chain) ?? false;
   // Bridges of Docker's: the state's, and every interface Docker's own chains name, so that
   // networks with a chosen bridge name (not br-<id>) are recognised in built-in chains too.
-  const stateBridges = new Set(opts.state?.networks.map((n) => n.bridge) ?? []);
+  const stateBridges = new Set(opts.state?.networks.flatMap((n) => [n.bridge, ...(n.trustedHostInterfaces ?? [])]) ?? []);
   for (const [table, chains] of t.tables) {
     for (const c of chains.values()) {
       if (!isDockerOwnedChain(table, c.name)) continue;
@@ -126,6 +127,7 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
     }
   }
 
+  for (const i of trustedInterfacesIn(rulesOf(t, 'raw', 'PREROUTING'), stateBridges)) stateBridges.add(i);
   // A family is looked at when the state wants Docker rules there or Docker left some there.
   const dockerPresent =
     (desired !== undefined && desired.ownedChains.length + desired.builtinRules.length > 0) ||
@@ -233,9 +235,10 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
   }
   const dnatTargets = new Set(dnats.map((d) => portKey(d.containerIp, d.proto, d.containerPort)));
   const hairpinExpected = layout === 'classic' || !userlandProxy;
+  const open = unprotectedNetworks(t, opts.state);
   for (const d of dnats) {
     const key = portKey(d.containerIp, d.proto, d.containerPort);
-    if (has('filter') && chainExists('filter', DOCKER_CHAIN) && !accepts.has(key)) {
+    if (has('filter') && chainExists('filter', DOCKER_CHAIN) && !accepts.has(key) && !open(d)) {
       add({
         severity: 'error',
         code: 'dnat-without-accept',
@@ -283,6 +286,11 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
 
   // Duplicates, and bridges the host does not have, in Docker's chains and Docker's rules.
   const hostBridges = opts.bridges === undefined ? undefined : new Set(opts.bridges);
+  // A trusted host interface is any interface of the host's, not a bridge.
+  const trustedInterfaces = new Set([
+    ...(opts.state?.networks.flatMap((n) => n.trustedHostInterfaces ?? []) ?? []),
+    ...trustedInterfacesIn(rulesOf(t, 'raw', 'PREROUTING'), stateBridges),
+  ]);
   for (const [table, chains] of t.tables) {
     for (const c of chains.values()) {
       const owned = isDockerOwnedChain(table, c.name);
@@ -306,7 +314,7 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
           const r = parseArgs(rule);
           for (const opt of ['-i', '-o']) {
             const name = r.opts.get(opt)?.value;
-            if (name === undefined || name === 'lo' || name === 'loopback0' || hostBridges.has(name)) continue;
+            if (name === undefined || name === 'lo' || name === 'loopback0' || hostBridges.has(name) || trustedInterfaces.has(name)) continue;
             add({
               severity: 'warning',
               code: 'unknown-bridge',
@@ -324,6 +332,47 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
 
   if (desired) out.push(...stateFindings(t, desired, stateBridges, missing));
   return out;
+}
+
+/**
+ * Whether a DNAT leads into a nat-unprotected network (Docker 28+), whose default rule in filter
+ * DOCKER accepts everything, so that its ports have no ACCEPT of their own: the network is the
+ * state's, else one with `! -i BR -o BR -j ACCEPT`; the DNAT names its bridge (`! -i`, the
+ * userland proxy's form) or its container address is in the network's subnet.
+ */
+function unprotectedNetworks(t: FamilyTables, state: DockerState | undefined): (d: Dnat) => boolean {
+  const nets: Array<{ bridge: string; subnet?: Prefix }> = [];
+  /** Without a state: the subnet each bridge's NAT rule shows. */
+  const subnets = new Map<string, Prefix>();
+  if (state !== undefined) {
+    for (const n of state.networks) {
+      if (gatewayModeOf(n, t.family) !== 'nat-unprotected') continue;
+      const s = subnetFor(n, t.family);
+      nets.push({ bridge: n.bridge, ...(s !== undefined ? { subnet: parsePrefix(s)! } : {}) });
+    }
+  } else {
+    const bridges = new Set<string>();
+    for (const rule of rulesOf(t, 'filter', DOCKER_CHAIN)) {
+      const m = /^! -i (\S+) -o \1 -j ACCEPT$/.exec(rule);
+      if (m) bridges.add(m[1]!);
+    }
+    for (const rule of rulesOf(t, 'nat', 'POSTROUTING')) {
+      const r = parseArgs(rule);
+      const o = neg(r, '-o');
+      const src = pos(r, '-s');
+      if (o !== undefined && src !== undefined && parsePrefix(src)) subnets.set(o, parsePrefix(src)!);
+    }
+    for (const bridge of bridges) nets.push({ bridge, ...(subnets.has(bridge) ? { subnet: subnets.get(bridge)! } : {}) });
+  }
+  if (nets.length === 0) return () => false;
+  // Without a state, a network without NAT shows no subnet: a DNAT that names no bridge and
+  // leads into no subnet the rules show may be such a network's, and is not called an error.
+  const unknownSubnet = state === undefined && nets.some((n) => n.subnet === undefined);
+  return (d) => {
+    const a = parseAddress(d.containerIp);
+    if (nets.some((n) => n.bridge === d.bridge || (a !== undefined && n.subnet !== undefined && prefixContains(n.subnet, a)))) return true;
+    return unknownSubnet && d.bridge === undefined && (a === undefined || ![...subnets.values()].some((p) => prefixContains(p, a)));
+  };
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {

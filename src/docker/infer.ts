@@ -3,12 +3,16 @@
 //
 // The rules determine: layout (recognise.ts layoutOfTables: DOCKER-INTERNAL → v29,
 // DOCKER-FORWARD with the isolation chains → v28, else classic), userlandProxy, each network's
-// bridge, order, icc, internal, masquerade, and its subnet when a MASQUERADE or internal DROP
-// rule names it; each port's proto, host address and port, container address and port, and
-// network. They do not hold network names, the subnet of a network that neither masquerades
-// nor is internal, nor whether an internal network would masquerade: names and subnets come
-// from `hints` (`docker network inspect`); else the name is "bridge" for docker0 and the
-// bridge name otherwise, an internal network's masquerade is Docker's default (true), and the
+// bridge, order, icc, internal, masquerade, and its subnet when a MASQUERADE/SNAT or internal
+// DROP rule names it; in the iptabler layouts an external network's gateway mode per family
+// (routed: ICMP ACCEPT, v28's isolation RETURN; nat-unprotected: default ACCEPT), and the SNAT
+// host address wherever a NAT rule of the network's shows it; each port's proto, host address
+// and port, container address and port, and network. They do not hold network names, the
+// subnet of a network without a NAT rule, masquerade where no NAT rule is written (internal,
+// routed), classic's or an internal network's gateway mode, a SNAT address no rule shows:
+// these come from `hints` (`docker network inspect`, the record of the applied state:
+// record.ts), where the rules do not contradict them; else the name is "bridge" for docker0
+// and the bridge name otherwise, masquerade and the modes are Docker's defaults, and the
 // subnet is the /16 (IPv6: /64) around the network's first container address, or 0.0.0.0/32
 // (::/128) when it has none.
 // Consecutive DNAT rules that differ only by one more host and container port are one range.
@@ -19,24 +23,64 @@
 // be what a test looks for; every other rule is read by parseArgs.
 
 import type { Family } from '../rules/model.js';
-import { familyOf, parseAddress, parsePrefix, formatPrefix, maskAddress } from './address.js';
+import { canonicalAddress, familyOf, parseAddress, parsePrefix, formatPrefix, maskAddress } from './address.js';
 import { neg, parseArgs, pos, type RuleArgs } from './args.js';
 import { readSaves, rulesOf, type FamilySaves, type FamilyTables } from './saves.js';
-import type { DockerEndpoint, DockerLayout, DockerNetwork, DockerPort, DockerProto, DockerState } from './state.js';
-import { DEFAULT_LAYOUT, DOCKER_PROTOS, isIptablerLayout, subnetFor } from './state.js';
-import { v28RawRules } from './v28.js';
+import type { DockerEndpoint, DockerLayout, DockerNetwork, DockerPort, DockerProto, DockerState, GatewayMode } from './state.js';
+import { DEFAULT_LAYOUT, DOCKER_PROTOS, GATEWAY_MODES, canonicalFwMark, gatewayModeOf, isIptablerLayout, subnetFor } from './state.js';
+import { filtersDirectAccess, v28RawRules } from './v28.js';
 import { isDockerRule, layoutOfTables } from './recognise.js';
 import type { PortBinding } from './ruleset.js';
 
+/** What a hint may say of a network, by bridge (unchecked JSON: each value is checked before use). */
+export interface NetworkHint {
+  bridge: string;
+  name?: unknown;
+  subnet?: unknown;
+  subnet6?: unknown;
+  masquerade?: unknown;
+  gatewayModeIpv4?: unknown;
+  gatewayModeIpv6?: unknown;
+  hostIpv4?: unknown;
+  hostIpv6?: unknown;
+  trustedHostInterfaces?: unknown;
+  [key: string]: unknown;
+}
+
 export interface InferHints {
-  /** What `docker network inspect` knows and the rules do not: names and subnets by bridge. */
-  networks?: Array<{ bridge: string; name?: string; subnet?: string; subnet6?: string }>;
+  /**
+   * What `docker network inspect` (or the record of the applied state, record.ts) knows and
+   * the rules do not, by bridge: names, subnets, and masquerade, gateway modes and SNAT host
+   * addresses where the rules do not show them. A hint whose subnet the rules contradict is
+   * not used; the rules win wherever they speak.
+   */
+  networks?: NetworkHint[];
+  /** The daemon's --ip6tables, used when the IPv6 tables agree with it. */
+  ip6tables?: boolean;
+  /** The daemon's --iptables, the same for IPv4. */
+  iptables?: boolean;
+  /** The daemon's allow-direct-routing, used when no container would show it. */
+  allowDirectRouting?: boolean;
+  /** Docker 29's bridge-accept-fwmark, used when no external network would show it. */
+  acceptFwMark?: string;
 }
 
 interface NetFacts {
   bridge: string;
   subnet?: string;
   masquerade: boolean;
+  /** The subnet's NAT rule or v28's skip-DNAT RETURN was looked for where Docker writes it. */
+  masqueradeSeen?: boolean;
+  /** The SNAT host address of `-j SNAT --to-source`. */
+  hostIp?: string;
+  /** A subnet or hairpin-LOCAL NAT rule of the network's was seen (so its target is known). */
+  natSeen?: boolean;
+  /** The subnet's own NAT rule was seen. */
+  subnetNat?: boolean;
+  /** The userland proxy's skip-DNAT RETURN was seen (classic: only for a NAT family). */
+  skipDnat?: boolean;
+  /** routed (ICMP ACCEPT, v28's isolation RETURN) or nat-unprotected (default ACCEPT), from filter. */
+  mode?: GatewayMode;
   internal: boolean;
   iccDrop: boolean;
   /** Seen only in the inter-network isolation rules (classic, ip6tables on: an IPv4-only network in the IPv6 tables). */
@@ -56,8 +100,10 @@ interface FamilyFacts {
   order: string[];
   /** The bindings of the DNAT rules; `network` is set once the bridge's network is known. */
   ports: FactPort[];
-  /** raw PREROUTING direct-access DROPs, in order: container address → bridge. */
-  direct: Array<{ ip: string; bridge: string }>;
+  /** Docker 29's bridge-accept-fwmark, from DOCKER-FORWARD. */
+  acceptFwMark?: string;
+  /** raw PREROUTING direct-access DROPs, in order: container address → bridge, with the trusted interfaces' ACCEPTs above it. */
+  direct: Array<{ ip: string; bridge: string; trusted: string[] }>;
 }
 
 function stripHost(cidr: string): string {
@@ -86,6 +132,9 @@ const DNAT_TEXT = new RegExp(
 const ACCEPT_TEXT = new RegExp(`^-d (${IP})/(?:32|128) ! -i (${IFNAME}) -o (${IFNAME}) -p (tcp|udp|sctp) -m \\4 --dport \\d+ -j ACCEPT$`);
 /** v28's raw PREROUTING direct-access DROP: -d CONTAINER ! -i BRIDGE -j DROP. */
 const DIRECT_TEXT = new RegExp(`^-d (\\S+) ! -i (${IFNAME}) -j DROP$`);
+
+/** Docker 28's raw PREROUTING ACCEPT of a trusted host interface: -d CONTAINER -i IF -j ACCEPT. */
+const TRUSTED_TEXT = new RegExp(`^-d (${IP})/(?:32|128) -i (${IFNAME}) -j ACCEPT$`);
 
 /** dnatPortOf of a rule read by parseArgs (any text; dnatPortOf reads Docker's own forms directly). */
 export function dnatPortOfArgs(r: RuleArgs, family: Family): DnatPort | undefined {
@@ -154,12 +203,21 @@ function factsOf(t: FamilyTables): FamilyFacts {
     const r = parseArgs(rule);
     const o = neg(r, '-o');
     const s = pos(r, '-s');
-    if (r.target === 'MASQUERADE' && o !== undefined && s !== undefined && r.opts.size === 2) {
+    // MASQUERADE, or SNAT to the network's host address (com.docker.network.host_ipv4/6).
+    const to = r.target === 'SNAT' ? pos(r, '--to-source') : undefined;
+    const nat = r.target === 'MASQUERADE' || to !== undefined;
+    const size = to !== undefined ? 3 : 2;
+    if (nat && o !== undefined && s !== undefined && r.opts.size === size) {
       const n = net(o);
       n.subnet = s;
       n.masquerade = true;
-    } else if (r.target === 'MASQUERADE' && pos(r, '-o') !== undefined && pos(r, '--src-type') === 'LOCAL') {
-      net(pos(r, '-o')!);
+      n.natSeen = true;
+      n.subnetNat = true;
+      if (to !== undefined) n.hostIp = to;
+    } else if (nat && pos(r, '-o') !== undefined && pos(r, '--src-type') === 'LOCAL') {
+      const n = net(pos(r, '-o')!);
+      n.natSeen = true;
+      if (to !== undefined) n.hostIp = to;
       userlandProxy ??= false;
     }
   }
@@ -181,12 +239,30 @@ function factsOf(t: FamilyTables): FamilyFacts {
       isoOrder.push(n.bridge);
     } else if (r.target === 'DOCKER-ISOLATION-STAGE-2' && pos(r, '-i') !== undefined) {
       isoOrder.push(net(pos(r, '-i')!, true).bridge);
+    } else if (r.target === 'RETURN' && pos(r, '-o') !== undefined && r.opts.size === 1) {
+      // v28: a routed network lets anything in at this stage.
+      net(pos(r, '-o')!).mode = 'routed';
     }
+  }
+
+  // filter DOCKER's per-network rules (not the per-port ACCEPTs, which start with `-d`): a
+  // routed network's ICMP ACCEPT, a nat-unprotected network's default ACCEPT.
+  for (const rule of rulesOf(t, 'filter', 'DOCKER')) {
+    if (rule.startsWith('-d ')) continue;
+    const icmp = /^-o (\S+) -p (?:icmp|ipv6-icmp) -j ACCEPT$/.exec(rule);
+    if (icmp) {
+      net(icmp[1]!).mode = 'routed';
+      continue;
+    }
+    const open = /^! -i (\S+) -o \1 -j ACCEPT$/.exec(rule);
+    if (open) net(open[1]!).mode = 'nat-unprotected';
   }
 
   const forwardOrder: string[] = [];
   const iccRules = iptabler ? parsed('filter', 'DOCKER-FORWARD') : parsed('filter', 'FORWARD');
+  let acceptFwMark: string | undefined;
   for (const r of iccRules) {
+    if (iptabler && r.target === 'ACCEPT' && r.matches.includes('mark') && r.opts.size === 1 && pos(r, '--mark') !== undefined) acceptFwMark ??= pos(r, '--mark');
     const i = pos(r, '-i');
     const o = pos(r, '-o');
     if (i !== undefined && (o === i || (o === undefined && !r.opts.has('-o')) || neg(r, '-o') === i)) {
@@ -245,6 +321,7 @@ function factsOf(t: FamilyTables): FamilyFacts {
     if (r.target === 'RETURN' && pos(r, '-i') !== undefined) {
       const n = net(pos(r, '-i')!);
       n.masquerade = true;
+      n.skipDnat = true;
       userlandProxy ??= true;
       continue;
     }
@@ -264,10 +341,21 @@ function factsOf(t: FamilyTables): FamilyFacts {
   }
 
   const direct: FamilyFacts['direct'] = [];
+  /** Trusted interfaces' ACCEPTs waiting for their container's DROP, by address. */
+  const trusted = new Map<string, string[]>();
+  const drop = (ip: string, bridge: string): void => {
+    direct.push({ ip, bridge, trusted: trusted.get(ip) ?? [] });
+    trusted.delete(ip);
+  };
   for (const rule of rulesOf(t, 'raw', 'PREROUTING')) {
     const m = DIRECT_TEXT.exec(rule);
     if (m) {
-      if (m[2] !== 'lo') direct.push({ ip: stripHost(m[1]!), bridge: m[2]! });
+      if (m[2] !== 'lo') drop(stripHost(m[1]!), m[2]!);
+      continue;
+    }
+    const a = TRUSTED_TEXT.exec(rule);
+    if (a) {
+      trusted.set(a[1]!, [...(trusted.get(a[1]!) ?? []), a[2]!]);
       continue;
     }
     // A long option (`--dport`, …) makes a third option: not a direct-access DROP.
@@ -275,16 +363,123 @@ function factsOf(t: FamilyTables): FamilyFacts {
     const r = parseArgs(rule);
     const d = pos(r, '-d');
     const notIn = neg(r, '-i');
-    if (r.target === 'DROP' && d !== undefined && notIn !== undefined && notIn !== 'lo' && r.opts.size === 2) {
-      direct.push({ ip: stripHost(d), bridge: notIn });
-    }
+    if (r.target === 'DROP' && d !== undefined && notIn !== undefined && notIn !== 'lo' && r.opts.size === 2) drop(stripHost(d), notIn);
   }
 
   // Top first: classic lists every network in DOCKER-ISOLATION-STAGE-1 newest first; v28 and
   // v29 append each network's DOCKER-FORWARD rules, so that chain is oldest first.
   const primary = iptabler ? [...new Set(forwardOrder)].reverse() : [...new Set(isoOrder)];
   const order = [...new Set([...primary, ...seen])];
-  return { family: t.family, layout, nets, order, ports, direct, ...(userlandProxy !== undefined ? { userlandProxy } : {}) };
+  return {
+    family: t.family,
+    layout,
+    nets,
+    order,
+    ports,
+    direct,
+    ...(userlandProxy !== undefined ? { userlandProxy } : {}),
+    ...(acceptFwMark !== undefined ? { acceptFwMark } : {}),
+  };
+}
+
+function canonicalPrefix(text: string): string | undefined {
+  const p = parsePrefix(text);
+  return p ? formatPrefix(p) : undefined;
+}
+
+/**
+ * A hint's options where the rules are silent: masquerade where no rule shows it (an internal
+ * network, a routed family), a gateway mode where the filter rules do not show it (classic,
+ * internal networks: `isolated`), a SNAT host address where no NAT rule of the network's
+ * shows its target. Values Docker could not have are left out.
+ */
+function applyHint(
+  n: DockerNetwork,
+  hint: NetworkHint,
+  layout: DockerLayout,
+  masqueradeUnseen: boolean,
+  modeShown: ReadonlySet<string>,
+  natShown: ReadonlySet<string>,
+  dropsShown: boolean,
+): void {
+  const families = (['ipv4', 'ipv6'] as const).filter((f) => subnetFor(n, f) !== undefined);
+  // Both families: a network's options of a family it has no subnet in write no rule either.
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    const modeKey = family === 'ipv4' ? 'gatewayModeIpv4' : 'gatewayModeIpv6';
+    const mode = hint[modeKey];
+    if (
+      !modeShown.has(`${n.bridge}|${family}`) &&
+      typeof mode === 'string' &&
+      GATEWAY_MODES.includes(mode as GatewayMode) &&
+      mode !== 'nat' &&
+      (mode !== 'isolated' || n.internal) &&
+      (layout !== 'classic' || mode === 'routed')
+    ) {
+      n[modeKey] = mode as GatewayMode;
+    }
+    const hostKey = family === 'ipv4' ? 'hostIpv4' : 'hostIpv6';
+    const host = hint[hostKey];
+    if (!natShown.has(`${n.bridge}|${family}`) && typeof host === 'string' && parseAddress(host)?.family === family) n[hostKey] = canonicalAddress(host)!;
+  }
+  // Classic writes no NAT rule at all for a routed family, so its rules cannot show masquerade.
+  const natless = layout === 'classic' && families.every((f) => (f === 'ipv4' ? n.gatewayModeIpv4 : n.gatewayModeIpv6) === 'routed');
+  if ((n.internal || masqueradeUnseen || natless) && typeof hint.masquerade === 'boolean') n.masquerade = hint.masquerade;
+  // Trusted interfaces show only above a container's direct-access DROP.
+  const trusted = hint.trustedHostInterfaces;
+  if (!dropsShown && isIptablerLayout(layout) && Array.isArray(trusted) && trusted.length > 0 && trusted.every((i) => typeof i === 'string' && IFNAME_RE.test(i))) {
+    n.trustedHostInterfaces = [...new Set(trusted as string[])];
+  }
+}
+
+const IFNAME_RE = new RegExp(`^${IFNAME}$`);
+
+/**
+ * The daemon's allow-direct-routing: no direct-access DROP at all although a published port's
+ * container would have one (its family's mode is nat); with no such container, the hint's.
+ */
+function directRoutingAllowed(facts: readonly FamilyFacts[], networks: readonly DockerNetwork[], bindings: readonly PortBinding[], hint: boolean | undefined): boolean {
+  if (facts.some((f) => f.direct.length > 0)) return false;
+  const netOf = new Map(networks.map((n) => [n.name, n]));
+  const filtered = bindings.some((b) => {
+    const n = netOf.get(b.network);
+    return n !== undefined && !n.internal && filtersDirectAccess(gatewayModeOf(n, b.family));
+  });
+  return filtered || hint === true;
+}
+
+function fwMarkHint(hint: unknown): string | undefined {
+  if (typeof hint !== 'string') return undefined;
+  try {
+    return canonicalFwMark(hint);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a family's tables hold Docker's chains. */
+function hasDockerChains(t: FamilyTables | undefined): boolean {
+  return t !== undefined && (t.tables.get('nat')?.has('DOCKER') === true || t.tables.get('filter')?.has('DOCKER') === true);
+}
+
+/**
+ * A family's --iptables/--ip6tables: true when its tables hold Docker's chains without a
+ * network of the family (the skeleton); else a hint's when the tables agree (false: no Docker
+ * chain there; true: a network of the family, whose rules are the same either way).
+ */
+function familyEnabled(family: Family, t: FamilyTables | undefined, networks: readonly DockerNetwork[], hint: boolean | undefined, skeleton = true): boolean | undefined {
+  const own = networks.some((n) => subnetFor(n, family) !== undefined);
+  if (!own && hasDockerChains(t)) return skeleton ? true : undefined;
+  if (hint === false) return hasDockerChains(t) ? undefined : false;
+  return hint === true && own ? true : undefined;
+}
+
+/** The subnet of a family a hint gives. */
+function subnetHint(hint: NetworkHint | undefined, family: Family): string | undefined {
+  const subnet = typeof hint?.subnet === 'string' && parsePrefix(hint.subnet) ? hint.subnet : undefined;
+  const subnet6 = typeof hint?.subnet6 === 'string' && parsePrefix(hint.subnet6)?.addr.family === 'ipv6' ? hint.subnet6 : undefined;
+  const of = (text: string | undefined): Family | undefined => (text === undefined ? undefined : parsePrefix(text)!.addr.family);
+  if (family === 'ipv4') return of(subnet) === 'ipv4' ? subnet : undefined;
+  return subnet6 ?? (of(subnet) === 'ipv6' ? subnet : undefined);
 }
 
 function guessSubnet(family: Family, ips: string[]): string {
@@ -352,15 +547,30 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
   const v4 = facts.find((f) => f.family === 'ipv4' && f.nets.size > 0);
   const lead = v4 ?? facts.find((f) => f.nets.size > 0) ?? facts[0];
   const hintOf = new Map((hints.networks ?? []).map((h) => [h.bridge, h]));
+  // A hint whose subnet the rules contradict is of another network (one recreated since).
+  for (const f of facts) {
+    for (const nf of f.nets.values()) {
+      const given = subnetHint(hintOf.get(nf.bridge), f.family);
+      if (nf.subnet !== undefined && given !== undefined && canonicalPrefix(given) !== canonicalPrefix(nf.subnet)) hintOf.delete(nf.bridge);
+    }
+  }
+  /** Per bridge and family: whether the rules show the gateway mode / the NAT target. */
+  const modeShown = new Set<string>();
+  const noSubnetNat = new Set<string>();
+  const natShown = new Set<string>();
 
   const networks = new Map<string, DockerNetwork>();
+  /** Networks whose masquerade no family's rules have shown yet. */
+  const masqueradeUnseen = new Set<string>();
+  const usedNames = new Set<string>();
   const bindings: PortBinding[] = [];
   let isolationOnlyV6 = false;
   for (const f of facts) {
     const bridgeOfIp = (ip: string): string | undefined => {
       const a = parseAddress(ip);
       for (const n of f.nets.values()) {
-        const p = n.subnet !== undefined ? parsePrefix(n.subnet) : undefined;
+        const known = n.subnet ?? subnetHint(hintOf.get(n.bridge), f.family);
+        const p = known !== undefined ? parsePrefix(known) : undefined;
         if (p && a && formatPrefix({ addr: maskAddress(a, p.length), length: p.length }) === formatPrefix(p)) return n.bridge;
       }
       return undefined;
@@ -377,27 +587,45 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
         continue;
       }
       const hint = hintOf.get(bridge);
-      const fromHint = f.family === 'ipv4' ? hint?.subnet : (hint?.subnet6 ?? (familyOf(hint?.subnet?.split('/')[0] ?? '') === 'ipv6' ? hint?.subnet : undefined));
+      const fromHint = subnetHint(hint, f.family);
       const subnet =
         nf.subnet ?? fromHint ?? guessSubnet(f.family, famPorts.filter((p) => p.bridge === bridge).map((p) => p.containerIp));
+      // An internal network has no NAT rule either way, nor has a routed family a subnet NAT
+      // (only v28's skip-DNAT RETURN of the userland proxy shows it): Docker's default then.
+      const masquerade = nf.internal || nf.masquerade ? true : nf.mode !== 'routed' || (f.layout === 'v28' && f.userlandProxy !== false) ? false : undefined;
       let n = networks.get(bridge);
       if (!n) {
+        // A hint's name, unless another network has it already (names are unique).
+        const named = typeof hint?.name === 'string' && hint.name !== '' && !usedNames.has(hint.name) ? hint.name : undefined;
         n = {
-          name: hint?.name ?? (bridge === 'docker0' ? 'bridge' : bridge),
+          name: named ?? (bridge === 'docker0' ? 'bridge' : bridge),
           bridge,
           subnet,
           icc: !nf.iccDrop,
-          // An internal network has no NAT rule either way: keep Docker's default.
-          masquerade: nf.internal ? true : nf.masquerade,
+          masquerade: masquerade ?? true,
           internal: nf.internal,
         };
         networks.set(bridge, n);
-      } else if (f.family === 'ipv6' && familyOf(n.subnet.split('/')[0]!) === 'ipv4') {
-        n.subnet6 = subnet;
-      } else if (f.family === 'ipv4' && familyOf(n.subnet.split('/')[0]!) === 'ipv6') {
-        n.subnet6 = n.subnet;
-        n.subnet = subnet;
+        usedNames.add(n.name);
+        if (masquerade === undefined) masqueradeUnseen.add(bridge);
+      } else {
+        if (f.family === 'ipv6' && familyOf(n.subnet.split('/')[0]!) === 'ipv4') {
+          n.subnet6 = subnet;
+        } else if (f.family === 'ipv4' && familyOf(n.subnet.split('/')[0]!) === 'ipv6') {
+          n.subnet6 = n.subnet;
+          n.subnet = subnet;
+        }
+        // A NAT rule in one family shows masquerade on, whatever another family's lack of one
+        // (a routed family in classic, which shows no mode) seemed to say.
+        if (masquerade === true || (masquerade !== undefined && masqueradeUnseen.has(bridge))) n.masquerade = masquerade;
+        if (masquerade !== undefined) masqueradeUnseen.delete(bridge);
       }
+      if (nf.mode !== undefined) n[f.family === 'ipv4' ? 'gatewayModeIpv4' : 'gatewayModeIpv6'] = nf.mode;
+      if (nf.hostIp !== undefined) n[f.family === 'ipv4' ? 'hostIpv4' : 'hostIpv6'] = nf.hostIp;
+      // The iptabler's filter rules show an external network's mode; classic's do not.
+      if (isIptablerLayout(f.layout) && !nf.internal) modeShown.add(`${bridge}|${f.family}`);
+      if (nf.natSeen) natShown.add(`${bridge}|${f.family}`);
+      if (!nf.subnetNat && !nf.skipDnat && !nf.internal && f.layout === 'classic') noSubnetNat.add(`${bridge}|${f.family}`);
     }
     for (const p of famPorts) {
       const n = p.bridge !== undefined ? networks.get(p.bridge) : undefined;
@@ -407,23 +635,54 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
     }
   }
 
+  // Classic writes a family's subnet NAT (and, with the userland proxy, its skip-DNAT RETURN)
+  // exactly when the network masquerades and the family is not routed: a masquerading network
+  // without either in a family is routed there. (A lost MASQUERADE reads as drift while the
+  // RETURN stays.)
+  for (const n of networks.values()) {
+    if (!n.masquerade) continue;
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      if (!noSubnetNat.has(`${n.bridge}|${family}`) || subnetFor(n, family) === undefined) continue;
+      n[family === 'ipv4' ? 'gatewayModeIpv4' : 'gatewayModeIpv6'] = 'routed';
+      modeShown.add(`${n.bridge}|${family}`);
+    }
+  }
+  // A network's trusted host interfaces, from the ACCEPTs above its containers' DROPs.
+  const dropsOf = new Set<string>();
+  for (const f of facts) {
+    for (const d of f.direct) {
+      const n = networks.get(d.bridge);
+      if (!n) continue;
+      dropsOf.add(d.bridge);
+      if (n.trustedHostInterfaces === undefined && d.trusted.length > 0) n.trustedHostInterfaces = [...d.trusted];
+    }
+  }
+  // What the rules do not show, from the hints.
+  for (const n of networks.values()) {
+    const hint = hintOf.get(n.bridge);
+    if (hint) applyHint(n, hint, lead?.layout ?? DEFAULT_LAYOUT, masqueradeUnseen.has(n.bridge), modeShown, natShown, dropsOf.has(n.bridge));
+  }
+
   // Keep the IPv4 order, with networks seen only in the IPv6 tables after them.
   const order = [...new Set(facts.flatMap((f) => f.order))].filter((b) => networks.has(b));
   const stateNetworks = order.map((b) => networks.get(b)!);
   // Docker's IPv6 chains without an IPv6 network, or (classic) IPv4-only networks in the IPv6
   // isolation chains: the daemon's --ip6tables.
-  const v6 = tables.find((t) => t.family === 'ipv6');
-  const skeleton =
-    v6 !== undefined &&
-    !stateNetworks.some((n) => subnetFor(n, 'ipv6') !== undefined) &&
-    (v6.tables.get('nat')?.has('DOCKER') === true || v6.tables.get('filter')?.has('DOCKER') === true);
+  // (Docker 27's IPv4 chains without an IPv4 network are not modelled: classic leaves it unsaid.)
+  const v4on = familyEnabled('ipv4', tables.find((t) => t.family === 'ipv4'), stateNetworks, hints.iptables, isIptablerLayout(lead?.layout ?? DEFAULT_LAYOUT));
+  const v6on = isolationOnlyV6 ? true : familyEnabled('ipv6', tables.find((t) => t.family === 'ipv6'), stateNetworks, hints.ip6tables);
   const state: DockerState = {
     layout: lead?.layout ?? DEFAULT_LAYOUT,
     userlandProxy: lead?.userlandProxy ?? facts.find((f) => f.userlandProxy !== undefined)?.userlandProxy ?? true,
-    ...(isolationOnlyV6 || skeleton ? { ip6tables: true } : {}),
+    ...(v4on !== undefined ? { iptables: v4on } : {}),
+    ...(v6on !== undefined ? { ip6tables: v6on } : {}),
     networks: stateNetworks,
     ports: opts.ports === false ? [] : mergeRanges(bindings),
   };
+  // The fwmark rule comes with an external network; without one, the hint's.
+  const fwmark = facts.map((f) => f.acceptFwMark).find((m) => m !== undefined) ?? (stateNetworks.every((n) => n.internal) ? fwMarkHint(hints.acceptFwMark) : undefined);
+  if (state.layout === 'v29' && fwmark !== undefined) state.acceptFwMark = fwmark;
+  if (isIptablerLayout(state.layout) && directRoutingAllowed(facts, stateNetworks, bindings, hints.allowDirectRouting)) state.allowDirectRouting = true;
 
   if (isIptablerLayout(state.layout) && opts.endpoints !== false) {
     // Keep the endpoints only when the raw DROPs are not just the published containers'.
@@ -431,7 +690,7 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
     const endpoints: DockerEndpoint[] = facts.flatMap((f) =>
       f.direct.filter((d) => byBridge.has(d.bridge)).map((d) => ({ network: byBridge.get(d.bridge)!, ip: d.ip })),
     );
-    const bridges = new Set(state.networks.map((n) => n.bridge));
+    const bridges = new Set(state.networks.flatMap((n) => [n.bridge, ...(n.trustedHostInterfaces ?? [])]));
     const withPorts: DockerState = { ...state, ports: opts.ports === false ? mergeRanges(bindings) : state.ports };
     const same = tables.every((t) => {
       const actual = rulesOf(t, 'raw', 'PREROUTING').filter((r) => isDockerRule(t.family, 'raw', 'PREROUTING', r, bridges));

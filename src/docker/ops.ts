@@ -25,8 +25,9 @@
 // (for unpublish, those no remaining port shares), planned from one read of the family's
 // tables under the commit's guard. A port finds its network's bridge among the networks of the
 // state given in the options (`state`, the state file of `iptkit docker publish --state`) or,
-// without one, among the networks inferred from the kernel's rules (a network is named by its
-// bridge there, "bridge" for docker0); a port's `network` may name the network or its bridge.
+// without one, among the networks inferred from the kernel's rules, named as the last apply
+// named them (record.ts; else by its bridge, "bridge" for docker0); a port's `network` may
+// name the network or its bridge.
 // The ports already published are always read from the kernel.
 
 import { Netfilter, type CommitResult, type OpenOptions } from '../netfilter.js';
@@ -36,8 +37,9 @@ import { canonicalAddress, parseAddress } from './address.js';
 import { desiredRules } from './desired.js';
 import { doctorTables, type Finding } from './doctor.js';
 import { inferTables, type InferHints } from './infer.js';
+import { mergeHints, readRecord, writeRecord } from './record.js';
 import { bridgeNames } from './links.js';
-import { isDockerOwnedChain, isDockerRule } from './recognise.js';
+import { isDockerOwnedChain, isDockerRule, trustedInterfacesIn } from './recognise.js';
 import { DOCKER_USER_CHAIN, expandPorts, type DockerFamilyRuleset, type PortBinding } from './ruleset.js';
 import { portView, publishDelta, unpublishDelta, type PortDelta, type PortView, type UnpublishMatch } from './ports.js';
 import { tablesOf, type FamilySaves, type FamilyTables } from './saves.js';
@@ -103,9 +105,9 @@ function jumpOf(rule: string): string | undefined {
   return m ? m[1] : undefined;
 }
 
-/** Bridges the ownership test accepts: the state's, and every interface Docker's chains name. */
+/** Interfaces the ownership test accepts: the state's bridges and trusted interfaces, and every interface Docker's chains name. */
 function knownBridges(state: DockerState, current: readonly Table[]): Set<string> {
-  const out = new Set(state.networks.map((n) => n.bridge));
+  const out = new Set(state.networks.flatMap((n) => [n.bridge, ...(n.trustedHostInterfaces ?? [])]));
   for (const t of current) {
     for (const c of t.chains) {
       if (!isDockerOwnedChain(t.name, c.name)) continue;
@@ -115,6 +117,8 @@ function knownBridges(state: DockerState, current: readonly Table[]): Set<string
       }
     }
   }
+  const raw = current.find((t) => t.name === 'raw')?.chains.find((c) => c.name === 'PREROUTING');
+  if (raw) for (const i of trustedInterfacesIn(raw.rules.filter((r) => !isForeignRule(r)), out)) out.add(i);
   return out;
 }
 
@@ -380,6 +384,8 @@ export class DockerHost {
       const tables = await this.existingTables(family, [...want]);
       out[family] = await this.nf[family].update(tables, (current) => applyIntents(state, fr, family, current));
     }
+    // What the rules cannot hold, beside them: `state` and `publish` name the networks as here.
+    await writeRecord(this.netns, state);
     return out;
   }
 
@@ -406,7 +412,8 @@ export class DockerHost {
 
   /** The Docker state the kernel's rules describe (see infer.ts for what rules cannot say). */
   async inferState(hints: InferHints = {}): Promise<DockerState> {
-    return inferTables(await this.dockerRules(), hints).state;
+    // The caller's hints first, then the record of the last apply (record.ts).
+    return inferTables(await this.dockerRules(), mergeHints(await readRecord(this.netns), hints)).state;
   }
 
   /** Every finding about the host's Docker rules; bridges are read over rtnetlink. */
@@ -487,6 +494,7 @@ export class DockerHost {
   ): Promise<DockerPublishResult> {
     const out: DockerPublishResult = { changed: 0, unchanged: 0 };
     if (families.length === 0) return out;
+    const record = given === undefined ? await readRecord(this.netns) : undefined;
     const reads = new Map<Family, Read>();
     for (const f of families.slice(1)) {
       const tables = await this.readDockerTables(f);
@@ -505,11 +513,11 @@ export class DockerHost {
       const tables = await this.existingTables(f, extra);
       const result = await this.nf[f].update(tables, (current) => {
         reads.set(f, { tables: current as Table[], rules: tablesOf(f, current) });
-        d = delta(portView(f, current, others(f), given), current);
+        d = delta(portView(f, current, others(f), given, record), current);
         if (i === 0) {
           for (const g of families.slice(1)) {
             const read = reads.get(g)!;
-            dry.set(g, delta(portView(g, read.tables, others(g), given), read.tables));
+            dry.set(g, delta(portView(g, read.tables, others(g), given, record), read.tables));
           }
         }
         return d.intents;

@@ -35,8 +35,8 @@ import {
   sctpChecksumRule,
   type PortBinding,
 } from './ruleset.js';
-import { directAccessDropRule, loopbackDropRule } from './v28.js';
-import { isIptablerLayout, type DockerNetwork, type DockerState } from './state.js';
+import { directAccessRules, loopbackDropRule } from './v28.js';
+import { gatewayModeOf, isIptablerLayout, type DockerNetwork, type DockerState } from './state.js';
 
 /** What the port operations know of a host: its networks and layout, and a family's ports. */
 export interface PortView {
@@ -52,14 +52,14 @@ export interface PortView {
 /**
  * The view of `family` from its tables as read (`current`), with `others` (the other family's
  * tables, for the networks they know). With `given` (a state file), the networks, layout and
- * userlandProxy are the state's and the ports those of the kernel on the state's networks.
+ * userlandProxy are the state's and the ports those of the kernel on the state's networks;
+ * without, the networks are the inferred ones, named and completed by `record`.
  */
-export function portView(family: Family, current: readonly Table[], others: readonly FamilyTables[], given?: DockerState): PortView {
+export function portView(family: Family, current: readonly Table[], others: readonly FamilyTables[], given?: DockerState, record?: InferHints): PortView {
   const mine = tablesOf(family, current);
   const tables = family === 'ipv4' ? [mine, ...others] : [...others, mine];
-  const hints: InferHints = given
-    ? { networks: given.networks.map((n) => ({ bridge: n.bridge, name: n.name, subnet: n.subnet, ...(n.subnet6 ? { subnet6: n.subnet6 } : {}) })) }
-    : {};
+  // Without a state file, the record of the applied state (record.ts) names the networks.
+  const hints: InferHints = given ? { networks: given.networks.map((n) => ({ ...n })) } : (record ?? {});
   const inferred = inferTables(tables, hints, { endpoints: false, ports: false });
   const onHost = new Set(inferred.state.networks.map((n) => n.bridge));
   const bindings = inferred.bindings.filter((b) => b.family === family);
@@ -109,12 +109,21 @@ function portChains(view: PortView): PortChain[] {
   // Docker 28 and 29 (the iptabler): ACCEPTs inserted, hairpin MASQUERADE only in hairpin
   // mode, IPv6 DNAT skips link-local sources, no SCTP checksum rule.
   const iptabler = isIptablerLayout(state.layout);
-  const bridgeOf = new Map(state.networks.map((n) => [n.name, n.bridge]));
-  const bridge = (b: PortBinding): string => bridgeOf.get(b.network)!;
+  const netOf = new Map(state.networks.map((n) => [n.name, n]));
+  const bridge = (b: PortBinding): string => netOf.get(b.network)!.bridge;
   const byIp = (b: PortBinding): string => b.containerIp;
+  // A nat-unprotected network (Docker 28+) accepts everything: its ports have no ACCEPT.
+  const accepted = (b: PortBinding): boolean => !iptabler || gatewayModeOf(netOf.get(b.network)!, view.family) !== 'nat-unprotected';
   const chains: PortChain[] = [
     { table: 'nat', chain: DOCKER_CHAIN, own: true, position: 'bottom', rule: (b) => dnatRule(b, bridge(b), !hairpin, iptabler), key: byIp },
-    { table: 'filter', chain: DOCKER_CHAIN, own: true, position: iptabler ? 'top' : 'bottom', rule: (b) => acceptPortRule(b, bridge(b)), key: byIp },
+    {
+      table: 'filter',
+      chain: DOCKER_CHAIN,
+      own: true,
+      position: iptabler ? 'top' : 'bottom',
+      rule: (b) => (accepted(b) ? acceptPortRule(b, bridge(b)) : undefined),
+      key: byIp,
+    },
   ];
   if (!iptabler || hairpin) chains.push({ table: 'nat', chain: 'POSTROUTING', own: false, position: 'bottom', rule: hairpinMasqueradeRule, key: byIp });
   if (!iptabler) {
@@ -137,15 +146,15 @@ function portChains(view: PortView): PortChain[] {
 function rawGroups(view: PortView, ips: readonly string[], bindings: readonly PortBinding[]): string[][] {
   const of = new Map(ips.map((ip): [string, PortBinding[]] => [ip, []]));
   for (const b of bindings) of.get(b.containerIp)?.push(b);
-  const bridgeOf = new Map(view.state.networks.map((n) => [n.name, n.bridge]));
+  const netOf = new Map(view.state.networks.map((n) => [n.name, n]));
   const out: string[][] = [];
   for (const [ip, list] of of) {
-    const bridge = bridgeOf.get(list[0]!.network);
-    if (bridge === undefined) continue;
-    const group = [directAccessDropRule(ip, bridge)];
+    const net = netOf.get(list[0]!.network);
+    if (net === undefined) continue;
+    const group = directAccessRules(view.state, net, view.family, ip);
     // 127.0.0.0/8 only: the IPv6 loopback address is not routable, Docker skips it.
     for (const b of list) if (view.family === 'ipv4' && isLoopback(parseAddress(b.hostIp)!)) group.push(loopbackDropRule(b));
-    out.push([...new Set(group)]);
+    if (group.length > 0) out.push([...new Set(group)]);
   }
   return out;
 }
@@ -334,9 +343,24 @@ export function unpublishDelta(
         own: false,
         position: 'bottom',
         // An address the state lists as an endpoint keeps its DROP (its container stays).
-        rule: (b) => (endpoints.has(b.containerIp) ? undefined : directAccessDropRule(b.containerIp, bridgeOf.get(b.network)!.bridge)),
+        rule: (b) => {
+          const rules = directAccessRules(view.state, bridgeOf.get(b.network)!, view.family, b.containerIp);
+          return endpoints.has(b.containerIp) ? undefined : rules[rules.length - 1];
+        },
         key: byIp,
       },
+      // Its trusted interfaces' ACCEPTs, the k-th of each network in the k-th chain entry.
+      ...Array.from({ length: Math.max(0, ...view.state.networks.map((n) => n.trustedHostInterfaces?.length ?? 0)) }, (_, k): PortChain => ({
+        table: 'raw',
+        chain: 'PREROUTING',
+        own: false,
+        position: 'bottom',
+        rule: (b) => {
+          const rules = directAccessRules(view.state, bridgeOf.get(b.network)!, view.family, b.containerIp);
+          return endpoints.has(b.containerIp) || k >= rules.length - 1 ? undefined : rules[k];
+        },
+        key: byIp,
+      })),
       {
         table: 'raw',
         chain: 'PREROUTING',

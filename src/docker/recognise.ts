@@ -92,6 +92,8 @@ const SHAPES: Record<string, Shape[]> = {
   'mangle/POSTROUTING': [{ re: /^-p sctp -m sctp --sport \d+ -j CHECKSUM --checksum-fill$/, bridgeGroups: [] }],
   'raw/PREROUTING': [
     { re: new RegExp(`^-d ${ADDR}/(32|128) ! -i ${IF} -j DROP$`), bridgeGroups: [2] },
+    // A trusted host interface's ACCEPT (Docker 28+): the interface must be one the state trusts.
+    { re: new RegExp(`^-d ${ADDR}/(32|128) -i ${IF} -j ACCEPT$`), bridgeGroups: [2] },
     { re: new RegExp(`^-d 127\\.${ADDR}/32 ! -i lo -p ${PROTO} -m \\1 --dport \\d+ -j DROP$`), bridgeGroups: [] },
   ],
 };
@@ -124,4 +126,22 @@ export function isDockerRule(
     if (bridgeGroups.every((g) => bridgeOk(m[g]!, known))) return true;
   }
   return false;
+}
+
+/**
+ * The interfaces of raw PREROUTING's `-d EP -i IF -j ACCEPT` rules for an address that one of
+ * Docker's direct-access DROPs protects (`-d EP ! -i BRIDGE -j DROP`, BRIDGE Docker's or in
+ * `bridges`): a network's trusted host interfaces (Docker 28+), also those a state no longer
+ * lists, so that their rules are known as Docker's and can go.
+ */
+export function trustedInterfacesIn(raw: readonly string[], bridges: ReadonlySet<string>): string[] {
+  const protectedIps = new Set<string>();
+  const accepts: Array<[string, string]> = [];
+  for (const rule of raw) {
+    const drop = /^-d (\S+) ! -i (\S+) -j DROP$/.exec(rule);
+    if (drop && bridgeOk(drop[2]!, bridges)) protectedIps.add(drop[1]!);
+    const accept = /^-d (\S+) -i (\S+) -j ACCEPT$/.exec(rule);
+    if (accept) accepts.push([accept[1]!, accept[2]!]);
+  }
+  return [...new Set(accepts.filter(([ip]) => protectedIps.has(ip)).map(([, i]) => i))];
 }

@@ -8,8 +8,8 @@
 
 import type { Family, TableName } from '../rules/model.js';
 import { hostCidr, isIPv4Text, parseAddress, isUnspecified } from './address.js';
-import type { DockerPort, DockerProto, DockerState } from './state.js';
-import { parsePortSpec, portFamily } from './state.js';
+import type { DockerNetwork, DockerPort, DockerProto, DockerState } from './state.js';
+import { hostIpOf, parsePortSpec, portFamily } from './state.js';
 
 export interface DockerChainRules {
   table: TableName;
@@ -149,6 +149,12 @@ export function dnatRule(b: PortBinding, bridge: string, skipOwnBridge: boolean,
 export function hairpinMasqueradeRule(b: PortBinding): string {
   const c = hostCidr(b.containerIp);
   return ['-s', c, '-d', c, '-p', b.proto, '-m', b.proto, '--dport', b.containerPort, '-j MASQUERADE'].join(' ');
+}
+
+/** The NAT target of a network's outgoing packets: MASQUERADE, or SNAT to its host address. */
+export function natTarget(net: DockerNetwork, family: Family): string {
+  const host = hostIpOf(net, family);
+  return host === undefined ? 'MASQUERADE' : `SNAT --to-source ${host}`;
 }
 
 /** filter DOCKER: let the DNATed packets through to the container port. */

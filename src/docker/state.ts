@@ -19,6 +19,11 @@
 // - A bridge is one plain interface name as an iptables rule names it (no `+` wildcard, no
 //   leading `!`, no quote); subnets of one family do not overlap between networks; container
 //   and endpoint addresses are usable host addresses of their subnet (issue 12).
+// - Gateway modes (com.docker.network.bridge.gateway_mode_ipv4/ipv6) and the SNAT host
+//   address (com.docker.network.host_ipv4/ipv6) are per family, absent meaning Docker's default
+//   (nat, MASQUERADE) and left out of the canonical state. `isolated` is for internal networks
+//   only and `nat-unprotected`/`isolated` did not exist before Docker 28 (v27.5.1 newGwMode:
+//   nat and routed), so classic refuses them, as dockerd did.
 // - Every refusal is one line naming the JSON path and the value (show(): bounded, so a deeply
 //   nested or non-finite value is described, not a stack overflow or `null`).
 
@@ -38,6 +43,9 @@ import {
 
 export type DockerLayout = 'classic' | 'v28' | 'v29' | 'nft';
 export type DockerProto = 'tcp' | 'udp' | 'sctp';
+/** Docker's gateway modes (bridge driver newGwMode). */
+export type GatewayMode = 'nat' | 'nat-unprotected' | 'routed' | 'isolated';
+export const GATEWAY_MODES: readonly GatewayMode[] = ['nat', 'nat-unprotected', 'routed', 'isolated'];
 
 export interface DockerNetwork {
   name: string;
@@ -53,6 +61,19 @@ export interface DockerNetwork {
   masquerade: boolean;
   /** `docker network create --internal` */
   internal: boolean;
+  /** com.docker.network.bridge.gateway_mode_ipv4; absent: nat. */
+  gatewayModeIpv4?: GatewayMode;
+  /** com.docker.network.bridge.gateway_mode_ipv6; absent: nat. */
+  gatewayModeIpv6?: GatewayMode;
+  /** com.docker.network.host_ipv4: `-j SNAT --to-source` this address instead of MASQUERADE. */
+  hostIpv4?: string;
+  /** com.docker.network.host_ipv6, the same for IPv6. */
+  hostIpv6?: string;
+  /**
+   * com.docker.network.bridge.trusted_host_interfaces (Docker 28+): host interfaces whose
+   * packets may reach the containers directly, as the bridge's own (raw `-d EP -i IF -j ACCEPT`).
+   */
+  trustedHostInterfaces?: string[];
 }
 
 export interface DockerPort {
@@ -83,6 +104,22 @@ export interface DockerState {
    * when a network has an IPv6 subnet.
    */
   ip6tables?: boolean;
+  /**
+   * dockerd --iptables, the same for IPv4 (v28, v29: `true` writes the chains and jumps of
+   * moby's "cleaned" iptables golden without an IPv4 network; `false` no IPv4 rule at all).
+   * Absent: IPv4 rules exactly when a network has an IPv4 subnet.
+   */
+  iptables?: boolean;
+  /**
+   * dockerd's allow-direct-routing (Docker 28+): no raw direct-access rules for any container.
+   * Absent: false.
+   */
+  allowDirectRouting?: boolean;
+  /**
+   * dockerd --bridge-accept-fwmark (Docker 29): packets with this mark[/mask] are accepted in
+   * DOCKER-FORWARD. Canonical as iptables-save prints it: `0x1`, `0x100/0xff00`.
+   */
+  acceptFwMark?: string;
   /** Top first: Docker inserts each new network's rules above the older ones'. */
   networks: DockerNetwork[];
   /** In the order their DNAT rules appear. */
@@ -104,8 +141,21 @@ export const DOCKER_PROTOS: readonly DockerProto[] = ['tcp', 'udp', 'sctp'];
 /** Linux IFNAMSIZ is 16 including the terminating NUL. */
 export const MAX_IFNAME_BYTES = 15;
 
-const STATE_KEYS = ['layout', 'userlandProxy', 'ip6tables', 'networks', 'ports', 'endpoints'];
-const NETWORK_KEYS = ['name', 'bridge', 'subnet', 'subnet6', 'icc', 'masquerade', 'internal'];
+const STATE_KEYS = ['layout', 'userlandProxy', 'iptables', 'ip6tables', 'allowDirectRouting', 'acceptFwMark', 'networks', 'ports', 'endpoints'];
+const NETWORK_KEYS = [
+  'name',
+  'bridge',
+  'subnet',
+  'subnet6',
+  'icc',
+  'masquerade',
+  'internal',
+  'gatewayModeIpv4',
+  'gatewayModeIpv6',
+  'hostIpv4',
+  'hostIpv6',
+  'trustedHostInterfaces',
+];
 const PORT_KEYS = ['network', 'proto', 'hostIp', 'hostPort', 'containerIp', 'containerPort'];
 const ENDPOINT_KEYS = ['network', 'ip'];
 
@@ -269,8 +319,78 @@ export function subnetFor(n: DockerNetwork, family: Family): string | undefined 
   return networkSubnets(n).find((s) => s.family === family)?.subnet;
 }
 
+/** A network's gateway mode in one family (Docker's default: nat). */
+export function gatewayModeOf(n: DockerNetwork, family: Family): GatewayMode {
+  return (family === 'ipv4' ? n.gatewayModeIpv4 : n.gatewayModeIpv6) ?? 'nat';
+}
+
+/** A network's SNAT host address in one family, if it has one. */
+export function hostIpOf(n: DockerNetwork, family: Family): string | undefined {
+  return family === 'ipv4' ? n.hostIpv4 : n.hostIpv6;
+}
+
+/** The gateway-mode and host-address keys of one network, checked, canonical, defaults left out. */
+function networkOptions(raw: Record<string, unknown>, path: string, layout: DockerLayout, internal: boolean): Partial<DockerNetwork> {
+  const out: Partial<DockerNetwork> = {};
+  for (const key of ['gatewayModeIpv4', 'gatewayModeIpv6'] as const) {
+    const v = raw[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || !GATEWAY_MODES.includes(v as GatewayMode)) {
+      throw new RangeError(`${path}.${key}: ${show(v)} is not one of ${GATEWAY_MODES.join(', ')}`);
+    }
+    if (v === 'isolated' && !internal) throw new RangeError(`${path}.${key}: "isolated" is for internal networks only (Docker refuses it otherwise)`);
+    if (layout === 'classic' && (v === 'nat-unprotected' || v === 'isolated')) {
+      throw new RangeError(`${path}.${key}: ${show(v)} does not exist before Docker 28 (classic has nat and routed)`);
+    }
+    if (v !== 'nat') out[key] = v as GatewayMode;
+  }
+  for (const [key, family] of [['hostIpv4', 'ipv4'], ['hostIpv6', 'ipv6']] as const) {
+    const v = raw[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'string') throw new TypeError(`${path}.${key}: ${show(v)} is not a string`);
+    const a = parseAddress(v);
+    if (!a) throw new RangeError(`${path}.${key}: ${show(v)} is not an IP address`);
+    if (a.family !== family) throw new RangeError(`${path}.${key}: ${show(v)} is not an ${family} address`);
+    out[key] = canonicalAddress(v)!;
+  }
+  const trusted = raw['trustedHostInterfaces'];
+  if (trusted !== undefined) {
+    const key = `${path}.trustedHostInterfaces`;
+    if (!Array.isArray(trusted)) throw new TypeError(`${key}: ${show(trusted)} is not an array of interface names`);
+    if (layout === 'classic' && trusted.length > 0) throw new RangeError(`${key}: trusted host interfaces do not exist before Docker 28`);
+    trusted.forEach((name: unknown, i: number) => {
+      if (typeof name !== 'string') throw new TypeError(`${key}[${i}]: ${show(name)} is not a string`);
+      checkInterfaceName(name, `${key}[${i}]`);
+      if (trusted.indexOf(name) !== i) throw new RangeError(`${key}[${i}]: ${show(name)} is already trustedHostInterfaces[${trusted.indexOf(name)}]`);
+    });
+    if (trusted.length > 0) out.trustedHostInterfaces = [...(trusted as string[])];
+  }
+  return out;
+}
+
 export function portFamily(p: DockerPort): Family {
   return parseAddress(p.containerIp)?.family ?? 'ipv4';
+}
+
+/**
+ * A firewall mark[/mask] as Docker reads it (Go's strconv.ParseUint(s, 0, 32): decimal, 0x, 0o
+ * or 0 octal, 0b), written as iptables-save prints xt_mark: hex, the mask left out when all ones.
+ */
+export function canonicalFwMark(text: string): string {
+  const num = (part: string, what: string): number => {
+    const t = part.replace(/_/g, '');
+    const m = /^(?:0[xX]([0-9a-fA-F]+)|0[oO]?([0-7]+)|0[bB]([01]+)|([1-9][0-9]*|0))$/.exec(t);
+    const v = m ? (m[1] !== undefined ? parseInt(m[1], 16) : m[2] !== undefined ? parseInt(m[2], 8) : m[3] !== undefined ? parseInt(m[3], 2) : Number(m[4])) : NaN;
+    if (part.startsWith('_') || part.endsWith('_') || !Number.isSafeInteger(v) || v > 0xffffffff) {
+      throw new RangeError(`acceptFwMark: ${show(text)} has ${what} ${show(part)}, not a number 0 to 4294967295`);
+    }
+    return v;
+  };
+  const [markText, maskText, ...rest] = text.split('/');
+  if (rest.length > 0) throw new RangeError(`acceptFwMark: ${show(text)} is not a mark or mark/mask`);
+  const mark = num(markText!, 'mark');
+  const mask = maskText === undefined ? 0xffffffff : num(maskText, 'mask');
+  return mask === 0xffffffff ? `0x${mark.toString(16)}` : `0x${mark.toString(16)}/0x${mask.toString(16)}`;
 }
 
 /** Validates untrusted JSON (already parsed) and returns it as a canonical DockerState. */
@@ -316,6 +436,7 @@ export function validateState(json: unknown): DockerState {
       masquerade: bool(raw, 'masquerade', `${path}.`, true),
       internal: bool(raw, 'internal', `${path}.`, false),
     };
+    Object.assign(net, networkOptions(raw, path, layout as DockerLayout, net.internal));
     if (raw.subnet6 !== undefined) {
       const s6 = subnetOf(raw.subnet6, `${path}.subnet6`);
       if (parsePrefix(s6)!.addr.family !== 'ipv6') throw new RangeError(`${path}.subnet6: ${show(raw.subnet6)} is not an IPv6 subnet`);
@@ -431,6 +552,21 @@ export function validateState(json: unknown): DockerState {
     });
   });
 
+  const allowDirectRouting = bool(json, 'allowDirectRouting', '', false);
+  if (allowDirectRouting && layout === 'classic') throw new RangeError('allowDirectRouting: true, but Docker before 28 has no direct-access rules to leave out');
+  let acceptFwMark: string | undefined;
+  if (json.acceptFwMark !== undefined) {
+    if (typeof json.acceptFwMark !== 'string') throw new TypeError(`acceptFwMark: ${show(json.acceptFwMark)} is not a string`);
+    if (layout !== 'v29') throw new RangeError('acceptFwMark: bridge-accept-fwmark is Docker 29\'s (layout v29)');
+    acceptFwMark = canonicalFwMark(json.acceptFwMark);
+  }
+  let iptables: boolean | undefined;
+  if (json.iptables !== undefined) {
+    if (typeof json.iptables !== 'boolean') throw new TypeError(`iptables: ${show(json.iptables)} is not a boolean`);
+    // Docker 27's IPv4 chains without an IPv4 network are not modelled (no golden holds them).
+    if (json.iptables && layout === 'classic') throw new RangeError('iptables: true is modelled for v28 and v29 only (classic: leave it out, or false)');
+    iptables = json.iptables;
+  }
   let ip6tables: boolean | undefined;
   if (json.ip6tables !== undefined) {
     if (typeof json.ip6tables !== 'boolean') throw new TypeError(`ip6tables: ${show(json.ip6tables)} is not a boolean`);
@@ -439,7 +575,10 @@ export function validateState(json: unknown): DockerState {
   const state: DockerState = {
     layout: layout as DockerLayout,
     userlandProxy,
+    ...(iptables !== undefined ? { iptables } : {}),
     ...(ip6tables !== undefined ? { ip6tables } : {}),
+    ...(allowDirectRouting ? { allowDirectRouting } : {}),
+    ...(acceptFwMark !== undefined ? { acceptFwMark } : {}),
     networks,
     ports,
   };

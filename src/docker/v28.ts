@@ -22,13 +22,28 @@
 // userland proxy there is no nat `-A DOCKER -i BRIDGE -j RETURN`; the SCTP checksum rule is
 // gone from the code.
 //
-// gw_mode (routed, nat-unprotected), the SNAT host address, trusted interfaces, direct routing
-// and v29's accept-fwmark are not modelled: every network is gw_mode=nat with MASQUERADE.
+// Gateway modes, per family (network.go, port.go, endpoint.go; the TestIptabler gwm= and snat=
+// goldens): `routed` writes no subnet MASQUERADE (the nat RETURN of v28's userland proxy still
+// follows `masquerade`), appends `-o BRIDGE -p icmp -j ACCEPT` to filter DOCKER before the
+// network's default DROP, and in v28 inserts `-i BRIDGE -m conntrack --ctstate
+// RELATED,ESTABLISHED -j ACCEPT` and `-o BRIDGE -j RETURN` at the top of
+// DOCKER-ISOLATION-STAGE-1; `nat-unprotected` makes the default rule ACCEPT and writes no
+// per-port ACCEPT; both write no raw direct-access DROP (the loopback DROPs stay). A port's DNAT
+// is the same in every mode: the iptabler writes one for every binding with a host port (the
+// bridge driver gives a routed family's bindings none; iptkit writes what the iptabler writes
+// for the binding it is given). `isolated` is an internal network's and changes no rule. The
+// SNAT host address turns the subnet and hairpin-LOCAL MASQUERADEs into `-j SNAT --to-source
+// ADDRESS`.
+//
+// A network's trusted host interfaces put `-d EP -i IF -j ACCEPT` before each of its
+// containers' direct-access DROP; the daemon's allow-direct-routing leaves both out
+// (endpoint.go). Docker 29's bridge-accept-fwmark inserts `-m mark --mark M -j ACCEPT` at the
+// top of DOCKER-FORWARD with each external network (network.go).
 
 import type { Family } from '../rules/model.js';
 import { isLoopback, parseAddress, hostCidr } from './address.js';
-import type { DockerState } from './state.js';
-import { subnetFor } from './state.js';
+import type { DockerNetwork, DockerState, GatewayMode } from './state.js';
+import { gatewayModeOf, subnetFor } from './state.js';
 import { internalDropRules } from './classic.js';
 import {
   DOCKER_BRIDGE_CHAIN,
@@ -46,6 +61,7 @@ import {
   firstPerContainerPort,
   hairpinMasqueradeRule,
   natJumpRules,
+  natTarget,
   unique,
   type DockerFamilyRuleset,
   type PortBinding,
@@ -54,6 +70,32 @@ import {
 /** raw PREROUTING: the direct-access DROP for one container address. */
 export function directAccessDropRule(ip: string, bridge: string): string {
   return `-d ${hostCidr(ip)} ! -i ${bridge} -j DROP`;
+}
+
+/** Whether a network of this gateway mode drops packets routed straight to its containers (endpoint.go). */
+export function filtersDirectAccess(mode: GatewayMode): boolean {
+  return mode !== 'routed' && mode !== 'nat-unprotected';
+}
+
+/**
+ * raw PREROUTING: the rules that keep packets routed from outside away from one container
+ * (endpoint.go filterDirectAccess): an ACCEPT per trusted host interface, then the DROP of
+ * everything not from the bridge. None for a routed or nat-unprotected family, nor with the
+ * daemon's allow-direct-routing.
+ */
+export function directAccessRules(state: DockerState, net: DockerNetwork, family: Family, ip: string): string[] {
+  if (state.allowDirectRouting === true || !filtersDirectAccess(gatewayModeOf(net, family))) return [];
+  return [...(net.trustedHostInterfaces ?? []).map((i) => trustedAcceptRule(ip, i)), directAccessDropRule(ip, net.bridge)];
+}
+
+/** raw PREROUTING: a trusted host interface's packets to a container. */
+export function trustedAcceptRule(ip: string, iface: string): string {
+  return `-d ${hostCidr(ip)} -i ${iface} -j ACCEPT`;
+}
+
+/** filter DOCKER: the ICMP a routed network accepts. */
+export function routedIcmpRule(family: Family, bridge: string): string {
+  return `-o ${bridge} -p ${family === 'ipv4' ? 'icmp' : 'ipv6-icmp'} -j ACCEPT`;
 }
 
 /** raw PREROUTING: remote packets for a port published on a loopback address. */
@@ -84,7 +126,7 @@ function rawRules(state: DockerState, family: Family, bindings: PortBinding[]): 
   for (const { ip, network } of order) {
     const net = netOf.get(network)!;
     if (net.internal) continue;
-    out.push(directAccessDropRule(ip, net.bridge));
+    out.push(...directAccessRules(state, net, family, ip));
     for (const b of bindings) {
       // 127.0.0.0/8 only: the IPv6 loopback address is not routable, Docker skips it.
       if (b.containerIp === ip && family === 'ipv4' && isLoopback(parseAddress(b.hostIp)!)) out.push(loopbackDropRule(b));
@@ -121,18 +163,33 @@ function iptablerRules(state: DockerState, family: Family, generation: 'v28' | '
     ...(hairpin || v29 ? [] : external.filter((n) => n.masquerade).map((n) => `-i ${n.bridge} -j RETURN`)),
     ...bindings.map((b) => dnatRule(b, bridgeOf.get(b.network)!, !hairpin, true)),
   ];
+  const mode = (n: DockerNetwork): GatewayMode => gatewayModeOf(n, family);
   const postroutingTop = external.flatMap((n) => [
-    ...(hairpin ? [`-o ${n.bridge} -m addrtype --src-type LOCAL -j MASQUERADE`] : []),
-    ...(n.masquerade ? [`-s ${subnetFor(n, family)!} ! -o ${n.bridge} -j MASQUERADE`] : []),
+    ...(hairpin ? [`-o ${n.bridge} -m addrtype --src-type LOCAL -j ${natTarget(n, family)}`] : []),
+    ...(n.masquerade && mode(n) !== 'routed' ? [`-s ${subnetFor(n, family)!} ! -o ${n.bridge} -j ${natTarget(n, family)}`] : []),
   ]);
   const containerPorts = firstPerContainerPort(bindings);
   const postroutingBottom = hairpin ? containerPorts.map(hairpinMasqueradeRule) : [];
 
   // Per-port ACCEPTs are inserted: the first published port ends up last. A rule that already
-  // exists is not inserted again, so the first occurrence decides the position.
-  const accepts = containerPorts.map((b) => acceptPortRule(b, bridgeOf.get(b.network)!)).reverse();
-  const filterDocker = [...accepts, ...externalOldestFirst.map((n) => `! -i ${n.bridge} -o ${n.bridge} -j DROP`)];
+  // exists is not inserted again, so the first occurrence decides the position. A
+  // nat-unprotected network's ports need none: its default rule accepts everything.
+  const netOf = new Map(state.networks.map((n) => [n.name, n]));
+  const accepts = containerPorts
+    .filter((b) => mode(netOf.get(b.network)!) !== 'nat-unprotected')
+    .map((b) => acceptPortRule(b, bridgeOf.get(b.network)!))
+    .reverse();
+  const filterDocker = [
+    ...accepts,
+    ...externalOldestFirst.flatMap((n) => [
+      ...(mode(n) === 'routed' ? [routedIcmpRule(family, n.bridge)] : []),
+      `! -i ${n.bridge} -o ${n.bridge} -j ${mode(n) === 'nat-unprotected' ? 'ACCEPT' : 'DROP'}`,
+    ]),
+  ];
   const dockerForward = [
+    // Docker 29's bridge-accept-fwmark, inserted above the jumps by the first external
+    // network (a daemon started afresh; the same rule text for every network, so one).
+    ...(state.acceptFwMark !== undefined && external.length > 0 ? [`-m mark --mark ${state.acceptFwMark} -j ACCEPT`] : []),
     `-j ${DOCKER_CT_CHAIN}`,
     `-j ${v29 ? DOCKER_INTERNAL_CHAIN : ISOLATION_STAGE_1}`,
     `-j ${DOCKER_BRIDGE_CHAIN}`,
@@ -146,8 +203,16 @@ function iptablerRules(state: DockerState, family: Family, generation: 'v28' | '
   ];
   // Each internal network inserts its two DROPs at the top: the newest network's come first.
   const internalDrops = nets.filter((n) => n.internal).flatMap((n) => internalDropRules(family, n.bridge, subnetFor(n, family)!));
+  // v28's isolation: an internal network's DROPs and a routed network's ACCEPT of replies and
+  // RETURN are inserted at the top (newest network first), the stage-2 jumps appended.
   const isolation1 = [
-    ...internalDrops,
+    ...nets.flatMap((n) =>
+      n.internal
+        ? internalDropRules(family, n.bridge, subnetFor(n, family)!)
+        : mode(n) === 'routed'
+          ? [`-i ${n.bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`, `-o ${n.bridge} -j RETURN`]
+          : [],
+    ),
     ...externalOldestFirst.map((n) => `-i ${n.bridge} ! -o ${n.bridge} -j ${ISOLATION_STAGE_2}`),
   ];
   const isolation2 = external.map((n) => `-o ${n.bridge} -j DROP`);

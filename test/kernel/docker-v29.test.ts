@@ -16,6 +16,8 @@ import { isRoot, saveLines, withNetns, type Netns } from '../helpers/netns.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'iptkit-docker29-'));
 process.env['XTABLES_LOCKFILE'] = join(tmp, 'xtables.lock');
+// iptkit's run directory (the Docker record of each apply): this file's own.
+process.env['IPTKIT_INTENT_DIR'] = join(tmp, 'run');
 function file(name: string, value: unknown): string {
   const p = join(tmp, name);
   writeFileSync(p, JSON.stringify(value));
@@ -48,6 +50,97 @@ function bridges(ns: Netns): void {
 }
 
 const chainsOf = (lines: string[]): string[] => lines.filter((l) => l.startsWith(':')).map((l) => l.slice(1).split(' ')[0]!);
+
+/**
+ * Names and options the rules cannot hold (issue 11): a routed network with a SNAT address no
+ * rule shows, a network without NAT (no rule names its subnet), an isolated internal network
+ * that does not masquerade, a nat-unprotected network, ip6tables off, Docker 29's
+ * bridge-accept-fwmark; in the form a host reads
+ * back as (endpoints: every container address, as Docker joins them).
+ */
+const named: DockerState = validateState({
+  layout: 'v29',
+  userlandProxy: true,
+  ip6tables: false,
+  acceptFwMark: '0x1/0xff',
+  networks: [
+    { name: 'web', bridge: 'br-0123456789ab', subnet: '10.50.0.0/16', gatewayModeIpv4: 'routed', hostIpv4: '192.0.2.7' },
+    { name: 'db', bridge: 'br-ba9876543210', subnet: '10.51.0.0/16', masquerade: false },
+    { name: 'open', bridge: 'br-0000000000cc', subnet: '10.52.0.0/16', gatewayModeIpv4: 'nat-unprotected', hostIpv4: '192.0.2.9' },
+    { name: 'vault', bridge: 'br-00000000beef', subnet: '10.53.0.0/16', internal: true, masquerade: false, gatewayModeIpv4: 'isolated' },
+  ],
+  ports: [
+    { network: 'web', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerIp: '10.50.0.2', containerPort: 80 },
+    { network: 'open', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8443, containerIp: '10.52.0.2', containerPort: 443 },
+  ],
+});
+
+describe.skipIf(!isRoot).each(BACKENDS)('the state given to apply is the state read back, $backend back end', (b) => {
+  const common = (ns: Netns) => ['--backend', b.backend, '--netns', ns.name];
+
+  test('names and options round-trip through the record beside the rules; publish takes the names', () =>
+    withNetns(async (ns) => {
+      for (const n of named.networks) ns.ok('ip', ['link', 'add', n.bridge, 'type', 'bridge']);
+      const applied = await iptkit('docker', 'apply', ...common(ns), file(`named-${b.backend}.json`, named));
+      expect(applied.code, applied.stderr).toBe(0);
+      // Docker's rules are Docker's text: no comment, no match of iptkit's in them.
+      for (const t of ['nat', 'filter', 'raw']) expect(ns.ok(b.save, ['-t', t])).not.toMatch(/comment|iptkit/);
+      expect(ns.ok(b.save, ['-t', 'nat'])).toContain('-A POSTROUTING -s 10.52.0.0/16 ! -o br-0000000000cc -j SNAT --to-source 192.0.2.9');
+      expect(ns.ok(b.save, ['-t', 'filter'])).toContain('-A DOCKER-FORWARD -m mark --mark 0x1/0xff -j ACCEPT\n-A DOCKER-FORWARD -j DOCKER-CT');
+
+      const read = await iptkit('docker', 'state', ...common(ns));
+      expect(read.code, read.stderr).toBe(0);
+      expect(JSON.parse(read.stdout)).toEqual(named);
+
+      // publish by the state's network name, and by its bridge, without a state file.
+      const pub = await iptkit('docker', 'publish', ...common(ns), '--network', 'web', '--container-ip', '10.50.0.3', '9090:90/tcp');
+      expect(pub.code, pub.stderr).toBe(0);
+      const viaBridge = await iptkit('docker', 'publish', ...common(ns), '--network', 'br-0000000000cc', '--container-ip', '10.52.0.3', '9443:443/tcp');
+      expect(viaBridge.code, viaBridge.stderr).toBe(0);
+      // The nat-unprotected network's port has no ACCEPT of its own; the routed one's has.
+      const filter = ns.ok(b.save, ['-t', 'filter']);
+      expect(filter).toContain('-A DOCKER -d 10.50.0.3/32 ! -i br-0123456789ab -o br-0123456789ab -p tcp -m tcp --dport 90 -j ACCEPT');
+      expect(filter).not.toContain('-d 10.52.0.3/32');
+      const after = await DockerHost.open({ backend: b.backend, netns: ns.name }).then((h) => h.inferState());
+      expect(after.networks).toEqual(named.networks);
+      expect(after.ports.map((p) => `${p.network} ${p.hostPort}`)).toEqual(['web 8080', 'open 8443', 'web 9090', 'open 9443']);
+
+      const doc = await iptkit('docker', 'doctor', ...common(ns));
+      expect(doc.stdout, doc.stderr).toBe('no problems found\n');
+    }, 'iptkit-docker'));
+});
+
+describe.skipIf(!isRoot).each(BACKENDS)('gateway modes, SNAT, trusted interfaces on a live kernel, $backend back end', (b) => {
+  test('applied, they are what the model writes and doctor finds nothing; changed back, nothing of them stays', () =>
+    withNetns(async (ns) => {
+      for (const n of named.networks) ns.ok('ip', ['link', 'add', n.bridge, 'type', 'bridge']);
+      const host = await DockerHost.open({ backend: b.backend, netns: ns.name });
+      const full = (layout: string) => ({
+        ...named,
+        layout,
+        ...(layout === 'v29' ? {} : { acceptFwMark: undefined }),
+        networks: named.networks.map((n) => (n.name === 'db' ? { ...n, trustedHostInterfaces: ['eth9', 'wg0'] } : n)),
+        endpoints: [{ network: 'db', ip: '10.51.0.5' }],
+      });
+      const plain = (layout: string) => ({
+        layout,
+        networks: named.networks.map(({ gatewayModeIpv4: _m, hostIpv4: _h, trustedHostInterfaces: _t, ...n }) => ({ ...n, ...(n.internal ? {} : { masquerade: true }) })),
+        ports: named.ports,
+        endpoints: [{ network: 'db', ip: '10.51.0.5' }],
+      });
+      for (const layout of ['v28', 'v29', 'v28']) {
+        await host.apply(full(layout));
+        expect(await host.doctor(full(layout)), layout).toEqual([]);
+        const raw = ns.ok(b.save, ['-t', 'raw']);
+        expect(raw).toContain('-A PREROUTING -d 10.51.0.5/32 -i eth9 -j ACCEPT\n-A PREROUTING -d 10.51.0.5/32 -i wg0 -j ACCEPT\n-A PREROUTING -d 10.51.0.5/32 ! -i br-ba9876543210 -j DROP');
+        expect(ns.ok(b.save, ['-t', 'filter'])).toContain('-A DOCKER -o br-0123456789ab -p icmp -j ACCEPT');
+        await host.apply(plain(layout));
+        expect(await host.doctor(plain(layout)), layout).toEqual([]);
+        const after = ns.ok(b.save, ['-t', 'raw']) + ns.ok(b.save, ['-t', 'filter']) + ns.ok(b.save, ['-t', 'nat']);
+        expect(after).not.toMatch(/ -i (eth9|wg0) | -p icmp |SNAT|! -i br-0000000000cc -o br-0000000000cc -j ACCEPT|--mark/);
+      }
+    }, 'iptkit-docker'));
+});
 
 describe.skipIf(!isRoot).each(BACKENDS)('layout v29 on a live kernel, $backend back end', (b) => {
   const common = (ns: Netns) => ['--backend', b.backend, '--netns', ns.name];

@@ -16,7 +16,7 @@ import type { Family } from '../../src/rules/model.js';
 const root = new URL('../../', import.meta.url);
 const json = (path: string): Record<string, unknown> => JSON.parse(readFileSync(new URL(path, root), 'utf8')) as Record<string, unknown>;
 
-const states: Array<[string, Record<string, unknown>]> = [
+const states: Array<[string, Record<string, unknown>, string[]?]> = [
   ['seed', json('fixtures/seed-docker-host.json')],
   ...['classic-mixed', 'classic-hairpin', 'v28-mixed', 'v28-hairpin'].map((n): [string, Record<string, unknown>] => [n, json(`test/golden/docker/${n}.json`)]),
   [
@@ -46,12 +46,48 @@ const states: Array<[string, Record<string, unknown>]> = [
       ],
     },
   ],
+  [
+    'gateway modes and SNAT addresses',
+    {
+      networks: [
+        { name: 'r', bridge: 'br-routed', subnet: '10.20.0.0/16', subnet6: 'fd20::/64', gatewayModeIpv4: 'routed', gatewayModeIpv6: 'routed', hostIpv6: 'fd34:d0d4:672f::123' },
+        { name: 's', bridge: 'br-snat', subnet: '10.21.0.0/16', subnet6: 'fd21::/64', hostIpv4: '192.168.123.0', hostIpv6: '2001:db8::1', gatewayModeIpv6: 'routed' },
+      ],
+      ports: [
+        { network: 'r', proto: 'tcp', hostIp: '127.0.0.1', hostPort: 8080, containerIp: '10.20.0.2', containerPort: 80 },
+        { network: 's', proto: 'udp', hostIp: '::', hostPort: 53, containerIp: 'fd21::5', containerPort: 53 },
+      ],
+    },
+  ],
+  [
+    'nat-unprotected, isolated, trusted interfaces (Docker 28+)',
+    {
+      networks: [
+        { name: 'u', bridge: 'br-unprot', subnet: '10.22.0.0/16', subnet6: 'fd22::/64', gatewayModeIpv4: 'nat-unprotected', gatewayModeIpv6: 'nat-unprotected', hostIpv4: '203.0.113.7' },
+        { name: 'iso', bridge: 'br-iso', subnet: '10.23.0.0/16', internal: true, gatewayModeIpv4: 'isolated' },
+        { name: 't', bridge: 'br-trusted', subnet: '10.24.0.0/16', subnet6: 'fd24::/64', trustedHostInterfaces: ['eth1', 'wg.0'] },
+      ],
+      ports: [{ network: 'u', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 80, containerIp: '10.22.0.2', containerPort: 80 }],
+      endpoints: [{ network: 't', ip: '10.24.0.9' }, { network: 't', ip: 'fd24::9' }],
+    },
+    ['v28', 'v29'],
+  ],
+  [
+    'bridge-accept-fwmark (Docker 29), with and without a mask',
+    {
+      acceptFwMark: '0x10/0xff0',
+      networks: [{ name: 'a', bridge: 'br-fwmark', subnet: '10.25.0.0/16', subnet6: 'fd25::/64' }],
+      ports: [],
+    },
+    ['v29'],
+  ],
+  ['bridge-accept-fwmark, a bare mark', { acceptFwMark: '7', networks: [{ name: 'a', bridge: 'br-fwmark', subnet: '10.25.0.0/16' }], ports: [] }, ['v29']],
 ];
 
-/** The state in each layout with iptables rules, with the userland proxy on and off. */
-function variants(state: Record<string, unknown>): DockerState[] {
+/** The state in each layout with iptables rules (or those given), with the userland proxy on and off. */
+function variants(state: Record<string, unknown>, layouts = ['classic', 'v28', 'v29']): DockerState[] {
   const out: DockerState[] = [];
-  for (const layout of ['classic', 'v28', 'v29']) {
+  for (const layout of layouts) {
     for (const userlandProxy of [true, false]) out.push(validateState({ ...state, layout, userlandProxy }));
   }
   return out;
@@ -60,8 +96,8 @@ function variants(state: Record<string, unknown>): DockerState[] {
 const isSctp = (rule: string): boolean => rule.includes('-p sctp');
 
 describe('the rule texts of the Docker rulesets are canonical', () => {
-  for (const [name, state] of states) {
-    for (const s of variants(state)) {
+  for (const [name, state, layouts] of states) {
+    for (const s of variants(state, layouts)) {
       it(`${name}, ${s.layout}, userland proxy ${s.userlandProxy ? 'on' : 'off'}`, () => {
         const rs = desiredRules(s);
         let seen = 0;
@@ -79,8 +115,8 @@ describe('the rule texts of the Docker rulesets are canonical', () => {
   // checksum rule with `-m sctp --sport` (classic only), as the native dialect's xt_sctp prints them.
   it('the rules of SCTP ports, every state and layout', () => {
     const texts: Record<Family, Set<string>> = { ipv4: new Set(), ipv6: new Set() };
-    for (const [, state] of states) {
-      for (const s of variants(state)) {
+    for (const [, state, layouts] of states) {
+      for (const s of variants(state, layouts)) {
         const rs = desiredRules(s);
         for (const family of ['ipv4', 'ipv6'] as Family[]) for (const r of allRules(rs[family])) if (isSctp(r.rule)) texts[family].add(r.rule);
       }

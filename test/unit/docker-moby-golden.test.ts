@@ -8,16 +8,18 @@
 // 8080 to container port 80 on 0.0.0.0 and :: (bindlh=true: 127.0.0.1 and ::1); hairpin=true
 // is the userland proxy off; the dump is `iptables-save -t raw`, `-t filter`, `-t nat`. The
 // test does not create DOCKER-USER (the daemon's controller does: TestUserChain, below), so
-// those two lines are left out of ours. Cases not expressible in the state (gw_mode routed and
-// nat-unprotected, the SNAT host address) are counted, not compared; the "cleaned" and "no"
+// those two lines are left out of ours. gwm= is the network's gateway mode in both families
+// (gatewayModeIpv4/6) and snat=true its host addresses 192.168.123.0 and fd34:d0d4:672f::123
+// (hostIpv4/6), as the test sets them. Every case is compared; the "cleaned" and "no"
 // ip6tables cases (the daemon's chains with no IPv6 network; ip6tables off) are the
 // `ip6tables` skeleton's, below.
 
 import { describe, expect, it } from 'vitest';
-import { validateState, type DockerLayout, type DockerState } from '../../src/docker/state.js';
+import { validateState, type DockerLayout, type DockerState, type GatewayMode } from '../../src/docker/state.js';
 import { desiredRules } from '../../src/docker/desired.js';
 import { toSaveText } from '../../src/docker/ruleset.js';
 import { inferState } from '../../src/docker/infer.js';
+import { doctor } from '../../src/docker/doctor.js';
 import { readMobyGoldens, tablesOfGolden } from '../helpers/moby.js';
 
 const EMPTY: Record<string, string> = {
@@ -44,24 +46,18 @@ interface Case {
   icc: boolean;
   masq: boolean;
   bindlh: boolean;
+  gwm: GatewayMode;
+  snat: boolean;
 }
 
-/** The case a TestIptabler golden name describes, or why the state cannot express it. */
+/** The case a TestIptabler golden name describes, or why it is not a network's case. */
 function caseOf(name: string): Case | string {
   const params = new Map(name.split(',').map((kv) => kv.split('=') as [string, string]));
   if (params.has('cleaned') || name === 'no') return 'no network';
-  if (params.get('internal') === 'true') {
-    return { hairpin: params.get('hairpin') === 'true', internal: true, icc: params.get('icc') === 'true', masq: true, bindlh: false };
-  }
-  if (params.get('gwm') !== 'nat') return `gw_mode ${params.get('gwm')}`;
-  if (params.get('snat') !== 'false') return 'SNAT host address';
-  return {
-    hairpin: params.get('hairpin') === 'true',
-    internal: false,
-    icc: params.get('icc') === 'true',
-    masq: params.get('masq') === 'true',
-    bindlh: params.get('bindlh') === 'true',
-  };
+  const on = (k: string): boolean => params.get(k) === 'true';
+  if (on('internal')) return { hairpin: on('hairpin'), internal: true, icc: on('icc'), masq: true, bindlh: false, gwm: 'nat', snat: false };
+  const gwm = params.get('gwm') as GatewayMode;
+  return { hairpin: on('hairpin'), internal: false, icc: on('icc'), masq: on('masq'), bindlh: on('bindlh'), gwm, snat: on('snat') };
 }
 
 function stateOf(layout: DockerLayout, c: Case): DockerState {
@@ -70,7 +66,18 @@ function stateOf(layout: DockerLayout, c: Case): DockerState {
     layout,
     userlandProxy: !c.hairpin,
     networks: [
-      { name: 'dummy', bridge: 'br-dummy', subnet: '192.168.0.0/24', subnet6: 'fd49:efd7:54aa::/64', icc: c.icc, masquerade: c.masq, internal: c.internal },
+      {
+        name: 'dummy',
+        bridge: 'br-dummy',
+        subnet: '192.168.0.0/24',
+        subnet6: 'fd49:efd7:54aa::/64',
+        icc: c.icc,
+        masquerade: c.masq,
+        internal: c.internal,
+        gatewayModeIpv4: c.gwm,
+        gatewayModeIpv6: c.gwm,
+        ...(c.snat ? { hostIpv4: '192.168.123.0', hostIpv6: 'fd34:d0d4:672f::123' } : {}),
+      },
     ],
     ports: c.internal
       ? []
@@ -81,9 +88,10 @@ function stateOf(layout: DockerLayout, c: Case): DockerState {
 }
 
 const SOURCES: Array<{ file: string; layout: DockerLayout; modelled: number }> = [
-  // 16 external cases (hairpin × icc × masq × bindlh) + 4 internal (hairpin × icc), both families.
-  { file: 'v28.5.2.txt', layout: 'v28', modelled: 40 },
-  { file: 'docker-v29.7.2.txt', layout: 'v29', modelled: 40 },
+  // 96 external cases (hairpin × icc × masq × bindlh × snat × gwm nat, nat-unprotected,
+  // routed) + 4 internal (hairpin × icc), both families: every network case Docker's test has.
+  { file: 'v28.5.2.txt', layout: 'v28', modelled: 200 },
+  { file: 'docker-v29.7.2.txt', layout: 'v29', modelled: 200 },
 ];
 
 for (const { file, layout, modelled } of SOURCES) {
@@ -91,10 +99,14 @@ for (const { file, layout, modelled } of SOURCES) {
     const goldens = readMobyGoldens(file);
     const cases = [...goldens].filter(([n]) => n.startsWith('TestIptabler/'));
     let compared = 0;
+    const skipped = new Set<string>();
     for (const [name, golden] of cases) {
       const m = /^TestIptabler\/(.*)__(ip6?tables)$/.exec(name)!;
       const c = caseOf(m[1]!);
-      if (typeof c === 'string') continue;
+      if (typeof c === 'string') {
+        skipped.add(c);
+        continue;
+      }
       compared++;
       const family = m[2] === 'iptables' ? 'ipv4' : 'ipv6';
       it(`${m[1]} (${m[2]})`, () => {
@@ -109,10 +121,17 @@ for (const { file, layout, modelled } of SOURCES) {
         expect(inferred.layout).toBe(layout);
         expect(inferred.userlandProxy).toBe(!c.hairpin);
         expect(dump(inferred, family).text).toBe(golden);
+        // The gateway mode and the SNAT address read back wherever a rule shows them.
+        const n = inferred.networks[0]!;
+        const v4 = family === 'ipv4';
+        if (!c.internal) expect(v4 ? n.gatewayModeIpv4 : n.gatewayModeIpv6).toBe(c.gwm === 'nat' ? undefined : c.gwm);
+        const snatShown = !c.internal && c.snat && (c.hairpin || (c.masq && c.gwm !== 'routed'));
+        if (snatShown || !c.snat) expect(v4 ? n.hostIpv4 : n.hostIpv6).toBe(snatShown ? (v4 ? '192.168.123.0' : 'fd34:d0d4:672f::123') : undefined);
       });
     }
-    it(`compares all ${modelled} cases the state can express`, () => {
+    it(`compares all ${modelled} network cases; only the no-network ones are left to the skeleton tests`, () => {
       expect(compared).toBe(modelled);
+      expect([...skipped]).toEqual(['no network']);
     });
   });
 }
@@ -152,8 +171,29 @@ for (const { file, layout } of SOURCES) {
     it('ip6tables absent: no IPv6 rule for an IPv4-only host (as before)', () => {
       expect(dump(v4only(false, undefined, true), 'ipv6').text).toBe(goldens.get('TestIptabler/no__ip6tables'));
     });
+    // --iptables, the same for IPv4: an IPv6-only host's IPv4 tables.
+    const v6only = (hairpin: boolean, iptables: boolean): DockerState =>
+      validateState({
+        layout,
+        userlandProxy: !hairpin,
+        iptables,
+        networks: [{ name: 'dummy', bridge: 'br-dummy', subnet: 'fd49:efd7:54aa::/64' }],
+        ports: [{ network: 'dummy', proto: 'tcp', hostIp: '::', hostPort: 8080, containerIp: 'fd49:efd7:54aa::1', containerPort: 80 }],
+      });
+    for (const hairpin of [false, true]) {
+      it(`iptables on, hairpin=${hairpin}, an IPv6-only network: the IPv4 tables are the "cleaned" golden, and read back`, () => {
+        const state = v6only(hairpin, true);
+        expect(dump(state, 'ipv4')).toEqual({ text: goldens.get(`TestIptabler/cleaned,hairpin=${hairpin}__iptables`), otherTables: [] });
+        const saves = (['ipv4', 'ipv6'] as const).map((family) => ({ family, tables: toSaveText(desiredRules(state)[family]) }));
+        expect(inferState(saves, { networks: [{ bridge: 'br-dummy', name: 'dummy' }] })).toEqual(state);
+      });
+    }
+    it('iptables off: no IPv4 rule even for a dual-stack network (the "no" golden)', () => {
+      const state = { ...stateOf(layout, { hairpin: false, internal: false, icc: true, masq: true, bindlh: false, gwm: 'nat', snat: false }), iptables: false };
+      expect(dump(state, 'ipv4').text).toBe(goldens.get('TestIptabler/no__iptables'));
+    });
     it('ip6tables off: no IPv6 rule even for a dual-stack network (the "no" golden)', () => {
-      const state = { ...stateOf(layout, { hairpin: false, internal: false, icc: true, masq: true, bindlh: false }), ip6tables: false };
+      const state = { ...stateOf(layout, { hairpin: false, internal: false, icc: true, masq: true, bindlh: false, gwm: 'nat', snat: false }), ip6tables: false };
       expect(dump(state, 'ipv6').text).toBe(goldens.get('TestIptabler/no__ip6tables'));
     });
   });
@@ -165,7 +205,7 @@ describe('DOCKER-USER and the FORWARD jumps against TestUserChain', () => {
     for (const fam of ['4', '6'] as const) {
       it(`${layout}: filter FORWARD, DOCKER-FORWARD and DOCKER-USER as moby ${file.replace(/\.txt$/, '')} leaves them (ipv${fam})`, () => {
         const family = fam === '4' ? 'ipv4' : 'ipv6';
-        const state = stateOf(layout, { hairpin: false, internal: true, icc: true, masq: true, bindlh: false });
+        const state = stateOf(layout, { hairpin: false, internal: true, icc: true, masq: true, bindlh: false, gwm: 'nat', snat: false });
         const rs = desiredRules(state)[family];
         const chainS = (chain: string): string => {
           const rules = chain === 'FORWARD'
@@ -181,5 +221,38 @@ describe('DOCKER-USER and the FORWARD jumps against TestUserChain', () => {
         expect(chainS('DOCKER-USER')).toBe(g('usrafter'));
       });
     }
+  }
+});
+
+// doctor on Docker's own hosts: every network case of TestIptabler (gateway modes, SNAT, both
+// families), with the DOCKER-USER chain and jump the daemon adds (TestUserChain), holds no
+// error; with the state that made it, no finding at all.
+describe('doctor knows every TestIptabler host', () => {
+  /** Docker's dump with DOCKER-USER as the daemon adds it: the chain, and FORWARD's first jump. */
+  const withUserChain = (golden: string): Record<string, string> => {
+    const tables = tablesOfGolden(golden);
+    tables.filter = tables.filter!.replace(':DOCKER - [0:0]\n', ':DOCKER - [0:0]\n:DOCKER-USER - [0:0]\n').replace(
+      /^(-A FORWARD )/m,
+      '-A FORWARD -j DOCKER-USER\n$1',
+    );
+    return tables;
+  };
+  for (const { file, layout } of SOURCES) {
+    const goldens = readMobyGoldens(file);
+    it(`${layout}: no error without a state, no finding with it (moby ${file.replace(/\.txt$/, '')})`, () => {
+      let checked = 0;
+      for (const [name, golden] of goldens) {
+        const m = /^TestIptabler\/(.*)__(ip6?tables)$/.exec(name);
+        const c = m ? caseOf(m[1]!) : 'not TestIptabler';
+        if (typeof c === 'string') continue;
+        const family = m![2] === 'iptables' ? 'ipv4' : 'ipv6';
+        const saves = [{ family, tables: withUserChain(golden) }] as const;
+        const errors = doctor(saves).filter((x) => x.severity === 'error');
+        expect({ name, errors }).toEqual({ name, errors: [] });
+        expect({ name, findings: doctor(saves, { state: stateOf(layout, c) }) }).toEqual({ name, findings: [] });
+        checked++;
+      }
+      expect(checked).toBe(200);
+    });
   }
 });

@@ -308,3 +308,77 @@ describe('isDockerRule', () => {
     }
   });
 });
+
+// Trusted host interfaces and allow-direct-routing (Docker 28+). No golden file covers them;
+// the expected lines follow moby v28.5.2 / docker-v29.7.2 iptabler/endpoint.go
+// filterDirectAccess: per endpoint, one `-d EP -i IF -j ACCEPT` appended per trusted interface
+// in the network's order, then the `-d EP ! -i BRIDGE -j DROP`; nothing for an internal,
+// routed or nat-unprotected family, nor with the daemon's AllowDirectRouting.
+describe('the direct-access rules of trusted interfaces and direct routing', () => {
+  const state = (layout: 'v28' | 'v29', over: Record<string, unknown> = {}, net: Record<string, unknown> = {}): DockerState =>
+    validateState({
+      layout,
+      networks: [{ name: 'dummy', bridge: 'br-dummy', subnet: '192.168.0.0/24', subnet6: 'fd49:efd7:54aa::/64', trustedHostInterfaces: ['foo0', 'bar1'], ...net }],
+      ports: [{ network: 'dummy', proto: 'tcp', hostIp: '127.0.0.1', hostPort: 8080, containerIp: '192.168.0.2', containerPort: 80 }],
+      endpoints: [{ network: 'dummy', ip: '192.168.0.2' }, { network: 'dummy', ip: 'fd49:efd7:54aa::1' }],
+      ...over,
+    });
+  const raw = (s: DockerState, family: 'ipv4' | 'ipv6'): string[] =>
+    desiredRules(s)[family].builtinRules.filter((g) => g.table === 'raw').flatMap((g) => g.rules);
+  for (const layout of ['v28', 'v29'] as const) {
+    it(`${layout}: each trusted interface's ACCEPT above the endpoint's DROP, both families`, () => {
+      expect(raw(state(layout), 'ipv4')).toEqual([
+        '-d 192.168.0.2/32 -i foo0 -j ACCEPT',
+        '-d 192.168.0.2/32 -i bar1 -j ACCEPT',
+        '-d 192.168.0.2/32 ! -i br-dummy -j DROP',
+        '-d 127.0.0.1/32 ! -i lo -p tcp -m tcp --dport 8080 -j DROP',
+      ]);
+      expect(raw(state(layout), 'ipv6')).toEqual([
+        '-d fd49:efd7:54aa::1/128 -i foo0 -j ACCEPT',
+        '-d fd49:efd7:54aa::1/128 -i bar1 -j ACCEPT',
+        '-d fd49:efd7:54aa::1/128 ! -i br-dummy -j DROP',
+      ]);
+      for (const r of raw(state(layout), 'ipv4')) expect(isDockerRule('ipv4', 'raw', 'PREROUTING', r, ['br-dummy', 'foo0', 'bar1'])).toBe(true);
+      // Not the state's trusted interface: not Docker's rule.
+      expect(isDockerRule('ipv4', 'raw', 'PREROUTING', '-d 192.168.0.2/32 -i eth0 -j ACCEPT', ['br-dummy'])).toBe(false);
+    });
+    it(`${layout}: allow-direct-routing leaves the direct-access rules out; the loopback DROP stays`, () => {
+      const s = state(layout, { allowDirectRouting: true });
+      expect(raw(s, 'ipv4')).toEqual(['-d 127.0.0.1/32 ! -i lo -p tcp -m tcp --dport 8080 -j DROP']);
+      expect(raw(s, 'ipv6')).toEqual([]);
+    });
+    it(`${layout}: a routed family has none, the other keeps them`, () => {
+      const s = state(layout, {}, { gatewayModeIpv6: 'routed' });
+      expect(raw(s, 'ipv4')).toHaveLength(4);
+      expect(raw(s, 'ipv6')).toEqual([]);
+    });
+  }
+  // Docker 29's bridge-accept-fwmark (network.go setupNonInternalNetworkRules): inserted at the
+  // top of DOCKER-FORWARD with each external network, above the jumps setupIPChains made at
+  // start; the same text for every network, so once; none for a family with only internal networks.
+  it('v29: bridge-accept-fwmark heads DOCKER-FORWARD once, in families with an external network', () => {
+    const s = validateState({
+      layout: 'v29',
+      acceptFwMark: '1/255',
+      networks: [
+        { name: 'a', bridge: 'br-a', subnet: '10.1.0.0/16' },
+        { name: 'b', bridge: 'br-b', subnet: '10.2.0.0/16' },
+        { name: 'i', bridge: 'br-i', subnet: 'fd00::/64', internal: true },
+      ],
+      ports: [],
+    });
+    const fwd = (family: 'ipv4' | 'ipv6') => desiredRules(s)[family].ownedChains.find((c) => c.chain === 'DOCKER-FORWARD')!.rules;
+    expect(fwd('ipv4').slice(0, 4)).toEqual(['-m mark --mark 0x1/0xff -j ACCEPT', '-j DOCKER-CT', '-j DOCKER-INTERNAL', '-j DOCKER-BRIDGE']);
+    expect(fwd('ipv4').filter((r) => r.includes('mark'))).toHaveLength(1);
+    expect(fwd('ipv6').some((r) => r.includes('mark'))).toBe(false);
+  });
+  it('classic refuses both: Docker 27 has no direct-access rules', () => {
+    expect(() => state('classic' as 'v28')).toThrow('networks[0].trustedHostInterfaces: trusted host interfaces do not exist before Docker 28');
+    expect(() => state('classic' as 'v28', { allowDirectRouting: true }, { trustedHostInterfaces: [] })).toThrow(/^allowDirectRouting: true, but Docker before 28/);
+  });
+  it('trusted interfaces are interface names, each once', () => {
+    expect(() => state('v29', {}, { trustedHostInterfaces: ['eth+'] })).toThrow('networks[0].trustedHostInterfaces[0]: "eth+" ends in "+"');
+    expect(() => state('v29', {}, { trustedHostInterfaces: ['eth0', 'eth0'] })).toThrow('networks[0].trustedHostInterfaces[1]: "eth0" is already trustedHostInterfaces[0]');
+    expect(() => state('v29', {}, { trustedHostInterfaces: 'eth0' })).toThrow('networks[0].trustedHostInterfaces: "eth0" is not an array of interface names');
+  });
+});

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateState } from '../../src/docker/state.js';
 import { canonicalAddress } from '../../src/docker/address.js';
+import { schemaErrors } from '../helpers/schemas.js';
 
 const net = (over: Record<string, unknown> = {}) => ({
   name: 'app', bridge: 'br-96a729b6b174', subnet: '172.19.0.0/16', icc: true, masquerade: true, internal: false, ...over,
@@ -25,6 +26,27 @@ describe('validateState', () => {
 
   it('a state without a layout is for Docker 29 (v29), the default for new states', () => {
     expect(validateState({ networks: [], ports: [] })).toEqual({ layout: 'v29', userlandProxy: true, networks: [], ports: [] });
+  });
+
+  it('gateway modes and SNAT addresses: canonical, Docker\'s defaults (nat, MASQUERADE) left out', () => {
+    const got = validateState(state({
+      layout: 'v28',
+      networks: [net({ gatewayModeIpv4: 'nat', gatewayModeIpv6: 'routed', hostIpv4: '192.168.123.0', hostIpv6: 'FD34:D0D4:672F:0:0:0:0:123' })],
+    }));
+    expect(got.networks[0]).toEqual({ ...net(), gatewayModeIpv6: 'routed', hostIpv4: '192.168.123.0', hostIpv6: 'fd34:d0d4:672f::123' });
+    const iso = validateState(state({ layout: 'v29', networks: [net({ internal: true, gatewayModeIpv4: 'isolated' })], ports: [] }));
+    expect(iso.networks[0]!.gatewayModeIpv4).toBe('isolated');
+  });
+
+  it('bridge-accept-fwmark as Go reads it, written as iptables-save prints xt_mark', () => {
+    const mark = (m: string) => validateState(state({ layout: 'v29', acceptFwMark: m })).acceptFwMark;
+    expect(mark('1')).toBe('0x1');
+    expect(mark('256/65280')).toBe('0x100/0xff00');
+    expect(mark('0x100/0xFF00')).toBe('0x100/0xff00');
+    expect(mark('0o17/0b1111')).toBe('0xf/0xf');
+    expect(mark('017')).toBe('0xf');
+    expect(mark('1/4294967295')).toBe('0x1');
+    expect(mark('1_000')).toBe('0x3e8');
   });
 
   it('writes addresses the way iptables-save prints them', () => {
@@ -90,6 +112,19 @@ describe('validateState', () => {
     ['hostPort: 1e309', state({ ports: [port({ hostPort: JSON.parse('1e309') })] }), RangeError, 'ports[0].hostPort: Infinity is not a port (an integer 1 to 65535)'],
     ['ip6tables not a boolean', state({ layout: 'v29', ip6tables: 'yes' }), TypeError, 'ip6tables: "yes" is not a boolean'],
     ['range overlapping a port', state({ ports: [port(), port({ hostPort: '20440-20449', containerPort: '440-449' })] }), RangeError, 'ports[1].hostPort: tcp 0.0.0.0:20443 overlaps'],
+    ['iptables not a boolean', state({ layout: 'v29', iptables: 1 }), TypeError, 'iptables: 1 is not a boolean'],
+    ['iptables on for classic', state({ iptables: true }), RangeError, 'iptables: true is modelled for v28 and v29 only'],
+    ['acceptFwMark before Docker 29', state({ layout: 'v28', acceptFwMark: '1' }), RangeError, "acceptFwMark: bridge-accept-fwmark is Docker 29's (layout v29)"],
+    ['acceptFwMark not a number', state({ layout: 'v29', acceptFwMark: '0x1/zz' }), RangeError, 'acceptFwMark: "0x1/zz" has mask "zz", not a number 0 to 4294967295'],
+    ['acceptFwMark too big', state({ layout: 'v29', acceptFwMark: '4294967296' }), RangeError, 'acceptFwMark: "4294967296" has mark "4294967296"'],
+    ['an unknown gateway mode', state({ layout: 'v29', networks: [net({ gatewayModeIpv4: 'direct' })] }), RangeError, 'networks[0].gatewayModeIpv4: "direct" is not one of nat, nat-unprotected, routed, isolated'],
+    ['a gateway mode not a string', state({ layout: 'v29', networks: [net({ gatewayModeIpv6: 1 })] }), RangeError, 'networks[0].gatewayModeIpv6: 1 is not one of'],
+    ['isolated on a network that is not internal', state({ layout: 'v29', networks: [net({ gatewayModeIpv4: 'isolated' })] }), RangeError, 'networks[0].gatewayModeIpv4: "isolated" is for internal networks only'],
+    ['nat-unprotected before Docker 28', state({ networks: [net({ gatewayModeIpv6: 'nat-unprotected' })] }), RangeError, 'networks[0].gatewayModeIpv6: "nat-unprotected" does not exist before Docker 28'],
+    ['a host address that is not one', state({ networks: [net({ hostIpv4: '10.0.0' })] }), RangeError, 'networks[0].hostIpv4: "10.0.0" is not an IP address'],
+    ['an IPv6 hostIpv4', state({ networks: [net({ hostIpv4: '::1' })] }), RangeError, 'networks[0].hostIpv4: "::1" is not an ipv4 address'],
+    ['an IPv4 hostIpv6', state({ networks: [net({ hostIpv6: '10.0.0.1' })] }), RangeError, 'networks[0].hostIpv6: "10.0.0.1" is not an ipv6 address'],
+    ['a host address not a string', state({ networks: [net({ hostIpv4: 7 })] }), TypeError, 'networks[0].hostIpv4: 7 is not a string'],
   ];
   for (const [what, input, type, message] of refusals) {
     it(`refuses ${what}`, () => {
@@ -161,5 +196,40 @@ describe('canonicalAddress', () => {
     expect(canonicalAddress('FD00:0:0:0:0:0:0:2')).toBe('fd00::2');
     expect(canonicalAddress('1.2.3.4::1.2.3.4')).toBeUndefined(); // inet_pton refuses it
     expect(canonicalAddress('010.1.2.3')).toBeUndefined();
+  });
+});
+
+// schemas/docker-state.schema.json knows the gateway modes, SNAT addresses, trusted interfaces
+// and daemon options as validateState does (test/unit/json-schema.test.ts holds the rest).
+describe('the Docker state schema: modes, SNAT addresses, trusted interfaces, daemon options', () => {
+  const full = {
+    layout: 'v29',
+    iptables: true,
+    ip6tables: false,
+    allowDirectRouting: true,
+    acceptFwMark: '0x1/0xff',
+    networks: [
+      { name: 'r', bridge: 'br-r', subnet: '10.1.0.0/16', gatewayModeIpv4: 'routed', gatewayModeIpv6: 'nat-unprotected', hostIpv4: '192.0.2.1', hostIpv6: '2001:db8::1', trustedHostInterfaces: ['eth0', 'wg0'] },
+      { name: 'i', bridge: 'br-i', subnet: '10.2.0.0/16', internal: true, gatewayModeIpv4: 'isolated' },
+    ],
+    ports: [],
+  };
+  it('accepts a state with all of them, and its canonical form', () => {
+    expect(schemaErrors('docker-state', full)).toBe('');
+    expect(schemaErrors('docker-state', validateState(full))).toBe('');
+  });
+  const bad: Array<[string, (s: typeof full) => void]> = [
+    ['an unknown gateway mode', (s) => ((s.networks[0] as Record<string, unknown>)['gatewayModeIpv4'] = 'bridged')],
+    ['a host address that is a name', (s) => ((s.networks[0] as Record<string, unknown>)['hostIpv4'] = 'gateway')],
+    ['a wildcard trusted interface', (s) => (s.networks[0]!.trustedHostInterfaces = ['eth+'])],
+    ['a trusted interface twice', (s) => (s.networks[0]!.trustedHostInterfaces = ['eth0', 'eth0'])],
+    ['allowDirectRouting not a boolean', (s) => ((s as Record<string, unknown>)['allowDirectRouting'] = 'yes')],
+    ['a fwmark that is not a number', (s) => (s.acceptFwMark = 'mark 1')],
+  ];
+  it.each(bad)('refuses %s, as validateState does', (_what, change) => {
+    const s = structuredClone(full);
+    change(s);
+    expect(() => validateState(s)).toThrow();
+    expect(schemaErrors('docker-state', s)).not.toBe('');
   });
 });

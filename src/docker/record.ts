@@ -1,0 +1,117 @@
+// The Docker record: what `apply` was told that the kernel's rules cannot hold (network names,
+// a subnet without a NAT rule, the options the rules do not show, `ip6tables: false`), kept
+// BESIDE the rules so that `docker state` gives back the state that was applied and `publish`
+// accepts its network names. Never inside Docker's chains: dockerd deletes its rules by their
+// exact text, so a comment or match added to them would strand them (docs/design.md, "The
+// Docker record").
+//
+// One file per network namespace, `netns-MAJOR:MINOR-INODE.docker.json` in iptkit's run
+// directory ($IPTKIT_INTENT_DIR, else /run/iptkit, as the intent records of
+// native/common/intent.cc), keyed by the namespace file's device and inode. It is a tmpfs
+// file, so it goes with a reboot, as the rules it describes do. It is only ever a hint: each
+// network's entry is used for a bridge the rules still have and whose subnet the rules do not
+// contradict (infer.ts), so a record outliving its network, or its namespace's inode number
+// coming back, names nothing wrongly.
+
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:os';
+import { netnsPath } from '../backend/env.js';
+import { NetfilterError } from '../errors.js';
+import type { InferHints } from './infer.js';
+import type { DockerState } from './state.js';
+
+const VERSION = 1;
+
+function runDir(): string {
+  const d = process.env['IPTKIT_INTENT_DIR'];
+  return d !== undefined && d !== '' ? d : '/run/iptkit';
+}
+
+/** The record's path for a namespace (`--netns` NAME or path; undefined: this process's). */
+export async function recordPath(netns: string | undefined): Promise<string> {
+  const st = await stat(netnsPath(netns) ?? '/proc/self/ns/net', { bigint: true });
+  // Linux's dev_t encoding (glibc major()/minor()), as the intent records name it.
+  const dev = st.dev;
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  return `${runDir()}/netns-${major}:${minor}-${st.ino}.docker.json`;
+}
+
+/** The hints a state's record holds: every network's options, and the daemon options given. */
+export function recordOf(state: DockerState): InferHints {
+  return {
+    networks: state.networks.map((n) => ({ ...n })),
+    ...(state.iptables !== undefined ? { iptables: state.iptables } : {}),
+    ...(state.ip6tables !== undefined ? { ip6tables: state.ip6tables } : {}),
+    ...(state.allowDirectRouting !== undefined ? { allowDirectRouting: state.allowDirectRouting } : {}),
+    ...(state.acceptFwMark !== undefined ? { acceptFwMark: state.acceptFwMark } : {}),
+  };
+}
+
+/** A file-system failure as the one-line error the intent records give (op 'record'). */
+function recordError(what: string, path: string, e: unknown): NetfilterError {
+  const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+  const errno = (constants.errno as Record<string, number>)[code] ?? 0;
+  return new NetfilterError(`${what} the Docker record ${path}: ${code} (${(e as Error).message.split(',')[0]})`, { code, errno, op: 'record' });
+}
+
+/** Writes the record of an applied state (a temporary file renamed over the old one). */
+export async function writeRecord(netns: string | undefined, state: DockerState): Promise<void> {
+  const path = await recordPath(netns);
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    await mkdir(runDir(), { recursive: true, mode: 0o700 });
+    await writeFile(tmp, JSON.stringify({ version: VERSION, ...recordOf(state) }) + '\n', { mode: 0o600 });
+    await rename(tmp, path);
+  } catch (e) {
+    throw recordError('the rules are committed, but iptkit cannot write', path, e);
+  }
+}
+
+/**
+ * The record of a namespace, or undefined when there is none. A record iptkit cannot read (a
+ * newer version, damaged JSON) is treated as absent: it only ever names what rules show.
+ */
+export async function readRecord(netns: string | undefined): Promise<InferHints | undefined> {
+  const path = await recordPath(netns);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw recordError('iptkit cannot read', path, e);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof json !== 'object' || json === null || (json as { version?: unknown }).version !== VERSION) return undefined;
+  const { networks, iptables, ip6tables, allowDirectRouting, acceptFwMark } = json as Record<string, unknown>;
+  if (!Array.isArray(networks)) return undefined;
+  return {
+    networks: networks.filter((n): n is { bridge: string } => typeof n === 'object' && n !== null && typeof (n as { bridge?: unknown }).bridge === 'string'),
+    ...(typeof iptables === 'boolean' ? { iptables } : {}),
+    ...(typeof ip6tables === 'boolean' ? { ip6tables } : {}),
+    ...(typeof allowDirectRouting === 'boolean' ? { allowDirectRouting } : {}),
+    ...(typeof acceptFwMark === 'string' ? { acceptFwMark } : {}),
+  };
+}
+
+/** Hints given by the caller over the record's: the caller's entries win, bridge by bridge. */
+export function mergeHints(record: InferHints | undefined, given: InferHints): InferHints {
+  if (!record) return given;
+  const mine = new Set((given.networks ?? []).map((n) => n.bridge));
+  return {
+    networks: [...(given.networks ?? []), ...(record.networks ?? []).filter((n) => !mine.has(n.bridge))],
+    ...pick('iptables'),
+    ...pick('ip6tables'),
+    ...pick('allowDirectRouting'),
+    ...pick('acceptFwMark'),
+  };
+  function pick(key: 'iptables' | 'ip6tables' | 'allowDirectRouting' | 'acceptFwMark'): InferHints {
+    const v = given[key] ?? record![key];
+    return v === undefined ? {} : { [key]: v };
+  }
+}
