@@ -7,6 +7,7 @@ import { ConflictError, NetfilterError } from '../errors.js';
 import { planTable, type TableIntent, type TablePlan } from '../plan/plan.js';
 import type { Table } from '../rules/model.js';
 import type { Backend, Snapshot } from './backend.js';
+import { nextTurn } from '../turn.js';
 
 // Generous: a writer in a tight loop (a script of `iptables-nft -A` runs) commits every few
 // milliseconds, and each try only succeeds if it fits between two of those commits.
@@ -44,8 +45,11 @@ export async function runTransaction(
     try {
       return await backend.guarded(async (g) => {
         const snapshot = await g.read(tables);
+        await nextTurn(); // after the read's decoding
         const intents = await intend(snapshot.tables);
+        await nextTurn();
         const plans = intents.map((i) => planTable(snapshot.tables.find((t) => t.name === i.table), i));
+        await nextTurn(); // the commit encodes them
         await g.commit(snapshot, plans);
         return { plans, attempts: attempt, snapshot };
       });

@@ -1,7 +1,7 @@
 // The Docker model's public surface: state, desired rules per layout, recognition of Docker's
 // rules, inference from iptables-save texts, and the doctor.
 
-export type { DockerLayout, DockerProto, DockerNetwork, DockerPort, DockerEndpoint, DockerState } from './state.js';
+export type { DockerLayout, DockerProto, GatewayMode, DockerNetwork, DockerPort, DockerEndpoint, DockerState } from './state.js';
 export { validateState, isIptablerLayout, networkSubnets, subnetFor, portFamily, parsePortSpec } from './state.js';
 export type { DockerChainRules, DockerBuiltinRules, DockerFamilyRuleset, DockerRuleset, PortBinding } from './ruleset.js';
 export {
@@ -22,7 +22,7 @@ export { classicRules } from './classic.js';
 export { v28Rules, v29Rules } from './v28.js';
 export { isDockerRule, isDockerOwnedChain, DOCKER_OWNED_CHAINS } from './recognise.js';
 export type { FamilySaves } from './saves.js';
-export { inferState, inferTables, type InferHints, type InferOptions, type InferredHost } from './infer.js';
+export { inferState, inferTables, type InferHints, type NetworkHint, type InferOptions, type InferredHost } from './infer.js';
 export { doctor, doctorTables, summary, type Finding, type FindingCode, type Severity, type DoctorOptions } from './doctor.js';
 export { DockerHost, applyIntents } from './ops.js';
 export type { DockerHostOptions, DockerCommitResult, DockerPublishResult, DockerRepairResult, DockerTablePlan, DockerUnpublishPort } from './ops.js';

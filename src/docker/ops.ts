@@ -31,6 +31,7 @@
 // The ports already published are always read from the kernel.
 
 import { Netfilter, type CommitResult, type OpenOptions } from '../netfilter.js';
+import { nextTurn } from '../turn.js';
 import { planTable, type ChainIntent, type OwnedBlock, type TableIntent, type TablePlan } from '../plan/plan.js';
 import { BUILTIN_CHAINS, isForeignRule, type Family, type Table, type TableName } from '../rules/model.js';
 import { canonicalAddress, parseAddress } from './address.js';
@@ -372,7 +373,9 @@ export class DockerHost {
    */
   async apply(stateJson: unknown): Promise<DockerCommitResult> {
     const state = validateState(stateJson);
+    await nextTurn();
     const rs = desiredRules(state);
+    await nextTurn();
     const out: DockerCommitResult = {};
     for (const family of FAMILIES) {
       const fr = rs[family];
