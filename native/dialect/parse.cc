@@ -535,6 +535,11 @@ bool Parser::run() {
         invert_token = tok;
         continue;
       }
+      if (tok == "--") {
+        // getopt's end of options: iptables then refuses whatever is left.
+        if (i < t_.size()) return fail("unknown arguments found on commandline", t_[i]);
+        break;
+      }
       return fail("Bad argument `" + S(tok) + "'", tok, "an option");
     }
 
