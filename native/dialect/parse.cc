@@ -792,6 +792,10 @@ bool Parser::run() {
   if (needs_chain.find(letter_cmd) != std::string_view::npos && !has_chain) {
     return fail(std::string("-") + letter_cmd + " requires a chain name", {}, "a chain name");
   }
+  // Every command's chain, not only -N's: iptables checks its length before the kernel does.
+  if (out_.chain.size() > kMaxChainName) {
+    return fail(chain_name_problem(out_.chain, family_), out_.chain, "a chain name of at most " + std::to_string(kMaxChainName) + " characters");
+  }
   bool rule_cmd = std::string_view("ADCIR").find(letter_cmd) != std::string_view::npos;
   if (rule_cmd && !(letter_cmd == 'D' && out_.index) && !check_interfaces(out_.chain)) return false;
   // opt_check above refused the rule options iptables refuses; matches it loads and ignores.
