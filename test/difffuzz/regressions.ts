@@ -1,0 +1,37 @@
+// Every finding of the differential fuzzer, minimised, replayed against the real tools by
+// test/kernel/difffuzz.test.ts on both back ends: name it after what it broke.
+
+import type { Family } from '../../src/rules/model.js';
+
+export interface Regression {
+  name: string;
+  input: string;
+  noflush?: boolean;
+  /** Only these families (an address of one family); default both. */
+  families?: readonly Family[];
+}
+
+export const REGRESSIONS: readonly Regression[] = [
+  {
+    // The plans of two tables grew a vector, which copied the first and freed the rule -E
+    // rewrote: legacy committed `-A INPUT -s <garbage>/0 -j renamed`.
+    name: 'a chain renamed after -R, in the first of two tables',
+    input: '*filter\n-N extra\n-I INPUT -j extra\n-I INPUT 2 -p udp -j DROP\n-R INPUT 2 -p udp --dport 7 -j DROP\n-E extra renamed\nCOMMIT\n*security\n-A INPUT -p tcp --dport 80 -j ACCEPT\nCOMMIT\n',
+  },
+  { name: 'a NUL cuts a chain line before its policy', input: '*filter\n:LOG\0DROP - [0:0]\nCOMMIT\n' },
+  { name: 'a NUL ends a rule line', input: '*filter\n-A INPUT -j ACCEPT\0 --bogus\nCOMMIT\n' },
+  { name: 'a NUL cuts a target name', input: '*filter\n-A INPUT -j ACC\0EPT\nCOMMIT\n' },
+  { name: 'a line a NUL leaves empty', input: '*filter\n\0\n-A INPUT -j ACCEPT\nCOMMIT\n' },
+  { name: 'a NUL cuts a table line', input: '*filter\0nat\n-A INPUT -j ACCEPT\nCOMMIT\n' },
+  // `--` ends getopt's options: nothing may follow it.
+  { name: '-- at the end of a rule', input: '*filter\n-A INPUT -j ACCEPT --\nCOMMIT\n' },
+  { name: '-- at the end of -E', input: '*filter\n:a - [0:0]\n-E a b --\nCOMMIT\n' },
+  { name: '-- before options', input: '*filter\n-A INPUT -p tcp -- --dport 1 -j ACCEPT\nCOMMIT\n' },
+  { name: '-- before the command', input: '*filter\n-- -A INPUT -j ACCEPT\nCOMMIT\n' },
+  // A command's chain longer than 28 characters: iptables' parse error at its line, where
+  // iptkit left it to the kernel back end (legacy: EINVAL naming no line).
+  { name: '-A of a 29-character chain (-n)', input: `*filter\n-A ${'Z'.repeat(29)} -j DROP\nCOMMIT\n`, noflush: true },
+  { name: '-D of a 300-character chain', input: `*filter\n-D ${'Z'.repeat(300)} -p tcp -j ACCEPT\nCOMMIT\n` },
+  { name: '-P of a 29-character chain', input: `*filter\n-P ${'Z'.repeat(29)} DROP\nCOMMIT\n` },
+  { name: '-F of a 28-character chain (no such chain)', input: `*filter\n-F ${'Z'.repeat(28)}\nCOMMIT\n` },
+];
