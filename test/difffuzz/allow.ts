@@ -90,12 +90,13 @@ export const ALLOWED: readonly Allowance[] = [
     },
   },
   {
-    // A rule the kernel would refuse (-m udp without -p udp, …): iptables-legacy-restore
-    // learns it from the kernel at the table's COMMIT ("line N failed"), after any other
-    // line's failure; iptkit checks it before committing and names the rule.
+    // A rule the kernel would refuse (-m udp without -p udp; -p udp … -m tcp for nft, where it
+    // is an xt match): iptables learns it from the kernel when it commits the table (legacy:
+    // "line N failed" at COMMIT), after any other line's failure; iptkit checks it before
+    // committing and names the rule.
     class: 'error without a line',
-    reason: 'a rule the kernel refuses, which iptables-legacy-restore finds only at COMMIT',
-    covers: (s) => s.backend === 'legacy' && /the kernel refuses/.test(s.iptkit) && lineOf(s.iptkit) < Number(/line:? (\d+)/.exec(s.tool)?.[1]),
+    reason: 'a rule the kernel refuses, which iptables finds only when it commits',
+    covers: (s) => /the kernel refuses/.test(s.iptkit) && lineOf(s.iptkit) < Number(/line:? (\d+)/.exec(s.tool)?.[1]),
   },
   {
     // iptables-nft-restore 1.8.9 cannot rename a chain the same input creates (-N or a `:`

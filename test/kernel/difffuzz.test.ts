@@ -10,7 +10,7 @@ import { REGRESSIONS } from '../difffuzz/regressions.js';
 
 const SEED = Number(process.env['IPTKIT_DIFFFUZZ_SEED'] ?? 12);
 // Sized for about 90 s a back end on two cores.
-const CASES = { ipv4: 400, ipv6: 150 };
+const CASES = { ipv4: 600, ipv6: 200 };
 
 group.skipIf(!isRoot)('differential fuzz against iptables-restore', () => {
   for (const backend of ['legacy', 'nft'] as const) {
