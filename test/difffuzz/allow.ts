@@ -125,14 +125,14 @@ export const ALLOWED: readonly Allowance[] = [
   },
   {
     // nft checks commands against the table's chains (a chain that is missing or already
-    // there, a policy) only when it commits the table, so a later line's error comes first:
+    // there, a policy of a chain line or of -P) only when it commits the table, so a later line's error comes first:
     // `-N FORWARD` then a bad option is "unknown option" at the next line for nft, "line 2
     // failed" for legacy and iptkit.
     class: 'error without a line',
     reason: "a command's check against the table's chains, which iptables-nft-restore makes after later lines",
     covers: (s) =>
       s.backend === 'nft' &&
-      /ip6?tables-restore: line \d+ failed: |Can't set policy `/.test(s.iptkit) &&
+      /ip6?tables-restore: line \d+ failed: |Can't set policy `|Bad built-in chain policy `/.test(s.iptkit) &&
       lineOf(s.iptkit) < Number(/line:? (\d+)/.exec(s.tool)?.[1]),
   },
 ];

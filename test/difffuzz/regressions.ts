@@ -40,6 +40,7 @@ export const REGRESSIONS: readonly Regression[] = [
   { name: '-F with -m tcp and no -p', input: '*filter\n-F INPUT -m tcp --dport 1\nCOMMIT\n' },
   { name: '-D NUM with -m udp and no -p (-n)', input: '*filter\n-D INPUT 2 -m udp --dport 1\nCOMMIT\n', noflush: true },
   // Divergences allow.ts explains, kept here so that its entries stay exact.
+  { name: 'a bad -P policy, then a parse error', input: '*filter\n-P FORWARD DRO\n-F -F OUTPUT\nCOMMIT\n' },
   { name: 'a rule the kernel refuses, then a parse error', input: '*mangle\n-A POSTROUTING -p udp --dport 68 -j CHECKSUM -m tcp --checksum-fill\n-A OUTPUT -m -m conntrack -j ACCEPT\nCOMMIT\n' },
   { name: '-V in a rule', input: '*filter\n-A INPUT -p tcp -2V-dport 22 -j ACCEPT\nCOMMIT\n' },
   { name: '-E to a name with a CR', input: '*filter\n-N a\n-E a b\r\nCOMMIT\n' },
