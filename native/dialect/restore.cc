@@ -63,6 +63,17 @@ size_t steps_ahead(std::string_view text, size_t pos) {
   return count;
 }
 
+// Whether a quote is open at the end of `line`, read as add_param_to_argv reads it.
+bool quote_left_open(std::string_view line) {
+  bool open = false, escaped = false;
+  for (char c : line) {
+    if (escaped) escaped = false;
+    else if (open && c == '\\') escaped = true;
+    else if (c == '"') open = !open;
+  }
+  return open && !escaped;
+}
+
 }  // namespace
 
 const std::vector<std::string_view>* builtin_chains(std::string_view table) {
@@ -86,6 +97,7 @@ bool parse_restore(std::string_view text, Family family, const RestoreOptions& o
   bool open = false, skipping = false;
   size_t n = 0;
   TokenBuffer tokens;
+  std::string closed;  // a line a NUL cut inside quotes, closed
   size_t pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
@@ -93,9 +105,13 @@ bool parse_restore(std::string_view text, Family family, const RestoreOptions& o
     std::string_view raw = text.substr(pos, end - pos);
     pos = end + 1;
     n++;
-    // iptables-restore reads a line with fgets and then as a C string: it ends at a NUL.
+    // iptables-restore reads a line with fgets and then as a C string: it ends at a NUL, and a
+    // quote it leaves open ends there too (no line break follows to be taken into the word).
     size_t nul = raw.find('\0');
-    if (nul != std::string_view::npos) raw = raw.substr(0, nul);
+    if (nul != std::string_view::npos) {
+      raw = raw.substr(0, nul);
+      if (quote_left_open(raw)) raw = closed.assign(raw).append(1, '"');
+    }
     // Only an empty line is skipped: one of blanks is a command without a command (iptables:
     // "no command specified"), a CR a word ("Bad argument"), and so is one cut empty by a NUL
     // (no newline left to make it blank).

@@ -22,6 +22,8 @@ export const REGRESSIONS: readonly Regression[] = [
   { name: 'a NUL ends a rule line', input: '*filter\n-A INPUT -j ACCEPT\0 --bogus\nCOMMIT\n' },
   { name: 'a NUL cuts a target name', input: '*filter\n-A INPUT -j ACC\0EPT\nCOMMIT\n' },
   { name: 'a line a NUL leaves empty', input: '*filter\n\0\n-A INPUT -j ACCEPT\nCOMMIT\n' },
+  { name: 'a NUL cuts a quoted word', input: '*filter\n-A INPUT -j LOG --log-prefix "dr\0op: "\nCOMMIT\n' },
+  { name: 'a NUL cuts a line inside quotes after a space', input: '*filter\n-A INPUT -m comment --comment "a b\0c" -j ACCEPT\nCOMMIT\n' },
   { name: 'a NUL cuts a table line', input: '*filter\0nat\n-A INPUT -j ACCEPT\nCOMMIT\n' },
   // `--` ends getopt's options: nothing may follow it.
   { name: '-- at the end of a rule', input: '*filter\n-A INPUT -j ACCEPT --\nCOMMIT\n' },
