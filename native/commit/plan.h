@@ -39,6 +39,15 @@ struct ChainPlan {
 };
 
 struct TablePlan {
+  // NewRule::rule may point into `owned`: a plan is moved, never copied, so that a vector of
+  // plans that grows keeps those pointers (a std::deque's move keeps its elements in place,
+  // and std::vector copies rather than moves an element whose move may throw).
+  TablePlan() = default;
+  TablePlan(TablePlan&&) = default;
+  TablePlan& operator=(TablePlan&&) = default;
+  TablePlan(const TablePlan&) = delete;
+  TablePlan& operator=(const TablePlan&) = delete;
+
   std::string name;
   // Only appends at the ends of the listed chains; nothing else is looked at (docs/wire.md).
   bool append = false;

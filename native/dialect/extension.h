@@ -55,6 +55,9 @@ struct ParseCtx {
   // the forms its own printer writes for structs iptables can hold but not express (a NAT
   // port base the older structs drop prints as `/0`).
   bool own_text = false;
+  // The command puts the rule in the kernel (-A, -I, -R, and -C/-D, which look for it there);
+  // -N, -F, -P … carry matches iptables loads and checks the options of, but no rule.
+  bool makes_rule = true;
   bool fail(std::string message, std::string token = {}, std::string expected = {}) const {
     err->message = std::move(message);
     err->token = std::move(token);

@@ -298,6 +298,7 @@ class Parser {
   // `--iptkit-opaque REV:HEX` after `-m NAME` / `-j NAME`: the data area as read, byte for byte.
   bool load_opaque(std::string_view name, std::string_view value, Instance*& out);
   bool finish_extension(Instance& inst, XtInstance& out);
+  bool makes_rule_ = true;  // ParseCtx::makes_rule, known once the command is
   bool check_interfaces(std::string_view chain);
 
   const Tokens& t_;
@@ -446,7 +447,7 @@ bool Parser::finish_extension(Instance& inst, XtInstance& out) {
   out.name = ext->kernel_name;
   out.revision = ext->revision;
   out.data.assign(ext->size(ext->revision), 0);
-  ParseCtx ctx{family_, rule_.ip.proto, (rule_.ip.invflags & kInvProto) != 0, &err_, opaque_ok_};
+  ParseCtx ctx{family_, rule_.ip.proto, (rule_.ip.invflags & kInvProto) != 0, &err_, opaque_ok_, makes_rule_};
   return ext->parse(inst.finished_options(), ctx, out.data.data());
 }
 
@@ -534,6 +535,11 @@ bool Parser::run() {
         invert = true;
         invert_token = tok;
         continue;
+      }
+      if (tok == "--") {
+        // getopt's end of options: iptables then refuses whatever is left.
+        if (i < t_.size()) return fail("unknown arguments found on commandline", t_[i]);
+        break;
       }
       return fail("Bad argument `" + S(tok) + "'", tok, "an option");
     }
@@ -748,6 +754,7 @@ bool Parser::run() {
   if (!letter_cmd) return fail("no command specified", t_.empty() ? std::string_view() : t_[0], "a command such as -A CHAIN");
 
   // Extension structs, in load order (iptables' final checks).
+  makes_rule_ = std::string_view("ADCIR").find(letter_cmd) != std::string_view::npos && !(letter_cmd == 'D' && out_.index);
   rule.matches.resize(matches_.size());
   for (size_t k = 0; k < matches_.size(); k++) {
     if (!finish_extension(*matches_[k], rule.matches[k])) return false;
@@ -786,6 +793,10 @@ bool Parser::run() {
   const std::string_view needs_chain = "ADCIRNEP";
   if (needs_chain.find(letter_cmd) != std::string_view::npos && !has_chain) {
     return fail(std::string("-") + letter_cmd + " requires a chain name", {}, "a chain name");
+  }
+  // Every command's chain, not only -N's: iptables checks its length before the kernel does.
+  if (out_.chain.size() > kMaxChainName) {
+    return fail(chain_name_problem(out_.chain, family_), out_.chain, "a chain name of at most " + std::to_string(kMaxChainName) + " characters");
   }
   bool rule_cmd = std::string_view("ADCIR").find(letter_cmd) != std::string_view::npos;
   if (rule_cmd && !(letter_cmd == 'D' && out_.index) && !check_interfaces(out_.chain)) return false;

@@ -154,7 +154,7 @@ bool port_to_service(uint16_t port, const char* proto, std::string& name) {
 }
 
 bool require_protocol(const ParseCtx& ctx, uint16_t proto, const char* module, const char* proto_name) {
-  if (ctx.protocol == proto && !ctx.protocol_invert) return true;
+  if (!ctx.makes_rule || (ctx.protocol == proto && !ctx.protocol_invert)) return true;
   return ctx.fail(std::string("-m ") + module + " needs -p " + proto_name + ": the kernel refuses the " + module +
                       " match on any other protocol (iptables reports \"Invalid argument\")",
                   std::string("-m ") + module, std::string("-p ") + proto_name);

@@ -63,6 +63,17 @@ size_t steps_ahead(std::string_view text, size_t pos) {
   return count;
 }
 
+// Whether a quote is open at the end of `line`, read as add_param_to_argv reads it.
+bool quote_left_open(std::string_view line) {
+  bool open = false, escaped = false;
+  for (char c : line) {
+    if (escaped) escaped = false;
+    else if (open && c == '\\') escaped = true;
+    else if (c == '"') open = !open;
+  }
+  return open && !escaped;
+}
+
 }  // namespace
 
 const std::vector<std::string_view>* builtin_chains(std::string_view table) {
@@ -86,6 +97,7 @@ bool parse_restore(std::string_view text, Family family, const RestoreOptions& o
   bool open = false, skipping = false;
   size_t n = 0;
   TokenBuffer tokens;
+  std::string closed;  // a line a NUL cut inside quotes, closed
   size_t pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
@@ -93,9 +105,18 @@ bool parse_restore(std::string_view text, Family family, const RestoreOptions& o
     std::string_view raw = text.substr(pos, end - pos);
     pos = end + 1;
     n++;
+    // iptables-restore reads a line with fgets and then as a C string: it ends at a NUL, and a
+    // quote it leaves open ends there too (no line break follows to be taken into the word).
+    size_t nul = raw.find('\0');
+    if (nul != std::string_view::npos) {
+      raw = raw.substr(0, nul);
+      if (quote_left_open(raw)) raw = closed.assign(raw).append(1, '"');
+    }
     // Only an empty line is skipped: one of blanks is a command without a command (iptables:
-    // "no command specified"), a CR a word ("Bad argument").
-    if (raw.empty() || raw[0] == '#') continue;
+    // "no command specified"), a CR a word ("Bad argument"), and so is one cut empty by a NUL
+    // (no newline left to make it blank).
+    if (raw.empty() && nul == std::string_view::npos) continue;
+    if (!raw.empty() && raw[0] == '#') continue;
     if (raw == "COMMIT") {
       if (!open) return fail(err, n, "COMMIT without a *table line before it", std::string(raw), "*table");
       current.commit_line = n;
@@ -104,7 +125,7 @@ bool parse_restore(std::string_view text, Family family, const RestoreOptions& o
       open = skipping = false;
       continue;
     }
-    if (raw[0] == '*') {
+    if (!raw.empty() && raw[0] == '*') {
       if (open) {
         return fail(err, n, "*table while table " + current.name + " (line " + std::to_string(current.line) + ") has no COMMIT",
                     std::string(raw), "COMMIT");
@@ -129,7 +150,7 @@ bool parse_restore(std::string_view text, Family family, const RestoreOptions& o
       return fail(err, n, "rule or chain outside a table (no *table line before it)", std::string(first_word(raw)), "*table");
     }
     if (skipping) continue;
-    if (raw[0] == ':') {
+    if (!raw.empty() && raw[0] == ':') {
       std::vector<std::string_view> parts;
       size_t i = 1;
       while (i < raw.size()) {
@@ -177,7 +198,7 @@ bool parse_restore(std::string_view text, Family family, const RestoreOptions& o
     std::string_view rest = raw;
     uint64_t pp = 0, pb = 0;
     bool prefix = false;
-    if (raw[0] == '[') {
+    if (!raw.empty() && raw[0] == '[') {
       size_t len = counters_prefix(raw, pp, pb);
       if (!len) {
         return fail(err, n, "bad counters, expected [packets:bytes] before the command", std::string(first_word(raw)),

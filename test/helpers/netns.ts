@@ -1,14 +1,15 @@
 // The one network-namespace helper every kernel and e2e test uses: creates a throwaway
 // namespace with a unique name, runs the real tools inside it, and always deletes it.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { afterAll } from 'vitest';
 
 export interface RunResult {
   stdout: string;
   stderr: string;
   status: number;
+  /** exec(): the signal that ended the command (SIGKILL after its timeout). */
+  signal?: NodeJS.Signals;
 }
 
 export class Netns {
@@ -34,6 +35,26 @@ export class Netns {
     return { stdout: r.stdout, stderr: r.stderr, status: r.status ?? -1 };
   }
 
+  /**
+   * run() without blocking the event loop, for long loops (the differential fuzzer); a command
+   * still running after timeoutMs is killed and reports status -1.
+   */
+  exec(cmd: string, args: readonly string[] = [], input?: string, timeoutMs = 30_000): Promise<RunResult> {
+    return new Promise((resolve, reject) => {
+      const child = spawn('ip', ['netns', 'exec', this.name, cmd, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => void (stdout += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => void (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.on('error', (e) => (clearTimeout(timer), reject(e)));
+      child.on('close', (code, signal) => (clearTimeout(timer), resolve({ stdout, stderr, status: code ?? -1, ...(signal ? { signal } : {}) })));
+      // A tool that refuses early closes its stdin; what it did not read does not matter.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(input ?? '');
+    });
+  }
+
   /** Runs a command inside the namespace and returns stdout; throws with stderr on failure. */
   ok(cmd: string, args: readonly string[] = [], input?: string): string {
     const r = this.run(cmd, args, input);
@@ -52,10 +73,14 @@ export class Netns {
 }
 
 const live = new Set<Netns>();
-// Deleted even when a test fails or forgets to: no namespace outlives its test file.
-afterAll(() => {
-  for (const ns of [...live]) ns.delete();
-});
+// Deleted even when a test fails or forgets to: no namespace outlives its test file. Outside
+// vitest (the differential fuzzer's own script) vitest cannot be imported; exit still deletes.
+if (process.env.VITEST) {
+  const { afterAll } = await import('vitest');
+  afterAll(() => {
+    for (const ns of [...live]) ns.delete();
+  });
+}
 process.on('exit', () => {
   for (const ns of [...live]) spawnSync('ip', ['netns', 'delete', ns.name]);
 });
