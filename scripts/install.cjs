@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm's install step of the iptkit package: nothing when the prebuilt addon inside the
-// package fits this machine (linux-x64 with glibc), else a source build with cmake-js (which
+// package fits this machine (linux-x64, or linux-arm64 when the packer had the cross
+// toolchain; glibc), else a source build with cmake-js (which
 // needs cmake, a C++ compiler and the libiptc/libmnl/libnftnl dev packages). In a checkout of
 // the repository (not under node_modules) it does nothing: scripts/setup.sh builds there.
 'use strict';

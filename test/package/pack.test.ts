@@ -91,4 +91,4 @@ export async function use(): Promise<CommitResult> {
   );
   const tsc = join(repo, 'node_modules/typescript/bin/tsc');
   await run('node', [tsc, '--strict', '--noEmit', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--typeRoots', join(repo, 'node_modules/@types'), '--types', 'node', 'consumer.ts'], app);
-}, 300_000);
+}, 600_000); // minutes more where prepack also cross-builds linux-arm64
