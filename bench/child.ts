@@ -8,6 +8,7 @@
 //   node dist/bench/child.js unpublish BACKEND NETNS PORTS   DockerHost.unpublish of it
 //   node dist/bench/child.js read      BACKEND NETNS         Netfilter.read (all tables, counters)
 
+import { readFileSync } from 'node:fs';
 import { DockerHost } from '../src/docker/ops.js';
 import { Netfilter } from '../src/netfilter.js';
 import { dockerHostWithPortsInput, dockerPort, dockerState, hostPort } from './workload.js';
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 2));
     clearInterval(timer);
   }
-  const maxRssBytes = process.resourceUsage().maxRSS * 1024;
+  const maxRssBytes = peakRss();
   process.stdout.write(
     JSON.stringify({
       ms,
@@ -83,6 +84,18 @@ async function main(): Promise<void> {
       ...(stall ? { maxStallMs: maxStall } : {}),
     }) + '\n',
   );
+}
+
+/**
+ * This process's peak RSS: VmHWM, the high-water mark of its own memory map. Not
+ * resourceUsage().maxRSS: Linux carries a process's maxrss over from the parent it was forked
+ * from (the copy of the parent's map counts until exec), so a child of a big benchmark process
+ * reported the parent's size as its own peak.
+ */
+function peakRss(): number {
+  const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  if (!m) throw new Error('no VmHWM in /proc/self/status');
+  return Number(m[1]) * 1024;
 }
 
 main().catch((e: unknown) => {
