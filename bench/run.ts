@@ -166,6 +166,9 @@ process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 // and nobody else's iptables run (other test suites on the machine) waits for ours, or ours
 // for theirs.
 process.env['XTABLES_LOCKFILE'] = join(tmp, 'xtables.lock');
+// iptkit's records (intent records, the Docker record apply writes) of the throwaway
+// namespaces go with the run, not to /run/iptkit.
+process.env['IPTKIT_INTENT_DIR'] = join(tmp, 'run');
 const files = new Map<string, string>();
 /** A file holding `text` (for the tools' stdin in bash scripts). */
 function fileOf(text: string): string {
