@@ -336,31 +336,22 @@ export function unpublishDelta(
     const byIp = (b: PortBinding): string => b.containerIp;
     const endpoints = new Set((view.state.endpoints ?? []).map((e) => e.ip));
     const bridgeOf = new Map(view.state.networks.map((n): [string, DockerNetwork] => [n.name, n]));
+    // A container address's direct-access rules, one chain entry per rule it may have. An
+    // address the state lists as an endpoint keeps them all (its container stays).
+    const directAccess = (pick: (rules: readonly string[]) => string | undefined): PortChain => ({
+      table: 'raw',
+      chain: 'PREROUTING',
+      own: false,
+      position: 'bottom',
+      rule: (b) =>
+        endpoints.has(b.containerIp) ? undefined : pick(directAccessRules(view.state, bridgeOf.get(b.network)!, view.family, b.containerIp)),
+      key: byIp,
+    });
+    const trusted = Math.max(0, ...view.state.networks.map((n) => n.trustedHostInterfaces?.length ?? 0));
     chains.push(
-      {
-        table: 'raw',
-        chain: 'PREROUTING',
-        own: false,
-        position: 'bottom',
-        // An address the state lists as an endpoint keeps its DROP (its container stays).
-        rule: (b) => {
-          const rules = directAccessRules(view.state, bridgeOf.get(b.network)!, view.family, b.containerIp);
-          return endpoints.has(b.containerIp) ? undefined : rules[rules.length - 1];
-        },
-        key: byIp,
-      },
-      // Its trusted interfaces' ACCEPTs, the k-th of each network in the k-th chain entry.
-      ...Array.from({ length: Math.max(0, ...view.state.networks.map((n) => n.trustedHostInterfaces?.length ?? 0)) }, (_, k): PortChain => ({
-        table: 'raw',
-        chain: 'PREROUTING',
-        own: false,
-        position: 'bottom',
-        rule: (b) => {
-          const rules = directAccessRules(view.state, bridgeOf.get(b.network)!, view.family, b.containerIp);
-          return endpoints.has(b.containerIp) || k >= rules.length - 1 ? undefined : rules[k];
-        },
-        key: byIp,
-      })),
+      // The DROP, last of them; then the k-th trusted interface's ACCEPT of each network.
+      directAccess((rules) => rules[rules.length - 1]),
+      ...Array.from({ length: trusted }, (_, k) => directAccess((rules) => (k < rules.length - 1 ? rules[k] : undefined))),
       {
         table: 'raw',
         chain: 'PREROUTING',

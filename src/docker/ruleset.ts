@@ -65,11 +65,12 @@ export interface PortBinding {
 export function expandPorts(ports: readonly DockerPort[], family: Family): PortBinding[] {
   const out: PortBinding[] = [];
   for (const p of ports) {
-    if ((isIPv4Text(p.containerIp) ? 'ipv4' : portFamily(p)) !== family) continue;
+    if (portFamily(p) !== family) continue;
     // A single port (a number in a validated state) needs no range object.
-    const hostFirst = typeof p.hostPort === 'number' ? p.hostPort : parsePortSpec(p.hostPort)!.first;
+    const hostRange = typeof p.hostPort === 'number' ? undefined : parsePortSpec(p.hostPort)!;
+    const hostFirst = hostRange ? hostRange.first : (p.hostPort as number);
     const contFirst = typeof p.containerPort === 'number' ? p.containerPort : parsePortSpec(p.containerPort)!.first;
-    const count = typeof p.hostPort === 'number' ? 1 : parsePortSpec(p.hostPort)!.last - hostFirst + 1;
+    const count = hostRange ? hostRange.last - hostFirst + 1 : 1;
     for (let k = 0; k < count; k++) {
       out.push({
         network: p.network,

@@ -35,6 +35,7 @@ import {
   formatAddress,
   formatPrefix,
   hostBitsSet,
+  isIPv4Text,
   isUnspecified,
   parseAddress,
   parsePrefix,
@@ -369,6 +370,8 @@ function networkOptions(raw: Record<string, unknown>, path: string, layout: Dock
 }
 
 export function portFamily(p: DockerPort): Family {
+  // Most states are IPv4: a dotted quad needs no full parse.
+  if (isIPv4Text(p.containerIp)) return 'ipv4';
   return parseAddress(p.containerIp)?.family ?? 'ipv4';
 }
 
