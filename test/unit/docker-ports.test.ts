@@ -99,14 +99,23 @@ function matchOf(p: DockerPort): UnpublishMatch {
   return { proto: p.proto, first: host[0]!, last: host[host.length - 1]!, hostIp: p.hostIp, containerIp: p.containerIp };
 }
 
-const states: Array<[string, Record<string, unknown>]> = [
-  ['seed', json('fixtures/seed-docker-host.json')],
-  ...['classic-mixed', 'classic-hairpin', 'v28-mixed', 'v28-hairpin'].map((n): [string, Record<string, unknown>] => [n, json(`test/golden/docker/${n}.json`)]),
+const LAYOUTS = ['classic', 'v28', 'v29'] as const;
+const states: Array<[string, Record<string, unknown>, readonly (typeof LAYOUTS)[number][]]> = [
+  ['seed', json('fixtures/seed-docker-host.json'), LAYOUTS],
+  ...['classic-mixed', 'classic-hairpin', 'v28-mixed', 'v28-hairpin'].map(
+    (n): [string, Record<string, unknown>, typeof LAYOUTS] => [n, json(`test/golden/docker/${n}.json`), LAYOUTS],
+  ),
 ];
+// Trusted host interfaces add raw ACCEPTs per container address (Docker 28 and later).
+{
+  const raw = json('test/golden/docker/v28-mixed.json');
+  const networks = (raw['networks'] as Array<Record<string, unknown>>).map((n) => ({ ...n, trustedHostInterfaces: ['eth9', 'wg0'] }));
+  states.push(['v28-mixed with trusted interfaces', { ...raw, networks }, ['v28', 'v29']]);
+}
 
 describe('publish and unpublish of one port: the rules of the state after it', () => {
-  for (const [name, raw] of states) {
-    for (const layout of ['classic', 'v28'] as const) {
+  for (const [name, raw, layouts] of states) {
+    for (const layout of layouts) {
       for (const userlandProxy of [true, false]) {
         const state = validateState({ ...raw, layout, userlandProxy });
         it(`${name}, ${layout}, userland proxy ${userlandProxy ? 'on' : 'off'}`, () => {
