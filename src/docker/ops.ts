@@ -349,7 +349,7 @@ export class DockerHost {
 
   private async dockerRules(): Promise<FamilyTables[]> {
     const out: FamilyTables[] = [];
-    for (const family of FAMILIES) out.push(tablesOf(family, await this.readDockerTables(family)));
+    for (const family of FAMILIES) out.push(tablesOf(family, await this.readDockerTables(family), DOCKER_TABLES));
     return out;
   }
 

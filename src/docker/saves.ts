@@ -3,7 +3,7 @@
 // (readSaves), or straight from tables read from the kernel (tablesOf), whose rules already
 // are that text.
 
-import { isForeignRule, type Family, type Table } from '../rules/model.js';
+import { BUILTIN_CHAINS, isForeignRule, type Family, type Table, type TableName } from '../rules/model.js';
 
 /** The iptables-save text of each table of one family, as `iptables-save -t TABLE` prints it. */
 export interface FamilySaves {
@@ -67,7 +67,13 @@ export function readSaves(saves: readonly FamilySaves[]): FamilyTables[] {
  * are used as they are. Rules written by `nft` directly (`# …`) are left out, as iptables-save
  * text would show them only as comments.
  */
-export function tablesOf(family: Family, tables: readonly Table[]): FamilyTables {
+/**
+ * Tables read from the kernel, split into rules. `complete`: the tables the read was for; one
+ * the kernel does not have (a fresh namespace, or nf_tables before anyone wrote to it) is what
+ * iptables shows of it, its built-in chains empty, so that whatever a state wants there is
+ * missing rather than not looked at. (A save text, by contrast, judges only the tables it holds.)
+ */
+export function tablesOf(family: Family, tables: readonly Table[], complete: readonly TableName[] = []): FamilyTables {
   const out = new Map<string, SavedTable>();
   for (const t of tables) {
     const chains: SavedTable = new Map();
@@ -76,6 +82,9 @@ export function tablesOf(family: Family, tables: readonly Table[]): FamilyTables
       chains.set(c.name, { name: c.name, policy: c.policy ?? '-', rules });
     }
     out.set(t.name, chains);
+  }
+  for (const name of complete) {
+    if (!out.has(name)) out.set(name, new Map(BUILTIN_CHAINS[name].map((c): [string, SavedChain] => [c, { name: c, policy: 'ACCEPT', rules: [] }])));
   }
   return { family, tables: out };
 }

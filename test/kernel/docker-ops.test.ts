@@ -201,6 +201,19 @@ describe.skipIf(!isRoot).each(BACKENDS)('docker operations, $backend back end', 
       for (const n of seedState.networks) ns.ok('ip', ['link', 'add', n.bridge, 'type', 'bridge']);
       const common = ['--backend', b.backend, '--netns', ns.name];
       const stateFile = file(`seed-${b.backend}.json`, seedState);
+
+      // Before apply the namespace has no table at all: against the state, every chain is
+      // missing (not "no problems found"); without a state there is no Docker to judge.
+      const bare = await iptkit('docker', 'doctor', ...common, stateFile, '--json');
+      expect(bare.code, bare.stderr).toBe(1);
+      const missing = (JSON.parse(bare.stdout) as { findings: Array<{ code: string; table: string; chain: string }> }).findings
+        .filter((f) => f.code === 'missing-chain')
+        .map((f) => `${f.table}/${f.chain}`);
+      expect(missing.sort()).toEqual(
+        desiredRules(validateState(seedState)).ipv4.ownedChains.map((c) => `${c.table}/${c.chain}`).concat('filter/DOCKER-USER').sort(),
+      );
+      expect((await iptkit('docker', 'doctor', ...common)).stdout).toBe('no problems found\n');
+
       expect((await iptkit('docker', 'apply', ...common, stateFile)).code).toBe(0);
 
       const healthy = await iptkit('docker', 'doctor', ...common, stateFile);
