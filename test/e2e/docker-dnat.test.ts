@@ -5,13 +5,14 @@
 // unpublish; not after the seed's failure (nat DOCKER flushed and deleted), which doctor
 // reports; and again after repair, with the foreign rules still in place.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { iptkit } from '../helpers/cli.js';
 import { isRoot, Netns, saveLines } from '../helpers/netns.js';
+import { connect, serve } from '../helpers/tcp.js';
 
 const BRIDGE = 'br-0123456789ab';
 const SUBNET = '172.30.0.0/16';
@@ -48,21 +49,6 @@ const FOREIGN = {
   forward: '-A FORWARD -s 192.0.2.0/24 -j DROP',
   dockerUser: '-A DOCKER-USER -s 203.0.113.0/24 -j DROP',
 };
-
-const SERVER = `
-const net = require('net');
-net.createServer((s) => s.end(${JSON.stringify(REPLY)})).listen(${CONTAINER_PORT}, '0.0.0.0', () => console.log('listening'));
-`;
-
-const CLIENT = `
-const net = require('net');
-const s = net.connect({ host: ${JSON.stringify(HOST_LINK)}, port: ${HOST_PORT} });
-let data = '';
-s.setTimeout(1000, () => { console.log('timeout'); process.exit(1); });
-s.on('data', (d) => { data += d; });
-s.on('end', () => { console.log(data); process.exit(0); });
-s.on('error', (e) => { console.log(e.code); process.exit(1); });
-`;
 
 interface Topology {
   host: Netns;
@@ -102,16 +88,9 @@ async function build(): Promise<Topology> {
   // Forwarding in the host namespace only.
   host.ok('sysctl', ['-w', 'net.ipv4.ip_forward=1']);
 
-  const server = spawn('ip', ['netns', 'exec', container.name, process.execPath, '-e', SERVER], { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    server.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('listening')) resolve();
-    });
-    server.on('exit', (code) => reject(new Error(`the server exited with ${code}`)));
-  });
-  return { host, container, client, server };
+  const server = serve(container, CONTAINER_PORT, REPLY);
+  await server.listening;
+  return { host, container, client, server: server.process };
 }
 
 function teardown(t: Topology | undefined): void {
@@ -123,9 +102,8 @@ function teardown(t: Topology | undefined): void {
 }
 
 /** The client's connection to the published port: the server's reply, or why not. */
-function connect(t: Topology): { ok: boolean; text: string } {
-  const r = spawnSync('ip', ['netns', 'exec', t.client.name, process.execPath, '-e', CLIENT], { encoding: 'utf8', timeout: 10_000 });
-  return { ok: r.status === 0, text: (r.stdout ?? '').trim() };
+function reach(t: Topology): Promise<string> {
+  return connect(t.client, HOST_LINK, HOST_PORT);
 }
 
 describe.skipIf(!isRoot).each(BACKENDS)('e2e: packets through Docker’s DNAT, $backend back end', (b) => {
@@ -149,11 +127,11 @@ describe.skipIf(!isRoot).each(BACKENDS)('e2e: packets through Docker’s DNAT, $
         for (const rule of Object.values(FOREIGN)) expect(lines).toContain(rule);
       };
 
-      expect(connect(t).ok).toBe(false);
+      expect(await reach(t)).toMatch(/^no connection/);
 
       const applied = await iptkit('docker', 'apply', ...common, stateFile);
       expect(applied.code, applied.stderr).toBe(0);
-      expect(connect(t)).toEqual({ ok: true, text: REPLY });
+      expect(await reach(t)).toBe(REPLY);
       const healthy = await iptkit('docker', 'doctor', ...common, stateFile);
       expect(healthy.stdout).toBe('no problems found\n');
       expect(healthy.code).toBe(0);
@@ -161,11 +139,11 @@ describe.skipIf(!isRoot).each(BACKENDS)('e2e: packets through Docker’s DNAT, $
 
       const unpub = await iptkit('docker', 'unpublish', ...common, String(HOST_PORT));
       expect(unpub.code, unpub.stderr).toBe(0);
-      expect(connect(t).ok).toBe(false);
+      expect(await reach(t)).toMatch(/^no connection/);
 
       const pub = await iptkit('docker', 'publish', ...common, '--network', BRIDGE, '--container-ip', CONTAINER_IP, `${HOST_PORT}:${CONTAINER_PORT}`);
       expect(pub.code, pub.stderr).toBe(0);
-      expect(connect(t)).toEqual({ ok: true, text: REPLY });
+      expect(await reach(t)).toBe(REPLY);
 
       // The seed's failure: DOCKER flushed and deleted, after the jumps to it.
       run('-t', 'nat', '-F', 'DOCKER');
@@ -175,11 +153,11 @@ describe.skipIf(!isRoot).each(BACKENDS)('e2e: packets through Docker’s DNAT, $
       const sick = await iptkit('docker', 'doctor', ...common, stateFile);
       expect(sick.code).toBe(1);
       expect(sick.stdout).toMatch(/^error missing-chain \[ipv4 nat DOCKER\]/m);
-      expect(connect(t).ok).toBe(false);
+      expect(await reach(t)).toMatch(/^no connection/);
 
       const repaired = await iptkit('docker', 'repair', ...common, stateFile);
       expect(repaired.code, repaired.stdout + repaired.stderr).toBe(0);
-      expect(connect(t)).toEqual({ ok: true, text: REPLY });
+      expect(await reach(t)).toBe(REPLY);
       foreignKept();
     } finally {
       teardown(topology);

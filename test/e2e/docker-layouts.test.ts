@@ -13,13 +13,14 @@
 // Traffic between two ports of one bridge crosses iptables only with br_netfilter's
 // bridge-nf-call-iptables on, which is per namespace: it is turned on in the host namespace.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { iptkit } from '../helpers/cli.js';
 import { isRoot, Netns } from '../helpers/netns.js';
+import { connect, serve } from '../helpers/tcp.js';
 
 const HOST_LINK = '10.99.0.1';
 const WORLD_IP = '10.99.0.2';
@@ -70,19 +71,6 @@ const tmp = mkdtempSync(join(tmpdir(), 'iptkit-e2e-layouts-'));
 process.env['XTABLES_LOCKFILE'] = join(tmp, 'xtables.lock');
 process.env['IPTKIT_INTENT_DIR'] = join(tmp, 'run');
 
-const SERVER = `
-const name = process.argv[1];
-require('net').createServer((s) => s.end(name)).listen(${PORT}, '0.0.0.0', () => console.log('listening'));
-`;
-const CLIENT = `
-const s = require('net').connect({ host: process.argv[1], port: Number(process.argv[2]) });
-let data = '';
-s.setTimeout(1000, () => { console.log('timeout'); process.exit(1); });
-s.on('data', (d) => { data += d; });
-s.on('end', () => { console.log(data); process.exit(0); });
-s.on('error', (e) => { console.log(e.code); process.exit(1); });
-`;
-
 class Topology {
   readonly host = new Netns('iptkit-e2e-host');
   readonly world = new Netns('iptkit-e2e-world');
@@ -127,23 +115,14 @@ class Topology {
   }
 
   private serve(ns: Netns, name: string): Promise<void> {
-    const p = spawn('ip', ['netns', 'exec', ns.name, process.execPath, '-e', SERVER, name], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.servers.push(p);
-    return new Promise((resolve, reject) => {
-      let out = '';
-      p.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('listening')) resolve();
-      });
-      p.on('exit', (code) => reject(new Error(`the server ${name} exited with ${code}`)));
-    });
+    const s = serve(ns, PORT, name);
+    this.servers.push(s.process);
+    return s.listening;
   }
 
   /** What `from` gets when it connects to addr:port: the server's name, or why not. */
-  async connect(from: ContainerName | 'world', addr: string, port = PORT): Promise<string> {
-    const ns = from === 'world' ? this.world : this.containers.get(from)!;
-    const r = await ns.exec(process.execPath, ['-e', CLIENT, addr, String(port)], undefined, 10_000);
-    return r.status === 0 ? r.stdout.trim() : `no connection (${r.stdout.trim() || r.status})`;
+  connect(from: ContainerName | 'world', addr: string, port = PORT): Promise<string> {
+    return connect(from === 'world' ? this.world : this.containers.get(from)!, addr, port);
   }
 
   /** Every connection the test makes, by what it shows. */
