@@ -11,9 +11,10 @@
 // file, so it goes with a reboot, as the rules it describes do. It is only ever a hint: each
 // network's entry is used for a bridge the rules still have and whose subnet the rules do not
 // contradict (infer.ts), so a record outliving its network, or its namespace's inode number
-// coming back, names nothing wrongly.
+// coming back, names nothing wrongly. Each write removes the records of namespaces that are
+// gone (pruneRecords), so a host that makes and deletes namespaces does not collect them.
 
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { netnsPath } from '../backend/env.js';
 import { NetfilterError } from '../errors.js';
@@ -27,14 +28,65 @@ function runDir(): string {
   return d !== undefined && d !== '' ? d : '/run/iptkit';
 }
 
+/** `MAJOR:MINOR-INODE` of a namespace file: Linux's dev_t encoding (glibc major()/minor()), as the intent records name it. */
+function nsKey(dev: bigint, ino: bigint): string {
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  return `${major}:${minor}-${ino}`;
+}
+
 /** The record's path for a namespace (`--netns` NAME or path; undefined: this process's). */
 export async function recordPath(netns: string | undefined): Promise<string> {
   const st = await stat(netnsPath(netns) ?? '/proc/self/ns/net', { bigint: true });
-  // Linux's dev_t encoding (glibc major()/minor()), as the intent records name it.
-  const dev = st.dev;
-  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
-  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
-  return `${runDir()}/netns-${major}:${minor}-${st.ino}.docker.json`;
+  return `${runDir()}/netns-${nsKey(st.dev, st.ino)}.docker.json`;
+}
+
+const RECORD_NAME = /^netns-(\d+:\d+-\d+)\.docker\.json$/;
+
+/**
+ * The network namespaces that exist, as `MAJOR:MINOR-INODE`: the ones a process is in and the
+ * ones a mount holds (`ip netns add`, Docker's /var/run/docker/netns). A namespace held only by
+ * an open file descriptor is not seen; its record, a hint, may then go.
+ */
+async function liveNamespaces(): Promise<Set<string>> {
+  const live = new Set<string>();
+  const pids = (await readdir('/proc')).filter((n) => /^\d+$/.test(n));
+  await Promise.all(
+    pids.map(async (pid) => {
+      try {
+        const st = await stat(`/proc/${pid}/ns/net`, { bigint: true });
+        live.add(nsKey(st.dev, st.ino));
+      } catch {
+        // The process ended, or is not ours to look at: it holds no namespace we could lose.
+      }
+    }),
+  );
+  // mountinfo: `ID PARENT MAJ:MIN ROOT MOUNTPOINT … - nsfs …`, ROOT `net:[INODE]`.
+  for (const line of (await readFile('/proc/self/mountinfo', 'utf8')).split('\n')) {
+    const f = line.split(' ');
+    const m = /^net:\[(\d+)\]$/.exec(f[3] ?? '');
+    if (m && f[f.indexOf('-') + 1] === 'nsfs') live.add(`${f[2]}-${m[1]}`);
+  }
+  return live;
+}
+
+/**
+ * Removes the records of namespaces that no longer exist (best effort: a failure leaves them,
+ * as harmless as before). `own` is the record just written, never touched.
+ */
+export async function pruneRecords(own: string): Promise<void> {
+  try {
+    const names = (await readdir(runDir())).filter((n) => RECORD_NAME.test(n) && `${runDir()}/${n}` !== own);
+    if (names.length === 0) return;
+    const live = await liveNamespaces();
+    await Promise.all(
+      names
+        .filter((n) => !live.has(RECORD_NAME.exec(n)![1]!))
+        .map((n) => unlink(`${runDir()}/${n}`).catch(() => undefined)),
+    );
+  } catch {
+    // Nothing depends on pruning.
+  }
 }
 
 /** The hints a state's record holds: every network's options, and the daemon options given. */
@@ -66,6 +118,7 @@ export async function writeRecord(netns: string | undefined, state: DockerState)
   } catch (e) {
     throw recordError('the rules are committed, but iptkit cannot write', path, e);
   }
+  await pruneRecords(path);
 }
 
 /**
