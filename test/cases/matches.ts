@@ -140,13 +140,49 @@ export const MATCH_CASES: MatchCase[] = [
   {"family": "ipv6", "proto": "sctp", "input": "-m sctp ! --sport 1000:2000 --dport amqp", "save": "-m sctp ! --sport 1000:2000 --dport 5672", "listN": "sctp spts:!1000:2000 dpt:5672", "list": "sctp spts:!1000:2000 dpt:amqp", "kernel": {"name": "sctp", "revision": 0}, "fields": {}},
   {"family": "ipv6", "proto": "sctp", "input": "-m sctp ! --chunk-types only DATA:Be,INIT", "save": "-m sctp ! --chunk-types only DATA:Be,INIT", "listN": "sctp ! only 0x0000:Be,0x0001", "list": "sctp ! only DATA:Be,INIT", "kernel": {"name": "sctp", "revision": 0}, "fields": {}},
   {"family": "ipv6", "proto": "sctp", "input": "-m sctp --chunk-types any ALL", "save": "-m sctp --chunk-types any ALL", "listN": "sctp any ALL", "list": "sctp any ALL", "kernel": {"name": "sctp", "revision": 0}, "fields": {}},
-  {"family": "ipv6", "proto": "sctp", "input": "-m sctp --dport 0:65535", "save": "-m sctp --dport 0:65535", "listN": "sctp", "list": "sctp", "kernel": {"name": "sctp", "revision": 0}, "fields": {}}
+  {"family": "ipv6", "proto": "sctp", "input": "-m sctp --dport 0:65535", "save": "-m sctp --dport 0:65535", "listN": "sctp", "list": "sctp", "kernel": {"name": "sctp", "revision": 0}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m statistic --mode random --probability 0.5", "save": "-m statistic --mode random --probability 0.50000000000", "listN": "statistic mode random probability 0.50000000000", "list": "statistic mode random probability 0.50000000000", "kernel": {"name": "statistic", "revision": 0}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m statistic --mode random ! --probability 0.33333333349", "save": "-m statistic --mode random ! --probability 0.33333333349", "listN": "statistic mode random ! probability 0.33333333349", "list": "statistic mode random ! probability 0.33333333349", "kernel": {"name": "statistic", "revision": 0}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m statistic --mode random --probability 1", "save": "-m statistic --mode random --probability 1.00000000000", "listN": "statistic mode random probability 1.00000000000", "list": "statistic mode random probability 1.00000000000", "kernel": {"name": "statistic", "revision": 0}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m statistic --mode random --probability 0", "save": "-m statistic --mode random --probability 0.00000000000", "listN": "statistic mode random probability 0.00000000000", "list": "statistic mode random probability 0.00000000000", "kernel": {"name": "statistic", "revision": 0}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m statistic --mode random --probability 0x1p-2", "save": "-m statistic --mode random --probability 0.25000000000", "listN": "statistic mode random probability 0.25000000000", "list": "statistic mode random probability 0.25000000000", "kernel": {"name": "statistic", "revision": 0}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m statistic --mode random --probability 1e-3", "save": "-m statistic --mode random --probability 0.00100000016", "listN": "statistic mode random probability 0.00100000016", "list": "statistic mode random probability 0.00100000016", "kernel": {"name": "statistic", "revision": 0}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m statistic --mode random --probability nan", "save": "-m statistic --mode random --probability 0.00000000000", "listN": "statistic mode random probability 0.00000000000", "list": "statistic mode random probability 0.00000000000", "kernel": {"name": "statistic", "revision": 0}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m statistic --mode nth --every 3 --packet 2", "save": "-m statistic --mode nth --every 3 --packet 2", "listN": "statistic mode nth every 3 packet 2", "list": "statistic mode nth every 3 packet 2", "kernel": {"name": "statistic", "revision": 0}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m statistic --mode nth ! --every 2 --packet 1", "save": "-m statistic --mode nth ! --every 2 --packet 1", "listN": "statistic mode nth ! every 2 packet 1", "list": "statistic mode nth ! every 2 packet 1", "kernel": {"name": "statistic", "revision": 0}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m statistic --mode nth --every 0x10 --packet 010", "save": "-m statistic --mode nth --every 16 --packet 8", "listN": "statistic mode nth every 16 packet 8", "list": "statistic mode nth every 16 packet 8", "kernel": {"name": "statistic", "revision": 0}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m statistic --mode nth --every 2 --packet 0", "save": "-m statistic --mode nth --every 2 --packet 0", "listN": "statistic mode nth every 2", "list": "statistic mode nth every 2", "kernel": {"name": "statistic", "revision": 0}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m statistic --packet 0 --every 4294967295 --mode nth", "save": "-m statistic --mode nth --every 4294967295 --packet 0", "listN": "statistic mode nth every 4294967295", "list": "statistic mode nth every 4294967295", "kernel": {"name": "statistic", "revision": 0}, "fields": {}},
+  {"family": "ipv6", "proto": "", "input": "-m statistic --mode random --probability 0.2", "save": "-m statistic --mode random --probability 0.20000000019", "listN": "statistic mode random probability 0.20000000019", "list": "statistic mode random probability 0.20000000019", "kernel": {"name": "statistic", "revision": 0}, "fields": {}},
+  {"family": "ipv6", "proto": "", "input": "-m statistic --mode nth ! --every 5 --packet 4", "save": "-m statistic --mode nth ! --every 5 --packet 4", "listN": "statistic mode nth ! every 5 packet 4", "list": "statistic mode nth ! every 5 packet 4", "kernel": {"name": "statistic", "revision": 0}, "fields": {}}
 ];
 
 /** [input, family, -p, message, token]: refused, with iptables 1.8.9's words where it has them. */
 export type MatchRefusal = [string, Family, string, RegExp, string];
 export const MATCH_REFUSALS: readonly MatchRefusal[] = [
     // [input, family, -p, message, token]; messages as iptables 1.8.9 words them where it has one
+    // statistic: iptables' own words; its final checks (statistic_check, then xtables' mandatory,
+    // exclusive and also-requires, in option-table order) name no option of their own.
+    ['-m statistic --mode random --probability 1.5', 'ipv4', '', /statistic: bad value for option "--probability", or out of range \(0-1\)/, '--probability'],
+    ['-m statistic --mode random --probability 0.5abc', 'ipv4', '', /bad value for option "--probability"/, '--probability'],
+    ['-m statistic --mode random --probability inf', 'ipv4', '', /bad value for option "--probability"/, '--probability'],
+    ['-m statistic --mode random', 'ipv4', '', /--probability must be specified when using random mode/, '-m statistic'],
+    ['-m statistic --mode random --every 2', 'ipv4', '', /--probability must be specified when using random mode/, '-m statistic'],
+    ['-m statistic --mode nth', 'ipv4', '', /--every and --packet must be specified when using nth mode/, '-m statistic'],
+    ['-m statistic --mode nth --every 3', 'ipv4', '', /statistic: option "--every" also requires "--packet"/, '--every'],
+    ['-m statistic --mode nth --packet 1', 'ipv4', '', /the --packet p must be 0 <= p <= n-1/, '--packet'],
+    ['-m statistic --mode nth --every 3 --packet 3', 'ipv4', '', /the --packet p must be 0 <= p <= n-1/, '--packet'],
+    ['-m statistic --mode nth --every 0 --packet 0', 'ipv4', '', /bad value for option "--every", or out of range \(1-4294967295\)/, '--every'],
+    ['-m statistic --mode nth --every 4294967296 --packet 0', 'ipv4', '', /bad value for option "--every"/, '--every'],
+    ['-m statistic --mode nth --every 5 --packet -1', 'ipv4', '', /bad value for option "--packet", or out of range \(0-4294967295\)/, '--packet'],
+    ['-m statistic --mode foo', 'ipv4', '', /Bad mode "foo"/, '--mode'],
+    ['-m statistic --mode RANDOM --probability 0.5', 'ipv6', '', /Bad mode "RANDOM"/, '--mode'],
+    ['-m statistic ! --mode random --probability 0.5', 'ipv4', '', /statistic: option "--mode" cannot be inverted/, '--mode'],
+    ['-m statistic --mode nth --every 2 ! --packet 1', 'ipv4', '', /statistic: option "--packet" cannot be inverted/, '--packet'],
+    ['-m statistic --probability 0.5', 'ipv4', '', /statistic: option "--mode" must be specified/, '-m statistic'],
+    ['-m statistic --mode random --probability 0.5 --every 2', 'ipv4', '', /option "--probability" cannot be used together with "--every"/, '--probability'],
+    ['-m statistic --mode nth --probability 0.5 --packet 0', 'ipv4', '', /option "--probability" cannot be used together with "--packet"/, '--probability'],
+    ['-m statistic --mode random --mode nth --every 2 --packet 0', 'ipv4', '', /statistic: option "--mode" can only be used once/, '--mode'],
     ['-m tcp --dport 70000', 'ipv4', 'tcp', /invalid port\/service `70000' specified/, '--dport'],
     ['-m tcp --dport foo', 'ipv4', 'tcp', /invalid port\/service `foo' specified/, '--dport'],
     ['-m tcp --dport 90:80', 'ipv4', 'tcp', /invalid portrange \(min > max\)/, '--dport'],

@@ -377,6 +377,17 @@ function text(c: Ctx): fc.Arbitrary<string> {
 }
 const commentMatch = (c: Ctx) => text(c).map((s) => `-m comment --comment ${quote(s)}`);
 
+/** statistic: random with a probability (any spelling strtod reads), or nth with a packet below every. */
+const statisticMatch = fc.oneof(
+  fc
+    .tuple(maybeBang, fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }).map(String), fc.constantFrom('0.5', '1', '0', '0x1p-3', '1e-3')))
+    .map(([b, p]) => `-m statistic --mode random ${b}--probability ${p}`),
+  fc
+    .integer({ min: 1, max: 0xffffffff })
+    .chain((every) => fc.tuple(maybeBang, fc.constant(every), fc.integer({ min: 0, max: Math.min(every - 1, 1000) })))
+    .map(([b, every, packet]) => `-m statistic --mode nth ${b}--every ${every} --packet ${packet}`),
+);
+
 const markMatch = fc
   .tuple(maybeBang, u32text, opt(u32text))
   .map(([b, v, m]) => `-m mark ${b}--mark ${v}${m !== undefined ? `/${m}` : ''}`);
@@ -547,7 +558,7 @@ function ruleArb(c: Ctx): fc.Arbitrary<string> {
     if (protoOk('udp')) matchArbs.push(udpMatch, multiportMatch);
     if (protoOk('icmp')) matchArbs.push(icmpMatch);
     if (protoOk('ipv6-icmp')) matchArbs.push(icmp6Match);
-    matchArbs.push(addrtypeMatch(c), conntrackMatch(c), stateMatch, commentMatch(c), markMatch, iprangeMatch(c.family), limitMatch);
+    matchArbs.push(addrtypeMatch(c), conntrackMatch(c), stateMatch, commentMatch(c), markMatch, iprangeMatch(c.family), limitMatch, statisticMatch);
     // `-p all`/`-p 0` cannot be inverted usefully: iptables refuses `! -p all`... keep it plain.
     const p = proto && (proto.text === 'all' || proto.text === '0') ? { ...proto, invert: false } : proto;
     return fc

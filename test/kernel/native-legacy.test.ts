@@ -236,6 +236,8 @@ const EXT4_FILTER = `*filter
 :DOCKER-USER - [0:0]
 [1:60] -A INPUT -p tcp -m tcp --sport 1024:65535 --dport 22 --tcp-flags SYN,RST,ACK,FIN SYN -j ACCEPT
 [0:0] -A INPUT -p tcp -m tcp ! --dport 8000:8080 ! --tcp-flags FIN,SYN FIN -j DROP
+[0:0] -A INPUT -m statistic --mode random --probability 0.25 -j ACCEPT
+[0:0] -A INPUT -m statistic --mode nth ! --every 3 --packet 1 -j DROP
 [0:0] -A INPUT -p udp -m udp --sport 53 ! --dport 1:1023 -j ACCEPT
 [0:0] -A INPUT -p icmp -m icmp --icmp-type 8 -j ACCEPT
 [0:0] -A INPUT -p icmp -m icmp --icmp-type 3/4 -j ACCEPT
@@ -281,6 +283,7 @@ const EXT6_FILTER = `*filter
 :FORWARD ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
 [0:0] -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 128 -j ACCEPT
+[0:0] -A INPUT -m statistic --mode random ! --probability 0.5 -j ACCEPT
 [0:0] -A INPUT -s fd00::/8 -p tcp -m tcp --dport 443 -m conntrack --ctstate NEW -j ACCEPT
 [0:0] -A INPUT -m iprange --src-range fd00::1-fd00::9 -j DROP
 [0:0] -A INPUT -p tcp -j REJECT --reject-with tcp-reset
@@ -565,7 +568,7 @@ COMMIT
 :POSTROUTING ACCEPT [0:0]
 [3:4] -A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu
 [0:0] -A FORWARD -m length --length 10:20 -j TTL --ttl-set 5
-[0:0] -A FORWARD -m statistic --mode random --probability 0.5 -j ACCEPT
+[0:0] -A FORWARD -m pkttype --pkt-type multicast -j ACCEPT
 COMMIT
 `;
   for (const [label, family, table, text] of [
