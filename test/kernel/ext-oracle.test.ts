@@ -315,6 +315,17 @@ const EXTRA_ACCEPTED: readonly Extra[] = [
   ['ipv4', 'nat', 'PREROUTING', '-p tcp -j REDIRECT --to-ports 0', '-p tcp -j REDIRECT --to-ports 0'],
   ['ipv6', 'nat', 'PREROUTING', '-p tcp -j REDIRECT --to-ports 8080', '-p tcp -j REDIRECT --to-ports 8080'],
   ['ipv6', 'nat', 'OUTPUT', '-p udp -j REDIRECT --random', '-p udp -j REDIRECT --random'],
+  // TCPMSS: clamp or set, the family's largest MSS, the last of both options wins; x_tables
+  // wants a SYN match in the rule, nf_tables' compat target does not.
+  ['both', 'mangle', 'FORWARD', '-p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu', '-p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu'],
+  ['both', 'mangle', 'POSTROUTING', '-p tcp --syn -o eth0 -j TCPMSS --set-mss 1400', '-o eth0 -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j TCPMSS --set-mss 1400'],
+  ['ipv4', 'mangle', 'FORWARD', '-p tcp --syn -j TCPMSS --set-mss 65515', '-p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j TCPMSS --set-mss 65515'],
+  ['ipv6', 'mangle', 'FORWARD', '-p tcp --syn -j TCPMSS --set-mss 65495', '-p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j TCPMSS --set-mss 65495'],
+  ['both', 'mangle', 'FORWARD', '-p tcp --syn -j TCPMSS --set-mss 1000 --clamp-mss-to-pmtu', '-p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j TCPMSS --clamp-mss-to-pmtu'],
+  ['both', 'mangle', 'FORWARD', '-p tcp --syn -j TCPMSS --clamp-mss-to-pmtu --set-mss 0x100', '-p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j TCPMSS --set-mss 256'],
+  ['both', 'filter', 'FORWARD', '-p tcp -m tcp --tcp-flags SYN,ACK SYN -j TCPMSS --clamp-mss-to-pmtu', '-p tcp -m tcp --tcp-flags SYN,ACK SYN -j TCPMSS --clamp-mss-to-pmtu'],
+  ['both', 'filter', 'INPUT', '-p tcp --syn -j TCPMSS --set-mss 0', '-p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j TCPMSS --set-mss 0'],
+  ['both', 'mangle', 'FORWARD', '-p tcp -j TCPMSS --set-mss 1000', '-p tcp -j TCPMSS --set-mss 1000', undefined, ['nft']],
 ];
 
 const FROM_EXTRA: Accepted[] = EXTRA_ACCEPTED.flatMap(([fams, table, chain, rule, save, nftSave, backends], i) =>
@@ -412,6 +423,16 @@ const EXTRA_REFUSED: readonly ExtraRefusal[] = [
   ['ipv4', 'nat', 'PREROUTING', '-j MASQUERADE', 'kernel'],
   ['ipv4', 'nat', 'PREROUTING', '-j SNAT --to-source 1.2.3.4', 'kernel'],
   ['ipv4', 'nat', 'POSTROUTING', '-p tcp -j REDIRECT', 'kernel'],
+  ['ipv4', 'mangle', 'FORWARD', '-p tcp --syn -j TCPMSS --set-mss 65516', 'parse', '--set-mss', /TCPMSS: bad value for option "--set-mss", or out of range \(0-65515\)/],
+  ['ipv6', 'mangle', 'FORWARD', '-p tcp --syn -j TCPMSS --set-mss 65496', 'parse', '--set-mss', /TCPMSS: bad value for option "--set-mss", or out of range \(0-65495\)/],
+  ['both', 'mangle', 'FORWARD', '-p tcp --syn -j TCPMSS --set-mss abc', 'parse', '--set-mss', /bad value for option "--set-mss"/],
+  ['both', 'mangle', 'FORWARD', '-p tcp --syn -j TCPMSS', 'parse', '-j TCPMSS', /TCPMSS target: At least one parameter is required/],
+  ['both', 'mangle', 'FORWARD', '-p tcp --syn -j TCPMSS ! --set-mss 1000', 'parse', '--set-mss', /TCPMSS: option "--set-mss" cannot be inverted/],
+  ['both', 'mangle', 'FORWARD', '-p tcp --syn -j TCPMSS --set-mss 1 --set-mss 2', 'parse', '--set-mss', /TCPMSS: option "--set-mss" can only be used once/],
+  ['both', 'mangle', 'PREROUTING', '-p tcp --syn -j TCPMSS --clamp-mss-to-pmtu', 'kernel'],
+  ['both', 'mangle', 'FORWARD', '-p udp -j TCPMSS --set-mss 1000', 'kernel'],
+  ['both', 'mangle', 'FORWARD', '-j TCPMSS --set-mss 1000', 'kernel'],
+  ['both', 'mangle', 'FORWARD', '-p tcp -j TCPMSS --set-mss 1000', 'kernel', undefined, undefined, ['legacy']],
 ];
 
 const REFUSED: readonly Refused[] = [

@@ -167,7 +167,7 @@ describe.skipIf(!isRoot)('issue 12: an unsupported target with options names the
     ['TOS', '--set-tos 1'],
     ['DSCP', '--set-dscp 1'],
     ['CONNMARK', '--set-mark 1'],
-    ['TCPMSS', '--set-mss 1000'],
+    ['TTL', '--ttl-set 5'],
     ['TPROXY', '--on-port 1'],
   ])('-j %s %s', async (target, opts) => {
     const ns = new Netns('iptkit-hard');

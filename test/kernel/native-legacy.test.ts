@@ -267,6 +267,8 @@ const EXT4_MANGLE = `*mangle
 [0:0] -A PREROUTING -i eth0 -j MARK --set-xmark 0x10/0xff
 [0:0] -A PREROUTING -j MARK --set-xmark 0x1/0xffffffff
 [0:0] -A POSTROUTING -p udp -m udp --dport 68 -j CHECKSUM --checksum-fill
+[2:120] -A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu
+[0:0] -A POSTROUTING -o eth0 -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j TCPMSS --set-mss 1400
 COMMIT
 `;
 
@@ -566,7 +568,7 @@ COMMIT
 :FORWARD ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
 :POSTROUTING ACCEPT [0:0]
-[3:4] -A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu
+[3:4] -A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j CONNMARK --set-xmark 0x1/0xff
 [0:0] -A FORWARD -m length --length 10:20 -j TTL --ttl-set 5
 [0:0] -A FORWARD -m pkttype --pkt-type multicast -j ACCEPT
 COMMIT
