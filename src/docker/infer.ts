@@ -64,6 +64,8 @@ export interface InferHints {
   allowDirectRouting?: boolean;
   /** Docker 29's bridge-accept-fwmark, used when no external network would show it. */
   acceptFwMark?: string;
+  /** The daemon's --ip-forward-no-drop: true holds whatever FORWARD policy the host has. */
+  ipForwardNoDrop?: boolean;
 }
 
 interface NetFacts {
@@ -685,13 +687,14 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
   if (state.layout === 'v29' && fwmark !== undefined) state.acceptFwMark = fwmark;
   // A family whose FORWARD policy Docker would set to DROP, read as ACCEPT: the daemon had
   // --ip-forward-no-drop, or forwarding was on before it started (the rules cannot tell which,
-  // and both write the same). Unread (no filter table given) says nothing.
+  // and both write the same). Unread (no filter table given) says nothing. A DROP does not
+  // contradict the option (it leaves the policy as it finds it): the hint's true stands.
   const noDrop: DockerState = { ...state, ipForwardNoDrop: true };
   const notDropped = tables.some((t) => {
     const on = writesFamily(state, t.family);
     return forwardDrop(state, t.family, on) && !forwardDrop(noDrop, t.family, on) && t.tables.get('filter')?.get('FORWARD')?.policy === 'ACCEPT';
   });
-  if (notDropped) state.ipForwardNoDrop = true;
+  if (notDropped || hints.ipForwardNoDrop === true) state.ipForwardNoDrop = true;
   if (isIptablerLayout(state.layout) && directRoutingAllowed(facts, stateNetworks, bindings, hints.allowDirectRouting)) state.allowDirectRouting = true;
 
   if (isIptablerLayout(state.layout) && opts.endpoints !== false) {

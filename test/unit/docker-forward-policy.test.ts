@@ -10,6 +10,7 @@ import { desiredRules } from '../../src/docker/desired.js';
 import { toSaveText } from '../../src/docker/ruleset.js';
 import { inferState } from '../../src/docker/infer.js';
 import { doctor } from '../../src/docker/doctor.js';
+import { mergeHints, recordOf } from '../../src/docker/record.js';
 import { applyIntents } from '../../src/docker/ops.js';
 import { planTable } from '../../src/plan/plan.js';
 import type { FamilySaves } from '../../src/docker/saves.js';
@@ -119,6 +120,14 @@ describe('docker state reads the FORWARD policy back', () => {
   it('a DROP in a family Docker does not set (an admin\'s) is not Docker\'s and reads as the default', () => {
     const s = state('v29', [v4], { ip6tables: true });
     expect(inferState(withPolicy(savesOf(s), 'ipv6', 'DROP'), names(s))).toEqual(s);
+  });
+
+  it('the record of a state with ipForwardNoDrop keeps it where the host shows DROP', () => {
+    const s = state('v29', [dual], { ipForwardNoDrop: true });
+    const dropped = withPolicy(withPolicy(savesOf(s), 'ipv4', 'DROP'), 'ipv6', 'DROP');
+    expect(inferState(dropped, names(s))).not.toHaveProperty('ipForwardNoDrop');
+    expect(recordOf(s).ipForwardNoDrop).toBe(true);
+    expect(inferState(dropped, mergeHints(recordOf(s), names(s)))).toEqual(s);
   });
 
   it('saves without the filter table say nothing of the policy', () => {
