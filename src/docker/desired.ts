@@ -23,19 +23,46 @@ function forFamily(
   family: Family,
   build: (s: DockerState, f: Family) => DockerFamilyRuleset,
 ): DockerFamilyRuleset {
+  return writesFamily(state, family) ? build(state, family) : emptyFamilyRuleset();
+}
+
+/** Whether the state has Docker write `family`'s rules (forFamily). */
+export function writesFamily(state: DockerState, family: Family): boolean {
   const enabled = family === 'ipv4' ? state.iptables : state.ip6tables;
-  if (enabled !== undefined) return enabled ? build(state, family) : emptyFamilyRuleset();
-  return state.networks.some((n) => subnetFor(n, family) !== undefined) ? build(state, family) : emptyFamilyRuleset();
+  return enabled ?? state.networks.some((n) => subnetFor(n, family) !== undefined);
+}
+
+/**
+ * Whether Docker sets the filter FORWARD policy of `family` to DROP, given that it writes the
+ * family's rules (`enabled`): when it turns forwarding on itself (assumed; a host where
+ * forwarding was already on reads as `ipForwardNoDrop`). Docker 28+ (bridge driver
+ * setupIPv4Forwarding/setupIPv6Forwarding) does it for a family when a network of that family
+ * is set up, --iptables/--ip6tables are on and --ip-forward-no-drop is off. Docker 27
+ * (setupIPForwarding, at the driver's start) does it for IPv4 the same way, and for IPv6
+ * whenever --ip6tables is on, forwarding on before or not.
+ */
+export function forwardDrop(state: DockerState, family: Family, enabled: boolean): boolean {
+  if (!enabled) return false;
+  if (state.layout === 'classic') return family === 'ipv6' || state.ipForwardNoDrop !== true;
+  return state.ipForwardNoDrop !== true && state.networks.some((n) => subnetFor(n, family) !== undefined);
+}
+
+function withPolicy(state: DockerState, family: Family, rs: DockerFamilyRuleset): DockerFamilyRuleset {
+  return forwardDrop(state, family, writesFamily(state, family)) ? { ...rs, forwardPolicy: 'DROP' } : rs;
 }
 
 export function desiredRules(state: DockerState): DockerRuleset {
+  const both = (build: (s: DockerState, f: Family) => DockerFamilyRuleset) => ({
+    ipv4: withPolicy(state, 'ipv4', forFamily(state, 'ipv4', build)),
+    ipv6: withPolicy(state, 'ipv6', forFamily(state, 'ipv6', build)),
+  });
   switch (state.layout) {
     case 'classic':
-      return { layout: 'classic', ipv4: forFamily(state, 'ipv4', classicRules), ipv6: forFamily(state, 'ipv6', classicRules) };
+      return { layout: 'classic', ...both(classicRules) };
     case 'v28':
-      return { layout: 'v28', ipv4: forFamily(state, 'ipv4', v28Rules), ipv6: forFamily(state, 'ipv6', v28Rules) };
+      return { layout: 'v28', ...both(v28Rules) };
     case 'v29':
-      return { layout: 'v29', ipv4: forFamily(state, 'ipv4', v29Rules), ipv6: forFamily(state, 'ipv6', v29Rules) };
+      return { layout: 'v29', ...both(v29Rules) };
     case 'nft':
       // Docker's native nftables back end writes its own `ip docker-bridges` table with sets
       // and maps, not iptables rules: there is nothing to express as iptables-save text.

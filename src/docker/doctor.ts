@@ -425,6 +425,20 @@ function stateFindings(t: FamilyTables, desired: DockerFamilyRuleset, bridges: R
       out.push({ severity: 'error', code: 'missing-chain', family: f, table: c.table, chain: c.chain, message: `chain ${c.chain} is missing from the ${c.table} table` });
     }
   }
+  // Docker's FORWARD policy DROP gone: Docker's own rules still decide what they must, so
+  // nothing of Docker's breaks, but the host forwards what they leave undecided (between
+  // other interfaces; classic: to containers' unpublished ports, from a routed neighbour).
+  const policy = tableOf('filter')?.get('FORWARD')?.policy;
+  if (desired.forwardPolicy !== undefined && policy !== undefined && policy !== desired.forwardPolicy) {
+    out.push({
+      severity: 'warning',
+      code: 'differs-from-state',
+      family: f,
+      table: 'filter',
+      chain: 'FORWARD',
+      message: `the FORWARD policy is ${policy}, but the state's daemon sets ${desired.forwardPolicy} (ipForwardNoDrop is off)`,
+    });
+  }
   // Docker chains the state's layout does not have (a v28 chain on a classic host, say).
   for (const [tableName, table] of t.tables) {
     for (const c of table.values()) {

@@ -30,6 +30,7 @@ import type { DockerEndpoint, DockerLayout, DockerNetwork, DockerPort, DockerPro
 import { DEFAULT_LAYOUT, DOCKER_PROTOS, GATEWAY_MODES, canonicalFwMark, gatewayModeOf, isIptablerLayout, subnetFor } from './state.js';
 import { filtersDirectAccess, v28RawRules } from './v28.js';
 import { isDockerRule, layoutOfTables } from './recognise.js';
+import { forwardDrop, writesFamily } from './desired.js';
 import type { PortBinding } from './ruleset.js';
 
 /** What a hint may say of a network, by bridge (unchecked JSON: each value is checked before use). */
@@ -63,6 +64,8 @@ export interface InferHints {
   allowDirectRouting?: boolean;
   /** Docker 29's bridge-accept-fwmark, used when no external network would show it. */
   acceptFwMark?: string;
+  /** The daemon's --ip-forward-no-drop: true holds whatever FORWARD policy the host has. */
+  ipForwardNoDrop?: boolean;
 }
 
 interface NetFacts {
@@ -682,6 +685,16 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
   // The fwmark rule comes with an external network; without one, the hint's.
   const fwmark = facts.map((f) => f.acceptFwMark).find((m) => m !== undefined) ?? (stateNetworks.every((n) => n.internal) ? fwMarkHint(hints.acceptFwMark) : undefined);
   if (state.layout === 'v29' && fwmark !== undefined) state.acceptFwMark = fwmark;
+  // A family whose FORWARD policy Docker would set to DROP, read as ACCEPT: the daemon had
+  // --ip-forward-no-drop, or forwarding was on before it started (the rules cannot tell which,
+  // and both write the same). Unread (no filter table given) says nothing. A DROP does not
+  // contradict the option (it leaves the policy as it finds it): the hint's true stands.
+  const noDrop: DockerState = { ...state, ipForwardNoDrop: true };
+  const notDropped = tables.some((t) => {
+    const on = writesFamily(state, t.family);
+    return forwardDrop(state, t.family, on) && !forwardDrop(noDrop, t.family, on) && t.tables.get('filter')?.get('FORWARD')?.policy === 'ACCEPT';
+  });
+  if (notDropped || hints.ipForwardNoDrop === true) state.ipForwardNoDrop = true;
   if (isIptablerLayout(state.layout) && directRoutingAllowed(facts, stateNetworks, bindings, hints.allowDirectRouting)) state.allowDirectRouting = true;
 
   if (isIptablerLayout(state.layout) && opts.endpoints !== false) {

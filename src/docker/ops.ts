@@ -155,7 +155,8 @@ export function applyIntents(
       const groups = rs.builtinRules.filter((g) => g.table === tableName && g.chain === chain);
       const curChain = cur?.chains.find((c) => c.name === chain);
       const owns = (r: string): boolean => !isForeignRule(r) && isDockerRule(family, tableName, chain, r, bridges);
-      if (groups.length === 0 && !curChain?.rules.some(owns)) continue;
+      const policy = tableName === 'filter' && chain === 'FORWARD' ? rs.forwardPolicy : undefined;
+      if (groups.length === 0 && !curChain?.rules.some(owns) && !policy) continue;
       let top = groups.filter((g) => g.position === 'top').flatMap((g) => g.rules);
       const bottom = groups.filter((g) => g.position === 'bottom').flatMap((g) => g.rules);
       let ownsAll = owns;
@@ -177,7 +178,7 @@ export function applyIntents(
         { position: 'top', rules: top },
         { position: 'bottom', rules: bottom },
       ];
-      builtinIntents.set(chain, { chain, mode: 'owned', owns: ownsAll, blocks });
+      builtinIntents.set(chain, { chain, mode: 'owned', owns: ownsAll, blocks, ...(policy ? { policy } : {}) });
     }
     chains.push(...builtinIntents.values());
 

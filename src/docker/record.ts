@@ -97,6 +97,7 @@ export function recordOf(state: DockerState): InferHints {
     ...(state.ip6tables !== undefined ? { ip6tables: state.ip6tables } : {}),
     ...(state.allowDirectRouting !== undefined ? { allowDirectRouting: state.allowDirectRouting } : {}),
     ...(state.acceptFwMark !== undefined ? { acceptFwMark: state.acceptFwMark } : {}),
+    ...(state.ipForwardNoDrop !== undefined ? { ipForwardNoDrop: state.ipForwardNoDrop } : {}),
   };
 }
 
@@ -141,7 +142,7 @@ export async function readRecord(netns: string | undefined): Promise<InferHints 
     return undefined;
   }
   if (typeof json !== 'object' || json === null || (json as { version?: unknown }).version !== VERSION) return undefined;
-  const { networks, iptables, ip6tables, allowDirectRouting, acceptFwMark } = json as Record<string, unknown>;
+  const { networks, iptables, ip6tables, allowDirectRouting, acceptFwMark, ipForwardNoDrop } = json as Record<string, unknown>;
   if (!Array.isArray(networks)) return undefined;
   return {
     networks: networks.filter((n): n is { bridge: string } => typeof n === 'object' && n !== null && typeof (n as { bridge?: unknown }).bridge === 'string'),
@@ -149,6 +150,7 @@ export async function readRecord(netns: string | undefined): Promise<InferHints 
     ...(typeof ip6tables === 'boolean' ? { ip6tables } : {}),
     ...(typeof allowDirectRouting === 'boolean' ? { allowDirectRouting } : {}),
     ...(typeof acceptFwMark === 'string' ? { acceptFwMark } : {}),
+    ...(typeof ipForwardNoDrop === 'boolean' ? { ipForwardNoDrop } : {}),
   };
 }
 
@@ -162,8 +164,9 @@ export function mergeHints(record: InferHints | undefined, given: InferHints): I
     ...pick('ip6tables'),
     ...pick('allowDirectRouting'),
     ...pick('acceptFwMark'),
+    ...pick('ipForwardNoDrop'),
   };
-  function pick(key: 'iptables' | 'ip6tables' | 'allowDirectRouting' | 'acceptFwMark'): InferHints {
+  function pick(key: 'iptables' | 'ip6tables' | 'allowDirectRouting' | 'acceptFwMark' | 'ipForwardNoDrop'): InferHints {
     const v = given[key] ?? record![key];
     return v === undefined ? {} : { [key]: v };
   }

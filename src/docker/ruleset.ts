@@ -29,6 +29,8 @@ export interface DockerFamilyRuleset {
   builtinRules: DockerBuiltinRules[];
   /** Chains Docker creates with these rules when missing but never rewrites (DOCKER-USER). */
   userChains: DockerChainRules[];
+  /** The filter FORWARD policy Docker sets (desired.ts forwardDrop); absent: left as it is. */
+  forwardPolicy?: 'DROP';
 }
 
 export interface DockerRuleset {
@@ -225,7 +227,7 @@ const BUILTINS: Record<string, readonly string[]> = {
 
 /**
  * The ruleset as iptables-save would print it on a host holding nothing but Docker's rules
- * (policies ACCEPT, no counters), one text per table that has any chain: for golden files,
+ * (policies ACCEPT but the FORWARD policy Docker sets, no counters), one text per table that has any chain: for golden files,
  * restoring into a throwaway namespace, and feeding inferState/doctor in tests.
  */
 export function toSaveText(r: DockerFamilyRuleset): Record<string, string> {
@@ -236,7 +238,7 @@ export function toSaveText(r: DockerFamilyRuleset): Record<string, string> {
     if (!tables.has(table)) continue;
     const userDefined = [...r.ownedChains, ...r.userChains].filter((c) => c.table === table);
     const lines = [`*${table}`];
-    for (const b of BUILTINS[table]!) lines.push(`:${b} ACCEPT [0:0]`);
+    for (const b of BUILTINS[table]!) lines.push(`:${b} ${table === 'filter' && b === 'FORWARD' ? (r.forwardPolicy ?? 'ACCEPT') : 'ACCEPT'} [0:0]`);
     // iptables-save lists user-defined chains sorted by name (libiptc keeps them sorted).
     const names = [...new Set(userDefined.map((c) => c.chain))].sort();
     for (const n of names) lines.push(`:${n} - [0:0]`);

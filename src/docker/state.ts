@@ -121,6 +121,13 @@ export interface DockerState {
    * DOCKER-FORWARD. Canonical as iptables-save prints it: `0x1`, `0x100/0xff00`.
    */
   acceptFwMark?: string;
+  /**
+   * dockerd --ip-forward-no-drop (Docker 28+): Docker leaves the filter FORWARD policy as it
+   * finds it. Absent (false): the policy is DROP in each family whose forwarding Docker turned
+   * on (desired.ts forwardDrop). Also what a host reads as when forwarding was on before Docker
+   * started, the only way classic (Docker 27, no such option; its IPv6 DROP stays) has it.
+   */
+  ipForwardNoDrop?: boolean;
   /** Top first: Docker inserts each new network's rules above the older ones'. */
   networks: DockerNetwork[];
   /** In the order their DNAT rules appear. */
@@ -142,7 +149,7 @@ export const DOCKER_PROTOS: readonly DockerProto[] = ['tcp', 'udp', 'sctp'];
 /** Linux IFNAMSIZ is 16 including the terminating NUL. */
 export const MAX_IFNAME_BYTES = 15;
 
-const STATE_KEYS = ['layout', 'userlandProxy', 'iptables', 'ip6tables', 'allowDirectRouting', 'acceptFwMark', 'networks', 'ports', 'endpoints'];
+const STATE_KEYS = ['layout', 'userlandProxy', 'iptables', 'ip6tables', 'allowDirectRouting', 'acceptFwMark', 'ipForwardNoDrop', 'networks', 'ports', 'endpoints'];
 const NETWORK_KEYS = [
   'name',
   'bridge',
@@ -556,6 +563,7 @@ export function validateState(json: unknown): DockerState {
   });
 
   const allowDirectRouting = bool(json, 'allowDirectRouting', '', false);
+  const ipForwardNoDrop = bool(json, 'ipForwardNoDrop', '', false);
   if (allowDirectRouting && layout === 'classic') throw new RangeError('allowDirectRouting: true, but Docker before 28 has no direct-access rules to leave out');
   let acceptFwMark: string | undefined;
   if (json.acceptFwMark !== undefined) {
@@ -582,6 +590,7 @@ export function validateState(json: unknown): DockerState {
     ...(ip6tables !== undefined ? { ip6tables } : {}),
     ...(allowDirectRouting ? { allowDirectRouting } : {}),
     ...(acceptFwMark !== undefined ? { acceptFwMark } : {}),
+    ...(ipForwardNoDrop ? { ipForwardNoDrop } : {}),
     networks,
     ports,
   };

@@ -27,8 +27,11 @@ export interface OwnedBlock {
 export type ChainIntent =
   /** The chain holds exactly these rules (created if missing); ruleCounters as on Chain. */
   | { chain: string; mode: 'exact'; rules: Rule[]; ruleCounters?: BigUint64Array; policy?: 'ACCEPT' | 'DROP'; policyCounters?: Counters }
-  /** Only rules for which owns() is true are the caller's; the blocks are the ones it wants. */
-  | { chain: string; mode: 'owned'; owns: (rule: Rule) => boolean; blocks: OwnedBlock[] }
+  /**
+   * Only rules for which owns() is true are the caller's; the blocks are the ones it wants. A
+   * built-in chain's policy, if given, is set when it differs (its counters kept).
+   */
+  | { chain: string; mode: 'owned'; owns: (rule: Rule) => boolean; blocks: OwnedBlock[]; policy?: 'ACCEPT' | 'DROP' }
   /** Created with these rules if missing; never touched when present (DOCKER-USER). */
   | { chain: string; mode: 'ensure'; rules: Rule[] }
   /** Deleted if present (its references must be gone in the same commit). */
@@ -212,6 +215,10 @@ export function planTable(current: Table | undefined, intent: TableIntent): Tabl
       }
     } else {
       chain = { name, entries: ownedEntries(curRules, want.owns, want.blocks) };
+      if (isBuiltin && want.policy && want.policy !== cur?.policy) {
+        chain.policy = want.policy;
+        unchanged = false;
+      }
     }
     if (cur) chain.was = curRules.length;
     if (!cur) unchanged = false;

@@ -268,6 +268,7 @@ describe('random states round-trip', () => {
       ...(iptabler && rand(5) === 0 ? { allowDirectRouting: true } : {}),
       ...(layout === 'v29' && rand(4) === 0 ? { acceptFwMark: pick(['0x1', '0x10/0xf0']) } : {}),
       ...(rand(4) === 0 ? { ip6tables: true } : {}),
+      ...(rand(3) === 0 ? { ipForwardNoDrop: true } : {}),
       networks,
       ports,
     });

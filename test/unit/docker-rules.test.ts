@@ -207,7 +207,8 @@ describe('layout classic specifics (moby/moby v27.5.1)', () => {
   // enabled family; isolateNetwork calls setINC (insert `-i BR ! -o BR -j STAGE-2` and
   // `-o BR -j DROP`) for each enabled family whatever the network's subnets, internal networks
   // excepted; arrangeUserFilterRule makes DOCKER-USER (`-j RETURN`) and its FORWARD jump; the
-  // FORWARD jump to STAGE-1 and the nat jumps only come with a network of that family.
+  // FORWARD jump to STAGE-1 and the nat jumps only come with a network of that family;
+  // setupIPForwarding sets ip6tables' FORWARD policy to DROP whenever ip6tables is on.
   it('ip6tables on: the IPv6 tables of an IPv4-only host', () => {
     const state = validateState({
       layout: 'classic',
@@ -229,7 +230,7 @@ describe('layout classic specifics (moby/moby v27.5.1)', () => {
       'COMMIT',
       '*filter',
       ':INPUT ACCEPT [0:0]',
-      ':FORWARD ACCEPT [0:0]',
+      ':FORWARD DROP [0:0]',
       ':OUTPUT ACCEPT [0:0]',
       ':DOCKER - [0:0]',
       ':DOCKER-ISOLATION-STAGE-1 - [0:0]',
