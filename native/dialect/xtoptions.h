@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -50,6 +51,41 @@ inline void put_string(char* dst, size_t cap, std::string_view value) {
   if (n >= cap) n = cap - 1;
   std::memcpy(dst, value.data(), n);
   dst[n] = '\0';
+}
+
+// XTTYPE_MARKMASK32 (xtables_parse_val_mask): VALUE[/MASK], each a 32-bit number as
+// xtables_strtoul reads it, the mask all ones when absent; iptables' two words for a bad one.
+inline bool mark_mask(const ParsedOption& o, const char* module, const ParseCtx& ctx, uint32_t& mark, uint32_t& mask) {
+  const std::string_view arg(o.value.c_str());  // a C string, as argv: a NUL ends it
+  const std::string option = std::string("\"--") + o.spec->name + "\"";
+  const auto bad = [&] {
+    return ctx.fail(std::string(module) + ": bad integer value for option " + option + ", or out of range.", o.token,
+                    "VALUE[/MASK], each 0-0xffffffff");
+  };
+  const auto garbage = [&] {
+    return ctx.fail(std::string(module) + ": trailing garbage after value for option " + option + ".", o.token,
+                    "VALUE[/MASK]");
+  };
+  size_t end = 0;
+  uint64_t v = 0, m = 0xffffffff;
+  if (!xtables_strtoul(arg, 0, 0xffffffff, v, &end)) return bad();
+  if (end != arg.size()) {
+    if (arg[end] != '/') return garbage();
+    const std::string_view rest = arg.substr(end + 1);
+    if (!xtables_strtoul(rest, 0, 0xffffffff, m, &end)) return bad();
+    if (end != rest.size()) return garbage();
+  }
+  mark = static_cast<uint32_t>(v);
+  mask = static_cast<uint32_t>(m);
+  return true;
+}
+
+// xtables_print_mark_mask: "0x%x/0x%x", or "0x%x" when the mask is all ones (no leading space).
+inline void append_mark_mask(std::string& out, uint32_t mark, uint32_t mask) {
+  char buf[32];
+  if (mask != 0xffffffffu) std::snprintf(buf, sizeof buf, "0x%x/0x%x", mark, mask);
+  else std::snprintf(buf, sizeof buf, "0x%x", mark);
+  out += buf;
 }
 
 // The C string in a fixed char array of the kernel struct.

@@ -32,24 +32,6 @@ constexpr unsigned kXtId[kCount] = {4, 0, 1, 2, 3};
 
 constexpr uint64_t kU32 = 0xffffffffu;
 
-// XTTYPE_MARKMASK32: VALUE[/MASK], the mask all ones when absent.
-bool mark_mask(const dialect::ParsedOption& o, const dialect::ParseCtx& ctx, uint32_t& mark, uint32_t& mask) {
-  uint64_t v = 0, m = kU32;
-  size_t end = 0;
-  bool ok = dialect::xtables_strtoul(o.value, 0, kU32, v, &end);
-  if (ok && end != o.value.size()) {
-    ok = o.value[end] == '/' && dialect::xtables_strtoul(std::string_view(o.value).substr(end + 1), 0, kU32, m);
-  }
-  if (!ok) {
-    return ctx.fail("MARK: bad integer value for option \"--" + std::string(o.spec->name) + "\", or out of range: \"" +
-                        o.value + "\"",
-                    o.token, "VALUE[/MASK]");
-  }
-  mark = static_cast<uint32_t>(v);
-  mask = static_cast<uint32_t>(m);
-  return true;
-}
-
 // XTTYPE_UINT32.
 bool bits(const dialect::ParsedOption& o, const dialect::ParseCtx& ctx, uint32_t& out) {
   uint64_t v = 0;
@@ -73,12 +55,12 @@ bool parse(const std::vector<dialect::ParsedOption>& options, const dialect::Par
     uint32_t v = 0, m = 0;
     switch (i) {
       case kSetXmark:
-        if (!mark_mask(o, ctx, v, m)) return false;
+        if (!dialect::xtopt::mark_mask(o, "MARK", ctx, v, m)) return false;
         info.mark = v;
         info.mask = m;
         break;
       case kSetMark:
-        if (!mark_mask(o, ctx, v, m)) return false;
+        if (!dialect::xtopt::mark_mask(o, "MARK", ctx, v, m)) return false;
         info.mark = v;
         info.mask = v | m;
         break;

@@ -154,13 +154,27 @@ export const MATCH_CASES: MatchCase[] = [
   {"family": "ipv4", "proto": "", "input": "-m statistic --mode nth --every 2 --packet 0", "save": "-m statistic --mode nth --every 2 --packet 0", "listN": "statistic mode nth every 2", "list": "statistic mode nth every 2", "kernel": {"name": "statistic", "revision": 0}, "fields": {}},
   {"family": "ipv4", "proto": "", "input": "-m statistic --packet 0 --every 4294967295 --mode nth", "save": "-m statistic --mode nth --every 4294967295 --packet 0", "listN": "statistic mode nth every 4294967295", "list": "statistic mode nth every 4294967295", "kernel": {"name": "statistic", "revision": 0}, "fields": {}},
   {"family": "ipv6", "proto": "", "input": "-m statistic --mode random --probability 0.2", "save": "-m statistic --mode random --probability 0.20000000019", "listN": "statistic mode random probability 0.20000000019", "list": "statistic mode random probability 0.20000000019", "kernel": {"name": "statistic", "revision": 0}, "fields": {}},
-  {"family": "ipv6", "proto": "", "input": "-m statistic --mode nth ! --every 5 --packet 4", "save": "-m statistic --mode nth ! --every 5 --packet 4", "listN": "statistic mode nth ! every 5 packet 4", "list": "statistic mode nth ! every 5 packet 4", "kernel": {"name": "statistic", "revision": 0}, "fields": {}}
+  {"family": "ipv6", "proto": "", "input": "-m statistic --mode nth ! --every 5 --packet 4", "save": "-m statistic --mode nth ! --every 5 --packet 4", "listN": "statistic mode nth ! every 5 packet 4", "list": "statistic mode nth ! every 5 packet 4", "kernel": {"name": "statistic", "revision": 0}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m connmark --mark 5", "save": "-m connmark --mark 0x5", "listN": "connmark match  0x5", "list": "connmark match  0x5", "kernel": {"name": "connmark", "revision": 1}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m connmark ! --mark 0x10/0xff", "save": "-m connmark ! --mark 0x10/0xff", "listN": "connmark match ! 0x10/0xff", "list": "connmark match ! 0x10/0xff", "kernel": {"name": "connmark", "revision": 1}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m connmark --mark 0xffffffff/0", "save": "-m connmark --mark 0xffffffff/0x0", "listN": "connmark match  0xffffffff/0x0", "list": "connmark match  0xffffffff/0x0", "kernel": {"name": "connmark", "revision": 1}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m connmark --mark \" 5/ 6\"", "save": "-m connmark --mark 0x5/0x6", "listN": "connmark match  0x5/0x6", "list": "connmark match  0x5/0x6", "kernel": {"name": "connmark", "revision": 1}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m connmark --mark 010/0x0f", "save": "-m connmark --mark 0x8/0xf", "listN": "connmark match  0x8/0xf", "list": "connmark match  0x8/0xf", "kernel": {"name": "connmark", "revision": 1}, "fields": {}},
+  {"family": "ipv6", "proto": "", "input": "-m connmark ! --mark 1", "save": "-m connmark ! --mark 0x1", "listN": "connmark match ! 0x1", "list": "connmark match ! 0x1", "kernel": {"name": "connmark", "revision": 1}, "fields": {}},
+  {"family": "ipv6", "proto": "", "input": "-m connmark --mark 0xca6c/0xffffffff", "save": "-m connmark --mark 0xca6c", "listN": "connmark match  0xca6c", "list": "connmark match  0xca6c", "kernel": {"name": "connmark", "revision": 1}, "fields": {}}
 ];
 
 /** [input, family, -p, message, token]: refused, with iptables 1.8.9's words where it has them. */
 export type MatchRefusal = [string, Family, string, RegExp, string];
 export const MATCH_REFUSALS: readonly MatchRefusal[] = [
     // [input, family, -p, message, token]; messages as iptables 1.8.9 words them where it has one
+    ['-m connmark --mark 1x', 'ipv4', '', /connmark: trailing garbage after value for option "--mark"\./, '--mark'],
+    ['-m connmark --mark 1/2/3', 'ipv4', '', /connmark: trailing garbage after value for option "--mark"\./, '--mark'],
+    ['-m connmark --mark 0x100000000', 'ipv6', '', /connmark: bad integer value for option "--mark", or out of range\./, '--mark'],
+    ['-m connmark --mark 1/', 'ipv4', '', /connmark: bad integer value for option "--mark", or out of range\./, '--mark'],
+    ['-m connmark', 'ipv4', '', /connmark: option "--mark" must be specified/, '-m connmark'],
+    ['-m connmark --mark 1 --mark 2', 'ipv4', '', /connmark: option "--mark" can only be used once/, '--mark'],
+    ['-m mark --mark 1/', 'ipv4', '', /mark: bad integer value for option "--mark", or out of range\./, '--mark'],
     // statistic: iptables' own words; its final checks (statistic_check, then xtables' mandatory,
     // exclusive and also-requires, in option-table order) name no option of their own.
     ['-m statistic --mode random --probability 1.5', 'ipv4', '', /statistic: bad value for option "--probability", or out of range \(0-1\)/, '--probability'],

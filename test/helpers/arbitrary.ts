@@ -392,6 +392,10 @@ const markMatch = fc
   .tuple(maybeBang, u32text, opt(u32text))
   .map(([b, v, m]) => `-m mark ${b}--mark ${v}${m !== undefined ? `/${m}` : ''}`);
 
+const connmarkMatch = fc
+  .tuple(maybeBang, u32text, opt(u32text))
+  .map(([b, v, m]) => `-m connmark ${b}--mark ${v}${m !== undefined ? `/${m}` : ''}`);
+
 function iprangeMatch(f: Fam): fc.Arbitrary<string> {
   const r = fc.tuple(maybeBang, addrRange(f), fc.boolean()).map(([b, [lo, hi], single]) => `${b}${single && lo === hi ? lo : `${lo}-${hi}`}`);
   return fc
@@ -558,7 +562,7 @@ function ruleArb(c: Ctx): fc.Arbitrary<string> {
     if (protoOk('udp')) matchArbs.push(udpMatch, multiportMatch);
     if (protoOk('icmp')) matchArbs.push(icmpMatch);
     if (protoOk('ipv6-icmp')) matchArbs.push(icmp6Match);
-    matchArbs.push(addrtypeMatch(c), conntrackMatch(c), stateMatch, commentMatch(c), markMatch, iprangeMatch(c.family), limitMatch, statisticMatch);
+    matchArbs.push(addrtypeMatch(c), conntrackMatch(c), stateMatch, commentMatch(c), markMatch, connmarkMatch, iprangeMatch(c.family), limitMatch, statisticMatch);
     // `-p all`/`-p 0` cannot be inverted usefully: iptables refuses `! -p all`... keep it plain.
     const p = proto && (proto.text === 'all' || proto.text === '0') ? { ...proto, invert: false } : proto;
     return fc
