@@ -32,14 +32,21 @@ namespace nft {
 namespace {
 
 constexpr int kCommitAttempts = 20;
+// Upper bounds of a message's size: names are below NFT_NAME_MAXLEN (256), a comment below 256,
+// an expression's attributes (at most two 16-byte values) well below kExprBound.
+constexpr size_t kObjBound = 2048;
+constexpr size_t kExprBound = 256;
+constexpr size_t kElemBound = 512;
 
 // The batch: one buffer of messages, each remembered by what it does for the error that names it.
 class ObjBatch {
  public:
   ObjBatch(uint16_t family, uint32_t seq0) : family_(family), next_(seq0), first_(seq0) {}
-  nlmsghdr* hdr(uint16_t type, uint16_t flags, std::string what) {
+  // Room for a message of at most `bound` bytes, zeroed (libmnl leaves attribute padding as it
+  // finds it); done() gives back what it did not use.
+  nlmsghdr* hdr(uint16_t type, uint16_t flags, size_t bound, std::string what) {
     size_t at = buf_.size();
-    buf_.resize(at + kMsgRoom);
+    buf_.resize(at + bound);
     what_.push_back(std::move(what));
     return nftnl_nlmsg_build_hdr(buf_.data() + at, type, family_, flags, next_++);
   }
@@ -58,7 +65,6 @@ class ObjBatch {
     what_.push_back("batch end");
     done(nlh);
   }
-  // Gives back what the message did not use.
   void done(nlmsghdr* nlh) {
     size_t start = reinterpret_cast<char*>(nlh) - buf_.data();
     buf_.resize(start + NLMSG_ALIGN(nlh->nlmsg_len));
@@ -71,10 +77,6 @@ class ObjBatch {
   uint32_t last_seq() const { return next_ - 1; }
   const char* data() const { return buf_.data(); }
   size_t size() const { return buf_.size(); }
-
-  // Room for any one message here: a rule of NFT_RULE_MAXEXPRS small expressions or a set
-  // element list is far below it.
-  static constexpr size_t kMsgRoom = 64 * 1024;
 
  private:
   uint16_t family_;
@@ -99,7 +101,7 @@ ChainPtr chain_obj(uint16_t family, const std::string& table, const ObjChain& c,
 }
 
 void add_chain(ObjBatch& b, uint16_t type, uint16_t flags, nftnl_chain* ch, std::string what) {
-  nlmsghdr* nlh = b.hdr(type, flags, std::move(what));
+  nlmsghdr* nlh = b.hdr(type, flags, kObjBound, std::move(what));
   nftnl_chain_nlmsg_build_payload(nlh, ch);
   b.done(nlh);
 }
@@ -128,7 +130,7 @@ void add_elems(ObjBatch& b, uint16_t type, uint16_t family, const std::string& t
     }
     nftnl_set_elem_add(set.get(), el);
   }
-  nlmsghdr* nlh = b.hdr(type, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE | NLM_F_EXCL : 0,
+  nlmsghdr* nlh = b.hdr(type, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE | NLM_F_EXCL : 0, 256 + kElemBound * elems.size(),
                         std::string(type == NFT_MSG_NEWSETELEM ? "add elements to " : "delete elements of ") + s.name);
   nftnl_set_elems_nlmsg_build_payload(nlh, set.get());
   b.done(nlh);
@@ -195,7 +197,7 @@ OpError plan_and_send(NlSocket& sock, const ObjTable& want, bool merge, bool& re
     if (!t) throw std::bad_alloc();
     nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, family);
     nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, tn.c_str());
-    nlmsghdr* nlh = b.hdr(NFT_MSG_NEWTABLE, NLM_F_CREATE, "create table");
+    nlmsghdr* nlh = b.hdr(NFT_MSG_NEWTABLE, NLM_F_CREATE, kObjBound, "create table");
     nftnl_table_nlmsg_build_payload(nlh, t.get());
     b.done(nlh);
   }
@@ -234,7 +236,7 @@ OpError plan_and_send(NlSocket& sock, const ObjTable& want, bool merge, bool& re
     nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, family);
     nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, tn.c_str());
     nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, chain.c_str());
-    nlmsghdr* nlh = b.hdr(NFT_MSG_DELRULE, 0, "flush chain " + chain);
+    nlmsghdr* nlh = b.hdr(NFT_MSG_DELRULE, 0, kObjBound, "flush chain " + chain);
     nftnl_rule_nlmsg_build_payload(nlh, r.get());
     b.done(nlh);
   };
@@ -266,7 +268,7 @@ OpError plan_and_send(NlSocket& sock, const ObjTable& want, bool merge, bool& re
     bool drop = w == want.sets.end() ? !merge : !same_set_type(*w, s);
     if (!drop) continue;
     SetPtr set = set_obj(family, tn, s);
-    nlmsghdr* nlh = b.hdr(NFT_MSG_DELSET, 0, "delete set " + s.name);
+    nlmsghdr* nlh = b.hdr(NFT_MSG_DELSET, 0, kObjBound, "delete set " + s.name);
     nftnl_set_nlmsg_build_payload(nlh, set.get());
     b.done(nlh);
   }
@@ -306,7 +308,7 @@ OpError plan_and_send(NlSocket& sock, const ObjTable& want, bool merge, bool& re
       nftnl_udata_put_u32(ud.get(), NFTNL_UDATA_SET_KEYBYTEORDER, s.key->byteorder);
       if (s.verdict_map) nftnl_udata_put_u32(ud.get(), NFTNL_UDATA_SET_DATABYTEORDER, 0);
       nftnl_set_set_data(set.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));
-      nlmsghdr* nlh = b.hdr(NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, "create set " + s.name);
+      nlmsghdr* nlh = b.hdr(NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, kObjBound, "create set " + s.name);
       nftnl_set_nlmsg_build_payload(nlh, set.get());
       b.done(nlh);
       for (const auto& e : s.elems) add.push_back(&e);
@@ -334,7 +336,7 @@ OpError plan_and_send(NlSocket& sock, const ObjTable& want, bool merge, bool& re
       if (!encode_rule_body(c.rules[k], r.get(), err)) {
         return make_error(EINVAL, "commit", "table " + where + " chain " + c.name + " rules[" + std::to_string(k) + "]." + err, tn, c.name);
       }
-      nlmsghdr* nlh = b.hdr(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, "chain " + c.name + " rules[" + std::to_string(k) + "]");
+      nlmsghdr* nlh = b.hdr(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, kObjBound + kExprBound * c.rules[k].exprs.size(), "chain " + c.name + " rules[" + std::to_string(k) + "]");
       nftnl_rule_nlmsg_build_payload(nlh, r.get());
       b.done(nlh);
     }
