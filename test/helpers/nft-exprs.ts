@@ -31,17 +31,27 @@ export function ifname(dir: 'iifname' | 'oifname', name: string, op: 'eq' | 'neq
   return [{ expr: 'meta', key: dir, dreg: 1 }, { expr: 'cmp', sreg: 1, op, data: ifnameHex(name) }];
 }
 
-/** `ip daddr 1.2.3.4`, `ip saddr 10.0.0.0/24`, `ip6 daddr != ::1`: nft loads only the prefix's whole bytes. */
+/**
+ * `ip daddr 1.2.3.4`, `ip saddr 10.0.0.0/24`, `ip6 saddr != fe80::/10`: nft loads only a
+ * whole-byte prefix's bytes, and the whole address under a mask for any other prefix.
+ */
 export function addr(which: 'saddr' | 'daddr', cidr: string, op: 'eq' | 'neq' = 'eq'): NftExpr[] {
   const [a, l] = cidr.split('/') as [string, string | undefined];
   const b = ipBytes(a);
   const v6 = b.length === 16;
   const bits = l === undefined ? b.length * 8 : Number(l);
-  if (bits % 8) throw new Error('only whole-byte prefixes here');
   const offset = v6 ? (which === 'saddr' ? 8 : 24) : which === 'saddr' ? 12 : 16;
+  if (bits % 8 === 0) {
+    return [
+      { expr: 'payload', base: 'network', offset, len: bits / 8, dreg: 1 },
+      { expr: 'cmp', sreg: 1, op, data: hex(b.subarray(0, bits / 8)) },
+    ];
+  }
+  const mask = b.map((_, i) => (i < bits >> 3 ? 255 : i === bits >> 3 ? (0xff00 >> (bits & 7)) & 255 : 0));
   return [
-    { expr: 'payload', base: 'network', offset, len: bits / 8, dreg: 1 },
-    { expr: 'cmp', sreg: 1, op, data: hex(b.subarray(0, bits / 8)) },
+    { expr: 'payload', base: 'network', offset, len: b.length, dreg: 1 },
+    { expr: 'bitwise', sreg: 1, dreg: 1, len: b.length, mask: hex(mask), xor: hex(new Uint8Array(b.length)) },
+    { expr: 'cmp', sreg: 1, op, data: hex(b.map((x, i) => x & mask[i]!)) },
   ];
 }
 

@@ -7,6 +7,7 @@
 // none of the writer's changes.
 import { describe, expect, it } from 'vitest';
 import { commitNftTable, NftPriority, readNftTable, type NftRule, type NftTable } from '../../src/nft/objects.js';
+import { readMobyGoldens } from '../helpers/moby.js';
 import { isRoot, Netns, withNetns } from '../helpers/netns.js';
 import { addr, counter, ctEstablished, dnat, dport, fibDaddrLocal, ifname, jump, masq, snat, verdict, vmap } from '../helpers/nft-exprs.js';
 
@@ -42,7 +43,7 @@ function dockerTable(v6: boolean, nets: Net[]): { text: string; objects: NftTabl
     'chain nat-PREROUTING { type nat hook prerouting priority dstnat; policy accept;',
     'fib daddr type local counter jump nat-prerouting-and-output', '}',
     'chain nat-prerouting-and-output {',
-    ...nets.map((n) => `iifname != "${n.bridge}" tcp dport ${n.hostPort} counter dnat to ${dnatText(n)} comment "DNAT"`), '}',
+    ...nets.map((n) => `iifname != "${n.bridge}" ${v6 ? 'ip6 saddr != fe80::/10 ' : ''}tcp dport ${n.hostPort} counter dnat to ${dnatText(n)} comment "DNAT"`), '}',
     'chain raw-PREROUTING { type filter hook prerouting priority raw; policy accept;',
     ...nets.map((n) => `${fam} daddr ${n.containerIp} iifname != "${n.bridge}" counter drop comment "DROP DIRECT ACCESS"`), '}',
     ...nets.flatMap((n) => [
@@ -72,7 +73,7 @@ function dockerTable(v6: boolean, nets: Net[]): { text: string; objects: NftTabl
       { name: 'nat-PREROUTING', type: 'nat', hook: 'prerouting', priority: NftPriority.dstnat, policy: 'accept',
         rules: [rule([...fibDaddrLocal, counter, jump('nat-prerouting-and-output')])] },
       { name: 'nat-prerouting-and-output',
-        rules: nets.map((n) => rule([...ifname('iifname', n.bridge, 'neq'), ...dport('tcp', n.hostPort), counter, ...dnat(n.containerIp, n.containerPort)], 'DNAT')) },
+        rules: nets.map((n) => rule([...ifname('iifname', n.bridge, 'neq'), ...(v6 ? addr('saddr', 'fe80::/10', 'neq') : []), ...dport('tcp', n.hostPort), counter, ...dnat(n.containerIp, n.containerPort)], 'DNAT')) },
       { name: 'raw-PREROUTING', type: 'filter', hook: 'prerouting', priority: NftPriority.raw, policy: 'accept',
         rules: nets.map((n) => rule([...addr('daddr', n.containerIp), ...ifname('iifname', n.bridge, 'neq'), counter, verdict('drop')], 'DROP DIRECT ACCESS')) },
       ...nets.flatMap((n) => [
@@ -126,6 +127,33 @@ describe.skipIf(!isRoot)('native nftables objects', () => {
         });
       });
     });
+  }
+
+  // Docker's own output (moby docker-v29.7.2 TestNftabler, test/golden/moby/*-nftables.txt) for
+  // the cases the table above is: a NAT network with one published port, icc off, masquerade,
+  // userland proxy; and the skeleton left when the networks are gone. nft 1.0.6 prints the
+  // output hook's dstnat priority as a number (docs/design.md).
+  const goldens = readMobyGoldens('docker-v29.7.2-nftables.txt');
+  const cases = [
+    ['hairpin=false,internal=false,icc=false,masq=true,snat=false,gwm=nat,bindlh=false', [NET4], [NET6]],
+    ['cleaned,hairpin=false', [], []],
+  ] as const;
+  for (const [name, v4, v6] of cases) {
+    for (const fam of ['ip', 'ip6'] as const) {
+      it(`equals Docker 29's golden ${name}__${fam}`, async () => {
+        const golden = goldens.get(`TestNftabler/${name}__${fam}`);
+        expect(golden).toBeDefined();
+        await withNetns(async (ns) => {
+          await commitNftTable(dockerTable(fam === 'ip6', [...(fam === 'ip' ? v4 : v6)]).objects, { netns: ns.name });
+          const listed = list(ns, fam)
+            .split('\n')
+            .filter((l) => l !== '')
+            .map((l) => l.replace('type nat hook output priority -100;', 'type nat hook output priority dstnat;'))
+            .join('\n');
+          expect(listed).toBe(golden);
+        });
+      });
+    }
   }
 
   it('an empty Docker skeleton (no networks) lists as nft -f writes it', async () => {
