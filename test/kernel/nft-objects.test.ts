@@ -276,6 +276,19 @@ describe.skipIf(!isRoot)('native nftables objects', () => {
     });
   });
 
+  it('a rule with an expression the model lacks reads as foreign, and a commit puts the described rules back', async () => {
+    await withNetns(async (ns) => {
+      const { objects } = dockerTable(false, [NET4]);
+      await commitNftTable(objects, { netns: ns.name });
+      ns.ok('nft', ['add', 'rule', 'ip', 'docker-bridges', 'filter-forward-out__br-dummy', 'log', 'prefix', 'x', 'counter', 'accept']);
+      const read = await readNftTable('ip', 'docker-bridges', { netns: ns.name });
+      const chain = read?.chains?.find((c) => c.name === 'filter-forward-out__br-dummy');
+      expect(chain?.rules?.at(-1)).toMatchObject({ foreign: true, exprs: [{ expr: 'log' }, { expr: 'counter' }, { expr: 'immediate', verdict: 'accept' }] });
+      await commitNftTable(objects, { netns: ns.name });
+      expect(normalise(await readNftTable('ip', 'docker-bridges', { netns: ns.name }))).toEqual(normalise(objects));
+    });
+  });
+
   it('a missing table reads as null', async () => {
     await withNetns(async (ns) => {
       expect(await readNftTable('ip', 'docker-bridges', { netns: ns.name })).toBeNull();
