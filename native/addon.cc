@@ -9,6 +9,7 @@
 #include "dialect/js.h"
 #include "legacy/legacy.h"
 #include "nft/nft.h"
+#include "nft/objects_napi.h"
 #include "restore/run.h"
 #include "save/save.h"
 #include "rtnl/rtnl.h"
@@ -39,6 +40,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lockRelease", Napi::Function::New(env, iptkit::LockRelease, "lockRelease"));
   exports.Set("nftRead", Napi::Function::New(env, iptkit::NftRead, "nftRead"));
   exports.Set("nftCommit", Napi::Function::New(env, iptkit::NftCommit, "nftCommit"));
+  exports.Set("nftObjectsRead", Napi::Function::New(env, iptkit::NftObjectsRead, "nftObjectsRead"));
+  exports.Set("nftObjectsCommit", Napi::Function::New(env, iptkit::NftObjectsCommit, "nftObjectsCommit"));
   exports.Set("restore", Napi::Function::New(env, iptkit::Restore, "restore"));
   exports.Set("save", Napi::Function::New(env, iptkit::Save, "save"));
   exports.Set("restoreResult", Napi::Function::New(env, iptkit::RestoreResult, "restoreResult"));

@@ -6,6 +6,8 @@
 // Rejections are Error objects with: code ('EPERM', 'ENOENT', 'ESTALE', 'ERESTART', …),
 // errno (number), op ('read', 'commit', 'lock', 'setns', …), and where known table, chain.
 
+import type { NftTable } from './nft/objects.js';
+
 export type NativeFamily = 'ipv4' | 'ipv6';
 
 /** What Netfilter.recover() found and did for one family (iptkit recover prints it). */
@@ -99,6 +101,10 @@ export interface NativeBinding {
    * Rejects with code 'ERESTART' when the ruleset changed since that generation.
    */
   nftCommit(family: NativeFamily, netns: string | null, generation: number, tables: string[]): Promise<void>;
+  /** A table of native nftables objects (src/nft/objects.ts), or null when there is none. */
+  nftObjectsRead(family: 'ip' | 'ip6', netns: string | null, name: string): Promise<NftTable | null>;
+  /** Makes the table what `table` describes in one generation-guarded batch (objects_commit.cc). */
+  nftObjectsCommit(netns: string | null, table: NftTable, mode: 'replace' | 'merge'): Promise<void>;
 
   /** The network interfaces of the namespace (RTM_GETLINK dump): kind is IFLA_INFO_KIND or null. */
   rtnlLinks(netns: string | null): Promise<NativeLink[]>;
