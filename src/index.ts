@@ -6,7 +6,6 @@ export { Netfilter, type OpenOptions, type CommitOptions, type CommitResult, typ
 export type { TableIntent, ChainIntent, OwnedBlock, TablePlan, CommitChain, CommitEntry } from './plan/plan.js';
 export type { BackendKind } from './backend/backend.js';
 export type { RecoverResult } from './native-binding.js';
-export { readNftTable, commitNftTable, NftPriority, type NftTable, type NftChain, type NftSet, type NftElement, type NftRule, type NftExpr, type NftCommitOptions } from './nft/objects.js';
 export { DockerHost, validateState, desiredRules, inferState, doctor, summary, readLinks, bridgeNames } from './docker/index.js';
 export type { DockerHostOptions, DockerCommitResult, DockerPublishResult, DockerRepairResult, DockerTablePlan, DockerUnpublishPort, DockerState, DockerNetwork, DockerPort, Finding, Link } from './docker/index.js';
 export type { DockerLayout, DockerProto, DockerEndpoint, DockerRuleset, DockerFamilyRuleset, DockerChainRules, DockerBuiltinRules, PortBinding, FamilySaves } from './docker/index.js';
