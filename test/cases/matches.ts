@@ -161,7 +161,15 @@ export const MATCH_CASES: MatchCase[] = [
   {"family": "ipv4", "proto": "", "input": "-m connmark --mark \" 5/ 6\"", "save": "-m connmark --mark 0x5/0x6", "listN": "connmark match  0x5/0x6", "list": "connmark match  0x5/0x6", "kernel": {"name": "connmark", "revision": 1}, "fields": {}},
   {"family": "ipv4", "proto": "", "input": "-m connmark --mark 010/0x0f", "save": "-m connmark --mark 0x8/0xf", "listN": "connmark match  0x8/0xf", "list": "connmark match  0x8/0xf", "kernel": {"name": "connmark", "revision": 1}, "fields": {}},
   {"family": "ipv6", "proto": "", "input": "-m connmark ! --mark 1", "save": "-m connmark ! --mark 0x1", "listN": "connmark match ! 0x1", "list": "connmark match ! 0x1", "kernel": {"name": "connmark", "revision": 1}, "fields": {}},
-  {"family": "ipv6", "proto": "", "input": "-m connmark --mark 0xca6c/0xffffffff", "save": "-m connmark --mark 0xca6c", "listN": "connmark match  0xca6c", "list": "connmark match  0xca6c", "kernel": {"name": "connmark", "revision": 1}, "fields": {}}
+  {"family": "ipv6", "proto": "", "input": "-m connmark --mark 0xca6c/0xffffffff", "save": "-m connmark --mark 0xca6c", "listN": "connmark match  0xca6c", "list": "connmark match  0xca6c", "kernel": {"name": "connmark", "revision": 1}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m pkttype --pkt-type unicast", "save": "-m pkttype --pkt-type unicast", "listN": "PKTTYPE = unicast", "list": "PKTTYPE = unicast", "kernel": {"name": "pkttype", "revision": 0}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m pkttype --pkt-type broadcast", "save": "-m pkttype --pkt-type broadcast", "listN": "PKTTYPE = broadcast", "list": "PKTTYPE = broadcast", "kernel": {"name": "pkttype", "revision": 0}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m pkttype --pkt-type multicast", "save": "-m pkttype --pkt-type multicast", "listN": "PKTTYPE = multicast", "list": "PKTTYPE = multicast", "kernel": {"name": "pkttype", "revision": 0}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m pkttype --pkt-type host", "save": "-m pkttype --pkt-type unicast", "listN": "PKTTYPE = unicast", "list": "PKTTYPE = unicast", "kernel": {"name": "pkttype", "revision": 0}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m pkttype --pkt-type otherhost", "save": "-m pkttype --pkt-type otherhost", "listN": "PKTTYPE = otherhost", "list": "PKTTYPE = otherhost", "kernel": {"name": "pkttype", "revision": 0}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m pkttype --pkt-type BROADCAST", "save": "-m pkttype --pkt-type broadcast", "listN": "PKTTYPE = broadcast", "list": "PKTTYPE = broadcast", "kernel": {"name": "pkttype", "revision": 0}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m pkttype ! --pkt-type host", "save": "-m pkttype ! --pkt-type unicast", "listN": "PKTTYPE != unicast", "list": "PKTTYPE != unicast", "kernel": {"name": "pkttype", "revision": 0}, "fields": {}},
+  {"family": "ipv6", "proto": "", "input": "-m pkttype --pkt-type multicast", "save": "-m pkttype --pkt-type multicast", "listN": "PKTTYPE = multicast", "list": "PKTTYPE = multicast", "kernel": {"name": "pkttype", "revision": 0}, "fields": {}}
 ];
 
 /** [input, family, -p, message, token]: refused, with iptables 1.8.9's words where it has them. */
@@ -175,6 +183,11 @@ export const MATCH_REFUSALS: readonly MatchRefusal[] = [
     ['-m connmark', 'ipv4', '', /connmark: option "--mark" must be specified/, '-m connmark'],
     ['-m connmark --mark 1 --mark 2', 'ipv4', '', /connmark: option "--mark" can only be used once/, '--mark'],
     ['-m mark --mark 1/', 'ipv4', '', /mark: bad integer value for option "--mark", or out of range\./, '--mark'],
+    ['-m pkttype --pkt-type outgoing', 'ipv4', '', /Bad packet type 'outgoing'/, '--pkt-type'],
+    ['-m pkttype --pkt-type Multi', 'ipv4', '', /Bad packet type 'Multi'/, '--pkt-type'],
+    ['-m pkttype --pkt-type 3', 'ipv6', '', /Bad packet type '3'/, '--pkt-type'],
+    ['-m pkttype', 'ipv4', '', /pkttype: option "--pkt-type" must be specified/, '-m pkttype'],
+    ['-m pkttype --pkt-type host --pkt-type host', 'ipv4', '', /pkttype: option "--pkt-type" can only be used once/, '--pkt-type'],
     // statistic: iptables' own words; its final checks (statistic_check, then xtables' mandatory,
     // exclusive and also-requires, in option-table order) name no option of their own.
     ['-m statistic --mode random --probability 1.5', 'ipv4', '', /statistic: bad value for option "--probability", or out of range \(0-1\)/, '--probability'],

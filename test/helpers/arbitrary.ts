@@ -392,6 +392,10 @@ const markMatch = fc
   .tuple(maybeBang, u32text, opt(u32text))
   .map(([b, v, m]) => `-m mark ${b}--mark ${v}${m !== undefined ? `/${m}` : ''}`);
 
+const pkttypeMatch = fc
+  .tuple(maybeBang, fc.constantFrom('unicast', 'broadcast', 'multicast', 'host', 'otherhost', 'Multicast'))
+  .map(([b, t]) => `-m pkttype ${b}--pkt-type ${t}`);
+
 const connmarkMatch = fc
   .tuple(maybeBang, u32text, opt(u32text))
   .map(([b, v, m]) => `-m connmark ${b}--mark ${v}${m !== undefined ? `/${m}` : ''}`);
@@ -562,7 +566,7 @@ function ruleArb(c: Ctx): fc.Arbitrary<string> {
     if (protoOk('udp')) matchArbs.push(udpMatch, multiportMatch);
     if (protoOk('icmp')) matchArbs.push(icmpMatch);
     if (protoOk('ipv6-icmp')) matchArbs.push(icmp6Match);
-    matchArbs.push(addrtypeMatch(c), conntrackMatch(c), stateMatch, commentMatch(c), markMatch, connmarkMatch, iprangeMatch(c.family), limitMatch, statisticMatch);
+    matchArbs.push(addrtypeMatch(c), conntrackMatch(c), stateMatch, commentMatch(c), markMatch, connmarkMatch, pkttypeMatch, iprangeMatch(c.family), limitMatch, statisticMatch);
     // `-p all`/`-p 0` cannot be inverted usefully: iptables refuses `! -p all`... keep it plain.
     const p = proto && (proto.text === 'all' || proto.text === '0') ? { ...proto, invert: false } : proto;
     return fc

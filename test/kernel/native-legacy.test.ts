@@ -570,7 +570,7 @@ COMMIT
 :POSTROUTING ACCEPT [0:0]
 [3:4] -A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j CONNMARK --set-xmark 0x1/0xff
 [0:0] -A FORWARD -m length --length 10:20 -j TTL --ttl-set 5
-[0:0] -A FORWARD -m pkttype --pkt-type multicast -j ACCEPT
+[0:0] -A FORWARD -m ttl --ttl-eq 64 -j ACCEPT
 COMMIT
 `;
   for (const [label, family, table, text] of [
