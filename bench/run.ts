@@ -38,7 +38,6 @@ import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { DockerHost } from '../src/docker/ops.js';
 import { Netfilter } from '../src/netfilter.js';
-import { printSave } from '../src/rules/save.js';
 import { Netns, RUN_TIMEOUT_MS, installCleanup, saveLines, tools, withNetns, type BackendKind } from './netns.js';
 import { commitFloor, parseStrace, readFloor } from './strace.js';
 import { renderMarkdown, renderReadme, renderSvg, renderText, type Results, type Row, type Stat, type Target } from './report.js';
@@ -481,8 +480,8 @@ async function read(): Promise<void> {
         loadState(ns, be, text);
         await method({ scenario: 'read', ports: n, backend: be, method: 'Netfilter.read', kind: 'in-process', unit: 'ms' }, async () => {
           const nf = await Netfilter.open({ backend: be, netns: ns.name });
-          const d = readMatches(printSave(await nf.read(), { counters: true }), ns.ok(t.save, ['-c']).stdout);
-          if (d) throw new Error(`read differs from ${t.save} -c: ${d}`);
+          const d = readMatches(await nf.save({ counters: true }), ns.ok(t.save, ['-c']).stdout);
+          if (d) throw new Error(`save differs from ${t.save} -c: ${d}`);
           return tiny(`read ${n} ${be}`, () => nf.read(), { samples: cfg.readSamples, timeMs: cfg.timeMs, warmup: 1 });
         });
         const base = (m: string) => ({ scenario: 'read', ports: n, backend: be, method: m, kind: 'process' as const, unit: 'ms' as const });

@@ -11,6 +11,7 @@
 #include "../common/netns.h"
 #include "../common/prefault.h"
 #include "../common/worker.h"
+#include "../dialect/restore.h"
 #include "../legacy/backend.h"
 #include "../restore/read.h"
 
@@ -90,18 +91,29 @@ void save::print_tables(const std::vector<restore::CurrentTable>& tables, const 
     out += "\n*";
     out += t.name;
     out += '\n';
-    for (const restore::CurrentChain& c : t.chains) {
+    auto head = [&](std::string_view name, const restore::CurrentChain* c) {
       out += ':';
-      out += c.name;
-      if (c.builtin) {
+      out += name;
+      if (!c) {
+        out += " ACCEPT [0:0]";
+      } else if (c->builtin) {
         out += ' ';
-        out += c.policy.empty() ? std::string_view("ACCEPT") : std::string_view(c.policy);
+        out += c->policy.empty() ? std::string_view("ACCEPT") : std::string_view(c->policy);
         out += ' ';
-        append_counters(out, c.packets, c.bytes);
+        append_counters(out, c->packets, c->bytes);
       } else {
         out += " - [0:0]";
       }
       out += '\n';
+    };
+    // iptables-nft makes a built-in chain only when a rule or policy needs it, and
+    // iptables-nft-save prints the missing ones as `:CHAIN ACCEPT [0:0]`, in hook order.
+    const auto* builtins = dialect::builtin_chains(t.name);
+    if (builtins) {
+      for (std::string_view b : *builtins) head(b, t.find(b));
+    }
+    for (const restore::CurrentChain& c : t.chains) {
+      if (!builtins || !c.builtin) head(c.name, &c);
     }
     for (const restore::CurrentChain& c : t.chains) {
       for (const restore::CurrentRule& r : c.rules) {

@@ -57,8 +57,3 @@ export interface Io {
   out(text: string | Uint8Array): void;
   err(text: string): void;
 }
-
-export const processIo: Io = {
-  out: (t) => void process.stdout.write(t),
-  err: (t) => void process.stderr.write(t),
-};

@@ -5,11 +5,12 @@
 // change; 70 a bug in iptkit (with its stack); 141 when the reader of the output went away, as
 // for a tool killed by SIGPIPE (iptables-save | head).
 
+// Static imports are what every run needs (a command loads the library when it runs): --help,
+// --version and a usage error load nothing more.
 import { readFileSync } from 'node:fs';
 import { AddonLoadError, NetfilterError, ParseError } from '../errors.js';
-import { packageRoot } from '../binding.js';
 import { didYouMean, InputError, UsageError } from './args.js';
-import { processIo, type Io } from './common.js';
+import type { Io } from './common.js';
 
 const USAGE = `usage: iptkit <command> [options]
 
@@ -41,10 +42,17 @@ const COMMANDS = ['list', 'save', 'restore', 'diff', 'recover', 'docker', 'compl
 const ENGINE_ERROR =
   /Cannot (read|set) propert|is not a function|is not iterable|is not a constructor|Cannot convert|Cannot destructure|Maximum call stack|Invalid (array|string) length|before initialization|Assignment to constant|Do not know how to serialize/;
 
-function version(): string {
+async function version(): Promise<string> {
+  const { packageRoot } = await import('../binding.js');
   const pkg = JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')) as { version: string };
   return pkg.version;
 }
+
+/** The process's own standard output and error. */
+export const processIo: Io = {
+  out: (t) => void process.stdout.write(t),
+  err: (t) => void process.stderr.write(t),
+};
 
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -69,7 +77,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       case '-V':
       case '--version':
       case 'version':
-        io.out(`iptkit ${version()}\n`);
+        io.out(`iptkit ${await version()}\n`);
         return 0;
       case '-h':
       case '--help':

@@ -2,12 +2,10 @@
 // iptables-restore contracts of docs/design.md, on either back end; and `iptkit diff`, which
 // is `restore --test`: what a restore would change, committing nothing.
 
-import { formatListing } from '../rules/listing.js';
 import { BUILTIN_CHAINS, type Table, type TableName } from '../rules/model.js';
 import { COMMON_OPTIONS, flagBool, flagString, InputError, parseCommand, UsageError, type CommandSpec, type OptionSpecs, type Parsed } from './args.js';
 import type { RestoreOptions } from '../netfilter.js';
 import { commonOpenOptions, familyOf, openFrom, readInput, type Io } from './common.js';
-import { jsonDocument, tableJson } from './json.js';
 
 const COMMON_HELP = `common options:
   --backend auto|legacy|nft   auto: the back end that holds rules, else nf_tables
@@ -141,10 +139,13 @@ export async function listCommand(argv: readonly string[], io: Io): Promise<numb
   if (chain !== undefined && !table.chains.some((c) => c.name === chain)) {
     throw new InputError(`chain '${chain}' does not exist in table ${tableName}: No chain/target/match by that name`);
   }
+  // The listing printer and the JSON documents load only for the output asked for.
   if (flagBool(p, 'json')) {
+    const { jsonDocument, tableJson } = await import('./json.js');
     io.out(jsonDocument({ backend: nf.backend, family: nf.family, table: tableJson(table, chain) }));
     return 0;
   }
+  const { formatListing } = await import('../rules/listing.js');
   io.out(
     formatListing(table, {
       numeric: flagBool(p, 'numeric'),
@@ -164,6 +165,7 @@ export async function saveCommand(argv: readonly string[], io: Io): Promise<numb
   const only = flagString(p, 'table');
   if (flagBool(p, 'json')) {
     const tables = await nf.read(only ? [only] : undefined);
+    const { jsonDocument, tableJson } = await import('./json.js');
     io.out(jsonDocument({ backend: nf.backend, family: nf.family, tables: tables.map((t) => tableJson(t)) }));
     return 0;
   }
@@ -213,6 +215,7 @@ async function restorePreview(p: Parsed, io: Io): Promise<number> {
   // Refuses what the restore would refuse (a rule or chain the kernel does not have).
   await nf.restore(text, { ...options, test: true });
   const { formatPreview, previewRestore, WOULD_CHANGE } = await import('./preview.js');
+  const { jsonDocument } = await import('./json.js');
   const preview = await previewRestore(nf, text, options);
   io.out(flagBool(p, 'json') ? jsonDocument({ changed: preview.length > 0, tables: preview }) : formatPreview(preview));
   return preview.length ? WOULD_CHANGE : 0;

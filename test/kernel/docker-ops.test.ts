@@ -15,8 +15,7 @@ import { dnatPortOf, dnatPortOfArgs } from '../../src/docker/infer.js';
 import { parseArgs } from '../../src/docker/args.js';
 import { validateState, type DockerPort, type DockerState } from '../../src/docker/state.js';
 import { desiredRules } from '../../src/docker/desired.js';
-import { printRule } from '../../src/rules/save.js';
-import { isBuiltinChain, ruleCounters, type Table } from '../../src/rules/model.js';
+import { isBuiltinChain } from '../../src/rules/model.js';
 import { iptkit } from '../helpers/cli.js';
 import { isRoot, saveLines, withNetns } from '../helpers/netns.js';
 
@@ -81,22 +80,16 @@ function hostWithForeignRules(): string {
 
 type Counted = Map<string, string>;
 
-/** `table chain rule` → `packets:bytes`, read through iptkit. */
-function countersOf(tables: readonly Table[]): Counted {
+/** `table -A CHAIN RULE` → `packets:bytes`, as iptkit saves them (Netfilter.save -c). */
+async function counters(host: DockerHost): Promise<Counted> {
   const out: Counted = new Map();
-  for (const t of tables) {
-    for (const c of t.chains) {
-      c.rules.forEach((r, i) => {
-        const n = ruleCounters(c, i);
-        out.set(`${t.name} ${printRule(c.name, r)}`, `${n.packets}:${n.bytes}`);
-      });
-    }
+  let table = '';
+  for (const l of (await host.netfilter('ipv4').save({ tables: ['nat', 'filter'], counters: true })).split('\n')) {
+    if (l.startsWith('*')) table = l.slice(1);
+    const m = /^\[(\d+:\d+)\] (-A .*)$/.exec(l);
+    if (m) out.set(`${table} ${m[2]}`, m[1]!);
   }
   return out;
-}
-
-async function counters(host: DockerHost): Promise<Counted> {
-  return countersOf(await host.netfilter('ipv4').read(['nat', 'filter']));
 }
 
 function expectForeignKept(c: Counted): void {

@@ -1,6 +1,6 @@
 // The match modules against the kernel (legacy): rules restored with iptables-legacy-restore
-// in a throwaway netns read back through Netfilter.read as text no module left opaque, and
-// print (printSave) as iptables-legacy-save prints them; and the reverse: the same rules,
+// in a throwaway netns read back through Netfilter.read as text no module left opaque, the
+// texts iptables-legacy-save prints, and save (Netfilter.save) as it does; and the reverse: the same rules,
 // committed by iptkit as new rules (their text parsed again, nothing kept), read back through
 // iptables-legacy-save as the same lines.
 // Needs root and the addon (IPTKIT_NATIVE=…/iptkit.node for a private build).
@@ -8,9 +8,9 @@
 import { describe, expect, it } from 'vitest';
 import { Netfilter } from '../../src/netfilter.js';
 import type { Family } from '../../src/rules/model.js';
-import { printSave } from '../../src/rules/save.js';
 import { isRoot, saveLines, withNetns } from '../helpers/netns.js';
 import type { Netns } from '../helpers/netns.js';
+import { savedTable, tableSaved } from '../helpers/save-text.js';
 
 const V4 = [
   "-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT",
@@ -127,7 +127,8 @@ describe.skipIf(!isRoot)('match modules on the kernel (legacy)', () => {
         const [table] = await nf.read(['filter']);
         const texts = table!.chains.flatMap((c) => c.rules);
         expect(texts.filter((r) => OPAQUE.test(r)), 'rules no module printed').toEqual([]);
-        const printed = saveLines(printSave([table!])).filter((l) => l.startsWith('-A'));
+        expect(tableSaved(table!).rules).toEqual(savedTable(['*filter', ...expected].join('\n')).rules);
+        const printed = saveLines(await nf.save({ tables: ['filter'] })).filter((l) => l.startsWith('-A'));
         expect(printed).toEqual(expected);
         expect(printed.length).toBe(rules.length);
       }, 'iptkit-matches');

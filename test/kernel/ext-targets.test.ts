@@ -1,7 +1,7 @@
 // The target modules against the kernel: rules restored with iptables-legacy-restore in a
-// throwaway netns read back through Netfilter.read as text no module left opaque, print
-// (printSave) as iptables-legacy-save prints them and list (formatListing) as `iptables -L`
-// lists them, with -n and without; the same input restored by iptkit reads back through
+// throwaway netns read back through Netfilter.read as text no module left opaque, as the texts
+// iptables-legacy-save prints, save (Netfilter.save) as it does and list (formatListing) as
+// `iptables -L` lists them, with -n and without; the same input restored by iptkit reads back through
 // iptables-legacy-save as the same lines, and the canonical text iptkit made of each input
 // rule is the text it reads back (the planner relies on it); a table read, flushed and
 // committed again as new rules comes back as it was, in the tools' save and listing. And what
@@ -14,10 +14,10 @@ import { Netfilter } from '../../src/netfilter.js';
 import type { Family, Table } from '../../src/rules/model.js';
 import { formatListing } from '../../src/rules/listing.js';
 import { restoreResult } from '../../src/rules/restore.js';
-import { printSave } from '../../src/rules/save.js';
 import { protColumnAsNumbers } from '../helpers/cli.js';
 import { isRoot, saveLines, withNetns } from '../helpers/netns.js';
 import type { Netns } from '../helpers/netns.js';
+import { savedTable, tableSaved } from '../helpers/save-text.js';
 
 const TABLES: Record<string, readonly string[]> = {
   nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
@@ -197,8 +197,10 @@ describe.skipIf(!isRoot)('target modules on the kernel (legacy)', () => {
         expect(read.map((t) => t.name)).toEqual(Object.keys(TABLES));
         expect(rulesOf(read).filter((r) => OPAQUE.test(r)), 'rules no module printed').toEqual([]);
         for (const table of read) {
-          const printed = saveLines(printSave([table])).filter((l) => l.startsWith('-A'));
-          expect(printed, `${family} ${table.name}`).toEqual(toolRuleLines(ns, family, table.name));
+          const expected = toolRuleLines(ns, family, table.name);
+          expect(tableSaved(table).rules, `${family} ${table.name} read`).toEqual(savedTable([`*${table.name}`, ...expected].join('\n')).rules);
+          const printed = saveLines(await nf.save({ tables: [table.name] })).filter((l) => l.startsWith('-A'));
+          expect(printed, `${family} ${table.name}`).toEqual(expected);
           expect(printed.length).toBe(rules[table.name]!.length);
           // The whole listing, -n (the prot column shows names by design) and with names.
           const listN = ns.ok(TOOLS[family].list, ['-w', '-t', table.name, '-L', '-n']);
@@ -263,7 +265,8 @@ describe.skipIf(!isRoot)('target modules on the kernel (nft)', () => {
         expect(texts.filter((r) => OPAQUE.test(r) || r.startsWith('#')), 'rules no module printed').toEqual([]);
         for (const table of read) {
           const expected = saveLines(ns.ok(`${tool}-save`, ['-t', table.name])).filter((l) => l.startsWith('-A'));
-          expect(saveLines(printSave([table])).filter((l) => l.startsWith('-A')), `${family} ${table.name}`).toEqual(expected);
+          expect(tableSaved(table).rules, `${family} ${table.name} read`).toEqual(savedTable([`*${table.name}`, ...expected].join('\n')).rules);
+          expect(saveLines(await nf.save({ tables: [table.name] })).filter((l) => l.startsWith('-A')), `${family} ${table.name}`).toEqual(expected);
         }
       }, 'iptkit-targets');
     });
