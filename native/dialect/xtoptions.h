@@ -80,6 +80,16 @@ inline bool mark_mask(const ParsedOption& o, const char* module, const ParseCtx&
   return true;
 }
 
+// XTTYPE_UINT32 (and XTTYPE_UINT8 with its max): a number as xtables_strtoul reads it, in
+// [min, max], refused in iptables' words.
+inline bool uint_option(const ParsedOption& o, const char* module, const ParseCtx& ctx, uint64_t min, uint64_t max,
+                        uint64_t& out) {
+  if (xtables_strtoul(o.value, min, max, out)) return true;
+  return ctx.fail(std::string(module) + ": bad value for option \"--" + o.spec->name + "\", or out of range (" +
+                      std::to_string(min) + "-" + std::to_string(max) + ").",
+                  o.token, "a number " + std::to_string(min) + " to " + std::to_string(max));
+}
+
 // xtables_print_mark_mask: "0x%x/0x%x", or "0x%x" when the mask is all ones (no leading space).
 inline void append_mark_mask(std::string& out, uint32_t mark, uint32_t mask) {
   char buf[32];

@@ -35,11 +35,7 @@ constexpr uint64_t kU32 = 0xffffffffu;
 // XTTYPE_UINT32.
 bool bits(const dialect::ParsedOption& o, const dialect::ParseCtx& ctx, uint32_t& out) {
   uint64_t v = 0;
-  if (!dialect::xtables_strtoul(o.value, 0, kU32, v)) {
-    return ctx.fail("MARK: bad value for option \"--" + std::string(o.spec->name) +
-                        "\", or out of range (0-4294967295): \"" + o.value + "\"",
-                    o.token, "a 32-bit number");
-  }
+  if (!dialect::xtopt::uint_option(o, "MARK", ctx, 0, kU32, v)) return false;
   out = static_cast<uint32_t>(v);
   return true;
 }

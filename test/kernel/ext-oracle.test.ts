@@ -90,6 +90,8 @@ function targetPlace(target: string): [string, string] {
       return ['nat', 'POSTROUTING'];
     case 'CHECKSUM':
       return ['mangle', 'POSTROUTING'];
+    case 'CONNMARK':
+      return ['mangle', 'PREROUTING'];
     case 'CT':
     case 'NOTRACK':
       return ['raw', 'PREROUTING'];
@@ -434,6 +436,7 @@ const EXTRA_REFUSED: readonly ExtraRefusal[] = [
   ['both', 'mangle', 'FORWARD', '-p udp -j TCPMSS --set-mss 1000', 'kernel'],
   ['both', 'mangle', 'FORWARD', '-j TCPMSS --set-mss 1000', 'kernel'],
   ['both', 'mangle', 'FORWARD', '-p tcp -j TCPMSS --set-mss 1000', 'kernel', undefined, undefined, ['legacy']],
+  ['both', 'mangle', 'PREROUTING', '-j CONNMARK --restore-mark --right-shift-mark 32', 'kernel'],
 ];
 
 const REFUSED: readonly Refused[] = [

@@ -166,7 +166,7 @@ describe.skipIf(!isRoot)('issue 12: an unsupported target with options names the
     ['NFQUEUE', '--queue-num 1'],
     ['TOS', '--set-tos 1'],
     ['DSCP', '--set-dscp 1'],
-    ['CONNMARK', '--set-mark 1'],
+    ['TEE', '--gateway 192.0.2.1'],
     ['TTL', '--ttl-set 5'],
     ['TPROXY', '--on-port 1'],
   ])('-j %s %s', async (target, opts) => {

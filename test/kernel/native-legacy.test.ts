@@ -568,7 +568,7 @@ COMMIT
 :FORWARD ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
 :POSTROUTING ACCEPT [0:0]
-[3:4] -A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j CONNMARK --set-xmark 0x1/0xff
+[3:4] -A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j DSCP --set-dscp 0x0a
 [0:0] -A FORWARD -m length --length 10:20 -j TTL --ttl-set 5
 [0:0] -A FORWARD -m ttl --ttl-eq 64 -j ACCEPT
 COMMIT
