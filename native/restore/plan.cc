@@ -596,6 +596,13 @@ std::vector<int64_t> keep_plan(const std::vector<std::string_view>& current, con
 bool order_chain(const CurrentChain& cc, const std::vector<std::string_view>& want, bool around_foreign,
                  const std::function<void(uint32_t)>& keep, const std::function<bool(size_t)>& add) {
   if (!around_foreign) {
+    // The common case of a re-apply: the chain is already as wanted, and no hashing is needed.
+    bool same = cc.rules.size() == want.size();
+    for (size_t i = 0; same && i < want.size(); i++) same = cc.rules[i].text == want[i];
+    if (same) {
+      for (size_t i = 0; i < want.size(); i++) keep(static_cast<uint32_t>(i));
+      return true;
+    }
     std::vector<std::string_view> cur(cc.rules.size());
     for (size_t i = 0; i < cur.size(); i++) cur[i] = cc.rules[i].text;
     std::vector<int64_t> plan = keep_plan(cur, want);
