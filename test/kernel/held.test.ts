@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { native } from '../../src/binding.js';
 import { Netfilter } from '../../src/netfilter.js';
 import type { HeldChains, TableIntent } from '../../src/plan/plan.js';
 import { isRoot, saveLines, withNetns, type Netns } from '../helpers/netns.js';
@@ -70,6 +71,20 @@ describe.skipIf(!isRoot).each(['legacy', 'nft'] as const)('held chains, %s back 
         /wire line \d+ \(chain DOCKER\): rule `-p tcp --bogus 1 -j ACCEPT': .*--bogus/,
       );
       expect(dockerLines(ns, backend)).toEqual(before);
+    }, 'iptkit-held'));
+});
+
+describe.skipIf(!isRoot)('the lines= record of the commit wire', () => {
+  test('needs a held read, and as many texts as it says', () =>
+    withNetns(async (ns) => {
+      ns.ok('iptables-legacy-restore', [], SEED);
+      const wire = (n: number): string => `table\tfilter\tfamily=ipv4\nchain\tDOCKER\tlines=${n}\n${R(1)}\n`;
+      await expect(native.legacyCommit('ipv4', ns.path, [wire(1)], null)).rejects.toThrow(/table filter: a lines= chain needs the held read it was planned on/);
+      const r = await native.readHolding('legacy', 'ipv4', ns.path, ['filter'], [['DOCKER']]);
+      await expect(native.legacyCommit('ipv4', ns.path, [wire(2)], r.held)).rejects.toThrow(/wire line 3 \(chain DOCKER\): chain record: lines=2 but the wire ends after 1/);
+      await expect(native.legacyCommit('ipv4', ns.path, [wire(1) + 'keep\t0\n'], r.held)).rejects.toThrow(/keep record in a chain given as lines=/);
+      expect(() => native.legacyCommit('ipv4', ns.path, [wire(1)], {} as typeof r.held)).toThrow(/held must be what readHolding gave/);
+      expect(saveLines(ns.ok('iptables-legacy-save', ['-t', 'filter']))).toContain(`-A DOCKER ${R(3)}`);
     }, 'iptkit-held'));
 });
 
