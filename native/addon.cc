@@ -10,6 +10,7 @@
 #include "legacy/legacy.h"
 #include "nft/nft.h"
 #include "nft/objects_napi.h"
+#include "restore/held.h"
 #include "restore/run.h"
 #include "save/save.h"
 #include "rtnl/rtnl.h"
@@ -43,6 +44,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nftObjectsRead", Napi::Function::New(env, iptkit::NftObjectsRead, "nftObjectsRead"));
   exports.Set("nftObjectsCommit", Napi::Function::New(env, iptkit::NftObjectsCommit, "nftObjectsCommit"));
   exports.Set("restore", Napi::Function::New(env, iptkit::Restore, "restore"));
+  exports.Set("readHolding", Napi::Function::New(env, iptkit::restore::ReadHolding, "readHolding"));
   exports.Set("save", Napi::Function::New(env, iptkit::Save, "save"));
   exports.Set("restoreResult", Napi::Function::New(env, iptkit::RestoreResult, "restoreResult"));
   exports.Set("rtnlLinks", Napi::Function::New(env, iptkit::RtnlLinks, "rtnlLinks"));

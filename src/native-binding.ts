@@ -32,6 +32,33 @@ export interface NativeTableRead {
   handles: Float64Array | null;
 }
 
+/** The chains a readHolding kept natively, for the commit that plans them (opaque). */
+export type NativeHeld = { readonly __held: unique symbol };
+
+export interface NativeHeldChain {
+  table: string;
+  chain: string;
+  /** Its rule count when read. */
+  rules: number;
+  /** The interfaces (-i/-o) its rules name, rules written by nft directly aside. */
+  interfaces: string[];
+}
+
+export interface NativeHeldRead {
+  /** nft: the generation of the read (0 on legacy). */
+  generation: number;
+  tables: NativeTableRead[];
+  chains: NativeHeldChain[];
+  held: NativeHeld;
+}
+
+/** Per commit wire: whether it was committed (a table a held plan leaves as read is not) and its lines= chains' rules. */
+export interface NativeCommitOutcome {
+  committed: boolean;
+  added: number;
+  kept: number;
+}
+
 export interface NativeNftRead {
   /** The ruleset generation the tables were read at (NFT_MSG_GETGEN). */
   generation: number;
@@ -81,7 +108,7 @@ export interface NativeBinding {
    * Replaces each given table (wire strings, docs/wire.md), all or nothing: if a later table
    * fails, the tables already replaced are put back as they were.
    */
-  legacyCommit(family: NativeFamily, netns: string | null, tables: string[]): Promise<void>;
+  legacyCommit(family: NativeFamily, netns: string | null, tables: string[], held?: NativeHeld | null): Promise<NativeCommitOutcome[]>;
 
   /**
    * Finds this namespace's record of an unfinished multi-table legacy commit (a process killed
@@ -100,11 +127,20 @@ export interface NativeBinding {
    * One netlink batch for all the given tables, guarded by the generation (NFTA_GEN_ID).
    * Rejects with code 'ERESTART' when the ruleset changed since that generation.
    */
-  nftCommit(family: NativeFamily, netns: string | null, generation: number, tables: string[]): Promise<void>;
+  nftCommit(family: NativeFamily, netns: string | null, generation: number, tables: string[], held?: NativeHeld | null): Promise<NativeCommitOutcome[]>;
   /** A table of native nftables objects (src/nft/objects.ts), or null when there is none. */
   nftObjectsRead(family: 'ip' | 'ip6', netns: string | null, name: string): Promise<NftTable | null>;
   /** Makes the table what `table` describes in one generation-guarded batch (objects_commit.cc). */
   nftObjectsCommit(netns: string | null, table: NftTable, mode: 'replace' | 'merge'): Promise<void>;
+
+  /**
+   * Reads tables (those that exist come back), holding the chains `hold[i]` of `tables[i]`
+   * natively: their records in the wires say 0 rules, and `chains` gives each one's rule
+   * count and the interfaces its rules name. A commit given `held` plans the `lines=` chains
+   * of its wires against them (legacy: the caller holds the xtables lock from this read to
+   * that commit).
+   */
+  readHolding(backend: 'legacy' | 'nft', family: NativeFamily, netns: string | null, tables: string[], hold: string[][]): Promise<NativeHeldRead>;
 
   /** The network interfaces of the namespace (RTM_GETLINK dump): kind is IFLA_INFO_KIND or null. */
   rtnlLinks(netns: string | null): Promise<NativeLink[]>;

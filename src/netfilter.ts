@@ -3,11 +3,11 @@
 // transaction. Every commit keeps what the caller does not own, and the counters of rules
 // that did not change.
 
-import type { Backend, BackendKind } from './backend/backend.js';
+import type { Backend, BackendKind, Hold } from './backend/backend.js';
 import { createBackend, detectBackend } from './backend/detect.js';
 import { lockPath as defaultLockPath, netnsPath } from './backend/env.js';
 import { DEFAULT_MAX_RETRIES, runTransaction, type TransactionResult } from './backend/transaction.js';
-import { exactIntent, planTable, type TableIntent, type TablePlan } from './plan/plan.js';
+import { exactIntent, planTable, type HeldChains, type TableIntent, type TablePlan } from './plan/plan.js';
 import { BUILTIN_CHAINS, type Family, type Table, type TableName } from './rules/model.js';
 import { ConflictError, NetfilterError, ParseError } from './errors.js';
 import { native, nativeDialect } from './binding.js';
@@ -80,10 +80,17 @@ function summarise(backend: BackendKind, r: TransactionResult): CommitResult {
   let before = 0;
   const changed: string[] = [];
   for (const p of r.plans) {
-    if (!p.unchanged) changed.push(p.table);
+    // A table with held chains is committed only if the addon's plan of them changes it.
+    const native = r.outcomes.get(p.table);
+    if (!p.unchanged && (native?.committed ?? true)) changed.push(p.table);
     for (const c of p.chains) for (const e of c.entries) ('keep' in e ? kept++ : added++);
+    if (native) {
+      added += native.added;
+      kept += native.kept;
+    }
     const cur = r.snapshot.tables.find((t) => t.name === p.table);
     for (const c of cur?.chains ?? []) before += c.rules.length;
+    for (const h of r.snapshot.held?.chains.get(p.table)?.values() ?? []) before += h.rules;
   }
   return { backend, attempts: r.attempts, changed, added, deleted: before - kept, kept };
 }
@@ -222,14 +229,19 @@ export class Netfilter {
   /**
    * Like apply(), but the intents are computed from the tables as read under the back end's
    * guard (and computed again if a concurrent change forces a re-read): one read serves both
-   * deciding what to change and planning it.
+   * deciding what to change and planning it. `hold`: per table, chains the caller states with
+   * an exact text intent, kept natively from read to commit: they read as empty in `current`
+   * (`held` gives their rule counts and interfaces), and the addon plans them against the
+   * kernel's lines, so that none of their rules becomes a JavaScript string.
    */
   async update(
     tables: readonly string[],
-    intend: (current: readonly Table[]) => TableIntent[] | Promise<TableIntent[]>,
+    intend: (current: readonly Table[], held: HeldChains) => TableIntent[] | Promise<TableIntent[]>,
+    options: { hold?: Readonly<Record<string, readonly string[]>> } = {},
   ): Promise<CommitResult> {
     checkTables(tables);
-    const r = await runTransaction(this.impl, tables, intend, this.maxRetries);
+    const hold: Hold | undefined = options.hold;
+    const r = await runTransaction(this.impl, tables, intend, this.maxRetries, hold);
     return summarise(this.backend, r);
   }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "../dialect/rule.h"
@@ -36,6 +37,10 @@ struct ChainPlan {
   uint64_t was = 0;
   size_t keeps = 0;
   std::vector<Item> items;
+  // `lines=N` (docs/wire.md): the chain must hold exactly these canonical texts (views into
+  // the wire), planned natively against the chain as a held read has it (restore/held.h).
+  bool has_lines = false;
+  std::vector<std::string_view> lines;
 };
 
 struct TablePlan {

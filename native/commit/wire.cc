@@ -68,9 +68,15 @@ class Parser {
       size_t nl = text.find('\n', pos);
       if (nl == std::string_view::npos) nl = text.size();
       line_++;
-      if (nl > pos) record(text.substr(pos, nl - pos));
+      if (pending_lines_ > 0) {
+        chain()->lines.push_back(text.substr(pos, nl - pos));  // a text, whatever it holds
+        pending_lines_--;
+      } else if (nl > pos) {
+        record(text.substr(pos, nl - pos));
+      }
       pos = nl + 1;
     }
+    if (!error_ && pending_lines_ > 0) fail("chain record: lines=" + std::to_string(chain()->lines.size() + pending_lines_) + " but the wire ends after " + std::to_string(chain()->lines.size()));
     if (!error_ && out_.name.empty()) fail("an empty table string (the first record must be `table <name>`)");
     return error_;
   }
@@ -89,7 +95,7 @@ class Parser {
 
   void record(std::string_view line) {
     uint64_t at = 0;
-    if (chain() && !out_.append && fast_keep(line, at)) return keep(at);
+    if (chain() && !out_.append && !chain()->has_lines && fast_keep(line, at)) return keep(at);
     size_t tab = line.find('\t');
     std::string_view kind = line.substr(0, tab);
     if (out_.name.empty() && kind != "table") {
@@ -115,8 +121,9 @@ class Parser {
   }
 
   bool need_chain(std::string_view kind) {
-    if (chain()) return true;
-    return fail(std::string(kind) + " record before any chain record");
+    if (!chain()) return fail(std::string(kind) + " record before any chain record");
+    if (chain()->has_lines) return fail(std::string(kind) + " record in a chain given as lines=");
+    return true;
   }
 
   void keep(uint64_t at) {
@@ -169,6 +176,15 @@ class Parser {
       size_t eq = kv.find('=');
       if (eq == std::string_view::npos) return void(fail("chain record: '" + std::string(kv) + "' is not a key=value field"));
       std::string_view key = kv.substr(0, eq), value = kv.substr(eq + 1);
+      if (key == "lines") {
+        uint64_t n = 0;
+        if (c.has_lines || !decimal(value, UINT32_MAX, n)) return void(fail("chain record: lines=" + std::string(value) + " is not a rule count"));
+        if (out_.append) return void(fail("chain record: lines= in an append=1 table (it only appends rules)"));
+        c.has_lines = true;
+        c.lines.reserve(n);
+        pending_lines_ = n;
+        continue;
+      }
       bool known = key == "policy" || key == "pkts" || key == "bytes" || key == "was";
       if (!known) return void(fail("chain record: unknown key '" + std::string(key) + "'"));
       if (out_.append) {
@@ -197,6 +213,8 @@ class Parser {
     seen_[0] = seen_[1] = seen_[2] = seen_[3] = false;
     if (pkts != bytes) return void(fail("chain record: pkts= and bytes= go together"));
     if (pkts && c.policy.empty()) return void(fail("chain record: pkts=/bytes= need policy="));
+    // A lines= chain's rule count when read is the held read's, not the wire's to say.
+    if (c.has_lines && c.has_was) return void(fail("chain record: was= and lines= do not go together"));
     c.has_counters = pkts;
   }
 
@@ -242,6 +260,7 @@ class Parser {
   TablePlan& out_;
   OpError error_;
   size_t line_ = 0;
+  uint64_t pending_lines_ = 0;  // texts of a lines= chain still to come
   std::vector<std::string_view> f_;
   std::set<std::string, std::less<>> names_;
   bool seen_[4] = {};

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "../commit/wire.h"
 #include "../common/netns.h"
 #include "../common/worker.h"
+#include "../restore/held.h"
 #include "backend.h"
 
 namespace iptkit {
@@ -199,20 +199,21 @@ Napi::Value LegacyCommit(const Napi::CallbackInfo& info) {
     }
     wires.push_back(v.As<Napi::String>().Utf8Value());
   }
-  return PromiseWorker<bool>::Run(
+  auto held = restore::arg_held(info, 3);
+  using Outcomes = std::vector<restore::HeldOutcome>;
+  return PromiseWorker<Outcomes>::Run(
       info.Env(),
-      [v6, netns, wires = std::move(wires)](bool&) -> OpError {
+      [v6, netns, held, wires = std::move(wires)](Outcomes& outcomes) -> OpError {
         std::lock_guard<std::mutex> lock(legacy::iptc_mutex());
         NetnsGuard ns(netns);
         if (ns.error()) return ns.error();
         if (OpError err = legacy::recover_pending(v6, false)) return err;
-        std::vector<commit::TablePlan> plans(wires.size());
-        for (size_t i = 0; i < wires.size(); i++) {
-          if (OpError err = commit::parse_wire(wires[i], v6 ? Family::ipv6 : Family::ipv4, plans[i])) return err;
-        }
+        std::vector<commit::TablePlan> plans;
+        if (OpError err = restore::plan_wires(wires, v6 ? Family::ipv6 : Family::ipv4, held.get(), false, plans, outcomes)) return err;
+        if (plans.empty()) return {};
         return v6 ? legacy::commit_v6(plans) : legacy::commit_v4(plans);
       },
-      [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
+      [](Napi::Env env, Outcomes& outcomes) -> Napi::Value { return restore::outcomes_js(env, outcomes); });
 }
 
 Napi::Value LegacyRecover(const Napi::CallbackInfo& info) {

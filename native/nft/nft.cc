@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "../commit/wire.h"
+#include "../restore/held.h"
 #include "../common/netns.h"
 #include "../common/worker.h"
 #include "commit.h"
@@ -58,18 +58,19 @@ Napi::Value NftCommit(const Napi::CallbackInfo& info) {
   }
   uint32_t generation = static_cast<uint32_t>(g);
   std::vector<std::string> tables = arg_string_array(info, 3, "tables");
-  return PromiseWorker<int>::Run(
+  auto held = restore::arg_held(info, 4);
+  using Outcomes = std::vector<restore::HeldOutcome>;
+  return PromiseWorker<Outcomes>::Run(
       info.Env(),
-      [=](int&) -> OpError {
-        std::vector<commit::TablePlan> plans(tables.size());
-        for (size_t i = 0; i < tables.size(); i++) {
-          if (OpError err = commit::parse_wire(tables[i], v6 ? Family::ipv6 : Family::ipv4, plans[i])) return err;
-        }
+      [=](Outcomes& outcomes) -> OpError {
+        std::vector<commit::TablePlan> plans;
+        if (OpError err = restore::plan_wires(tables, v6 ? Family::ipv6 : Family::ipv4, held.get(), true, plans, outcomes)) return err;
+        if (plans.empty()) return {};
         NetnsGuard guard(netns);
         if (guard.error()) return guard.error();
         return nft::commit_tables(v6, generation, plans);
       },
-      [](Napi::Env env, int&) -> Napi::Value { return env.Undefined(); });
+      [](Napi::Env env, Outcomes& outcomes) -> Napi::Value { return restore::outcomes_js(env, outcomes); });
 }
 
 }  // namespace iptkit

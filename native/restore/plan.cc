@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <map>
 #include <unordered_map>
 
@@ -39,45 +40,6 @@ struct Working {
   bool declared = false;            // a policy line of this input names it
   std::vector<Item> items;
 };
-
-// For each desired position, the current index kept there or -1: a longest common
-// subsequence by Hunt–Szymanski (an LIS over matching pairs; about one pair per rule, since
-// rule sets rarely hold duplicates). O(n log n).
-std::vector<int64_t> keep_plan(const std::vector<std::string_view>& current, const std::vector<std::string_view>& desired) {
-  std::unordered_map<std::string_view, std::vector<uint32_t>> positions;
-  positions.reserve(current.size() * 2);
-  for (uint32_t i = 0; i < current.size(); i++) positions[current[i]].push_back(i);
-  std::vector<uint32_t> pair_j, pair_i;
-  for (uint32_t j = 0; j < desired.size(); j++) {
-    auto it = positions.find(desired[j]);
-    if (it == positions.end()) continue;
-    for (size_t x = it->second.size(); x-- > 0;) {
-      pair_j.push_back(j);
-      pair_i.push_back(it->second[x]);
-    }
-  }
-  std::vector<size_t> tails;
-  std::vector<int64_t> prev(pair_j.size(), -1);
-  for (size_t p = 0; p < pair_j.size(); p++) {
-    uint32_t i = pair_i[p];
-    size_t lo = 0, hi = tails.size();
-    while (lo < hi) {
-      size_t mid = (lo + hi) / 2;
-      if (pair_i[tails[mid]] < i) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo > 0) prev[p] = static_cast<int64_t>(tails[lo - 1]);
-    if (lo == tails.size()) tails.push_back(p);
-    else tails[lo] = p;
-  }
-  std::vector<int64_t> result(desired.size(), -1);
-  int64_t p = tails.empty() ? -1 : static_cast<int64_t>(tails.back());
-  while (p >= 0) {
-    result[pair_j[p]] = pair_i[p];
-    p = prev[p];
-  }
-  return result;
-}
 
 class Planner {
  public:
@@ -485,9 +447,8 @@ class Planner {
       uncovered = true;
       foreign_uncovered |= cc->rules[i].foreign();
     }
-    // Rules written by `nft` directly are nobody's to remove: plan around them.
-    if (!opts_.counters && foreign_uncovered) return plan_around_foreign(w, *cc, cp);
-    if (opts_.counters || !any_new || !uncovered) {
+    const bool around_foreign = !opts_.counters && foreign_uncovered;
+    if (!around_foreign && (opts_.counters || !any_new || !uncovered)) {
       for (Item& it : w.items) {
         if (keepable(it)) add_keep(cp, *cc, it.old);
         else if (!add_new(cp, it)) return false;
@@ -496,53 +457,16 @@ class Planner {
     }
     // A chain rewritten (flushed and refilled, or rules replaced): keep every rule whose
     // text stays, in order, so that its counters survive.
-    std::vector<std::string_view> cur(cc->rules.size()), want(w.items.size());
-    for (size_t i = 0; i < cur.size(); i++) cur[i] = cc->rules[i].text;
-    for (size_t j = 0; j < want.size(); j++) want[j] = text_of(w.items[j]);
-    std::vector<int64_t> plan = keep_plan(cur, want);
-    for (size_t j = 0; j < w.items.size(); j++) {
-      if (plan[j] >= 0) add_keep(cp, *cc, static_cast<uint32_t>(plan[j]));
-      else if (!add_new(cp, w.items[j])) return false;
-    }
-    return true;
+    return order_chain(*cc, want_texts(w), around_foreign, keep_fn(cp, *cc), [&](size_t j) { return add_new(cp, w.items[j]); });
   }
 
-  // The chain's foreign rules stay where they are; the other current rules are matched
-  // against the wanted ones (LCS); new rules go next to the kept rule before them (or
-  // before the first kept one, or at the top).
-  bool plan_around_foreign(Working& w, const CurrentChain& cc, commit::ChainPlan& cp) {
-    std::vector<uint32_t> owned;
-    std::vector<std::string_view> cur, want(w.items.size());
-    for (uint32_t i = 0; i < cc.rules.size(); i++) {
-      if (cc.rules[i].foreign()) continue;
-      owned.push_back(i);
-      cur.push_back(cc.rules[i].text);
-    }
+  std::vector<std::string_view> want_texts(Working& w) {
+    std::vector<std::string_view> want(w.items.size());
     for (size_t j = 0; j < want.size(); j++) want[j] = text_of(w.items[j]);
-    std::vector<int64_t> plan = keep_plan(cur, want);
-    std::vector<bool> kept(cc.rules.size(), false);
-    for (int64_t k : plan) if (k >= 0) kept[owned[k]] = true;
-    std::vector<std::vector<size_t>> before(cc.rules.size()), after(cc.rules.size());
-    std::vector<size_t> top;
-    int64_t first_kept = -1;
-    for (size_t j = 0; j < plan.size() && first_kept < 0; j++) if (plan[j] >= 0) first_kept = plan[j];
-    std::vector<size_t>* anchor = nullptr;
-    for (size_t j = 0; j < w.items.size(); j++) {
-      if (plan[j] >= 0) {
-        anchor = &after[owned[plan[j]]];
-        continue;
-      }
-      if (!anchor) anchor = first_kept >= 0 ? &before[owned[first_kept]] : &top;
-      anchor->push_back(j);
-    }
-    for (size_t j : top) if (!add_new(cp, w.items[j])) return false;
-    for (uint32_t i = 0; i < cc.rules.size(); i++) {
-      if (!cc.rules[i].foreign() && !kept[i]) continue;
-      for (size_t j : before[i]) if (!add_new(cp, w.items[j])) return false;
-      add_keep(cp, cc, i);
-      for (size_t j : after[i]) if (!add_new(cp, w.items[j])) return false;
-    }
-    return true;
+    return want;
+  }
+  std::function<void(uint32_t)> keep_fn(commit::ChainPlan& cp, const CurrentChain& cc) {
+    return [this, &cp, &cc](uint32_t i) { add_keep(cp, cc, i); };
   }
 
   bool finish() {
@@ -629,6 +553,100 @@ class Planner {
 };
 
 }  // namespace
+
+// For each desired position, the current index kept there or -1: a longest common
+// subsequence by Hunt–Szymanski (an LIS over matching pairs; about one pair per rule, since
+// rule sets rarely hold duplicates). O(n log n).
+std::vector<int64_t> keep_plan(const std::vector<std::string_view>& current, const std::vector<std::string_view>& desired) {
+  std::unordered_map<std::string_view, std::vector<uint32_t>> positions;
+  positions.reserve(current.size() * 2);
+  for (uint32_t i = 0; i < current.size(); i++) positions[current[i]].push_back(i);
+  std::vector<uint32_t> pair_j, pair_i;
+  for (uint32_t j = 0; j < desired.size(); j++) {
+    auto it = positions.find(desired[j]);
+    if (it == positions.end()) continue;
+    for (size_t x = it->second.size(); x-- > 0;) {
+      pair_j.push_back(j);
+      pair_i.push_back(it->second[x]);
+    }
+  }
+  std::vector<size_t> tails;
+  std::vector<int64_t> prev(pair_j.size(), -1);
+  for (size_t p = 0; p < pair_j.size(); p++) {
+    uint32_t i = pair_i[p];
+    size_t lo = 0, hi = tails.size();
+    while (lo < hi) {
+      size_t mid = (lo + hi) / 2;
+      if (pair_i[tails[mid]] < i) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0) prev[p] = static_cast<int64_t>(tails[lo - 1]);
+    if (lo == tails.size()) tails.push_back(p);
+    else tails[lo] = p;
+  }
+  std::vector<int64_t> result(desired.size(), -1);
+  int64_t p = tails.empty() ? -1 : static_cast<int64_t>(tails.back());
+  while (p >= 0) {
+    result[pair_j[p]] = pair_i[p];
+    p = prev[p];
+  }
+  return result;
+}
+
+bool order_chain(const CurrentChain& cc, const std::vector<std::string_view>& want, bool around_foreign,
+                 const std::function<void(uint32_t)>& keep, const std::function<bool(size_t)>& add) {
+  if (!around_foreign) {
+    // The common case of a re-apply: the chain is already as wanted, and no hashing is needed.
+    bool same = cc.rules.size() == want.size();
+    for (size_t i = 0; same && i < want.size(); i++) same = cc.rules[i].text == want[i];
+    if (same) {
+      for (size_t i = 0; i < want.size(); i++) keep(static_cast<uint32_t>(i));
+      return true;
+    }
+    std::vector<std::string_view> cur(cc.rules.size());
+    for (size_t i = 0; i < cur.size(); i++) cur[i] = cc.rules[i].text;
+    std::vector<int64_t> plan = keep_plan(cur, want);
+    for (size_t j = 0; j < want.size(); j++) {
+      if (plan[j] >= 0) keep(static_cast<uint32_t>(plan[j]));
+      else if (!add(j)) return false;
+    }
+    return true;
+  }
+  // The foreign rules stay where they are; the other current rules are matched against the
+  // wanted ones (LCS); new rules go next to the kept rule before them (or before the first
+  // kept one, or at the top).
+  std::vector<uint32_t> owned;
+  std::vector<std::string_view> cur;
+  for (uint32_t i = 0; i < cc.rules.size(); i++) {
+    if (cc.rules[i].foreign()) continue;
+    owned.push_back(i);
+    cur.push_back(cc.rules[i].text);
+  }
+  std::vector<int64_t> plan = keep_plan(cur, want);
+  std::vector<bool> kept(cc.rules.size(), false);
+  for (int64_t k : plan) if (k >= 0) kept[owned[k]] = true;
+  std::vector<std::vector<size_t>> before(cc.rules.size()), after(cc.rules.size());
+  std::vector<size_t> top;
+  int64_t first_kept = -1;
+  for (size_t j = 0; j < plan.size() && first_kept < 0; j++) if (plan[j] >= 0) first_kept = plan[j];
+  std::vector<size_t>* anchor = nullptr;
+  for (size_t j = 0; j < want.size(); j++) {
+    if (plan[j] >= 0) {
+      anchor = &after[owned[plan[j]]];
+      continue;
+    }
+    if (!anchor) anchor = first_kept >= 0 ? &before[owned[first_kept]] : &top;
+    anchor->push_back(j);
+  }
+  for (size_t j : top) if (!add(j)) return false;
+  for (uint32_t i = 0; i < cc.rules.size(); i++) {
+    if (!cc.rules[i].foreign() && !kept[i]) continue;
+    for (size_t j : before[i]) if (!add(j)) return false;
+    keep(i);
+    for (size_t j : after[i]) if (!add(j)) return false;
+  }
+  return true;
+}
 
 bool carries_counters(const std::vector<dialect::RestoreTable>& parsed) {
   for (const auto& t : parsed) {

@@ -4,6 +4,8 @@
 // rules are the parsed input rules themselves, never printed and parsed again.
 #pragma once
 
+#include <functional>
+#include <string_view>
 #include <vector>
 
 #include "../commit/plan.h"
@@ -44,6 +46,17 @@ bool plan_restore(const std::vector<dialect::RestoreTable>& parsed, const std::v
 // iptables-save -c would print afterwards. No kernel; for previews and tests.
 bool restore_result(const dialect::RestoreTable& parsed, const CurrentTable& current, const Options& opts,
                     std::string& wire, std::vector<uint64_t>& counters, dialect::ParseError& err);
+
+// For each desired position, the current index kept there or -1: a longest common
+// subsequence of the texts, O(n log n).
+std::vector<int64_t> keep_plan(const std::vector<std::string_view>& current, const std::vector<std::string_view>& desired);
+
+// A chain that must hold `want` (canonical texts), made from its current rules: keep(i) for
+// each current rule that stays (in order, so its counters survive), add(j) for each wanted
+// rule that is new (false stops). `around_foreign`: rules written by `nft` directly are
+// nobody's to remove, so they stay where they are and the rest is planned around them.
+bool order_chain(const CurrentChain& cc, const std::vector<std::string_view>& want, bool around_foreign,
+                 const std::function<void(uint32_t)>& keep, const std::function<bool(size_t)>& add);
 
 // Whether any rule of the input carries its own counters (`-c P B`, or `[p:b]` with -c).
 bool carries_counters(const std::vector<dialect::RestoreTable>& parsed);

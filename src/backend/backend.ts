@@ -4,7 +4,8 @@
 // another writer got in between.
 
 import type { Family, Table } from '../rules/model.js';
-import type { TablePlan } from '../plan/plan.js';
+import type { HeldChains, TablePlan } from '../plan/plan.js';
+import type { NativeCommitOutcome, NativeHeld, NativeHeldRead } from '../native-binding.js';
 
 export type BackendKind = 'legacy' | 'nft';
 
@@ -27,6 +28,30 @@ export interface Snapshot {
   handles?: Map<string, Float64Array[]>;
   /** nft: built-in chains shown (as iptables-nft-save does) but not in the kernel. */
   absentChains?: Map<string, Set<string>>;
+  /** A read with `hold`: the chains kept natively (their chains in `tables` hold no rules). */
+  held?: { ref: NativeHeld; chains: HeldChains };
+}
+
+/** Chains to hold natively in a read, per table (Netfilter.update's `hold`). */
+export type Hold = Readonly<Record<string, readonly string[]>>;
+
+/** Per table committed: what the addon did with it (see NativeCommitOutcome). */
+export type CommitOutcomes = ReadonlyMap<string, NativeCommitOutcome>;
+
+/** The held part of a readHolding result, as a Snapshot carries it. */
+export function heldOf(r: NativeHeldRead): NonNullable<Snapshot['held']> {
+  const chains = new Map<string, Map<string, { rules: number; interfaces: string[] }>>();
+  for (const c of r.chains) {
+    let t = chains.get(c.table);
+    if (!t) chains.set(c.table, (t = new Map()));
+    t.set(c.chain, { rules: c.rules, interfaces: c.interfaces });
+  }
+  return { ref: r.held, chains };
+}
+
+/** The per-table chain lists readHolding takes. */
+export function holdLists(tables: readonly string[], hold: Hold): string[][] {
+  return tables.map((t) => [...(hold[t] ?? [])]);
 }
 
 export interface Backend {
@@ -34,8 +59,8 @@ export interface Backend {
   readonly family: Family;
   /** Names of the tables that exist in the kernel now. */
   tableNames(): Promise<string[]>;
-  /** An unguarded read (iptables-save does not lock either). */
-  read(tables: readonly string[]): Promise<Snapshot>;
+  /** An unguarded read (iptables-save does not lock either); `hold`: see Snapshot.held. */
+  read(tables: readonly string[], hold?: Hold): Promise<Snapshot>;
   /**
    * Runs `fn` with the guard held (legacy: the lock); `fn` reads and commits through the
    * given functions. Retrying is the caller's (transaction.ts).
@@ -44,6 +69,6 @@ export interface Backend {
 }
 
 export interface GuardedOps {
-  read(tables: readonly string[]): Promise<Snapshot>;
-  commit(snapshot: Snapshot, plans: readonly TablePlan[]): Promise<void>;
+  read(tables: readonly string[], hold?: Hold): Promise<Snapshot>;
+  commit(snapshot: Snapshot, plans: readonly TablePlan[]): Promise<CommitOutcomes>;
 }

@@ -7,7 +7,7 @@ import { NetfilterError } from '../errors.js';
 import type { TablePlan } from '../plan/plan.js';
 import type { Table } from '../rules/model.js';
 import { decodeTable, encodeCommit } from '../rules/wire.js';
-import type { Backend, BackendOptions, GuardedOps, Snapshot } from './backend.js';
+import { heldOf, holdLists, type Backend, type BackendOptions, type CommitOutcomes, type GuardedOps, type Hold, type Snapshot } from './backend.js';
 
 const LOCK_POLL_MS = 10;
 
@@ -27,7 +27,12 @@ export class LegacyBackend implements Backend {
     return native.legacyTableNames(this.family, this.netns);
   }
 
-  async read(tables: readonly string[]): Promise<Snapshot> {
+  async read(tables: readonly string[], hold?: Hold): Promise<Snapshot> {
+    if (hold) {
+      // Tables whose module is not available are left out, as below.
+      const r = await native.readHolding('legacy', this.family, this.netns, [...tables], holdLists(tables, hold));
+      return { tables: r.tables.map((t) => decodeTable(t).table), held: heldOf(r) };
+    }
     const out: Table[] = [];
     for (const name of tables) {
       try {
@@ -45,7 +50,7 @@ export class LegacyBackend implements Backend {
     const fd = await native.lockAcquire(this.opts.lockPath, this.opts.lockTimeoutMs, LOCK_POLL_MS);
     try {
       return await fn({
-        read: (tables) => this.read(tables),
+        read: (tables, hold) => this.read(tables, hold),
         commit: (snapshot, plans) => this.commit(snapshot, plans),
       });
     } finally {
@@ -53,11 +58,11 @@ export class LegacyBackend implements Backend {
     }
   }
 
-  private async commit(_snapshot: Snapshot, plans: readonly TablePlan[]): Promise<void> {
-    const wires = plans
-      .filter((p) => !p.unchanged)
-      .map((p) => encodeCommit(p.table, this.family, p.chains));
-    if (wires.length === 0) return;
-    await native.legacyCommit(this.family, this.netns, wires);
+  private async commit(snapshot: Snapshot, plans: readonly TablePlan[]): Promise<CommitOutcomes> {
+    const changed = plans.filter((p) => !p.unchanged);
+    if (changed.length === 0) return new Map();
+    const wires = changed.map((p) => encodeCommit(p.table, this.family, p.chains));
+    const r = await native.legacyCommit(this.family, this.netns, wires, snapshot.held?.ref ?? null);
+    return new Map(changed.map((p, i) => [p.table, r[i]!]));
   }
 }

@@ -3,11 +3,12 @@
 // a commit if anything changed in between (ERESTART) and the transaction loop re-plans.
 
 import { native } from '../binding.js';
+import type { NativeHeldRead } from '../native-binding.js';
 import { NetfilterError } from '../errors.js';
 import type { CommitChain, TablePlan } from '../plan/plan.js';
 import { BUILTIN_CHAINS, type Table, type TableName } from '../rules/model.js';
 import { decodeTable, encodeCommit } from '../rules/wire.js';
-import type { Backend, BackendOptions, GuardedOps, Snapshot } from './backend.js';
+import { heldOf, holdLists, type Backend, type BackendOptions, type CommitOutcomes, type GuardedOps, type Hold, type Snapshot } from './backend.js';
 
 // The order iptables-nft-save prints tables in, whatever order they were created in.
 const TABLE_ORDER = ['mangle', 'security', 'raw', 'filter', 'nat'];
@@ -29,10 +30,12 @@ export class NftBackend implements Backend {
     return r.tables.map((t) => t.wire.slice(t.wire.indexOf('\t') + 1, t.wire.indexOf('\t', t.wire.indexOf('\t') + 1)));
   }
 
-  async read(tables: readonly string[] | null): Promise<Snapshot> {
+  async read(tables: readonly string[] | null, hold?: Hold): Promise<Snapshot> {
     let r;
     try {
-      r = await native.nftRead(this.family, this.netns, tables ? [...tables] : null);
+      r = tables && hold
+        ? await native.readHolding('nft', this.family, this.netns, [...tables], holdLists(tables, hold))
+        : await native.nftRead(this.family, this.netns, tables ? [...tables] : null);
     } catch (e) {
       // One netlink dump serves all tables; name them, as the legacy read names its table.
       if (e instanceof NetfilterError && e.table === undefined && tables?.length) {
@@ -68,19 +71,19 @@ export class NftBackend implements Backend {
       handles.set(d.table.name, perChain);
     }
     out.sort((a, b) => TABLE_ORDER.indexOf(a.name) - TABLE_ORDER.indexOf(b.name));
-    return { tables: out, generation: r.generation, handles, absentChains: absent };
+    return { tables: out, generation: r.generation, handles, absentChains: absent, ...('held' in r ? { held: heldOf(r as NativeHeldRead) } : {}) };
   }
 
   guarded<T>(fn: (g: GuardedOps) => Promise<T>): Promise<T> {
     return fn({
-      read: (tables) => this.read(tables),
+      read: (tables, hold) => this.read(tables, hold),
       commit: (snapshot, plans) => this.commit(snapshot, plans),
     });
   }
 
-  private async commit(snapshot: Snapshot, plans: readonly TablePlan[]): Promise<void> {
+  private async commit(snapshot: Snapshot, plans: readonly TablePlan[]): Promise<CommitOutcomes> {
     const changed = plans.filter((p) => !p.unchanged);
-    if (changed.length === 0) return;
+    if (changed.length === 0) return new Map();
     const wires = changed.map((p) => {
       const table = snapshot.tables.find((t) => t.name === p.table);
       const perChain = snapshot.handles?.get(p.table) ?? [];
@@ -92,7 +95,7 @@ export class NftBackend implements Backend {
         ? snapshot.absentChains?.get(p.table)
         : new Set<string>(BUILTIN_CHAINS[p.table as TableName] ?? []);
       const untouched = (c: CommitChain): boolean =>
-        notThere !== undefined && notThere.has(c.name) && c.entries.length === 0 && (c.policy === undefined || (c.policy === 'ACCEPT' && !c.policyCounters));
+        notThere !== undefined && notThere.has(c.name) && c.lines === undefined && c.entries.length === 0 && (c.policy === undefined || (c.policy === 'ACCEPT' && !c.policyCounters));
       const chains: CommitChain[] = p.chains.filter((c) => !untouched(c)).map((c) => {
         const hs = handleOf.get(c.name) ?? new Float64Array(0);
         return {
@@ -107,6 +110,7 @@ export class NftBackend implements Backend {
       });
       return encodeCommit(p.table, this.family, chains, true);
     });
-    await native.nftCommit(this.family, this.netns, snapshot.generation ?? 0, wires);
+    const r = await native.nftCommit(this.family, this.netns, snapshot.generation ?? 0, wires, snapshot.held?.ref ?? null);
+    return new Map(changed.map((p, i) => [p.table, r[i]!]));
   }
 }

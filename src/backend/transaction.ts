@@ -4,9 +4,9 @@
 // number of times.
 
 import { ConflictError, NetfilterError } from '../errors.js';
-import { planTable, type TableIntent, type TablePlan } from '../plan/plan.js';
+import { planTable, type HeldChains, type TableIntent, type TablePlan } from '../plan/plan.js';
 import type { Table } from '../rules/model.js';
-import type { Backend, Snapshot } from './backend.js';
+import type { Backend, CommitOutcomes, Hold, Snapshot } from './backend.js';
 import { nextTurn } from '../turn.js';
 
 // Generous: a writer in a tight loop (a script of `iptables-nft -A` runs) commits every few
@@ -25,7 +25,11 @@ export interface TransactionResult {
   /** 1 when the first try committed. */
   attempts: number;
   snapshot: Snapshot;
+  /** Per table committed: what the addon did (held chains are planned there). */
+  outcomes: CommitOutcomes;
 }
+
+const NOTHING_HELD: HeldChains = new Map();
 
 function retryable(e: unknown, backend: Backend): boolean {
   if (!(e instanceof NetfilterError)) return false;
@@ -38,20 +42,22 @@ function retryable(e: unknown, backend: Backend): boolean {
 export async function runTransaction(
   backend: Backend,
   tables: readonly string[],
-  intend: (current: readonly Table[]) => TableIntent[] | Promise<TableIntent[]>,
+  intend: (current: readonly Table[], held: HeldChains) => TableIntent[] | Promise<TableIntent[]>,
   maxRetries = DEFAULT_MAX_RETRIES,
+  hold?: Hold,
 ): Promise<TransactionResult> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await backend.guarded(async (g) => {
-        const snapshot = await g.read(tables);
+        const snapshot = await g.read(tables, hold);
         await nextTurn(); // after the read's decoding
-        const intents = await intend(snapshot.tables);
+        const held = snapshot.held?.chains ?? NOTHING_HELD;
+        const intents = await intend(snapshot.tables, held);
         await nextTurn();
-        const plans = intents.map((i) => planTable(snapshot.tables.find((t) => t.name === i.table), i));
+        const plans = intents.map((i) => planTable(snapshot.tables.find((t) => t.name === i.table), i, held.get(i.table)));
         await nextTurn(); // the commit encodes them
-        await g.commit(snapshot, plans);
-        return { plans, attempts: attempt, snapshot };
+        const outcomes = await g.commit(snapshot, plans);
+        return { plans, attempts: attempt, snapshot, outcomes };
       });
     } catch (e) {
       if (!retryable(e, backend)) throw e;

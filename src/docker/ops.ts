@@ -32,7 +32,7 @@
 
 import { Netfilter, type CommitResult, type OpenOptions } from '../netfilter.js';
 import { nextTurn } from '../turn.js';
-import { planTable, type ChainIntent, type OwnedBlock, type TableIntent, type TablePlan } from '../plan/plan.js';
+import { planTable, type ChainIntent, type HeldChains, type OwnedBlock, type TableIntent, type TablePlan } from '../plan/plan.js';
 import { BUILTIN_CHAINS, isForeignRule, type Family, type Table, type TableName } from '../rules/model.js';
 import { canonicalAddress, parseAddress } from './address.js';
 import { desiredRules } from './desired.js';
@@ -107,8 +107,14 @@ function jumpOf(rule: string): string | undefined {
 }
 
 /** Interfaces the ownership test accepts: the state's bridges and trusted interfaces, and every interface Docker's chains name. */
-function knownBridges(state: DockerState, current: readonly Table[]): Set<string> {
+function knownBridges(state: DockerState, current: readonly Table[], held: HeldChains): Set<string> {
   const out = new Set(state.networks.flatMap((n) => [n.bridge, ...(n.trustedHostInterfaces ?? [])]));
+  for (const [table, chains] of held) {
+    for (const [name, c] of chains) {
+      if (!isDockerOwnedChain(table as TableName, name)) continue;
+      for (const i of c.interfaces) if (i !== 'lo') out.add(i);
+    }
+  }
   for (const t of current) {
     for (const c of t.chains) {
       if (!isDockerOwnedChain(t.name, c.name)) continue;
@@ -133,20 +139,32 @@ function familyTables(rs: DockerFamilyRuleset, current: readonly Table[]): Table
   return DOCKER_TABLES.filter((t) => want.has(t) || current.some((c) => c.name === t));
 }
 
-/** The intents that make one family's tables hold exactly `rs`'s Docker rules. */
+/** Docker's own chains of a family, per table: apply's read holds them natively (see Netfilter.update). */
+function ownedChainNames(rs: DockerFamilyRuleset): Record<string, string[]> {
+  const hold: Record<string, string[]> = {};
+  for (const c of rs.ownedChains) (hold[c.table] ??= []).push(c.chain);
+  return hold;
+}
+
+/**
+ * The intents that make one family's tables hold exactly `rs`'s Docker rules. `held`: the
+ * chains the read held natively (Docker's own chains on apply), read as empty in `current`.
+ */
 export function applyIntents(
   state: DockerState,
   rs: DockerFamilyRuleset,
   family: Family,
   current: readonly Table[],
+  held: HeldChains = new Map(),
 ): TableIntent[] {
-  const bridges = knownBridges(state, current);
+  const bridges = knownBridges(state, current, held);
   const intents: TableIntent[] = [];
   for (const tableName of familyTables(rs, current)) {
     const cur = current.find((t) => t.name === tableName);
     const chains: ChainIntent[] = [];
     const desiredOwned = rs.ownedChains.filter((c) => c.table === tableName);
-    for (const c of desiredOwned) chains.push({ chain: c.chain, mode: 'exact', rules: c.rules });
+    // One text per chain: a held chain's rules cross to the addon as that one string.
+    for (const c of desiredOwned) chains.push({ chain: c.chain, mode: 'exact', text: c.rules.join('\n') });
     for (const c of rs.userChains.filter((u) => u.table === tableName)) chains.push({ chain: c.chain, mode: 'ensure', rules: c.rules });
 
     // Built-in chains: Docker's blocks, every other rule kept.
@@ -386,7 +404,9 @@ export class DockerHost {
       const want = new Set<TableName>();
       for (const g of [...fr.ownedChains, ...fr.builtinRules, ...fr.userChains]) want.add(g.table);
       const tables = await this.existingTables(family, [...want]);
-      out[family] = await this.nf[family].update(tables, (current) => applyIntents(state, fr, family, current));
+      out[family] = await this.nf[family].update(tables, (current, held) => applyIntents(state, fr, family, current, held), {
+        hold: ownedChainNames(fr),
+      });
     }
     // What the rules cannot hold, beside them: `state` and `publish` name the networks as here.
     await writeRecord(this.netns, state);

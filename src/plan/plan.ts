@@ -28,6 +28,12 @@ export type ChainIntent =
   /** The chain holds exactly these rules (created if missing); ruleCounters as on Chain. */
   | { chain: string; mode: 'exact'; rules: Rule[]; ruleCounters?: BigUint64Array; policy?: 'ACCEPT' | 'DROP'; policyCounters?: Counters }
   /**
+   * The same for a big chain (DockerHost's DOCKER chains): its rules as canonical texts, one
+   * per line (`text` holds no other line break). A chain the read held natively (`hold`) is
+   * planned by the addon against the kernel's lines, under the commit's guard.
+   */
+  | { chain: string; mode: 'exact'; text: string }
+  /**
    * Only rules for which owns() is true are the caller's; the blocks are the ones it wants. A
    * built-in chain's policy, if given, is set when it differs (its counters kept).
    */
@@ -49,6 +55,22 @@ export interface TableIntent {
    * iptables-legacy-restore does for each table it commits; otherwise they keep counting.
    */
   setPolicyCounters?: boolean;
+}
+
+/** A chain a read held natively (Netfilter.update's `hold`): its rules are not in the table as read. */
+export interface HeldChain {
+  /** Its rule count when read. */
+  rules: number;
+  /** The interfaces (`-i`, `-o`) its rules name. */
+  interfaces: readonly string[];
+}
+
+/** Held chains per table, per chain. */
+export type HeldChains = ReadonlyMap<string, ReadonlyMap<string, HeldChain>>;
+
+/** The rules of a text intent (one per line). */
+function rulesOf(text: string): Rule[] {
+  return text === '' ? [] : text.split('\n');
 }
 
 /**
@@ -164,8 +186,11 @@ function sameCounters(a?: Counters, b?: Counters): boolean {
   return a === b || (a !== undefined && b !== undefined && a.packets === b.packets && a.bytes === b.bytes);
 }
 
-/** Plans one table. `current` is undefined when the table does not exist yet. */
-export function planTable(current: Table | undefined, intent: TableIntent): TablePlan {
+/**
+ * Plans one table. `current` is undefined when the table does not exist yet. `held`: the
+ * table's chains the read held natively, which only a text intent can plan (the addon does).
+ */
+export function planTable(current: Table | undefined, intent: TableIntent, held?: ReadonlyMap<string, HeldChain>): TablePlan {
   const counters = intent.counters ?? false;
   const currentChains = new Map<string, Chain>((current?.chains ?? []).map((c) => [c.name, c]));
   const intents = new Map<string, ChainIntent>(intent.chains.map((c) => [c.chain, c]));
@@ -186,6 +211,15 @@ export function planTable(current: Table | undefined, intent: TableIntent): Tabl
     const keepAll = (): CommitEntry[] => curRules.map((_, i) => ({ keep: i }));
     let chain: CommitChain | undefined;
 
+    if (held?.has(name)) {
+      if (!want || want.mode !== 'exact' || !('text' in want)) {
+        throw new Error(`internal: table ${intent.table}, chain ${name}: held by the read, only an exact text intent can plan it`);
+      }
+      // Its keeps, `was` and whether it changes are the addon's (NativeCommitOutcome).
+      out.push({ name, entries: [], lines: want.text });
+      unchanged = false;
+      continue;
+    }
     if (!want) {
       if (!cur && !isBuiltin) continue;
       if (intent.exclusive && !isBuiltin) {
@@ -201,6 +235,8 @@ export function planTable(current: Table | undefined, intent: TableIntent): Tabl
     } else if (want.mode === 'ensure') {
       chain = { name, entries: cur ? keepAll() : want.rules.map((rule) => ({ rule })) };
       if (!cur) unchanged = false;
+    } else if (want.mode === 'exact' && 'text' in want) {
+      chain = { name, entries: exactEntries(curRules, { name, rules: rulesOf(want.text) }, counters) };
     } else if (want.mode === 'exact') {
       chain = { name, entries: exactEntries(curRules, { name, rules: want.rules, ...(want.ruleCounters ? { ruleCounters: want.ruleCounters } : {}) }, counters) };
       if (isBuiltin && want.policy) {

@@ -70,6 +70,11 @@ export interface CommitChain {
   /** The chain's rule count when read: the commit fails with ESTALE if it changed. */
   was?: number;
   entries: CommitEntry[];
+  /**
+   * A chain the read held natively: its rules as canonical texts, one per line (entries
+   * empty), planned by the addon against the held read (`lines=`, docs/wire.md).
+   */
+  lines?: string;
 }
 
 /** A rule text iptables could save and read back: no line break, no NUL (TypeError naming the field). */
@@ -97,6 +102,15 @@ export function encodeCommit(table: string, family: Family, chains: readonly Com
   let out = `table\t${table}\tfamily=${family}\n`;
   let lines = 1;
   for (const c of chains) {
+    // A chain name is a field of its record: a tab, line break or NUL would break the wire.
+    if (/[\t\n\r\0]/.test(c.name)) throw new TypeError(`chain: a tab, line break or NUL cannot be part of a chain name: ${JSON.stringify(c.name)}`);
+    if (c.lines !== undefined) {
+      const n = c.lines === '' ? 0 : countLines(c.lines) + 1;
+      out += `chain\t${c.name}\tlines=${n}\n`;
+      if (n > 0) out += c.lines + '\n';
+      lines += 1 + n;
+      continue;
+    }
     out += `chain\t${c.name}`;
     if (c.policy) {
       out += `\tpolicy=${c.policy}`;
@@ -125,7 +139,10 @@ export function encodeCommit(table: string, family: Family, chains: readonly Com
   // flattens anyway) rather than per rule, which flattened each of 300,000 fresh strings;
   // the rule is then found and named.
   if (out.includes('\r') || out.includes('\0') || countLines(out) !== lines) {
-    for (const c of chains) for (const e of c.entries) if ('rule' in e) checkRuleText(e.rule);
+    for (const c of chains) {
+      for (const e of c.entries) if ('rule' in e) checkRuleText(e.rule);
+      if (c.lines !== undefined) for (const rule of c.lines.split('\n')) checkRuleText(rule);
+    }
   }
   return out;
 }

@@ -187,3 +187,26 @@ describe('planTable builds the plan keepPlan gives over the rules\' texts', () =
     ]);
   });
 });
+
+describe('planTable, exact text intents', () => {
+  test('a text intent on a chain the read did not hold plans as its lines would', () => {
+    const current = table({ INPUT: [], FORWARD: [], OUTPUT: [], X: ['a', 'b', 'c'] });
+    const text: TableIntent = { table: 'filter', chains: [{ chain: 'X', mode: 'exact', text: [rule('a'), rule('d'), rule('c')].join('\n') }] };
+    const rules: TableIntent = { table: 'filter', chains: [{ chain: 'X', mode: 'exact', rules: [rule('a'), rule('d'), rule('c')] }] };
+    expect(result(current, text)).toEqual(result(current, rules));
+    expect(result(current, text)['X']).toEqual(['=a', '+d', '=c']);
+    const empty = planTable(current, { table: 'filter', chains: [{ chain: 'X', mode: 'exact', text: '' }] });
+    expect(empty.chains.find((c) => c.name === 'X')!.entries).toEqual([]);
+  });
+
+  test('a held chain goes to the addon as its text; nothing else may plan it', () => {
+    const current = table({ INPUT: [], FORWARD: [], OUTPUT: [], X: [] });
+    const held = new Map([['X', { rules: 3, interfaces: [] }]]);
+    const plan = planTable(current, { table: 'filter', chains: [{ chain: 'X', mode: 'exact', text: rule('a') }] }, held);
+    expect(plan.unchanged).toBe(false);
+    expect(plan.chains.find((c) => c.name === 'X')).toEqual({ name: 'X', entries: [], lines: rule('a') });
+    // Its rules are not in the table read: keeping "all" of them would empty it.
+    expect(() => planTable(current, { table: 'filter', chains: [] }, held)).toThrow(/chain X: held by the read/);
+    expect(() => planTable(current, { table: 'filter', chains: [{ chain: 'X', mode: 'exact', rules: [] }] }, held)).toThrow(/chain X: held by the read/);
+  });
+});

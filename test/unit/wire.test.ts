@@ -88,4 +88,30 @@ describe('encodeCommit', () => {
     expect(() => encodeCommit('filter', 'ipv4', [{ name: 'INPUT', entries: [{ keep: 1 }, { keep: 0 }] }])).toThrow(RangeError);
     expect(() => encodeCommit('filter', 'ipv4', [{ name: 'INPUT', entries: [{ rule: '-m comment --comment "a\nb"' }] }])).toThrow(/line break/);
   });
+
+  test('a held chain goes as lines=N and its texts, a line each', () => {
+    const wire = encodeCommit('nat', 'ipv4', [
+      { name: 'DOCKER', entries: [], lines: '-i br-x -j RETURN\n-p tcp -m tcp --dport 80 -j DNAT --to-destination 10.0.0.2:80' },
+      { name: 'EMPTY', entries: [], lines: '' },
+    ]);
+    expect(wire).toBe(
+      'table\tnat\tfamily=ipv4\n' +
+        'chain\tDOCKER\tlines=2\n' +
+        '-i br-x -j RETURN\n' +
+        '-p tcp -m tcp --dport 80 -j DNAT --to-destination 10.0.0.2:80\n' +
+        'chain\tEMPTY\tlines=0\n',
+    );
+    // A CR or NUL in a held chain's texts is named as in any rule.
+    expect(() => encodeCommit('nat', 'ipv4', [{ name: 'DOCKER', entries: [], lines: '-j RETURN\n-m comment --comment "a\rb" -j RETURN' }])).toThrow(
+      /rule comment: a line break \(CR or LF\) cannot be part of a rule: "-m comment --comment \\"a\\rb\\" -j RETURN"/,
+    );
+  });
+
+  test('a chain name cannot hold a tab, a line break or a NUL (it is a field of the wire)', () => {
+    for (const name of ['A\nB', 'A\rB', 'A\0B', 'A\tB']) {
+      for (const chain of [{ name, entries: [] }, { name, entries: [], lines: '-j RETURN' }]) {
+        expect(() => encodeCommit('filter', 'ipv4', [chain])).toThrow(new TypeError(`chain: a tab, line break or NUL cannot be part of a chain name: ${JSON.stringify(name)}`));
+      }
+    }
+  });
 });
