@@ -127,7 +127,9 @@ export function dockerApplyInput(count: number, bridge = DEMO_BRIDGE): string {
     const builtin = rs.builtinRules.filter((g) => g.table === table);
     if (own.length + builtin.length === 0) continue;
     out.push(`*${table}`);
-    for (const c of BUILTIN_CHAINS[table]) out.push(`:${c} ACCEPT [0:0]`);
+    // Docker's FORWARD policy DROP, where the state has it set (desiredRules' forwardPolicy).
+    const policy = (c: string): string => (table === 'filter' && c === 'FORWARD' ? (rs.forwardPolicy ?? 'ACCEPT') : 'ACCEPT');
+    for (const c of BUILTIN_CHAINS[table]) out.push(`:${c} ${policy(c)} [0:0]`);
     for (const c of own) out.push(`:${c.chain} - [0:0]`);
     for (const c of BUILTIN_CHAINS[table]) {
       for (const pos of ['top', 'bottom'] as const) {

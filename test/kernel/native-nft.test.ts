@@ -84,13 +84,13 @@ COMMIT
 COMMIT
 `;
 
-// Extensions iptkit has no module for (length, CONNMARK, NFLOG): read as opaque markers,
+// Extensions iptkit has no module for (length, NFQUEUE, NFLOG): read as opaque markers,
 // committed back byte for byte; NFLOG in the native log expression iptables-nft writes for it.
 const OPAQUE_RULES = `*filter
 :INPUT ACCEPT [0:0]
 :FORWARD ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
-[5:500] -A INPUT -p udp -m length --length 100:200 -j CONNMARK --set-xmark 0x1/0xff
+[5:500] -A INPUT -p udp -m length --length 100:200 -j NFQUEUE --queue-num 1
 [0:0] -A INPUT -m length ! --length 1000 -m comment --comment "after an opaque match" -j ACCEPT
 [7:700] -A INPUT -p tcp -j NFLOG --nflog-group 3
 [0:0] -A INPUT -j NFLOG --nflog-prefix "hello x" --nflog-group 4 --nflog-size 100 --nflog-threshold 5
@@ -320,7 +320,7 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
             expect([...read.raw[i]!.counters]).toEqual([...legacy.counters]);
           }
           if (rules === OPAQUE_RULES) {
-            expect(read.raw[0]!.wire).toMatch(/^-p udp -m length --iptkit-opaque 0:[0-9a-f]+ -j CONNMARK --iptkit-opaque 2:[0-9a-f]+$/m);
+            expect(read.raw[0]!.wire).toMatch(/^-p udp -m length --iptkit-opaque 0:[0-9a-f]+ -j NFQUEUE --iptkit-opaque \d:[0-9a-f]+$/m);
             expect(read.raw[0]!.wire).toMatch(/^-p tcp -j NFLOG --iptkit-opaque 0:[0-9a-f]+$/m);
           }
         }, 'iptkit-nft-legacy');
