@@ -80,7 +80,7 @@ inline bool mark_mask(const ParsedOption& o, const char* module, const ParseCtx&
   return true;
 }
 
-// XTTYPE_UINT32 (and XTTYPE_UINT8 with its max): a number as xtables_strtoul reads it, in
+// XTTYPE_UINT32 (and the narrower types, with their max): a number as xtables_strtoul reads it, in
 // [min, max], refused in iptables' words.
 inline bool uint_option(const ParsedOption& o, const char* module, const ParseCtx& ctx, uint64_t min, uint64_t max,
                         uint64_t& out) {

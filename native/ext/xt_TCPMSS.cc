@@ -33,8 +33,7 @@ size_t tcpmss_size(uint8_t) { return XT_ALIGN(sizeof(xt_tcpmss_info)); }
 bool tcpmss_parse(const std::vector<ParsedOption>& options, const ParseCtx& ctx, void* data) {
   auto* info = static_cast<xt_tcpmss_info*>(data);
   // 65535 less the IP header (20 or 40 bytes), as libxt_TCPMSS's two option tables.
-  const bool v6 = ctx.family == Family::ipv6;
-  const uint64_t max = v6 ? 65535 - 40 : 65535 - 20;
+  const uint64_t max = ctx.family == Family::ipv6 ? 65535 - 40 : 65535 - 20;
   uint64_t seen = 0;
   for (const ParsedOption& o : options) {
     if (!dialect::xtopt::take(o, kOptions, seen, "TCPMSS", ctx)) return false;
@@ -43,11 +42,7 @@ bool tcpmss_parse(const std::vector<ParsedOption>& options, const ParseCtx& ctx,
       continue;
     }
     uint64_t mss = 0;
-    if (!dialect::xtables_strtoul(o.value, 0, max, mss)) {
-      return ctx.fail(std::string("TCPMSS: bad value for option \"--set-mss\", or out of range (0-") + (v6 ? "65495" : "65515") +
-                          ").",
-                      o.token, std::string("a number 0 to ") + (v6 ? "65495" : "65515"));
-    }
+    if (!dialect::xtopt::uint_option(o, "TCPMSS", ctx, 0, max, mss)) return false;
     info->mss = static_cast<uint16_t>(mss);
   }
   if (seen == 0) return ctx.fail("TCPMSS target: At least one parameter is required", "-j TCPMSS", "--set-mss N or --clamp-mss-to-pmtu");

@@ -38,10 +38,6 @@ const OptionSpec kOptions[] = {
 size_t statistic_size(uint8_t) { return XT_ALIGN(sizeof(xt_statistic_info)); }
 size_t statistic_usersize(uint8_t) { return offsetof(xt_statistic_info, u.nth.count); }
 
-std::string bad_value(const char* option, const char* range) {
-  return std::string("statistic: bad value for option \"--") + option + "\", or out of range (" + range + ").";
-}
-
 // XTTYPE_DOUBLE: strtod of the whole argument (leading blanks, hex floats, inf and nan as C's
 // strtod reads them, in the C locale iptables runs in), then the 0..1 range. NaN passes the
 // range test, as in iptables.
@@ -67,24 +63,23 @@ bool statistic_parse(const std::vector<ParsedOption>& options, const ParseCtx& c
         break;
       case kProbability: {
         double p = 0;
-        if (!parse_probability(o.value, p)) return ctx.fail(bad_value("probability", "0-1"), o.token, "a number 0 to 1");
+        if (!parse_probability(o.value, p)) {
+          return ctx.fail("statistic: bad value for option \"--probability\", or out of range (0-1).", o.token,
+                          "a number 0 to 1");
+        }
         // lround(0x80000000 * p); NaN (which iptables takes) gives 0 on every machine here.
         info->u.random.probability = std::isnan(p) ? 0 : static_cast<uint32_t>(std::lround(2147483648.0 * p));
         break;
       }
       case kEvery: {
         uint64_t v = 0;
-        if (!dialect::xtables_strtoul(o.value, 1, UINT32_MAX, v)) {
-          return ctx.fail(bad_value("every", "1-4294967295"), o.token, "a number 1 to 4294967295");
-        }
+        if (!dialect::xtopt::uint_option(o, "statistic", ctx, 1, UINT32_MAX, v)) return false;
         info->u.nth.every = static_cast<uint32_t>(v - 1);  // the kernel counts from 0
         break;
       }
       default: {
         uint64_t v = 0;
-        if (!dialect::xtables_strtoul(o.value, 0, UINT32_MAX, v)) {
-          return ctx.fail(bad_value("packet", "0-4294967295"), o.token, "a number 0 to 4294967295");
-        }
+        if (!dialect::xtopt::uint_option(o, "statistic", ctx, 0, UINT32_MAX, v)) return false;
         info->u.nth.packet = static_cast<uint32_t>(v);
         break;
       }
