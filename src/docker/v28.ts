@@ -122,15 +122,24 @@ function rawRules(state: DockerState, family: Family, bindings: PortBinding[]): 
     seen.add(b.containerIp);
     order.push({ ip: b.containerIp, network: b.network });
   }
+  // Each container's loopback bindings, found in one pass (a pass per container was
+  // quadratic: 30,000 ports took seconds). 127.0.0.0/8 only: the IPv6 loopback address is
+  // not routable, Docker skips it.
+  const loopbackOf = new Map<string, PortBinding[]>();
+  if (family === 'ipv4') {
+    for (const b of bindings) {
+      if (!isLoopback(parseAddress(b.hostIp)!)) continue;
+      const list = loopbackOf.get(b.containerIp);
+      if (list) list.push(b);
+      else loopbackOf.set(b.containerIp, [b]);
+    }
+  }
   const out: string[] = [];
   for (const { ip, network } of order) {
     const net = netOf.get(network)!;
     if (net.internal) continue;
     out.push(...directAccessRules(state, net, family, ip));
-    for (const b of bindings) {
-      // 127.0.0.0/8 only: the IPv6 loopback address is not routable, Docker skips it.
-      if (b.containerIp === ip && family === 'ipv4' && isLoopback(parseAddress(b.hostIp)!)) out.push(loopbackDropRule(b));
-    }
+    for (const b of loopbackOf.get(ip) ?? []) out.push(loopbackDropRule(b));
   }
   return unique(out);
 }
