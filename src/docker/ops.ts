@@ -31,11 +31,11 @@
 // The ports already published are always read from the kernel.
 
 import { Netfilter, type CommitResult, type OpenOptions } from '../netfilter.js';
-import { nextTurn } from '../turn.js';
+import { runStepsYielding } from '../turn.js';
 import { planTable, type ChainIntent, type HeldChains, type OwnedBlock, type TableIntent, type TablePlan } from '../plan/plan.js';
 import { BUILTIN_CHAINS, isForeignRule, type Family, type Table, type TableName } from '../rules/model.js';
 import { canonicalAddress, parseAddress } from './address.js';
-import { desiredRules } from './desired.js';
+import { desiredRules, desiredRulesSteps } from './desired.js';
 import { doctorTables, type Finding } from './doctor.js';
 import { inferTables, type InferHints } from './infer.js';
 import { mergeHints, readRecord, writeRecord } from './record.js';
@@ -44,7 +44,7 @@ import { isDockerOwnedChain, isDockerRule, trustedInterfacesIn } from './recogni
 import { DOCKER_USER_CHAIN, expandPorts, type DockerFamilyRuleset, type PortBinding } from './ruleset.js';
 import { portView, publishDelta, unpublishDelta, type PortDelta, type PortView, type UnpublishMatch } from './ports.js';
 import { tablesOf, type FamilySaves, type FamilyTables } from './saves.js';
-import { DOCKER_PROTOS, isIptablerLayout, parsePortSpec, validateState, type DockerProto, type DockerState } from './state.js';
+import { DOCKER_PROTOS, isIptablerLayout, parsePortSpec, validateState, validateStateSteps, type DockerProto, type DockerState } from './state.js';
 
 /** The tables Docker writes to. */
 const DOCKER_TABLES: readonly TableName[] = ['raw', 'mangle', 'nat', 'filter'];
@@ -391,10 +391,9 @@ export class DockerHost {
    * none of whose networks has a subnet there is left alone (Docker writes nothing to it).
    */
   async apply(stateJson: unknown): Promise<DockerCommitResult> {
-    const state = validateState(stateJson);
-    await nextTurn();
-    const rs = desiredRules(state);
-    await nextTurn();
+    // In slices (turn.ts): a big state's validation and model are tens of milliseconds.
+    const state = await runStepsYielding(validateStateSteps(stateJson));
+    const rs = await runStepsYielding(desiredRulesSteps(state));
     const out: DockerCommitResult = {};
     for (const family of FAMILIES) {
       const fr = rs[family];
