@@ -91,7 +91,7 @@ export interface NativeBinding {
    * resolves with parseError (nothing committed); kernel errors reject, op 'conflict' when
    * other writers kept changing the ruleset for maxRetries tries.
    */
-  restore(backend: 'legacy' | 'nft', family: NativeFamily, netns: string | null, text: string, options: NativeRestoreOptions): Promise<NativeRestoreResult>;
+  restore(backend: 'legacy' | 'nft', family: NativeFamily, netns: string | null, text: string | Uint8Array, options: NativeRestoreOptions): Promise<NativeRestoreResult>;
 
   /**
    * Tables (every one there is when `tables` is null) read and printed as iptables-save prints
