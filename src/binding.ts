@@ -141,12 +141,14 @@ function stack(): CallSite {
 /** The native calls, each wrapped so that a rejection is a NetfilterError. */
 export const native = {
   legacyTableNames: (...a: Parameters<NativeBinding['legacyTableNames']>) => wrap(load().legacyTableNames(...a), 'legacy', stack()),
+  legacyHoldsRules: (...a: Parameters<NativeBinding['legacyHoldsRules']>) => wrap(load().legacyHoldsRules(...a), 'legacy', stack()),
   legacyRead: (...a: Parameters<NativeBinding['legacyRead']>) => wrap(load().legacyRead(...a), 'legacy', stack()),
   legacyCommit: (...a: Parameters<NativeBinding['legacyCommit']>) => wrap(load().legacyCommit(...a), 'legacy', stack()),
   legacyRecover: (...a: Parameters<NativeBinding['legacyRecover']>) => wrap(load().legacyRecover(...a), 'legacy', stack()),
   lockAcquire: (...a: Parameters<NativeBinding['lockAcquire']>) => wrap(load().lockAcquire(...a), undefined, stack()),
   lockRelease: (fd: number): void => load().lockRelease(fd),
   nftRead: (...a: Parameters<NativeBinding['nftRead']>) => wrap(load().nftRead(...a), 'nft', stack()),
+  nftHoldsRules: (...a: Parameters<NativeBinding['nftHoldsRules']>) => wrap(load().nftHoldsRules(...a), 'nft', stack()),
   nftCommit: (...a: Parameters<NativeBinding['nftCommit']>) => wrap(load().nftCommit(...a), 'nft', stack()),
   nftObjectsRead: (...a: Parameters<NativeBinding['nftObjectsRead']>) => wrap(load().nftObjectsRead(...a), 'nft', stack()),
   nftObjectsCommit: (...a: Parameters<NativeBinding['nftObjectsCommit']>) => wrap(load().nftObjectsCommit(...a), 'nft', stack()),

@@ -8,6 +8,9 @@
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/x_tables.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -150,6 +153,45 @@ uint64_t count_rules(const char* chain, xtc_handle* h) {
 }
 
 // ---- read ----
+
+// Whether a table holds anything (`--backend auto`): a rule, a user-defined chain or a policy
+// other than ACCEPT. The kernel's entry count (one getsockopt, no entries copied) answers for
+// any table but one of built-in chains alone (an entry per chain, and the closing ERROR
+// entry), whose few entries libiptc then reads for the policies.
+template <class T>
+OpError holds_rules(const std::string& table, bool& holds) {
+  holds = false;
+  int fd = socket(T::kSocketFamily, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+  if (fd < 0) {
+    int err = errno;
+    return make_error(err, "read", "cannot open a socket for " + what_table<T>(table) + ": " + strerror(err), table);
+  }
+  typename T::GetInfo info{};
+  std::strncpy(info.name, table.c_str(), sizeof info.name - 1);
+  socklen_t len = sizeof info;
+  int rc = getsockopt(fd, T::kSockLevel, T::kGetInfo, &info, &len);
+  int err = errno;
+  close(fd);
+  if (rc < 0) {
+    if (err == ENOENT) return {};  // gone since it was listed
+    return make_error(err, "read", "cannot open " + what_table<T>(table) + ": " + strerror(err), table);
+  }
+  if (info.num_entries > static_cast<unsigned>(__builtin_popcount(info.valid_hooks)) + 1) {
+    holds = true;
+    return {};
+  }
+  Handle<T> h(T::init(table.c_str()));
+  if (!h) return init_error<T>("read", table);
+  for (const char* c = T::first_chain(h.get()); c; c = T::next_chain(h.get())) {
+    xt_counters n{};
+    const char* policy = T::builtin(c, h.get()) ? T::get_policy(c, &n, h.get()) : nullptr;
+    if (!policy || std::strcmp(policy, "ACCEPT") != 0 || T::first_rule(c, h.get())) {
+      holds = true;
+      return {};
+    }
+  }
+  return {};
+}
 
 // The read wire of docs/wire.md: every record after the table line is written as '\n' and
 // its text, so that the space save_rule puts before a rule's first option becomes the
