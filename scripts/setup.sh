@@ -4,7 +4,9 @@
 #      dev packages, cmake, g++, pkg-config — only those that are missing;
 #   2. npm packages (npm ci), when node_modules is missing or older than package-lock.json;
 #   3. the native addon (cmake-js → build/Release/iptkit.node), when native/ changed;
-#   4. the TypeScript (tsc → dist/).
+#   4. the TypeScript (tsc → dist/);
+#   5. the command (esbuild → dist/iptkit.cjs, the package's bin): the CLI's modules in one
+#      CommonJS file, which node reads and compiles faster than their ES module graph.
 # `--build-only` skips steps 1 and 2.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -46,3 +48,13 @@ fi
 
 say "compiling TypeScript (tsc → dist/)"
 npx --no-install tsc -p tsconfig.json
+
+# Format cjs: each dynamic import() becomes a lazy require of its part of the file, so a command
+# still evaluates only its own modules; import.meta.dirname/filename (src/binding.ts finds the
+# package root and the addon from them) become the bundle's own __dirname/__filename, and any
+# other import.meta is an error rather than an empty object. The addon is loaded by path at run
+# time, never bundled. No source map: the command's stack traces name dist/iptkit.cjs lines.
+say "bundling the command (esbuild dist/src/cli/bin.js → dist/iptkit.cjs)"
+npx --no-install esbuild dist/src/cli/bin.js --bundle --platform=node --format=cjs --target=node20 \
+  --define:import.meta.dirname=__dirname --define:import.meta.filename=__filename \
+  --log-override:empty-import-meta=error --log-level=warning --outfile=dist/iptkit.cjs
