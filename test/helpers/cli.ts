@@ -1,8 +1,15 @@
 // Runs the `iptkit` CLI in-process (main() with captured output), the way kernel tests
-// drive it; and the real tools' listing normalised for the one documented difference.
+// drive it; names the command users run, for the tests that spawn it; and the real tools'
+// listing normalised for the one documented difference.
 
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
+
+const root = join(import.meta.dirname, '..', '..');
+
+/** The `iptkit` executable as installed: package.json's bin (the bundle scripts/setup.sh makes). */
+export const IPTKIT_BIN = join(root, (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: { iptkit: string } }).bin.iptkit);
 
 let protocols: Map<string, number> | undefined;
 
