@@ -4,24 +4,39 @@
 // and compile instead of the module graph, so that a one-shot command starts like `node -e 0`
 // (docs/design.md, "Start-up of the command").
 
-import { main, processIo } from './main.js';
+import type { Io } from './common.js';
+import { main } from './main.js';
 
-/** Exits quietly when the reader of stdout (or stderr) went away, as iptables-save does. */
-function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
-  stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(141);
-    throw e;
-  });
+const hooked = { stdout: false, stderr: false };
+
+/**
+ * process.stdout or process.stderr, made on first use: each costs milliseconds of start-up (a
+ * stream, and for a terminal or a pipe node's tty and net modules), and most runs write to only
+ * one. It exits quietly when the reader went away, as iptables-save does.
+ */
+function output(name: 'stdout' | 'stderr'): NodeJS.WriteStream {
+  const stream = process[name];
+  if (!hooked[name]) {
+    hooked[name] = true;
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(141);
+      throw e;
+    });
+  }
+  return stream;
 }
 
-quietOnClosedPipe(process.stdout);
-quietOnClosedPipe(process.stderr);
-main(process.argv.slice(2), processIo).then(
+const io: Io = {
+  out: (t) => void output('stdout').write(t),
+  err: (t) => void output('stderr').write(t),
+};
+
+main(process.argv.slice(2), io).then(
   (code) => {
     process.exitCode = code;
   },
   (e: unknown) => {
-    process.stderr.write(`iptkit: internal error (a bug in iptkit; please report it): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    io.err(`iptkit: internal error (a bug in iptkit; please report it): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exitCode = 70;
   },
 );

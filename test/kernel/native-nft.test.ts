@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { native, type NativeTableRead } from '../../src/binding.js';
+import { NetfilterError } from '../../src/errors.js';
 import { isRoot, Netns, saveLines, withNetns } from '../helpers/netns.js';
 
 type Fam = 'ipv4' | 'ipv6';
@@ -278,6 +279,18 @@ async function rejection(p: Promise<unknown>): Promise<{ code: string; message: 
 }
 
 describe.skipIf(!isRoot)('native nf_tables back end', () => {
+  it('a rejected native call is a NetfilterError whose stack is its caller\'s', async () => {
+    // The caller's stack is captured at the call and formatted only when it fails.
+    const saveInTheMountNamespace = (): Promise<Buffer> => native.save('nft', 'ipv4', '/proc/self/ns/mnt', null, {});
+    const e: unknown = await saveInTheMountNamespace().then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(NetfilterError);
+    expect((e as NetfilterError).code).toBe('EINVAL');
+    expect((e as NetfilterError).stack).toMatch(/^NetfilterError: .*\(not a network namespace\)\n(\s+at .*\n)*\s+at saveInTheMountNamespace /);
+  });
+
   it('an inverted port range from 0 reads back as iptables-nft-save prints it (HI+1:65535)', () =>
     withNetns(async (ns) => {
       // iptables-nft writes `! --dport 0:N` as `th dport > N` and reads it back as N+1:65535.
