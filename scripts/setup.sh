@@ -49,12 +49,5 @@ fi
 say "compiling TypeScript (tsc → dist/)"
 npx --no-install tsc -p tsconfig.json
 
-# Format cjs: each dynamic import() becomes a lazy require of its part of the file, so a command
-# still evaluates only its own modules; import.meta.dirname/filename (src/binding.ts finds the
-# package root and the addon from them) become the bundle's own __dirname/__filename, and any
-# other import.meta is an error rather than an empty object. The addon is loaded by path at run
-# time, never bundled. No source map: the command's stack traces name dist/iptkit.cjs lines.
 say "bundling the command (esbuild dist/src/cli/bin.js → dist/iptkit.cjs)"
-npx --no-install esbuild dist/src/cli/bin.js --bundle --platform=node --format=cjs --target=node20 \
-  --define:import.meta.dirname=__dirname --define:import.meta.filename=__filename \
-  --log-override:empty-import-meta=error --log-level=warning --outfile=dist/iptkit.cjs
+bash scripts/bundle.sh

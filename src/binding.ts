@@ -11,7 +11,7 @@ export type { NativeBinding, NativeFamily, NativeNftRead, NativeTableRead, Nativ
 
 export function packageRoot(): string {
   // src/binding.ts (vitest), dist/src/binding.js (the library) or dist/iptkit.cjs (the command,
-  // bundled with import.meta.dirname defined as __dirname): walk up to package.json.
+  // bundled by scripts/bundle.sh with import.meta.dirname as __dirname): walk up to package.json.
   let dir = import.meta.dirname;
   while (!existsSync(join(dir, 'package.json'))) {
     const parent = dirname(dir);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `iptkit` executable: runs main() on this process's arguments. It is not run from dist/src
-// but bundled by scripts/setup.sh into dist/iptkit.cjs, the package's `bin`: one file to read
+// but bundled by scripts/bundle.sh into dist/iptkit.cjs, the package's `bin`: one file to read
 // and compile instead of the module graph, so that a one-shot command starts like `node -e 0`
 // (docs/design.md, "Start-up of the command").
 

@@ -7,15 +7,15 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { IPTKIT_BIN } from '../helpers/cli.js';
+import { iptkitBin } from '../helpers/cli.js';
 import { withNetns } from '../helpers/netns.js';
 
 // A copy beside the bundle (so that it finds the package root and the addon the same way) whose
 // lazy-module wrapper (esbuild's __esm) names each module on stderr as it is evaluated.
-const traced = join(dirname(IPTKIT_BIN), `.iptkit-traced-${process.pid}.cjs`);
+const traced = join(dirname(iptkitBin()), `.iptkit-traced-${process.pid}.cjs`);
 afterAll(() => rmSync(traced, { force: true }));
 
-const bundle = readFileSync(IPTKIT_BIN, 'utf8');
+const bundle = readFileSync(iptkitBin(), 'utf8');
 const wrapper = 'var __esm = (fn, res, err) => function __init() {\n';
 
 function evaluated(argv: readonly string[], run = (args: string[]) => spawnSync(process.execPath, args, { encoding: 'utf8' })): string[] {
@@ -28,7 +28,7 @@ function evaluated(argv: readonly string[], run = (args: string[]) => spawnSync(
 }
 
 test('the bundle is the CommonJS file package.json names, without import.meta left in it', () => {
-  expect(IPTKIT_BIN.endsWith('/dist/iptkit.cjs')).toBe(true);
+  expect(iptkitBin().endsWith('/dist/iptkit.cjs')).toBe(true);
   expect(bundle.startsWith('#!/usr/bin/env node\n"use strict";\n')).toBe(true);
   expect(bundle).not.toMatch(/import_meta|import\.meta/);
   // The addon is loaded at run time by path, never inlined.
