@@ -1,6 +1,6 @@
 // Profiles Docker's operations on a big host with the compiled code (dist/, or $IPTKIT_DIST;
-// build it first with `npx tsc -p tsconfig.json`). Per back end, in throwaway namespaces
-// (never the root one):
+// build it first with `npm run build`: --spawn runs the bundled dist/iptkit.cjs). Per back
+// end, in throwaway namespaces (never the root one):
 //   apply   `iptkit docker apply` of a 10,000-port state onto a fresh namespace
 //   reapply the same state again (nothing changes)
 //   publish one more port, then unpublish it (alternating, on the 10,000-port host)
