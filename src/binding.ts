@@ -4,15 +4,15 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { NativeBinding } from './native-binding.js';
 import { AddonLoadError, NetfilterError, ParseError } from './errors.js';
 
 export type { NativeBinding, NativeFamily, NativeNftRead, NativeTableRead, NativeOption, NativeRule, NativeRestoreTable, NativeListOptions } from './native-binding.js';
 
 export function packageRoot(): string {
-  // src/binding.ts (tsx/vitest) or dist/src/binding.js (built): walk up to package.json.
-  let dir = dirname(fileURLToPath(import.meta.url));
+  // src/binding.ts (vitest), dist/src/binding.js (the library) or dist/iptkit.cjs (the command,
+  // bundled by scripts/bundle.sh with import.meta.dirname as __dirname): walk up to package.json.
+  let dir = import.meta.dirname;
   while (!existsSync(join(dir, 'package.json'))) {
     const parent = dirname(dir);
     if (parent === dir) throw new Error('iptkit: cannot find the package root');
@@ -54,7 +54,7 @@ function load(): NativeBinding {
             '  2. Or build it alone: `npx cmake-js compile --out build`.',
     );
   }
-  const require = createRequire(import.meta.url);
+  const require = createRequire(import.meta.filename);
   try {
     cached = require(path) as NativeBinding;
   } catch (e) {
@@ -127,7 +127,8 @@ function wrap<T>(promise: Promise<T>, backend: 'legacy' | 'nft' | undefined, cal
 }
 
 /** Where a native call was made. The frames are captured now, but formatted as text only
- * when the call fails: formatting every call's stack was a tenth of a publish's JavaScript. */
+ * when the call fails: formatting every call's stack was a tenth of a publish's JavaScript,
+ * and the first formatting in a process costs milliseconds of a command's start. */
 interface CallSite {
   stack?: string;
 }

@@ -10,9 +10,9 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { iptkitBin } from '../helpers/cli.js';
 import { isRoot, saveLines, withNetns, type Netns } from '../helpers/netns.js';
 
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 const TABLES = ['nat', 'filter', 'mangle'] as const;
 
 function input(family: 'ipv4' | 'ipv6', n: number): string {
@@ -39,7 +39,7 @@ function tableLines(ns: Netns, backend: 'legacy' | 'nft', family: 'ipv4' | 'ipv6
 
 function cli(args: string[], strace?: string[]): { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string } {
   const cmd = strace ? 'strace' : process.execPath;
-  const argv = strace ? ['-f', '-o', '/dev/null', ...strace, process.execPath, CLI, ...args] : [CLI, ...args];
+  const argv = strace ? ['-f', '-o', '/dev/null', ...strace, process.execPath, iptkitBin(), ...args] : [iptkitBin(), ...args];
   const r = spawnSync(cmd, argv, { encoding: 'utf8' });
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
@@ -47,7 +47,7 @@ function cli(args: string[], strace?: string[]): { status: number | null; signal
 /** How many of `syscalls` a run makes (strace counting them, nothing injected). */
 function countSyscalls(args: string[], syscalls: string): number {
   const log = join(tmpdir(), `iptkit-crash-${process.pid}.strace`);
-  const r = spawnSync('strace', ['-f', '-o', log, '-e', `trace=${syscalls}`, process.execPath, CLI, ...args], { encoding: 'utf8' });
+  const r = spawnSync('strace', ['-f', '-o', log, '-e', `trace=${syscalls}`, process.execPath, iptkitBin(), ...args], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
   const text = readFileSync(log, 'utf8');
   rmSync(log, { force: true });
