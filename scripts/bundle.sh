@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The `iptkit` command as one CommonJS file: esbuild bundles the compiled CLI (dist/src/cli/bin.js,
-# from tsc) into dist/iptkit.cjs, the package's bin, which node reads and compiles faster than
-# the ES module graph it comes from (docs/design.md, "Start-up of the command"). Run by
+# from tsc) into dist/iptkit-cli.cjs, which node reads and compiles faster than the ES module
+# graph it comes from, with V8's code cache of it beside it; the package's bin, dist/iptkit.cjs,
+# compiles it with that cache (docs/design.md, "Start-up of the command"). Run by
 # scripts/setup.sh after tsc; alone as `npm run build:cli`.
 #
 # Format cjs: each dynamic import() becomes a lazy require of its part of the file, so a command
@@ -12,6 +13,13 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-npx --no-install esbuild dist/src/cli/bin.js --bundle --platform=node --format=cjs --target=node20 \
-  --define:import.meta.dirname=__dirname --define:import.meta.filename=__filename \
-  --log-override:empty-import-meta=error --log-level=warning --outfile=dist/iptkit.cjs
+bundle() {
+  npx --no-install esbuild "$1" --bundle --platform=node --format=cjs --target=node20 \
+    --define:import.meta.dirname=__dirname --define:import.meta.filename=__filename \
+    --log-override:empty-import-meta=error --log-level=warning --outfile="$2"
+}
+# The command, and V8's code cache of it (scripts/code-cache.cjs); then the bin, a few lines
+# that compile the command with that cache (src/cli/launch.ts).
+bundle dist/src/cli/bin.js dist/iptkit-cli.cjs
+node scripts/code-cache.cjs dist/iptkit-cli.cjs
+bundle dist/src/cli/launch.js dist/iptkit.cjs

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm pack/publish: the TypeScript (dist/), the command bundled (dist/iptkit.cjs, the bin) and
+# npm pack/publish: the TypeScript (dist/), the command bundled (dist/iptkit-cli.cjs, its code cache, the bin dist/iptkit.cjs) and
 # the addon built here (with -Werror), the addon copied to prebuilds/<platform>-<arch>/ so
 # that installs on such a machine need no compiler;
 # on an x64 host also prebuilds/linux-arm64/, cross-built when Debian's aarch64 toolchain and

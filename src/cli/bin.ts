@@ -1,9 +1,10 @@
-#!/usr/bin/env node
-// The `iptkit` executable: runs main() on this process's arguments. It is not run from dist/src
-// but bundled by scripts/bundle.sh into dist/iptkit.cjs, the package's `bin`: one file to read
+// The command: runs main() on this process's arguments. It is not run from dist/src but
+// bundled by scripts/bundle.sh into dist/iptkit-cli.cjs, which the package's bin
+// (src/cli/launch.ts, dist/iptkit.cjs) compiles with its code cache and runs: one file to read
 // and compile instead of the module graph, so that a one-shot command starts like `node -e 0`
 // (docs/design.md, "Start-up of the command").
 
+import { writeSync } from 'node:fs';
 import type { Io } from './common.js';
 import { main } from './main.js';
 
@@ -26,8 +27,34 @@ function output(name: 'stdout' | 'stderr'): NodeJS.WriteStream {
   return stream;
 }
 
+let stdoutStream = false;
+
+/**
+ * Standard output written straight to fd 1, as iptables-save writes it: node's stream is a
+ * millisecond of a one-shot run to set up, and for a file, a pipe or a terminal it writes
+ * synchronously on Linux anyway. A descriptor left non-blocking by whoever opened it (EAGAIN)
+ * hands the rest, and everything after it, to the stream, which waits for it.
+ */
+function out(t: string | Uint8Array): void {
+  if (!stdoutStream) {
+    const bytes = typeof t === 'string' ? Buffer.from(t) : t;
+    let done = 0;
+    try {
+      while (done < bytes.length) done += writeSync(1, bytes, done);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') process.exit(141);
+      if (code !== 'EAGAIN') throw e;
+      stdoutStream = true;
+      t = bytes.subarray(done);
+    }
+  }
+  output('stdout').write(t);
+}
+
 const io: Io = {
-  out: (t) => void output('stdout').write(t),
+  out,
   err: (t) => void output('stderr').write(t),
 };
 
