@@ -463,7 +463,7 @@ export class DockerHost {
    */
   async publish(portsJson: readonly unknown[], options: { state?: unknown } = {}): Promise<DockerPublishResult> {
     const given = options.state === undefined ? undefined : validateState(options.state);
-    if (given?.layout === 'nft') throw new RangeError('layout: "nft" has no iptables rules to publish');
+    if (given?.layout === 'docker-nft') throw new RangeError('layout: "docker-nft" has no iptables rules to publish');
     const ports = portsJson.map((raw, i) => {
       if (!isObject(raw)) throw new TypeError(`ports[${i}]: ${JSON.stringify(raw)} is not an object`);
       return raw;
@@ -486,7 +486,7 @@ export class DockerHost {
   /** Unpublishes ports (matched by proto and host port, and whatever else is given). */
   async unpublish(portsJson: readonly unknown[], options: { state?: unknown } = {}): Promise<DockerPublishResult> {
     const given = options.state === undefined ? undefined : validateState(options.state);
-    if (given?.layout === 'nft') throw new RangeError('layout: "nft" has no iptables rules to unpublish');
+    if (given?.layout === 'docker-nft') throw new RangeError('layout: "docker-nft" has no iptables rules to unpublish');
     const requests = portsJson.map(unpublishRequest);
     const pinned = requests.map(unpublishFamily);
     const families = pinned.every((f) => f !== undefined) ? FAMILIES.filter((f) => pinned.includes(f)) : [...FAMILIES];

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { commitNftTable, NftPriority, readNftTable, type NftRule, type NftTable } from '../../src/nft/objects.js';
 import { readMobyGoldens } from '../helpers/moby.js';
 import { isRoot, Netns, withNetns } from '../helpers/netns.js';
-import { addr, counter, ctEstablished, dnat, dport, fibDaddrLocal, ifname, jump, masq, snat, verdict, vmap } from '../helpers/nft-exprs.js';
+import { addr, counter, ctEstablished, dnat, dport, fibDaddrLocal, ifname, jump, masq, snat, verdict, vmap } from '../../src/nft/exprs.js';
 
 const rule = (exprs: NftRule['exprs'], comment?: string): NftRule => (comment === undefined ? { exprs } : { exprs, comment });
 
