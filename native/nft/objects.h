@@ -85,7 +85,8 @@ OpError objects_read(bool v6, const std::string& name, ObjTable& out, bool& exis
 // Makes the kernel's table what `want` describes, in one batch carrying the generation its plan
 // was made at; re-planned when another writer got in between (ERESTART). `merge`: chains and
 // sets the description does not name are left alone; otherwise the table holds nothing else.
-OpError objects_commit(const ObjTable& want, bool merge);
+// `attempts`: how many times it was planned (more than 1 when another writer got in between).
+OpError objects_commit(const ObjTable& want, bool merge, int& attempts);
 
 }  // namespace nft
 }  // namespace iptkit

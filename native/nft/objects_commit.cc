@@ -364,13 +364,14 @@ OpError plan_and_send(NlSocket& sock, const ObjTable& want, bool merge, bool& re
 
 }  // namespace
 
-OpError objects_commit(const ObjTable& want, bool merge) {
+OpError objects_commit(const ObjTable& want, bool merge, int& attempts) {
   try {
     NlSocket sock;
     if (int err = sock.open()) return make_error(err, "commit", std::string("cannot open a netfilter netlink socket: ") + strerror(err));
     OpError last;
     for (int attempt = 0; attempt < kCommitAttempts; attempt++) {
       bool restart = false;
+      attempts = attempt + 1;
       last = plan_and_send(sock, want, merge, restart);
       if (!restart) return last;
     }

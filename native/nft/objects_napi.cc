@@ -406,12 +406,16 @@ Napi::Value NftObjectsCommit(const Napi::CallbackInfo& info) {
   bool merge = mode == "merge";
   return PromiseWorker<int>::Run(
       env,
-      [=](int&) -> OpError {
+      [=](int& attempts) -> OpError {
         NetnsGuard guard(netns);
         if (guard.error()) return guard.error();
-        return nft::objects_commit(table, merge);
+        return nft::objects_commit(table, merge, attempts);
       },
-      [](Napi::Env env, int&) -> Napi::Value { return env.Undefined(); });
+      [](Napi::Env env, int& attempts) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("attempts", Napi::Number::New(env, attempts));
+        return out;
+      });
 }
 
 }  // namespace iptkit

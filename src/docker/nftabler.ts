@@ -250,6 +250,6 @@ export function nftablerTable(state: DockerState, family: Family): NftTable {
 }
 
 /** Docker's tables for the state: one per family Docker enables (`iptables`/`ip6tables`, else a network of that family). */
-export function nftablerTables(state: DockerState): NftTable[] {
-  return (['ipv4', 'ipv6'] as const).filter((f) => writesFamily(state, f)).map((f) => nftablerTable(state, f));
+export function nftablerTables(state: DockerState): Array<{ family: Family; table: NftTable }> {
+  return (['ipv4', 'ipv6'] as const).filter((f) => writesFamily(state, f)).map((family) => ({ family, table: nftablerTable(state, family) }));
 }

@@ -36,6 +36,7 @@ import { planTable, type ChainIntent, type HeldChains, type OwnedBlock, type Tab
 import { BUILTIN_CHAINS, isForeignRule, type Family, type Table, type TableName } from '../rules/model.js';
 import { canonicalAddress, parseAddress } from './address.js';
 import { desiredRules } from './desired.js';
+import { applyNftabler } from './nftabler-host.js';
 import { doctorTables, type Finding } from './doctor.js';
 import { inferTables, type InferHints } from './infer.js';
 import { mergeHints, readRecord, writeRecord } from './record.js';
@@ -392,6 +393,12 @@ export class DockerHost {
    */
   async apply(stateJson: unknown): Promise<DockerCommitResult> {
     const state = validateState(stateJson);
+    if (state.layout === 'docker-nft') {
+      // Docker's nftables back end: its own docker-bridges tables, no iptables rule.
+      const out = await applyNftabler(state, this.netns);
+      await writeRecord(this.netns, state);
+      return out;
+    }
     await nextTurn();
     const rs = desiredRules(state);
     await nextTurn();

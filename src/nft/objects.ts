@@ -73,6 +73,11 @@ export interface NftCommitOptions {
   mode?: 'replace' | 'merge';
 }
 
+export interface NftCommitResult {
+  /** How many times the commit was planned: more than 1 when another writer got in between. */
+  attempts: number;
+}
+
 /** The table as the kernel has it now, or null when there is none. */
 export async function readNftTable(family: 'ip' | 'ip6', name: string, options: { netns?: string } = {}): Promise<NftTable | null> {
   return native.nftObjectsRead(family, netnsPath(options.netns) ?? null, name);
@@ -83,6 +88,6 @@ export async function readNftTable(family: 'ip' | 'ip6', name: string, options: 
  * was read at. A chain whose rules stay is not touched (counters survive); one whose rules change
  * is flushed and written again, as Docker does; map elements change one by one.
  */
-export async function commitNftTable(table: NftTable, options: NftCommitOptions = {}): Promise<void> {
+export async function commitNftTable(table: NftTable, options: NftCommitOptions = {}): Promise<NftCommitResult> {
   return native.nftObjectsCommit(netnsPath(options.netns) ?? null, table, options.mode ?? 'replace');
 }

@@ -4,12 +4,21 @@
 // into a throwaway namespace, and `nft list table` must equal Docker's golden. The only edit:
 // nft 1.0.6 prints nat-OUTPUT's `priority dstnat` as -100 (docs/design.md), which moby's own
 // test also undoes; counters are compared without their values.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commitNftTable } from '../../src/nft/objects.js';
 import { nftablerTable } from '../../src/docker/nftabler.js';
+import { DockerHost } from '../../src/docker/ops.js';
 import { validateState, type DockerState } from '../../src/docker/state.js';
+import { iptkit } from '../helpers/cli.js';
 import { readMobyGoldens } from '../helpers/moby.js';
-import { isRoot, withNetns } from '../helpers/netns.js';
+import { isRoot, withNetns, type Netns } from '../helpers/netns.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'iptkit-docker-nft-'));
+// iptkit's run directory (the Docker record apply writes): this file's own.
+process.env['IPTKIT_INTENT_DIR'] = join(tmp, 'run');
 
 const goldens = readMobyGoldens('docker-v29.7.2-nftables.txt');
 
@@ -90,4 +99,90 @@ describe.skipIf(!isRoot)("Docker 29's nftables back end (layout docker-nft) agai
     });
     expect(failures.length, failures.slice(0, 2).join('\n\n')).toBe(0);
   }, 300_000);
+});
+
+// Two networks (the older one last, as the state lists them), published ports of every
+// protocol, a range, a loopback binding, IPv6, a routed and a nat-unprotected family, SNAT, the
+// daemon's accept mark.
+const APPLY_STATE = {
+  layout: 'docker-nft',
+  userlandProxy: false,
+  acceptFwMark: '0x100/0xff00',
+  networks: [
+    { name: 'web', bridge: 'br-web', subnet: '172.30.0.0/16', subnet6: 'fd00:30::/64', icc: false, masquerade: true, internal: false, gatewayModeIpv6: 'routed', hostIpv4: '10.99.0.1' },
+    { name: 'db', bridge: 'br-db', subnet: '172.31.0.0/16', icc: true, masquerade: true, internal: false, gatewayModeIpv4: 'nat-unprotected' },
+    { name: 'back', bridge: 'br-back', subnet: '172.29.0.0/16', icc: false, masquerade: false, internal: true },
+  ],
+  ports: [
+    { network: 'web', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerIp: '172.30.0.2', containerPort: 80 },
+    { network: 'web', proto: 'udp', hostIp: '127.0.0.1', hostPort: '5300-5301', containerIp: '172.30.0.2', containerPort: '53-54' },
+    { network: 'web', proto: 'tcp', hostIp: '::', hostPort: 8080, containerIp: 'fd00:30::2', containerPort: 80 },
+    { network: 'db', proto: 'sctp', hostIp: '0.0.0.0', hostPort: 9000, containerIp: '172.31.0.5', containerPort: 9000 },
+  ],
+  endpoints: [{ network: 'back', ip: '172.29.0.9' }],
+};
+
+const FOREIGN = 'table inet foreign {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\ttcp dport 22 counter packets 0 bytes 0 accept\n\t}\n}';
+
+/** The ruleset's tables, by their header lines. */
+const tablesOf = (ns: Netns): string[] => ns.ok('nft', ['list', 'tables']).split('\n').filter((l) => l !== '').sort();
+
+describe.skipIf(!isRoot)('layout docker-nft: apply', () => {
+  it('commits exactly Docker\'s two tables, keeps a foreign table, and a second apply is a no-op', async () => {
+    const state = validateState(APPLY_STATE);
+    await withNetns(async (ns) => {
+      await withNetns(async (ref) => {
+        ns.ok('nft', ['-f', '-'], FOREIGN);
+        const foreign = ns.ok('nft', ['list', 'table', 'inet', 'foreign']);
+        const host = await DockerHost.open({ netns: ns.name });
+        const first = await host.apply(APPLY_STATE);
+        expect(first.ipv4).toMatchObject({ backend: 'nft', changed: ['docker-bridges'], deleted: 0, kept: 0 });
+        expect(first.ipv6).toMatchObject({ backend: 'nft', changed: ['docker-bridges'], deleted: 0, kept: 0 });
+        expect(tablesOf(ns)).toEqual(['table inet foreign', 'table ip docker-bridges', 'table ip6 docker-bridges']);
+        expect(ns.ok('nft', ['list', 'table', 'inet', 'foreign'])).toBe(foreign);
+        // Each table lists as the description committed alone (the form the goldens check).
+        for (const fam of ['ip', 'ip6'] as const) {
+          await commitNftTable(nftablerTable(state, fam === 'ip' ? 'ipv4' : 'ipv6'), { netns: ref.name });
+          expect(ns.ok('nft', ['list', 'table', fam, 'docker-bridges'])).toBe(ref.ok('nft', ['list', 'table', fam, 'docker-bridges']));
+        }
+        const v4 = ns.ok('nft', ['list', 'table', 'ip', 'docker-bridges']);
+        expect(v4).toContain('sctp dport 9000 counter packets 0 bytes 0 dnat to 172.31.0.5:9000 comment "DNAT"');
+        expect(v4).toContain('iifname != "lo" ip daddr 127.0.0.1 udp dport 5301 counter packets 0 bytes 0 drop comment "DROP REMOTE LOOPBACK"');
+        // The mark rule as nft makes it from Docker's own text (network.go nftFwMark).
+        ref.ok('nft', ['-f', '-'], 'table ip t {\nchain c {\nmeta mark and 65280 == 256 counter accept comment "ALLOW FW MARK"\n}\n}\n');
+        const markRule = ref.ok('nft', ['list', 'table', 'ip', 't']).split('\n')[2]!.trim();
+        expect(markRule).toContain('ALLOW FW MARK');
+        expect(v4).toContain(markRule);
+        expect(v4).toContain('counter packets 0 bytes 0 accept comment "UNPROTECTED"');
+        expect(ns.ok('nft', ['list', 'table', 'ip6', 'docker-bridges'])).toContain('meta l4proto ipv6-icmp counter packets 0 bytes 0 accept comment "ICMP"');
+
+        const handles = ns.ok('nft', ['-a', 'list', 'ruleset']);
+        const again = await host.apply(APPLY_STATE);
+        expect(again.ipv4).toMatchObject({ changed: [], added: 0, deleted: 0 });
+        expect(again.ipv6).toMatchObject({ changed: [], added: 0, deleted: 0 });
+        expect(ns.ok('nft', ['-a', 'list', 'ruleset'])).toBe(handles);
+      });
+    });
+  });
+
+  it('iptkit docker apply commits it; a network less rewrites only what changes', async () => {
+    await withNetns(async (ns) => {
+      const file = join(tmp, 'state.json');
+      writeFileSync(file, JSON.stringify(APPLY_STATE));
+      const r = await iptkit('docker', 'apply', '--netns', ns.name, file);
+      expect(r.code, r.stderr).toBe(0);
+      expect(tablesOf(ns)).toEqual(['table ip docker-bridges', 'table ip6 docker-bridges']);
+      const before = ns.ok('nft', ['-a', 'list', 'table', 'ip', 'docker-bridges']);
+      // The db network goes: its chains and elements, its DNAT; web's chains stay as they are.
+      const fewer = { ...APPLY_STATE, networks: APPLY_STATE.networks.filter((n) => n.name !== 'db'), ports: APPLY_STATE.ports.filter((p) => p.network !== 'db') };
+      writeFileSync(file, JSON.stringify(fewer));
+      const r2 = await iptkit('docker', 'apply', '--json', '--netns', ns.name, file);
+      expect(r2.code, r2.stderr).toBe(0);
+      const after = ns.ok('nft', ['-a', 'list', 'table', 'ip', 'docker-bridges']);
+      expect(after).not.toContain('br-db');
+      const block = (s: string, name: string): string => s.split('\n\tchain ').find((b) => b.startsWith(`${name} `)) ?? '';
+      for (const kept of ['filter-forward-in__br-web', 'nat-postrouting-out__br-web', 'raw-PREROUTING']) expect(block(after, kept), kept).toBe(block(before, kept));
+      expect(block(after, 'nat-prerouting-and-output')).not.toBe(block(before, 'nat-prerouting-and-output'));
+    });
+  });
 });

@@ -1,0 +1,100 @@
+// Layout "docker-nft" on a live host: Docker 29's `docker-bridges` tables (nftabler.ts)
+// committed through the object layer (src/nft/objects.ts). Docker considers each of these
+// tables wholly its own and writes the ip and ip6 tables in separate `nft -f` scripts; so does
+// this, one generation-checked batch per table ("replace": the table holds exactly what is
+// described; every other table, iptables' included, is left as it is). A family the state does
+// not write is left alone, as apply leaves an iptables family without rules.
+
+import type { CommitResult } from '../netfilter.js';
+import type { Family } from '../rules/model.js';
+import { commitNftTable, readNftTable, type NftChain, type NftExpr, type NftRule, type NftSet, type NftTable } from '../nft/objects.js';
+import { nftablerTables, DOCKER_NFT_TABLE } from './nftabler.js';
+import type { DockerState } from './state.js';
+
+export const nftFamilyOf = (family: Family): 'ip' | 'ip6' => (family === 'ipv4' ? 'ip' : 'ip6');
+
+/** A JSON text with sorted keys: a rule read back has its fields in the addon's order. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (typeof v === 'bigint') return v.toString();
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** A rule's identity as the object layer compares it: expressions and comment, counters' values left out. */
+export function nftRuleKey(r: NftRule): string {
+  if (r.foreign) return '\u0001foreign';
+  const exprs = r.exprs.map((e: NftExpr) => (e.expr === 'counter' ? { expr: 'counter' } : e));
+  return canonical({ exprs, comment: r.comment });
+}
+
+const sameHook = (a: NftChain, b: NftChain): boolean => a.type === b.type && a.hook === b.hook && a.priority === b.priority;
+const setKey = (s: NftSet): string =>
+  canonical({ type: s.type, map: s.map, flags: s.flags ?? [], elements: (s.elements ?? []).map((e) => canonical(e)).sort() });
+
+/**
+ * What committing `want` over `current` does, counted as the object layer plans it: a chain
+ * whose rules stay is kept (counters too), one whose rules change is written whole, a base
+ * chain whose hook changes is made again, chains the description lacks go.
+ */
+export function nftTableDelta(current: NftTable | null, want: NftTable): { changed: boolean; added: number; deleted: number; kept: number } {
+  let changed = current === null;
+  let added = 0;
+  let deleted = 0;
+  let kept = 0;
+  const curChains = new Map((current?.chains ?? []).map((c) => [c.name, c]));
+  const curSets = new Map((current?.sets ?? []).map((s) => [s.name, s]));
+  for (const c of want.chains ?? []) {
+    const rules = c.rules ?? [];
+    const cur = curChains.get(c.name);
+    curChains.delete(c.name);
+    const curRules = cur?.rules ?? [];
+    if (cur && sameHook(c, cur) && canonical(curRules.map(nftRuleKey)) === canonical(rules.map(nftRuleKey))) {
+      kept += rules.length;
+      if ((c.policy ?? (c.hook ? 'accept' : undefined)) !== cur.policy) changed = true;
+      continue;
+    }
+    changed = true;
+    added += rules.length;
+    deleted += curRules.length;
+  }
+  for (const gone of curChains.values()) {
+    changed = true;
+    deleted += (gone.rules ?? []).length;
+  }
+  for (const s of want.sets ?? []) {
+    const cur = curSets.get(s.name);
+    curSets.delete(s.name);
+    if (!cur || setKey(cur) !== setKey(s)) changed = true;
+  }
+  if (curSets.size > 0) changed = true;
+  return { changed, added, deleted, kept };
+}
+
+/** Makes each family's `docker-bridges` table what the state says, one batch per table. */
+export async function applyNftabler(state: DockerState, netns: string | undefined): Promise<Partial<Record<Family, CommitResult>>> {
+  const out: Partial<Record<Family, CommitResult>> = {};
+  const opts = netns === undefined ? {} : { netns };
+  for (const { family, table } of nftablerTables(state)) {
+    // The counts are planned from this read; the commit plans again from its own read under
+    // the generation it sends, so a writer in between changes only what is reported.
+    const delta = nftTableDelta(await readNftTable(nftFamilyOf(family), DOCKER_NFT_TABLE, opts), table);
+    const { attempts } = await commitNftTable(table, opts);
+    out[family] = {
+      backend: 'nft',
+      attempts,
+      changed: delta.changed ? [DOCKER_NFT_TABLE] : [],
+      added: delta.added,
+      deleted: delta.deleted,
+      kept: delta.kept,
+    };
+  }
+  return out;
+}
