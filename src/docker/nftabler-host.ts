@@ -98,3 +98,12 @@ export async function applyNftabler(state: DockerState, netns: string | undefine
   }
   return out;
 }
+
+/** Each family's `docker-bridges` table as the kernel has it (null: none). */
+export async function readNftabler(netns: string | undefined): Promise<Record<Family, NftTable | null>> {
+  const opts = netns === undefined ? {} : { netns };
+  return {
+    ipv4: await readNftTable('ip', DOCKER_NFT_TABLE, opts),
+    ipv6: await readNftTable('ip6', DOCKER_NFT_TABLE, opts),
+  };
+}

@@ -36,7 +36,8 @@ import { planTable, type ChainIntent, type HeldChains, type OwnedBlock, type Tab
 import { BUILTIN_CHAINS, isForeignRule, type Family, type Table, type TableName } from '../rules/model.js';
 import { canonicalAddress, parseAddress } from './address.js';
 import { desiredRules } from './desired.js';
-import { applyNftabler } from './nftabler-host.js';
+import { applyNftabler, readNftabler } from './nftabler-host.js';
+import { inferNftabler } from './nftabler-infer.js';
 import { doctorTables, type Finding } from './doctor.js';
 import { inferTables, type InferHints } from './infer.js';
 import { mergeHints, readRecord, writeRecord } from './record.js';
@@ -444,7 +445,11 @@ export class DockerHost {
   /** The Docker state the kernel's rules describe (see infer.ts for what rules cannot say). */
   async inferState(hints: InferHints = {}): Promise<DockerState> {
     // The caller's hints first, then the record of the last apply (record.ts).
-    return inferTables(await this.dockerRules(), mergeHints(await readRecord(this.netns), hints)).state;
+    const merged = mergeHints(await readRecord(this.netns), hints);
+    // Docker's nftables back end: its docker-bridges tables say the state.
+    const nft = await readNftabler(this.netns);
+    if (nft.ipv4 || nft.ipv6) return inferNftabler(nft, merged);
+    return inferTables(await this.dockerRules(), merged).state;
   }
 
   /** Every finding about the host's Docker rules; bridges are read over rtnetlink. */

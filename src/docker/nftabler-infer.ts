@@ -1,0 +1,308 @@
+// Layout "docker-nft" read back: the Docker state that Docker 29's `docker-bridges` tables (as
+// the object layer reads them) describe, the inverse of nftabler.ts. Each rule's expressions are
+// first read as the nft phrases Docker writes (src/nft/exprs.ts makes the same phrases); a rule
+// of another shape is not Docker's and says nothing. What the tables cannot say comes from the
+// hints (the record of the last apply, or the caller's), as for the iptables layouts (infer.ts):
+// network names, a routed or internal network's masquerade and subnet, an internal network's
+// `isolated` mode, the daemon options that no rule shows.
+
+import type { Family } from '../rules/model.js';
+import type { NftExpr, NftRule, NftTable } from '../nft/objects.js';
+import { canonicalAddress, formatAddress, parseAddress, parsePrefix, prefixContains } from './address.js';
+import { fwMarkHint, guessSubnet, mergeRanges, subnetHint, type InferHints, type NetworkHint } from './infer.js';
+import { fwdInChain, fwdOutChain, postrtInChain, postrtOutChain } from './nftabler.js';
+import type { PortBinding } from './ruleset.js';
+import { canonicalFwMark, type DockerEndpoint, type DockerNetwork, type DockerProto, type DockerState, type GatewayMode } from './state.js';
+
+/** One nft phrase of a rule, as Docker writes them. */
+type Phrase =
+  | { k: 'if'; dir: 'iifname' | 'oifname'; neq: boolean; name: string }
+  | { k: 'addr'; which: 'saddr' | 'daddr'; neq: boolean; cidr: string }
+  | { k: 'icmp' }
+  | { k: 'port'; proto: DockerProto; which: 'sport' | 'dport'; port: number }
+  | { k: 'mark'; mark: number; mask: number }
+  | { k: 'fib'; which: 'saddr' | 'daddr' }
+  | { k: 'ct' }
+  | { k: 'counter' }
+  | { k: 'verdict'; v: string; chain?: string }
+  | { k: 'dnat'; ip: string; port: number }
+  | { k: 'snat'; ip: string }
+  | { k: 'masq' }
+  | { k: 'vmap'; dir: 'iifname' | 'oifname'; set: string };
+
+const bytesOf = (hex: unknown): Buffer => Buffer.from(String(hex), 'hex');
+const u32le = (hex: unknown): number => Buffer.from(String(hex), 'hex').readUInt32LE(0);
+const PROTOS: Record<number, DockerProto> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
+
+function addressText(b: Uint8Array): string {
+  return formatAddress({ family: b.length === 4 ? 'ipv4' : 'ipv6', bytes: b });
+}
+
+/** The phrases of a rule, or undefined when an expression is not of Docker's phrases. */
+export function phrasesOf(exprs: readonly NftExpr[], v6: boolean): Phrase[] | undefined {
+  const out: Phrase[] = [];
+  let i = 0;
+  const at = (k: number): NftExpr | undefined => exprs[i + k];
+  while (i < exprs.length) {
+    const e = exprs[i]!;
+    const next = at(1);
+    if (e.expr === 'meta' && (e.key === 'iifname' || e.key === 'oifname')) {
+      if (next?.expr === 'cmp') {
+        out.push({ k: 'if', dir: e.key, neq: next.op === 'neq', name: Buffer.from(bytesOf(next.data)).toString().replace(/\0+$/, '') });
+        i += 2;
+      } else if (next?.expr === 'lookup' && next.dreg === 0) {
+        out.push({ k: 'vmap', dir: e.key, set: String(next.set) });
+        i += 2;
+      } else return undefined;
+    } else if (e.expr === 'payload' && e.base === 'network') {
+      const off = Number(e.offset);
+      if (!v6 && off === 9 && Number(e.len) === 1 && next?.expr === 'cmp' && next.data === '01') {
+        out.push({ k: 'icmp' });
+        i += 2;
+        continue;
+      }
+      const which = ((v6 ? { 8: 'saddr', 24: 'daddr' } : { 12: 'saddr', 16: 'daddr' }) as Record<number, 'saddr' | 'daddr'>)[off];
+      if (!which) return undefined;
+      const full = v6 ? 16 : 4;
+      let length = Number(e.len) * 8;
+      let k = 1;
+      if (next?.expr === 'bitwise') {
+        length = [...bytesOf(next.mask)].reduce((n, b) => n + b.toString(2).replace(/0/g, '').length, 0);
+        k = 2;
+      }
+      const cmp = at(k);
+      if (cmp?.expr !== 'cmp') return undefined;
+      const b = new Uint8Array(full);
+      b.set(bytesOf(cmp.data).subarray(0, full));
+      out.push({ k: 'addr', which, neq: cmp.op === 'neq', cidr: length === full * 8 ? addressText(b) : `${addressText(b)}/${length}` });
+      i += k + 1;
+    } else if (e.expr === 'meta' && e.key === 'l4proto' && next?.expr === 'cmp') {
+      const proto = bytesOf(next.data)[0]!;
+      const load = at(2);
+      const cmp = at(3);
+      if (load?.expr === 'payload' && load.base === 'transport' && cmp?.expr === 'cmp' && PROTOS[proto]) {
+        out.push({ k: 'port', proto: PROTOS[proto], which: Number(load.offset) === 0 ? 'sport' : 'dport', port: bytesOf(cmp.data).readUInt16BE(0) });
+        i += 4;
+      } else if (v6 && proto === 58) {
+        out.push({ k: 'icmp' });
+        i += 2;
+      } else return undefined;
+    } else if (e.expr === 'meta' && e.key === 'mark') {
+      let mask = 0xffffffff;
+      let k = 1;
+      if (next?.expr === 'bitwise') {
+        mask = u32le(next.mask);
+        k = 2;
+      }
+      const cmp = at(k);
+      if (cmp?.expr !== 'cmp') return undefined;
+      out.push({ k: 'mark', mark: u32le(cmp.data), mask });
+      i += k + 1;
+    } else if (e.expr === 'fib' && next?.expr === 'cmp') {
+      out.push({ k: 'fib', which: Number(e.flags) === 2 ? 'daddr' : 'saddr' });
+      i += 2;
+    } else if (e.expr === 'ct' && e.key === 'state' && next?.expr === 'bitwise' && at(2)?.expr === 'cmp') {
+      out.push({ k: 'ct' });
+      i += 3;
+    } else if (e.expr === 'counter') {
+      out.push({ k: 'counter' });
+      i += 1;
+    } else if (e.expr === 'immediate' && Number(e.dreg) === 0) {
+      out.push(e.chain === undefined ? { k: 'verdict', v: String(e.verdict) } : { k: 'verdict', v: String(e.verdict), chain: String(e.chain) });
+      i += 1;
+    } else if (e.expr === 'immediate' && Number(e.dreg) === 1) {
+      const ip = addressText(bytesOf(e.data));
+      if (next?.expr === 'immediate' && Number(next.dreg) === 2 && at(2)?.expr === 'nat' && at(2)!.type === 'dnat') {
+        out.push({ k: 'dnat', ip, port: bytesOf(next.data).readUInt16BE(0) });
+        i += 3;
+      } else if (next?.expr === 'nat' && next.type === 'snat') {
+        out.push({ k: 'snat', ip });
+        i += 2;
+      } else return undefined;
+    } else if (e.expr === 'masq') {
+      out.push({ k: 'masq' });
+      i += 1;
+    } else return undefined;
+  }
+  return out;
+}
+
+interface FamilyNet {
+  bridge: string;
+  subnet?: string;
+  internal: boolean;
+  icc: boolean;
+  mode?: GatewayMode;
+  masquerade: boolean;
+  hostIp?: string;
+  fwMark?: string;
+}
+
+interface FamilyRead {
+  family: Family;
+  /** Oldest network first, as Docker makes their chains. */
+  nets: FamilyNet[];
+  userlandProxy: boolean;
+  bindings: Array<PortBinding & { bridge?: string }>;
+  /** DROP DIRECT ACCESS rules in order: container address and bridge. */
+  direct: Array<{ ip: string; bridge: string }>;
+}
+
+const rulesOf = (t: NftTable, chain: string): NftRule[] => t.chains?.find((c) => c.name === chain)?.rules ?? [];
+
+function readFamily(t: NftTable, family: Family): FamilyRead {
+  const v6 = family === 'ipv6';
+  const ph = (r: NftRule): Phrase[] => phrasesOf(r.exprs, v6) ?? [];
+  const find = <K extends Phrase['k']>(p: Phrase[], k: K): Extract<Phrase, { k: K }> | undefined => p.find((x) => x.k === k) as Extract<Phrase, { k: K }> | undefined;
+  const output = rulesOf(t, 'nat-OUTPUT').map(ph);
+  // With the userland proxy nat-OUTPUT skips loopback destinations.
+  const userlandProxy = output.some((p) => p.some((x) => x.k === 'addr' && x.which === 'daddr' && x.neq));
+  const bridges = (t.sets?.find((s) => s.name === 'filter-forward-in-jumps')?.elements ?? []).map((e) => String(e.key));
+  // Chains are listed in the order they were made: the oldest network's first.
+  const order = (t.chains ?? []).map((c) => c.name).filter((n) => n.startsWith('filter-forward-in__')).map((n) => n.slice('filter-forward-in__'.length));
+  const nets: FamilyNet[] = [];
+  for (const bridge of order) {
+    if (!bridges.includes(bridge)) continue;
+    const fwdIn = rulesOf(t, fwdInChain(bridge));
+    const comment = (c: string): NftRule | undefined => fwdIn.find((r) => r.comment === c);
+    const internal = comment('INTERNAL NETWORK INGRESS') !== undefined || rulesOf(t, fwdOutChain(bridge)).some((r) => r.comment === 'INTERNAL NETWORK EGRESS');
+    const icc = find(ph(comment('ICC') ?? { exprs: [] }), 'verdict')?.v === 'accept';
+    const mode: GatewayMode | undefined = internal ? undefined : comment('ICMP') ? 'routed' : comment('UNPROTECTED') ? 'nat-unprotected' : undefined;
+    const n: FamilyNet = { bridge, internal, icc, masquerade: false, ...(mode ? { mode } : {}) };
+    const mark = find(ph(comment('ALLOW FW MARK') ?? { exprs: [] }), 'mark');
+    if (mark) n.fwMark = canonicalFwMark(mark.mask === 0xffffffff ? String(mark.mark) : `${mark.mark}/${mark.mask}`);
+    for (const r of rulesOf(t, postrtOutChain(bridge))) {
+      if (r.comment !== 'MASQUERADE' && r.comment !== 'SNAT') continue;
+      const p = ph(r);
+      const saddr = p.find((x) => x.k === 'addr' && x.which === 'saddr') as Extract<Phrase, { k: 'addr' }> | undefined;
+      if (saddr) n.subnet = saddr.cidr.includes('/') ? saddr.cidr : `${saddr.cidr}/${v6 ? 128 : 32}`;
+      n.masquerade = true;
+      const s = find(p, 'snat');
+      if (s) n.hostIp = s.ip;
+    }
+    for (const r of rulesOf(t, postrtInChain(bridge))) {
+      const s = r.comment === 'SNAT FROM HOST' ? find(ph(r), 'snat') : undefined;
+      if (s) n.hostIp = s.ip;
+    }
+    nets.push(n);
+  }
+  const bindings: FamilyRead['bindings'] = [];
+  for (const r of rulesOf(t, 'nat-prerouting-and-output')) {
+    if (r.comment !== 'DNAT') continue;
+    const p = ph(r);
+    const to = find(p, 'dnat');
+    const port = find(p, 'port');
+    if (!to || !port) continue;
+    const daddr = p.find((x) => x.k === 'addr' && x.which === 'daddr' && !x.neq) as Extract<Phrase, { k: 'addr' }> | undefined;
+    const skip = p.find((x) => x.k === 'if' && x.dir === 'iifname' && x.neq) as Extract<Phrase, { k: 'if' }> | undefined;
+    bindings.push({
+      network: '',
+      proto: port.proto,
+      hostIp: daddr ? daddr.cidr : v6 ? '::' : '0.0.0.0',
+      hostPort: port.port,
+      containerIp: to.ip,
+      containerPort: to.port,
+      family,
+      ...(skip ? { bridge: skip.name } : {}),
+    });
+  }
+  const direct: FamilyRead['direct'] = [];
+  for (const r of rulesOf(t, 'raw-PREROUTING')) {
+    if (r.comment !== 'DROP DIRECT ACCESS') continue;
+    const p = ph(r);
+    const d = find(p, 'addr');
+    const i = find(p, 'if');
+    if (d && i) direct.push({ ip: d.cidr, bridge: i.name });
+  }
+  return { family, nets, userlandProxy, bindings, direct };
+}
+
+/** The state the tables (ip, ip6; null: absent) describe, with the hints for what they cannot say. */
+export function inferNftabler(tables: Partial<Record<Family, NftTable | null>>, hints: InferHints = {}): DockerState {
+  const reads = (['ipv4', 'ipv6'] as const).flatMap((f) => (tables[f] ? [readFamily(tables[f]!, f)] : []));
+  const hintOf = new Map<string, NetworkHint>((hints.networks ?? []).map((h) => [h.bridge, h]));
+  const networks = new Map<string, DockerNetwork>();
+  const used = new Set<string>();
+  let fwMark: string | undefined;
+  for (const r of reads) {
+    // The network a binding belongs to: the bridge its DNAT skips, else the subnet holding it.
+    const known = (n: FamilyNet): string | undefined => n.subnet ?? subnetHint(hintOf.get(n.bridge), r.family);
+    for (const b of r.bindings) {
+      if (b.bridge !== undefined) continue;
+      const a = parseAddress(b.containerIp)!;
+      b.bridge = r.nets.find((n) => {
+        const s = known(n);
+        return s !== undefined && prefixContains(parsePrefix(s)!, a);
+      })?.bridge;
+      // Hairpin mode: the container's own-port MASQUERADE names its network's chain.
+      b.bridge ??= r.nets.find((n) =>
+        rulesOf(tables[r.family]!, postrtInChain(n.bridge)).some((x) => x.comment === 'MASQ TO OWN PORT' && (phrasesOf(x.exprs, r.family === 'ipv6') ?? []).some((p) => p.k === 'addr' && p.cidr === b.containerIp)),
+      )?.bridge;
+    }
+    for (const n of r.nets) {
+      const hint = hintOf.get(n.bridge);
+      const subnet = known(n) ?? guessSubnet(r.family, [...r.bindings.filter((b) => b.bridge === n.bridge).map((b) => b.containerIp), ...r.direct.filter((d) => d.bridge === n.bridge).map((d) => d.ip)]);
+      let net = networks.get(n.bridge);
+      if (!net) {
+        const named = typeof hint?.name === 'string' && hint.name !== '' && !used.has(hint.name) ? hint.name : undefined;
+        // A routed or internal network writes no subnet NAT: its masquerade is the hint's (else Docker's default).
+        const masquerade = n.masquerade || ((n.internal || n.mode === 'routed') && hint?.masquerade !== false);
+        net = { name: named ?? (n.bridge === 'docker0' ? 'bridge' : n.bridge), bridge: n.bridge, subnet, icc: n.icc, masquerade, internal: n.internal };
+        used.add(net.name);
+        networks.set(n.bridge, net);
+      } else if (r.family === 'ipv6') {
+        net.subnet6 = subnet;
+        if (n.masquerade) net.masquerade = true;
+      }
+      const modeKey = r.family === 'ipv4' ? 'gatewayModeIpv4' : 'gatewayModeIpv6';
+      const hintMode = hint?.[modeKey];
+      if (n.mode) net[modeKey] = n.mode;
+      else if (n.internal && hintMode === 'isolated') net[modeKey] = 'isolated';
+      const hostKey = r.family === 'ipv4' ? 'hostIpv4' : 'hostIpv6';
+      const hintHost = hint?.[hostKey];
+      if (n.hostIp) net[hostKey] = n.hostIp;
+      // A routed family shows no SNAT target unless hairpin writes its FROM HOST rule.
+      else if (n.mode === 'routed' && typeof hintHost === 'string' && parseAddress(hintHost)?.family === r.family) net[hostKey] = canonicalAddress(hintHost)!;
+      fwMark ??= n.fwMark;
+    }
+  }
+  // Newest network first, as the state lists them; networks only in the ip6 table after.
+  const order = [...new Set(reads.flatMap((r) => [...r.nets].reverse().map((n) => n.bridge)))];
+  const stateNets = order.map((b) => networks.get(b)!);
+  const nameOf = new Map(stateNets.map((n) => [n.bridge, n.name]));
+  const bindings: PortBinding[] = reads.flatMap((r) => r.bindings.filter((b) => b.bridge !== undefined && nameOf.has(b.bridge)).map(({ bridge, ...b }) => ({ ...b, network: nameOf.get(bridge!)! })));
+  const state: DockerState = {
+    layout: 'docker-nft',
+    userlandProxy: reads[0]?.userlandProxy ?? true,
+    networks: stateNets,
+    ports: mergeRanges(bindings),
+  };
+  // A table without a network of its family: the daemon's --iptables/--ip6tables.
+  for (const [family, key] of [['ipv4', 'iptables'], ['ipv6', 'ip6tables']] as const) {
+    const own = reads.find((r) => r.family === family)?.nets.length ?? 0;
+    if (tables[family] && own === 0) state[key] = true;
+    else if (!tables[family] && hints[key] === false) state[key] = false;
+  }
+  // The mark rule comes with an external network; without one, the hint's.
+  const mark = fwMark ?? (stateNets.every((n) => n.internal) ? fwMarkHint(hints.acceptFwMark) : undefined);
+  if (mark !== undefined) state.acceptFwMark = mark;
+  // allow-direct-routing: no direct-access DROP although a published container would have one.
+  const direct = reads.flatMap((r) => r.direct);
+  const filtered = bindings.some((b) => {
+    const n = stateNets.find((x) => x.name === b.network)!;
+    const mode = (b.family === 'ipv4' ? n.gatewayModeIpv4 : n.gatewayModeIpv6) ?? 'nat';
+    return !n.internal && mode === 'nat';
+  });
+  if (direct.length === 0 && (filtered || hints.allowDirectRouting === true)) state.allowDirectRouting = true;
+  // Endpoints only when the DROPs are not just the published containers' in port order.
+  const endpoints: DockerEndpoint[] = direct.filter((d) => nameOf.has(d.bridge)).map((d) => ({ network: nameOf.get(d.bridge)!, ip: d.ip }));
+  const fromPorts: string[] = [];
+  for (const b of bindings) {
+    const n = stateNets.find((x) => x.name === b.network)!;
+    const mode = (b.family === 'ipv4' ? n.gatewayModeIpv4 : n.gatewayModeIpv6) ?? 'nat';
+    if (mode === 'nat' && !fromPorts.includes(b.containerIp)) fromPorts.push(b.containerIp);
+  }
+  const seen = reads.flatMap((r) => r.direct.map((d) => d.ip));
+  if (!state.allowDirectRouting && (seen.length !== fromPorts.length || seen.some((ip, i) => ip !== fromPorts[i]))) state.endpoints = endpoints;
+  return state;
+}
