@@ -9,7 +9,10 @@ import type { CommitResult } from '../netfilter.js';
 import type { Family } from '../rules/model.js';
 import { commitNftTable, readNftTable, type NftChain, type NftExpr, type NftRule, type NftSet, type NftTable } from '../nft/objects.js';
 import { nftablerTables, DOCKER_NFT_TABLE } from './nftabler.js';
-import type { DockerState } from './state.js';
+import { mergeRanges } from './infer.js';
+import { unpublishMatches, type UnpublishMatch } from './ports.js';
+import { expandPorts } from './ruleset.js';
+import { portFamily, validateState, type DockerPort, type DockerState } from './state.js';
 
 export const nftFamilyOf = (family: Family): 'ip' | 'ip6' => (family === 'ipv4' ? 'ip' : 'ip6');
 
@@ -79,10 +82,12 @@ export function nftTableDelta(current: NftTable | null, want: NftTable): { chang
 }
 
 /** Makes each family's `docker-bridges` table what the state says, one batch per table. */
-export async function applyNftabler(state: DockerState, netns: string | undefined): Promise<Partial<Record<Family, CommitResult>>> {
+export async function applyNftabler(state: DockerState, netns: string | undefined, only?: readonly Family[]): Promise<Partial<Record<Family, CommitResult>>> {
   const out: Partial<Record<Family, CommitResult>> = {};
   const opts = netns === undefined ? {} : { netns };
   for (const { family, table } of nftablerTables(state)) {
+    // A port operation commits only the families its ports are of.
+    if (only !== undefined && !only.includes(family)) continue;
     // The counts are planned from this read; the commit plans again from its own read under
     // the generation it sends, so a writer in between changes only what is reported.
     const delta = nftTableDelta(await readNftTable(nftFamilyOf(family), DOCKER_NFT_TABLE, opts), table);
@@ -106,4 +111,57 @@ export async function readNftabler(netns: string | undefined): Promise<Record<Fa
     ipv4: await readNftTable('ip', DOCKER_NFT_TABLE, opts),
     ipv6: await readNftTable('ip6', DOCKER_NFT_TABLE, opts),
   };
+}
+
+/** A binding's identity: its host side and where it goes. */
+const bindingKey = (b: { network: string; proto: string; hostIp: string; hostPort: number; containerIp: string; containerPort: number }): string =>
+  `${b.network}|${b.proto}|${b.hostIp}|${b.hostPort}|${b.containerIp}|${b.containerPort}`;
+
+/**
+ * Ports published on a docker-nft host: the state with them added is committed, and the object
+ * layer's plan rewrites only the chains whose rules change (the DNAT chain, the network's
+ * forward-in chain, raw PREROUTING, its hairpin chain), whole, as Docker's nftabler does for a
+ * port. A binding already published is left alone; one whose host binding another port holds is
+ * refused by validateState.
+ */
+export async function publishNftabler(
+  state: DockerState,
+  ports: readonly Record<string, unknown>[],
+  netns: string | undefined,
+): Promise<{ result: Partial<Record<Family, CommitResult>>; changed: number; unchanged: number }> {
+  const byBridge = new Map(state.networks.map((n) => [n.bridge, n.name]));
+  // A port's network may be named by its bridge.
+  const named = ports.map((p) => (typeof p['network'] === 'string' && byBridge.has(p['network']) && !state.networks.some((n) => n.name === p['network']) ? { ...p, network: byBridge.get(p['network']) } : p));
+  const fresh = validateState({ ...state, networks: state.networks, ports: named }).ports;
+  const have = new Set((['ipv4', 'ipv6'] as const).flatMap((f) => expandPorts(state.ports, f).map(bindingKey)));
+  const added: DockerPort[] = [];
+  let changed = 0;
+  let unchanged = 0;
+  for (const p of fresh) {
+    const bs = expandPorts([p], portFamily(p));
+    const already = bs.filter((b) => have.has(bindingKey(b))).length;
+    unchanged += already;
+    if (already === bs.length) continue;
+    changed += bs.length - already;
+    added.push(p);
+  }
+  if (added.length === 0) return { result: {}, changed, unchanged };
+  const next = validateState({ ...state, ports: [...state.ports, ...added] });
+  const families = [...new Set(added.map(portFamily))];
+  return { result: await applyNftabler(next, netns, families), changed, unchanged };
+}
+
+/** Ports unpublished on a docker-nft host: the state without the matching bindings is committed. */
+export async function unpublishNftabler(
+  state: DockerState,
+  requests: readonly UnpublishMatch[],
+  networks: readonly (string | undefined)[],
+  netns: string | undefined,
+): Promise<{ result: Partial<Record<Family, CommitResult>>; changed: number }> {
+  const all = (['ipv4', 'ipv6'] as const).flatMap((f) => expandPorts(state.ports, f));
+  const gone = all.filter((b) => requests.some((m, k) => unpublishMatches(m, networks[k], b)));
+  if (gone.length === 0) return { result: {}, changed: 0 };
+  const keep = all.filter((b) => !gone.includes(b));
+  const families = [...new Set(gone.map((b) => b.family))];
+  return { result: await applyNftabler(validateState({ ...state, ports: mergeRanges(keep) }), netns, families), changed: gone.length };
 }

@@ -36,7 +36,7 @@ import { planTable, type ChainIntent, type HeldChains, type OwnedBlock, type Tab
 import { BUILTIN_CHAINS, isForeignRule, type Family, type Table, type TableName } from '../rules/model.js';
 import { canonicalAddress, parseAddress } from './address.js';
 import { desiredRules } from './desired.js';
-import { applyNftabler, readNftabler } from './nftabler-host.js';
+import { applyNftabler, publishNftabler, readNftabler, unpublishNftabler } from './nftabler-host.js';
 import { inferNftabler } from './nftabler-infer.js';
 import { doctorTables, type Finding } from './doctor.js';
 import { inferTables, type InferHints } from './infer.js';
@@ -442,6 +442,17 @@ export class DockerHost {
     return out;
   }
 
+  /**
+   * The docker-nft state a port operation works on: the given one, or the one the host's
+   * docker-bridges tables describe (with the record's names); undefined for an iptables host.
+   */
+  private async nftablerState(given: DockerState | undefined): Promise<DockerState | undefined> {
+    if (given !== undefined) return given.layout === 'docker-nft' ? given : undefined;
+    const tables = await readNftabler(this.netns);
+    if (!tables.ipv4 && !tables.ipv6) return undefined;
+    return inferNftabler(tables, mergeHints(await readRecord(this.netns), {}));
+  }
+
   /** The Docker state the kernel's rules describe (see infer.ts for what rules cannot say). */
   async inferState(hints: InferHints = {}): Promise<DockerState> {
     // The caller's hints first, then the record of the last apply (record.ts).
@@ -475,11 +486,15 @@ export class DockerHost {
    */
   async publish(portsJson: readonly unknown[], options: { state?: unknown } = {}): Promise<DockerPublishResult> {
     const given = options.state === undefined ? undefined : validateState(options.state);
-    if (given?.layout === 'docker-nft') throw new RangeError('layout: "docker-nft" has no iptables rules to publish');
     const ports = portsJson.map((raw, i) => {
       if (!isObject(raw)) throw new TypeError(`ports[${i}]: ${JSON.stringify(raw)} is not an object`);
       return raw;
     });
+    const nft = await this.nftablerState(given);
+    if (nft) {
+      const { result, changed, unchanged } = await publishNftabler(nft, ports, this.netns);
+      return { ...result, changed, unchanged };
+    }
     const families = FAMILIES.filter((f) => ports.some((p) => publishFamily(p) === f));
     // A legacy read creates the mangle table an SCTP port's checksum rule needs (classic), and
     // the raw table of a v28 state's direct-access DROPs.
@@ -498,8 +513,18 @@ export class DockerHost {
   /** Unpublishes ports (matched by proto and host port, and whatever else is given). */
   async unpublish(portsJson: readonly unknown[], options: { state?: unknown } = {}): Promise<DockerPublishResult> {
     const given = options.state === undefined ? undefined : validateState(options.state);
-    if (given?.layout === 'docker-nft') throw new RangeError('layout: "docker-nft" has no iptables rules to unpublish');
     const requests = portsJson.map(unpublishRequest);
+    const nft = await this.nftablerState(given);
+    if (nft) {
+      const networks = requests.map((q, i) => {
+        if (q.networkGiven === undefined) return undefined;
+        const n = nft.networks.find((x) => x.name === q.networkGiven || x.bridge === q.networkGiven);
+        if (!n) throw new RangeError(`ports[${i}].network: ${JSON.stringify(q.networkGiven)} is not a network of this host`);
+        return n.name;
+      });
+      const { result, changed } = await unpublishNftabler(nft, requests, networks, this.netns);
+      return { ...result, changed, unchanged: changed === 0 ? requests.length : 0 };
+    }
     const pinned = requests.map(unpublishFamily);
     const families = pinned.every((f) => f !== undefined) ? FAMILIES.filter((f) => pinned.includes(f)) : [...FAMILIES];
     const r = await this.portsOp(families, given, [], (view, current) => {

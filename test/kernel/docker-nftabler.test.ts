@@ -185,6 +185,40 @@ describe.skipIf(!isRoot)('layout docker-nft: apply', () => {
     });
   });
 
+  it('publish and unpublish change only the chains the port is in; the rest keep their handles', async () => {
+    await withNetns(async (ns) => {
+      await withNetns(async (ref) => {
+        const host = await DockerHost.open({ netns: ns.name });
+        await host.apply(APPLY_STATE);
+        const original = ns.ok('nft', ['-a', 'list', 'table', 'ip', 'docker-bridges']);
+        const port = { network: 'br-db', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 9100, containerIp: '172.31.0.6', containerPort: 91 };
+        const published = await host.publish([port]);
+        expect(published).toMatchObject({ changed: 1, unchanged: 0 });
+        expect(published.ipv6).toBeUndefined();
+        // The table is the one of the state with the port (its network named by the bridge).
+        const withPort = validateState({ ...APPLY_STATE, ports: [...APPLY_STATE.ports, { ...port, network: 'db' }] });
+        await commitNftTable(nftablerTable(withPort, 'ipv4'), { netns: ref.name });
+        const after = ns.ok('nft', ['-a', 'list', 'table', 'ip', 'docker-bridges']);
+        expect(ns.ok('nft', ['list', 'table', 'ip', 'docker-bridges'])).toBe(ref.ok('nft', ['list', 'table', 'ip', 'docker-bridges']));
+        const block = (text: string, name: string): string => text.split('\n\tchain ').find((b) => b.startsWith(`${name} `)) ?? '';
+        // db is nat-unprotected: no accept, no direct-access drop; the DNAT chain and (hairpin)
+        // db's own-port MASQUERADE chain change, rewritten whole as Docker does; the rest stay.
+        for (const kept of ['filter-forward-in__br-db', 'filter-forward-in__br-web', 'raw-PREROUTING', 'nat-postrouting-in__br-web']) expect(block(after, kept), kept).toBe(block(original, kept));
+        expect(block(after, 'nat-prerouting-and-output')).toContain('dnat to 172.31.0.6:91');
+        expect(block(after, 'nat-postrouting-in__br-db')).toContain('ip saddr 172.31.0.6 ip daddr 172.31.0.6 tcp dport 91');
+        expect(await host.publish([port])).toMatchObject({ changed: 0, unchanged: 1 });
+        const gone = await host.unpublish([{ proto: 'tcp', hostPort: 9100 }]);
+        expect(gone).toMatchObject({ changed: 1 });
+        const back = ns.ok('nft', ['-a', 'list', 'table', 'ip', 'docker-bridges']);
+        expect(block(back, 'nat-prerouting-and-output').replace(/ # handle \d+/g, '')).toBe(block(original, 'nat-prerouting-and-output').replace(/ # handle \d+/g, ''));
+        expect(await host.unpublish([{ proto: 'tcp', hostPort: 9100 }])).toMatchObject({ changed: 0, unchanged: 1 });
+        // A host binding another port holds is refused, and nothing changes.
+        await expect(host.publish([{ ...port, containerIp: '172.31.0.7', hostPort: 9000, proto: 'sctp' }])).rejects.toThrow(/overlaps the binding/);
+        expect(ns.ok('nft', ['-a', 'list', 'table', 'ip', 'docker-bridges'])).toBe(back);
+      });
+    });
+  });
+
   it('iptkit docker apply commits it; a network less rewrites only what changes', async () => {
     await withNetns(async (ns) => {
       const file = join(tmp, 'state.json');
