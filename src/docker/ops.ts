@@ -38,6 +38,7 @@ import { canonicalAddress, parseAddress } from './address.js';
 import { desiredRules } from './desired.js';
 import { applyNftabler, publishNftabler, readNftabler, unpublishNftabler } from './nftabler-host.js';
 import { inferNftabler } from './nftabler-infer.js';
+import { doctorNftabler } from './nftabler-doctor.js';
 import { doctorTables, type Finding } from './doctor.js';
 import { inferTables, type InferHints } from './infer.js';
 import { mergeHints, readRecord, writeRecord } from './record.js';
@@ -466,6 +467,13 @@ export class DockerHost {
   /** Every finding about the host's Docker rules; bridges are read over rtnetlink. */
   async doctor(stateJson?: unknown): Promise<Finding[]> {
     const state = stateJson === undefined ? undefined : validateState(stateJson);
+    // Docker's nftables back end: the state says so, or its docker-bridges tables are there.
+    if (state === undefined || state.layout === 'docker-nft') {
+      const tables = await readNftabler(this.netns);
+      if (state !== undefined || tables.ipv4 || tables.ipv6) {
+        return doctorNftabler(tables, { ...(state ? { state } : {}), bridges: await bridgeNames(this.netns) });
+      }
+    }
     const [rules, bridges] = await Promise.all([this.dockerRules(), bridgeNames(this.netns)]);
     return doctorTables(rules, { ...(state ? { state } : {}), bridges });
   }

@@ -219,6 +219,41 @@ describe.skipIf(!isRoot)('layout docker-nft: apply', () => {
     });
   });
 
+  it('doctor finds what was broken in the tables, and repair puts it back', async () => {
+    await withNetns(async (ns) => {
+      for (const br of ['br-web', 'br-db', 'br-back']) ns.ok('ip', ['link', 'add', br, 'type', 'bridge']);
+      const host = await DockerHost.open({ netns: ns.name });
+      await host.apply(APPLY_STATE);
+      expect(await host.doctor(APPLY_STATE)).toEqual([]);
+      expect(await host.doctor()).toEqual([]);
+      // The web port's accept goes, br-db's forward-in element goes, nat-PREROUTING is emptied,
+      // and a rule is written twice.
+      const listing = ns.ok('nft', ['-a', 'list', 'chain', 'ip', 'docker-bridges', 'filter-forward-in__br-web']);
+      const handle = /ip daddr 172\.30\.0\.2 tcp dport 80 counter packets 0 bytes 0 accept # handle (\d+)/.exec(listing)![1]!;
+      ns.ok('nft', ['delete', 'rule', 'ip', 'docker-bridges', 'filter-forward-in__br-web', 'handle', handle]);
+      ns.ok('nft', ['delete', 'element', 'ip', 'docker-bridges', 'filter-forward-in-jumps', '{ "br-db" }']);
+      ns.ok('nft', ['flush', 'chain', 'ip', 'docker-bridges', 'nat-PREROUTING']);
+      ns.ok('nft', ['add', 'rule', 'ip', 'docker-bridges', 'filter-forward-out__br-db', 'counter', 'accept', 'comment', '"OUTGOING"']);
+      const found = await host.doctor();
+      const brief = found.map((f) => `${f.severity} ${f.code} ${f.family} ${f.chain}`);
+      expect(brief).toEqual([
+        'error missing-jump ipv4 nat-PREROUTING',
+        'error missing-jump ipv4 filter-forward-in-jumps',
+        'error dnat-without-accept ipv4 filter-forward-in__br-web',
+        'warning duplicate-rule ipv4 filter-forward-out__br-db',
+      ]);
+      expect(found[0]!.message).toContain('fib daddr type local counter jump nat-prerouting-and-output');
+      const withState = await host.doctor(APPLY_STATE);
+      expect(withState.filter((f) => f.code === 'differs-from-state').map((f) => `${f.severity} ${f.chain} ${f.rule ?? ''}`)).toEqual([
+        'error nat-PREROUTING fib daddr type local counter jump nat-prerouting-and-output',
+        'error filter-forward-in__br-web ip daddr 172.30.0.2 tcp dport 80 counter accept',
+        'warning filter-forward-out__br-db counter accept comment "OUTGOING"',
+      ]);
+      const r = await host.repair(APPLY_STATE);
+      expect(r.after).toEqual([]);
+    });
+  });
+
   it('iptkit docker apply commits it; a network less rewrites only what changes', async () => {
     await withNetns(async (ns) => {
       const file = join(tmp, 'state.json');
