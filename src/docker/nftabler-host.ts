@@ -9,6 +9,7 @@ import type { CommitResult } from '../netfilter.js';
 import type { Family } from '../rules/model.js';
 import { commitNftTable, readNftTable, type NftChain, type NftExpr, type NftRule, type NftSet, type NftTable } from '../nft/objects.js';
 import { nftablerTables, DOCKER_NFT_TABLE } from './nftabler.js';
+import { nftRuleText } from './nftabler-doctor.js';
 import { mergeRanges } from './infer.js';
 import { unpublishMatches, type UnpublishMatch } from './ports.js';
 import { expandPorts } from './ruleset.js';
@@ -164,4 +165,101 @@ export async function unpublishNftabler(
   const keep = all.filter((b) => !gone.includes(b));
   const families = [...new Set(gone.map((b) => b.family))];
   return { result: await applyNftabler(validateState({ ...state, ports: mergeRanges(keep) }), netns, families), changed: gone.length };
+}
+
+const HOOK_PRIORITY_WORDS: Record<string, string> = { filter: 'filter', nat: 'nat', route: 'route' };
+
+/** A chain's declaration as nft reads it (`{ type … hook … priority N; policy P; }` for a base chain). */
+function chainSpec(c: NftChain): string {
+  if (!c.hook) return '';
+  return ` { type ${HOOK_PRIORITY_WORDS[c.type ?? 'filter']} hook ${c.hook} priority ${c.priority ?? 0}; policy ${c.policy ?? 'accept'}; }`;
+}
+
+const elementText = (s: NftSet, e: NonNullable<NftSet['elements']>[number], withVerdict: boolean): string => {
+  const key = s.type === 'ifname' ? `"${e.key}"` : String(e.key);
+  return withVerdict && s.map === 'verdict' ? `${key} : ${e.verdict}${e.chain !== undefined ? ` ${e.chain}` : ''}` : key;
+};
+
+/**
+ * What committing `want` over `current` would do, as the nft commands that do the same (the
+ * object layer's plan, in its order): chains made, flushed and written whole, or deleted; map
+ * elements added and deleted one by one; the chains kept with their rule counts. Undefined when
+ * nothing would change. Fed to `nft -f`, the commands make the same table.
+ */
+export interface NftablerPreview {
+  family: Family;
+  table: string;
+  /** nft commands, in the order the commit makes the change. */
+  commands: string[];
+  /** Chains that keep their rules, and how many. */
+  kept: Array<{ chain: string; rules: number }>;
+}
+
+export function nftablerPreview(family: Family, current: NftTable | null, want: NftTable): NftablerPreview | undefined {
+  const fam = nftFamilyOf(family);
+  const at = `${fam} ${want.name}`;
+  const v6 = family === 'ipv6';
+  const text = (r: NftRule): string => nftRuleText(r, v6);
+  const cmds: string[] = [];
+  const kept: Array<{ chain: string; rules: number }> = [];
+  if (current === null) cmds.push(`add table ${at}`);
+  const curChains = new Map((current?.chains ?? []).map((c) => [c.name, c]));
+  const curSets = new Map((current?.sets ?? []).map((s) => [s.name, s]));
+  const fate = new Map<string, 'new' | 'remade' | 'rewritten' | 'kept'>();
+  for (const c of want.chains ?? []) {
+    const cur = curChains.get(c.name);
+    if (!cur) fate.set(c.name, 'new');
+    else if (!sameHook(c, cur)) fate.set(c.name, 'remade');
+    else if (canonical((cur.rules ?? []).map(nftRuleKey)) === canonical((c.rules ?? []).map(nftRuleKey))) fate.set(c.name, 'kept');
+    else fate.set(c.name, 'rewritten');
+  }
+  const gone = (current?.chains ?? []).filter((c) => !fate.has(c.name));
+  for (const c of want.chains ?? []) {
+    const f = fate.get(c.name)!;
+    if (f === 'new') cmds.push(`add chain ${at} ${c.name}${chainSpec(c)}`);
+    else if (f !== 'remade' && c.hook && curChains.get(c.name)!.policy !== (c.policy ?? 'accept')) cmds.push(`add chain ${at} ${c.name}${chainSpec(c)}`);
+  }
+  for (const c of want.chains ?? []) if (fate.get(c.name) === 'rewritten' || fate.get(c.name) === 'remade') cmds.push(`flush chain ${at} ${c.name}`);
+  for (const c of gone) cmds.push(`flush chain ${at} ${c.name}`);
+  for (const s of want.sets ?? []) {
+    const cur = curSets.get(s.name);
+    if (!cur || setKey({ ...cur, elements: [] }) !== setKey({ ...s, elements: [] })) continue;
+    const keep = new Set((s.elements ?? []).map((e) => canonical(e)));
+    const del = (cur.elements ?? []).filter((e) => !keep.has(canonical(e)));
+    if (del.length) cmds.push(`delete element ${at} ${s.name} { ${del.map((e) => elementText(s, e, false)).join(', ')} }`);
+  }
+  for (const s of current?.sets ?? []) {
+    const w = (want.sets ?? []).find((x) => x.name === s.name);
+    if (!w || setKey({ ...w, elements: [] }) !== setKey({ ...s, elements: [] })) cmds.push(`delete ${s.map ? 'map' : 'set'} ${at} ${s.name}`);
+  }
+  for (const c of gone) cmds.push(`delete chain ${at} ${c.name}`);
+  for (const c of want.chains ?? []) {
+    if (fate.get(c.name) !== 'remade') continue;
+    cmds.push(`delete chain ${at} ${c.name}`, `add chain ${at} ${c.name}${chainSpec(c)}`);
+  }
+  for (const s of want.sets ?? []) {
+    const cur = curSets.get(s.name);
+    const fresh = !cur || setKey({ ...cur, elements: [] }) !== setKey({ ...s, elements: [] });
+    if (fresh) cmds.push(`add ${s.map ? 'map' : 'set'} ${at} ${s.name} { type ${s.type}${s.map ? ' : verdict' : ''};${(s.flags ?? []).length ? ` flags ${s.flags!.join(', ')};` : ''} }`);
+    const have = new Set((fresh ? [] : (cur!.elements ?? [])).map((e) => canonical(e)));
+    const add = (s.elements ?? []).filter((e) => !have.has(canonical(e)));
+    if (add.length) cmds.push(`add element ${at} ${s.name} { ${add.map((e) => elementText(s, e, true)).join(', ')} }`);
+  }
+  for (const c of want.chains ?? []) {
+    if (fate.get(c.name) === 'kept') {
+      kept.push({ chain: c.name, rules: (c.rules ?? []).length });
+      continue;
+    }
+    for (const r of c.rules ?? []) cmds.push(`add rule ${at} ${c.name} ${text(r)}`);
+  }
+  return cmds.length === 0 ? undefined : { family, table: want.name, commands: cmds, kept };
+}
+
+/** nftablerPreview of each family the state writes, against the tables as they are now. */
+export async function previewNftabler(state: DockerState, netns: string | undefined): Promise<NftablerPreview[]> {
+  const now = await readNftabler(netns);
+  return nftablerTables(state).flatMap(({ family, table }) => {
+    const p = nftablerPreview(family, now[family], table);
+    return p ? [p] : [];
+  });
 }

@@ -36,7 +36,7 @@ import { planTable, type ChainIntent, type HeldChains, type OwnedBlock, type Tab
 import { BUILTIN_CHAINS, isForeignRule, type Family, type Table, type TableName } from '../rules/model.js';
 import { canonicalAddress, parseAddress } from './address.js';
 import { desiredRules } from './desired.js';
-import { applyNftabler, publishNftabler, readNftabler, unpublishNftabler } from './nftabler-host.js';
+import { applyNftabler, previewNftabler, type NftablerPreview, publishNftabler, readNftabler, unpublishNftabler } from './nftabler-host.js';
 import { inferNftabler } from './nftabler-infer.js';
 import { doctorNftabler } from './nftabler-doctor.js';
 import { doctorTables, type Finding } from './doctor.js';
@@ -452,6 +452,13 @@ export class DockerHost {
     const tables = await readNftabler(this.netns);
     if (!tables.ipv4 && !tables.ipv6) return undefined;
     return inferNftabler(tables, mergeHints(await readRecord(this.netns), {}));
+  }
+
+  /** For a docker-nft state: what apply would do, as the nft commands that do it, per family (none: nothing). */
+  async previewNftabler(stateJson: unknown): Promise<NftablerPreview[]> {
+    const state = validateState(stateJson);
+    if (state.layout !== 'docker-nft') throw new RangeError(`layout: ${JSON.stringify(state.layout)} is previewed by plan`);
+    return previewNftabler(state, this.netns);
   }
 
   /** The Docker state the kernel's rules describe (see infer.ts for what rules cannot say). */

@@ -19,7 +19,7 @@ import { inferNftabler } from '../../src/docker/nftabler-infer.js';
 import { validateState, type DockerState } from '../../src/docker/state.js';
 import { iptkit } from '../helpers/cli.js';
 import { readMobyGoldens } from '../helpers/moby.js';
-import { isRoot, withNetns, type Netns } from '../helpers/netns.js';
+import { isRoot, Netns, withNetns } from '../helpers/netns.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'iptkit-docker-nft-'));
 // iptkit's run directory (the Docker record apply writes): this file's own.
@@ -258,20 +258,46 @@ describe.skipIf(!isRoot)('layout docker-nft: apply', () => {
     await withNetns(async (ns) => {
       const file = join(tmp, 'state.json');
       writeFileSync(file, JSON.stringify(APPLY_STATE));
+      // --test: the nft commands that would make the tables, and nothing committed. Fed to nft
+      // itself, they make the very tables apply makes.
+      const preview = await iptkit('docker', 'apply', '--test', '--json', '--netns', ns.name, file);
+      expect(preview.code, preview.stderr).toBe(3);
+      expect(tablesOf(ns)).toEqual([]);
+      const doc = JSON.parse(preview.stdout) as { changed: boolean; tables: Array<{ family: string; table: string; commands: string[] }> };
+      expect(doc.changed).toBe(true);
+      expect(doc.tables.map((t) => `${t.family} ${t.table}`)).toEqual(['ipv4 docker-bridges', 'ipv6 docker-bridges']);
       const r = await iptkit('docker', 'apply', '--netns', ns.name, file);
       expect(r.code, r.stderr).toBe(0);
       expect(tablesOf(ns)).toEqual(['table ip docker-bridges', 'table ip6 docker-bridges']);
-      const before = ns.ok('nft', ['-a', 'list', 'table', 'ip', 'docker-bridges']);
-      // The db network goes: its chains and elements, its DNAT; web's chains stay as they are.
-      const fewer = { ...APPLY_STATE, networks: APPLY_STATE.networks.filter((n) => n.name !== 'db'), ports: APPLY_STATE.ports.filter((p) => p.network !== 'db') };
-      writeFileSync(file, JSON.stringify(fewer));
-      const r2 = await iptkit('docker', 'apply', '--json', '--netns', ns.name, file);
-      expect(r2.code, r2.stderr).toBe(0);
-      const after = ns.ok('nft', ['-a', 'list', 'table', 'ip', 'docker-bridges']);
-      expect(after).not.toContain('br-db');
-      const block = (s: string, name: string): string => s.split('\n\tchain ').find((b) => b.startsWith(`${name} `)) ?? '';
-      for (const kept of ['filter-forward-in__br-web', 'nat-postrouting-out__br-web', 'raw-PREROUTING']) expect(block(after, kept), kept).toBe(block(before, kept));
-      expect(block(after, 'nat-prerouting-and-output')).not.toBe(block(before, 'nat-prerouting-and-output'));
+      const ref = new Netns();
+      try {
+        const sameTables = (): void => {
+          for (const fam of ['ip', 'ip6']) expect(ref.ok('nft', ['list', 'table', fam, 'docker-bridges'])).toBe(ns.ok('nft', ['list', 'table', fam, 'docker-bridges']));
+        };
+        ref.ok('nft', ['-f', '-'], doc.tables.flatMap((t) => t.commands).join('\n') + '\n');
+        sameTables();
+        const again = await iptkit('docker', 'apply', '--test', '--netns', ns.name, file);
+        expect(again.code, again.stdout).toBe(0);
+        const before = ns.ok('nft', ['-a', 'list', 'table', 'ip', 'docker-bridges']);
+        // The db network goes: its chains and elements, its DNAT; web's chains stay as they are.
+        // The preview's commands do the same to the copy.
+        const fewer = { ...APPLY_STATE, networks: APPLY_STATE.networks.filter((n) => n.name !== 'db'), ports: APPLY_STATE.ports.filter((p) => p.network !== 'db') };
+        writeFileSync(file, JSON.stringify(fewer));
+        const change = JSON.parse((await iptkit('docker', 'apply', '--test', '--json', '--netns', ns.name, file)).stdout) as typeof doc;
+        expect(change.tables.map((t) => t.family)).toEqual(['ipv4']);
+        expect(change.tables[0]!.commands).toContain('delete element ip docker-bridges filter-forward-in-jumps { "br-db" }');
+        ref.ok('nft', ['-f', '-'], change.tables[0]!.commands.join('\n') + '\n');
+        const r2 = await iptkit('docker', 'apply', '--json', '--netns', ns.name, file);
+        expect(r2.code, r2.stderr).toBe(0);
+        sameTables();
+        const after = ns.ok('nft', ['-a', 'list', 'table', 'ip', 'docker-bridges']);
+        expect(after).not.toContain('br-db');
+        const block = (s: string, name: string): string => s.split('\n\tchain ').find((b) => b.startsWith(`${name} `)) ?? '';
+        for (const kept of ['filter-forward-in__br-web', 'nat-postrouting-out__br-web', 'raw-PREROUTING']) expect(block(after, kept), kept).toBe(block(before, kept));
+        expect(block(after, 'nat-prerouting-and-output')).not.toBe(block(before, 'nat-prerouting-and-output'));
+      } finally {
+        ref.delete();
+      }
     });
   });
 });
