@@ -27,22 +27,7 @@ struct ObjExpr {
   std::vector<ExprField> fields;
 };
 
-struct ObjRule {
-  std::vector<ObjExpr> exprs;
-  std::string comment;  // user data NFTNL_UDATA_RULE_COMMENT, as nft writes it
-  bool has_comment = false;
-  bool foreign = false;  // read back with an expression this model does not know
-};
 
-struct ObjChain {
-  std::string name;
-  bool base = false;
-  std::string type;  // filter | nat | route
-  uint32_t hook = 0;
-  int32_t priority = 0;
-  uint32_t policy = 1;  // NF_ACCEPT
-  std::vector<ObjRule> rules;
-};
 
 // The key types a set can have here, with what the kernel and nft need to know of them.
 struct SetKeyType {
@@ -66,6 +51,26 @@ struct ObjSet {
   bool verdict_map = false;  // `type KEY : verdict`
   uint32_t flags = 0;        // NFT_SET_* beyond NFT_SET_MAP (constant only, for now)
   std::vector<ObjElem> elems;
+};
+
+struct ObjRule {
+  std::vector<ObjExpr> exprs;
+  std::string comment;  // user data NFTNL_UDATA_RULE_COMMENT, as nft writes it
+  bool has_comment = false;
+  bool foreign = false;  // read back with an expression this model does not know
+  // The anonymous sets its lookups name `__set<index>` (constant, nft's `{ a, b }`); the kernel
+  // gives them names of its own, read back as these.
+  std::vector<ObjSet> anon;
+};
+
+struct ObjChain {
+  std::string name;
+  bool base = false;
+  std::string type;  // filter | nat | route
+  uint32_t hook = 0;
+  int32_t priority = 0;
+  uint32_t policy = 1;  // NF_ACCEPT
+  std::vector<ObjRule> rules;
 };
 
 struct ObjTable {

@@ -159,6 +159,7 @@ std::vector<std::string> wanted_keys(uint16_t family, const ObjChain& c) {
     encode_rule_body(r, nr.get(), err);  // checked when the description was taken
     ObjRule back;
     decode_rule(nr.get(), back);
+    back.anon = r.anon;
     keys.push_back(rule_key(back));
   }
   return keys;
@@ -327,16 +328,69 @@ OpError plan_and_send(NlSocket& sock, const ObjTable& want, bool merge, bool& re
     if (fate[i] == kKept) continue;
     const ObjChain& c = want.chains[i];
     for (size_t k = 0; k < c.rules.size(); k++) {
+      // Its anonymous sets first, made in this batch as nft makes them (`__set%d`, the kernel
+      // picks the number; the rule's lookup finds the set by its id in the batch).
+      ObjRule with_ids;
+      const ObjRule* rule = &c.rules[k];
+      if (!rule->anon.empty()) {
+        with_ids = *rule;
+        std::vector<uint32_t> ids;
+        for (const ObjSet& a : rule->anon) {
+          uint32_t id = ++set_id;
+          ids.push_back(id);
+          ObjSet named = a;
+          named.name = "__set%d";
+          SetPtr set = set_obj(family, tn, named);
+          nftnl_set_set_u32(set.get(), NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT);
+          nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_TYPE, a.key->id);
+          nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_LEN, a.key->len);
+          nftnl_set_set_u32(set.get(), NFTNL_SET_ID, id);
+          nftnl_set_set_u32(set.get(), NFTNL_SET_DESC_SIZE, static_cast<uint32_t>(a.elems.size()));
+          UdataPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
+          if (!ud) throw std::bad_alloc();
+          nftnl_udata_put_u32(ud.get(), NFTNL_UDATA_SET_KEYBYTEORDER, a.key->byteorder);
+          nftnl_set_set_data(set.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));
+          nlmsghdr* nlh = b.hdr(NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, kObjBound, "chain " + c.name + " rules[" + std::to_string(k) + "] anonymous set");
+          nftnl_set_nlmsg_build_payload(nlh, set.get());
+          b.done(nlh);
+          SetPtr elems = set_obj(family, tn, named);
+          nftnl_set_set_u32(elems.get(), NFTNL_SET_ID, id);
+          for (const ObjElem& e : a.elems) {
+            nftnl_set_elem* el = nftnl_set_elem_alloc();
+            if (!el) throw std::bad_alloc();
+            nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, e.key.data(), static_cast<uint32_t>(e.key.size()));
+            nftnl_set_elem_add(elems.get(), el);
+          }
+          nlh = b.hdr(NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, 256 + kElemBound * a.elems.size(), "chain " + c.name + " rules[" + std::to_string(k) + "] anonymous set elements");
+          nftnl_set_elems_nlmsg_build_payload(nlh, elems.get());
+          b.done(nlh);
+        }
+        for (ObjExpr& x : with_ids.exprs) {
+          if (x.name != "lookup") continue;
+          for (size_t f = 0; f < x.fields.size(); f++) {
+            ExprField& fd = x.fields[f];
+            if (fd.key != "set" || !fd.is_str || fd.str.rfind("__set", 0) != 0) continue;
+            uint32_t id = ids[std::stoul(fd.str.substr(5))];
+            fd.str = "__set%d";
+            ExprField idf;
+            idf.key = "set_id";
+            idf.num = id;
+            x.fields.push_back(idf);
+            break;
+          }
+        }
+        rule = &with_ids;
+      }
       RulePtr r(nftnl_rule_alloc());
       if (!r) throw std::bad_alloc();
       nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, family);
       nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, tn.c_str());
       nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, c.name.c_str());
       std::string err;
-      if (!encode_rule_body(c.rules[k], r.get(), err)) {
+      if (!encode_rule_body(*rule, r.get(), err)) {
         return make_error(EINVAL, "commit", "table " + where + " chain " + c.name + " rules[" + std::to_string(k) + "]." + err, tn, c.name);
       }
-      nlmsghdr* nlh = b.hdr(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, kObjBound + kExprBound * c.rules[k].exprs.size(), "chain " + c.name + " rules[" + std::to_string(k) + "]");
+      nlmsghdr* nlh = b.hdr(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, kObjBound + kExprBound * rule->exprs.size(), "chain " + c.name + " rules[" + std::to_string(k) + "]");
       nftnl_rule_nlmsg_build_payload(nlh, r.get());
       b.done(nlh);
     }

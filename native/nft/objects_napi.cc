@@ -139,8 +139,35 @@ Napi::Value elem_key_js(Napi::Env env, const nft::SetKeyType* t, const std::stri
 
 ObjRule rule_from_js(Napi::Env env, Napi::Value v, const std::string& path) {
   Napi::Object o = obj_at(env, v, path);
-  no_other_keys(env, o, path, {"exprs", "comment"});
+  no_other_keys(env, o, path, {"exprs", "comment", "anonymousSets"});
   ObjRule r;
+  // Anonymous sets (nft's `{ a, b }`): constant, named `__set<index>` by the rule's lookups.
+  Napi::Array anon = arr_at(env, o, "anonymousSets", path, true);
+  for (uint32_t i = 0; i < anon.Length(); i++) {
+    std::string sp = path + ".anonymousSets[" + std::to_string(i) + "]";
+    Napi::Object so = obj_at(env, anon.Get(i), sp);
+    no_other_keys(env, so, sp, {"type", "elements"});
+    ObjSet s;
+    s.name = "__set" + std::to_string(i);
+    Napi::Value type = so.Get("type");
+    s.key = type.IsString() ? nft::find_set_key_type(type.As<Napi::String>().Utf8Value()) : nullptr;
+    if (!s.key) bad(env, sp + ".type", "must be one of ifname, ipv4_addr, ipv6_addr, inet_proto, inet_service, mark");
+    s.flags = NFT_SET_ANONYMOUS | NFT_SET_CONSTANT;
+    Napi::Array elems = arr_at(env, so, "elements", sp, false);
+    if (elems.Length() == 0) bad(env, sp + ".elements", "must not be empty");
+    for (uint32_t k = 0; k < elems.Length(); k++) {
+      std::string ep = sp + ".elements[" + std::to_string(k) + "]";
+      Napi::Object eo = obj_at(env, elems.Get(k), ep);
+      no_other_keys(env, eo, ep, {"key"});
+      ObjElem e;
+      e.key = elem_key(env, *s.key, eo.Get("key"), ep + ".key");
+      for (const auto& other : s.elems) {
+        if (other.key == e.key) bad(env, ep + ".key", "given twice");
+      }
+      s.elems.push_back(std::move(e));
+    }
+    r.anon.push_back(std::move(s));
+  }
   Napi::Array exprs = arr_at(env, o, "exprs", path, false);
   for (uint32_t i = 0; i < exprs.Length(); i++) {
     std::string ep = path + ".exprs[" + std::to_string(i) + "]";
@@ -175,6 +202,16 @@ ObjRule rule_from_js(Napi::Env env, Napi::Value v, const std::string& path) {
     if (!c.IsString()) bad(env, path + ".comment", "must be a string");
     r.comment = c.As<Napi::String>().Utf8Value();
     r.has_comment = true;
+  }
+  // A lookup naming `__set<N>` names the rule's own anonymous set N.
+  for (size_t i = 0; i < r.exprs.size(); i++) {
+    if (r.exprs[i].name != "lookup") continue;
+    for (const auto& f : r.exprs[i].fields) {
+      if (f.key != "set" || !f.is_str || f.str.rfind("__set", 0) != 0) continue;
+      std::string n = f.str.substr(5);
+      bool ok = !n.empty() && n.size() < 6 && n.find_first_not_of("0123456789") == std::string::npos && std::stoul(n) < r.anon.size();
+      if (!ok) bad(env, path + ".exprs[" + std::to_string(i) + "].set", "names no anonymous set of this rule (__set0 is anonymousSets[0])");
+    }
   }
   // Every field checked now, by the encoder itself, so that the commit cannot fail on one.
   nft::RulePtr nr(nftnl_rule_alloc());
@@ -312,6 +349,22 @@ Napi::Object rule_js(Napi::Env env, const ObjRule& r) {
   o.Set("exprs", exprs);
   if (r.has_comment) o.Set("comment", r.comment);
   if (r.foreign) o.Set("foreign", true);
+  if (!r.anon.empty()) {
+    Napi::Array anon = Napi::Array::New(env, r.anon.size());
+    for (size_t i = 0; i < r.anon.size(); i++) {
+      Napi::Object so = Napi::Object::New(env);
+      so.Set("type", r.anon[i].key ? r.anon[i].key->name : "unknown");
+      Napi::Array elems = Napi::Array::New(env, r.anon[i].elems.size());
+      for (size_t k = 0; k < r.anon[i].elems.size(); k++) {
+        Napi::Object eo = Napi::Object::New(env);
+        eo.Set("key", elem_key_js(env, r.anon[i].key, r.anon[i].elems[k].key));
+        elems.Set(k, eo);
+      }
+      so.Set("elements", elems);
+      anon.Set(i, so);
+    }
+    o.Set("anonymousSets", anon);
+  }
   return o;
 }
 

@@ -20,12 +20,14 @@ const MAPS = ['filter-forward-in-jumps', 'filter-forward-out-jumps', 'nat-postro
 /** A rule as nft lists it (counters' values left out), for messages. */
 export function nftRuleText(r: NftRule, v6: boolean): string {
   const fam = v6 ? 'ip6' : 'ip';
-  const p = phrasesOf(r.exprs, v6);
+  const p = phrasesOf(r.exprs, v6, r.anonymousSets);
   if (!p) return `(${r.exprs.map((e) => e.expr).join(' ')})`;
   const words = p.map((x): string => {
     switch (x.k) {
       case 'if':
         return `${x.dir} ${x.neq ? '!= ' : ''}"${x.name}"`;
+      case 'ifset':
+        return `${x.dir} ${x.neq ? '!= ' : ''}{ ${x.names.map((n) => `"${n}"`).join(', ')} }`;
       case 'addr':
         return `${fam} ${x.which} ${x.neq ? '!= ' : ''}${x.cidr}`;
       case 'icmp':
@@ -78,7 +80,7 @@ function familyFindings(family: Family, t: NftTable | null, state: DockerState |
     const keys = new Set((have.rules ?? []).map(nftRuleKey));
     for (const r of c.rules ?? []) {
       if (keys.has(nftRuleKey(r))) continue;
-      const jump = phrasesOf(r.exprs, v6)?.find((x) => x.k === 'vmap' || (x.k === 'verdict' && x.chain !== undefined));
+      const jump = phrasesOf(r.exprs, v6, r.anonymousSets)?.find((x) => x.k === 'vmap' || (x.k === 'verdict' && x.chain !== undefined));
       if (!jump) continue;
       add({ severity: 'error', code: 'missing-jump', chain: c.name, rule: nftRuleText(r, v6), message: `${c.name} lacks \`${nftRuleText(r, v6)}\`: the chains it leads to do not run` });
     }
@@ -121,7 +123,7 @@ function familyFindings(family: Family, t: NftTable | null, state: DockerState |
       const key = `${p.containerIp}|${p.proto}|${cp}`;
       exposed.add(key);
       const matchesPort = (r: NftRule): boolean => {
-        const ph = phrasesOf(r.exprs, v6) ?? [];
+        const ph = phrasesOf(r.exprs, v6, r.anonymousSets) ?? [];
         return ph.some((x) => x.k === 'addr' && x.which === 'daddr' && x.cidr === p.containerIp) && ph.some((x) => x.k === 'port' && x.proto === p.proto && x.port === cp);
       };
       if (gatewayModeOf(n, family) !== 'nat-unprotected' && !(chainOf(fwdInChain(n.bridge))?.rules ?? []).some((r) => r.comment === undefined && matchesPort(r))) {
@@ -136,7 +138,7 @@ function familyFindings(family: Family, t: NftTable | null, state: DockerState |
     for (const [chain, code, what] of [[fwdInChain(n.bridge), 'accept-without-dnat', 'accept'], [postrtInChain(n.bridge), 'hairpin-without-dnat', 'MASQ TO OWN PORT']] as const) {
       for (const r of chainOf(chain)?.rules ?? []) {
         if (what === 'accept' ? r.comment !== undefined : r.comment !== what) continue;
-        const ph = phrasesOf(r.exprs, v6) ?? [];
+        const ph = phrasesOf(r.exprs, v6, r.anonymousSets) ?? [];
         const d = ph.find((x) => x.k === 'addr' && x.which === 'daddr');
         const port = ph.find((x) => x.k === 'port');
         if (!d || d.k !== 'addr' || !port || port.k !== 'port') continue;

@@ -36,7 +36,9 @@ function canonical(v: unknown): string {
 export function nftRuleKey(r: NftRule): string {
   if (r.foreign) return '\u0001foreign';
   const exprs = r.exprs.map((e: NftExpr) => (e.expr === 'counter' ? { expr: 'counter' } : e));
-  return canonical({ exprs, comment: r.comment });
+  // An anonymous set by what it holds (the kernel keeps its elements in an order of its own).
+  const sets = (r.anonymousSets ?? []).map((s) => ({ type: s.type, elements: s.elements.map((e) => String(e.key)).sort() }));
+  return canonical({ exprs, comment: r.comment, ...(sets.length ? { sets } : {}) });
 }
 
 const sameHook = (a: NftChain, b: NftChain): boolean => a.type === b.type && a.hook === b.hook && a.priority === b.priority;

@@ -7,7 +7,7 @@
 // `isolated` mode, the daemon options that no rule shows.
 
 import type { Family } from '../rules/model.js';
-import type { NftExpr, NftRule, NftTable } from '../nft/objects.js';
+import type { NftAnonymousSet, NftExpr, NftRule, NftTable } from '../nft/objects.js';
 import { canonicalAddress, formatAddress, parseAddress, parsePrefix, prefixContains } from './address.js';
 import { fwMarkHint, guessSubnet, mergeRanges, subnetHint, type InferHints, type NetworkHint } from './infer.js';
 import { fwdInChain, fwdOutChain, postrtInChain, postrtOutChain } from './nftabler.js';
@@ -17,6 +17,7 @@ import { canonicalFwMark, type DockerEndpoint, type DockerNetwork, type DockerPr
 /** One nft phrase of a rule, as Docker writes them. */
 type Phrase =
   | { k: 'if'; dir: 'iifname' | 'oifname'; neq: boolean; name: string }
+  | { k: 'ifset'; dir: 'iifname' | 'oifname'; neq: boolean; names: string[] }
   | { k: 'addr'; which: 'saddr' | 'daddr'; neq: boolean; cidr: string }
   | { k: 'icmp' }
   | { k: 'port'; proto: DockerProto; which: 'sport' | 'dport'; port: number }
@@ -39,7 +40,7 @@ function addressText(b: Uint8Array): string {
 }
 
 /** The phrases of a rule, or undefined when an expression is not of Docker's phrases. */
-export function phrasesOf(exprs: readonly NftExpr[], v6: boolean): Phrase[] | undefined {
+export function phrasesOf(exprs: readonly NftExpr[], v6: boolean, anon: readonly NftAnonymousSet[] = []): Phrase[] | undefined {
   const out: Phrase[] = [];
   let i = 0;
   const at = (k: number): NftExpr | undefined => exprs[i + k];
@@ -52,6 +53,12 @@ export function phrasesOf(exprs: readonly NftExpr[], v6: boolean): Phrase[] | un
         i += 2;
       } else if (next?.expr === 'lookup' && next.dreg === 0) {
         out.push({ k: 'vmap', dir: e.key, set: String(next.set) });
+        i += 2;
+      } else if (next?.expr === 'lookup' && next.dreg === undefined && /^__set\d+$/.test(String(next.set))) {
+        // An anonymous set of names (`iifname != { a, b }`; flags 1: NFT_LOOKUP_F_INV).
+        const set = anon[Number(String(next.set).slice(5))];
+        if (!set || set.type !== 'ifname') return undefined;
+        out.push({ k: 'ifset', dir: e.key, neq: Number(next.flags ?? 0) === 1, names: set.elements.map((x) => String(x.key)) });
         i += 2;
       } else return undefined;
     } else if (e.expr === 'payload' && e.base === 'network') {
@@ -144,15 +151,15 @@ interface FamilyRead {
   nets: FamilyNet[];
   userlandProxy: boolean;
   bindings: Array<PortBinding & { bridge?: string }>;
-  /** DROP DIRECT ACCESS rules in order: container address and bridge. */
-  direct: Array<{ ip: string; bridge: string }>;
+  /** DROP DIRECT ACCESS rules in order: container address, bridge, the trusted interfaces beside it. */
+  direct: Array<{ ip: string; bridge: string; trusted: string[] }>;
 }
 
 const rulesOf = (t: NftTable, chain: string): NftRule[] => t.chains?.find((c) => c.name === chain)?.rules ?? [];
 
 function readFamily(t: NftTable, family: Family): FamilyRead {
   const v6 = family === 'ipv6';
-  const ph = (r: NftRule): Phrase[] => phrasesOf(r.exprs, v6) ?? [];
+  const ph = (r: NftRule): Phrase[] => phrasesOf(r.exprs, v6, r.anonymousSets) ?? [];
   const find = <K extends Phrase['k']>(p: Phrase[], k: K): Extract<Phrase, { k: K }> | undefined => p.find((x) => x.k === k) as Extract<Phrase, { k: K }> | undefined;
   const output = rulesOf(t, 'nat-OUTPUT').map(ph);
   // With the userland proxy nat-OUTPUT skips loopback destinations.
@@ -212,7 +219,11 @@ function readFamily(t: NftTable, family: Family): FamilyRead {
     const p = ph(r);
     const d = find(p, 'addr');
     const i = find(p, 'if');
-    if (d && i) direct.push({ ip: d.cidr, bridge: i.name });
+    const set = find(p, 'ifset');
+    if (d && i) direct.push({ ip: d.cidr, bridge: i.name, trusted: [] });
+    // With trusted host interfaces: the set's name that is a network's bridge, and the others.
+    const bridge = set?.names.find((n) => order.includes(n));
+    if (d && set && bridge !== undefined) direct.push({ ip: d.cidr, bridge, trusted: set.names.filter((n) => n !== bridge) });
   }
   return { family, nets, userlandProxy, bindings, direct };
 }
@@ -236,7 +247,7 @@ export function inferNftabler(tables: Partial<Record<Family, NftTable | null>>, 
       })?.bridge;
       // Hairpin mode: the container's own-port MASQUERADE names its network's chain.
       b.bridge ??= r.nets.find((n) =>
-        rulesOf(tables[r.family]!, postrtInChain(n.bridge)).some((x) => x.comment === 'MASQ TO OWN PORT' && (phrasesOf(x.exprs, r.family === 'ipv6') ?? []).some((p) => p.k === 'addr' && p.cidr === b.containerIp)),
+        rulesOf(tables[r.family]!, postrtInChain(n.bridge)).some((x) => x.comment === 'MASQ TO OWN PORT' && (phrasesOf(x.exprs, r.family === 'ipv6', x.anonymousSets) ?? []).some((p) => p.k === 'addr' && p.cidr === b.containerIp)),
       )?.bridge;
     }
     for (const n of r.nets) {
@@ -294,6 +305,13 @@ export function inferNftabler(tables: Partial<Record<Family, NftTable | null>>, 
     return !n.internal && mode === 'nat';
   });
   if (direct.length === 0 && (filtered || hints.allowDirectRouting === true)) state.allowDirectRouting = true;
+  // Trusted host interfaces show in a container's direct-access drop; without one, the hint's.
+  for (const n of stateNets) {
+    const shown = direct.find((d) => d.bridge === n.bridge);
+    const hinted = hintOf.get(n.bridge)?.trustedHostInterfaces;
+    if (shown && shown.trusted.length > 0) n.trustedHostInterfaces = [...shown.trusted];
+    else if (!shown && Array.isArray(hinted) && hinted.length > 0 && hinted.every((x) => typeof x === 'string')) n.trustedHostInterfaces = [...(hinted as string[])];
+  }
   // Endpoints only when the DROPs are not just the published containers' in port order.
   const endpoints: DockerEndpoint[] = direct.filter((d) => nameOf.has(d.bridge)).map((d) => ({ network: nameOf.get(d.bridge)!, ip: d.ip }));
   const fromPorts: string[] = [];

@@ -21,6 +21,7 @@ import {
   dnat,
   fibTypeLocal,
   ifname,
+  ifnameNotIn,
   ipProtocolIcmp,
   jump,
   l4protoIcmpv6,
@@ -149,11 +150,15 @@ function networkChains(state: DockerState, net: DockerNetwork, family: Family): 
 function directAccessRule(state: DockerState, net: DockerNetwork, family: Family, ip: string): NftRule | undefined {
   const mode = gatewayModeOf(net, family);
   if (net.internal || mode === 'nat-unprotected' || mode === 'routed' || state.allowDirectRouting === true) return undefined;
-  if ((net.trustedHostInterfaces ?? []).length > 0) {
-    // Docker writes `iifname != { BR, IF… }`, an anonymous set the object layer cannot make yet.
-    throw new RangeError(`networks: ${JSON.stringify(net.name)}: trustedHostInterfaces needs an anonymous set, which the nftables object layer does not model yet`);
-  }
-  return rule([...addr('daddr', ip), ...ifname('iifname', net.bridge, 'neq'), counter, verdict('drop')], 'DROP DIRECT ACCESS');
+  // Docker writes `iifname != { BR, IF… }`: trusted host interfaces reach the container as the
+  // bridge does; nft makes a one-element set a plain comparison.
+  const trusted = net.trustedHostInterfaces ?? [];
+  if (trusted.length === 0) return rule([...addr('daddr', ip), ...ifname('iifname', net.bridge, 'neq'), counter, verdict('drop')], 'DROP DIRECT ACCESS');
+  return {
+    exprs: [...addr('daddr', ip), ...ifnameNotIn('iifname', '__set0'), counter, verdict('drop')],
+    anonymousSets: [{ type: 'ifname', elements: [net.bridge, ...trusted].map((key) => ({ key })) }],
+    comment: 'DROP DIRECT ACCESS',
+  };
 }
 
 /** raw-PREROUTING's drop of remote packets for a port published on 127.0.0.0/8 (port.go filterPortMappedOnLoopback; IPv4 only). */

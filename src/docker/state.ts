@@ -366,8 +366,6 @@ function networkOptions(raw: Record<string, unknown>, path: string, layout: Dock
     const key = `${path}.trustedHostInterfaces`;
     if (!Array.isArray(trusted)) throw new TypeError(`${key}: ${show(trusted)} is not an array of interface names`);
     if (layout === 'classic' && trusted.length > 0) throw new RangeError(`${key}: trusted host interfaces do not exist before Docker 28`);
-    // Docker's nftabler writes `iifname != { BR, IF… }`, an anonymous set the object layer lacks.
-    if (layout === 'docker-nft' && trusted.length > 0) throw new RangeError(`${key}: not modelled for layout docker-nft yet (Docker's rule needs an anonymous set)`);
     trusted.forEach((name: unknown, i: number) => {
       if (typeof name !== 'string') throw new TypeError(`${key}[${i}]: ${show(name)} is not a string`);
       checkInterfaceName(name, `${key}[${i}]`);

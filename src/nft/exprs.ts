@@ -28,6 +28,11 @@ export function ifname(dir: 'iifname' | 'oifname', name: string, op: 'eq' | 'neq
   return [{ expr: 'meta', key: dir, dreg: 1 }, { expr: 'cmp', sreg: 1, op, data: ifnameHex(name) }];
 }
 
+/** `iifname != { "a", "b" }`: a lookup, inverted (NFT_LOOKUP_F_INV), in the rule's anonymous set `set`. */
+export function ifnameNotIn(dir: 'iifname' | 'oifname', set: string): NftExpr[] {
+  return [{ expr: 'meta', key: dir, dreg: 1 }, { expr: 'lookup', sreg: 1, set, flags: 1 }];
+}
+
 /**
  * `ip daddr 1.2.3.4`, `ip saddr 10.0.0.0/24`, `ip6 saddr != fe80::/10`: nft loads only a
  * whole-byte prefix's bytes, and the whole address under a mask for any other prefix.

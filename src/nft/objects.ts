@@ -21,8 +21,16 @@ export interface NftExpr {
   [field: string]: string | number | bigint;
 }
 
+/** An anonymous set of one rule (nft's `{ a, b }`): constant; its lookups name it `__set<index>`. */
+export interface NftAnonymousSet {
+  type: NftSet['type'];
+  elements: Array<{ key: string | number }>;
+}
+
 export interface NftRule {
   exprs: NftExpr[];
+  /** The rule's anonymous sets; a lookup's `set: '__set0'` is anonymousSets[0]. */
+  anonymousSets?: NftAnonymousSet[];
   /** nft's `comment "…"`: the rule's user data. */
   comment?: string;
   /** Read back only: the rule has an expression this model does not know (it is never kept as is). */

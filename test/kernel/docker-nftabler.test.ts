@@ -115,15 +115,15 @@ describe.skipIf(!isRoot)("Docker 29's nftables back end (layout docker-nft) agai
   }, 300_000);
 });
 
-// Two networks (the older one last, as the state lists them), published ports of every
-// protocol, a range, a loopback binding, IPv6, a routed and a nat-unprotected family, SNAT, the
-// daemon's accept mark.
+// Three networks (the oldest last, as the state lists them), published ports of every
+// protocol, a range, a loopback binding, IPv6, a routed and a nat-unprotected family, SNAT,
+// trusted host interfaces (an anonymous set in Docker's rule), the daemon's accept mark.
 const APPLY_STATE = {
   layout: 'docker-nft',
   userlandProxy: false,
   acceptFwMark: '0x100/0xff00',
   networks: [
-    { name: 'web', bridge: 'br-web', subnet: '172.30.0.0/16', subnet6: 'fd00:30::/64', icc: false, masquerade: true, internal: false, gatewayModeIpv6: 'routed', hostIpv4: '10.99.0.1' },
+    { name: 'web', bridge: 'br-web', subnet: '172.30.0.0/16', subnet6: 'fd00:30::/64', icc: false, masquerade: true, internal: false, gatewayModeIpv6: 'routed', hostIpv4: '10.99.0.1', trustedHostInterfaces: ['eth1', 'wlan0'] },
     { name: 'db', bridge: 'br-db', subnet: '172.31.0.0/16', icc: true, masquerade: true, internal: false, gatewayModeIpv4: 'nat-unprotected' },
     { name: 'back', bridge: 'br-back', subnet: '172.29.0.0/16', icc: false, masquerade: false, internal: true },
   ],
@@ -162,6 +162,11 @@ describe.skipIf(!isRoot)('layout docker-nft: apply', () => {
         const v4 = ns.ok('nft', ['list', 'table', 'ip', 'docker-bridges']);
         expect(v4).toContain('sctp dport 9000 counter packets 0 bytes 0 dnat to 172.31.0.5:9000 comment "DNAT"');
         expect(v4).toContain('iifname != "lo" ip daddr 127.0.0.1 udp dport 5301 counter packets 0 bytes 0 drop comment "DROP REMOTE LOOPBACK"');
+        // Docker's own text of the direct-access drop with trusted interfaces (endpoint.go), as nft makes it.
+        ref.ok('nft', ['-f', '-'], 'table ip u {\nchain c {\nip daddr 172.30.0.2 iifname != { br-web , eth1, wlan0 } counter drop comment "DROP DIRECT ACCESS"\n}\n}\n');
+        const directRule = ref.ok('nft', ['list', 'table', 'ip', 'u']).split('\n')[2]!.trim();
+        expect(directRule).toContain('iifname != {');
+        expect(v4).toContain(directRule);
         // The mark rule as nft makes it from Docker's own text (network.go nftFwMark).
         ref.ok('nft', ['-f', '-'], 'table ip t {\nchain c {\nmeta mark and 65280 == 256 counter accept comment "ALLOW FW MARK"\n}\n}\n');
         const markRule = ref.ok('nft', ['list', 'table', 'ip', 't']).split('\n')[2]!.trim();

@@ -289,6 +289,41 @@ describe.skipIf(!isRoot)('native nftables objects', () => {
     });
   });
 
+  it('an anonymous set (nft\'s `{ a, b }`) lists as nft -f writes it, reads back with its rule, and a re-commit keeps it', async () => {
+    const text = 'table ip t {\nchain c {\nip daddr 192.168.0.2 iifname != { "br-dummy", "eth0" } counter drop comment "DROP DIRECT ACCESS"\n}\n}\n';
+    const table: NftTable = {
+      family: 'ip',
+      name: 't',
+      chains: [{ name: 'c', rules: [{
+        exprs: [...addr('daddr', '192.168.0.2'), { expr: 'meta', key: 'iifname', dreg: 1 }, { expr: 'lookup', sreg: 1, set: '__set0', flags: 1 }, counter, verdict('drop')],
+        anonymousSets: [{ type: 'ifname', elements: [{ key: 'br-dummy' }, { key: 'eth0' }] }],
+        comment: 'DROP DIRECT ACCESS',
+      }] }],
+    };
+    await withNetns(async (ours) => {
+      await withNetns(async (theirs) => {
+        theirs.ok('nft', ['-f', '-'], text);
+        await commitNftTable(table, { netns: ours.name });
+        expect(list(ours, 'ip', 't')).toBe(list(theirs, 'ip', 't'));
+        const sorted = (t: NftTable | null): unknown => normalise(t && { ...t, chains: t.chains!.map((c) => ({ ...c, rules: c.rules!.map((r) => ({ ...r, anonymousSets: r.anonymousSets!.map((a) => ({ ...a, elements: [...a.elements].sort((x, y) => String(x.key).localeCompare(String(y.key))) })) })) })) });
+        expect(sorted(await readNftTable('ip', 't', { netns: theirs.name }))).toEqual(sorted(table));
+        const before = ours.ok('nft', ['-a', 'list', 'ruleset']);
+        await commitNftTable(table, { netns: ours.name });
+        expect(ours.ok('nft', ['-a', 'list', 'ruleset'])).toBe(before);
+        // Another element: the rule is written again with a new set, the old one goes with it.
+        const more: NftTable = { ...table, chains: [{ ...table.chains![0]!, rules: [{ ...table.chains![0]!.rules![0]!, anonymousSets: [{ type: 'ifname', elements: [{ key: 'br-dummy' }, { key: 'eth0' }, { key: 'eth1' }] }] }] }] };
+        await commitNftTable(more, { netns: ours.name });
+        expect(list(ours, 'ip', 't')).toContain('iifname != { ');
+        expect(list(ours, 'ip', 't')).toContain('"eth1"');
+        // nft's netlink debug lists every set of the table, anonymous ones too: one is left.
+        expect(ours.ok('nft', ['--debug=netlink', 'list', 'table', 'ip', 't']).match(/@__set\d+/g)).toHaveLength(1);
+      });
+      await expect(commitNftTable({ ...table, chains: [{ name: 'c', rules: [{ exprs: [{ expr: 'meta', key: 'iifname', dreg: 1 }, { expr: 'lookup', sreg: 1, set: '__set1' }] }] }] }, { netns: ours.name })).rejects.toThrow(
+        'table.chains[0].rules[0].exprs[1].set: names no anonymous set of this rule',
+      );
+    });
+  });
+
   it('a missing table reads as null', async () => {
     await withNetns(async (ns) => {
       expect(await readNftTable('ip', 'docker-bridges', { netns: ns.name })).toBeNull();

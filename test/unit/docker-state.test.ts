@@ -115,7 +115,6 @@ describe('validateState', () => {
     ['iptables not a boolean', state({ layout: 'v29', iptables: 1 }), TypeError, 'iptables: 1 is not a boolean'],
     ['iptables on for classic', state({ iptables: true }), RangeError, 'iptables: true is modelled for v28 and v29 only'],
     ['acceptFwMark before Docker 29', state({ layout: 'v28', acceptFwMark: '1' }), RangeError, "acceptFwMark: bridge-accept-fwmark is Docker 29's (layout v29 or docker-nft)"],
-    ['docker-nft: trusted host interfaces (an anonymous set)', state({ layout: 'docker-nft', networks: [net({ trustedHostInterfaces: ['eth0'] })] }), RangeError, 'networks[0].trustedHostInterfaces: not modelled for layout docker-nft yet'],
     ['docker-nft: ipForwardNoDrop (no FORWARD policy)', state({ layout: 'docker-nft', ipForwardNoDrop: true }), RangeError, 'ipForwardNoDrop: true, but layout docker-nft sets no FORWARD policy'],
     ['acceptFwMark not a number', state({ layout: 'v29', acceptFwMark: '0x1/zz' }), RangeError, 'acceptFwMark: "0x1/zz" has mask "zz", not a number 0 to 4294967295'],
     ['acceptFwMark too big', state({ layout: 'v29', acceptFwMark: '4294967296' }), RangeError, 'acceptFwMark: "4294967296" has mark "4294967296"'],
