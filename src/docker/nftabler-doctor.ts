@@ -10,52 +10,13 @@ import type { Family } from '../rules/model.js';
 import type { NftRule, NftTable } from '../nft/objects.js';
 import type { Finding } from './doctor.js';
 import { nftablerTable, DOCKER_NFT_TABLE, fwdInChain, postrtInChain } from './nftabler.js';
-import { inferNftabler, phrasesOf } from './nftabler-infer.js';
+import { inferNftabler } from './nftabler-infer.js';
+import { nftRuleText, phrasesOf } from './nftabler-phrases.js';
 import { nftRuleKey } from './nftabler-host.js';
 import { gatewayModeOf, type DockerState } from './state.js';
 import { writesFamily } from './desired.js';
 
 const MAPS = ['filter-forward-in-jumps', 'filter-forward-out-jumps', 'nat-postrouting-in-jumps', 'nat-postrouting-out-jumps'];
-
-/** A rule as nft lists it (counters' values left out), for messages. */
-export function nftRuleText(r: NftRule, v6: boolean): string {
-  const fam = v6 ? 'ip6' : 'ip';
-  const p = phrasesOf(r.exprs, v6, r.anonymousSets);
-  if (!p) return `(${r.exprs.map((e) => e.expr).join(' ')})`;
-  const words = p.map((x): string => {
-    switch (x.k) {
-      case 'if':
-        return `${x.dir} ${x.neq ? '!= ' : ''}"${x.name}"`;
-      case 'ifset':
-        return `${x.dir} ${x.neq ? '!= ' : ''}{ ${x.names.map((n) => `"${n}"`).join(', ')} }`;
-      case 'addr':
-        return `${fam} ${x.which} ${x.neq ? '!= ' : ''}${x.cidr}`;
-      case 'icmp':
-        return v6 ? 'meta l4proto ipv6-icmp' : 'ip protocol icmp';
-      case 'port':
-        return `${x.proto} ${x.which} ${x.port}`;
-      case 'mark':
-        return x.mask === 0xffffffff ? `meta mark ${x.mark}` : `meta mark and ${x.mask} == ${x.mark}`;
-      case 'fib':
-        return `fib ${x.which} type local`;
-      case 'ct':
-        return 'ct state established,related';
-      case 'counter':
-        return 'counter';
-      case 'verdict':
-        return x.chain === undefined ? x.v : `${x.v} ${x.chain}`;
-      case 'dnat':
-        return `dnat to ${v6 ? `[${x.ip}]` : x.ip}:${x.port}`;
-      case 'snat':
-        return `snat to ${x.ip}`;
-      case 'masq':
-        return 'masquerade';
-      case 'vmap':
-        return `${x.dir} vmap @${x.set}`;
-    }
-  });
-  return [...words, ...(r.comment !== undefined ? [`comment "${r.comment}"`] : [])].join(' ');
-}
 
 function familyFindings(family: Family, t: NftTable | null, state: DockerState | undefined, inferred: DockerState, bridges: readonly string[] | undefined): Finding[] {
   const out: Finding[] = [];

@@ -9,7 +9,7 @@ import type { CommitResult } from '../netfilter.js';
 import type { Family } from '../rules/model.js';
 import { commitNftTable, readNftTable, type NftChain, type NftExpr, type NftRule, type NftSet, type NftTable } from '../nft/objects.js';
 import { nftablerTables, DOCKER_NFT_TABLE } from './nftabler.js';
-import { nftRuleText } from './nftabler-doctor.js';
+import { nftRuleText } from './nftabler-phrases.js';
 import { mergeRanges } from './infer.js';
 import { unpublishMatches, type UnpublishMatch } from './ports.js';
 import { expandPorts } from './ruleset.js';
@@ -169,12 +169,10 @@ export async function unpublishNftabler(
   return { result: await applyNftabler(validateState({ ...state, ports: mergeRanges(keep) }), netns, families), changed: gone.length };
 }
 
-const HOOK_PRIORITY_WORDS: Record<string, string> = { filter: 'filter', nat: 'nat', route: 'route' };
-
 /** A chain's declaration as nft reads it (`{ type … hook … priority N; policy P; }` for a base chain). */
 function chainSpec(c: NftChain): string {
   if (!c.hook) return '';
-  return ` { type ${HOOK_PRIORITY_WORDS[c.type ?? 'filter']} hook ${c.hook} priority ${c.priority ?? 0}; policy ${c.policy ?? 'accept'}; }`;
+  return ` { type ${c.type ?? 'filter'} hook ${c.hook} priority ${c.priority ?? 0}; policy ${c.policy ?? 'accept'}; }`;
 }
 
 const elementText = (s: NftSet, e: NonNullable<NftSet['elements']>[number], withVerdict: boolean): string => {
