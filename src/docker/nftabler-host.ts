@@ -6,6 +6,7 @@
 // not write is left alone, as apply leaves an iptables family without rules.
 
 import type { CommitResult } from '../netfilter.js';
+import { NetfilterError } from '../errors.js';
 import type { Family } from '../rules/model.js';
 import { commitNftTable, readNftTable, type NftChain, type NftExpr, type NftRule, type NftSet, type NftTable } from '../nft/objects.js';
 import { nftablerTables, DOCKER_NFT_TABLE } from './nftabler.js';
@@ -107,13 +108,21 @@ export async function applyNftabler(state: DockerState, netns: string | undefine
   return out;
 }
 
-/** Each family's `docker-bridges` table as the kernel has it (null: none). */
+/**
+ * Each family's `docker-bridges` table as the kernel has it (null: none). A kernel without
+ * nf_tables has none: the iptables layouts' operations, which look here first, still work there.
+ */
 export async function readNftabler(netns: string | undefined): Promise<Record<Family, NftTable | null>> {
   const opts = netns === undefined ? {} : { netns };
-  return {
-    ipv4: await readNftTable('ip', DOCKER_NFT_TABLE, opts),
-    ipv6: await readNftTable('ip6', DOCKER_NFT_TABLE, opts),
+  const read = async (fam: 'ip' | 'ip6'): Promise<NftTable | null> => {
+    try {
+      return await readNftTable(fam, DOCKER_NFT_TABLE, opts);
+    } catch (e) {
+      if (e instanceof NetfilterError && (e.code === 'ENOSYS' || e.code === 'EPROTONOSUPPORT' || e.code === 'EAFNOSUPPORT')) return null;
+      throw e;
+    }
   };
+  return { ipv4: await read('ip'), ipv6: await read('ip6') };
 }
 
 /** A binding's identity: its host side and where it goes. */
