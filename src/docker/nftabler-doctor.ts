@@ -70,40 +70,45 @@ function familyFindings(family: Family, t: NftTable | null, state: DockerState |
   }
   // Ports: each DNAT needs its forward accept (unless the network is nat-unprotected) and, in
   // hairpin mode, its own-port MASQUERADE; an accept or MASQUERADE without a DNAT is left over.
+  // Each chain's rules are read once, keyed `address|proto|port` of the container side.
+  const portRules = new Map<string, Map<string, NftRule>>();
+  const portRulesOf = (chain: string, wanted: (r: NftRule) => boolean): Map<string, NftRule> => {
+    let m = portRules.get(chain);
+    if (m) return m;
+    m = new Map();
+    for (const r of chainOf(chain)?.rules ?? []) {
+      if (!wanted(r)) continue;
+      const ph = phrasesOf(r.exprs, v6, r.anonymousSets) ?? [];
+      const d = ph.find((x) => x.k === 'addr' && x.which === 'daddr');
+      const port = ph.find((x) => x.k === 'port');
+      if (d?.k === 'addr' && port?.k === 'port') m.set(`${d.cidr}|${port.proto}|${port.port}`, r);
+    }
+    portRules.set(chain, m);
+    return m;
+  };
+  const accepts = (bridge: string): Map<string, NftRule> => portRulesOf(fwdInChain(bridge), (r) => r.comment === undefined);
+  const hairpins = (bridge: string): Map<string, NftRule> => portRulesOf(postrtInChain(bridge), (r) => r.comment === 'MASQ TO OWN PORT');
   const netOf = new Map(inferred.networks.map((n) => [n.name, n]));
-  const portsHere = inferred.ports.filter((p) => (p.containerIp.includes(':') ? 'ipv6' : 'ipv4') === family);
   const exposed = new Set<string>();
-  for (const p of portsHere) {
+  for (const p of inferred.ports) {
+    if ((p.containerIp.includes(':') ? 'ipv6' : 'ipv4') !== family) continue;
     const n = netOf.get(p.network)!;
-    const spec = (v: number | string): number[] => {
-      if (typeof v === 'number') return [v];
-      const [a, b] = v.split('-').map(Number) as [number, number];
-      return Array.from({ length: b - a + 1 }, (_, i) => a + i);
-    };
-    for (const cp of spec(p.containerPort)) {
+    const [first, last] = typeof p.containerPort === 'number' ? [p.containerPort, p.containerPort] : (p.containerPort.split('-').map(Number) as [number, number]);
+    for (let cp = first; cp <= last; cp++) {
       const key = `${p.containerIp}|${p.proto}|${cp}`;
       exposed.add(key);
-      const matchesPort = (r: NftRule): boolean => {
-        const ph = phrasesOf(r.exprs, v6, r.anonymousSets) ?? [];
-        return ph.some((x) => x.k === 'addr' && x.which === 'daddr' && x.cidr === p.containerIp) && ph.some((x) => x.k === 'port' && x.proto === p.proto && x.port === cp);
-      };
-      if (gatewayModeOf(n, family) !== 'nat-unprotected' && !(chainOf(fwdInChain(n.bridge))?.rules ?? []).some((r) => r.comment === undefined && matchesPort(r))) {
+      if (gatewayModeOf(n, family) !== 'nat-unprotected' && !accepts(n.bridge).has(key)) {
         add({ severity: 'error', code: 'dnat-without-accept', chain: fwdInChain(n.bridge), message: `${p.proto} port ${cp} of ${p.containerIp} is DNATed to but ${fwdInChain(n.bridge)} does not accept it: the published port does not answer` });
       }
-      if (!inferred.userlandProxy && !(chainOf(postrtInChain(n.bridge))?.rules ?? []).some((r) => r.comment === 'MASQ TO OWN PORT' && matchesPort(r))) {
+      if (!inferred.userlandProxy && !hairpins(n.bridge).has(key)) {
         add({ severity: 'warning', code: 'missing-hairpin', chain: postrtInChain(n.bridge), message: `${p.proto} port ${cp} of ${p.containerIp} has no MASQ TO OWN PORT: the container cannot reach its own published port through the host` });
       }
     }
   }
   for (const n of inferred.networks) {
-    for (const [chain, code, what] of [[fwdInChain(n.bridge), 'accept-without-dnat', 'accept'], [postrtInChain(n.bridge), 'hairpin-without-dnat', 'MASQ TO OWN PORT']] as const) {
-      for (const r of chainOf(chain)?.rules ?? []) {
-        if (what === 'accept' ? r.comment !== undefined : r.comment !== what) continue;
-        const ph = phrasesOf(r.exprs, v6, r.anonymousSets) ?? [];
-        const d = ph.find((x) => x.k === 'addr' && x.which === 'daddr');
-        const port = ph.find((x) => x.k === 'port');
-        if (!d || d.k !== 'addr' || !port || port.k !== 'port') continue;
-        if (!exposed.has(`${d.cidr}|${port.proto}|${port.port}`)) add({ severity: 'warning', code, chain, rule: nftRuleText(r, v6), message: `\`${nftRuleText(r, v6)}\` is for a port no DNAT publishes (left over)` });
+    for (const [rules, chain, code] of [[accepts(n.bridge), fwdInChain(n.bridge), 'accept-without-dnat'], [hairpins(n.bridge), postrtInChain(n.bridge), 'hairpin-without-dnat']] as const) {
+      for (const [key, r] of rules) {
+        if (!exposed.has(key)) add({ severity: 'warning', code, chain, rule: nftRuleText(r, v6), message: `\`${nftRuleText(r, v6)}\` is for a port no DNAT publishes (left over)` });
       }
     }
   }
@@ -117,10 +122,12 @@ function familyFindings(family: Family, t: NftTable | null, state: DockerState |
       }
       // Rules as a multiset: each wanted rule takes one rule of the chain; what is left is extra.
       const rest = (have.rules ?? []).map((r) => ({ r, key: nftRuleKey(r), taken: false }));
+      const byKey = new Map<string, Array<(typeof rest)[number]>>();
+      for (const x of rest) byKey.set(x.key, [...(byKey.get(x.key) ?? []), x]);
       const matched: string[] = [];
       for (const r of c.rules ?? []) {
         const key = nftRuleKey(r);
-        const hit = rest.find((x) => !x.taken && x.key === key);
+        const hit = byKey.get(key)?.find((x) => !x.taken);
         if (hit) {
           hit.taken = true;
           matched.push(key);
