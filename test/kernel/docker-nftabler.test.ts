@@ -34,7 +34,7 @@ const goldens = readMobyGoldens('docker-v29.7.2-nftables.txt');
  * "cleaned": the daemon's table without networks. An internal case's name leaves out the port
  * options, which Docker ignores for it (as the state model refuses ports on an internal network).
  */
-export function stateOfCase(name: string): DockerState {
+function stateOfCase(name: string): DockerState {
   const opts = new Map(name.split(',').map((kv) => kv.split('=') as [string, string]));
   const flag = (k: string): boolean => {
     const v = opts.get(k);
