@@ -87,11 +87,11 @@ std::string rule_key(const ObjRule& r);
 // dump. Runs in the calling thread's namespace.
 OpError objects_read(bool v6, const std::string& name, ObjTable& out, bool& exists, uint32_t& generation);
 
-// Makes the kernel's table what `want` describes, in one batch carrying the generation its plan
-// was made at; re-planned when another writer got in between (ERESTART). `merge`: chains and
-// sets the description does not name are left alone; otherwise the table holds nothing else.
-// `attempts`: how many times it was planned (more than 1 when another writer got in between).
-OpError objects_commit(const ObjTable& want, bool merge, int& attempts);
+// Makes the kernel's tables what `wants` describe (one or more, of either family), in one batch
+// carrying the generation its plan was made at; re-planned when another writer got in between
+// (ERESTART). `merge`: chains and sets a description does not name are left alone; otherwise
+// each table holds nothing else. `attempts`: how many times it was planned.
+OpError objects_commit(const std::vector<ObjTable>& wants, bool merge, int& attempts);
 
 }  // namespace nft
 }  // namespace iptkit

@@ -453,7 +453,29 @@ Napi::Value NftObjectsRead(const Napi::CallbackInfo& info) {
 Napi::Value NftObjectsCommit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string netns = arg_netns(info, 0);
-  ObjTable table = table_from_js(env, info.Length() > 1 ? info[1] : env.Undefined());
+  // One table, or several committed in one batch (Docker's ip and ip6 tables together).
+  std::vector<ObjTable> tables;
+  Napi::Value given = info.Length() > 1 ? info[1] : env.Undefined();
+  if (given.IsArray()) {
+    Napi::Array arr = given.As<Napi::Array>();
+    if (arr.Length() == 0) throw Napi::TypeError::New(env, "tables: must name at least one table");
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      try {
+        tables.push_back(table_from_js(env, arr.Get(i)));
+      } catch (const Napi::Error& e) {
+        // The checks name `table.…`: say which of the tables.
+        std::string msg = e.Message();
+        throw Napi::TypeError::New(env, "tables[" + std::to_string(i) + "]" + (msg.rfind("table", 0) == 0 ? msg.substr(5) : ": " + msg));
+      }
+      for (uint32_t k = 0; k < i; k++) {
+        if (tables[k].v6 == tables[i].v6 && tables[k].name == tables[i].name) {
+          throw Napi::TypeError::New(env, "tables[" + std::to_string(i) + "].name: table " + tables[i].name + " of that family is tables[" + std::to_string(k) + "] already");
+        }
+      }
+    }
+  } else {
+    tables.push_back(table_from_js(env, given));
+  }
   std::string mode = info.Length() > 2 && info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
   if (mode != "replace" && mode != "merge") throw Napi::TypeError::New(env, "mode must be 'replace' or 'merge'");
   bool merge = mode == "merge";
@@ -462,7 +484,7 @@ Napi::Value NftObjectsCommit(const Napi::CallbackInfo& info) {
       [=](int& attempts) -> OpError {
         NetnsGuard guard(netns);
         if (guard.error()) return guard.error();
-        return nft::objects_commit(table, merge, attempts);
+        return nft::objects_commit(tables, merge, attempts);
       },
       [](Napi::Env env, int& attempts) -> Napi::Value {
         Napi::Object out = Napi::Object::New(env);

@@ -1,14 +1,15 @@
 // Layout "docker-nft" on a live host: Docker 29's `docker-bridges` tables (nftabler.ts)
 // committed through the object layer (src/nft/objects.ts). Docker considers each of these
-// tables wholly its own and writes the ip and ip6 tables in separate `nft -f` scripts; so does
-// this, one generation-checked batch per table ("replace": the table holds exactly what is
-// described; every other table, iptables' included, is left as it is). A family the state does
-// not write is left alone, as apply leaves an iptables family without rules.
+// tables wholly its own ("replace": a table holds exactly what is described; every other table,
+// iptables' included, is left as it is). Docker writes the ip and ip6 tables in separate `nft -f`
+// scripts; here both go in one generation-checked batch, so a host never holds one family's new
+// table beside the other's old one. A family the state does not write is left alone, as apply
+// leaves an iptables family without rules.
 
 import type { CommitResult } from '../netfilter.js';
 import { NetfilterError } from '../errors.js';
 import type { Family } from '../rules/model.js';
-import { commitNftTable, readNftTable, type NftChain, type NftExpr, type NftRule, type NftSet, type NftTable } from '../nft/objects.js';
+import { commitNftTables, readNftTable, type NftChain, type NftExpr, type NftRule, type NftSet, type NftTable } from '../nft/objects.js';
 import { nftablerTables, DOCKER_NFT_TABLE } from './nftabler.js';
 import { nftRuleText } from './nftabler-phrases.js';
 import { mergeRanges } from './infer.js';
@@ -85,26 +86,22 @@ export function nftTableDelta(current: NftTable | null, want: NftTable): { chang
   return { changed, added, deleted, kept };
 }
 
-/** Makes each family's `docker-bridges` table what the state says, one batch per table. */
+/** Makes each family's `docker-bridges` table what the state says, both in one batch. */
 export async function applyNftabler(state: DockerState, netns: string | undefined, only?: readonly Family[]): Promise<Partial<Record<Family, CommitResult>>> {
   const out: Partial<Record<Family, CommitResult>> = {};
   const opts = netns === undefined ? {} : { netns };
-  for (const { family, table } of nftablerTables(state)) {
-    // A port operation commits only the families its ports are of.
-    if (only !== undefined && !only.includes(family)) continue;
-    // The counts are planned from this read; the commit plans again from its own read under
-    // the generation it sends, so a writer in between changes only what is reported.
-    const delta = nftTableDelta(await readNftTable(nftFamilyOf(family), DOCKER_NFT_TABLE, opts), table);
-    const { attempts } = await commitNftTable(table, opts);
-    out[family] = {
-      backend: 'nft',
-      attempts,
-      changed: delta.changed ? [DOCKER_NFT_TABLE] : [],
-      added: delta.added,
-      deleted: delta.deleted,
-      kept: delta.kept,
-    };
-  }
+  // A port operation commits only the families its ports are of.
+  const todo = nftablerTables(state).filter(({ family }) => only === undefined || only.includes(family));
+  if (todo.length === 0) return out;
+  // The counts are planned from this read; the commit plans again from its own read under the
+  // generation it sends, so a writer in between changes only what is reported.
+  const deltas: Array<ReturnType<typeof nftTableDelta>> = [];
+  for (const { family, table } of todo) deltas.push(nftTableDelta(await readNftTable(nftFamilyOf(family), DOCKER_NFT_TABLE, opts), table));
+  const { attempts } = await commitNftTables(todo.map((t) => t.table), opts);
+  todo.forEach(({ family }, i) => {
+    const delta = deltas[i]!;
+    out[family] = { backend: 'nft', attempts, changed: delta.changed ? [DOCKER_NFT_TABLE] : [], added: delta.added, deleted: delta.deleted, kept: delta.kept };
+  });
   return out;
 }
 

@@ -99,3 +99,11 @@ export async function readNftTable(family: 'ip' | 'ip6', name: string, options: 
 export async function commitNftTable(table: NftTable, options: NftCommitOptions = {}): Promise<NftCommitResult> {
   return native.nftObjectsCommit(netnsPath(options.netns) ?? null, table, options.mode ?? 'replace');
 }
+
+/**
+ * commitNftTable of several tables (of either family) in one batch under one generation: all of
+ * them change, or none. Docker's ip and ip6 `docker-bridges` tables go together this way.
+ */
+export async function commitNftTables(tables: readonly NftTable[], options: NftCommitOptions = {}): Promise<NftCommitResult> {
+  return native.nftObjectsCommit(netnsPath(options.netns) ?? null, [...tables], options.mode ?? 'replace');
+}

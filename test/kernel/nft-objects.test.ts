@@ -6,7 +6,7 @@
 // description is a one-line TypeError naming its field; a commit racing another writer loses
 // none of the writer's changes.
 import { describe, expect, it } from 'vitest';
-import { commitNftTable, NftPriority, readNftTable, type NftRule, type NftTable } from '../../src/nft/objects.js';
+import { commitNftTable, commitNftTables, NftPriority, readNftTable, type NftRule, type NftTable } from '../../src/nft/objects.js';
 import { readMobyGoldens } from '../helpers/moby.js';
 import { isRoot, Netns, withNetns } from '../helpers/netns.js';
 import { addr, counter, ctEstablished, dnat, dport, fibDaddrLocal, ifname, jump, masq, snat, verdict, vmap } from '../../src/nft/exprs.js';
@@ -321,6 +321,27 @@ describe.skipIf(!isRoot)('native nftables objects', () => {
       await expect(commitNftTable({ ...table, chains: [{ name: 'c', rules: [{ exprs: [{ expr: 'meta', key: 'iifname', dreg: 1 }, { expr: 'lookup', sreg: 1, set: '__set1' }] }] }] }, { netns: ours.name })).rejects.toThrow(
         'table.chains[0].rules[0].exprs[1].set: names no anonymous set of this rule',
       );
+    });
+  });
+
+  it('several tables in one batch: both made, or neither; a bad one is named by its index', async () => {
+    await withNetns(async (ours) => {
+      await withNetns(async (theirs) => {
+        const v4 = dockerTable(false, [NET4]);
+        const v6 = dockerTable(true, [NET6]);
+        theirs.ok('nft', ['-f', '-'], `${v4.text}\n${v6.text}\n`);
+        const r = await commitNftTables([v4.objects, v6.objects], { netns: ours.name });
+        expect(r.attempts).toBe(1);
+        for (const fam of ['ip', 'ip6']) expect(list(ours, fam)).toBe(list(theirs, fam));
+      });
+      // The second table's jump names a chain it lacks: the kernel refuses it, and the first
+      // table's change does not happen either.
+      const before = ours.ok('nft', ['-a', 'list', 'ruleset']);
+      const broken: NftTable = { family: 'ip6', name: 'docker-bridges', chains: [{ name: 'a', rules: [rule([jump('nowhere')])] }] };
+      await expect(commitNftTables([dockerTable(false, [NET4, NET4B]).objects, broken], { netns: ours.name })).rejects.toThrow(/table ip6 docker-bridges: chain a rules\[0\]: No such file or directory/);
+      expect(ours.ok('nft', ['-a', 'list', 'ruleset'])).toBe(before);
+      await expect(commitNftTables([dockerTable(false, []).objects, { ...broken, family: 'inet' as 'ip' }], { netns: ours.name })).rejects.toThrow("tables[1].family: must be 'ip' or 'ip6'");
+      await expect(commitNftTables([dockerTable(false, []).objects, dockerTable(false, []).objects], { netns: ours.name })).rejects.toThrow('tables[1].name: table docker-bridges of that family is tables[0] already');
     });
   });
 
