@@ -1,13 +1,13 @@
 // Profiles Docker's operations on a big host with the compiled code (dist/, or $IPTKIT_DIST;
-// build it first with `npx tsc -p tsconfig.json`). Per back end, in throwaway namespaces
-// (never the root one):
+// build it first with `npm run build`: --spawn runs the bundled dist/iptkit.cjs). Per back
+// end, in throwaway namespaces (never the root one):
 //   apply   `iptkit docker apply` of a 10,000-port state onto a fresh namespace
 //   reapply the same state again (nothing changes)
 //   publish one more port, then unpublish it (alternating, on the 10,000-port host)
 //   restore `iptables-restore -n` of the same 3 rules publish adds, as a process (the yardstick
 //           publish and unpublish are to beat), then of their deletion (not timed)
 // Operations run in-process through the CLI's main() (what `iptkit docker …` runs, minus
-// node's start-up); with --spawn, as real `node dist/src/cli/main.js` processes instead.
+// node's start-up); with --spawn, as real `node dist/iptkit.cjs` processes (the bin) instead.
 // Prints median wall and CPU (user+system of this process) milliseconds per operation.
 //
 //   node bench/docker-profile.mjs [--backend legacy|nft] [--reps N] [--ports N[,N…]] [--spawn]
@@ -87,7 +87,7 @@ async function iptkit(argv) {
   let err = '';
   let code;
   if (spawnMode) {
-    const r = spawnSync(process.execPath, [join(dist, 'src/cli/main.js'), ...argv], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    const r = spawnSync(process.execPath, [join(dist, 'iptkit.cjs'), ...argv], { encoding: 'utf8', maxBuffer: 1 << 30 });
     ({ stdout: out, stderr: err } = r);
     code = r.status;
   } else {

@@ -55,8 +55,8 @@ import {
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const root = join(here, '..', '..');
 const childJs = join(here, 'child.js');
-/** The iptkit command, run with this node as `node dist/src/cli/main.js`. */
-const cliJs = join(root, 'dist', 'src', 'cli', 'main.js');
+/** The iptkit command as users run it, package.json's bin (dist/iptkit.cjs), run with this node. */
+const cliJs = join(root, (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: { iptkit: string } }).bin.iptkit);
 const NODE = process.execPath;
 
 // ---------------------------------------------------------------------------------------
@@ -168,6 +168,11 @@ process.env['XTABLES_LOCKFILE'] = join(tmp, 'xtables.lock');
 // iptkit's records (intent records, the Docker record apply writes) of the throwaway
 // namespaces go with the run, not to /run/iptkit.
 process.env['IPTKIT_INTENT_DIR'] = join(tmp, 'run');
+// Node loads every certificate of NODE_EXTRA_CA_CERTS at start (a CI or proxy setting, not a
+// user's): with the system bundle that is ~45 ms more for `node -e 0` and for iptkit alike,
+// which would flatter every start-up ratio. Measured as users run them: without it.
+const extraCaCerts = process.env['NODE_EXTRA_CA_CERTS'];
+delete process.env['NODE_EXTRA_CA_CERTS'];
 const files = new Map<string, string>();
 /** A file holding `text` (for the tools' stdin in bash scripts). */
 function fileOf(text: string): string {
@@ -875,7 +880,7 @@ async function main(): Promise<void> {
   for (const tool of ['ip', 'nsenter', 'bash', 'strace', 'nft', 'iptables-legacy-restore', 'iptables-nft-restore']) {
     if (spawnSync('which', [tool]).status !== 0) throw new Error(`${tool} is not installed (npm run setup installs it)`);
   }
-  if (!existsSync(cliJs)) throw new Error(`${cliJs} is missing (compile with npx tsc -p tsconfig.json)`);
+  if (!existsSync(cliJs)) throw new Error(`${cliJs} is missing (npm run build makes it)`);
   log(
     `${quick ? 'quick' : 'full'} run: restore N = ${cfg.restoreNs.join(', ')}; publish N = ${cfg.incNs.join(', ')}; read N = ${cfg.readNs.join(', ')}; apply N = ${cfg.applyNs.join(', ')}; child N = ${cfg.processN}; back ends ${BACKENDS.join(', ')}`,
   );
@@ -892,7 +897,8 @@ async function main(): Promise<void> {
     notes: [
       'workload: N published ports in Docker’s classic layout (3 rules each: nat DOCKER DNAT, nat POSTROUTING MASQUERADE, filter DOCKER ACCEPT) on one bridge network; restore and read: that host as one iptables-restore input (10,000 ports = 30,000 rules, nat + filter); apply and publish: DockerHost with the same ports as a Docker state',
       'in-process: tinybench (warm-up, then samples) in the bench’s node process; restore and apply: each sample into a fresh namespace (created, opened, checked and deleted untimed); publish/unpublish: the other half of the round trip untimed',
-      'commands (iptkit, the tools, node -e 0): whole-process wall time, run by one bash inside the namespace ($EPOCHREALTIME), after one untimed warm-up run; iptkit is `node dist/src/cli/main.js … --backend B`; restore samples each in a fresh namespace',
+      'commands (iptkit, the tools, node -e 0): whole-process wall time, run by one bash inside the namespace ($EPOCHREALTIME), after one untimed warm-up run; iptkit is `node dist/iptkit.cjs … --backend B` (the bundled bin); restore samples each in a fresh namespace; without NODE_EXTRA_CA_CERTS' +
+        (extraCaCerts !== undefined ? ' (set in this environment, cleared for the run: it adds ~45 ms to every node start)' : ''),
       'apply’s yardstick: the back end’s restore tool loading the same rules (Docker’s model, desiredRules, printed as restore text) into a fresh namespace; publish’s: `iptables-restore -n` of the same three rules (unpublish: their -D lines) on the same host',
       'end state: every method’s iptables-save rule lines are compared with a namespace the back end’s own restore tool loaded with the same rules before its time counts; reads and `iptkit save`/`list` are compared with iptables-save -c / iptables -L output',
       'kernel floor: strace -f -T (seccomp-bpf) of a child process doing the same operation; legacy: IPT_SO_SET_REPLACE + IPT_SO_SET_ADD_COUNTERS; nft: the batch sendto and the sends/acks after it; read: getsockopt (legacy) or all netlink send/recv (nft)',

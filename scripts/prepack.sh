@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# npm pack/publish: the TypeScript (dist/) and the addon built here (with -Werror), the addon
-# copied to prebuilds/<platform>-<arch>/ so that installs on such a machine need no compiler;
+# npm pack/publish: the TypeScript (dist/), the command bundled (dist/iptkit.cjs, the bin) and
+# the addon built here (with -Werror), the addon copied to prebuilds/<platform>-<arch>/ so
+# that installs on such a machine need no compiler;
 # on an x64 host also prebuilds/linux-arm64/, cross-built when Debian's aarch64 toolchain and
 # the arm64 dev packages are installed (README, "The package"), else skipped with the reason.
 # `--arm64-only` runs the cross build alone (test/package/arm64.test.ts).

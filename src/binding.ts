@@ -4,15 +4,15 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { NativeBinding } from './native-binding.js';
 import { AddonLoadError, NetfilterError, ParseError } from './errors.js';
 
 export type { NativeBinding, NativeFamily, NativeNftRead, NativeTableRead, NativeOption, NativeRule, NativeRestoreTable, NativeListOptions } from './native-binding.js';
 
 export function packageRoot(): string {
-  // src/binding.ts (tsx/vitest) or dist/src/binding.js (built): walk up to package.json.
-  let dir = dirname(fileURLToPath(import.meta.url));
+  // src/binding.ts (vitest), dist/src/binding.js (the library) or dist/iptkit.cjs (the command,
+  // bundled by scripts/bundle.sh with import.meta.dirname as __dirname): walk up to package.json.
+  let dir = import.meta.dirname;
   while (!existsSync(join(dir, 'package.json'))) {
     const parent = dirname(dir);
     if (parent === dir) throw new Error('iptkit: cannot find the package root');
@@ -54,7 +54,7 @@ function load(): NativeBinding {
             '  2. Or build it alone: `npx cmake-js compile --out build`.',
     );
   }
-  const require = createRequire(import.meta.url);
+  const require = createRequire(import.meta.filename);
   try {
     cached = require(path) as NativeBinding;
   } catch (e) {
@@ -106,7 +106,7 @@ interface NativeErrorShape {
 }
 
 /** Re-throws a native rejection as NetfilterError, with the stack of the JS caller. */
-function wrap<T>(promise: Promise<T>, backend: 'legacy' | 'nft' | undefined, callerStack: string | undefined): Promise<T> {
+function wrap<T>(promise: Promise<T>, backend: 'legacy' | 'nft' | undefined, caller: CallSite): Promise<T> {
   return promise.catch((e: unknown) => {
     const n = (e ?? {}) as NativeErrorShape;
     if (typeof n.code !== 'string') throw e;
@@ -120,24 +120,36 @@ function wrap<T>(promise: Promise<T>, backend: 'legacy' | 'nft' | undefined, cal
       ...(n.chain !== undefined ? { chain: n.chain } : {}),
       ...(backend !== undefined ? { backend } : {}),
     });
+    const callerStack = caller.stack;
     if (callerStack) err.stack = `${err.name}: ${err.message}\n${callerStack.split('\n').slice(1).join('\n')}`;
     throw err;
   });
 }
 
-function stack(): string | undefined {
-  return new Error().stack;
+/** Where a native call was made. The frames are captured now, but formatted as text only
+ * when the call fails: formatting every call's stack was a tenth of a publish's JavaScript,
+ * and the first formatting in a process costs milliseconds of a command's start. */
+interface CallSite {
+  stack?: string;
+}
+
+function stack(): CallSite {
+  const site: CallSite = {};
+  Error.captureStackTrace(site, stack);
+  return site;
 }
 
 /** The native calls, each wrapped so that a rejection is a NetfilterError. */
 export const native = {
   legacyTableNames: (...a: Parameters<NativeBinding['legacyTableNames']>) => wrap(load().legacyTableNames(...a), 'legacy', stack()),
+  legacyHoldsRules: (...a: Parameters<NativeBinding['legacyHoldsRules']>) => wrap(load().legacyHoldsRules(...a), 'legacy', stack()),
   legacyRead: (...a: Parameters<NativeBinding['legacyRead']>) => wrap(load().legacyRead(...a), 'legacy', stack()),
   legacyCommit: (...a: Parameters<NativeBinding['legacyCommit']>) => wrap(load().legacyCommit(...a), 'legacy', stack()),
   legacyRecover: (...a: Parameters<NativeBinding['legacyRecover']>) => wrap(load().legacyRecover(...a), 'legacy', stack()),
   lockAcquire: (...a: Parameters<NativeBinding['lockAcquire']>) => wrap(load().lockAcquire(...a), undefined, stack()),
   lockRelease: (fd: number): void => load().lockRelease(fd),
   nftRead: (...a: Parameters<NativeBinding['nftRead']>) => wrap(load().nftRead(...a), 'nft', stack()),
+  nftHoldsRules: (...a: Parameters<NativeBinding['nftHoldsRules']>) => wrap(load().nftHoldsRules(...a), 'nft', stack()),
   nftCommit: (...a: Parameters<NativeBinding['nftCommit']>) => wrap(load().nftCommit(...a), 'nft', stack()),
   nftObjectsRead: (...a: Parameters<NativeBinding['nftObjectsRead']>) => wrap(load().nftObjectsRead(...a), 'nft', stack()),
   nftObjectsCommit: (...a: Parameters<NativeBinding['nftObjectsCommit']>) => wrap(load().nftObjectsCommit(...a), 'nft', stack()),

@@ -91,7 +91,7 @@ export interface NativeBinding {
    * resolves with parseError (nothing committed); kernel errors reject, op 'conflict' when
    * other writers kept changing the ruleset for maxRetries tries.
    */
-  restore(backend: 'legacy' | 'nft', family: NativeFamily, netns: string | null, text: string, options: NativeRestoreOptions): Promise<NativeRestoreResult>;
+  restore(backend: 'legacy' | 'nft', family: NativeFamily, netns: string | null, text: string | Uint8Array, options: NativeRestoreOptions): Promise<NativeRestoreResult>;
 
   /**
    * Tables (every one there is when `tables` is null) read and printed as iptables-save prints
@@ -102,6 +102,12 @@ export interface NativeBinding {
 
   /** Names of the x_tables tables the kernel has loaded in that netns (ip_tables_names). */
   legacyTableNames(family: NativeFamily, netns: string | null): Promise<string[]>;
+  /**
+   * Whether a table the kernel already has holds a rule, a user-defined chain or a policy other
+   * than ACCEPT (`--backend auto`): its entry count, and for a table of built-in chains alone
+   * their policies; no rule is printed and no table created.
+   */
+  legacyHoldsRules(family: NativeFamily, netns: string | null): Promise<boolean>;
   /** Reads one x_tables table with libiptc. */
   legacyRead(family: NativeFamily, netns: string | null, table: string): Promise<NativeTableRead>;
   /**
@@ -121,6 +127,11 @@ export interface NativeBinding {
   lockAcquire(path: string, timeoutMs: number, intervalMs: number): Promise<number>;
   lockRelease(fd: number): void;
 
+  /**
+   * The same for the iptables-nft tables of one family: stops at the first rule, user-defined
+   * chain or non-ACCEPT policy it finds, and decodes no rule.
+   */
+  nftHoldsRules(family: NativeFamily, netns: string | null): Promise<boolean>;
   /** Reads the iptables-nft tables of one family (ip / ip6) over netlink. */
   nftRead(family: NativeFamily, netns: string | null, tables: string[] | null): Promise<NativeNftRead>;
   /**

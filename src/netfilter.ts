@@ -298,10 +298,13 @@ export class Netfilter {
    * in one commit. The whole input is parsed first: a bad line throws ParseError (naming the
    * line and token) and nothing reaches the kernel. Unchanged rules keep their counters.
    * Everything — parse, read, plan, commit, and a fresh read and plan when another writer got
-   * in between — runs natively off the event loop; no rule is parsed twice.
+   * in between — runs natively off the event loop; no rule is parsed twice. `text` may be
+   * the input's bytes (a Buffer read from a file), which the addon takes as they are.
    */
-  async restore(text: string, options: RestoreOptions = {}): Promise<CommitResult | undefined> {
-    if (typeof text !== 'string') throw new TypeError(`text: expected iptables-restore input as a string, got ${typeof text}`);
+  async restore(text: string | Uint8Array, options: RestoreOptions = {}): Promise<CommitResult | undefined> {
+    if (typeof text !== 'string' && !(text instanceof Uint8Array)) {
+      throw new TypeError(`text: expected iptables-restore input as a string or its bytes (a Uint8Array), got ${typeof text}`);
+    }
     if (options.table !== undefined) checkTables([options.table]);
     let r;
     try {

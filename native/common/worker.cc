@@ -9,6 +9,20 @@ std::string arg_string(const Napi::CallbackInfo& info, size_t i, const char* nam
   return info[i].As<Napi::String>().Utf8Value();
 }
 
+std::string arg_text(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info.Length() > i && info[i].IsTypedArray()) {
+    Napi::TypedArray a = info[i].As<Napi::TypedArray>();
+    if (a.TypedArrayType() == napi_uint8_array) {
+      Napi::Uint8Array bytes = a.As<Napi::Uint8Array>();
+      return std::string(reinterpret_cast<const char*>(bytes.Data()), bytes.ByteLength());
+    }
+  }
+  if (info.Length() <= i || !info[i].IsString()) {
+    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a string or a Uint8Array");
+  }
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
 std::string arg_netns(const Napi::CallbackInfo& info, size_t i) {
   if (info.Length() <= i || info[i].IsNull() || info[i].IsUndefined()) return {};
   return arg_string(info, i, "netns");

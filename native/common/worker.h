@@ -57,6 +57,9 @@ class PromiseWorker : public Napi::AsyncWorker {
 
 // Argument helpers: a JS TypeError names the argument (JS validates first; these are a net).
 std::string arg_string(const Napi::CallbackInfo& info, size_t i, const char* name);
+// Text given as a string or as its bytes (a Uint8Array, e.g. a Buffer read from a file: no
+// UTF-8 decoding in JavaScript and encoding again here).
+std::string arg_text(const Napi::CallbackInfo& info, size_t i, const char* name);
 std::string arg_netns(const Napi::CallbackInfo& info, size_t i);  // null/undefined → ""
 bool arg_family_v6(const Napi::CallbackInfo& info, size_t i);     // 'ipv4' | 'ipv6'
 bool arg_backend_nft(const Napi::CallbackInfo& info, size_t i);   // 'legacy' | 'nft' → nft?

@@ -28,6 +28,10 @@ OpError commit_v4(std::vector<commit::TablePlan>& plans);
 OpError read_v6(const std::string& table, std::string& wire, std::vector<uint64_t>& counters);
 OpError commit_v6(std::vector<commit::TablePlan>& plans);
 
+// Whether the table holds a rule, a user-defined chain or a policy other than ACCEPT.
+OpError holds_rules_v4(const std::string& table, bool& holds);
+OpError holds_rules_v6(const std::string& table, bool& holds);
+
 // An unfinished multi-table commit found and dealt with (common/intent.h). Per table of the
 // record: state old / new / changed (by another writer since) / missing, and what was done.
 struct RecoveredTable {

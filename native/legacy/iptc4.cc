@@ -17,6 +17,10 @@ struct Ipv4 {
   static constexpr uint8_t kGotoFlag = IPT_F_GOTO;
   static constexpr uint8_t kFragFlag = IPT_F_FRAG;
   static constexpr uint8_t kProtoFlag = 0;
+  using GetInfo = ipt_getinfo;
+  static constexpr int kSocketFamily = AF_INET;
+  static constexpr int kSockLevel = IPPROTO_IP;
+  static constexpr int kGetInfo = IPT_SO_GET_INFO;
 
   static ipt_ip& ip(Entry& e) { return e.ip; }
   static const ipt_ip& ip(const Entry& e) { return e.ip; }
@@ -53,6 +57,7 @@ OpError read_v4(const std::string& table, std::string& wire, std::vector<uint64_
   return read_table<Ipv4>(table, wire, counters);
 }
 OpError commit_v4(std::vector<commit::TablePlan>& plans) { return commit_tables<Ipv4>(plans); }
+OpError holds_rules_v4(const std::string& table, bool& holds) { return holds_rules<Ipv4>(table, holds); }
 OpError recover_v4(const std::string& path, const std::string& body, bool keep_if_left, Recovery& out) {
   return recover_record<Ipv4>(path, body, keep_if_left, out);
 }

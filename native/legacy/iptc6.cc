@@ -20,6 +20,10 @@ struct Ipv6 {
   static constexpr uint8_t kGotoFlag = IP6T_F_GOTO;
   static constexpr uint8_t kFragFlag = 0;
   static constexpr uint8_t kProtoFlag = IP6T_F_PROTO;
+  using GetInfo = ip6t_getinfo;
+  static constexpr int kSocketFamily = AF_INET6;
+  static constexpr int kSockLevel = IPPROTO_IPV6;
+  static constexpr int kGetInfo = IP6T_SO_GET_INFO;
 
   static ip6t_ip6& ip(Entry& e) { return e.ipv6; }
   static const ip6t_ip6& ip(const Entry& e) { return e.ipv6; }
@@ -56,6 +60,7 @@ OpError read_v6(const std::string& table, std::string& wire, std::vector<uint64_
   return read_table<Ipv6>(table, wire, counters);
 }
 OpError commit_v6(std::vector<commit::TablePlan>& plans) { return commit_tables<Ipv6>(plans); }
+OpError holds_rules_v6(const std::string& table, bool& holds) { return holds_rules<Ipv6>(table, holds); }
 OpError recover_v6(const std::string& path, const std::string& body, bool keep_if_left, Recovery& out) {
   return recover_record<Ipv6>(path, body, keep_if_left, out);
 }

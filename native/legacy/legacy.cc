@@ -156,6 +156,28 @@ Napi::Value LegacyTableNames(const Napi::CallbackInfo& info) {
       });
 }
 
+// `--backend auto`: whether any table the kernel already has holds something. Tables are not
+// created by asking (init of a table the kernel lacks would load it), and no rule is printed.
+Napi::Value LegacyHoldsRules(const Napi::CallbackInfo& info) {
+  bool v6 = arg_family_v6(info, 0);
+  std::string netns = arg_netns(info, 1);
+  return PromiseWorker<bool>::Run(
+      info.Env(),
+      [v6, netns](bool& holds) -> OpError {
+        std::lock_guard<std::mutex> lock(legacy::iptc_mutex());
+        NetnsGuard ns(netns);
+        if (ns.error()) return ns.error();
+        std::vector<std::string> names;
+        if (OpError err = legacy::table_names(v6, names)) return err;
+        for (const auto& t : names) {
+          if (OpError err = v6 ? legacy::holds_rules_v6(t, holds) : legacy::holds_rules_v4(t, holds)) return err;
+          if (holds) break;
+        }
+        return {};
+      },
+      [](Napi::Env env, bool& holds) -> Napi::Value { return Napi::Boolean::New(env, holds); });
+}
+
 Napi::Value LegacyRead(const Napi::CallbackInfo& info) {
   bool v6 = arg_family_v6(info, 0);
   std::string netns = arg_netns(info, 1);

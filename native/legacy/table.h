@@ -8,7 +8,11 @@
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/x_tables.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -150,6 +154,45 @@ uint64_t count_rules(const char* chain, xtc_handle* h) {
 }
 
 // ---- read ----
+
+// Whether a table holds anything (`--backend auto`): a rule, a user-defined chain or a policy
+// other than ACCEPT. The kernel's entry count (one getsockopt, no entries copied) answers for
+// any table but one of built-in chains alone (an entry per chain, and the closing ERROR
+// entry), whose few entries libiptc then reads for the policies.
+template <class T>
+OpError holds_rules(const std::string& table, bool& holds) {
+  holds = false;
+  int fd = socket(T::kSocketFamily, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+  if (fd < 0) {
+    int err = errno;
+    return make_error(err, "read", "cannot open a socket for " + what_table<T>(table) + ": " + strerror(err), table);
+  }
+  typename T::GetInfo info{};
+  std::strncpy(info.name, table.c_str(), sizeof info.name - 1);
+  socklen_t len = sizeof info;
+  int rc = getsockopt(fd, T::kSockLevel, T::kGetInfo, &info, &len);
+  int err = errno;
+  close(fd);
+  if (rc < 0) {
+    if (err == ENOENT) return {};  // gone since it was listed
+    return make_error(err, "read", "cannot open " + what_table<T>(table) + ": " + strerror(err), table);
+  }
+  if (info.num_entries > static_cast<unsigned>(__builtin_popcount(info.valid_hooks)) + 1) {
+    holds = true;
+    return {};
+  }
+  Handle<T> h(T::init(table.c_str()));
+  if (!h) return init_error<T>("read", table);
+  for (const char* c = T::first_chain(h.get()); c; c = T::next_chain(h.get())) {
+    xt_counters n{};
+    const char* policy = T::builtin(c, h.get()) ? T::get_policy(c, &n, h.get()) : nullptr;
+    if (!policy || std::strcmp(policy, "ACCEPT") != 0 || T::first_rule(c, h.get())) {
+      holds = true;
+      return {};
+    }
+  }
+  return {};
+}
 
 // The read wire of docs/wire.md: every record after the table line is written as '\n' and
 // its text, so that the space save_rule puts before a rule's first option becomes the
@@ -619,12 +662,29 @@ OpError commit_tables(std::vector<commit::TablePlan>& plans) {
   const bool recorded = n >= 2;
   std::vector<RecordTable> record(recorded ? n : 0);
   std::unordered_set<std::string> seen;
+  // The tables are replaced in an order of our choosing (the kernel takes each whole, and no
+  // table refers to another): the biggest last, because the record holds a copy and the new
+  // identity of every table but the last, which a publish on a big host spent most of its
+  // record's cost on.
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; i++) order[i] = i;
+  auto size_of = [&](size_t i) {
+    size_t rules = 0;
+    for (const auto& c : plans[i].chains) rules += c.items.size() + c.lines.size();
+    return rules;
+  };
+  if (n >= 2) {
+    size_t biggest = 0;
+    for (size_t i = 1; i < n; i++) biggest = size_of(i) > size_of(biggest) ? i : biggest;
+    std::rotate(order.begin() + static_cast<std::ptrdiff_t>(biggest), order.begin() + static_cast<std::ptrdiff_t>(biggest) + 1, order.end());
+  }
   for (size_t i = 0; i < n; i++) {
-    if (!seen.insert(plans[i].name).second) {
-      return make_error(EINVAL, "commit", "commit lists " + what_table<T>(plans[i].name) + " twice", plans[i].name);
+    commit::TablePlan& plan = plans[order[i]];
+    if (!seen.insert(plan.name).second) {
+      return make_error(EINVAL, "commit", "commit lists " + what_table<T>(plan.name) + " twice", plan.name);
     }
-    if (OpError err = build_want<T>(plans[i], want[i])) return err;
-    release_parsed(plans[i]);
+    if (OpError err = build_want<T>(plan, want[i])) return err;
+    release_parsed(plan);
   }
 
   std::vector<Handle<T>> handles(n);
@@ -717,7 +777,8 @@ OpError commit_tables(std::vector<commit::TablePlan>& plans) {
       if (e != EAGAIN) break;
     }
     // The kernel takes or refuses a table whole: name the COMMIT line, as iptables-restore does.
-    if (err && plans[i].commit_line) err.message = "line " + std::to_string(plans[i].commit_line) + ": " + err.message;
+    const size_t commit_line = plans[order[i]].commit_line;
+    if (err && commit_line) err.message = "line " + std::to_string(commit_line) + ": " + err.message;
     if (err) {
       bool back = true;
       if (i > 0) {

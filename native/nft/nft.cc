@@ -13,6 +13,20 @@
 
 namespace iptkit {
 
+// `--backend auto`: whether the family's iptables tables hold anything (read.h holds_rules).
+Napi::Value NftHoldsRules(const Napi::CallbackInfo& info) {
+  bool v6 = arg_family_v6(info, 0);
+  std::string netns = arg_netns(info, 1);
+  return PromiseWorker<bool>::Run(
+      info.Env(),
+      [=](bool& holds) -> OpError {
+        NetnsGuard guard(netns);
+        if (guard.error()) return guard.error();
+        return nft::holds_rules(v6, holds);
+      },
+      [](Napi::Env env, bool& holds) -> Napi::Value { return Napi::Boolean::New(env, holds); });
+}
+
 Napi::Value NftRead(const Napi::CallbackInfo& info) {
   bool v6 = arg_family_v6(info, 0);
   std::string netns = arg_netns(info, 1);

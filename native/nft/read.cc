@@ -294,5 +294,60 @@ OpError read_tables(bool v6, const std::vector<std::string>* only, ReadResult& o
   return make_error(EAGAIN, "read", "the ruleset kept changing while it was read (" + std::to_string(kReadAttempts) + " attempts)");
 }
 
+OpError holds_rules(bool v6, bool& holds) {
+  holds = false;
+  const uint16_t family = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+  NlSocket sock;
+  if (int err = sock.open()) return make_error(err, "read", std::string("cannot open a netfilter netlink socket: ") + strerror(err));
+  std::vector<std::string> tables;
+  int err = sock.dump(NFT_MSG_GETTABLE, family, nullptr, [&](const nlmsghdr* nlh) -> int {
+    TablePtr t(nftnl_table_alloc());
+    if (!t) return ENOMEM;
+    if (nftnl_table_nlmsg_parse(nlh, t.get()) < 0) return EPROTO;
+    const char* name = nftnl_table_get_str(t.get(), NFTNL_TABLE_NAME);
+    if (name && find_builtin_table(name)) tables.emplace_back(name);
+    return 0;
+  });
+  if (err) return make_error(err, "read", std::string("dump tables: ") + strerror(err));
+  if (tables.empty()) return {};
+  std::vector<std::pair<std::string, std::string>> chains;  // table, chain
+  err = sock.dump(NFT_MSG_GETCHAIN, family, nullptr, [&](const nlmsghdr* nlh) -> int {
+    ChainPtr c(nftnl_chain_alloc());
+    if (!c) return ENOMEM;
+    if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0) return EPROTO;
+    const char* table = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE);
+    const char* name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
+    if (!table || !name || std::find(tables.begin(), tables.end(), table) == tables.end()) return 0;
+    if (!nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM)) holds = true;  // a user-defined chain
+    if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_POLICY) && nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY) != NF_ACCEPT) {
+      holds = true;
+    }
+    chains.emplace_back(table, name);
+    return 0;
+  });
+  if (err) return make_error(err, "read", std::string("dump chains: ") + strerror(err));
+  if (holds) return {};
+  // Only built-in chains with an ACCEPT policy: does any hold a rule? The first message of a
+  // chain's rule dump answers; its socket is then dropped undrained, so the kernel stops there.
+  for (const auto& [table, chain] : chains) {
+    NlSocket rules;
+    if (int e = rules.open()) return make_error(e, "read", std::string("cannot open a netfilter netlink socket: ") + strerror(e));
+    err = rules.dump(
+        NFT_MSG_GETRULE, family,
+        [&](nlmsghdr* nlh) {
+          mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, table.c_str());
+          mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, chain.c_str());
+        },
+        [&](const nlmsghdr*) -> int { return ECANCELED; }, false);
+    if (err == ECANCELED) {
+      holds = true;
+      return {};
+    }
+    if (err == ENOENT) continue;  // the chain went away since the chain dump
+    if (err) return make_error(err, "read", "dump rules of table " + table + ": " + strerror(err));
+  }
+  return {};
+}
+
 }  // namespace nft
 }  // namespace iptkit

@@ -27,5 +27,10 @@ struct ReadResult {
 // `only` null: every iptables-nft table that exists. Runs in the calling thread's namespace.
 OpError read_tables(bool v6, const std::vector<std::string>* only, ReadResult& out);
 
+// Whether the family's iptables tables hold anything: a rule, a user-defined chain or a base
+// chain whose policy is not ACCEPT (what `--backend auto` asks). Stops at the first it finds:
+// no rule is decoded, and a rule dump ends after its first message.
+OpError holds_rules(bool v6, bool& holds);
+
 }  // namespace nft
 }  // namespace iptkit

@@ -97,7 +97,7 @@ int NlSocket::set_sndbuf(size_t bytes) {
 }
 
 int NlSocket::dump(uint16_t type, uint16_t family, const std::function<void(nlmsghdr*)>& build,
-                   const std::function<int(const nlmsghdr*)>& on_msg) {
+                   const std::function<int(const nlmsghdr*)>& on_msg, bool drain_rest) {
   char req[MNL_SOCKET_BUFFER_SIZE];
   uint32_t seq = next_seq();
   nlmsghdr* nlh = nftnl_nlmsg_build_hdr(req, type, family, NLM_F_DUMP, seq);
@@ -113,7 +113,7 @@ int NlSocket::dump(uint16_t type, uint16_t family, const std::function<void(nlms
       int err = ctx.err ? ctx.err : (errno ? errno : EIO);
       // The caller may go on using this socket (a read retries an interrupted dump): the rest
       // of this dump must not be left queued, or the next request reads it as its answer.
-      if (!dump_ended(seq, rx_.get(), static_cast<size_t>(n))) drain(seq);
+      if (drain_rest && !dump_ended(seq, rx_.get(), static_cast<size_t>(n))) drain(seq);
       return err;
     }
   }

@@ -40,9 +40,11 @@ class NlSocket {
 
   // Sends a dump request of `type` for `family`; `build` may add attributes (a table filter).
   // Calls `on_msg` for each reply; a non-zero return from it stops the dump with that errno.
-  // Returns 0, or an errno (EINTR when the kernel flagged the dump inconsistent).
+  // Returns 0, or an errno (EINTR when the kernel flagged the dump inconsistent). A stopped
+  // dump's rest is read and dropped, so that the socket can be used again, unless `drain` is
+  // false: then the kernel never makes the rest, and the socket must not be used again.
   int dump(uint16_t type, uint16_t family, const std::function<void(nlmsghdr*)>& build,
-           const std::function<int(const nlmsghdr*)>& on_msg);
+           const std::function<int(const nlmsghdr*)>& on_msg, bool drain = true);
 
   // The cookie of the network namespace the socket lives in (never reused by the kernel), or 0
   // when the kernel cannot tell (before Linux 5.14).

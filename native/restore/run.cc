@@ -237,7 +237,7 @@ Napi::Value Restore(const Napi::CallbackInfo& info) {
   req.nft = arg_backend_nft(info, 0);
   req.v6 = arg_family_v6(info, 1);
   req.netns = arg_netns(info, 2);
-  req.text = arg_string(info, 3, "text");
+  req.text = arg_text(info, 3, "text");
   if (info.Length() <= 4 || !info[4].IsObject()) throw Napi::TypeError::New(env, "options must be an object");
   Napi::Object o = info[4].As<Napi::Object>();
   req.noflush = bool_field(o, "noflush");

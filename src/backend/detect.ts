@@ -2,7 +2,7 @@
 // iptables-nft, the default on current distributions, would use).
 
 import { NetfilterError } from '../errors.js';
-import type { Table } from '../rules/model.js';
+import { native } from '../binding.js';
 import type { Backend, BackendKind, BackendOptions } from './backend.js';
 import { LegacyBackend } from './legacy.js';
 import { NftBackend } from './nft.js';
@@ -11,25 +11,17 @@ export function createBackend(kind: BackendKind, opts: BackendOptions): Backend 
   return kind === 'legacy' ? new LegacyBackend(opts) : new NftBackend(opts);
 }
 
-/** Rules, user chains and non-default policies: what makes a table "hold rules". */
-function weight(tables: readonly Table[]): number {
-  let n = 0;
-  for (const t of tables) {
-    for (const c of t.chains) {
-      n += c.rules.length;
-      if (c.policy === undefined || c.policy !== 'ACCEPT') n += 1;
-    }
-  }
-  return n;
-}
-
+/**
+ * The back end that holds something — a rule, a user-defined chain or a policy other than
+ * ACCEPT — asked natively without reading the tables (a read of a busy host is most of the
+ * time of a command: the entry count of each x_tables table, and nf_tables dumps that stop at
+ * the first rule). Legacy tables the kernel does not have are not created by asking.
+ */
 export async function detectBackend(opts: BackendOptions): Promise<BackendKind> {
-  const legacy = new LegacyBackend(opts);
-  const nft = new NftBackend(opts);
-  let nftWeight = 0;
+  const netns = opts.netns ?? null;
   let nftAvailable = true;
   try {
-    nftWeight = weight((await nft.read(null)).tables);
+    if (await native.nftHoldsRules(opts.family, netns)) return 'nft';
   } catch (e) {
     // An addon built without the nf_tables back end, or a kernel without nf_tables.
     if (e instanceof NetfilterError && (e.code === 'ENOSYS' || e.code === 'EPROTONOSUPPORT' || e.code === 'EAFNOSUPPORT')) {
@@ -38,10 +30,6 @@ export async function detectBackend(opts: BackendOptions): Promise<BackendKind> 
       throw e;
     }
   }
-  if (nftWeight > 0) return 'nft';
-  // Only tables the kernel already has: reading others would create them.
-  const names = await legacy.tableNames();
-  const legacyWeight = names.length ? weight((await legacy.read(names)).tables) : 0;
-  if (legacyWeight > 0 || !nftAvailable) return 'legacy';
+  if ((await native.legacyHoldsRules(opts.family, netns)) || !nftAvailable) return 'legacy';
   return 'nft';
 }

@@ -6,7 +6,8 @@ import { native } from '../binding.js';
 import { NetfilterError } from '../errors.js';
 import type { TablePlan } from '../plan/plan.js';
 import type { Table } from '../rules/model.js';
-import { decodeTable, encodeCommit } from '../rules/wire.js';
+import { decodeTable, encodeCommitSteps } from '../rules/wire.js';
+import { runStepsYielding } from '../turn.js';
 import { heldOf, holdLists, type Backend, type BackendOptions, type CommitOutcomes, type GuardedOps, type Hold, type Snapshot } from './backend.js';
 
 const LOCK_POLL_MS = 10;
@@ -61,7 +62,8 @@ export class LegacyBackend implements Backend {
   private async commit(snapshot: Snapshot, plans: readonly TablePlan[]): Promise<CommitOutcomes> {
     const changed = plans.filter((p) => !p.unchanged);
     if (changed.length === 0) return new Map();
-    const wires = changed.map((p) => encodeCommit(p.table, this.family, p.chains));
+    const wires: string[] = [];
+    for (const p of changed) wires.push(await runStepsYielding(encodeCommitSteps(p.table, this.family, p.chains)));
     const r = await native.legacyCommit(this.family, this.netns, wires, snapshot.held?.ref ?? null);
     return new Map(changed.map((p, i) => [p.table, r[i]!]));
   }

@@ -7,7 +7,8 @@ import type { NativeHeldRead } from '../native-binding.js';
 import { NetfilterError } from '../errors.js';
 import type { CommitChain, TablePlan } from '../plan/plan.js';
 import { BUILTIN_CHAINS, type Table, type TableName } from '../rules/model.js';
-import { decodeTable, encodeCommit } from '../rules/wire.js';
+import { decodeTable, encodeCommitSteps } from '../rules/wire.js';
+import { runStepsYielding } from '../turn.js';
 import { heldOf, holdLists, type Backend, type BackendOptions, type CommitOutcomes, type GuardedOps, type Hold, type Snapshot } from './backend.js';
 
 // The order iptables-nft-save prints tables in, whatever order they were created in.
@@ -84,7 +85,8 @@ export class NftBackend implements Backend {
   private async commit(snapshot: Snapshot, plans: readonly TablePlan[]): Promise<CommitOutcomes> {
     const changed = plans.filter((p) => !p.unchanged);
     if (changed.length === 0) return new Map();
-    const wires = changed.map((p) => {
+    const wires: string[] = [];
+    for (const p of changed) {
       const table = snapshot.tables.find((t) => t.name === p.table);
       const perChain = snapshot.handles?.get(p.table) ?? [];
       const handleOf = new Map<string, Float64Array>();
@@ -108,8 +110,8 @@ export class NftBackend implements Backend {
           }),
         };
       });
-      return encodeCommit(p.table, this.family, chains, true);
-    });
+      wires.push(await runStepsYielding(encodeCommitSteps(p.table, this.family, chains, true)));
+    }
     const r = await native.nftCommit(this.family, this.netns, snapshot.generation ?? 0, wires, snapshot.held?.ref ?? null);
     return new Map(changed.map((p, i) => [p.table, r[i]!]));
   }

@@ -54,8 +54,11 @@ export async function runTransaction(
         const held = snapshot.held?.chains ?? NOTHING_HELD;
         const intents = await intend(snapshot.tables, held);
         await nextTurn();
-        const plans = intents.map((i) => planTable(snapshot.tables.find((t) => t.name === i.table), i, held.get(i.table)));
-        await nextTurn(); // the commit encodes them
+        const plans: TablePlan[] = [];
+        for (const i of intents) {
+          plans.push(planTable(snapshot.tables.find((t) => t.name === i.table), i, held.get(i.table)));
+          await nextTurn(); // a table's plan at a time; the commit then encodes them
+        }
         const outcomes = await g.commit(snapshot, plans);
         return { plans, attempts: attempt, snapshot, outcomes };
       });

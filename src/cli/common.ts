@@ -40,10 +40,13 @@ export async function openFrom(p: Parsed, defaultFamily?: Family): Promise<Netfi
 }
 
 /** The named file, or standard input for none or '-'; a file that cannot be read is an InputError. */
-export function readInput(path: string | undefined): string {
+export function readInput(path: string | undefined): string;
+export function readInput(path: string | undefined, as: 'bytes'): Buffer;
+export function readInput(path: string | undefined, as?: 'bytes'): string | Buffer {
   const stdin = path === undefined || path === '-';
   try {
-    return readFileSync(stdin ? 0 : path, 'utf8');
+    // Bytes for what goes to the addon as it is (restore): no UTF-8 decoding and encoding.
+    return as === 'bytes' ? readFileSync(stdin ? 0 : path) : readFileSync(stdin ? 0 : path, 'utf8');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (typeof err.code !== 'string') throw e;

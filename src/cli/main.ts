@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // The `iptkit` command. Exit codes: 0 success; 1 a kernel, parse, state or input error (one
 // line naming the line, token, field or file; nothing was committed); 2 a usage error (one
 // line, and the help to read); 3 diff, restore --test and docker apply --test: something would
@@ -113,28 +112,4 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     }
     throw e;
   }
-}
-
-/** Exits quietly when the reader of stdout (or stderr) went away, as iptables-save does. */
-function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
-  stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(141);
-    throw e;
-  });
-}
-
-// Run when executed, not when imported by tests.
-const invoked = process.argv[1] ?? '';
-if (invoked.endsWith('/cli/main.js') || invoked.endsWith('/cli/main.ts') || invoked.endsWith('/iptkit')) {
-  quietOnClosedPipe(process.stdout);
-  quietOnClosedPipe(process.stderr);
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`iptkit: internal error (a bug in iptkit; please report it): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 70;
-    },
-  );
 }

@@ -180,7 +180,7 @@ export async function restoreCommand(argv: readonly string[], io: Io): Promise<n
   if (flagBool(p, 'json')) throw new UsageError('--json goes with --test (restore itself prints nothing)', RESTORE.name);
   const family = familyOf(p);
   commonOpenOptions(p); // checked before standard input is read
-  const text = readInput(p.positional[0]);
+  const text = readInput(p.positional[0], 'bytes');
   const nf = await openFrom(p, family);
   const result = await nf.restore(text, restoreOptions(p));
   if (result && flagBool(p, 'verbose')) {

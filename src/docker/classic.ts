@@ -22,6 +22,7 @@
 // subnet and of hairpin's LOCAL sources into `-j SNAT --to-source ADDRESS`.
 
 import type { Family } from '../rules/model.js';
+import { mapSteps, type Steps } from '../turn.js';
 import type { DockerNetwork, DockerState } from './state.js';
 import { gatewayModeOf, subnetFor } from './state.js';
 import {
@@ -51,7 +52,7 @@ export function internalDropRules(family: Family, bridge: string, subnet: string
     : [`! -s ${subnet} ! -i ${bridge} -o ${bridge} -j DROP`, `! -d ${subnet} -i ${bridge} ! -o ${bridge} -j DROP`];
 }
 
-export function classicRules(state: DockerState, family: Family): DockerFamilyRuleset {
+export function* classicRules(state: DockerState, family: Family): Steps<DockerFamilyRuleset> {
   const nets = state.networks.filter((n) => subnetFor(n, family) !== undefined);
   // The networks in this family's isolation chains: with ip6tables on, every non-internal
   // network is in the IPv6 ones.
@@ -66,20 +67,21 @@ export function classicRules(state: DockerState, family: Family): DockerFamilyRu
   // A routed family (gateway_mode_ipv4/6, Docker 27) has no NAT: neither the subnet's
   // MASQUERADE nor the skip-DNAT RETURN (v27.5.1 setupIPTablesInternal: `nat && masquerade`).
   const nat = (n: DockerNetwork): boolean => n.masquerade && gatewayModeOf(n, family) !== 'routed';
+  const dnats = yield* mapSteps(bindings, (b) => dnatRule(b, bridgeOf.get(b.network)!, !hairpin, false));
   const natDocker = [
     // Without hairpin mode, packets from a bridge skip DNAT so docker-proxy handles them.
     ...(hairpin ? [] : external.filter(nat).map((n) => `-i ${n.bridge} -j RETURN`)),
-    ...bindings.map((b) => dnatRule(b, bridgeOf.get(b.network)!, !hairpin, false)),
+    ...dnats,
   ];
   const postroutingTop = external.flatMap((n: DockerNetwork) => [
     ...(hairpin ? [`-o ${n.bridge} -m addrtype --src-type LOCAL -j ${natTarget(n, family)}`] : []),
     ...(nat(n) ? [`-s ${subnetFor(n, family)!} ! -o ${n.bridge} -j ${natTarget(n, family)}`] : []),
   ]);
   const containerPorts = firstPerContainerPort(bindings);
-  const postroutingBottom = containerPorts.map(hairpinMasqueradeRule);
+  const postroutingBottom = yield* mapSteps(containerPorts, hairpinMasqueradeRule);
 
   // filter
-  const filterDocker = containerPorts.map((b) => acceptPortRule(b, bridgeOf.get(b.network)!));
+  const filterDocker = yield* mapSteps(containerPorts, (b) => acceptPortRule(b, bridgeOf.get(b.network)!));
   const isolation1 = [
     ...isolated.flatMap((n) =>
       n.internal

@@ -11,6 +11,7 @@ import { subnetFor } from './state.js';
 import { classicRules } from './classic.js';
 import { v28Rules, v29Rules } from './v28.js';
 import { emptyFamilyRuleset, type DockerFamilyRuleset, type DockerRuleset } from './ruleset.js';
+import { runSteps, type Steps } from '../turn.js';
 
 // With `ip6tables: true` (v28, v29) the IPv6 tables get Docker's chains and jumps even without
 // an IPv6 network: the iptabler sets them up for every enabled family when the daemon starts
@@ -18,12 +19,14 @@ import { emptyFamilyRuleset, type DockerFamilyRuleset, type DockerRuleset } from
 // (network.go configure), and the daemon adds DOCKER-USER (firewall_linux.go). That is moby's
 // TestIptabler "cleaned" ip6tables golden plus TestUserChain's. `ip6tables: false`: none.
 // `iptables` (--iptables) is the same for IPv4: the "cleaned" iptables golden, or nothing.
-function forFamily(
+function* forFamily(
   state: DockerState,
   family: Family,
-  build: (s: DockerState, f: Family) => DockerFamilyRuleset,
-): DockerFamilyRuleset {
-  return writesFamily(state, family) ? build(state, family) : emptyFamilyRuleset();
+  build: (s: DockerState, f: Family) => Steps<DockerFamilyRuleset>,
+): Steps<DockerFamilyRuleset> {
+  if (!writesFamily(state, family)) return emptyFamilyRuleset();
+  const rs = yield* build(state, family);
+  return forwardDrop(state, family, true) ? { ...rs, forwardPolicy: 'DROP' } : rs;
 }
 
 /** Whether the state has Docker write `family`'s rules (forFamily). */
@@ -47,22 +50,26 @@ export function forwardDrop(state: DockerState, family: Family, enabled: boolean
   return state.ipForwardNoDrop !== true && state.networks.some((n) => subnetFor(n, family) !== undefined);
 }
 
-function withPolicy(state: DockerState, family: Family, rs: DockerFamilyRuleset): DockerFamilyRuleset {
-  return forwardDrop(state, family, writesFamily(state, family)) ? { ...rs, forwardPolicy: 'DROP' } : rs;
+export function desiredRules(state: DockerState): DockerRuleset {
+  return runSteps(desiredRulesSteps(state));
 }
 
-export function desiredRules(state: DockerState): DockerRuleset {
-  const both = (build: (s: DockerState, f: Family) => DockerFamilyRuleset) => ({
-    ipv4: withPolicy(state, 'ipv4', forFamily(state, 'ipv4', build)),
-    ipv6: withPolicy(state, 'ipv6', forFamily(state, 'ipv6', build)),
-  });
-  switch (state.layout) {
+/** desiredRules as Steps (turn.ts), pausing between ports: for DockerHost.apply. */
+export function* desiredRulesSteps(state: DockerState): Steps<DockerRuleset> {
+  const build = layoutRules(state.layout);
+  const ipv4 = yield* forFamily(state, 'ipv4', build);
+  const ipv6 = yield* forFamily(state, 'ipv6', build);
+  return { layout: state.layout, ipv4, ipv6 };
+}
+
+function layoutRules(layout: DockerState['layout']): (s: DockerState, f: Family) => Steps<DockerFamilyRuleset> {
+  switch (layout) {
     case 'classic':
-      return { layout: 'classic', ...both(classicRules) };
+      return classicRules;
     case 'v28':
-      return { layout: 'v28', ...both(v28Rules) };
+      return v28Rules;
     case 'v29':
-      return { layout: 'v29', ...both(v29Rules) };
+      return v29Rules;
     case 'docker-nft':
       // Docker's native nftables back end writes its own `docker-bridges` tables with verdict
       // maps, not iptables rules (nftabler.ts describes them as nftables objects).

@@ -18,8 +18,6 @@ export {
   toSaveText,
 } from './ruleset.js';
 export { desiredRules } from './desired.js';
-export { classicRules } from './classic.js';
-export { v28Rules, v29Rules } from './v28.js';
 export { isDockerRule, isDockerOwnedChain, DOCKER_OWNED_CHAINS } from './recognise.js';
 export type { FamilySaves } from './saves.js';
 export { inferState, inferTables, type InferHints, type NetworkHint, type InferOptions, type InferredHost } from './infer.js';

@@ -31,11 +31,11 @@
 // The ports already published are always read from the kernel.
 
 import { Netfilter, type CommitResult, type OpenOptions } from '../netfilter.js';
-import { nextTurn } from '../turn.js';
+import { runStepsYielding } from '../turn.js';
 import { planTable, type ChainIntent, type HeldChains, type OwnedBlock, type TableIntent, type TablePlan } from '../plan/plan.js';
 import { BUILTIN_CHAINS, isForeignRule, type Family, type Table, type TableName } from '../rules/model.js';
 import { canonicalAddress, parseAddress } from './address.js';
-import { desiredRules } from './desired.js';
+import { desiredRules, desiredRulesSteps } from './desired.js';
 import { applyNftabler, previewNftabler, type NftablerPreview, publishNftabler, readNftabler, unpublishNftabler } from './nftabler-host.js';
 import { inferNftabler } from './nftabler-infer.js';
 import { doctorNftabler } from './nftabler-doctor.js';
@@ -47,7 +47,7 @@ import { isDockerOwnedChain, isDockerRule, trustedInterfacesIn } from './recogni
 import { DOCKER_USER_CHAIN, expandPorts, type DockerFamilyRuleset, type PortBinding } from './ruleset.js';
 import { portView, publishDelta, unpublishDelta, type PortDelta, type PortView, type UnpublishMatch } from './ports.js';
 import { tablesOf, type FamilySaves, type FamilyTables } from './saves.js';
-import { DOCKER_PROTOS, isIptablerLayout, parsePortSpec, validateState, type DockerProto, type DockerState } from './state.js';
+import { DOCKER_PROTOS, isIptablerLayout, parsePortSpec, validateState, validateStateSteps, type DockerProto, type DockerState } from './state.js';
 
 /** The tables Docker writes to. */
 const DOCKER_TABLES: readonly TableName[] = ['raw', 'mangle', 'nat', 'filter'];
@@ -394,16 +394,15 @@ export class DockerHost {
    * none of whose networks has a subnet there is left alone (Docker writes nothing to it).
    */
   async apply(stateJson: unknown): Promise<DockerCommitResult> {
-    const state = validateState(stateJson);
+    // In slices (turn.ts): a big state's validation and model are tens of milliseconds.
+    const state = await runStepsYielding(validateStateSteps(stateJson));
     if (state.layout === 'docker-nft') {
       // Docker's nftables back end: its own docker-bridges tables, no iptables rule.
       const out = await applyNftabler(state, this.netns);
       await writeRecord(this.netns, state);
       return out;
     }
-    await nextTurn();
-    const rs = desiredRules(state);
-    await nextTurn();
+    const rs = await runStepsYielding(desiredRulesSteps(state));
     const out: DockerCommitResult = {};
     for (const family of FAMILIES) {
       const fr = rs[family];

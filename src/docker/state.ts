@@ -28,6 +28,7 @@
 //   nested or non-finite value is described, not a stack overflow or `null`).
 
 import type { Family } from '../rules/model.js';
+import { pausesAt, runSteps, type Steps } from '../turn.js';
 import {
   type Address,
   type Prefix,
@@ -405,6 +406,11 @@ export function canonicalFwMark(text: string): string {
 
 /** Validates untrusted JSON (already parsed) and returns it as a canonical DockerState. */
 export function validateState(json: unknown): DockerState {
+  return runSteps(validateStateSteps(json));
+}
+
+/** validateState as Steps (turn.ts), pausing between ports and endpoints: for DockerHost.apply. */
+export function* validateStateSteps(json: unknown): Steps<DockerState> {
   if (!isObject(json)) throw new TypeError(`state: ${show(json)} is not an object`);
   checkKeys(json, STATE_KEYS, '');
   // A new state is for the current Docker unless it says otherwise.
@@ -489,7 +495,9 @@ export function validateState(json: unknown): DockerState {
   const exact = new Map<string, number>();
   const wildcard = new Map<number, number>();
   const specific = new Map<number, number>();
-  rawPorts.forEach((raw: unknown, i: number) => {
+  for (let i = 0; i < rawPorts.length; i++) {
+    if (pausesAt(i)) yield;
+    const raw: unknown = rawPorts[i];
     const path = `ports[${i}]`;
     if (!isObject(raw)) throw new TypeError(`${path}: ${show(raw)} is not an object`);
     checkKeys(raw, PORT_KEYS, path);
@@ -560,7 +568,7 @@ export function validateState(json: unknown): DockerState {
       containerIp: containerAddr.family === 'ipv4' ? containerIpText : formatAddress(containerAddr),
       containerPort: raw.containerPort as number | string,
     });
-  });
+  }
 
   const allowDirectRouting = bool(json, 'allowDirectRouting', '', false);
   const ipForwardNoDrop = bool(json, 'ipForwardNoDrop', '', false);
@@ -599,7 +607,10 @@ export function validateState(json: unknown): DockerState {
   if (json.endpoints !== undefined) {
     if (!Array.isArray(json.endpoints)) throw new TypeError(`endpoints: ${show(json.endpoints)} is not an array`);
     const seen = new Map<string, number>();
-    state.endpoints = json.endpoints.map((raw: unknown, i: number) => {
+    const endpoints: DockerEndpoint[] = [];
+    for (let i = 0; i < json.endpoints.length; i++) {
+      if (pausesAt(i)) yield;
+      const raw: unknown = json.endpoints[i];
       const path = `endpoints[${i}]`;
       if (!isObject(raw)) throw new TypeError(`${path}: ${show(raw)} is not an object`);
       checkKeys(raw, ENDPOINT_KEYS, path);
@@ -618,8 +629,9 @@ export function validateState(json: unknown): DockerState {
       const dup = seen.get(ip);
       if (dup !== undefined) throw new RangeError(`${path}.ip: ${show(ipText)} is already endpoints[${dup}]`);
       seen.set(ip, i);
-      return { network: netName, ip };
-    });
+      endpoints.push({ network: netName, ip });
+    }
+    state.endpoints = endpoints;
   }
   return state;
 }

@@ -41,6 +41,7 @@
 // top of DOCKER-FORWARD with each external network (network.go).
 
 import type { Family } from '../rules/model.js';
+import { mapSteps, pausesAt, runSteps, type Steps } from '../turn.js';
 import { isLoopback, parseAddress, hostCidr } from './address.js';
 import type { DockerNetwork, DockerState, GatewayMode } from './state.js';
 import { gatewayModeOf, subnetFor } from './state.js';
@@ -108,7 +109,7 @@ export function loopbackDropRule(b: PortBinding): string {
  * endpoint joins (state.endpoints order, then addresses first seen in ports), followed by the
  * loopback DROPs of that container's published ports.
  */
-function rawRules(state: DockerState, family: Family, bindings: PortBinding[]): string[] {
+function* rawRules(state: DockerState, family: Family, bindings: PortBinding[]): Steps<string[]> {
   const netOf = new Map(state.networks.map((n) => [n.name, n]));
   const order: Array<{ ip: string; network: string }> = [];
   const seen = new Set<string>();
@@ -117,38 +118,51 @@ function rawRules(state: DockerState, family: Family, bindings: PortBinding[]): 
     seen.add(e.ip);
     order.push({ ip: e.ip, network: e.network });
   }
-  for (const b of bindings) {
+  for (let i = 0; i < bindings.length; i++) {
+    if (pausesAt(i)) yield;
+    const b = bindings[i]!;
     if (seen.has(b.containerIp)) continue;
     seen.add(b.containerIp);
     order.push({ ip: b.containerIp, network: b.network });
   }
+  // Each container's loopback bindings, found in one pass (a pass per container was
+  // quadratic: 30,000 ports took seconds). 127.0.0.0/8 only: the IPv6 loopback address is
+  // not routable, Docker skips it.
+  const loopbackOf = new Map<string, PortBinding[]>();
+  if (family === 'ipv4') {
+    for (const b of bindings) {
+      if (!isLoopback(parseAddress(b.hostIp)!)) continue;
+      const list = loopbackOf.get(b.containerIp);
+      if (list) list.push(b);
+      else loopbackOf.set(b.containerIp, [b]);
+    }
+  }
   const out: string[] = [];
-  for (const { ip, network } of order) {
+  for (let i = 0; i < order.length; i++) {
+    if (pausesAt(i)) yield;
+    const { ip, network } = order[i]!;
     const net = netOf.get(network)!;
     if (net.internal) continue;
     out.push(...directAccessRules(state, net, family, ip));
-    for (const b of bindings) {
-      // 127.0.0.0/8 only: the IPv6 loopback address is not routable, Docker skips it.
-      if (b.containerIp === ip && family === 'ipv4' && isLoopback(parseAddress(b.hostIp)!)) out.push(loopbackDropRule(b));
-    }
+    for (const b of loopbackOf.get(ip) ?? []) out.push(loopbackDropRule(b));
   }
   return unique(out);
 }
 
 /** The raw PREROUTING rules of the state in that family (what v28Rules puts there). */
 export function v28RawRules(state: DockerState, family: Family): string[] {
-  return rawRules(state, family, expandPorts(state.ports, family));
+  return runSteps(rawRules(state, family, expandPorts(state.ports, family)));
 }
 
-export function v28Rules(state: DockerState, family: Family): DockerFamilyRuleset {
+export function v28Rules(state: DockerState, family: Family): Steps<DockerFamilyRuleset> {
   return iptablerRules(state, family, 'v28');
 }
 
-export function v29Rules(state: DockerState, family: Family): DockerFamilyRuleset {
+export function v29Rules(state: DockerState, family: Family): Steps<DockerFamilyRuleset> {
   return iptablerRules(state, family, 'v29');
 }
 
-function iptablerRules(state: DockerState, family: Family, generation: 'v28' | 'v29'): DockerFamilyRuleset {
+function* iptablerRules(state: DockerState, family: Family, generation: 'v28' | 'v29'): Steps<DockerFamilyRuleset> {
   const v29 = generation === 'v29';
   const nets = state.networks.filter((n) => subnetFor(n, family) !== undefined);
   const oldestFirst = [...nets].reverse();
@@ -158,10 +172,11 @@ function iptablerRules(state: DockerState, family: Family, generation: 'v28' | '
   const bindings = expandPorts(state.ports, family);
   const hairpin = !state.userlandProxy;
 
+  const dnats = yield* mapSteps(bindings, (b) => dnatRule(b, bridgeOf.get(b.network)!, !hairpin, true));
   const natDocker = [
     // Docker 28's SKIP DNAT rule with the userland proxy; Docker 29 has none.
     ...(hairpin || v29 ? [] : external.filter((n) => n.masquerade).map((n) => `-i ${n.bridge} -j RETURN`)),
-    ...bindings.map((b) => dnatRule(b, bridgeOf.get(b.network)!, !hairpin, true)),
+    ...dnats,
   ];
   const mode = (n: DockerNetwork): GatewayMode => gatewayModeOf(n, family);
   const postroutingTop = external.flatMap((n) => [
@@ -169,16 +184,18 @@ function iptablerRules(state: DockerState, family: Family, generation: 'v28' | '
     ...(n.masquerade && mode(n) !== 'routed' ? [`-s ${subnetFor(n, family)!} ! -o ${n.bridge} -j ${natTarget(n, family)}`] : []),
   ]);
   const containerPorts = firstPerContainerPort(bindings);
-  const postroutingBottom = hairpin ? containerPorts.map(hairpinMasqueradeRule) : [];
+  const postroutingBottom = hairpin ? yield* mapSteps(containerPorts, hairpinMasqueradeRule) : [];
 
   // Per-port ACCEPTs are inserted: the first published port ends up last. A rule that already
   // exists is not inserted again, so the first occurrence decides the position. A
   // nat-unprotected network's ports need none: its default rule accepts everything.
   const netOf = new Map(state.networks.map((n) => [n.name, n]));
-  const accepts = containerPorts
-    .filter((b) => mode(netOf.get(b.network)!) !== 'nat-unprotected')
-    .map((b) => acceptPortRule(b, bridgeOf.get(b.network)!))
-    .reverse();
+  const accepts = (
+    yield* mapSteps(
+      containerPorts.filter((b) => mode(netOf.get(b.network)!) !== 'nat-unprotected'),
+      (b) => acceptPortRule(b, bridgeOf.get(b.network)!),
+    )
+  ).reverse();
   const filterDocker = [
     ...accepts,
     ...externalOldestFirst.flatMap((n) => [
@@ -217,6 +234,8 @@ function iptablerRules(state: DockerState, family: Family, generation: 'v28' | '
   ];
   const isolation2 = external.map((n) => `-o ${n.bridge} -j DROP`);
 
+  const raw = yield* rawRules(state, family, bindings);
+
   return compact({
     ownedChains: [
       { table: 'nat', chain: DOCKER_CHAIN, rules: natDocker },
@@ -240,7 +259,7 @@ function iptablerRules(state: DockerState, family: Family, generation: 'v28' | '
       { table: 'nat', chain: 'POSTROUTING', position: 'top', rules: postroutingTop },
       { table: 'nat', chain: 'POSTROUTING', position: 'bottom', rules: postroutingBottom },
       { table: 'filter', chain: 'FORWARD', position: 'top', rules: [`-j ${DOCKER_USER_CHAIN}`, `-j ${DOCKER_FORWARD_CHAIN}`] },
-      { table: 'raw', chain: 'PREROUTING', position: 'bottom', rules: rawRules(state, family, bindings) },
+      { table: 'raw', chain: 'PREROUTING', position: 'bottom', rules: raw },
     ],
     userChains: [{ table: 'filter', chain: DOCKER_USER_CHAIN, rules: [] }],
   });

@@ -1,8 +1,29 @@
 // Runs the `iptkit` CLI in-process (main() with captured output), the way kernel tests
-// drive it; and the real tools' listing normalised for the one documented difference.
+// drive it; names the command users run, for the tests that spawn it; and the real tools'
+// listing normalised for the one documented difference.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
+
+const root = join(import.meta.dirname, '..', '..');
+let bin: string | undefined;
+
+/**
+ * The `iptkit` executable as installed: package.json's bin, the bundle scripts/setup.sh makes of
+ * dist/src. Refused when tsc ran after it (`npx tsc` alone): it would run the old code.
+ */
+export function iptkitBin(): string {
+  if (bin !== undefined) return bin;
+  const path = join(root, (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: { iptkit: string } }).bin.iptkit);
+  const made = existsSync(path) ? statSync(path).mtimeMs : -1;
+  const src = join(root, 'dist', 'src');
+  const newer = readdirSync(src, { recursive: true, encoding: 'utf8' }).find((f) => f.endsWith('.js') && statSync(join(src, f)).mtimeMs > made);
+  if (made < 0 || newer !== undefined) {
+    throw new Error(`${path} is ${made < 0 ? 'missing' : `older than dist/src/${newer}`}: run \`npm run build\` (or \`npm run build:cli\` after tsc)`);
+  }
+  return (bin = path);
+}
 
 let protocols: Map<string, number> | undefined;
 

@@ -25,7 +25,7 @@ export class Netns {
   }
 
   /** Runs a command inside the namespace; never throws on a non-zero exit. */
-  run(cmd: string, args: readonly string[] = [], input?: string): RunResult {
+  run(cmd: string, args: readonly string[] = [], input?: string | Uint8Array): RunResult {
     const r = spawnSync('ip', ['netns', 'exec', this.name, cmd, ...args], {
       input,
       encoding: 'utf8',
@@ -56,7 +56,7 @@ export class Netns {
   }
 
   /** Runs a command inside the namespace and returns stdout; throws with stderr on failure. */
-  ok(cmd: string, args: readonly string[] = [], input?: string): string {
+  ok(cmd: string, args: readonly string[] = [], input?: string | Uint8Array): string {
     const r = this.run(cmd, args, input);
     if (r.status !== 0) {
       throw new Error(`${cmd} ${args.join(' ')} exited ${r.status} in ${this.name}: ${r.stderr.trim()}`);

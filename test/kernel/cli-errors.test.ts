@@ -4,12 +4,11 @@
 
 import { spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
+import { iptkitBin } from '../helpers/cli.js';
 import { saveLines, withNetns } from '../helpers/netns.js';
 
-const cli = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
-
 function run(argv: readonly string[], input?: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('node', [cli, ...argv], { input: input ?? '', encoding: 'utf8' });
+  const r = spawnSync('node', [iptkitBin(), ...argv], { input: input ?? '', encoding: 'utf8' });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -51,7 +50,7 @@ describe.each(['legacy', 'nft'] as const)('%s', (backend) => {
         return { status: r.stdout.trim(), stderr: r.stderr };
       };
       const theirs = pipe(`ip netns exec ${ns.name} ${save}`);
-      const ours = pipe(`node ${cli} save --backend ${backend} --netns ${ns.name}`);
+      const ours = pipe(`node ${iptkitBin()} save --backend ${backend} --netns ${ns.name}`);
       expect(theirs).toEqual({ status: '141', stderr: '' });
       expect(ours).toEqual(theirs);
     }));
@@ -62,7 +61,7 @@ describe.each(['legacy', 'nft'] as const)('%s', (backend) => {
       const before = saveLines(ns.ok(save));
       const input = '*filter\n:INPUT DROP [0:0]\nCOMMIT\n';
       for (const argv of [['list'], ['restore']]) {
-        const r = ns.run('capsh', ['--drop=cap_net_admin', '--', '-c', `node ${cli} ${argv.join(' ')} --backend ${backend}`], input);
+        const r = ns.run('capsh', ['--drop=cap_net_admin', '--', '-c', `node ${iptkitBin()} ${argv.join(' ')} --backend ${backend}`], input);
         expect(r.status, r.stderr).toBe(1);
         expect(r.stderr).toMatch(new RegExp(`^iptkit ${argv[0]}: .*\\(EPERM\\) — netfilter needs root or CAP_NET_ADMIN\\n$`));
       }
@@ -71,7 +70,7 @@ describe.each(['legacy', 'nft'] as const)('%s', (backend) => {
 
   test('entering a namespace without CAP_SYS_ADMIN names it', () =>
     withNetns((ns) => {
-      const r = spawnSync('setpriv', ['--inh-caps=-all', '--bounding-set=-all', '--reuid=65534', '--regid=65534', '--clear-groups', 'node', cli, 'save', '--backend', backend, '--netns', ns.name], { encoding: 'utf8' });
+      const r = spawnSync('setpriv', ['--inh-caps=-all', '--bounding-set=-all', '--reuid=65534', '--regid=65534', '--clear-groups', 'node', iptkitBin(), 'save', '--backend', backend, '--netns', ns.name], { encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(1);
       expect(r.stderr).toBe(`iptkit save: cannot enter network namespace ${ns.path}: Operation not permitted (EPERM) — entering a network namespace needs root or CAP_SYS_ADMIN (and CAP_NET_ADMIN for netfilter)\n`);
     }));

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
-import { iptkit, protColumnAsNumbers } from '../helpers/cli.js';
+import { iptkit, iptkitBin, protColumnAsNumbers } from '../helpers/cli.js';
 import { Netns, saveLines, withNetns } from '../helpers/netns.js';
 
 const seed = readFileSync(new URL('../../fixtures/seed-docker-host.rules', import.meta.url), 'utf8');
@@ -235,8 +235,7 @@ describe.each(BACKENDS)('$backend: the seed Docker host and the non-negotiables'
 
   test('without CAP_NET_ADMIN the error is a typed EPERM', () =>
     withNetns((ns) => {
-      const cli = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
-      const r = ns.run('capsh', ['--drop=cap_net_admin', '--', '-c', `node ${cli} save --backend ${f.backend} -t filter`]);
+      const r = ns.run('capsh', ['--drop=cap_net_admin', '--', '-c', `node ${iptkitBin()} save --backend ${f.backend} -t filter`]);
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/EPERM/);
       const lib = new URL('../../dist/src/index.js', import.meta.url).pathname;

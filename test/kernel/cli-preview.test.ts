@@ -8,13 +8,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { iptkit } from '../helpers/cli.js';
+import { iptkit, iptkitBin } from '../helpers/cli.js';
 import { Netns, saveLines, withNetns } from '../helpers/netns.js';
 
-const cli = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
-
 function restore(argv: readonly string[], input: string, command = 'restore'): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('node', [cli, command, ...argv], { input, encoding: 'utf8' });
+  const r = spawnSync('node', [iptkitBin(), command, ...argv], { input, encoding: 'utf8' });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

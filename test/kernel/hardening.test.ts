@@ -246,3 +246,22 @@ describe.skipIf(!isRoot)('issue 12: a comment with CR, LF or NUL is refused at c
     }
   }
 });
+
+// A kernel or namespace failure is a NetfilterError whose stack is the caller's (where the
+// native call was made from), not the addon's or the thread pool's.
+describe.skipIf(!isRoot)("a native failure carries the caller's stack", () => {
+  for (const backend of ['legacy', 'nft'] as const) {
+    test(backend, async () => {
+      const err = await (async function readsAMountNamespace() {
+        const nf = await Netfilter.open({ backend, netns: '/proc/self/ns/mnt' });
+        return nf.read();
+      })().then(() => undefined, (e: unknown) => e as Error);
+      expect(err?.name).toBe('NetfilterError');
+      expect(err?.message).toMatch(/not a network namespace/);
+      const frames = err!.stack!.split('\n');
+      expect(frames[0]).toBe(`NetfilterError: ${err!.message}`);
+      expect(frames.slice(1).some((f) => f.includes('readsAMountNamespace'))).toBe(true);
+      expect(frames.slice(1).every((f) => /^\s+at /.test(f))).toBe(true);
+    });
+  }
+});

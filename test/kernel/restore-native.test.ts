@@ -64,4 +64,19 @@ describe.each(['legacy', 'nft'] as const)('%s: native restore against the tool',
       expect(r).toMatchObject({ added: 0, deleted: 0, kept: 2 });
       expect(saveLines(ns.ok(saveTool, ['-c']))).toContain('[5:500] -A X -j RETURN');
     }));
+
+  // The command passes the file's bytes as they are; a Latin-1 comment byte that is not UTF-8
+  // goes to the kernel unchanged, as iptables-restore writes it.
+  test('the input as bytes (a Buffer) restores as the tool restores the same file', () =>
+    withNetns((ns) =>
+      withNetns(async (oracle) => {
+        const input = Buffer.concat([Buffer.from(START.replace('COMMIT\n', '-A X -m comment --comment "caf')), Buffer.from([0xe9]), Buffer.from('" -j ACCEPT\nCOMMIT\n')]);
+        const nf = await Netfilter.open({ backend, netns: ns.name });
+        await nf.restore(new Uint8Array(input));
+        oracle.ok(restoreTool, [], input);
+        expect(rules(ns)).toEqual(rules(oracle));
+        expect(rules(ns).some((l) => l.includes('--comment'))).toBe(true);
+        await expect(nf.restore(42 as unknown as string)).rejects.toThrow(/^text: expected iptables-restore input as a string or its bytes/);
+      }),
+    ));
 });

@@ -51,7 +51,9 @@ test('npm pack, npm install into a fresh app: command, import, require and stric
   const files = packed!.files.map((f) => f.path);
   expect(files).toContain('dist/src/index.js');
   expect(files).toContain('dist/src/index.d.ts');
-  expect(files).toContain('dist/src/cli/main.js');
+  // The command is the bundle alone (package.json's bin); the CLI's modules are in it.
+  expect(files).toContain('dist/iptkit.cjs');
+  expect(files.filter((f) => f.startsWith('dist/src/cli/'))).toEqual([]);
   expect(files).toContain('schemas/docker-state.schema.json');
   expect(files).toContain('prebuilds/linux-x64/iptkit.node');
   expect(files.filter((f) => f.startsWith('test/') || f.startsWith('build/'))).toEqual([]);
@@ -64,6 +66,9 @@ test('npm pack, npm install into a fresh app: command, import, require and stric
   expect(existsSync(join(app, 'node_modules/iptkit/build'))).toBe(false);
 
   expect(await run('npx', ['--no-install', 'iptkit', '--version'], app)).toBe(`iptkit ${version}\n`);
+  // The bundle, at another depth than dist/src/binding.js, finds the addon: a listing of a
+  // fresh namespace (unshare's, gone when it exits) reads the kernel through it.
+  expect(await run('unshare', ['--net', 'npx', '--no-install', 'iptkit', 'list', '--backend', 'nft', '-t', 'filter'], app)).toMatch(/^Chain INPUT \(policy ACCEPT\)\n/);
 
   // parseRule runs the native dialect: the addon is loaded, not only the JavaScript.
   const rule = "JSON.stringify(parseRule('-p tcp --dport 80 -j ACCEPT'))";
