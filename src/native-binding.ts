@@ -142,7 +142,7 @@ export interface NativeBinding {
   /** A table of native nftables objects (src/nft/objects.ts), or null when there is none. */
   nftObjectsRead(family: 'ip' | 'ip6', netns: string | null, name: string): Promise<NftTable | null>;
   /** Makes the table what `table` describes in one generation-guarded batch (objects_commit.cc). */
-  nftObjectsCommit(netns: string | null, table: NftTable, mode: 'replace' | 'merge'): Promise<void>;
+  nftObjectsCommit(netns: string | null, table: NftTable | NftTable[], mode: 'replace' | 'merge'): Promise<{ attempts: number }>;
 
   /**
    * Reads tables (those that exist come back), holding the chains `hold[i]` of `tables[i]`

@@ -27,22 +27,7 @@ struct ObjExpr {
   std::vector<ExprField> fields;
 };
 
-struct ObjRule {
-  std::vector<ObjExpr> exprs;
-  std::string comment;  // user data NFTNL_UDATA_RULE_COMMENT, as nft writes it
-  bool has_comment = false;
-  bool foreign = false;  // read back with an expression this model does not know
-};
 
-struct ObjChain {
-  std::string name;
-  bool base = false;
-  std::string type;  // filter | nat | route
-  uint32_t hook = 0;
-  int32_t priority = 0;
-  uint32_t policy = 1;  // NF_ACCEPT
-  std::vector<ObjRule> rules;
-};
 
 // The key types a set can have here, with what the kernel and nft need to know of them.
 struct SetKeyType {
@@ -68,6 +53,26 @@ struct ObjSet {
   std::vector<ObjElem> elems;
 };
 
+struct ObjRule {
+  std::vector<ObjExpr> exprs;
+  std::string comment;  // user data NFTNL_UDATA_RULE_COMMENT, as nft writes it
+  bool has_comment = false;
+  bool foreign = false;  // read back with an expression this model does not know
+  // The anonymous sets its lookups name `__set<index>` (constant, nft's `{ a, b }`); the kernel
+  // gives them names of its own, read back as these.
+  std::vector<ObjSet> anon;
+};
+
+struct ObjChain {
+  std::string name;
+  bool base = false;
+  std::string type;  // filter | nat | route
+  uint32_t hook = 0;
+  int32_t priority = 0;
+  uint32_t policy = 1;  // NF_ACCEPT
+  std::vector<ObjRule> rules;
+};
+
 struct ObjTable {
   bool v6 = false;
   std::string name;
@@ -82,10 +87,11 @@ std::string rule_key(const ObjRule& r);
 // dump. Runs in the calling thread's namespace.
 OpError objects_read(bool v6, const std::string& name, ObjTable& out, bool& exists, uint32_t& generation);
 
-// Makes the kernel's table what `want` describes, in one batch carrying the generation its plan
-// was made at; re-planned when another writer got in between (ERESTART). `merge`: chains and
-// sets the description does not name are left alone; otherwise the table holds nothing else.
-OpError objects_commit(const ObjTable& want, bool merge);
+// Makes the kernel's tables what `wants` describe (one or more, of either family), in one batch
+// carrying the generation its plan was made at; re-planned when another writer got in between
+// (ERESTART). `merge`: chains and sets a description does not name are left alone; otherwise
+// each table holds nothing else. `attempts`: how many times it was planned.
+OpError objects_commit(const std::vector<ObjTable>& wants, bool merge, int& attempts);
 
 }  // namespace nft
 }  // namespace iptkit

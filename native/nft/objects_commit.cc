@@ -44,10 +44,17 @@ class ObjBatch {
   ObjBatch(uint16_t family, uint32_t seq0) : family_(family), next_(seq0), first_(seq0) {}
   // Room for a message of at most `bound` bytes, zeroed (libmnl leaves attribute padding as it
   // finds it); done() gives back what it did not use.
+  // The table the next messages are for: their family, and the name their errors give.
+  void set_table(uint16_t family, std::string table, std::string where) {
+    family_ = family;
+    table_ = std::move(table);
+    where_ = std::move(where);
+  }
   nlmsghdr* hdr(uint16_t type, uint16_t flags, size_t bound, std::string what) {
     size_t at = buf_.size();
     buf_.resize(at + bound);
-    what_.push_back(std::move(what));
+    what_.push_back("table " + where_ + ": " + what);
+    table_of_.push_back(table_);
     return nftnl_nlmsg_build_hdr(buf_.data() + at, type, family_, flags, next_++);
   }
   void begin(uint32_t generation) {
@@ -56,6 +63,7 @@ class ObjBatch {
     nlmsghdr* nlh = nftnl_batch_begin(buf_.data() + at, next_++);
     mnl_attr_put_u32(nlh, NFTA_GEN_ID, htonl(generation));
     what_.push_back("batch");
+    table_of_.push_back("");
     done(nlh);
   }
   void end() {
@@ -63,6 +71,7 @@ class ObjBatch {
     buf_.resize(at + 256);
     nlmsghdr* nlh = nftnl_batch_end(buf_.data() + at, next_++);
     what_.push_back("batch end");
+    table_of_.push_back("");
     done(nlh);
   }
   void done(nlmsghdr* nlh) {
@@ -72,6 +81,10 @@ class ObjBatch {
   const std::string* what(uint32_t seq) const {
     if (seq < first_ || seq - first_ >= what_.size()) return nullptr;
     return &what_[seq - first_];
+  }
+  std::string table(uint32_t seq) const {
+    if (seq < first_ || seq - first_ >= table_of_.size()) return "";
+    return table_of_[seq - first_];
   }
   uint32_t first_seq() const { return first_; }
   uint32_t last_seq() const { return next_ - 1; }
@@ -83,6 +96,8 @@ class ObjBatch {
   uint32_t next_, first_;
   std::string buf_;
   std::vector<std::string> what_;
+  std::vector<std::string> table_of_;
+  std::string table_, where_;
 };
 
 ChainPtr chain_obj(uint16_t family, const std::string& table, const ObjChain& c, bool full) {
@@ -159,19 +174,16 @@ std::vector<std::string> wanted_keys(uint16_t family, const ObjChain& c) {
     encode_rule_body(r, nr.get(), err);  // checked when the description was taken
     ObjRule back;
     decode_rule(nr.get(), back);
+    back.anon = r.anon;
     keys.push_back(rule_key(back));
   }
   return keys;
 }
 
-OpError plan_and_send(NlSocket& sock, const ObjTable& want, bool merge, bool& restart) {
-  restart = false;
+// One table's part of the batch, planned against the table as read (`exists` false: none yet).
+OpError plan_table(ObjBatch& b, const ObjTable& want, const ObjTable& cur, bool exists, bool merge, uint32_t& set_id) {
   const uint16_t family = want.v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
   const std::string& tn = want.name;
-  ObjTable cur;
-  bool exists = false;
-  uint32_t generation = 0;
-  if (OpError e = objects_read(want.v6, tn, cur, exists, generation)) return e;
 
   std::map<std::string, const ObjChain*> cur_chains;
   for (const auto& c : cur.chains) cur_chains[c.name] = &c;
@@ -189,9 +201,8 @@ OpError plan_and_send(NlSocket& sock, const ObjTable& want, bool merge, bool& re
     if (it != cur_sets.end() && !same_set_type(s, *it->second)) retype = true;
   }
 
-  ObjBatch b(family, sock.next_seq());
-  b.begin(generation);
   const std::string where = std::string(want.v6 ? "ip6" : "ip") + " " + tn;
+  b.set_table(family, tn, where);
   if (!exists) {
     TablePtr t(nftnl_table_alloc());
     if (!t) throw std::bad_alloc();
@@ -287,7 +298,6 @@ OpError plan_and_send(NlSocket& sock, const ObjTable& want, bool merge, bool& re
   }
 
   // 5. New sets with their elements; new elements of sets that stay (every chain exists now).
-  uint32_t set_id = 0;
   for (const auto& s : want.sets) {
     auto it = cur_sets.find(s.name);
     std::vector<const ObjElem*> add;
@@ -327,19 +337,102 @@ OpError plan_and_send(NlSocket& sock, const ObjTable& want, bool merge, bool& re
     if (fate[i] == kKept) continue;
     const ObjChain& c = want.chains[i];
     for (size_t k = 0; k < c.rules.size(); k++) {
+      // Its anonymous sets first, made in this batch as nft makes them (`__set%d`, the kernel
+      // picks the number; the rule's lookup finds the set by its id in the batch).
+      ObjRule with_ids;
+      const ObjRule* rule = &c.rules[k];
+      if (!rule->anon.empty()) {
+        with_ids = *rule;
+        std::vector<uint32_t> ids;
+        for (const ObjSet& a : rule->anon) {
+          uint32_t id = ++set_id;
+          ids.push_back(id);
+          ObjSet named = a;
+          named.name = "__set%d";
+          SetPtr set = set_obj(family, tn, named);
+          nftnl_set_set_u32(set.get(), NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT);
+          nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_TYPE, a.key->id);
+          nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_LEN, a.key->len);
+          nftnl_set_set_u32(set.get(), NFTNL_SET_ID, id);
+          nftnl_set_set_u32(set.get(), NFTNL_SET_DESC_SIZE, static_cast<uint32_t>(a.elems.size()));
+          UdataPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
+          if (!ud) throw std::bad_alloc();
+          nftnl_udata_put_u32(ud.get(), NFTNL_UDATA_SET_KEYBYTEORDER, a.key->byteorder);
+          nftnl_set_set_data(set.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));
+          nlmsghdr* nlh = b.hdr(NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, kObjBound, "chain " + c.name + " rules[" + std::to_string(k) + "] anonymous set");
+          nftnl_set_nlmsg_build_payload(nlh, set.get());
+          b.done(nlh);
+          SetPtr elems = set_obj(family, tn, named);
+          nftnl_set_set_u32(elems.get(), NFTNL_SET_ID, id);
+          for (const ObjElem& e : a.elems) {
+            nftnl_set_elem* el = nftnl_set_elem_alloc();
+            if (!el) throw std::bad_alloc();
+            nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, e.key.data(), static_cast<uint32_t>(e.key.size()));
+            nftnl_set_elem_add(elems.get(), el);
+          }
+          nlh = b.hdr(NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, 256 + kElemBound * a.elems.size(), "chain " + c.name + " rules[" + std::to_string(k) + "] anonymous set elements");
+          nftnl_set_elems_nlmsg_build_payload(nlh, elems.get());
+          b.done(nlh);
+        }
+        for (ObjExpr& x : with_ids.exprs) {
+          if (x.name != "lookup") continue;
+          for (size_t f = 0; f < x.fields.size(); f++) {
+            ExprField& fd = x.fields[f];
+            if (fd.key != "set" || !fd.is_str || fd.str.rfind("__set", 0) != 0) continue;
+            uint32_t id = ids[std::stoul(fd.str.substr(5))];
+            fd.str = "__set%d";
+            ExprField idf;
+            idf.key = "set_id";
+            idf.num = id;
+            x.fields.push_back(idf);
+            break;
+          }
+        }
+        rule = &with_ids;
+      }
       RulePtr r(nftnl_rule_alloc());
       if (!r) throw std::bad_alloc();
       nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, family);
       nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, tn.c_str());
       nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, c.name.c_str());
       std::string err;
-      if (!encode_rule_body(c.rules[k], r.get(), err)) {
+      if (!encode_rule_body(*rule, r.get(), err)) {
         return make_error(EINVAL, "commit", "table " + where + " chain " + c.name + " rules[" + std::to_string(k) + "]." + err, tn, c.name);
       }
-      nlmsghdr* nlh = b.hdr(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, kObjBound + kExprBound * c.rules[k].exprs.size(), "chain " + c.name + " rules[" + std::to_string(k) + "]");
+      nlmsghdr* nlh = b.hdr(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, kObjBound + kExprBound * rule->exprs.size(), "chain " + c.name + " rules[" + std::to_string(k) + "]");
       nftnl_rule_nlmsg_build_payload(nlh, r.get());
       b.done(nlh);
     }
+  }
+  return {};
+}
+
+// Every table read, planned into one batch carrying the generation of the reads (all at one
+// generation: a writer between two reads makes them read again), and sent.
+OpError plan_and_send(NlSocket& sock, const std::vector<ObjTable>& wants, bool merge, bool& restart) {
+  restart = false;
+  std::vector<ObjTable> curs(wants.size());
+  std::vector<uint8_t> exists(wants.size(), 0);
+  uint32_t generation = 0;
+  std::string names;
+  for (size_t i = 0; i < wants.size(); i++) {
+    bool ex = false;
+    uint32_t gen = 0;
+    if (OpError e = objects_read(wants[i].v6, wants[i].name, curs[i], ex, gen)) return e;
+    exists[i] = ex;
+    names += std::string(names.empty() ? "" : ", ") + (wants[i].v6 ? "ip6 " : "ip ") + wants[i].name;
+    if (i == 0) generation = gen;
+    else if (gen != generation) {
+      restart = true;
+      return make_error(ERESTART, "commit", "tables " + names + ": the ruleset kept changing while they were read", wants[i].name);
+    }
+  }
+  const std::string& tn = wants.front().name;
+  ObjBatch b(wants.front().v6 ? NFPROTO_IPV6 : NFPROTO_IPV4, sock.next_seq());
+  b.begin(generation);
+  uint32_t set_id = 0;
+  for (size_t i = 0; i < wants.size(); i++) {
+    if (OpError e = plan_table(b, wants[i], curs[i], exists[i] != 0, merge, set_id)) return e;
   }
   b.end();
   sock.used_seq(b.last_seq());
@@ -356,22 +449,24 @@ OpError plan_and_send(NlSocket& sock, const ObjTable& want, bool merge, bool& re
   auto first = std::min_element(errors.begin(), errors.end(), [](const BatchError& x, const BatchError& y) { return x.seq < y.seq; });
   if (first->err == ERESTART || first->seq == b.first_seq()) {
     restart = true;
-    return make_error(ERESTART, "commit", "table " + where + ": the ruleset kept changing under the commit", tn);
+    return make_error(ERESTART, "commit", (wants.size() == 1 ? "table " : "tables ") + names + ": the ruleset kept changing under the commit", tn);
   }
   const std::string* what = b.what(first->seq);
-  return make_error(first->err, "commit", "table " + where + ": " + (what ? *what : std::string("batch")) + ": " + strerror(first->err), tn);
+  std::string table = b.table(first->seq);
+  return make_error(first->err, "commit", (what ? *what : std::string("batch")) + ": " + strerror(first->err), table.empty() ? tn : table);
 }
 
 }  // namespace
 
-OpError objects_commit(const ObjTable& want, bool merge) {
+OpError objects_commit(const std::vector<ObjTable>& wants, bool merge, int& attempts) {
   try {
     NlSocket sock;
     if (int err = sock.open()) return make_error(err, "commit", std::string("cannot open a netfilter netlink socket: ") + strerror(err));
     OpError last;
     for (int attempt = 0; attempt < kCommitAttempts; attempt++) {
       bool restart = false;
-      last = plan_and_send(sock, want, merge, restart);
+      attempts = attempt + 1;
+      last = plan_and_send(sock, wants, merge, restart);
       if (!restart) return last;
     }
     return last;

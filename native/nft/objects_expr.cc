@@ -7,8 +7,10 @@
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "handles.h"
 
@@ -107,7 +109,9 @@ const std::vector<ExprSpec>& specs() {
        {{"set", NFTNL_EXPR_LOOKUP_SET, Kind::kStr},
         {"sreg", NFTNL_EXPR_LOOKUP_SREG, Kind::kReg},
         {"dreg", NFTNL_EXPR_LOOKUP_DREG, Kind::kReg},
-        {"flags", NFTNL_EXPR_LOOKUP_FLAGS, Kind::kU32}}},
+        {"flags", NFTNL_EXPR_LOOKUP_FLAGS, Kind::kU32},
+        // The batch's id of a set made in the same batch (an anonymous set); never read back.
+        {"set_id", NFTNL_EXPR_LOOKUP_SET_ID, Kind::kU32}}},
       {"counter", {{"packets", NFTNL_EXPR_CTR_PACKETS, Kind::kCount}, {"bytes", NFTNL_EXPR_CTR_BYTES, Kind::kCount}}},
       {"nat",
        {{"type", NFTNL_EXPR_NAT_TYPE, Kind::kEnum, kNatType},
@@ -404,6 +408,15 @@ std::string rule_key(const ObjRule& r) {
     k += ']';
   }
   if (r.has_comment) k += "#" + r.comment;
+  // Anonymous sets by what they hold: the kernel names them itself.
+  for (const ObjSet& a : r.anon) {
+    std::vector<std::string> keys;
+    for (const ObjElem& e : a.elems) keys.push_back(e.key);
+    std::sort(keys.begin(), keys.end());
+    k += "{" + std::string(a.key ? a.key->name : "?");
+    for (const std::string& e : keys) k += ":" + to_hex(e.data(), e.size());
+    k += "}";
+  }
   return k;
 }
 

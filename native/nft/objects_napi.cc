@@ -139,8 +139,35 @@ Napi::Value elem_key_js(Napi::Env env, const nft::SetKeyType* t, const std::stri
 
 ObjRule rule_from_js(Napi::Env env, Napi::Value v, const std::string& path) {
   Napi::Object o = obj_at(env, v, path);
-  no_other_keys(env, o, path, {"exprs", "comment"});
+  no_other_keys(env, o, path, {"exprs", "comment", "anonymousSets"});
   ObjRule r;
+  // Anonymous sets (nft's `{ a, b }`): constant, named `__set<index>` by the rule's lookups.
+  Napi::Array anon = arr_at(env, o, "anonymousSets", path, true);
+  for (uint32_t i = 0; i < anon.Length(); i++) {
+    std::string sp = path + ".anonymousSets[" + std::to_string(i) + "]";
+    Napi::Object so = obj_at(env, anon.Get(i), sp);
+    no_other_keys(env, so, sp, {"type", "elements"});
+    ObjSet s;
+    s.name = "__set" + std::to_string(i);
+    Napi::Value type = so.Get("type");
+    s.key = type.IsString() ? nft::find_set_key_type(type.As<Napi::String>().Utf8Value()) : nullptr;
+    if (!s.key) bad(env, sp + ".type", "must be one of ifname, ipv4_addr, ipv6_addr, inet_proto, inet_service, mark");
+    s.flags = NFT_SET_ANONYMOUS | NFT_SET_CONSTANT;
+    Napi::Array elems = arr_at(env, so, "elements", sp, false);
+    if (elems.Length() == 0) bad(env, sp + ".elements", "must not be empty");
+    for (uint32_t k = 0; k < elems.Length(); k++) {
+      std::string ep = sp + ".elements[" + std::to_string(k) + "]";
+      Napi::Object eo = obj_at(env, elems.Get(k), ep);
+      no_other_keys(env, eo, ep, {"key"});
+      ObjElem e;
+      e.key = elem_key(env, *s.key, eo.Get("key"), ep + ".key");
+      for (const auto& other : s.elems) {
+        if (other.key == e.key) bad(env, ep + ".key", "given twice");
+      }
+      s.elems.push_back(std::move(e));
+    }
+    r.anon.push_back(std::move(s));
+  }
   Napi::Array exprs = arr_at(env, o, "exprs", path, false);
   for (uint32_t i = 0; i < exprs.Length(); i++) {
     std::string ep = path + ".exprs[" + std::to_string(i) + "]";
@@ -175,6 +202,16 @@ ObjRule rule_from_js(Napi::Env env, Napi::Value v, const std::string& path) {
     if (!c.IsString()) bad(env, path + ".comment", "must be a string");
     r.comment = c.As<Napi::String>().Utf8Value();
     r.has_comment = true;
+  }
+  // A lookup naming `__set<N>` names the rule's own anonymous set N.
+  for (size_t i = 0; i < r.exprs.size(); i++) {
+    if (r.exprs[i].name != "lookup") continue;
+    for (const auto& f : r.exprs[i].fields) {
+      if (f.key != "set" || !f.is_str || f.str.rfind("__set", 0) != 0) continue;
+      std::string n = f.str.substr(5);
+      bool ok = !n.empty() && n.size() < 6 && n.find_first_not_of("0123456789") == std::string::npos && std::stoul(n) < r.anon.size();
+      if (!ok) bad(env, path + ".exprs[" + std::to_string(i) + "].set", "names no anonymous set of this rule (__set0 is anonymousSets[0])");
+    }
   }
   // Every field checked now, by the encoder itself, so that the commit cannot fail on one.
   nft::RulePtr nr(nftnl_rule_alloc());
@@ -312,6 +349,22 @@ Napi::Object rule_js(Napi::Env env, const ObjRule& r) {
   o.Set("exprs", exprs);
   if (r.has_comment) o.Set("comment", r.comment);
   if (r.foreign) o.Set("foreign", true);
+  if (!r.anon.empty()) {
+    Napi::Array anon = Napi::Array::New(env, r.anon.size());
+    for (size_t i = 0; i < r.anon.size(); i++) {
+      Napi::Object so = Napi::Object::New(env);
+      so.Set("type", r.anon[i].key ? r.anon[i].key->name : "unknown");
+      Napi::Array elems = Napi::Array::New(env, r.anon[i].elems.size());
+      for (size_t k = 0; k < r.anon[i].elems.size(); k++) {
+        Napi::Object eo = Napi::Object::New(env);
+        eo.Set("key", elem_key_js(env, r.anon[i].key, r.anon[i].elems[k].key));
+        elems.Set(k, eo);
+      }
+      so.Set("elements", elems);
+      anon.Set(i, so);
+    }
+    o.Set("anonymousSets", anon);
+  }
   return o;
 }
 
@@ -400,18 +453,44 @@ Napi::Value NftObjectsRead(const Napi::CallbackInfo& info) {
 Napi::Value NftObjectsCommit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string netns = arg_netns(info, 0);
-  ObjTable table = table_from_js(env, info.Length() > 1 ? info[1] : env.Undefined());
+  // One table, or several committed in one batch (Docker's ip and ip6 tables together).
+  std::vector<ObjTable> tables;
+  Napi::Value given = info.Length() > 1 ? info[1] : env.Undefined();
+  if (given.IsArray()) {
+    Napi::Array arr = given.As<Napi::Array>();
+    if (arr.Length() == 0) throw Napi::TypeError::New(env, "tables: must name at least one table");
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      try {
+        tables.push_back(table_from_js(env, arr.Get(i)));
+      } catch (const Napi::Error& e) {
+        // The checks name `table.…`: say which of the tables.
+        std::string msg = e.Message();
+        throw Napi::TypeError::New(env, "tables[" + std::to_string(i) + "]" + (msg.rfind("table", 0) == 0 ? msg.substr(5) : ": " + msg));
+      }
+      for (uint32_t k = 0; k < i; k++) {
+        if (tables[k].v6 == tables[i].v6 && tables[k].name == tables[i].name) {
+          throw Napi::TypeError::New(env, "tables[" + std::to_string(i) + "].name: table " + tables[i].name + " of that family is tables[" + std::to_string(k) + "] already");
+        }
+      }
+    }
+  } else {
+    tables.push_back(table_from_js(env, given));
+  }
   std::string mode = info.Length() > 2 && info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
   if (mode != "replace" && mode != "merge") throw Napi::TypeError::New(env, "mode must be 'replace' or 'merge'");
   bool merge = mode == "merge";
   return PromiseWorker<int>::Run(
       env,
-      [=](int&) -> OpError {
+      [=](int& attempts) -> OpError {
         NetnsGuard guard(netns);
         if (guard.error()) return guard.error();
-        return nft::objects_commit(table, merge);
+        return nft::objects_commit(tables, merge, attempts);
       },
-      [](Napi::Env env, int&) -> Napi::Value { return env.Undefined(); });
+      [](Napi::Env env, int& attempts) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("attempts", Napi::Number::New(env, attempts));
+        return out;
+      });
 }
 
 }  // namespace iptkit

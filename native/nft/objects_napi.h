@@ -6,6 +6,6 @@
 namespace iptkit {
 
 Napi::Value NftObjectsRead(const Napi::CallbackInfo& info);    // (family 'ip'|'ip6', netns, name) → table | null
-Napi::Value NftObjectsCommit(const Napi::CallbackInfo& info);  // (netns, table, 'replace'|'merge')
+Napi::Value NftObjectsCommit(const Napi::CallbackInfo& info);  // (netns, table or [tables], 'replace'|'merge')
 
 }  // namespace iptkit

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
 
 #include "handles.h"
 #include "objects.h"
@@ -55,13 +56,13 @@ int read_once(NlSocket& sock, bool v6, const std::string& name, ObjTable& out, b
                     if (!s) return ENOMEM;
                     if (nftnl_set_nlmsg_parse(nlh, s.get()) < 0) return EPROTO;
                     const char* t = nftnl_set_get_str(s.get(), NFTNL_SET_TABLE);
-                    // Anonymous sets belong to the rule that uses them, not to the table's model.
-                    uint32_t flags = nftnl_set_get_u32(s.get(), NFTNL_SET_FLAGS);
-                    if (!t || name != t || (flags & NFT_SET_ANONYMOUS)) return 0;
+                    if (!t || name != t) return 0;
                     sets.push_back(std::move(s));
                     return 0;
                   });
   if (err) return err;
+  // Anonymous sets belong to the rule that uses them, not to the table's model.
+  std::map<std::string, ObjSet> anon;
   for (auto& s : sets) {
     ObjSet os;
     os.name = nftnl_set_get_str(s.get(), NFTNL_SET_NAME);
@@ -93,7 +94,8 @@ int read_once(NlSocket& sock, bool v6, const std::string& name, ObjTable& out, b
     if (err) return err;
     // A hash set dumps its elements in hash order: by key, a read is the same read every time.
     std::sort(os.elems.begin(), os.elems.end(), [](const ObjElem& a, const ObjElem& b) { return a.key < b.key; });
-    out.sets.push_back(std::move(os));
+    if (flags & NFT_SET_ANONYMOUS) anon[os.name] = std::move(os);
+    else out.sets.push_back(std::move(os));
   }
 
   err = sock.dump(NFT_MSG_GETCHAIN, family, nullptr, [&](const nlmsghdr* nlh) -> int {
@@ -133,6 +135,18 @@ int read_once(NlSocket& sock, bool v6, const std::string& name, ObjTable& out, b
           if (!c || oc.name != c) return 0;
           ObjRule rule;
           decode_rule(r.get(), rule);
+          // A lookup of an anonymous set: the set goes with the rule, named by its index there.
+          for (ObjExpr& x : rule.exprs) {
+            if (x.name != "lookup") continue;
+            for (ExprField& f : x.fields) {
+              auto a = f.key == "set" && f.is_str ? anon.find(f.str) : anon.end();
+              if (a == anon.end()) continue;
+              ObjSet copy = a->second;
+              copy.name = "__set" + std::to_string(rule.anon.size());
+              f.str = copy.name;
+              rule.anon.push_back(std::move(copy));
+            }
+          }
           oc.rules.push_back(std::move(rule));
           return 0;
         });

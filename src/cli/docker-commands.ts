@@ -269,7 +269,9 @@ export async function dockerCommand(argv: readonly string[], io: Io): Promise<nu
       const host = await openHost(p);
       if (flagBool(p, 'test')) {
         const preview: Preview = [];
-        for (const [family, plans] of Object.entries(await host.plan(state)) as Array<[Family, DockerTablePlan[]]>) {
+        // Docker's nftables back end: the nft commands that would make its docker-bridges tables.
+        if (typeof state === 'object' && state !== null && (state as Record<string, unknown>)['layout'] === 'docker-nft') preview.push(...(await host.previewNftabler(state)));
+        else for (const [family, plans] of Object.entries(await host.plan(state)) as Array<[Family, DockerTablePlan[]]>) {
           for (const plan of plans) {
             const change = tableChange(family, plan.current, plan);
             if (change) preview.push(change);

@@ -70,9 +70,9 @@ function layoutRules(layout: DockerState['layout']): (s: DockerState, f: Family)
       return v28Rules;
     case 'v29':
       return v29Rules;
-    case 'nft':
-      // Docker's native nftables back end writes its own `ip docker-bridges` table with sets
-      // and maps, not iptables rules: there is nothing to express as iptables-save text.
-      throw new RangeError('layout: "nft" has no iptables rules; desiredRules covers "classic", "v28" and "v29"');
+    case 'docker-nft':
+      // Docker's native nftables back end writes its own `docker-bridges` tables with verdict
+      // maps, not iptables rules (nftabler.ts describes them as nftables objects).
+      throw new RangeError('layout: "docker-nft" has no iptables rules; desiredRules covers "classic", "v28" and "v29" (nftablerTables: "docker-nft")');
   }
 }

@@ -139,7 +139,7 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
   if (!dockerPresent) return out;
 
   // The state's layout, else the generation the host's own chains show.
-  const layout: IptablesLayout = opts.state !== undefined && opts.state.layout !== 'nft' ? opts.state.layout : layoutOfTables(t);
+  const layout: IptablesLayout = opts.state !== undefined && opts.state.layout !== 'docker-nft' ? opts.state.layout : layoutOfTables(t);
 
   // Missing chains.
   const missing = new Set<string>();
@@ -467,7 +467,7 @@ export function doctor(saves: readonly FamilySaves[], opts: DoctorOptions = {}):
 
 /** doctor of tables already split into rules (read from the kernel: saves.ts tablesOf). */
 export function doctorTables(tables: readonly FamilyTables[], opts: DoctorOptions = {}): Finding[] {
-  const desired = opts.state && opts.state.layout !== 'nft' ? desiredRules(opts.state) : undefined;
+  const desired = opts.state && opts.state.layout !== 'docker-nft' ? desiredRules(opts.state) : undefined;
   const findings = tables.flatMap((t) => familyFindings(t, opts, desired?.[t.family]));
   const rank = (s: Severity): number => (s === 'error' ? 0 : 1);
   return findings.map((x, i) => ({ x, i })).sort((a, b) => rank(a.x.severity) - rank(b.x.severity) || a.i - b.i).map(({ x }) => x);

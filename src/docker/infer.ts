@@ -450,7 +450,7 @@ function directRoutingAllowed(facts: readonly FamilyFacts[], networks: readonly 
   return filtered || hint === true;
 }
 
-function fwMarkHint(hint: unknown): string | undefined {
+export function fwMarkHint(hint: unknown): string | undefined {
   if (typeof hint !== 'string') return undefined;
   try {
     return canonicalFwMark(hint);
@@ -477,7 +477,7 @@ function familyEnabled(family: Family, t: FamilyTables | undefined, networks: re
 }
 
 /** The subnet of a family a hint gives. */
-function subnetHint(hint: NetworkHint | undefined, family: Family): string | undefined {
+export function subnetHint(hint: NetworkHint | undefined, family: Family): string | undefined {
   const subnet = typeof hint?.subnet === 'string' && parsePrefix(hint.subnet) ? hint.subnet : undefined;
   const subnet6 = typeof hint?.subnet6 === 'string' && parsePrefix(hint.subnet6)?.addr.family === 'ipv6' ? hint.subnet6 : undefined;
   const of = (text: string | undefined): Family | undefined => (text === undefined ? undefined : parsePrefix(text)!.addr.family);
@@ -485,14 +485,14 @@ function subnetHint(hint: NetworkHint | undefined, family: Family): string | und
   return subnet6 ?? (of(subnet) === 'ipv6' ? subnet : undefined);
 }
 
-function guessSubnet(family: Family, ips: string[]): string {
+export function guessSubnet(family: Family, ips: string[]): string {
   const a = ips.map(parseAddress).find((x) => x?.family === family);
   if (!a) return family === 'ipv4' ? '0.0.0.0/32' : '::/128';
   const length = family === 'ipv4' ? 16 : 64;
   return formatPrefix({ addr: maskAddress(a, length), length });
 }
 
-function mergeRanges(ports: readonly PortBinding[]): DockerPort[] {
+export function mergeRanges(ports: readonly PortBinding[]): DockerPort[] {
   const out: Array<DockerPort & { hostLast: number; contLast: number }> = [];
   for (const p of ports) {
     const last = out[out.length - 1];

@@ -36,6 +36,9 @@ import { planTable, type ChainIntent, type HeldChains, type OwnedBlock, type Tab
 import { BUILTIN_CHAINS, isForeignRule, type Family, type Table, type TableName } from '../rules/model.js';
 import { canonicalAddress, parseAddress } from './address.js';
 import { desiredRules, desiredRulesSteps } from './desired.js';
+import { applyNftabler, previewNftabler, type NftablerPreview, publishNftabler, readNftabler, unpublishNftabler } from './nftabler-host.js';
+import { inferNftabler } from './nftabler-infer.js';
+import { doctorNftabler } from './nftabler-doctor.js';
 import { doctorTables, type Finding } from './doctor.js';
 import { inferTables, type InferHints } from './infer.js';
 import { mergeHints, readRecord, writeRecord } from './record.js';
@@ -393,6 +396,12 @@ export class DockerHost {
   async apply(stateJson: unknown): Promise<DockerCommitResult> {
     // In slices (turn.ts): a big state's validation and model are tens of milliseconds.
     const state = await runStepsYielding(validateStateSteps(stateJson));
+    if (state.layout === 'docker-nft') {
+      // Docker's nftables back end: its own docker-bridges tables, no iptables rule.
+      const out = await applyNftabler(state, this.netns);
+      await writeRecord(this.netns, state);
+      return out;
+    }
     const rs = await runStepsYielding(desiredRulesSteps(state));
     const out: DockerCommitResult = {};
     for (const family of FAMILIES) {
@@ -433,15 +442,44 @@ export class DockerHost {
     return out;
   }
 
+  /**
+   * The docker-nft state a port operation works on: the given one, or the one the host's
+   * docker-bridges tables describe (with the record's names); undefined for an iptables host.
+   */
+  private async nftablerState(given: DockerState | undefined): Promise<DockerState | undefined> {
+    if (given !== undefined) return given.layout === 'docker-nft' ? given : undefined;
+    const tables = await readNftabler(this.netns);
+    if (!tables.ipv4 && !tables.ipv6) return undefined;
+    return inferNftabler(tables, mergeHints(await readRecord(this.netns), {}));
+  }
+
+  /** For a docker-nft state: what apply would do, as the nft commands that do it, per family (none: nothing). */
+  async previewNftabler(stateJson: unknown): Promise<NftablerPreview[]> {
+    const state = validateState(stateJson);
+    if (state.layout !== 'docker-nft') throw new RangeError(`layout: ${JSON.stringify(state.layout)} is previewed by plan`);
+    return previewNftabler(state, this.netns);
+  }
+
   /** The Docker state the kernel's rules describe (see infer.ts for what rules cannot say). */
   async inferState(hints: InferHints = {}): Promise<DockerState> {
     // The caller's hints first, then the record of the last apply (record.ts).
-    return inferTables(await this.dockerRules(), mergeHints(await readRecord(this.netns), hints)).state;
+    const merged = mergeHints(await readRecord(this.netns), hints);
+    // Docker's nftables back end: its docker-bridges tables say the state.
+    const nft = await readNftabler(this.netns);
+    if (nft.ipv4 || nft.ipv6) return inferNftabler(nft, merged);
+    return inferTables(await this.dockerRules(), merged).state;
   }
 
   /** Every finding about the host's Docker rules; bridges are read over rtnetlink. */
   async doctor(stateJson?: unknown): Promise<Finding[]> {
     const state = stateJson === undefined ? undefined : validateState(stateJson);
+    // Docker's nftables back end: the state says so, or its docker-bridges tables are there.
+    if (state === undefined || state.layout === 'docker-nft') {
+      const tables = await readNftabler(this.netns);
+      if (state !== undefined || tables.ipv4 || tables.ipv6) {
+        return doctorNftabler(tables, { ...(state ? { state } : {}), bridges: await bridgeNames(this.netns) });
+      }
+    }
     const [rules, bridges] = await Promise.all([this.dockerRules(), bridgeNames(this.netns)]);
     return doctorTables(rules, { ...(state ? { state } : {}), bridges });
   }
@@ -462,11 +500,15 @@ export class DockerHost {
    */
   async publish(portsJson: readonly unknown[], options: { state?: unknown } = {}): Promise<DockerPublishResult> {
     const given = options.state === undefined ? undefined : validateState(options.state);
-    if (given?.layout === 'nft') throw new RangeError('layout: "nft" has no iptables rules to publish');
     const ports = portsJson.map((raw, i) => {
       if (!isObject(raw)) throw new TypeError(`ports[${i}]: ${JSON.stringify(raw)} is not an object`);
       return raw;
     });
+    const nft = await this.nftablerState(given);
+    if (nft) {
+      const { result, changed, unchanged } = await publishNftabler(nft, ports, this.netns);
+      return { ...result, changed, unchanged };
+    }
     const families = FAMILIES.filter((f) => ports.some((p) => publishFamily(p) === f));
     // A legacy read creates the mangle table an SCTP port's checksum rule needs (classic), and
     // the raw table of a v28 state's direct-access DROPs.
@@ -485,8 +527,18 @@ export class DockerHost {
   /** Unpublishes ports (matched by proto and host port, and whatever else is given). */
   async unpublish(portsJson: readonly unknown[], options: { state?: unknown } = {}): Promise<DockerPublishResult> {
     const given = options.state === undefined ? undefined : validateState(options.state);
-    if (given?.layout === 'nft') throw new RangeError('layout: "nft" has no iptables rules to unpublish');
     const requests = portsJson.map(unpublishRequest);
+    const nft = await this.nftablerState(given);
+    if (nft) {
+      const networks = requests.map((q, i) => {
+        if (q.networkGiven === undefined) return undefined;
+        const n = nft.networks.find((x) => x.name === q.networkGiven || x.bridge === q.networkGiven);
+        if (!n) throw new RangeError(`ports[${i}].network: ${JSON.stringify(q.networkGiven)} is not a network of this host`);
+        return n.name;
+      });
+      const { result, changed } = await unpublishNftabler(nft, requests, networks, this.netns);
+      return { ...result, changed, unchanged: changed === 0 ? requests.length : 0 };
+    }
     const pinned = requests.map(unpublishFamily);
     const families = pinned.every((f) => f !== undefined) ? FAMILIES.filter((f) => pinned.includes(f)) : [...FAMILIES];
     const r = await this.portsOp(families, given, [], (view, current) => {

@@ -294,7 +294,8 @@ export interface UnpublishMatch {
   network?: string;
 }
 
-function matches(m: UnpublishMatch, network: string | undefined, b: PortBinding): boolean {
+/** Whether an unpublish request (its network resolved to a name by the caller) matches a binding. */
+export function unpublishMatches(m: UnpublishMatch, network: string | undefined, b: PortBinding): boolean {
   if (b.proto !== m.proto || b.hostPort < m.first || b.hostPort > m.last) return false;
   if (m.hostIp !== undefined && b.hostIp !== m.hostIp) {
     // Either wildcard of a family means that family's wildcard binding.
@@ -319,7 +320,7 @@ export function unpublishDelta(
   const removed: PortBinding[] = [];
   const gone = new Uint8Array(view.bindings.length);
   view.bindings.forEach((b, i) => {
-    if (match.some((m, k) => matches(m, networks[k], b))) {
+    if (match.some((m, k) => unpublishMatches(m, networks[k], b))) {
       removed.push(b);
       gone[i] = 1;
     }

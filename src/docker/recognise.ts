@@ -39,7 +39,7 @@ export const DOCKER_OWNED_CHAINS: Readonly<Record<string, readonly string[]>> = 
  * generation while a jump to it remains. Tables without any of Docker's chains or jumps are
  * DEFAULT_LAYOUT's.
  */
-export function layoutOfTables(t: FamilyTables): Exclude<DockerLayout, 'nft'> {
+export function layoutOfTables(t: FamilyTables): Exclude<DockerLayout, 'docker-nft'> {
   const forward = rulesOf(t, 'filter', 'FORWARD');
   const dockerForward = rulesOf(t, 'filter', DOCKER_FORWARD_CHAIN);
   if (hasChain(t, 'filter', DOCKER_INTERNAL_CHAIN) || dockerForward.includes(`-j ${DOCKER_INTERNAL_CHAIN}`)) return 'v29';
@@ -52,7 +52,7 @@ export function layoutOfTables(t: FamilyTables): Exclude<DockerLayout, 'nft'> {
     hasChain(t, 'filter', ISOLATION_STAGE_1) ||
     forward.includes(`-j ${ISOLATION_STAGE_1}`);
   const layout = docker ? 'classic' : DEFAULT_LAYOUT;
-  return layout === 'nft' ? 'v29' : layout;
+  return layout === 'docker-nft' ? 'v29' : layout;
 }
 
 export function isDockerOwnedChain(table: string, chain: string): boolean {

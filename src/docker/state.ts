@@ -43,7 +43,7 @@ import {
   prefixContains,
 } from './address.js';
 
-export type DockerLayout = 'classic' | 'v28' | 'v29' | 'nft';
+export type DockerLayout = 'classic' | 'v28' | 'v29' | 'docker-nft';
 export type DockerProto = 'tcp' | 'udp' | 'sctp';
 /** Docker's gateway modes (bridge driver newGwMode). */
 export type GatewayMode = 'nat' | 'nat-unprotected' | 'routed' | 'isolated';
@@ -136,7 +136,7 @@ export interface DockerState {
   endpoints?: DockerEndpoint[];
 }
 
-export const DOCKER_LAYOUTS: readonly DockerLayout[] = ['classic', 'v28', 'v29', 'nft'];
+export const DOCKER_LAYOUTS: readonly DockerLayout[] = ['classic', 'v28', 'v29', 'docker-nft'];
 
 /** The layouts of Docker's iptabler (28.2+): DOCKER-FORWARD, raw direct-access DROPs, per-port ACCEPTs inserted. */
 export function isIptablerLayout(layout: DockerLayout): layout is 'v28' | 'v29' {
@@ -572,11 +572,13 @@ export function* validateStateSteps(json: unknown): Steps<DockerState> {
 
   const allowDirectRouting = bool(json, 'allowDirectRouting', '', false);
   const ipForwardNoDrop = bool(json, 'ipForwardNoDrop', '', false);
+  // Docker's nftables back end never touches the filter FORWARD policy (it has no iptables).
+  if (ipForwardNoDrop && layout === 'docker-nft') throw new RangeError('ipForwardNoDrop: true, but layout docker-nft sets no FORWARD policy to leave alone');
   if (allowDirectRouting && layout === 'classic') throw new RangeError('allowDirectRouting: true, but Docker before 28 has no direct-access rules to leave out');
   let acceptFwMark: string | undefined;
   if (json.acceptFwMark !== undefined) {
     if (typeof json.acceptFwMark !== 'string') throw new TypeError(`acceptFwMark: ${show(json.acceptFwMark)} is not a string`);
-    if (layout !== 'v29') throw new RangeError('acceptFwMark: bridge-accept-fwmark is Docker 29\'s (layout v29)');
+    if (layout !== 'v29' && layout !== 'docker-nft') throw new RangeError('acceptFwMark: bridge-accept-fwmark is Docker 29\'s (layout v29 or docker-nft)');
     acceptFwMark = canonicalFwMark(json.acceptFwMark);
   }
   let iptables: boolean | undefined;

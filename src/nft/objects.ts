@@ -21,8 +21,16 @@ export interface NftExpr {
   [field: string]: string | number | bigint;
 }
 
+/** An anonymous set of one rule (nft's `{ a, b }`): constant; its lookups name it `__set<index>`. */
+export interface NftAnonymousSet {
+  type: NftSet['type'];
+  elements: Array<{ key: string | number }>;
+}
+
 export interface NftRule {
   exprs: NftExpr[];
+  /** The rule's anonymous sets; a lookup's `set: '__set0'` is anonymousSets[0]. */
+  anonymousSets?: NftAnonymousSet[];
   /** nft's `comment "…"`: the rule's user data. */
   comment?: string;
   /** Read back only: the rule has an expression this model does not know (it is never kept as is). */
@@ -73,6 +81,11 @@ export interface NftCommitOptions {
   mode?: 'replace' | 'merge';
 }
 
+export interface NftCommitResult {
+  /** How many times the commit was planned: more than 1 when another writer got in between. */
+  attempts: number;
+}
+
 /** The table as the kernel has it now, or null when there is none. */
 export async function readNftTable(family: 'ip' | 'ip6', name: string, options: { netns?: string } = {}): Promise<NftTable | null> {
   return native.nftObjectsRead(family, netnsPath(options.netns) ?? null, name);
@@ -83,6 +96,14 @@ export async function readNftTable(family: 'ip' | 'ip6', name: string, options: 
  * was read at. A chain whose rules stay is not touched (counters survive); one whose rules change
  * is flushed and written again, as Docker does; map elements change one by one.
  */
-export async function commitNftTable(table: NftTable, options: NftCommitOptions = {}): Promise<void> {
+export async function commitNftTable(table: NftTable, options: NftCommitOptions = {}): Promise<NftCommitResult> {
   return native.nftObjectsCommit(netnsPath(options.netns) ?? null, table, options.mode ?? 'replace');
+}
+
+/**
+ * commitNftTable of several tables (of either family) in one batch under one generation: all of
+ * them change, or none. Docker's ip and ip6 `docker-bridges` tables go together this way.
+ */
+export async function commitNftTables(tables: readonly NftTable[], options: NftCommitOptions = {}): Promise<NftCommitResult> {
+  return native.nftObjectsCommit(netnsPath(options.netns) ?? null, [...tables], options.mode ?? 'replace');
 }

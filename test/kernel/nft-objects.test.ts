@@ -6,10 +6,10 @@
 // description is a one-line TypeError naming its field; a commit racing another writer loses
 // none of the writer's changes.
 import { describe, expect, it } from 'vitest';
-import { commitNftTable, NftPriority, readNftTable, type NftRule, type NftTable } from '../../src/nft/objects.js';
+import { commitNftTable, commitNftTables, NftPriority, readNftTable, type NftRule, type NftTable } from '../../src/nft/objects.js';
 import { readMobyGoldens } from '../helpers/moby.js';
 import { isRoot, Netns, withNetns } from '../helpers/netns.js';
-import { addr, counter, ctEstablished, dnat, dport, fibDaddrLocal, ifname, jump, masq, snat, verdict, vmap } from '../helpers/nft-exprs.js';
+import { addr, counter, ctEstablished, dnat, dport, fibDaddrLocal, ifname, jump, masq, snat, verdict, vmap } from '../../src/nft/exprs.js';
 
 const rule = (exprs: NftRule['exprs'], comment?: string): NftRule => (comment === undefined ? { exprs } : { exprs, comment });
 
@@ -286,6 +286,62 @@ describe.skipIf(!isRoot)('native nftables objects', () => {
       expect(chain?.rules?.at(-1)).toMatchObject({ foreign: true, exprs: [{ expr: 'log' }, { expr: 'counter' }, { expr: 'immediate', verdict: 'accept' }] });
       await commitNftTable(objects, { netns: ns.name });
       expect(normalise(await readNftTable('ip', 'docker-bridges', { netns: ns.name }))).toEqual(normalise(objects));
+    });
+  });
+
+  it('an anonymous set (nft\'s `{ a, b }`) lists as nft -f writes it, reads back with its rule, and a re-commit keeps it', async () => {
+    const text = 'table ip t {\nchain c {\nip daddr 192.168.0.2 iifname != { "br-dummy", "eth0" } counter drop comment "DROP DIRECT ACCESS"\n}\n}\n';
+    const table: NftTable = {
+      family: 'ip',
+      name: 't',
+      chains: [{ name: 'c', rules: [{
+        exprs: [...addr('daddr', '192.168.0.2'), { expr: 'meta', key: 'iifname', dreg: 1 }, { expr: 'lookup', sreg: 1, set: '__set0', flags: 1 }, counter, verdict('drop')],
+        anonymousSets: [{ type: 'ifname', elements: [{ key: 'br-dummy' }, { key: 'eth0' }] }],
+        comment: 'DROP DIRECT ACCESS',
+      }] }],
+    };
+    await withNetns(async (ours) => {
+      await withNetns(async (theirs) => {
+        theirs.ok('nft', ['-f', '-'], text);
+        await commitNftTable(table, { netns: ours.name });
+        expect(list(ours, 'ip', 't')).toBe(list(theirs, 'ip', 't'));
+        const sorted = (t: NftTable | null): unknown => normalise(t && { ...t, chains: t.chains!.map((c) => ({ ...c, rules: c.rules!.map((r) => ({ ...r, anonymousSets: r.anonymousSets!.map((a) => ({ ...a, elements: [...a.elements].sort((x, y) => String(x.key).localeCompare(String(y.key))) })) })) })) });
+        expect(sorted(await readNftTable('ip', 't', { netns: theirs.name }))).toEqual(sorted(table));
+        const before = ours.ok('nft', ['-a', 'list', 'ruleset']);
+        await commitNftTable(table, { netns: ours.name });
+        expect(ours.ok('nft', ['-a', 'list', 'ruleset'])).toBe(before);
+        // Another element: the rule is written again with a new set, the old one goes with it.
+        const more: NftTable = { ...table, chains: [{ ...table.chains![0]!, rules: [{ ...table.chains![0]!.rules![0]!, anonymousSets: [{ type: 'ifname', elements: [{ key: 'br-dummy' }, { key: 'eth0' }, { key: 'eth1' }] }] }] }] };
+        await commitNftTable(more, { netns: ours.name });
+        expect(list(ours, 'ip', 't')).toContain('iifname != { ');
+        expect(list(ours, 'ip', 't')).toContain('"eth1"');
+        // nft's netlink debug lists every set of the table, anonymous ones too: one is left.
+        expect(ours.ok('nft', ['--debug=netlink', 'list', 'table', 'ip', 't']).match(/@__set\d+/g)).toHaveLength(1);
+      });
+      await expect(commitNftTable({ ...table, chains: [{ name: 'c', rules: [{ exprs: [{ expr: 'meta', key: 'iifname', dreg: 1 }, { expr: 'lookup', sreg: 1, set: '__set1' }] }] }] }, { netns: ours.name })).rejects.toThrow(
+        'table.chains[0].rules[0].exprs[1].set: names no anonymous set of this rule',
+      );
+    });
+  });
+
+  it('several tables in one batch: both made, or neither; a bad one is named by its index', async () => {
+    await withNetns(async (ours) => {
+      await withNetns(async (theirs) => {
+        const v4 = dockerTable(false, [NET4]);
+        const v6 = dockerTable(true, [NET6]);
+        theirs.ok('nft', ['-f', '-'], `${v4.text}\n${v6.text}\n`);
+        const r = await commitNftTables([v4.objects, v6.objects], { netns: ours.name });
+        expect(r.attempts).toBe(1);
+        for (const fam of ['ip', 'ip6']) expect(list(ours, fam)).toBe(list(theirs, fam));
+      });
+      // The second table's jump names a chain it lacks: the kernel refuses it, and the first
+      // table's change does not happen either.
+      const before = ours.ok('nft', ['-a', 'list', 'ruleset']);
+      const broken: NftTable = { family: 'ip6', name: 'docker-bridges', chains: [{ name: 'a', rules: [rule([jump('nowhere')])] }] };
+      await expect(commitNftTables([dockerTable(false, [NET4, NET4B]).objects, broken], { netns: ours.name })).rejects.toThrow(/table ip6 docker-bridges: chain a rules\[0\]: No such file or directory/);
+      expect(ours.ok('nft', ['-a', 'list', 'ruleset'])).toBe(before);
+      await expect(commitNftTables([dockerTable(false, []).objects, { ...broken, family: 'inet' as 'ip' }], { netns: ours.name })).rejects.toThrow("tables[1].family: must be 'ip' or 'ip6'");
+      await expect(commitNftTables([dockerTable(false, []).objects, dockerTable(false, []).objects], { netns: ours.name })).rejects.toThrow('tables[1].name: table docker-bridges of that family is tables[0] already');
     });
   });
 

@@ -252,7 +252,7 @@ describe('layout classic specifics (moby/moby v27.5.1)', () => {
   });
 
   it('layout nft has no iptables rules', () => {
-    expect(() => desiredRules(validateState({ layout: 'nft', networks: [], ports: [] }))).toThrow(RangeError);
+    expect(() => desiredRules(validateState({ layout: 'docker-nft', networks: [], ports: [] }))).toThrow(RangeError);
   });
 });
 
