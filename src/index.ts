@@ -9,4 +9,4 @@ export type { RecoverResult } from './native-binding.js';
 export { DockerHost, validateState, desiredRules, inferState, doctor, summary, readLinks, bridgeNames } from './docker/index.js';
 export type { DockerHostOptions, DockerCommitResult, DockerPublishResult, DockerRepairResult, DockerTablePlan, DockerUnpublishPort, DockerState, DockerNetwork, DockerPort, Finding, Link } from './docker/index.js';
 export type { DockerLayout, DockerProto, DockerEndpoint, DockerRuleset, DockerFamilyRuleset, DockerChainRules, DockerBuiltinRules, PortBinding, FamilySaves } from './docker/index.js';
-export type { FindingCode, Severity, DoctorOptions, InferHints, NetworkHint, GatewayMode } from './docker/index.js';
+export type { FindingCode, Severity, DoctorOptions, InferHints, NetworkHint, GatewayMode, NftablerPreview } from './docker/index.js';

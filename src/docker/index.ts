@@ -24,4 +24,5 @@ export { inferState, inferTables, type InferHints, type NetworkHint, type InferO
 export { doctor, doctorTables, summary, type Finding, type FindingCode, type Severity, type DoctorOptions } from './doctor.js';
 export { DockerHost, applyIntents } from './ops.js';
 export type { DockerHostOptions, DockerCommitResult, DockerPublishResult, DockerRepairResult, DockerTablePlan, DockerUnpublishPort } from './ops.js';
+export type { NftablerPreview } from './nftabler-host.js';
 export { readLinks, bridgeNames, type Link } from './links.js';
