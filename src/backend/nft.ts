@@ -98,19 +98,14 @@ export class NftBackend implements Backend {
         : new Set<string>(BUILTIN_CHAINS[p.table as TableName] ?? []);
       const untouched = (c: CommitChain): boolean =>
         notThere !== undefined && notThere.has(c.name) && c.lines === undefined && c.entries.length === 0 && (c.policy === undefined || (c.policy === 'ACCEPT' && !c.policyCounters));
-      const chains: CommitChain[] = p.chains.filter((c) => !untouched(c)).map((c) => {
-        const hs = handleOf.get(c.name) ?? new Float64Array(0);
-        return {
-          ...c,
-          entries: c.entries.map((e) => {
-            if (!('keep' in e)) return e;
-            const h = hs[e.keep];
-            if (h === undefined) throw new Error(`internal: chain ${c.name} has no rule ${e.keep} to keep`);
-            return { keep: h };
-          }),
-        };
-      });
-      wires.push(await runStepsYielding(encodeCommitSteps(p.table, this.family, chains, true)));
+      const chains = p.chains.filter((c) => !untouched(c));
+      // Planner indices → the kernel's rule handles, as the wire is written (in its slices).
+      const keepAs = (chain: string, index: number): number => {
+        const h = handleOf.get(chain)?.[index];
+        if (h === undefined) throw new Error(`internal: chain ${chain} has no rule ${index} to keep`);
+        return h;
+      };
+      wires.push(await runStepsYielding(encodeCommitSteps(p.table, this.family, chains, keepAs)));
     }
     const r = await native.nftCommit(this.family, this.netns, snapshot.generation ?? 0, wires, snapshot.held?.ref ?? null);
     return new Map(changed.map((p, i) => [p.table, r[i]!]));

@@ -94,15 +94,15 @@ export function checkRuleText(rule: Rule): void {
 
 /**
  * A commit's wire for one table: every chain it must have afterwards, in order.
- * `keepsAreHandles`: the nft back end names kept rules by their handle, which follow the
- * order rules were added, not their place in the chain.
+ * `keepAs`: the nft back end names a kept rule by its handle (the rule's index in the chain as
+ * read → its handle), and handles follow the order rules were added, not their place.
  */
-export function encodeCommit(table: string, family: Family, chains: readonly CommitChain[], keepsAreHandles = false): string {
-  return runSteps(encodeCommitSteps(table, family, chains, keepsAreHandles));
+export function encodeCommit(table: string, family: Family, chains: readonly CommitChain[], keepAs?: (chain: string, index: number) => number): string {
+  return runSteps(encodeCommitSteps(table, family, chains, keepAs));
 }
 
 /** encodeCommit as Steps (turn.ts), pausing between entries: for commits of an async caller. */
-export function* encodeCommitSteps(table: string, family: Family, chains: readonly CommitChain[], keepsAreHandles = false): Steps<string> {
+export function* encodeCommitSteps(table: string, family: Family, chains: readonly CommitChain[], keepAs?: (chain: string, index: number) => number): Steps<string> {
   // One string grown with += (V8 keeps it as a rope until the addon flattens it once): about
   // half the time of pushing the pieces to an array and joining, for 30,000 rules.
   let out = `table\t${table}\tfamily=${family}\n`;
@@ -131,11 +131,11 @@ export function* encodeCommitSteps(table: string, family: Family, chains: readon
       const e = c.entries[i]!;
       const keep = (e as { keep?: number }).keep;
       if (keep !== undefined) {
-        if (!Number.isInteger(keep) || keep < 0 || (!keepsAreHandles && keep <= lastKeep)) {
+        if (!Number.isInteger(keep) || keep < 0 || keep <= lastKeep) {
           throw new RangeError(`encodeCommit: chain ${c.name}: keep indices must be strictly increasing integers (got ${keep} after ${lastKeep})`);
         }
         lastKeep = keep;
-        out += `keep\t${keep}\n`;
+        out += `keep\t${keepAs ? keepAs(c.name, keep) : keep}\n`;
       } else {
         const { rule, counters } = e as { rule: Rule; counters?: Counters };
         if (typeof rule !== 'string') checkRuleText(rule);
@@ -146,7 +146,13 @@ export function* encodeCommitSteps(table: string, family: Family, chains: readon
   // A rule with a line break or a NUL: checked once over the whole wire (which the addon
   // flattens anyway) rather than per rule, which flattened each of 300,000 fresh strings;
   // the rule is then found and named.
-  if (out.includes('\r') || out.includes('\0') || countLines(out) !== lines) {
+  // Three passes over a multi-megabyte string (the first flattens it), each a slice of its own.
+  yield;
+  const cr = out.includes('\r');
+  yield;
+  const nul = cr || out.includes('\0');
+  yield;
+  if (cr || nul || countLines(out) !== lines) {
     for (const c of chains) {
       for (const e of c.entries) if ('rule' in e) checkRuleText(e.rule);
       if (c.lines !== undefined) for (const rule of c.lines.split('\n')) checkRuleText(rule);

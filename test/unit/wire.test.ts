@@ -84,6 +84,18 @@ describe('encodeCommit', () => {
     );
   });
 
+  test('nf_tables: a kept rule is written as its handle (keepAs), in the chain order of the plan', () => {
+    const handles: Record<string, number[]> = { INPUT: [7, 3, 12], OUTPUT: [40] };
+    const keepAs = (chain: string, i: number): number => handles[chain]![i]!;
+    const wire = encodeCommit('filter', 'ipv4', [
+      { name: 'INPUT', entries: [{ keep: 0 }, { rule: '-j ACCEPT' }, { keep: 2 }] },
+      { name: 'OUTPUT', entries: [{ keep: 0 }] },
+    ], keepAs);
+    expect(wire).toBe('table\tfilter\tfamily=ipv4\nchain\tINPUT\nkeep\t7\nrule\t-\t-\t-j ACCEPT\nkeep\t12\nchain\tOUTPUT\nkeep\t40\n');
+    // The plan's indices still have to increase, whatever the handles are.
+    expect(() => encodeCommit('filter', 'ipv4', [{ name: 'INPUT', entries: [{ keep: 2 }, { keep: 1 }] }], keepAs)).toThrow(RangeError);
+  });
+
   test('keeps must increase; a rule cannot hold a line break', () => {
     expect(() => encodeCommit('filter', 'ipv4', [{ name: 'INPUT', entries: [{ keep: 1 }, { keep: 0 }] }])).toThrow(RangeError);
     expect(() => encodeCommit('filter', 'ipv4', [{ name: 'INPUT', entries: [{ rule: '-m comment --comment "a\nb"' }] }])).toThrow(/line break/);
