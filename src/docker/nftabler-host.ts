@@ -43,6 +43,13 @@ export function nftRuleKey(r: NftRule): string {
   return canonical({ exprs, comment: r.comment, ...(sets.length ? { sets } : {}) });
 }
 
+/** Whether two chains hold the same rules in the same order (nftRuleKey), the first difference ending the walk. */
+function sameRules(a: readonly NftRule[], b: readonly NftRule[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (nftRuleKey(a[i]!) !== nftRuleKey(b[i]!)) return false;
+  return true;
+}
+
 const sameHook = (a: NftChain, b: NftChain): boolean => a.type === b.type && a.hook === b.hook && a.priority === b.priority;
 const setKey = (s: NftSet): string =>
   canonical({ type: s.type, map: s.map, flags: s.flags ?? [], elements: (s.elements ?? []).map((e) => canonical(e)).sort() });
@@ -64,7 +71,7 @@ export function nftTableDelta(current: NftTable | null, want: NftTable): { chang
     const cur = curChains.get(c.name);
     curChains.delete(c.name);
     const curRules = cur?.rules ?? [];
-    if (cur && sameHook(c, cur) && canonical(curRules.map(nftRuleKey)) === canonical(rules.map(nftRuleKey))) {
+    if (cur && sameHook(c, cur) && sameRules(curRules, rules)) {
       kept += rules.length;
       if ((c.policy ?? (c.hook ? 'accept' : undefined)) !== cur.policy) changed = true;
       continue;
@@ -216,7 +223,7 @@ export function nftablerPreview(family: Family, current: NftTable | null, want: 
     const cur = curChains.get(c.name);
     if (!cur) fate.set(c.name, 'new');
     else if (!sameHook(c, cur)) fate.set(c.name, 'remade');
-    else if (canonical((cur.rules ?? []).map(nftRuleKey)) === canonical((c.rules ?? []).map(nftRuleKey))) fate.set(c.name, 'kept');
+    else if (sameRules(cur.rules ?? [], c.rules ?? [])) fate.set(c.name, 'kept');
     else fate.set(c.name, 'rewritten');
   }
   const gone = (current?.chains ?? []).filter((c) => !fate.has(c.name));
