@@ -36,12 +36,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("legacyTableNames", Napi::Function::New(env, iptkit::LegacyTableNames, "legacyTableNames"));
   exports.Set("legacyRead", Napi::Function::New(env, iptkit::LegacyRead, "legacyRead"));
   exports.Set("legacyHoldsRules", Napi::Function::New(env, iptkit::LegacyHoldsRules, "legacyHoldsRules"));
+  exports.Set("legacyFingerprint", Napi::Function::New(env, iptkit::LegacyFingerprint, "legacyFingerprint"));
   exports.Set("legacyCommit", Napi::Function::New(env, iptkit::LegacyCommit, "legacyCommit"));
   exports.Set("legacyRecover", Napi::Function::New(env, iptkit::LegacyRecover, "legacyRecover"));
   exports.Set("lockAcquire", Napi::Function::New(env, iptkit::LockAcquire, "lockAcquire"));
   exports.Set("lockRelease", Napi::Function::New(env, iptkit::LockRelease, "lockRelease"));
   exports.Set("nftRead", Napi::Function::New(env, iptkit::NftRead, "nftRead"));
   exports.Set("nftHoldsRules", Napi::Function::New(env, iptkit::NftHoldsRules, "nftHoldsRules"));
+  exports.Set("nftGeneration", Napi::Function::New(env, iptkit::NftGeneration, "nftGeneration"));
   exports.Set("nftCommit", Napi::Function::New(env, iptkit::NftCommit, "nftCommit"));
   exports.Set("nftObjectsRead", Napi::Function::New(env, iptkit::NftObjectsRead, "nftObjectsRead"));
   exports.Set("nftObjectsCommit", Napi::Function::New(env, iptkit::NftObjectsCommit, "nftObjectsCommit"));

@@ -143,6 +143,7 @@ function stack(): CallSite {
 export const native = {
   legacyTableNames: (...a: Parameters<NativeBinding['legacyTableNames']>) => wrap(load().legacyTableNames(...a), 'legacy', stack()),
   legacyHoldsRules: (...a: Parameters<NativeBinding['legacyHoldsRules']>) => wrap(load().legacyHoldsRules(...a), 'legacy', stack()),
+  legacyFingerprint: (...a: Parameters<NativeBinding['legacyFingerprint']>) => wrap(load().legacyFingerprint(...a), 'legacy', stack()),
   legacyRead: (...a: Parameters<NativeBinding['legacyRead']>) => wrap(load().legacyRead(...a), 'legacy', stack()),
   legacyCommit: (...a: Parameters<NativeBinding['legacyCommit']>) => wrap(load().legacyCommit(...a), 'legacy', stack()),
   legacyRecover: (...a: Parameters<NativeBinding['legacyRecover']>) => wrap(load().legacyRecover(...a), 'legacy', stack()),
@@ -150,6 +151,7 @@ export const native = {
   lockRelease: (fd: number): void => load().lockRelease(fd),
   nftRead: (...a: Parameters<NativeBinding['nftRead']>) => wrap(load().nftRead(...a), 'nft', stack()),
   nftHoldsRules: (...a: Parameters<NativeBinding['nftHoldsRules']>) => wrap(load().nftHoldsRules(...a), 'nft', stack()),
+  nftGeneration: (...a: Parameters<NativeBinding['nftGeneration']>) => wrap(load().nftGeneration(...a), 'nft', stack()),
   nftCommit: (...a: Parameters<NativeBinding['nftCommit']>) => wrap(load().nftCommit(...a), 'nft', stack()),
   nftObjectsRead: (...a: Parameters<NativeBinding['nftObjectsRead']>) => wrap(load().nftObjectsRead(...a), 'nft', stack()),
   nftObjectsCommit: (...a: Parameters<NativeBinding['nftObjectsCommit']>) => wrap(load().nftObjectsCommit(...a), 'nft', stack()),

@@ -108,6 +108,11 @@ export interface NativeBinding {
    * their policies; no rule is printed and no table created.
    */
   legacyHoldsRules(family: NativeFamily, netns: string | null): Promise<boolean>;
+  /**
+   * Per table its name and a digest of its entries as the kernel gives them back, counters
+   * zeroed (or "absent"): equal exactly when nothing but counters changed. No libiptc.
+   */
+  legacyFingerprint(family: NativeFamily, netns: string | null, tables: readonly string[]): Promise<string>;
   /** Reads one x_tables table with libiptc. */
   legacyRead(family: NativeFamily, netns: string | null, table: string): Promise<NativeTableRead>;
   /**
@@ -132,6 +137,8 @@ export interface NativeBinding {
    * chain or non-ACCEPT policy it finds, and decodes no rule.
    */
   nftHoldsRules(family: NativeFamily, netns: string | null): Promise<boolean>;
+  /** The namespace's nf_tables ruleset generation (NFT_MSG_GETGEN); every committed batch moves it. */
+  nftGeneration(netns: string | null): Promise<number>;
   /** Reads the iptables-nft tables of one family (ip / ip6) over netlink. */
   nftRead(family: NativeFamily, netns: string | null, tables: string[] | null): Promise<NativeNftRead>;
   /**

@@ -72,6 +72,12 @@ export interface CommitResult {
   kept: number;
   /** An append-only restore: rules were added at chains' ends without reading the tables. */
   appendOnly?: true;
+  /**
+   * With update's `fingerprint` option (a list of tables): what they held right after this
+   * commit (see Netfilter.fingerprint), equal to a later fingerprint of the same tables exactly
+   * when nothing but counters changed in them since.
+   */
+  fingerprint?: string;
 }
 
 function summarise(backend: BackendKind, r: TransactionResult): CommitResult {
@@ -237,12 +243,26 @@ export class Netfilter {
   async update(
     tables: readonly string[],
     intend: (current: readonly Table[], held: HeldChains) => TableIntent[] | Promise<TableIntent[]>,
-    options: { hold?: Readonly<Record<string, readonly string[]>> } = {},
+    options: { hold?: Readonly<Record<string, readonly string[]>>; fingerprint?: readonly string[] } = {},
   ): Promise<CommitResult> {
     checkTables(tables);
+    if (options.fingerprint) checkTables(options.fingerprint);
     const hold: Hold | undefined = options.hold;
-    const r = await runTransaction(this.impl, tables, intend, this.maxRetries, hold);
-    return summarise(this.backend, r);
+    const r = await runTransaction(this.impl, tables, intend, this.maxRetries, hold, options.fingerprint);
+    const out = summarise(this.backend, r);
+    return r.fingerprint === undefined ? out : { ...out, fingerprint: r.fingerprint };
+  }
+
+  /**
+   * What the tables hold now, as a string equal to an earlier one exactly when nothing but
+   * counters changed in them in between (nf_tables: nothing at all was committed in the
+   * namespace, which is stricter). Much cheaper than a read: legacy takes each table's entries
+   * once and digests them, nf_tables asks for the ruleset generation. For a caller that keeps
+   * applying the same thing: compare with the `fingerprint` its last update returned.
+   */
+  async fingerprint(tables: readonly string[]): Promise<string> {
+    checkTables(tables);
+    return this.impl.fingerprint(tables);
   }
 
   /**

@@ -28,6 +28,11 @@ OpError commit_v4(std::vector<commit::TablePlan>& plans);
 OpError read_v6(const std::string& table, std::string& wire, std::vector<uint64_t>& counters);
 OpError commit_v6(std::vector<commit::TablePlan>& plans);
 
+// A digest of the table's rules and chains as the kernel holds them, counters left out
+// (table.h table_fingerprint); `exists` false when the kernel has no such table.
+OpError fingerprint_v4(const std::string& table, bool& exists, uint64_t& digest);
+OpError fingerprint_v6(const std::string& table, bool& exists, uint64_t& digest);
+
 // Whether the table holds a rule, a user-defined chain or a policy other than ACCEPT.
 OpError holds_rules_v4(const std::string& table, bool& holds);
 OpError holds_rules_v6(const std::string& table, bool& holds);

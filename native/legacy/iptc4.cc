@@ -21,6 +21,8 @@ struct Ipv4 {
   static constexpr int kSocketFamily = AF_INET;
   static constexpr int kSockLevel = IPPROTO_IP;
   static constexpr int kGetInfo = IPT_SO_GET_INFO;
+  using GetEntries = ipt_get_entries;
+  static constexpr int kGetEntries = IPT_SO_GET_ENTRIES;
 
   static ipt_ip& ip(Entry& e) { return e.ip; }
   static const ipt_ip& ip(const Entry& e) { return e.ip; }
@@ -57,6 +59,9 @@ OpError read_v4(const std::string& table, std::string& wire, std::vector<uint64_
   return read_table<Ipv4>(table, wire, counters);
 }
 OpError commit_v4(std::vector<commit::TablePlan>& plans) { return commit_tables<Ipv4>(plans); }
+OpError fingerprint_v4(const std::string& table, bool& exists, uint64_t& digest) {
+  return table_fingerprint<Ipv4>(table, exists, digest);
+}
 OpError holds_rules_v4(const std::string& table, bool& holds) { return holds_rules<Ipv4>(table, holds); }
 OpError recover_v4(const std::string& path, const std::string& body, bool keep_if_left, Recovery& out) {
   return recover_record<Ipv4>(path, body, keep_if_left, out);

@@ -24,6 +24,8 @@ struct Ipv6 {
   static constexpr int kSocketFamily = AF_INET6;
   static constexpr int kSockLevel = IPPROTO_IPV6;
   static constexpr int kGetInfo = IP6T_SO_GET_INFO;
+  using GetEntries = ip6t_get_entries;
+  static constexpr int kGetEntries = IP6T_SO_GET_ENTRIES;
 
   static ip6t_ip6& ip(Entry& e) { return e.ipv6; }
   static const ip6t_ip6& ip(const Entry& e) { return e.ipv6; }
@@ -60,6 +62,9 @@ OpError read_v6(const std::string& table, std::string& wire, std::vector<uint64_
   return read_table<Ipv6>(table, wire, counters);
 }
 OpError commit_v6(std::vector<commit::TablePlan>& plans) { return commit_tables<Ipv6>(plans); }
+OpError fingerprint_v6(const std::string& table, bool& exists, uint64_t& digest) {
+  return table_fingerprint<Ipv6>(table, exists, digest);
+}
 OpError holds_rules_v6(const std::string& table, bool& holds) { return holds_rules<Ipv6>(table, holds); }
 OpError recover_v6(const std::string& path, const std::string& body, bool keep_if_left, Recovery& out) {
   return recover_record<Ipv6>(path, body, keep_if_left, out);

@@ -5,6 +5,8 @@
 // (docs/wire.md).
 #include "legacy.h"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -176,6 +178,38 @@ Napi::Value LegacyHoldsRules(const Napi::CallbackInfo& info) {
         return {};
       },
       [](Napi::Env env, bool& holds) -> Napi::Value { return Napi::Boolean::New(env, holds); });
+}
+
+// What the tables hold, as one string (per table its name and a digest, or "absent"): equal
+// exactly when no rule, chain or policy of them changed (table.h table_fingerprint).
+Napi::Value LegacyFingerprint(const Napi::CallbackInfo& info) {
+  bool v6 = arg_family_v6(info, 0);
+  std::string netns = arg_netns(info, 1);
+  std::vector<std::string> tables = arg_string_array(info, 2, "tables");
+  return PromiseWorker<std::string>::Run(
+      info.Env(),
+      [v6, netns, tables](std::string& out) -> OpError {
+        NetnsGuard ns(netns);
+        if (ns.error()) return ns.error();
+        // Only the tables the kernel has: asking for another would make it (an empty one).
+        std::vector<std::string> present;
+        if (OpError err = legacy::table_names(v6, present)) return err;
+        for (const auto& t : tables) {
+          bool exists = false;
+          uint64_t digest = 0;
+          bool listed = std::find(present.begin(), present.end(), t) != present.end();
+          if (!listed) {
+            out += t + "=absent;";
+            continue;
+          }
+          if (OpError err = v6 ? legacy::fingerprint_v6(t, exists, digest) : legacy::fingerprint_v4(t, exists, digest)) return err;
+          char hex[17];
+          snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(digest));
+          out += t + "=" + (exists ? std::string(hex) : std::string("absent")) + ";";
+        }
+        return {};
+      },
+      [](Napi::Env env, std::string& out) -> Napi::Value { return Napi::String::New(env, out); });
 }
 
 Napi::Value LegacyRead(const Napi::CallbackInfo& info) {

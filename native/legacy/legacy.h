@@ -10,6 +10,7 @@ namespace iptkit {
 Napi::Value LegacyTableNames(const Napi::CallbackInfo& info);  // (family, netns)
 Napi::Value LegacyRead(const Napi::CallbackInfo& info);        // (family, netns, table)
 Napi::Value LegacyHoldsRules(const Napi::CallbackInfo& info);  // (family, netns) → boolean
+Napi::Value LegacyFingerprint(const Napi::CallbackInfo& info); // (family, netns, tables[]) → string
 Napi::Value LegacyCommit(const Napi::CallbackInfo& info);      // (family, netns, tables[])
 Napi::Value LegacyRecover(const Napi::CallbackInfo& info);     // (family, netns, lockPath?, timeoutMs?)
 

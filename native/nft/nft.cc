@@ -10,6 +10,7 @@
 #include "../common/worker.h"
 #include "commit.h"
 #include "read.h"
+#include "socket.h"
 
 namespace iptkit {
 
@@ -25,6 +26,22 @@ Napi::Value NftHoldsRules(const Napi::CallbackInfo& info) {
         return nft::holds_rules(v6, holds);
       },
       [](Napi::Env env, bool& holds) -> Napi::Value { return Napi::Boolean::New(env, holds); });
+}
+
+// The namespace's ruleset generation (NFT_MSG_GETGEN): every committed batch moves it.
+Napi::Value NftGeneration(const Napi::CallbackInfo& info) {
+  std::string netns = arg_netns(info, 0);
+  return PromiseWorker<uint32_t>::Run(
+      info.Env(),
+      [=](uint32_t& gen) -> OpError {
+        NetnsGuard guard(netns);
+        if (guard.error()) return guard.error();
+        nft::NlSocket sock;
+        if (int err = sock.open()) return make_error(err, "read", std::string("cannot open a netfilter netlink socket: ") + strerror(err));
+        if (int err = sock.get_gen(gen)) return make_error(err, "read", std::string("NFT_MSG_GETGEN: ") + strerror(err));
+        return {};
+      },
+      [](Napi::Env env, uint32_t& gen) -> Napi::Value { return Napi::Number::New(env, gen); });
 }
 
 Napi::Value NftRead(const Napi::CallbackInfo& info) {

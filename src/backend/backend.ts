@@ -66,9 +66,21 @@ export interface Backend {
    * given functions. Retrying is the caller's (transaction.ts).
    */
   guarded<T>(fn: (g: GuardedOps) => Promise<T>): Promise<T>;
+  /**
+   * What the tables hold now, as a string that is equal exactly when nothing but counters
+   * changed in them (legacy: a digest of each table's entries; nft: the ruleset generation,
+   * which every commit moves, so this is stricter). Unguarded: a check, not a plan.
+   */
+  fingerprint(tables: readonly string[]): Promise<string>;
 }
 
 export interface GuardedOps {
   read(tables: readonly string[], hold?: Hold): Promise<Snapshot>;
   commit(snapshot: Snapshot, plans: readonly TablePlan[]): Promise<CommitOutcomes>;
+  /**
+   * The fingerprint of the tables right after this guard's commit (or its read, if it committed
+   * nothing), before anyone else can change them: legacy computes it under the lock it holds;
+   * nft from the generation the commit was checked against (a committed batch moves it by one).
+   */
+  fingerprint(tables: readonly string[], snapshot: Snapshot, committed: boolean): Promise<string>;
 }

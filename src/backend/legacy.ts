@@ -53,10 +53,16 @@ export class LegacyBackend implements Backend {
       return await fn({
         read: (tables, hold) => this.read(tables, hold),
         commit: (snapshot, plans) => this.commit(snapshot, plans),
+        // Under the lock still held: nobody who takes it can have changed them since.
+        fingerprint: (tables) => this.fingerprint(tables),
       });
     } finally {
       native.lockRelease(fd);
     }
+  }
+
+  fingerprint(tables: readonly string[]): Promise<string> {
+    return native.legacyFingerprint(this.family, this.netns, [...tables]);
   }
 
   private async commit(snapshot: Snapshot, plans: readonly TablePlan[]): Promise<CommitOutcomes> {

@@ -79,7 +79,14 @@ export class NftBackend implements Backend {
     return fn({
       read: (tables, hold) => this.read(tables, hold),
       commit: (snapshot, plans) => this.commit(snapshot, plans),
+      // The commit was checked against the read's generation, so a batch of it made exactly
+      // the next one; whatever comes later is someone else's and moves it further.
+      fingerprint: (_tables, snapshot, committed) => Promise.resolve(`generation ${(snapshot.generation ?? 0) + (committed ? 1 : 0)}`),
     });
+  }
+
+  async fingerprint(): Promise<string> {
+    return `generation ${await native.nftGeneration(this.netns)}`;
   }
 
   private async commit(snapshot: Snapshot, plans: readonly TablePlan[]): Promise<CommitOutcomes> {

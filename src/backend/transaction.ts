@@ -27,6 +27,8 @@ export interface TransactionResult {
   snapshot: Snapshot;
   /** Per table committed: what the addon did (held chains are planned there). */
   outcomes: CommitOutcomes;
+  /** With `fingerprint`: the tables' fingerprint right after the commit (Backend.fingerprint). */
+  fingerprint?: string;
 }
 
 const NOTHING_HELD: HeldChains = new Map();
@@ -45,6 +47,7 @@ export async function runTransaction(
   intend: (current: readonly Table[], held: HeldChains) => TableIntent[] | Promise<TableIntent[]>,
   maxRetries = DEFAULT_MAX_RETRIES,
   hold?: Hold,
+  fingerprint?: readonly string[],
 ): Promise<TransactionResult> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -60,7 +63,9 @@ export async function runTransaction(
           await nextTurn(); // a table's plan at a time; the commit then encodes them
         }
         const outcomes = await g.commit(snapshot, plans);
-        return { plans, attempts: attempt, snapshot, outcomes };
+        if (!fingerprint) return { plans, attempts: attempt, snapshot, outcomes };
+        const committed = plans.some((p) => !p.unchanged && (outcomes.get(p.table)?.committed ?? true));
+        return { plans, attempts: attempt, snapshot, outcomes, fingerprint: await g.fingerprint(fingerprint, snapshot, committed) };
       });
     } catch (e) {
       if (!retryable(e, backend)) throw e;
