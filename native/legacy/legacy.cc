@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "../common/netns.h"
+#include "../common/warm_thread.h"
 #include "../common/worker.h"
 #include "../restore/held.h"
 #include "backend.h"
@@ -180,8 +181,33 @@ Napi::Value LegacyHoldsRules(const Napi::CallbackInfo& info) {
       [](Napi::Env env, bool& holds) -> Napi::Value { return Napi::Boolean::New(env, holds); });
 }
 
-// What the tables hold, as one string (per table its name and a digest, or "absent"): equal
-// exactly when no rule, chain or policy of them changed (table.h table_fingerprint).
+namespace {
+
+// Per table its name and a digest (table.h table_fingerprint), or "absent". Only the tables the
+// kernel lists are asked for: asking for another would make it (an empty one).
+OpError fingerprint_tables(bool v6, const std::string& netns, const std::vector<std::string>& tables, std::string& out) {
+  NetnsGuard ns(netns);
+  if (ns.error()) return ns.error();
+  std::vector<std::string> present;
+  if (OpError err = legacy::table_names(v6, present)) return err;
+  for (const auto& t : tables) {
+    bool exists = false;
+    uint64_t digest = 0;
+    if (std::find(present.begin(), present.end(), t) != present.end()) {
+      if (OpError err = v6 ? legacy::fingerprint_v6(t, exists, digest) : legacy::fingerprint_v4(t, exists, digest)) return err;
+    }
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(digest));
+    out += t + "=" + (exists ? std::string(hex) : std::string("absent")) + ";";
+  }
+  return {};
+}
+
+}  // namespace
+
+// What the tables hold, as one string: equal exactly when no rule, chain or policy of them
+// changed. On the warm thread (common/warm_thread.h): the copy of the tables comes from the
+// arena the commit before it used and left mapped, not from a pool thread's fresh one.
 Napi::Value LegacyFingerprint(const Napi::CallbackInfo& info) {
   bool v6 = arg_family_v6(info, 0);
   std::string netns = arg_netns(info, 1);
@@ -189,25 +215,9 @@ Napi::Value LegacyFingerprint(const Napi::CallbackInfo& info) {
   return PromiseWorker<std::string>::Run(
       info.Env(),
       [v6, netns, tables](std::string& out) -> OpError {
-        NetnsGuard ns(netns);
-        if (ns.error()) return ns.error();
-        // Only the tables the kernel has: asking for another would make it (an empty one).
-        std::vector<std::string> present;
-        if (OpError err = legacy::table_names(v6, present)) return err;
-        for (const auto& t : tables) {
-          bool exists = false;
-          uint64_t digest = 0;
-          bool listed = std::find(present.begin(), present.end(), t) != present.end();
-          if (!listed) {
-            out += t + "=absent;";
-            continue;
-          }
-          if (OpError err = v6 ? legacy::fingerprint_v6(t, exists, digest) : legacy::fingerprint_v4(t, exists, digest)) return err;
-          char hex[17];
-          snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(digest));
-          out += t + "=" + (exists ? std::string(hex) : std::string("absent")) + ";";
-        }
-        return {};
+        OpError result;
+        WarmThread::run([&] { result = fingerprint_tables(v6, netns, tables, out); });
+        return result;
       },
       [](Napi::Env env, std::string& out) -> Napi::Value { return Napi::String::New(env, out); });
 }
@@ -260,14 +270,22 @@ Napi::Value LegacyCommit(const Napi::CallbackInfo& info) {
   return PromiseWorker<Outcomes>::Run(
       info.Env(),
       [v6, netns, held, wires = std::move(wires)](Outcomes& outcomes) -> OpError {
-        std::lock_guard<std::mutex> lock(legacy::iptc_mutex());
-        NetnsGuard ns(netns);
-        if (ns.error()) return ns.error();
-        if (OpError err = legacy::recover_pending(v6, false)) return err;
-        std::vector<commit::TablePlan> plans;
-        if (OpError err = restore::plan_wires(wires, v6 ? Family::ipv6 : Family::ipv4, held.get(), false, plans, outcomes)) return err;
-        if (plans.empty()) return {};
-        return v6 ? legacy::commit_v6(plans) : legacy::commit_v4(plans);
+        // On the warm thread (common/warm_thread.h), as a restore: the commit's megabytes come
+        // from one malloc arena that keeps them, and the fingerprint after it reuses them.
+        OpError result;
+        WarmThread::run([&] {
+          result = [&]() -> OpError {
+            std::lock_guard<std::mutex> lock(legacy::iptc_mutex());
+            NetnsGuard ns(netns);
+            if (ns.error()) return ns.error();
+            if (OpError err = legacy::recover_pending(v6, false)) return err;
+            std::vector<commit::TablePlan> plans;
+            if (OpError err = restore::plan_wires(wires, v6 ? Family::ipv6 : Family::ipv4, held.get(), false, plans, outcomes)) return err;
+            if (plans.empty()) return {};
+            return v6 ? legacy::commit_v6(plans) : legacy::commit_v4(plans);
+          }();
+        });
+        return result;
       },
       [](Napi::Env env, Outcomes& outcomes) -> Napi::Value { return restore::outcomes_js(env, outcomes); });
 }
