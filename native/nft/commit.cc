@@ -24,6 +24,7 @@
 #include "builtin.h"
 #include "handles.h"
 #include "rule_encode.h"
+#include "dump.h"
 #include "socket.h"
 #include "state_cache.h"
 
@@ -223,27 +224,17 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<TablePlan>& sp
   for (const auto& s : specs) {
     if (!s.append) cur[s.name];
   }
-  err = sock.dump(NFT_MSG_GETTABLE, family, nullptr, [&](const nlmsghdr* nlh) -> int {
-    TablePtr t(nftnl_table_alloc());
-    if (!t) return ENOMEM;
-    if (nftnl_table_nlmsg_parse(nlh, t.get()) < 0) return EPROTO;
-    const char* name = nftnl_table_get_str(t.get(), NFTNL_TABLE_NAME);
-    auto it = name ? cur.find(name) : cur.end();
+  err = dump_table_names(sock, family, [&](const char* name) {
+    auto it = cur.find(name);
     if (it != cur.end()) it->second.exists = true;
-    return 0;
   });
   if (err) return make_error(err, "commit", std::string("dump tables: ") + strerror(err));
-  err = sock.dump(NFT_MSG_GETCHAIN, family, nullptr, [&](const nlmsghdr* nlh) -> int {
-    ChainPtr c(nftnl_chain_alloc());
-    if (!c) return ENOMEM;
-    if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0) return EPROTO;
-    const char* table = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE);
-    const char* name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
-    auto it = table ? cur.find(table) : cur.end();
-    if (it == cur.end() || !name) return 0;
+  err = dump_chains(sock, family, [&](const nftnl_chain* c, const char* table, const char* name) -> int {
+    auto it = cur.find(table);
+    if (it == cur.end()) return 0;
     CurChain& cc = it->second.chains[name];
-    cc.base = nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM);
-    if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_POLICY)) cc.policy = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY);
+    cc.base = nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM);
+    if (nftnl_chain_is_set(c, NFTNL_CHAIN_POLICY)) cc.policy = nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY);
     return 0;
   });
   if (err) return make_error(err, "commit", std::string("dump chains: ") + strerror(err));
@@ -278,14 +269,9 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<TablePlan>& sp
     for (const auto& s : specs) {
       if (s.append) have[s.name];
     }
-    err = sock.dump(NFT_MSG_GETCHAIN, family, nullptr, [&](const nlmsghdr* nlh) -> int {
-      ChainPtr c(nftnl_chain_alloc());
-      if (!c) return ENOMEM;
-      if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0) return EPROTO;
-      const char* table = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE);
-      const char* name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
-      auto it = table ? have.find(table) : have.end();
-      if (it != have.end() && name) it->second.insert(name);
+    err = dump_chains(sock, family, [&](const nftnl_chain*, const char* table, const char* name) -> int {
+      auto it = have.find(table);
+      if (it != have.end()) it->second.insert(name);
       return 0;
     });
     if (err) return make_error(err, "commit", std::string("dump chains: ") + strerror(err));

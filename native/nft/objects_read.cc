@@ -17,6 +17,7 @@
 #include "handles.h"
 #include "objects.h"
 #include "objects_expr.h"
+#include "dump.h"
 #include "socket.h"
 
 namespace iptkit {
@@ -38,13 +39,8 @@ int read_once(NlSocket& sock, bool v6, const std::string& name, ObjTable& out, b
   out.v6 = v6;
   out.name = name;
   exists = false;
-  int err = sock.dump(NFT_MSG_GETTABLE, family, nullptr, [&](const nlmsghdr* nlh) -> int {
-    TablePtr t(nftnl_table_alloc());
-    if (!t) return ENOMEM;
-    if (nftnl_table_nlmsg_parse(nlh, t.get()) < 0) return EPROTO;
-    const char* n = nftnl_table_get_str(t.get(), NFTNL_TABLE_NAME);
-    if (n && name == n) exists = true;
-    return 0;
+  int err = dump_table_names(sock, family, [&](const char* n) {
+    if (name == n) exists = true;
   });
   if (err || !exists) return err;
 
@@ -98,22 +94,17 @@ int read_once(NlSocket& sock, bool v6, const std::string& name, ObjTable& out, b
     else out.sets.push_back(std::move(os));
   }
 
-  err = sock.dump(NFT_MSG_GETCHAIN, family, nullptr, [&](const nlmsghdr* nlh) -> int {
-    ChainPtr c(nftnl_chain_alloc());
-    if (!c) return ENOMEM;
-    if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0) return EPROTO;
-    const char* t = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE);
-    const char* n = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
-    if (!t || !n || name != t) return 0;
+  err = dump_chains(sock, family, [&](const nftnl_chain* c, const char* t, const char* n) -> int {
+    if (name != t) return 0;
     ObjChain oc;
     oc.name = n;
-    oc.base = nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM);
+    oc.base = nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM);
     if (oc.base) {
-      oc.hook = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM);
-      oc.priority = nftnl_chain_get_s32(c.get(), NFTNL_CHAIN_PRIO);
-      const char* type = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE);
+      oc.hook = nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM);
+      oc.priority = nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO);
+      const char* type = nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE);
       oc.type = type ? type : "";
-      if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_POLICY)) oc.policy = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY);
+      if (nftnl_chain_is_set(c, NFTNL_CHAIN_POLICY)) oc.policy = nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY);
     }
     out.chains.push_back(std::move(oc));
     return 0;

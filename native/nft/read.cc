@@ -14,6 +14,7 @@
 
 #include "../dialect/print.h"
 #include "builtin.h"
+#include "dump.h"
 #include "expr_decode.h"
 #include "handles.h"
 #include "socket.h"
@@ -78,14 +79,7 @@ int read_once(NlSocket& sock, uint16_t family, const std::vector<std::string>& w
               std::string& failure) {
   tables.clear();
   std::vector<std::string> present;
-  int err = sock.dump(NFT_MSG_GETTABLE, family, nullptr, [&](const nlmsghdr* nlh) -> int {
-    TablePtr t(nftnl_table_alloc());
-    if (!t) return ENOMEM;
-    if (nftnl_table_nlmsg_parse(nlh, t.get()) < 0) return EPROTO;
-    const char* name = nftnl_table_get_str(t.get(), NFTNL_TABLE_NAME);
-    if (name) present.emplace_back(name);
-    return 0;
-  });
+  int err = dump_table_names(sock, family, [&](const char* name) { present.emplace_back(name); });
   if (err) {
     failure = "dump tables";
     return err;
@@ -106,23 +100,19 @@ int read_once(NlSocket& sock, uint16_t family, const std::vector<std::string>& w
     return nullptr;
   };
 
-  err = sock.dump(NFT_MSG_GETCHAIN, family, nullptr, [&](const nlmsghdr* nlh) -> int {
-    ChainPtr c(nftnl_chain_alloc());
-    if (!c) return ENOMEM;
-    if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0) return EPROTO;
-    TableData* t = find_table(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE));
-    const char* name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
-    if (!t || !name) return 0;
+  err = dump_chains(sock, family, [&](const nftnl_chain* c, const char* table, const char* name) -> int {
+    TableData* t = find_table(table);
+    if (!t) return 0;
     ChainData cd;
     cd.name = name;
-    cd.base = nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM);
+    cd.base = nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM);
     if (cd.base) {
-      cd.hook = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM);
-      if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_POLICY)) cd.policy = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY);
+      cd.hook = nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM);
+      if (nftnl_chain_is_set(c, NFTNL_CHAIN_POLICY)) cd.policy = nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY);
       // The base chain's own counters count the packets its policy decided: iptables-nft-save
       // shows them as the policy counters.
-      if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_PACKETS)) cd.pkts = nftnl_chain_get_u64(c.get(), NFTNL_CHAIN_PACKETS);
-      if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_BYTES)) cd.bytes = nftnl_chain_get_u64(c.get(), NFTNL_CHAIN_BYTES);
+      if (nftnl_chain_is_set(c, NFTNL_CHAIN_PACKETS)) cd.pkts = nftnl_chain_get_u64(c, NFTNL_CHAIN_PACKETS);
+      if (nftnl_chain_is_set(c, NFTNL_CHAIN_BYTES)) cd.bytes = nftnl_chain_get_u64(c, NFTNL_CHAIN_BYTES);
     }
     t->index[cd.name] = t->chains.size();
     t->chains.push_back(std::move(cd));
@@ -300,28 +290,16 @@ OpError holds_rules(bool v6, bool& holds) {
   NlSocket sock;
   if (int err = sock.open()) return make_error(err, "read", std::string("cannot open a netfilter netlink socket: ") + strerror(err));
   std::vector<std::string> tables;
-  int err = sock.dump(NFT_MSG_GETTABLE, family, nullptr, [&](const nlmsghdr* nlh) -> int {
-    TablePtr t(nftnl_table_alloc());
-    if (!t) return ENOMEM;
-    if (nftnl_table_nlmsg_parse(nlh, t.get()) < 0) return EPROTO;
-    const char* name = nftnl_table_get_str(t.get(), NFTNL_TABLE_NAME);
-    if (name && find_builtin_table(name)) tables.emplace_back(name);
-    return 0;
+  int err = dump_table_names(sock, family, [&](const char* name) {
+    if (find_builtin_table(name)) tables.emplace_back(name);
   });
   if (err) return make_error(err, "read", std::string("dump tables: ") + strerror(err));
   if (tables.empty()) return {};
   std::vector<std::pair<std::string, std::string>> chains;  // table, chain
-  err = sock.dump(NFT_MSG_GETCHAIN, family, nullptr, [&](const nlmsghdr* nlh) -> int {
-    ChainPtr c(nftnl_chain_alloc());
-    if (!c) return ENOMEM;
-    if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0) return EPROTO;
-    const char* table = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE);
-    const char* name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
-    if (!table || !name || std::find(tables.begin(), tables.end(), table) == tables.end()) return 0;
-    if (!nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM)) holds = true;  // a user-defined chain
-    if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_POLICY) && nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY) != NF_ACCEPT) {
-      holds = true;
-    }
+  err = dump_chains(sock, family, [&](const nftnl_chain* c, const char* table, const char* name) -> int {
+    if (std::find(tables.begin(), tables.end(), table) == tables.end()) return 0;
+    if (!nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM)) holds = true;  // a user-defined chain
+    if (nftnl_chain_is_set(c, NFTNL_CHAIN_POLICY) && nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY) != NF_ACCEPT) holds = true;
     chains.emplace_back(table, name);
     return 0;
   });
