@@ -3,18 +3,22 @@
 // strace by bench/run.ts). Prints one JSON line on stdout.
 //
 //   node dist/bench/child.js restore   BACKEND NETNS PORTS   Netfilter.restore (full) of the workload
-//   node dist/bench/child.js apply     BACKEND NETNS PORTS [--stall]   DockerHost.apply
+//   node dist/bench/child.js apply     BACKEND NETNS PORTS [--stall] [--layout L]   DockerHost.apply
 //   node dist/bench/child.js publish   BACKEND NETNS PORTS   DockerHost.publish of port PORTS (0-based)
 //   node dist/bench/child.js unpublish BACKEND NETNS PORTS   DockerHost.unpublish of it
 //   node dist/bench/child.js read      BACKEND NETNS         Netfilter.read (all tables, counters)
 
 import { readFileSync } from 'node:fs';
 import { DockerHost } from '../src/docker/ops.js';
+import type { DockerState } from '../src/docker/state.js';
 import { Netfilter } from '../src/netfilter.js';
 import { dockerHostWithPortsInput, dockerPort, dockerState, hostPort } from './workload.js';
 
 const [mode, backend, netns, portsArg] = process.argv.slice(2);
 const stall = process.argv.includes('--stall');
+// `--layout L`: apply the workload's ports in that Docker layout (default: classic).
+const layoutAt = process.argv.indexOf('--layout');
+const layout = (layoutAt > 0 ? process.argv[layoutAt + 1] : 'classic') as DockerState['layout'];
 
 async function main(): Promise<void> {
   if (backend !== 'legacy' && backend !== 'nft') throw new Error(`backend: ${String(backend)}`);
@@ -32,7 +36,7 @@ async function main(): Promise<void> {
   } else {
     const host = await DockerHost.open({ backend, netns });
     if (mode === 'apply') {
-      const state = dockerState(n);
+      const state = dockerState(n, undefined, layout);
       op = () => host.apply(state);
     } else if (mode === 'publish') {
       op = async () => {

@@ -704,6 +704,12 @@ async function scale(): Promise<void> {
           unit: 'ms' as const,
           note: 'the same state on a DockerHost that has not applied it: read and planned in full, nothing to change',
         },
+        {
+          scenario: 'scale apply',
+          method: 'DockerHost.apply, layout v29',
+          unit: 'ms' as const,
+          note: "the same ports in Docker 29's layout, the default (per container a raw PREROUTING DROP; ACCEPTs inserted): child process, fresh namespace",
+        },
       ];
       try {
         await withNetns(async (ns) => {
@@ -728,7 +734,12 @@ async function scale(): Promise<void> {
             reads.push(performance.now() - t0);
           }
           await check(ns, be, applyText(n), `after the re-apply of ${n} ports`);
-          const values = [[out.ms], [out.rssGrowth / 1e6], again, reads, fresh];
+          const v29 = await withNetns(async (ns29) => {
+            const r = runChild(['apply', be, ns29.name, String(n), '--layout', 'v29']).out;
+            await check(ns29, be, dockerApplyInput(n, undefined, 'v29'), `after the child apply of ${n} ports, layout v29`);
+            return r.ms;
+          });
+          const values = [[out.ms], [out.rssGrowth / 1e6], again, reads, fresh, [v29]];
           methods.forEach((m, i) => record({ ...base, ...m, status: 'ok', stat: statOf(values[i]!) }));
         });
       } catch (e) {

@@ -102,11 +102,12 @@ export function dockerPort(i: number, bridge = DEMO_BRIDGE): DockerPort {
 
 /**
  * The Docker state (classic layout, one bridge network) whose per-port rules are exactly
- * portRules(count): the input of DockerHost.apply.
+ * portRules(count): the input of DockerHost.apply. Another layout (the scale scenario's v29,
+ * the default) gives the same ports in that layout's rules.
  */
-export function dockerState(count: number, bridge = DEMO_BRIDGE): DockerState {
+export function dockerState(count: number, bridge = DEMO_BRIDGE, layout: DockerState['layout'] = 'classic'): DockerState {
   return {
-    layout: 'classic',
+    layout,
     userlandProxy: true,
     networks: [{ name: 'app', bridge, subnet: '172.18.0.0/15', icc: true, masquerade: true, internal: false }],
     ports: Array.from({ length: count }, (_, i) => ({ ...dockerPort(i, bridge), network: 'app' })),
@@ -119,8 +120,8 @@ export function dockerState(count: number, bridge = DEMO_BRIDGE): DockerState {
  * built-in chains' top blocks, then bottom blocks, then Docker's own chains and DOCKER-USER.
  * The back end's own restore tool loads it for the yardstick and for the reference end state.
  */
-export function dockerApplyInput(count: number, bridge = DEMO_BRIDGE): string {
-  const rs = desiredRules(dockerState(count, bridge)).ipv4;
+export function dockerApplyInput(count: number, bridge = DEMO_BRIDGE, layout: DockerState['layout'] = 'classic'): string {
+  const rs = desiredRules(dockerState(count, bridge, layout)).ipv4;
   const out: string[] = [];
   for (const table of ['raw', 'mangle', 'nat', 'filter'] as const) {
     const own = [...rs.ownedChains, ...rs.userChains].filter((c) => c.table === table);
