@@ -156,52 +156,73 @@ uint64_t count_rules(const char* chain, xtc_handle* h) {
 
 // ---- read ----
 
+// A raw socket of the family, for x_tables' getsockopts (the one libiptc opens too).
+class XtSocket {
+ public:
+  explicit XtSocket(int family) : fd(socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW)) {}
+  ~XtSocket() {
+    if (fd >= 0) close(fd);
+  }
+  XtSocket(const XtSocket&) = delete;
+  XtSocket& operator=(const XtSocket&) = delete;
+  const int fd;
+};
+
+// IPT_SO_GET_INFO (IP6T_…) of `table` into `info`; `found` false when the kernel has no such
+// table (ENOENT).
+template <class T>
+OpError get_info(const XtSocket& sock, const std::string& table, typename T::GetInfo& info, bool& found) {
+  info = typename T::GetInfo{};
+  std::strncpy(info.name, table.c_str(), sizeof info.name - 1);
+  socklen_t len = sizeof info;
+  found = getsockopt(sock.fd, T::kSockLevel, T::kGetInfo, &info, &len) == 0;
+  if (found || errno == ENOENT) return {};
+  int err = errno;
+  return make_error(err, "read", "cannot open " + what_table<T>(table) + ": " + strerror(err), table);
+}
+
+template <class T>
+OpError socket_error(const std::string& table) {
+  int err = errno;
+  return make_error(err, "read", "cannot open a socket for " + what_table<T>(table) + ": " + strerror(err), table);
+}
+
 // A digest of what a table holds: its entries as the kernel gives them back with their counters
 // zeroed, and where each hook's chain starts and ends. Equal exactly when nothing of the table
 // changed but counters (the kernel's copy is the same bytes for the same rules). One copy of
 // the entries, no libiptc: DockerHost.apply's check that nothing changed since its last commit.
+// `exists` false: the kernel has no such table.
 template <class T>
 OpError table_fingerprint(const std::string& table, bool& exists, uint64_t& out) {
   exists = false;
   out = 0;
-  int fd = socket(T::kSocketFamily, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-  if (fd < 0) {
-    int err = errno;
-    return make_error(err, "read", "cannot open a socket for " + what_table<T>(table) + ": " + strerror(err), table);
-  }
+  XtSocket sock(T::kSocketFamily);
+  if (sock.fd < 0) return socket_error<T>(table);
   std::vector<char> buf;
-  OpError result;
   for (int attempt = 0; attempt < kCommitAttempts; attempt++) {
-    typename T::GetInfo info{};
-    std::strncpy(info.name, table.c_str(), sizeof info.name - 1);
-    socklen_t len = sizeof info;
-    if (getsockopt(fd, T::kSockLevel, T::kGetInfo, &info, &len) < 0) {
-      int err = errno;
-      if (err != ENOENT) result = make_error(err, "read", "cannot open " + what_table<T>(table) + ": " + strerror(err), table);
-      break;  // ENOENT: the kernel has no such table
-    }
+    typename T::GetInfo info;
+    bool found = false;
+    if (OpError err = get_info<T>(sock, table, info, found)) return err;
+    if (!found) return {};
     buf.assign(sizeof(typename T::GetEntries) + info.size, 0);
     auto* ge = reinterpret_cast<typename T::GetEntries*>(buf.data());
     std::strncpy(ge->name, table.c_str(), sizeof ge->name - 1);
     ge->size = info.size;
-    len = static_cast<socklen_t>(buf.size());
-    if (getsockopt(fd, T::kSockLevel, T::kGetEntries, ge, &len) < 0) {
+    socklen_t len = static_cast<socklen_t>(buf.size());
+    if (getsockopt(sock.fd, T::kSockLevel, T::kGetEntries, ge, &len) < 0) {
       int err = errno;
       if (err == EAGAIN) continue;  // replaced between the two calls: ask again
-      result = make_error(err, "read", "cannot read " + what_table<T>(table) + ": " + strerror(err), table);
-      break;
+      return make_error(err, "read", "cannot read " + what_table<T>(table) + ": " + strerror(err), table);
     }
     char* entries = reinterpret_cast<char*>(ge->entrytable);
     for (size_t off = 0; off < info.size;) {
       auto* e = reinterpret_cast<typename T::Entry*>(entries + off);
       if (e->next_offset < sizeof(typename T::Entry) || off + e->next_offset > info.size) {
-        result = make_error(EPROTO, "read", what_table<T>(table) + ": an entry the kernel gave has a bad length", table);
-        break;
+        return make_error(EPROTO, "read", what_table<T>(table) + ": an entry the kernel gave has a bad length", table);
       }
       std::memset(&e->counters, 0, sizeof e->counters);
       off += e->next_offset;
     }
-    if (result) break;
     intent::Digest d;
     d.add_u64(info.valid_hooks);
     d.add_u64(info.num_entries);
@@ -212,12 +233,10 @@ OpError table_fingerprint(const std::string& table, bool& exists, uint64_t& out)
     d.add(entries, info.size);
     exists = true;
     out = d.value();
-    close(fd);
     return {};
   }
-  close(fd);
-  if (!result && !exists) return {};
-  return result;
+  return make_error(EAGAIN, "read", what_table<T>(table) + " kept being replaced while it was read (" +
+                                        std::to_string(kCommitAttempts) + " attempts)", table);
 }
 
 // Whether a table holds anything (`--backend auto`): a rule, a user-defined chain or a policy
@@ -227,20 +246,13 @@ OpError table_fingerprint(const std::string& table, bool& exists, uint64_t& out)
 template <class T>
 OpError holds_rules(const std::string& table, bool& holds) {
   holds = false;
-  int fd = socket(T::kSocketFamily, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-  if (fd < 0) {
-    int err = errno;
-    return make_error(err, "read", "cannot open a socket for " + what_table<T>(table) + ": " + strerror(err), table);
-  }
-  typename T::GetInfo info{};
-  std::strncpy(info.name, table.c_str(), sizeof info.name - 1);
-  socklen_t len = sizeof info;
-  int rc = getsockopt(fd, T::kSockLevel, T::kGetInfo, &info, &len);
-  int err = errno;
-  close(fd);
-  if (rc < 0) {
-    if (err == ENOENT) return {};  // gone since it was listed
-    return make_error(err, "read", "cannot open " + what_table<T>(table) + ": " + strerror(err), table);
+  typename T::GetInfo info;
+  {
+    XtSocket sock(T::kSocketFamily);
+    if (sock.fd < 0) return socket_error<T>(table);
+    bool found = false;
+    if (OpError err = get_info<T>(sock, table, info, found)) return err;
+    if (!found) return {};  // gone since it was listed
   }
   if (info.num_entries > static_cast<unsigned>(__builtin_popcount(info.valid_hooks)) + 1) {
     holds = true;
