@@ -6,7 +6,7 @@
 import type { Backend, BackendKind, Hold } from './backend/backend.js';
 import { createBackend, detectBackend } from './backend/detect.js';
 import { lockPath as defaultLockPath, netnsPath } from './backend/env.js';
-import { DEFAULT_MAX_RETRIES, runTransaction, type TransactionResult } from './backend/transaction.js';
+import { committedTable, DEFAULT_MAX_RETRIES, runTransaction, type TransactionResult } from './backend/transaction.js';
 import { exactIntent, planTable, type HeldChains, type TableIntent, type TablePlan } from './plan/plan.js';
 import { BUILTIN_CHAINS, type Family, type Table, type TableName } from './rules/model.js';
 import { ConflictError, NetfilterError, ParseError } from './errors.js';
@@ -86,9 +86,8 @@ function summarise(backend: BackendKind, r: TransactionResult): CommitResult {
   let before = 0;
   const changed: string[] = [];
   for (const p of r.plans) {
-    // A table with held chains is committed only if the addon's plan of them changes it.
+    if (committedTable(p, r.outcomes)) changed.push(p.table);
     const native = r.outcomes.get(p.table);
-    if (!p.unchanged && (native?.committed ?? true)) changed.push(p.table);
     for (const c of p.chains) for (const e of c.entries) ('keep' in e ? kept++ : added++);
     if (native) {
       added += native.added;

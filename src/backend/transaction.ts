@@ -33,6 +33,11 @@ export interface TransactionResult {
 
 const NOTHING_HELD: HeldChains = new Map();
 
+/** Whether the commit wrote `plan`'s table: one with held chains only if the addon's plan of them changed it. */
+export function committedTable(plan: TablePlan, outcomes: CommitOutcomes): boolean {
+  return !plan.unchanged && (outcomes.get(plan.table)?.committed ?? true);
+}
+
 function retryable(e: unknown, backend: Backend): boolean {
   if (!(e instanceof NetfilterError)) return false;
   // nft: ERESTART from a commit planned at an old generation, and EAGAIN from a read whose
@@ -64,7 +69,7 @@ export async function runTransaction(
         }
         const outcomes = await g.commit(snapshot, plans);
         if (!fingerprint) return { plans, attempts: attempt, snapshot, outcomes };
-        const committed = plans.some((p) => !p.unchanged && (outcomes.get(p.table)?.committed ?? true));
+        const committed = plans.some((p) => committedTable(p, outcomes));
         return { plans, attempts: attempt, snapshot, outcomes, fingerprint: await g.fingerprint(fingerprint, snapshot, committed) };
       });
     } catch (e) {

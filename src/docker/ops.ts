@@ -330,11 +330,12 @@ interface Read {
 
 // ---------------------------------------------------------------------------------------
 
-/** A Docker host's netfilter: both address families of one namespace. */
-/** The last apply of a DockerHost: its state as given, per family the tables it committed and their fingerprint right after, and its result. */
+/**
+ * The last apply of a DockerHost: its state as given, per family it committed the fingerprint
+ * of the Docker tables right after, and its result.
+ */
 interface Applied {
   json: string;
-  tables: Partial<Record<Family, string[]>>;
   marks: Partial<Record<Family, string>>;
   result: DockerCommitResult;
 }
@@ -369,6 +370,7 @@ function unchangedResult(last: DockerCommitResult): DockerCommitResult {
   return out;
 }
 
+/** A Docker host's netfilter: both address families of one namespace. */
 export class DockerHost {
   readonly netns: string | undefined;
   private readonly nf: Record<Family, Netfilter>;
@@ -452,7 +454,7 @@ export class DockerHost {
     }
     const rs = await runStepsYielding(desiredRulesSteps(state));
     const out: DockerCommitResult = {};
-    const applied: Applied = { json: json ?? '', tables: {}, marks: {}, result: out };
+    const applied: Applied = { json: json ?? '', marks: {}, result: out };
     for (const family of FAMILIES) {
       const fr = rs[family];
       if (fr.ownedChains.length + fr.builtinRules.length + fr.userChains.length === 0) continue;
@@ -467,7 +469,6 @@ export class DockerHost {
       });
       const { fingerprint, ...result } = r;
       out[family] = result;
-      applied.tables[family] = [...DOCKER_TABLES];
       if (fingerprint !== undefined) applied.marks[family] = fingerprint;
     }
     // What the rules cannot hold, beside them: `state` and `publish` name the networks as here.
@@ -494,12 +495,11 @@ export class DockerHost {
     return true;
   }
 
-  /** Whether every table the last apply committed holds what it left (counters aside). */
+  /** Whether the Docker tables of every family the last apply committed hold what it left (counters aside). */
   private async unchangedSince(last: Applied): Promise<boolean> {
     for (const f of FAMILIES) {
-      const tables = last.tables[f];
-      if (tables === undefined) continue;
-      if (last.marks[f] === undefined || (await this.nf[f].fingerprint(tables)) !== last.marks[f]) return false;
+      const mark = last.marks[f];
+      if (mark !== undefined && (await this.nf[f].fingerprint(DOCKER_TABLES)) !== mark) return false;
     }
     return true;
   }
