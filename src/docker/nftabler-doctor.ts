@@ -9,14 +9,12 @@
 import type { Family } from '../rules/model.js';
 import type { NftRule, NftTable } from '../nft/objects.js';
 import type { Finding } from './doctor.js';
-import { nftablerTable, DOCKER_NFT_TABLE, fwdInChain, postrtInChain } from './nftabler.js';
+import { nftablerTable, DOCKER_NFT_TABLE, VMAPS, fwdInChain, postrtInChain } from './nftabler.js';
 import { inferNftabler } from './nftabler-infer.js';
 import { nftRuleText, phrasesOf } from './nftabler-phrases.js';
 import { nftRuleKey } from './nftabler-host.js';
 import { gatewayModeOf, type DockerState } from './state.js';
 import { writesFamily } from './desired.js';
-
-const MAPS = ['filter-forward-in-jumps', 'filter-forward-out-jumps', 'nat-postrouting-in-jumps', 'nat-postrouting-out-jumps'];
 
 function familyFindings(family: Family, t: NftTable | null, state: DockerState | undefined, inferred: DockerState, bridges: readonly string[] | undefined): Finding[] {
   const out: Finding[] = [];
@@ -48,7 +46,7 @@ function familyFindings(family: Family, t: NftTable | null, state: DockerState |
   }
   // Each network's chains are reached through its element in the four verdict maps.
   const netChains = (t.chains ?? []).map((c) => c.name).filter((n) => n.startsWith('filter-forward-in__')).map((n) => n.slice('filter-forward-in__'.length));
-  for (const map of MAPS) {
+  for (const map of VMAPS) {
     const keys = new Set((t.sets?.find((s) => s.name === map)?.elements ?? []).map((e) => String(e.key)));
     for (const br of netChains) {
       if (!keys.has(br)) add({ severity: 'error', code: 'missing-jump', chain: map, message: `verdict map ${map} has no element for ${br}: that network's ${map.replace('-jumps', '')} chain does not run` });

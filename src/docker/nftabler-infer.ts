@@ -10,7 +10,7 @@ import type { Family } from '../rules/model.js';
 import type { NftRule, NftTable } from '../nft/objects.js';
 import { canonicalAddress, parseAddress, parsePrefix, prefixContains } from './address.js';
 import { fwMarkHint, guessSubnet, mergeRanges, subnetHint, type InferHints, type NetworkHint } from './infer.js';
-import { fwdInChain, fwdOutChain, postrtInChain, postrtOutChain } from './nftabler.js';
+import { FWD_IN_VMAP, NAT_CHAIN, OUTPUT_CHAIN, RAW_PREROUTING_CHAIN, fwdInChain, fwdOutChain, postrtInChain, postrtOutChain } from './nftabler.js';
 import { phrasesOf, type Phrase } from './nftabler-phrases.js';
 import type { PortBinding } from './ruleset.js';
 import { canonicalFwMark, type DockerEndpoint, type DockerNetwork, type DockerState, type GatewayMode } from './state.js';
@@ -42,10 +42,10 @@ function readFamily(t: NftTable, family: Family): FamilyRead {
   const v6 = family === 'ipv6';
   const ph = (r: NftRule): Phrase[] => phrasesOf(r.exprs, v6, r.anonymousSets) ?? [];
   const find = <K extends Phrase['k']>(p: Phrase[], k: K): Extract<Phrase, { k: K }> | undefined => p.find((x) => x.k === k) as Extract<Phrase, { k: K }> | undefined;
-  const output = rulesOf(t, 'nat-OUTPUT').map(ph);
+  const output = rulesOf(t, OUTPUT_CHAIN).map(ph);
   // With the userland proxy nat-OUTPUT skips loopback destinations.
   const userlandProxy = output.some((p) => p.some((x) => x.k === 'addr' && x.which === 'daddr' && x.neq));
-  const bridges = (t.sets?.find((s) => s.name === 'filter-forward-in-jumps')?.elements ?? []).map((e) => String(e.key));
+  const bridges = (t.sets?.find((s) => s.name === FWD_IN_VMAP)?.elements ?? []).map((e) => String(e.key));
   // Chains are listed in the order they were made: the oldest network's first.
   const order = (t.chains ?? []).map((c) => c.name).filter((n) => n.startsWith('filter-forward-in__')).map((n) => n.slice('filter-forward-in__'.length));
   const nets: FamilyNet[] = [];
@@ -75,7 +75,7 @@ function readFamily(t: NftTable, family: Family): FamilyRead {
     nets.push(n);
   }
   const bindings: FamilyRead['bindings'] = [];
-  for (const r of rulesOf(t, 'nat-prerouting-and-output')) {
+  for (const r of rulesOf(t, NAT_CHAIN)) {
     if (r.comment !== 'DNAT') continue;
     const p = ph(r);
     const to = find(p, 'dnat');
@@ -95,7 +95,7 @@ function readFamily(t: NftTable, family: Family): FamilyRead {
     });
   }
   const direct: FamilyRead['direct'] = [];
-  for (const r of rulesOf(t, 'raw-PREROUTING')) {
+  for (const r of rulesOf(t, RAW_PREROUTING_CHAIN)) {
     if (r.comment !== 'DROP DIRECT ACCESS') continue;
     const p = ph(r);
     const d = find(p, 'addr');

@@ -41,16 +41,19 @@ import { gatewayModeOf, hostIpOf, subnetFor } from './state.js';
 /** The table Docker's nftabler owns in each family. */
 export const DOCKER_NFT_TABLE = 'docker-bridges';
 
+/** The table's own chains and verdict maps (nftabler.go's names); infer and doctor read them by these. */
 const FORWARD_CHAIN = 'filter-FORWARD';
 const POSTROUTING_CHAIN = 'nat-POSTROUTING';
 const PREROUTING_CHAIN = 'nat-PREROUTING';
-const OUTPUT_CHAIN = 'nat-OUTPUT';
-const NAT_CHAIN = 'nat-prerouting-and-output';
-const RAW_PREROUTING_CHAIN = 'raw-PREROUTING';
-const FWD_IN_VMAP = 'filter-forward-in-jumps';
+export const OUTPUT_CHAIN = 'nat-OUTPUT';
+export const NAT_CHAIN = 'nat-prerouting-and-output';
+export const RAW_PREROUTING_CHAIN = 'raw-PREROUTING';
+export const FWD_IN_VMAP = 'filter-forward-in-jumps';
 const FWD_OUT_VMAP = 'filter-forward-out-jumps';
 const POSTRT_IN_VMAP = 'nat-postrouting-in-jumps';
 const POSTRT_OUT_VMAP = 'nat-postrouting-out-jumps';
+/** The four verdict maps, one element per bridge each. */
+export const VMAPS: readonly string[] = [FWD_IN_VMAP, FWD_OUT_VMAP, POSTRT_IN_VMAP, POSTRT_OUT_VMAP];
 
 /** A network's four chains (network.go chainFilterFwdIn, …). */
 export const fwdInChain = (bridge: string): string => `filter-forward-in__${bridge}`;
@@ -108,7 +111,7 @@ function skeleton(state: DockerState, family: Family): { table: NftTable; chains
   const table: NftTable = {
     family: fam,
     name: DOCKER_NFT_TABLE,
-    sets: [FWD_IN_VMAP, FWD_OUT_VMAP, POSTRT_IN_VMAP, POSTRT_OUT_VMAP].map((name) => ({ name, type: 'ifname', map: 'verdict', elements: [] })),
+    sets: VMAPS.map((name) => ({ name, type: 'ifname', map: 'verdict', elements: [] })),
     chains,
   };
   return { table, chains: new Map(chains.map((c) => [c.name, c])) };
