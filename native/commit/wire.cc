@@ -63,6 +63,7 @@ class Parser {
     size_t rules = 0;
     for (size_t at = text.find("\nrule\t"); at != std::string_view::npos; at = text.find("\nrule\t", at + 6)) rules++;
     out_.rules.reserve(rules);
+    if (out_.sink) out_.sink->reserve(rules);
     size_t pos = 0;
     while (pos < text.size() && !error_) {
       size_t nl = text.find('\n', pos);
@@ -240,7 +241,7 @@ class Parser {
       fail("rule record: `" + shown + "': " + why);
     };
     if (text.find('\r') != std::string_view::npos) return bad_rule("a line break cannot be part of a rule");
-    dialect::Rule& r = out_.owned.emplace_back();  // parsed in place: a Rule is big to move
+    dialect::Rule& r = out_.next_rule();  // parsed in place: a Rule is big to move
     dialect::ParseError perr;
     if (!dialect::parse_rule(text, family_, r, perr, nullptr, /*opaque_ok=*/true)) {
       std::string why = perr.message.empty() ? std::string("cannot parse the rule") : perr.message;
@@ -251,7 +252,8 @@ class Parser {
       nr.packets = r.packets;
       nr.bytes = r.bytes;
     }
-    nr.rule = &r;
+    std::string why;
+    if (!out_.adopt(r, chain()->name, nr, why)) return void(fail(why));
     chain()->items.push_back(Item{false, 0, out_.rules.size()});
     out_.rules.push_back(nr);
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -22,11 +23,14 @@ OpError table_names(bool v6, std::vector<std::string>& out);
 
 // A read: the wire of docs/wire.md ("Read") and two counters (packets, bytes) per rule, in
 // the order the rules appear in it. A commit takes every table's plan, all or nothing, and
-// releases the rules a plan parsed itself once they are entries.
+// releases the rules a plan parsed itself once they are entries. A plan given the family's
+// entry sink before it is filled holds entries from the start (commit/plan.h RuleSink).
 OpError read_v4(const std::string& table, std::string& wire, std::vector<uint64_t>& counters);
 OpError commit_v4(std::vector<commit::TablePlan>& plans);
+std::unique_ptr<commit::RuleSink> entry_sink_v4();
 OpError read_v6(const std::string& table, std::string& wire, std::vector<uint64_t>& counters);
 OpError commit_v6(std::vector<commit::TablePlan>& plans);
+std::unique_ptr<commit::RuleSink> entry_sink_v6();
 
 // A digest of the table's rules and chains as the kernel holds them, counters left out
 // (table.h table_fingerprint); `exists` false when the kernel has no such table.

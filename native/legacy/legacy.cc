@@ -280,7 +280,10 @@ Napi::Value LegacyCommit(const Napi::CallbackInfo& info) {
             if (ns.error()) return ns.error();
             if (OpError err = legacy::recover_pending(v6, false)) return err;
             std::vector<commit::TablePlan> plans;
-            if (OpError err = restore::plan_wires(wires, v6 ? Family::ipv6 : Family::ipv4, held.get(), false, plans, outcomes)) return err;
+            if (OpError err = restore::plan_wires(wires, v6 ? Family::ipv6 : Family::ipv4, held.get(), false, plans, outcomes,
+                                                  v6 ? legacy::entry_sink_v6 : legacy::entry_sink_v4)) {
+              return err;
+            }
             if (plans.empty()) return {};
             return v6 ? legacy::commit_v6(plans) : legacy::commit_v4(plans);
           }();

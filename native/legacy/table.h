@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -347,10 +348,45 @@ OpError read_table(const std::string& table, std::string& out, std::vector<uint6
 
 // ---- a commit plan, made into entries ----
 
-// The plan's new rules as entries in the table's arena, and its jumps and targets listed for
-// the checks against the kernel's table (apply_table, append_table).
+// The RuleSink (commit/plan.h) of a legacy commit: each new rule becomes its entry in the
+// arena as soon as it is parsed, and only what the checks against the table need of it stays
+// beside: every jump, and each extension target name once per chain (its first line).
 template <class T>
-OpError build_want(const commit::TablePlan& plan, WantTable& out) {
+class EntrySink : public commit::RuleSink {
+ public:
+  static std::unique_ptr<commit::RuleSink> make() { return std::make_unique<EntrySink<T>>(); }
+
+  void reserve(size_t rules) override {
+    if (rules == 0 || arena.capacity() > 0) return;
+    arena = take_arena();
+    arena.reserve(rules * (sizeof(typename T::Entry) + kStandardTargetSize + 96));
+  }
+
+  bool take(const dialect::Rule& rule, std::string_view chain, commit::NewRule& nr, std::string& why) override {
+    const int line = static_cast<int>(nr.line);
+    if (rule.target_kind == dialect::TargetKind::kJump || rule.target_kind == dialect::TargetKind::kGoto) {
+      jumps.push_back(WantJump{std::string(chain), rule.target_name, line});
+    } else if (rule.target_kind == dialect::TargetKind::kExtension) {
+      std::string key = std::string(chain) + '\0' + rule.target.name;
+      if (seen_.insert(std::move(key)).second) targets.push_back(WantJump{std::string(chain), rule.target.name, line});
+    }
+    nr.encoded = arena.size();
+    return append_entry<T>(rule, nr.packets, nr.bytes, arena, why);
+  }
+
+  std::string arena;
+  std::vector<WantJump> jumps;    // -j/-g CHAIN rules: (their chain, the chain named, line)
+  std::vector<WantJump> targets;  // extension targets: (chain, target name, first line)
+
+ private:
+  std::unordered_set<std::string> seen_;
+};
+
+// The plan's new rules as entries in the table's arena (made by its EntrySink as they were
+// parsed, or here for a plan that kept its Rules), and its jumps and targets checked against
+// its chains and listed for the checks against the kernel's table (apply_table, append_table).
+template <class T>
+OpError build_want(commit::TablePlan& plan, WantTable& out) {
   out = WantTable{};
   out.name = plan.name;
   out.append = plan.append;
@@ -361,20 +397,43 @@ OpError build_want(const commit::TablePlan& plan, WantTable& out) {
     if (!chain.empty()) where += " (chain " + chain + ")";
     return make_error(EINVAL, "commit", where + ": " + what, plan.name, chain);
   };
-  if (!plan.rules.empty()) {
-    // One allocation instead of doubling a multi-megabyte arena.
-    out.arena = take_arena();
-    out.arena.reserve(plan.rules.size() * (sizeof(typename T::Entry) + kStandardTargetSize + 96));
-  }
-  std::unordered_set<std::string_view> names;
-  names.reserve(plan.chains.size() * 2);
-  for (const commit::ChainPlan& c : plan.chains) names.insert(c.name);
+  if (!plan.sink) plan.sink = EntrySink<T>::make();
+  auto* sink = dynamic_cast<EntrySink<T>*>(plan.sink.get());
+  if (!sink) return make_error(EINVAL, "commit", "internal: " + what_table<T>(plan.name) + " was parsed for another back end", plan.name);
   std::string why;
-  out.chains.reserve(plan.chains.size());
+  bool reserved = false;
   for (const commit::ChainPlan& c : plan.chains) {
     if (c.name.size() > dialect::kMaxChainName) {
       return fail(c.name, c.line, "chain name " + c.name + " is longer than " + std::to_string(dialect::kMaxChainName) + " bytes");
     }
+    for (const commit::Item& it : c.items) {
+      commit::NewRule& nr = plan.rules[it.rule];
+      if (it.keep || !nr.rule) continue;
+      if (!reserved) sink->reserve(plan.rules.size()), reserved = true;
+      if (!sink->take(*nr.rule, c.name, nr, why)) return fail(c.name, nr.line, why);
+    }
+  }
+  // Jumps must name a chain of this table; an extension target must not (libiptc would take
+  // it for a jump). -j NAME with no module for NAME parses as a jump, so a jump to no chain is
+  // also how an unknown target shows. In an append=1 plan the chains are the kernel's:
+  // checked when applied.
+  if (!plan.append) {
+    std::unordered_set<std::string_view> names;
+    names.reserve(plan.chains.size() * 2);
+    for (const commit::ChainPlan& c : plan.chains) names.insert(c.name);
+    for (const WantJump& j : sink->jumps) {
+      if (!names.count(j.to)) return fail(j.chain, static_cast<size_t>(j.line), j.to + " is neither a chain of the table nor a target iptkit knows");
+    }
+    for (const WantJump& t : sink->targets) {
+      if (names.count(t.to)) return fail(t.chain, static_cast<size_t>(t.line), "target " + t.to + " is also a chain name of the table");
+    }
+  } else {
+    out.targets = std::move(sink->targets);
+  }
+  out.jumps = std::move(sink->jumps);
+  out.arena = std::move(sink->arena);
+  out.chains.reserve(plan.chains.size());
+  for (const commit::ChainPlan& c : plan.chains) {
     WantChain& wc = out.chains.emplace_back();
     wc.name = c.name;
     wc.line = static_cast<int>(c.line);
@@ -398,26 +457,7 @@ OpError build_want(const commit::TablePlan& plan, WantTable& out) {
         continue;
       }
       const commit::NewRule& nr = plan.rules[it.rule];
-      const dialect::Rule& rule = *nr.rule;
-      const int line = static_cast<int>(nr.line);
-      // Jumps must name a chain of this table; an extension target must not (libiptc would
-      // take it for a jump). -j NAME with no module for NAME parses as a jump, so a jump to no
-      // chain is also how an unknown target shows. In an append=1 plan the chains are the
-      // kernel's: checked when applied.
-      if (rule.target_kind == dialect::TargetKind::kJump || rule.target_kind == dialect::TargetKind::kGoto) {
-        if (!plan.append && !names.count(rule.target_name)) {
-          return fail(c.name, nr.line, rule.target_name + " is neither a chain of the table nor a target iptkit knows");
-        }
-        out.jumps.push_back(WantJump{c.name, rule.target_name, line});
-      } else if (rule.target_kind == dialect::TargetKind::kExtension) {
-        if (plan.append) out.targets.push_back(WantJump{c.name, rule.target.name, line});
-        else if (names.count(rule.target.name)) {
-          return fail(c.name, nr.line, "target " + rule.target.name + " is also a chain name of the table");
-        }
-      }
-      size_t off = out.arena.size();
-      if (!append_entry<T>(rule, nr.packets, nr.bytes, out.arena, why)) return fail(c.name, nr.line, why);
-      wc.items.push_back(WantItem{-1, off, line});
+      wc.items.push_back(WantItem{-1, nr.encoded, static_cast<int>(nr.line)});
     }
   }
   return {};

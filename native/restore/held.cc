@@ -132,7 +132,7 @@ OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family f
         err = bad_text(plan, cp, j, "a line break or NUL cannot be part of a rule");
         return false;
       }
-      dialect::Rule& r = plan.owned.emplace_back();
+      dialect::Rule& r = plan.next_rule();
       dialect::ParseError perr;
       if (!dialect::parse_rule(text, family, r, perr, nullptr, /*opaque_ok=*/true)) {
         std::string why = perr.message.empty() ? std::string("cannot parse the rule") : perr.message;
@@ -150,8 +150,14 @@ OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family f
         err = bad_text(plan, cp, j, "not in canonical form (iptables-save prints it as `" + std::string(canon) + "`)");
         return false;
       }
+      commit::NewRule nr{nullptr, 0, 0, cp.line + 1 + j};
+      std::string why;
+      if (!plan.adopt(r, cp.name, nr, why)) {
+        err = bad_text(plan, cp, j, why);
+        return false;
+      }
       cp.items.push_back(commit::Item{false, 0, plan.rules.size()});
-      plan.rules.push_back(commit::NewRule{&r, 0, 0, cp.line + 1 + j});
+      plan.rules.push_back(nr);
       out.added++;
       return true;
     };
@@ -189,11 +195,12 @@ OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family f
 }
 
 OpError plan_wires(const std::vector<std::string>& wires, Family family, const HeldRead* held, bool keeps_are_handles,
-                   std::vector<commit::TablePlan>& plans, std::vector<HeldOutcome>& outcomes) {
+                   std::vector<commit::TablePlan>& plans, std::vector<HeldOutcome>& outcomes, SinkFactory sink) {
   plans.clear();
   outcomes.assign(wires.size(), HeldOutcome{});
   for (size_t i = 0; i < wires.size(); i++) {
     commit::TablePlan plan;
+    if (sink) plan.sink = sink();
     if (OpError err = commit::parse_wire(wires[i], family, plan)) return err;
     bool lines = false;
     for (const commit::ChainPlan& cp : plan.chains) lines = lines || cp.has_lines;

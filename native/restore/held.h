@@ -44,8 +44,10 @@ OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family f
 // A commit's wires parsed into plans, their lines= chains planned against `held` (EINVAL when
 // there are some and no held read); a table the plan leaves as read is not among `plans`.
 // outcomes: one per wire.
+// `sink`, if given, makes each plan's RuleSink (commit/plan.h) before its wire is parsed.
+using SinkFactory = std::unique_ptr<commit::RuleSink> (*)();
 OpError plan_wires(const std::vector<std::string>& wires, Family family, const HeldRead* held, bool keeps_are_handles,
-                   std::vector<commit::TablePlan>& plans, std::vector<HeldOutcome>& outcomes);
+                   std::vector<commit::TablePlan>& plans, std::vector<HeldOutcome>& outcomes, SinkFactory sink = nullptr);
 
 // What a commit resolves with: per wire, { committed, added, kept } (added/kept: of its
 // lines= chains).
