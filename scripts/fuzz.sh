@@ -20,7 +20,7 @@ cd "$(dirname "$self")/.."
 
 say() { printf '\033[1m[iptkit fuzz]\033[0m %s\n' "$*" >&2; }
 
-# What the dialect needs outside Node and libiptc (checked with the linker): the dialect and
+# What the dialect needs outside Node and the kernel (checked with the linker): the dialect and
 # the extension modules, not the dialect's Node binding (a file that includes napi.h or js.h);
 # and the restore planner that runs the parsed steps (native/restore, without its Node entry).
 sources() {

@@ -2,7 +2,7 @@
 // npm's install step of the iptkit package: nothing when the prebuilt addon inside the
 // package fits this machine (linux-x64, or linux-arm64 when the packer had the cross
 // toolchain; glibc), else a source build with cmake-js (which
-// needs cmake, a C++ compiler and the libiptc/libmnl/libnftnl dev packages). In a checkout of
+// needs cmake, a C++ compiler and the libmnl/libnftnl dev packages). In a checkout of
 // the repository (not under node_modules) it does nothing: scripts/setup.sh builds there.
 'use strict';
 const { existsSync } = require('node:fs');
@@ -24,8 +24,8 @@ const r = spawnSync(process.execPath, [require.resolve('cmake-js/bin/cmake-js'),
 if (r.status !== 0) {
   console.error(
     'iptkit: the source build failed. It needs cmake, g++, pkg-config and the dev packages of\n' +
-      '  libip4tc, libip6tc, libmnl and libnftnl (Debian/Ubuntu: apt-get install cmake g++ pkg-config\n' +
-      '  libip4tc-dev libip6tc-dev libmnl-dev libnftnl-dev).',
+      '  libmnl and libnftnl (Debian/Ubuntu: apt-get install cmake g++ pkg-config\n' +
+      '  libmnl-dev libnftnl-dev).',
   );
   process.exit(r.status ?? 1);
 }

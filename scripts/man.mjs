@@ -71,7 +71,7 @@ lists, saves and restores netfilter tables as
 .BR iptables\\-save (8)
 and
 .BR iptables\\-restore (8)
-do, on the legacy x_tables back end (through libiptc, holding the xtables lock) and on
+do, on the legacy x_tables back end (the kernel's IPT_SO_* socket options, holding the xtables lock) and on
 nf_tables (over netlink, in the form
 .B iptables\\-nft
 writes), committing all tables of one input at once, and models Docker's chains above that.

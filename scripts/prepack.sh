@@ -17,7 +17,7 @@ arm64() {
     why="the cross build runs on x64 hosts only"
   elif ! command -v aarch64-linux-gnu-g++ >/dev/null; then
     why="aarch64-linux-gnu-g++ is not installed (apt-get install g++-aarch64-linux-gnu)"
-  elif ! why=$(PKG_CONFIG_LIBDIR=$libdir pkg-config --print-errors --exists libip4tc libip6tc libmnl libnftnl 2>&1); then
+  elif ! why=$(PKG_CONFIG_LIBDIR=$libdir pkg-config --print-errors --exists libmnl libnftnl 2>&1); then
     why="the arm64 dev packages are missing ($(head -1 <<<"$why"))"
   else
     why=

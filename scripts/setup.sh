@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes this checkout ready to run, on Debian/Ubuntu as root, saying what it does:
-#   1. system packages (apt-get): iptables, nftables, iproute2, the libiptc/libmnl/libnftnl
-#      dev packages, cmake, g++, pkg-config — only those that are missing;
+#   1. system packages (apt-get): iptables, nftables, iproute2, the libmnl/libnftnl dev
+#      packages, cmake, g++, pkg-config — only those that are missing;
 #   2. npm packages (npm ci), when node_modules is missing or older than package-lock.json;
 #   3. the native addon (cmake-js → build/Release/iptkit.node), when native/ changed;
 #   4. the TypeScript (tsc → dist/);
@@ -18,9 +18,8 @@ build_only=0
 [[ "${1:-}" == "--build-only" ]] && build_only=1
 
 if [[ $build_only == 0 ]]; then
-  packages=(iptables nftables iproute2 libip4tc-dev libip6tc-dev libiptc-dev libxtables-dev
-            libmnl-dev libnftnl-dev cmake g++ make pkg-config util-linux libcap2-bin strace
-            clang libclang-rt-dev groff-base)
+  packages=(iptables nftables iproute2 libmnl-dev libnftnl-dev cmake g++ make pkg-config
+            util-linux libcap2-bin strace clang libclang-rt-dev groff-base)
   missing=()
   for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -45,11 +45,11 @@ function load(): NativeBinding {
     throw new AddonLoadError(
       root.split('/').includes('node_modules')
         ? `no prebuilt addon fits ${process.platform}-${process.arch} and none was built from source.\n` +
-            '  Install cmake, g++, pkg-config and the libip4tc, libip6tc, libmnl and libnftnl dev packages\n' +
-            '  (Debian/Ubuntu: apt-get install cmake g++ pkg-config libip4tc-dev libip6tc-dev libmnl-dev libnftnl-dev),\n' +
+            '  Install cmake, g++, pkg-config and the libmnl and libnftnl dev packages\n' +
+            '  (Debian/Ubuntu: apt-get install cmake g++ pkg-config libmnl-dev libnftnl-dev),\n' +
             '  then run `npm rebuild iptkit`.'
         : 'the native addon is not built (build/Release/iptkit.node is missing).\n' +
-            '  1. Run `npm run setup` as root: it installs libip4tc/libip6tc/libmnl/libnftnl dev packages,\n' +
+            '  1. Run `npm run setup` as root: it installs the libmnl/libnftnl dev packages,\n' +
             '     cmake and g++ with apt-get, then builds the addon.\n' +
             '  2. Or build it alone: `npx cmake-js compile --out build`.',
     );
@@ -67,8 +67,6 @@ function load(): NativeBinding {
 const LIBRARIES: Record<string, { debian: string; fedora: string; alpine: string }> = {
   'libnftnl.so.11': { debian: 'libnftnl11', fedora: 'libnftnl', alpine: 'libnftnl' },
   'libmnl.so.0': { debian: 'libmnl0', fedora: 'libmnl', alpine: 'libmnl' },
-  'libip4tc.so.2': { debian: 'libip4tc2', fedora: 'iptables-libs', alpine: 'iptables' },
-  'libip6tc.so.2': { debian: 'libip6tc2', fedora: 'iptables-libs', alpine: 'iptables' },
 };
 
 /** Says what to install when dlopen failed for a missing system library. */

@@ -110,10 +110,10 @@ export interface NativeBinding {
   legacyHoldsRules(family: NativeFamily, netns: string | null): Promise<boolean>;
   /**
    * Per table its name and a digest of its entries as the kernel gives them back, counters
-   * zeroed (or "absent"): equal exactly when nothing but counters changed. No libiptc.
+   * zeroed (or "absent"): equal exactly when nothing but counters changed. Nothing parsed.
    */
   legacyFingerprint(family: NativeFamily, netns: string | null, tables: readonly string[]): Promise<string>;
-  /** Reads one x_tables table with libiptc. */
+  /** Reads one x_tables table (IPT_SO_GET_ENTRIES). */
   legacyRead(family: NativeFamily, netns: string | null, table: string): Promise<NativeTableRead>;
   /**
    * Replaces each given table (wire strings, docs/wire.md), all or nothing: if a later table

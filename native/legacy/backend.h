@@ -1,6 +1,6 @@
-// The two instances of the legacy back end (table.h over libiptc and over libip6tc), each in
-// its own translation unit because the two libraries' headers do not mix. The caller holds
-// the libiptc mutex and has entered the network namespace.
+// The two instances of the legacy back end (table.h over ip_tables and over ip6_tables), each in
+// its own translation unit. The caller holds the table mutex and has entered the network
+// namespace.
 #pragma once
 
 #include <cstdint>
@@ -14,8 +14,9 @@
 
 namespace iptkit::legacy {
 
-// libiptc keeps global state and is not thread-safe: every call into it holds this.
-std::mutex& iptc_mutex();
+// One legacy operation at a time in this process: commits share spare arenas (table.h), and two
+// big commits' memory would add up.
+std::mutex& table_mutex();
 
 // The tables the kernel lists in /proc/net/ip{,6}_tables_names, as the calling thread's
 // namespace has them (none when the module is not loaded).
@@ -57,7 +58,7 @@ OpError recover_v4(const std::string& path, const std::string& body, bool keep_i
 OpError recover_v6(const std::string& path, const std::string& body, bool keep_if_left, Recovery& out);
 
 // Looks for this namespace's record of the family and, when there is one, finishes or rolls
-// back its commit. The caller holds the libiptc mutex and is in the namespace; with
+// back its commit. The caller holds the table mutex and is in the namespace; with
 // `lock_held` it holds the xtables lock too, else it is taken here ($XTABLES_LOCKFILE or
 // /run/xtables.lock, or `lock_path`), unless this process already holds it. `explicit_`:
 // `iptkit recover`, which also drops a record whose tables it had to leave.

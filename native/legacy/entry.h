@@ -1,7 +1,7 @@
-// A rule between libiptc's entry (ipt_entry / ip6t_entry with its matches and target) and the
-// native dialect's Rule, both ways, written once over the traits type of table.h. The read side
-// reuses one Rule and its buffers for every entry of a table; the commit side appends the
-// entry bytes libiptc takes (iptc_append_entry and friends) to an arena.
+// A rule between its x_tables entry (ipt_entry / ip6t_entry with its matches and target) and
+// the native dialect's Rule, both ways, written once over the traits type of table.h. The read
+// side reuses one Rule and its buffers for every entry of a table; the commit side appends the
+// entry to an arena, its standard target named (replace.h turns the name into a verdict).
 #pragma once
 
 #include <linux/netfilter.h>
@@ -102,8 +102,11 @@ class EntryReader {
   const dialect::Rule& rule() const { return rule_; }
 
   // False with `why` when the entry is malformed (sizes that do not add up, a standard
-  // verdict iptables has no name for).
-  bool read(const typename T::Entry& e, xtc_handle* h, std::string& why) {
+  // verdict iptables has no name for). `jump(e)` names where a standard target with a
+  // verdict of 0 or more goes: a chain, "" (the next rule), or nullptr (nowhere iptables
+  // writes).
+  template <class Jump>
+  bool read(const typename T::Entry& e, Jump&& jump, std::string& why) {
     const auto& ip = T::ip(e);
     dialect::IpPart& p = rule_.ip;
     p = dialect::IpPart{};
@@ -158,8 +161,8 @@ class EntryReader {
            t.u.target_size - sizeof t);
       return true;
     }
-    // The standard target: a negative verdict is ACCEPT/DROP/QUEUE/RETURN; otherwise libiptc
-    // resolved the offset to a chain (jump) or to the next rule (fall through, name "").
+    // The standard target: a negative verdict is ACCEPT/DROP/QUEUE/RETURN; otherwise an
+    // offset: a chain's start (jump) or the next rule (fall through, name "").
     // iptables-legacy-save prints -g for either when the goto flag is set.
     if (t.u.target_size < kStandardTargetSize) {
       return bad(why, "a standard target of size " + std::to_string(t.u.target_size));
@@ -173,8 +176,9 @@ class EntryReader {
       rule_.target_name.assign(v);
       return true;
     }
-    const char* to = T::get_target(&e, h);
-    if (to && *to) {
+    const char* to = jump(e);
+    if (!to) return bad(why, "standard verdict " + std::to_string(verdict) + " goes to no chain's start");
+    if (*to) {
       rule_.target_kind = go ? dialect::TargetKind::kGoto : dialect::TargetKind::kJump;
       rule_.target_name.assign(to);
     } else {
@@ -216,9 +220,10 @@ class EntryReader {
   ExtensionCache cache_;
 };
 
-// Appends the entry libiptc takes for `rule` (with these counters) to `arena`: the ip part,
-// each match, then the target. libiptc maps a standard target by the name in its header:
-// ACCEPT/DROP/QUEUE/RETURN, a chain (jump; with the goto flag, goto), or "" (fall through).
+// Appends the entry for `rule` (with these counters) to `arena`: the ip part, each match, then
+// the target. A standard target carries a name in its header, as libiptc's API takes it:
+// ACCEPT/DROP/QUEUE/RETURN, a chain (jump; with the goto flag, goto), or "" (fall through);
+// lay_out (replace.h) makes it the verdict.
 // False with `why` when the rule does not fit an entry.
 template <class T>
 bool append_entry(const dialect::Rule& rule, uint64_t packets, uint64_t bytes, std::string& arena, std::string& why) {

@@ -1,14 +1,14 @@
 // The legacy back end's side of the intent record (common/intent.h): what a multi-table commit
 // writes before its first replace, and how a later operation finishes or rolls it back.
-// Included by table.h after apply_table, whose capture and apply it reuses.
+// Included by table.h after capture_table, which it reuses with lay_out and replace.
 //
 // Per table the record holds its name, an identity of what it held and (for every table but
 // the last, see commit_tables) of what is being written, and (for every table but the last) a copy of what it held, counters included, as
 // capture_table makes it (self-contained: all rules new, policies and their counters set), so
 // that putting it back needs nothing from the commit. An identity is a digest of the table's
 // canonical text (chains, policies, rules as iptables-save prints them; no counters): what
-// iptkit calls the same table, however the kernel stores it, and computable from libiptc's
-// handle before the commit as well as from the kernel after it.
+// iptkit calls the same table, however the kernel stores it, and computable from a replacement
+// laid out before the commit as well as from the kernel after it.
 #pragma once
 
 #include <cstdint>
@@ -21,26 +21,26 @@
 namespace iptkit::legacy {
 
 template <class T>
-OpError table_identity(xtc_handle* h, const std::string& table, uint64_t& out) {
+OpError table_identity(const KernelTable<T>& t, uint64_t& out) {
   intent::Digest d;
   EntryReader<T> reader;
   std::string why, text;
-  for (const char* chain = T::first_chain(h); chain; chain = T::next_chain(h)) {
-    d.add(chain, strlen(chain) + 1);
-    if (T::builtin(chain, h)) {
-      xt_counters c{};
-      const char* policy = T::get_policy(chain, &c, h);
-      d.add(policy ? policy : "ACCEPT", policy ? strlen(policy) + 1 : 7);
+  for (const auto& c : t.chains) {
+    d.add(c.name.c_str(), c.name.size() + 1);
+    if (c.hook >= 0) {
+      const char* policy = c.policy == -NF_DROP - 1 ? "DROP" : "ACCEPT";
+      d.add(policy, strlen(policy) + 1);
     } else {
       d.add("-", 2);
     }
     uint64_t index = 0;
-    for (const auto* e = T::first_rule(chain, h); e; e = T::next_rule(e, h), index++) {
-      if (!reader.read(*e, h, why)) {
+    for (const auto& r : c.rules) {
+      if (!reader.read(t.entry(r.off), jumps_of(t, r.off), why)) {
         return make_error(EPROTO, "intent",
-                          "rule " + std::to_string(index) + " of chain " + chain + " in " + what_table<T>(table) + ": " + why,
-                          table, chain);
+                          "rule " + std::to_string(index) + " of chain " + c.name + " in " + what_table<T>(t.name) + ": " + why,
+                          t.name, c.name);
       }
+      index++;
       text.clear();
       dialect::save_rule(reader.rule(), T::family, text);
       text += '\n';
@@ -200,25 +200,27 @@ bool parse_record(const std::string& body, intent::Netns& ns, std::vector<Record
   return true;
 }
 
-// Puts `image` into the kernel as `table`, retrying libiptc's EAGAIN.
+// Puts `image` into the kernel as `table`, reading it again when another writer replaced it
+// between the read and the replace (EAGAIN).
 template <class T>
 OpError put_image(const WantTable& image) {
   OpError back;
   for (int attempt = 0; attempt < kCommitAttempts; attempt++) {
-    errno = 0;
-    Handle<T> h(T::init(image.name.c_str()));
-    if (!h) return init_error<T>("recover", image.name);
-    if ((back = apply_table<T>(h.get(), image))) return back;
-    if (T::commit(h.get())) return {};
-    int e = errno;
-    back = commit_error<T>(image.name);
-    if (e != EAGAIN) break;
+    KernelTable<T> now;
+    bool exists = false;
+    if ((back = now.load(image.name, exists))) return back;
+    if (!exists) return no_table<T>("recover", image.name);
+    Replacement<T> r;
+    if ((back = lay_out<T>(now, image, r))) return back;
+    if (!r.changed) return {};
+    back = replace<T>(image.name, r);
+    if (back.err != EAGAIN) break;
   }
   return back;
 }
 
 // Finishes or rolls back the commit `body` records (backend.h, Recovery). The caller holds the
-// libiptc mutex and the xtables lock, and is in the record's namespace.
+// table mutex and the xtables lock, and is in the record's namespace.
 template <class T>
 OpError recover_record(const std::string& path, const std::string& body, bool keep_if_left, Recovery& out) {
   intent::Netns recorded, now;
@@ -239,14 +241,14 @@ OpError recover_record(const std::string& path, const std::string& body, bool ke
   std::vector<State> state(n);
   bool unfinished = false;
   for (size_t i = 0; i < n; i++) {
-    errno = 0;
-    Handle<T> h(T::init(tables[i].name.c_str()));
-    if (!h) {
+    KernelTable<T> t;
+    bool exists = false;
+    if (t.load(tables[i].name, exists) || !exists) {
       state[i] = kMissing;
       continue;
     }
     uint64_t id = 0;
-    if (OpError err = table_identity<T>(h.get(), tables[i].name, id)) return err;
+    if (OpError err = table_identity<T>(t, id)) return err;
     // The last table (no copy) has no identity of what it gets: if it is no longer what it
     // was, the commit got to its replace, so it is new or changed since (either way: left).
     const bool has_new = tables[i].has_image;

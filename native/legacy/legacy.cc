@@ -1,6 +1,7 @@
 // The legacy back end's N-API entry points: arguments are converted on the main thread, the
-// work runs on the pool under one process-wide mutex (libiptc keeps global state and is not
-// thread-safe) inside the requested network namespace. A read crosses back as its wire string
+// work runs on the pool under one process-wide mutex (one legacy operation at a time: they share
+// the spare commit arenas, and two big commits' memory would add up) inside the requested
+// network namespace. A read crosses back as its wire string
 // and its rules' counters in a BigUint64Array; a commit takes one wire string per table
 // (docs/wire.md).
 #include "legacy.h"
@@ -136,7 +137,7 @@ napi_value counters_array(napi_env env, const std::vector<uint64_t>& counters) {
 
 }  // namespace
 
-std::mutex& legacy::iptc_mutex() {
+std::mutex& legacy::table_mutex() {
   static std::mutex m;
   return m;
 }
@@ -167,7 +168,7 @@ Napi::Value LegacyHoldsRules(const Napi::CallbackInfo& info) {
   return PromiseWorker<bool>::Run(
       info.Env(),
       [v6, netns](bool& holds) -> OpError {
-        std::lock_guard<std::mutex> lock(legacy::iptc_mutex());
+        std::lock_guard<std::mutex> lock(legacy::table_mutex());
         NetnsGuard ns(netns);
         if (ns.error()) return ns.error();
         std::vector<std::string> names;
@@ -230,7 +231,7 @@ Napi::Value LegacyRead(const Napi::CallbackInfo& info) {
       info.Env(),
       [v6, netns, table](ReadResult& out) -> OpError {
         out = read_buffers().take();
-        std::lock_guard<std::mutex> lock(legacy::iptc_mutex());
+        std::lock_guard<std::mutex> lock(legacy::table_mutex());
         NetnsGuard ns(netns);
         if (ns.error()) return ns.error();
         if (OpError err = legacy::recover_pending(v6, false)) return err;
@@ -275,7 +276,7 @@ Napi::Value LegacyCommit(const Napi::CallbackInfo& info) {
         OpError result;
         WarmThread::run([&] {
           result = [&]() -> OpError {
-            std::lock_guard<std::mutex> lock(legacy::iptc_mutex());
+            std::lock_guard<std::mutex> lock(legacy::table_mutex());
             NetnsGuard ns(netns);
             if (ns.error()) return ns.error();
             if (OpError err = legacy::recover_pending(v6, false)) return err;
@@ -303,7 +304,7 @@ Napi::Value LegacyRecover(const Napi::CallbackInfo& info) {
   return PromiseWorker<legacy::Recovery>::Run(
       info.Env(),
       [v6, netns, lock_path, timeout_ms](legacy::Recovery& out) -> OpError {
-        std::lock_guard<std::mutex> lock(legacy::iptc_mutex());
+        std::lock_guard<std::mutex> lock(legacy::table_mutex());
         NetnsGuard ns(netns);
         if (ns.error()) return ns.error();
         return legacy::recover_pending(v6, false, lock_path, timeout_ms, true, out);

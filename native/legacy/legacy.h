@@ -1,6 +1,6 @@
-// The legacy (x_tables) back end over libiptc/libip6tc: list the tables, read one table into
-// the wire, commit several tables all or nothing. All libiptc use is serialised (it is not
-// thread-safe), and runs inside the requested network namespace.
+// The legacy (x_tables) back end, over the kernel's IPT_SO_* / IP6T_SO_* socket options: list
+// the tables, read one table into the wire, commit several tables all or nothing. One
+// operation at a time (backend.h table_mutex), inside the requested network namespace.
 #pragma once
 
 #include <napi.h>

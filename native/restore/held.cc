@@ -269,7 +269,7 @@ Napi::Value ReadHolding(const Napi::CallbackInfo& info) {
           if (ns.error()) return ns.error();
           std::unique_lock<std::mutex> iptc;
           if (!nft) {
-            iptc = std::unique_lock<std::mutex>(legacy::iptc_mutex());
+            iptc = std::unique_lock<std::mutex>(legacy::table_mutex());
             if (OpError err = legacy::recover_pending(v6, false)) return err;  // a killed commit's record
           }
           if (OpError err = read_current(nft, v6, names, current, out.generation)) return err;

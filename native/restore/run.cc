@@ -114,7 +114,7 @@ OpError run(const Request& req, Outcome& out) {
   std::unique_lock<std::mutex> iptc;
   if (!req.nft) {
     if (OpError err = xtables_lock(req.lock_path, req.lock_timeout_ms, 10, lock.fd)) return err;
-    iptc = std::unique_lock<std::mutex>(legacy::iptc_mutex());
+    iptc = std::unique_lock<std::mutex>(legacy::table_mutex());
     if (OpError err = legacy::recover_pending(req.v6, true)) return err;  // a killed commit's record
   }
 

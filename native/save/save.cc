@@ -53,7 +53,7 @@ OpError read(const Request& req, std::vector<restore::CurrentTable>& out) {
     static const std::vector<std::string> kSaveOrder = {"mangle", "security", "raw", "filter", "nat"};
     return restore::read_current(true, req.v6, req.all ? kSaveOrder : req.tables, out, generation);
   }
-  std::lock_guard<std::mutex> lock(legacy::iptc_mutex());
+  std::lock_guard<std::mutex> lock(legacy::table_mutex());
   // A multi-table commit killed half way is finished or rolled back before anything is read.
   if (OpError err = legacy::recover_pending(req.v6, false)) return err;
   std::vector<std::string> names = req.tables;

@@ -1,4 +1,4 @@
-// The one interface both back ends implement (legacy: libiptc; nft: netlink). A back end reads
+// The one interface both back ends implement (legacy: x_tables socket options; nft: netlink). A back end reads
 // tables and commits plans; the transaction loop (transaction.ts) runs read → plan → commit
 // under the back end's guard (the xtables lock, or the ruleset generation) and retries when
 // another writer got in between.

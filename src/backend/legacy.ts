@@ -1,4 +1,4 @@
-// The legacy (x_tables) back end: libiptc in the addon, guarded by the xtables lock so that
+// The legacy (x_tables) back end: the kernel's IPT_SO_* socket options in the addon, guarded by the xtables lock so that
 // iptkit and `iptables -w` never replace a table under each other. The kernel replaces a
 // whole table per commit and checks nothing, so the lock is held from read to commit.
 

@@ -239,7 +239,7 @@ export function toSaveText(r: DockerFamilyRuleset): Record<string, string> {
     const userDefined = [...r.ownedChains, ...r.userChains].filter((c) => c.table === table);
     const lines = [`*${table}`];
     for (const b of BUILTINS[table]!) lines.push(`:${b} ${table === 'filter' && b === 'FORWARD' ? (r.forwardPolicy ?? 'ACCEPT') : 'ACCEPT'} [0:0]`);
-    // iptables-save lists user-defined chains sorted by name (libiptc keeps them sorted).
+    // iptables-save lists user-defined chains sorted by name (iptables inserts a new one in order).
     const names = [...new Set(userDefined.map((c) => c.chain))].sort();
     for (const n of names) lines.push(`:${n} - [0:0]`);
     for (const b of BUILTINS[table]!) {

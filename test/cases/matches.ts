@@ -4,7 +4,7 @@
 //   save   = ip netns exec NS iptables-legacy-save          (the match part of the -A line)
 //   listN  = ip netns exec NS iptables-legacy -L INPUT -n   (the options column)
 //   list   = ip netns exec NS iptables-legacy -L INPUT      (the options column)
-//   fields = the rule's match read back with libiptc and decoded by native/ext/<codec>.cc
+//   fields = the rule's match read back from the kernel and decoded by native/ext/<codec>.cc
 //            (empty for the modules recorded after the codecs went: sctp)
 
 import type { Family } from '../../src/rules/model.js';

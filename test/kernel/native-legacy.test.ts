@@ -503,8 +503,8 @@ COMMIT
       const input = spellings.map(([c, text]) => `[${c === '-' ? '0:0' : c.replace('\t', ':')}] -I INPUT 2 ${text}`).reverse();
       // -I INPUT 2, last first: the new rules land between rule 0 and rule 1.
       oracle.ok('iptables-legacy-restore', ['-n', '-c'], `*filter\n${input.join('\n')}\nCOMMIT\n`);
-      // iptables-legacy-restore -n lets libiptc zero the built-in chains' counters; the addon
-      // keeps them: compare those apart.
+      // iptables-legacy-restore -n zeroes the built-in chains' counters (libiptc does); the
+      // addon keeps them: compare those apart.
       const policyless = (lines: string[]) => lines.map((l) => l.replace(/^(:\S+ \S+) \[\d+:\d+\]$/, '$1'));
       const now = save(ns, 'ipv4', 'filter');
       expect(policyless(now)).toEqual(policyless(save(oracle, 'ipv4', 'filter')));
@@ -836,7 +836,7 @@ COMMIT
       await native.legacyCommit('ipv4', ns.path, wires);
       for (const table of ['filter', 'nat']) {
         const now = save(ns, 'ipv4', table);
-        // iptables-legacy-restore -n lets libiptc zero the built-in chains' counters; the
+        // iptables-legacy-restore -n zeroes the built-in chains' counters (libiptc does); the
         // addon keeps them, as every commit of a changed table does: compare without them.
         const policyless = (lines: string[]) => lines.map((l) => l.replace(/^(:\S+ \S+) \[\d+:\d+\]$/, '$1'));
         expect(policyless(now)).toEqual(policyless(save(oracle, 'ipv4', table)));
@@ -1032,7 +1032,7 @@ COMMIT
       lines.push('-A INPUT -j BIG', 'COMMIT', '');
       restore(ns, 'ipv4', lines.join('\n'));
       // The first read, and the best of three: the machine is shared, and the first reads
-      // pay for fresh memory (libiptc's, the kernel's copy, V8's string).
+      // pay for fresh memory (the kernel's copy, V8's string).
       let read: NativeTableRead | undefined;
       const readMs: number[] = [];
       for (let k = 0; k < 3; k++) {
