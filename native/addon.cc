@@ -42,6 +42,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lockAcquire", Napi::Function::New(env, iptkit::LockAcquire, "lockAcquire"));
   exports.Set("lockRelease", Napi::Function::New(env, iptkit::LockRelease, "lockRelease"));
   exports.Set("nftRead", Napi::Function::New(env, iptkit::NftRead, "nftRead"));
+  exports.Set("nftTableNames", Napi::Function::New(env, iptkit::NftTableNames, "nftTableNames"));
   exports.Set("nftHoldsRules", Napi::Function::New(env, iptkit::NftHoldsRules, "nftHoldsRules"));
   exports.Set("nftGeneration", Napi::Function::New(env, iptkit::NftGeneration, "nftGeneration"));
   exports.Set("nftCommit", Napi::Function::New(env, iptkit::NftCommit, "nftCommit"));

@@ -148,6 +148,7 @@ export const native = {
   lockAcquire: (...a: Parameters<NativeBinding['lockAcquire']>) => wrap(load().lockAcquire(...a), undefined, stack()),
   lockRelease: (fd: number): void => load().lockRelease(fd),
   nftRead: (...a: Parameters<NativeBinding['nftRead']>) => wrap(load().nftRead(...a), 'nft', stack()),
+  nftTableNames: (...a: Parameters<NativeBinding['nftTableNames']>) => wrap(load().nftTableNames(...a), 'nft', stack()),
   nftHoldsRules: (...a: Parameters<NativeBinding['nftHoldsRules']>) => wrap(load().nftHoldsRules(...a), 'nft', stack()),
   nftGeneration: (...a: Parameters<NativeBinding['nftGeneration']>) => wrap(load().nftGeneration(...a), 'nft', stack()),
   nftCommit: (...a: Parameters<NativeBinding['nftCommit']>) => wrap(load().nftCommit(...a), 'nft', stack()),

@@ -136,6 +136,8 @@ export interface NativeBinding {
    * The same for the iptables-nft tables of one family: stops at the first rule, user-defined
    * chain or non-ACCEPT policy it finds, and decodes no rule.
    */
+  /** The iptables tables of the family that exist (only the table list is dumped). */
+  nftTableNames(family: NativeFamily, netns: string | null): Promise<string[]>;
   nftHoldsRules(family: NativeFamily, netns: string | null): Promise<boolean>;
   /** The namespace's nf_tables ruleset generation (NFT_MSG_GETGEN); every committed batch moves it. */
   nftGeneration(netns: string | null): Promise<number>;

@@ -15,6 +15,24 @@
 namespace iptkit {
 
 // `--backend auto`: whether the family's iptables tables hold anything (read.h holds_rules).
+Napi::Value NftTableNames(const Napi::CallbackInfo& info) {
+  bool v6 = arg_family_v6(info, 0);
+  std::string netns = arg_netns(info, 1);
+  using Names = std::vector<std::string>;
+  return PromiseWorker<Names>::Run(
+      info.Env(),
+      [=](Names& names) -> OpError {
+        NetnsGuard guard(netns);
+        if (guard.error()) return guard.error();
+        return nft::table_names(v6, names);
+      },
+      [](Napi::Env env, Names& names) -> Napi::Value {
+        Napi::Array a = Napi::Array::New(env, names.size());
+        for (uint32_t i = 0; i < names.size(); i++) a.Set(i, Napi::String::New(env, names[i]));
+        return a;
+      });
+}
+
 Napi::Value NftHoldsRules(const Napi::CallbackInfo& info) {
   bool v6 = arg_family_v6(info, 0);
   std::string netns = arg_netns(info, 1);

@@ -284,6 +284,18 @@ OpError read_tables(bool v6, const std::vector<std::string>* only, ReadResult& o
   return make_error(EAGAIN, "read", "the ruleset kept changing while it was read (" + std::to_string(kReadAttempts) + " attempts)");
 }
 
+OpError table_names(bool v6, std::vector<std::string>& out) {
+  NlSocket sock;
+  if (int err = sock.open()) return make_error(err, "read", std::string("cannot open a netfilter netlink socket: ") + strerror(err));
+  std::vector<std::string> present;
+  int err = dump_table_names(sock, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4, [&](const char* name) { present.emplace_back(name); });
+  if (err) return make_error(err, "read", std::string("dump tables: ") + strerror(err));
+  for (const auto& t : kBuiltinTables) {
+    if (std::find(present.begin(), present.end(), t.name) != present.end()) out.emplace_back(t.name);
+  }
+  return {};
+}
+
 OpError holds_rules(bool v6, bool& holds) {
   holds = false;
   const uint16_t family = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;

@@ -27,6 +27,10 @@ struct ReadResult {
 // `only` null: every iptables-nft table that exists. Runs in the calling thread's namespace.
 OpError read_tables(bool v6, const std::vector<std::string>* only, ReadResult& out);
 
+// The iptables-nft tables of the family that exist, in read_tables' order; nothing is dumped
+// but the table list (a read of every table costs a rule dump, seconds at 300,000 rules).
+OpError table_names(bool v6, std::vector<std::string>& out);
+
 // Whether the family's iptables tables hold anything: a rule, a user-defined chain or a base
 // chain whose policy is not ACCEPT (what `--backend auto` asks). Stops at the first it finds:
 // no rule is decoded, and a rule dump ends after its first message.

@@ -26,9 +26,8 @@ export class NftBackend implements Backend {
     return this.opts.netns ?? null;
   }
 
-  async tableNames(): Promise<string[]> {
-    const r = await native.nftRead(this.family, this.netns, null);
-    return r.tables.map((t) => t.wire.slice(t.wire.indexOf('\t') + 1, t.wire.indexOf('\t', t.wire.indexOf('\t') + 1)));
+  tableNames(): Promise<string[]> {
+    return native.nftTableNames(this.family, this.netns);
   }
 
   async read(tables: readonly string[] | null, hold?: Hold): Promise<Snapshot> {

@@ -425,12 +425,15 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
     }, 'iptkit-nft-newline');
   });
 
-  it("tables that are not iptables-nft's are never read, and a commit leaves them alone", async () => {
+  it("tables that are not iptables-nft's are never read or listed, and a commit leaves them alone", async () => {
     await withNetns(async (ns) => {
       ns.ok('iptables-nft-restore', [], IPV4_RULES);
       ns.ok('nft', ['-f', '-'], 'table inet firewalld {\n chain filter_INPUT { type filter hook input priority 10; }\n}\ntable ip other {\n chain c { }\n}\n');
       const read = await readTables('ipv4', ns);
       expect(read.tables.map((t) => t.name)).toEqual(['filter', 'mangle', 'raw']);
+      // The table list alone (no rule dump) names the same tables, in the read's order.
+      expect(await native.nftTableNames('ipv4', ns.path)).toEqual(['filter', 'mangle', 'raw']);
+      expect(await native.nftTableNames('ipv6', ns.path)).toEqual([]);
       await native.nftCommit('ipv4', ns.path, read.generation, [keepAll(tableOf(read, 'filter'))]);
       const ruleset = ns.ok('nft', ['list', 'tables']);
       expect(ruleset).toContain('table inet firewalld');
