@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "common/lock.h"
+#include "common/netns_js.h"
 #include "dialect/js.h"
 #include "legacy/legacy.h"
 #include "nft/nft.h"
@@ -41,6 +42,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("legacyRecover", Napi::Function::New(env, iptkit::LegacyRecover, "legacyRecover"));
   exports.Set("lockAcquire", Napi::Function::New(env, iptkit::LockAcquire, "lockAcquire"));
   exports.Set("lockRelease", Napi::Function::New(env, iptkit::LockRelease, "lockRelease"));
+  exports.Set("netnsCookie", Napi::Function::New(env, iptkit::NetnsCookie, "netnsCookie"));
   exports.Set("nftRead", Napi::Function::New(env, iptkit::NftRead, "nftRead"));
   exports.Set("nftTableNames", Napi::Function::New(env, iptkit::NftTableNames, "nftTableNames"));
   exports.Set("nftHoldsRules", Napi::Function::New(env, iptkit::NftHoldsRules, "nftHoldsRules"));

@@ -154,6 +154,7 @@ export const native = {
   nftCommit: (...a: Parameters<NativeBinding['nftCommit']>) => wrap(load().nftCommit(...a), 'nft', stack()),
   nftObjectsRead: (...a: Parameters<NativeBinding['nftObjectsRead']>) => wrap(load().nftObjectsRead(...a), 'nft', stack()),
   nftObjectsCommit: (...a: Parameters<NativeBinding['nftObjectsCommit']>) => wrap(load().nftObjectsCommit(...a), 'nft', stack()),
+  netnsCookie: (...a: Parameters<NativeBinding['netnsCookie']>) => wrap(load().netnsCookie(...a), undefined, stack()),
   rtnlLinks: (...a: Parameters<NativeBinding['rtnlLinks']>) => wrap(load().rtnlLinks(...a), undefined, stack()),
   restore: (...a: Parameters<NativeBinding['restore']>) => wrap(load().restore(...a), a[0], stack()),
   readHolding: (...a: Parameters<NativeBinding['readHolding']>) => wrap(load().readHolding(...a), a[0], stack()),

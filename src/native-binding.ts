@@ -136,6 +136,8 @@ export interface NativeBinding {
    * The same for the iptables-nft tables of one family: stops at the first rule, user-defined
    * chain or non-ACCEPT policy it finds, and decodes no rule.
    */
+  /** The namespace's SO_NETNS_COOKIE as decimal text, unique for the boot ("0": the kernel has none). */
+  netnsCookie(netns: string | null): Promise<string>;
   /** The iptables tables of the family that exist (only the table list is dumped). */
   nftTableNames(family: NativeFamily, netns: string | null): Promise<string[]>;
   nftHoldsRules(family: NativeFamily, netns: string | null): Promise<boolean>;

@@ -30,6 +30,7 @@
 // name the network or its bridge.
 // The ports already published are always read from the kernel.
 
+import { createHash } from 'node:crypto';
 import { Netfilter, type CommitResult, type OpenOptions } from '../netfilter.js';
 import { runStepsYielding, type Steps } from '../turn.js';
 import { planTable, type ChainIntent, type HeldChains, type OwnedBlock, type TableIntent, type TablePlan } from '../plan/plan.js';
@@ -41,7 +42,7 @@ import { inferNftabler } from './nftabler-infer.js';
 import { doctorNftabler } from './nftabler-doctor.js';
 import { doctorTables, type Finding } from './doctor.js';
 import { inferTables, type InferHints } from './infer.js';
-import { mergeHints, readRecord, writeRecord } from './record.js';
+import { mergeHints, readApplied, readRecord, writeRecord, type AppliedMarks } from './record.js';
 import { bridgeNames } from './links.js';
 import { isDockerOwnedChain, isDockerRule, trustedInterfacesIn } from './recognise.js';
 import { DOCKER_USER_CHAIN, expandPorts, type DockerFamilyRuleset, type PortBinding } from './ruleset.js';
@@ -331,30 +332,25 @@ interface Read {
 // ---------------------------------------------------------------------------------------
 
 /**
- * The last apply of a DockerHost: its state as given, per family it committed the fingerprint
- * of the Docker tables right after, and its result.
+ * A state's digest (SHA-256 of its JSON text), to tell the same state given again (undefined
+ * when it cannot be written: a cycle, a BigInt; such a state is refused by validation
+ * anyway). Its ports in slices of a thousand, each a step: 100,000 ports are 40 ms of
+ * JSON.stringify.
  */
-interface Applied {
-  json: string;
-  marks: Partial<Record<Family, string>>;
-  result: DockerCommitResult;
-}
-
-/**
- * A state as JSON text, to tell the same state given again (undefined when it cannot be
- * written: a cycle, a BigInt; such a state is refused by validation anyway). Its ports in
- * slices of a thousand, each a step: 100,000 ports are 40 ms of JSON.stringify.
- */
-function* stateText(json: unknown): Steps<string | undefined> {
+function* stateDigest(json: unknown): Steps<string | undefined> {
   try {
-    if (!isObject(json) || !Array.isArray(json['ports'])) return JSON.stringify(json);
+    const hash = createHash('sha256');
+    if (!isObject(json) || !Array.isArray(json['ports'])) {
+      const text = JSON.stringify(json);
+      return text === undefined ? undefined : hash.update(text).digest('hex');
+    }
     const ports = json['ports'] as unknown[];
-    let text = JSON.stringify({ ...json, ports: undefined });
+    hash.update(JSON.stringify({ ...json, ports: undefined }));
     for (let i = 0; i < ports.length; i += 1000) {
-      text += JSON.stringify(ports.slice(i, i + 1000));
+      hash.update(JSON.stringify(ports.slice(i, i + 1000)));
       yield;
     }
-    return text;
+    return hash.digest('hex');
   } catch {
     return undefined;
   }
@@ -374,7 +370,8 @@ function unchangedResult(last: DockerCommitResult): DockerCommitResult {
 export class DockerHost {
   readonly netns: string | undefined;
   private readonly nf: Record<Family, Netfilter>;
-  private applied: Applied | undefined;
+  /** What this host's last apply left (the record holds the same for other processes). */
+  private applied: AppliedMarks | undefined;
 
   private constructor(v4: Netfilter, v6: Netfilter, options: DockerHostOptions) {
     this.nf = { ipv4: v4, ipv6: v6 };
@@ -435,12 +432,13 @@ export class DockerHost {
    * none of whose networks has a subnet there is left alone (Docker writes nothing to it).
    */
   async apply(stateJson: unknown): Promise<DockerCommitResult> {
-    // The same state as this host's last apply, on tables nobody changed since (but counters):
-    // nothing to do, and nothing is read or planned (a reconcile loop's usual case).
-    const json = await runStepsYielding(stateText(stateJson));
-    const last = this.applied;
+    // The same state as the last apply here (this host's, or any process's: the record), on
+    // tables nobody changed since (but counters): nothing to do, and nothing is read or
+    // planned (a reconcile loop's usual case, and `iptkit docker apply` run again).
+    const digest = await runStepsYielding(stateDigest(stateJson));
+    const last = digest !== undefined && this.applied?.digest === digest ? this.applied : digest !== undefined ? await readApplied(this.netns, this.backend) : undefined;
     this.applied = undefined;
-    if (json !== undefined && last?.json === json && (await this.unchangedSince(last))) {
+    if (digest !== undefined && last?.digest === digest && (await this.unchangedSince(last))) {
       this.applied = last;
       return unchangedResult(last.result);
     }
@@ -454,7 +452,7 @@ export class DockerHost {
     }
     const rs = await runStepsYielding(desiredRulesSteps(state));
     const out: DockerCommitResult = {};
-    const applied: Applied = { json: json ?? '', marks: {}, result: out };
+    const applied: AppliedMarks = { digest: digest ?? '', backend: this.backend, marks: {}, result: out };
     for (const family of FAMILIES) {
       const fr = rs[family];
       if (fr.ownedChains.length + fr.builtinRules.length + fr.userChains.length === 0) continue;
@@ -471,9 +469,10 @@ export class DockerHost {
       out[family] = result;
       if (fingerprint !== undefined) applied.marks[family] = fingerprint;
     }
-    // What the rules cannot hold, beside them: `state` and `publish` name the networks as here.
-    await writeRecord(this.netns, state);
-    if (json !== undefined && this.sameGeneration(applied)) this.applied = applied;
+    // What the rules cannot hold, beside them: `state` and `publish` name the networks as here;
+    // and what this apply left, for the next one.
+    if (digest !== undefined && this.sameGeneration(applied)) this.applied = applied;
+    await writeRecord(this.netns, state, this.applied);
     return out;
   }
 
@@ -482,7 +481,7 @@ export class DockerHost {
    * thing only when nobody committed between them (each family's commit moved it by one at
    * most, from the mark before). Then every family's mark is the last one.
    */
-  private sameGeneration(applied: Applied): boolean {
+  private sameGeneration(applied: AppliedMarks): boolean {
     if (this.backend !== 'nft') return true;
     const done = FAMILIES.filter((f) => applied.marks[f] !== undefined);
     const gen = (f: Family): number => Number(applied.marks[f]!.split(' ')[1]);
@@ -496,7 +495,7 @@ export class DockerHost {
   }
 
   /** Whether the Docker tables of every family the last apply committed hold what it left (counters aside). */
-  private async unchangedSince(last: Applied): Promise<boolean> {
+  private async unchangedSince(last: AppliedMarks): Promise<boolean> {
     for (const f of FAMILIES) {
       const mark = last.marks[f];
       if (mark !== undefined && (await this.nf[f].fingerprint(DOCKER_TABLES)) !== mark) return false;

@@ -13,12 +13,23 @@
 // contradict (infer.ts), so a record outliving its network, or its namespace's inode number
 // coming back, names nothing wrongly. Each write removes the records of namespaces that are
 // gone (pruneRecords), so a host that makes and deletes namespaces does not collect them.
+//
+// It also says what the last apply left (`applied`): the state's digest, and per family the
+// fingerprint of the Docker tables right after its commit. An apply of the same state by
+// any process (`iptkit docker apply` is a new DockerHost every time) that finds the tables
+// still at those fingerprints has nothing to do, and reads and plans nothing. The record
+// names its namespace by cookie as well (SO_NETNS_COOKIE, never reused in a boot), so a
+// namespace that took over a deleted one's inode number never matches its record's marks.
 
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
+import type { BackendKind } from '../backend/backend.js';
 import { netnsPath } from '../backend/env.js';
+import { native } from '../binding.js';
 import { NetfilterError } from '../errors.js';
+import type { Family } from '../rules/model.js';
 import type { InferHints } from './infer.js';
+import type { DockerCommitResult } from './ops.js';
 import type { DockerState } from './state.js';
 
 const VERSION = 1;
@@ -108,13 +119,29 @@ function recordError(what: string, path: string, e: unknown): NetfilterError {
   return new NetfilterError(`${what} the Docker record ${path}: ${code} (${(e as Error).message.split(',')[0]})`, { code, errno, op: 'record' });
 }
 
-/** Writes the record of an applied state (a temporary file renamed over the old one). */
-export async function writeRecord(netns: string | undefined, state: DockerState): Promise<void> {
+/**
+ * What an apply left: the digest of the state it was given, the back end, per family the
+ * fingerprint its commit returned (Netfilter.update's), and its result.
+ */
+export interface AppliedMarks {
+  digest: string;
+  backend: BackendKind;
+  marks: Partial<Record<Family, string>>;
+  result: DockerCommitResult;
+}
+
+/**
+ * Writes the record of an applied state (a temporary file renamed over the old one), with
+ * what the apply left when it can be trusted by the next one (`applied`).
+ */
+export async function writeRecord(netns: string | undefined, state: DockerState, applied?: AppliedMarks): Promise<void> {
   const path = await recordPath(netns);
   const tmp = `${path}.${process.pid}.tmp`;
+  const cookie = applied ? await native.netnsCookie(netnsPath(netns) ?? null) : '0';
   try {
     await mkdir(runDir(), { recursive: true, mode: 0o700 });
-    await writeFile(tmp, JSON.stringify({ version: VERSION, ...recordOf(state) }) + '\n', { mode: 0o600 });
+    const record = { version: VERSION, ...recordOf(state), ...(applied && cookie !== '0' ? { applied: { ...applied, cookie } } : {}) };
+    await writeFile(tmp, JSON.stringify(record) + '\n', { mode: 0o600 });
     await rename(tmp, path);
   } catch (e) {
     throw recordError('the rules are committed, but iptkit cannot write', path, e);
@@ -127,6 +154,41 @@ export async function writeRecord(netns: string | undefined, state: DockerState)
  * newer version, damaged JSON) is treated as absent: it only ever names what rules show.
  */
 export async function readRecord(netns: string | undefined): Promise<InferHints | undefined> {
+  const json = await recordJson(netns);
+  if (!json) return undefined;
+  const { networks, iptables, ip6tables, allowDirectRouting, acceptFwMark, ipForwardNoDrop } = json;
+  if (!Array.isArray(networks)) return undefined;
+  return {
+    networks: networks.filter((n): n is { bridge: string } => typeof n === 'object' && n !== null && typeof (n as { bridge?: unknown }).bridge === 'string'),
+    ...(typeof iptables === 'boolean' ? { iptables } : {}),
+    ...(typeof ip6tables === 'boolean' ? { ip6tables } : {}),
+    ...(typeof allowDirectRouting === 'boolean' ? { allowDirectRouting } : {}),
+    ...(typeof acceptFwMark === 'string' ? { acceptFwMark } : {}),
+    ...(typeof ipForwardNoDrop === 'boolean' ? { ipForwardNoDrop } : {}),
+  };
+}
+
+/**
+ * What the last apply in this namespace left, if the record holds it for this back end and
+ * was written in this very namespace (its cookie); else undefined.
+ */
+export async function readApplied(netns: string | undefined, backend: BackendKind): Promise<AppliedMarks | undefined> {
+  const a = (await recordJson(netns))?.['applied'];
+  if (typeof a !== 'object' || a === null) return undefined;
+  const { digest, marks, result, cookie } = a as Record<string, unknown>;
+  if (typeof digest !== 'string' || (a as { backend?: unknown }).backend !== backend) return undefined;
+  if (typeof marks !== 'object' || marks === null || typeof result !== 'object' || result === null) return undefined;
+  if (!Object.values(marks).every((m) => typeof m === 'string')) return undefined;
+  const counted = (r: unknown): boolean => typeof r === 'object' && r !== null && typeof (r as CommitLike).kept === 'number' && typeof (r as CommitLike).added === 'number';
+  if (!Object.values(result).every(counted)) return undefined;
+  if (typeof cookie !== 'string' || cookie === '0' || cookie !== (await native.netnsCookie(netnsPath(netns) ?? null))) return undefined;
+  return { digest, backend, marks: marks as AppliedMarks['marks'], result: result as DockerCommitResult };
+}
+
+type CommitLike = { kept?: unknown; added?: unknown };
+
+/** The record's JSON object, or undefined when there is none or iptkit cannot read it (a newer version, damaged JSON). */
+async function recordJson(netns: string | undefined): Promise<Record<string, unknown> | undefined> {
   const path = await recordPath(netns);
   let text: string;
   try {
@@ -142,16 +204,7 @@ export async function readRecord(netns: string | undefined): Promise<InferHints 
     return undefined;
   }
   if (typeof json !== 'object' || json === null || (json as { version?: unknown }).version !== VERSION) return undefined;
-  const { networks, iptables, ip6tables, allowDirectRouting, acceptFwMark, ipForwardNoDrop } = json as Record<string, unknown>;
-  if (!Array.isArray(networks)) return undefined;
-  return {
-    networks: networks.filter((n): n is { bridge: string } => typeof n === 'object' && n !== null && typeof (n as { bridge?: unknown }).bridge === 'string'),
-    ...(typeof iptables === 'boolean' ? { iptables } : {}),
-    ...(typeof ip6tables === 'boolean' ? { ip6tables } : {}),
-    ...(typeof allowDirectRouting === 'boolean' ? { allowDirectRouting } : {}),
-    ...(typeof acceptFwMark === 'string' ? { acceptFwMark } : {}),
-    ...(typeof ipForwardNoDrop === 'boolean' ? { ipForwardNoDrop } : {}),
-  };
+  return json as Record<string, unknown>;
 }
 
 /** Hints given by the caller over the record's: the caller's entries win, bridge by bridge. */

@@ -4,9 +4,11 @@
 // other change to the tables, by anyone, makes it read and plan as usual and put Docker's
 // rules back. Which path ran is seen by counting the addon's reads.
 
+import { copyFileSync } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { native } from '../../src/binding.js';
 import { DockerHost } from '../../src/docker/ops.js';
+import { recordPath } from '../../src/docker/record.js';
 import type { DockerState } from '../../src/docker/state.js';
 import { isRoot, saveLines, withNetns, type Netns } from '../helpers/netns.js';
 
@@ -106,6 +108,51 @@ describe.skipIf(!isRoot)('docker apply of an unchanged state on unchanged tables
         expect(rules(ns, backend).some((l) => l.includes('--dport 9090'))).toBe(false);
       }));
   }
+
+  // `iptkit docker apply` is a new DockerHost every run: what the last apply left is in the
+  // Docker record, with the namespace's cookie, and serves any process the same way.
+  for (const backend of ['legacy', 'nft'] as const) {
+    test(`${backend}: a new host (another process) applying the same state reads nothing either`, () =>
+      withNetns(async (ns) => {
+        const first = await (await DockerHost.open({ backend, netns: ns.name })).apply(STATE);
+        const after = rules(ns, backend);
+        reads.n = 0;
+        const again = await (await DockerHost.open({ backend, netns: ns.name })).apply(structuredClone(STATE));
+        expect(reads.n).toBe(0);
+        for (const f of ['ipv4', 'ipv6'] as const) {
+          expect(again[f]).toEqual({ backend, attempts: 1, changed: [], added: 0, deleted: 0, kept: first[f]!.kept + first[f]!.added });
+        }
+        expect(rules(ns, backend)).toEqual(after);
+        // Another state, or the same one after someone changed the tables: read and planned.
+        reads.n = 0;
+        await (await DockerHost.open({ backend, netns: ns.name })).apply(OTHER);
+        expect(reads.n).toBeGreaterThan(0);
+        ns.ok(`iptables-${backend}`, ['-w', '-t', 'nat', '-F', 'DOCKER']);
+        reads.n = 0;
+        const r = await (await DockerHost.open({ backend, netns: ns.name })).apply(OTHER);
+        expect(reads.n).toBeGreaterThan(0);
+        expect(r.ipv4!.changed).toEqual(['nat']);
+      }));
+  }
+
+  // A namespace that took over a deleted one's record (its inode number came back) at the
+  // same nf_tables generation as that record's mark: the cookie tells them apart.
+  test("nft: a record written in another namespace is not trusted, even at the same generation", () =>
+    withNetns(async (a) => {
+      await (await DockerHost.open({ backend: 'nft', netns: a.name })).apply(STATE);
+      const generation = await native.nftGeneration(a.path);
+      await withNetns(async (b) => {
+        copyFileSync(await recordPath(a.name), await recordPath(b.name));
+        // Bring b's generation to a's: each nft command is one commit.
+        for (let i = 0; (await native.nftGeneration(b.path)) < generation && i < 100; i++) b.ok('nft', ['add', 'table', 'ip', `t${i}`]);
+        expect(await native.nftGeneration(b.path)).toBe(generation);
+        reads.n = 0;
+        const r = await (await DockerHost.open({ backend: 'nft', netns: b.name })).apply(STATE);
+        expect(reads.n).toBeGreaterThan(0);
+        expect(r.ipv4!.added).toBeGreaterThan(0);
+        expect(rules(b, 'nft')).toEqual(rules(a, 'nft'));
+      }, 'iptkit-reapply-b');
+    }, 'iptkit-reapply-a'));
 
   // Zeroing counters is no change to the rules: on x_tables the fingerprint leaves counters
   // out. (On nf_tables a reset is a commit, which moves the generation: it looks again.)

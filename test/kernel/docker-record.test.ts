@@ -1,4 +1,4 @@
-// The Docker record's file outlives nothing: each apply removes the records of namespaces that
+// The Docker record's file outlives nothing: each apply that writes it removes the records of namespaces that
 // are gone (src/docker/record.ts pruneRecords), and keeps those of namespaces that still exist,
 // whether a mount holds them (`ip netns add`) or only a process inside them does.
 
@@ -23,9 +23,12 @@ const state = {
   ports: [{ network: 'app', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerIp: '172.30.0.2', containerPort: 80 }],
 };
 
+// Each apply gives another host port: an apply of the state the record already names, on
+// unchanged tables, writes nothing (and so prunes nothing).
+let nextPort = 8080;
 async function apply(netns: string): Promise<string> {
   const host = await DockerHost.open({ backend: 'nft', netns });
-  await host.apply(state);
+  await host.apply({ ...state, ports: [{ ...state.ports[0]!, hostPort: nextPort++ }] });
   return recordPath(netns);
 }
 
