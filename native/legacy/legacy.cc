@@ -285,12 +285,7 @@ Napi::Value LegacyCommit(const Napi::CallbackInfo& info) {
                                                   v6 ? legacy::entry_sink_v6 : legacy::entry_sink_v4)) {
               return err;
             }
-            // The plans now hold every new rule as its entry: the wire text (30 MB for 300,000
-            // rules) goes before the table's replacement is laid out, the commit's peak.
-            for (commit::TablePlan& p : plans) {
-              for (commit::ChainPlan& c : p.chains) std::vector<std::string_view>().swap(c.lines);
-            }
-            std::vector<std::string>().swap(wires);
+            restore::release_wires(plans, wires);  // before the replacements, the peak
             if (plans.empty()) return {};
             return v6 ? legacy::commit_v6(plans) : legacy::commit_v4(plans);
           }();

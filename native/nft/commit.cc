@@ -24,6 +24,7 @@
 #include "builtin.h"
 #include "handles.h"
 #include "rule_encode.h"
+#include "rule_sink.h"
 #include "dump.h"
 #include "socket.h"
 #include "state_cache.h"
@@ -423,7 +424,12 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<TablePlan>& sp
   // 4. New rules. Each goes before the next kept rule of its chain (so a run of new rules keeps
   //    its order), or at the end when no kept rule follows. An append table has no keeps: all
   //    its rules are NLM_F_APPEND without a position, as iptables-nft -A sends them.
+  //    Each rule's attributes but table, chain and position come from the plan's sink, which
+  //    encoded it when it was parsed (rule_sink.h), or are encoded here for a rule the plan
+  //    parsed itself (the native restore's).
   for (const auto& s : specs) {
+    auto* sink = dynamic_cast<PayloadSink*>(s.sink.get());
+    if (s.sink && !sink) return make_error(EINVAL, "commit", "internal: table " + s.name + " was parsed for another back end", s.name);
     for (const auto& c : s.chains) {
       if (c.items.size() == c.keeps) continue;
       size_t next = 0;  // the first kept item after the current one, or items.size()
@@ -437,23 +443,32 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<TablePlan>& sp
           while (next < c.items.size() && !c.items[next].keep) next++;
         }
         const commit::NewRule& rule = s.rules[it.rule];
-        RulePtr r(nftnl_rule_alloc());
-        if (!r) throw std::bad_alloc();
-        nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, family);
-        nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, s.name.c_str());
-        nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, c.name.c_str());
-        std::string e;
-        if (!encode_rule(*rule.rule, rule.packets, rule.bytes, fam, r.get(), e)) {
-          return make_error(EINVAL, "commit",
-                            "table " + s.name + " chain " + c.name + " rule " + std::to_string(index) + " (" + s.line_word + " " +
-                                std::to_string(rule.line) + "): " + e,
-                            s.name, c.name);
+        std::string_view attrs;
+        if (rule.rule) {
+          std::string e;
+          if (!encode_payload(*rule.rule, rule.packets, rule.bytes, fam, attrs, e)) {
+            return make_error(EINVAL, "commit",
+                              "table " + s.name + " chain " + c.name + " rule " + std::to_string(index) + " (" + s.line_word + " " +
+                                  std::to_string(rule.line) + "): " + e,
+                              s.name, c.name);
+          }
+        } else if (sink) {
+          attrs = sink->use(rule.encoded);
         }
-        uint16_t flags = NLM_F_CREATE;
-        if (next < c.items.size()) nftnl_rule_set_u64(r.get(), NFTNL_RULE_POSITION, c.items[next].at);
-        else flags |= NLM_F_APPEND;
-        add_rule_msg(b, NFT_MSG_NEWRULE, flags, r.get(), encoded_size_bound(*rule.rule),
-                     {MsgInfo::kNewRule, &s.name, &c.name, index, rule.line, s.line_word});
+        if (attrs.empty()) {
+          return make_error(EINVAL, "commit", "internal: table " + s.name + " chain " + c.name + " rule " + std::to_string(index) + " has no encoding", s.name, c.name);
+        }
+        const bool before = next < c.items.size();
+        nlmsghdr* nlh = b.hdr(NFT_MSG_NEWRULE, before ? NLM_F_CREATE : NLM_F_CREATE | NLM_F_APPEND,
+                              256 + s.name.size() + c.name.size() + attrs.size(),
+                              {MsgInfo::kNewRule, &s.name, &c.name, index, rule.line, s.line_word});
+        // As nftnl_rule_nlmsg_build_payload orders them: table, chain, position, then the rest.
+        mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, s.name.c_str());
+        mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, c.name.c_str());
+        if (before) mnl_attr_put_u64(nlh, NFTA_RULE_POSITION, htobe64(c.items[next].at));
+        std::memcpy(mnl_nlmsg_get_payload_tail(nlh), attrs.data(), attrs.size());
+        nlh->nlmsg_len += static_cast<uint32_t>(attrs.size());
+        b.done(nlh);
       }
     }
   }

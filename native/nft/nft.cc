@@ -10,6 +10,7 @@
 #include "../common/worker.h"
 #include "commit.h"
 #include "read.h"
+#include "rule_sink.h"
 #include "socket.h"
 
 namespace iptkit {
@@ -111,9 +112,13 @@ Napi::Value NftCommit(const Napi::CallbackInfo& info) {
   using Outcomes = std::vector<restore::HeldOutcome>;
   return PromiseWorker<Outcomes>::Run(
       info.Env(),
-      [=](Outcomes& outcomes) -> OpError {
+      [=, tables = std::move(tables)](Outcomes& outcomes) mutable -> OpError {
         std::vector<commit::TablePlan> plans;
-        if (OpError err = restore::plan_wires(tables, v6 ? Family::ipv6 : Family::ipv4, held.get(), true, plans, outcomes)) return err;
+        if (OpError err = restore::plan_wires(tables, v6 ? Family::ipv6 : Family::ipv4, held.get(), true, plans, outcomes,
+                                                  v6 ? nft::payload_sink_v6 : nft::payload_sink_v4)) {
+          return err;
+        }
+        restore::release_wires(plans, tables);  // before the batch is built, the peak
         if (plans.empty()) return {};
         NetnsGuard guard(netns);
         if (guard.error()) return guard.error();

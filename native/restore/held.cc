@@ -194,6 +194,13 @@ OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family f
   return {};
 }
 
+void release_wires(std::vector<commit::TablePlan>& plans, std::vector<std::string>& wires) {
+  for (commit::TablePlan& p : plans) {
+    for (commit::ChainPlan& c : p.chains) std::vector<std::string_view>().swap(c.lines);
+  }
+  std::vector<std::string>().swap(wires);
+}
+
 OpError plan_wires(const std::vector<std::string>& wires, Family family, const HeldRead* held, bool keeps_are_handles,
                    std::vector<commit::TablePlan>& plans, std::vector<HeldOutcome>& outcomes, SinkFactory sink) {
   plans.clear();
