@@ -94,11 +94,12 @@ Napi::Value NftCommit(const Napi::CallbackInfo& info) {
   return PromiseWorker<Outcomes>::Run(
       info.Env(),
       [=](Outcomes& outcomes) -> OpError {
+        // In the namespace from the parse on: a rule's ipset names resolve in its kernel.
+        NetnsGuard guard(netns);
+        if (guard.error()) return guard.error();
         std::vector<commit::TablePlan> plans;
         if (OpError err = restore::plan_wires(tables, v6 ? Family::ipv6 : Family::ipv4, held.get(), true, plans, outcomes)) return err;
         if (plans.empty()) return {};
-        NetnsGuard guard(netns);
-        if (guard.error()) return guard.error();
         return nft::commit_tables(v6, generation, plans);
       },
       [](Napi::Env env, Outcomes& outcomes) -> Napi::Value { return restore::outcomes_js(env, outcomes); });
