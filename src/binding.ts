@@ -154,6 +154,7 @@ export const native = {
   nftObjectsRead: (...a: Parameters<NativeBinding['nftObjectsRead']>) => wrap(load().nftObjectsRead(...a), 'nft', stack()),
   nftObjectsCommit: (...a: Parameters<NativeBinding['nftObjectsCommit']>) => wrap(load().nftObjectsCommit(...a), 'nft', stack()),
   rtnlLinks: (...a: Parameters<NativeBinding['rtnlLinks']>) => wrap(load().rtnlLinks(...a), undefined, stack()),
+  ipsetEnsure: (...a: Parameters<NativeBinding['ipsetEnsure']>) => wrap(load().ipsetEnsure(...a), undefined, stack()),
   restore: (...a: Parameters<NativeBinding['restore']>) => wrap(load().restore(...a), a[0], stack()),
   readHolding: (...a: Parameters<NativeBinding['readHolding']>) => wrap(load().readHolding(...a), a[0], stack()),
   save: (...a: Parameters<NativeBinding['save']>) => wrap(load().save(...a), a[0], stack()),
