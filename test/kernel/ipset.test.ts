@@ -3,7 +3,7 @@
 // exactly their members, again with no change, changed with the fewest adds and deletes while a
 // rule refers to them, and a set of another type or family is refused and left alone. The
 // oracle is the ipset tool (`ipset save`), and the rules naming the sets are committed by
-// iptkit and read back by iptables itself on both back ends.
+// iptkit and read back (and found by -C) by iptables itself on both back ends.
 
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -116,6 +116,9 @@ describe.skipIf(!isRoot)('ipsets of a namespace (ipset netlink)', () => {
           await nf.restore(`*filter\n:DOCKER - [0:0]\n${rules.join('\n')}\nCOMMIT\n`);
           const saved = ns.ok(tool, ['-t', 'filter']).split('\n').filter((l) => l.startsWith('-A FORWARD'));
           expect(saved, `${backend} ${family}`).toEqual(rules);
+          // iptables finds them as its own (-C compares the kernel's bytes, set index included).
+          const cmd = tool.replace('-save', '');
+          for (const r of rules) expect(ns.run(cmd, ['-w', '-C', ...r.slice(3).split(' ')]).status, `${cmd} -C ${r}`).toBe(0);
         }
       }, 'iptkit-ipset');
     });
