@@ -184,7 +184,6 @@ bool set_parse(const std::vector<ParsedOption>& options, const ParseCtx& ctx, vo
   auto* info = static_cast<xt_set_info_match_v4*>(data);
   for (const ParsedOption& o : options) {
     size_t index = dialect::option_index(o, kOptions);
-    const bool inverted_only = index == O_UPDATE_COUNTERS || index == O_UPDATE_SUBCOUNTERS;
     if (o.invert && (index == O_RETURN_NOMATCH || index == O_PACKETS_LT || index == O_PACKETS_GT ||
                      index == O_BYTES_LT || index == O_BYTES_GT)) {
       return ctx.fail(std::string("set: --") + o.spec->name + (index == O_RETURN_NOMATCH ? " flag" : " option") +
@@ -219,7 +218,7 @@ bool set_parse(const std::vector<ParsedOption>& options, const ParseCtx& ctx, vo
       case O_UPDATE_COUNTERS:
       case O_UPDATE_SUBCOUNTERS:
         // Only the negated form does anything: counters are updated by default.
-        if (inverted_only && o.invert) {
+        if (o.invert) {
           info->flags |= index == O_UPDATE_COUNTERS ? IPSET_FLAG_SKIP_COUNTER_UPDATE : IPSET_FLAG_SKIP_SUBCOUNTER_UPDATE;
         }
         break;
