@@ -8,6 +8,7 @@
 #include "common/lock.h"
 #include "common/netns_js.h"
 #include "dialect/js.h"
+#include "ipset/ipset.h"
 #include "legacy/legacy.h"
 #include "nft/nft.h"
 #include "nft/objects_napi.h"
@@ -55,6 +56,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("save", Napi::Function::New(env, iptkit::Save, "save"));
   exports.Set("restoreResult", Napi::Function::New(env, iptkit::RestoreResult, "restoreResult"));
   exports.Set("rtnlLinks", Napi::Function::New(env, iptkit::RtnlLinks, "rtnlLinks"));
+  exports.Set("ipsetEnsure", Napi::Function::New(env, iptkit::IpsetEnsure, "ipsetEnsure"));
   iptkit::register_dialect(env, exports);
   return exports;
 }

@@ -18,7 +18,7 @@ build_only=0
 [[ "${1:-}" == "--build-only" ]] && build_only=1
 
 if [[ $build_only == 0 ]]; then
-  packages=(iptables nftables iproute2 libmnl-dev libnftnl-dev cmake g++ make pkg-config
+  packages=(iptables ipset nftables iproute2 libmnl-dev libnftnl-dev cmake g++ make pkg-config
             util-linux libcap2-bin strace clang libclang-rt-dev groff-base)
   missing=()
   for p in "${packages[@]}"; do

@@ -167,6 +167,13 @@ export interface NativeBinding {
   /** The network interfaces of the namespace (RTM_GETLINK dump): kind is IFLA_INFO_KIND or null. */
   rtnlLinks(netns: string | null): Promise<NativeLink[]>;
 
+  /**
+   * Makes each hash:net set exist in the namespace with exactly its members (ipset netlink,
+   * native/ipset): created when missing, members added then extra ones deleted; a set of that
+   * name but another type or family is an error. Bad input throws a TypeError naming the field.
+   */
+  ipsetEnsure(netns: string | null, sets: NativeIpset[]): Promise<NativeIpsetOutcome[]>;
+
   // The native iptables dialect: synchronous, no kernel. Bad text throws an Error with code
   // 'EPARSE' and line/token/expected where known.
   /** The rule's canonical text and options; with asWritten, the options as `text` gives them. */
@@ -229,6 +236,21 @@ export interface NativeListOptions {
   verbose?: boolean;
   exact?: boolean;
   lineNumbers?: boolean;
+}
+
+export interface NativeIpset {
+  name: string;
+  type: 'hash:net';
+  family: 'inet' | 'inet6';
+  /** Networks as ADDRESS/LENGTH, host bits zero. */
+  members: string[];
+}
+
+export interface NativeIpsetOutcome {
+  name: string;
+  created: boolean;
+  added: number;
+  deleted: number;
 }
 
 export interface NativeLink {

@@ -18,6 +18,14 @@ bool fits(const Extension* e, Family family) { return e->family == 0 || e->famil
 
 void register_extension(const Extension* ext) { registry().push_back(ext); }
 
+namespace {
+thread_local OfflineNames* t_offline = nullptr;
+}  // namespace
+
+OfflineNames::OfflineNames() : outer(t_offline) { t_offline = this; }
+OfflineNames::~OfflineNames() { t_offline = outer; }
+OfflineNames* offline_names() { return t_offline; }
+
 const std::vector<const Extension*>& all_extensions() { return registry(); }
 
 const Extension* find_by_user_name(std::string_view name, bool is_target, Family family) {

@@ -119,6 +119,22 @@ struct ExtensionRegistrar {
 #define IPTKIT_REGISTER_EXTENSION(ext) \
   static const ::iptkit::dialect::ExtensionRegistrar IPTKIT_EXT_CAT(iptkit_ext_, __LINE__)(&(ext))
 
+// Names the kernel keeps an index for (an ipset's, which `-m set` holds by index): parsed
+// and printed through the kernel of the calling thread's namespace, except where no kernel is
+// asked at all — the pure dialect on the main thread (rule texts, a restore's steps and result
+// on given tables), under an OfflineNames — where each name gets an index of this table, so
+// that a text reads and prints back the same with no set in any namespace.
+struct OfflineNames {
+  OfflineNames();
+  ~OfflineNames();
+  OfflineNames(const OfflineNames&) = delete;
+  OfflineNames& operator=(const OfflineNames&) = delete;
+  std::vector<std::string> names;  // index i names names[i]
+  OfflineNames* outer;
+};
+// The table in force on this thread, or nullptr (ask the kernel).
+OfflineNames* offline_names();
+
 // --- helpers every module uses -------------------------------------------------------------
 
 // xtables_save_string: bare when only [A-Za-z0-9_-] and not empty, else "…" with a backslash

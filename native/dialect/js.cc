@@ -54,6 +54,7 @@ Napi::Array options_array(Napi::Env env, const std::vector<dialect::OptionTrace>
 // dialectRule(family, text[, asWritten]) → { text, generic, matches: [{ name, options }], target }:
 // the options of the canonical text, or with asWritten those of `text` as given.
 Napi::Value DialectRule(const Napi::CallbackInfo& info) {
+  dialect::OfflineNames offline;  // no kernel is asked here
   Napi::Env env = info.Env();
   Family family;
   if (info.Length() < 2 || !family_arg(info[0], family) || !info[1].IsString()) {
@@ -109,6 +110,7 @@ Napi::Value DialectRule(const Napi::CallbackInfo& info) {
 
 // dialectCanonical(family, rules) → their canonical texts; a bad rule throws naming its index.
 Napi::Value DialectCanonical(const Napi::CallbackInfo& info) {
+  dialect::OfflineNames offline;  // no kernel is asked here
   Napi::Env env = info.Env();
   Family family;
   if (info.Length() < 2 || !family_arg(info[0], family) || !info[1].IsArray()) {
@@ -168,6 +170,7 @@ void command_text(const dialect::Command& c, Family family, std::string& out) {
 // iptables-save prints it), its input line, the chain its rule jumps to (-j/-g CHAIN) or null,
 // and the counters the rule carries (-c), two per step, with `hasCounters` saying which do.
 Napi::Value DialectRestore(const Napi::CallbackInfo& info) {
+  dialect::OfflineNames offline;  // no kernel is asked here
   Napi::Env env = info.Env();
   Family family;
   if (info.Length() < 4 || !family_arg(info[0], family) || !info[1].IsString() || !info[2].IsBoolean()) {
@@ -233,6 +236,7 @@ Napi::Value DialectRestore(const Napi::CallbackInfo& info) {
 // dialectListRule(family, text, num, { numeric, verbose, exact, lineNumbers }, packets, bytes)
 // → one `iptables -L` rule line.
 Napi::Value DialectListRule(const Napi::CallbackInfo& info) {
+  dialect::OfflineNames offline;  // no kernel is asked here
   Napi::Env env = info.Env();
   Family family;
   if (info.Length() < 4 || !family_arg(info[0], family) || !info[1].IsString() || !info[2].IsNumber() ||
@@ -263,6 +267,7 @@ Napi::Value DialectListRule(const Napi::CallbackInfo& info) {
 // options) → the chain as `iptables -L` lists it (header, column header, one line per rule).
 // A rule that is not iptables text (nft's `# …`) lists as a comment line.
 Napi::Value DialectListChain(const Napi::CallbackInfo& info) {
+  dialect::OfflineNames offline;  // no kernel is asked here
   Napi::Env env = info.Env();
   Family family;
   if (info.Length() < 5 || !family_arg(info[0], family) || !info[1].IsObject() || !info[2].IsArray() ||

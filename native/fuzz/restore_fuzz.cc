@@ -234,6 +234,7 @@ void run(std::string_view text, Family family, const RestoreOptions& opts) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  iptkit::dialect::OfflineNames offline;  // ipset names: no kernel is asked
   std::string_view text(reinterpret_cast<const char*>(data), size);
   for (Family family : {Family::ipv4, Family::ipv6}) {
     for (bool counters : {false, true}) {

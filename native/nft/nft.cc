@@ -113,6 +113,9 @@ Napi::Value NftCommit(const Napi::CallbackInfo& info) {
   return PromiseWorker<Outcomes>::Run(
       info.Env(),
       [=, tables = std::move(tables)](Outcomes& outcomes) mutable -> OpError {
+        // In the namespace from the parse on: a rule's ipset names resolve in its kernel.
+        NetnsGuard guard(netns);
+        if (guard.error()) return guard.error();
         std::vector<commit::TablePlan> plans;
         if (OpError err = restore::plan_wires(tables, v6 ? Family::ipv6 : Family::ipv4, held.get(), true, plans, outcomes,
                                                   v6 ? nft::payload_sink_v6 : nft::payload_sink_v4)) {
@@ -120,8 +123,6 @@ Napi::Value NftCommit(const Napi::CallbackInfo& info) {
         }
         restore::release_wires(plans, tables);  // before the batch is built, the peak
         if (plans.empty()) return {};
-        NetnsGuard guard(netns);
-        if (guard.error()) return guard.error();
         return nft::commit_tables(v6, generation, plans);
       },
       [](Napi::Env env, Outcomes& outcomes) -> Napi::Value { return restore::outcomes_js(env, outcomes); });

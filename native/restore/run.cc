@@ -85,6 +85,9 @@ OpError run(const Request& req, Outcome& out) {
   // input (measured: 10,000 ports); have them faulted in at once rather than page by page.
   constexpr size_t kMemoryPerInputByte = 12;
   prefault_arena(std::min(req.text.size() * kMemoryPerInputByte, size_t{128} << 20));
+  // In the namespace from the parse on: a rule's ipset names resolve in its kernel.
+  NetnsGuard ns(req.netns);
+  if (ns.error()) return ns.error();
   std::vector<dialect::RestoreTable> parsed;
   dialect::RestoreOptions ropts;
   ropts.counters = req.counters;
@@ -108,8 +111,6 @@ OpError run(const Request& req, Outcome& out) {
   opts.keeps_are_handles = req.nft;
   opts.flush_remakes_table = req.nft && !req.noflush;
 
-  NetnsGuard ns(req.netns);
-  if (ns.error()) return ns.error();
   Fd lock;
   std::unique_lock<std::mutex> iptc;
   if (!req.nft) {
@@ -186,6 +187,7 @@ bool bool_field(const Napi::Object& o, const char* name) {
 }  // namespace
 
 Napi::Value RestoreResult(const Napi::CallbackInfo& info) {
+  dialect::OfflineNames offline;  // no kernel is asked here
   Napi::Env env = info.Env();
   const bool v6 = arg_family_v6(info, 0);
   std::string text = arg_string(info, 1, "text");

@@ -169,7 +169,15 @@ export const MATCH_CASES: MatchCase[] = [
   {"family": "ipv4", "proto": "", "input": "-m pkttype --pkt-type otherhost", "save": "-m pkttype --pkt-type otherhost", "listN": "PKTTYPE = otherhost", "list": "PKTTYPE = otherhost", "kernel": {"name": "pkttype", "revision": 0}, "fields": {}},
   {"family": "ipv4", "proto": "", "input": "-m pkttype --pkt-type BROADCAST", "save": "-m pkttype --pkt-type broadcast", "listN": "PKTTYPE = broadcast", "list": "PKTTYPE = broadcast", "kernel": {"name": "pkttype", "revision": 0}, "fields": {}},
   {"family": "ipv4", "proto": "", "input": "-m pkttype ! --pkt-type host", "save": "-m pkttype ! --pkt-type unicast", "listN": "PKTTYPE != unicast", "list": "PKTTYPE != unicast", "kernel": {"name": "pkttype", "revision": 0}, "fields": {}},
-  {"family": "ipv6", "proto": "", "input": "-m pkttype --pkt-type multicast", "save": "-m pkttype --pkt-type multicast", "listN": "PKTTYPE = multicast", "list": "PKTTYPE = multicast", "kernel": {"name": "pkttype", "revision": 0}, "fields": {}}
+  {"family": "ipv6", "proto": "", "input": "-m pkttype --pkt-type multicast", "save": "-m pkttype --pkt-type multicast", "listN": "PKTTYPE = multicast", "list": "PKTTYPE = multicast", "kernel": {"name": "pkttype", "revision": 0}, "fields": {}},
+  // set (revision 4): the ipsets iptkit-v4 (hash:net, inet) and iptkit-v6 (hash:net, inet6)
+  // exist in the namespace (ext-oracle.test.ts makes them with the ipset tool).
+  {"family": "ipv4", "proto": "", "input": "-m set --match-set iptkit-v4 dst", "save": "-m set --match-set iptkit-v4 dst", "listN": "match-set iptkit-v4 dst", "list": "match-set iptkit-v4 dst", "kernel": {"name": "set", "revision": 4}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m set ! --match-set iptkit-v4 src,dst --return-nomatch ! --update-counters ! --update-subcounters ! --packets-eq 5 --bytes-gt 0x10", "save": "-m set ! --match-set iptkit-v4 src,dst --return-nomatch ! --update-counters ! --update-subcounters ! --packets-eq 5 --bytes-gt 16", "listN": "! match-set iptkit-v4 src,dst return-nomatch ! update-counters ! update-subcounters ! packets-eq 5 bytes-gt 16", "list": "! match-set iptkit-v4 src,dst return-nomatch ! update-counters ! update-subcounters ! packets-eq 5 bytes-gt 16", "kernel": {"name": "set", "revision": 4}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m set --set iptkit-v4 src,dst,src,dst,src,dst --update-counters --update-subcounters --packets-lt 0 ! --bytes-eq 18446744073709551615", "save": "-m set --match-set iptkit-v4 src,dst,src,dst,src,dst --packets-lt 0 ! --bytes-eq 18446744073709551615", "listN": "match-set iptkit-v4 src,dst,src,dst,src,dst packets-lt 0 ! bytes-eq 18446744073709551615", "list": "match-set iptkit-v4 src,dst,src,dst,src,dst packets-lt 0 ! bytes-eq 18446744073709551615", "kernel": {"name": "set", "revision": 4}, "fields": {}},
+  {"family": "ipv4", "proto": "", "input": "-m set --match-set iptkit-v4 srcx,dstfoo --packets-gt 1 --bytes-lt 2", "save": "-m set --match-set iptkit-v4 src,dst --packets-gt 1 --bytes-lt 2", "listN": "match-set iptkit-v4 src,dst packets-gt 1 bytes-lt 2", "list": "match-set iptkit-v4 src,dst packets-gt 1 bytes-lt 2", "kernel": {"name": "set", "revision": 4}, "fields": {}},
+  {"family": "ipv6", "proto": "", "input": "-m set --match-set iptkit-v6 dst", "save": "-m set --match-set iptkit-v6 dst", "listN": "match-set iptkit-v6 dst", "list": "match-set iptkit-v6 dst", "kernel": {"name": "set", "revision": 4}, "fields": {}},
+  {"family": "ipv6", "proto": "", "input": "-m set ! --match-set iptkit-v6 src --bytes-eq 7", "save": "-m set ! --match-set iptkit-v6 src --bytes-eq 7", "listN": "! match-set iptkit-v6 src bytes-eq 7", "list": "! match-set iptkit-v6 src bytes-eq 7", "kernel": {"name": "set", "revision": 4}, "fields": {}},
 ];
 
 /** [input, family, -p, message, token]: refused, with iptables 1.8.9's words where it has them. */
@@ -269,4 +277,15 @@ export const MATCH_REFUSALS: readonly MatchRefusal[] = [
     ['-m iprange --src-range 10.0.0.1-10.0.0.x', 'ipv4', '', /"10.0.0.x"/, '--src-range'],
     ['-m iprange --src-range 10.0.0.1-10.0.0.2', 'ipv6', '', /"10.0.0.1"/, '--src-range'],
     ['-m iprange', 'ipv4', '', /You must specify `--src-range' or `--dst-range'/, '-m iprange'],
+    ['-m set --match-set iptkit-v4 foo', 'ipv4', '', /You must spefify \(the comma separated list of\) 'src' or 'dst'/, '--match-set'],
+    ['-m set --match-set iptkit-v4 src,dst,src,dst,src,dst,src', 'ipv4', '', /Can't be more src\/dst options than 6/, '--match-set'],
+    ['-m set --match-set iptkit-v4 dst ! --return-nomatch', 'ipv4', '', /--return-nomatch flag cannot be inverted/, '--return-nomatch'],
+    ['-m set --return-nomatch', 'ipv4', '', /You must specify `--match-set' with proper arguments/, '-m set'],
+    ['-m set --match-set iptkit-v4', 'ipv4', '', /requires 2 arguments/, '--match-set'],
+    ['-m set --match-set iptkit-v4 -s 1.2.3.4', 'ipv4', '', /requires 2 arguments/, '--match-set'],
+    ['-m set --match-set iptkit-v4 dst --match-set iptkit-v4 src', 'ipv4', '', /--match-set can be specified only once/, '--match-set'],
+    ['-m set --match-set iptkit-v4 dst --packets-eq 1 --packets-lt 2', 'ipv4', '', /only one of the --packets-\[eq\|lt\|gt\] is allowed/, '--packets-lt'],
+    ['-m set --match-set iptkit-v4 dst ! --packets-gt 2', 'ipv4', '', /--packets-gt option cannot be inverted/, '--packets-gt'],
+    ['-m set --match-set iptkit-v4 dst --bytes-lt x', 'ipv4', '', /Cannot parse x as a counter value/, '--bytes-lt'],
+    [`-m set --match-set ${'a'.repeat(32)} dst`, 'ipv4', '', /too long, max 31 characters/, '--match-set'],
   ];

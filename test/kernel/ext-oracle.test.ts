@@ -350,6 +350,11 @@ const ACCEPTED: readonly Accepted[] = [...FROM_MATCH_CASES, ...FROM_TARGET_CASES
 // kind, token, message (iptkit's, in iptables' words where they agree), back ends].
 type ExtraRefusal = [Family | 'both', string, string, string, 'parse' | 'kernel', string?, RegExp?, (readonly Backend[])?];
 const EXTRA_REFUSED: readonly ExtraRefusal[] = [
+  // set: what only the namespace's ipsets decide (the pure dialect asks no kernel and takes
+  // any name): a set that is not there, a set of the other family.
+  ['both', 'filter', 'INPUT', '-m set --match-set nosuch dst -j ACCEPT', 'parse', '--match-set', /Set nosuch doesn't exist/],
+  ['ipv4', 'filter', 'INPUT', '-m set --match-set iptkit-v6 dst -j ACCEPT', 'parse', '--match-set', /The protocol family of set iptkit-v6 is IPv6, which is not applicable/],
+  ['ipv6', 'filter', 'INPUT', '-m set --match-set iptkit-v4 dst -j ACCEPT', 'parse', '--match-set', /The protocol family of set iptkit-v4 is IPv4, which is not applicable/],
   ['both', 'filter', 'INPUT', `-p tcp -m tcp --tcp-option 0 -j ${A}`, 'parse', '--tcp-option', /Bad TCP option `0'/],
   ['both', 'filter', 'INPUT', `-p tcp -m tcp --tcp-option 256 -j ${A}`, 'parse', '--tcp-option', /Bad TCP option `256'/],
   ['both', 'filter', 'INPUT', `-p tcp -m tcp --tcp-flags SYN -j ${A}`, 'parse', '--tcp-flags', /option "--tcp-flags" requires 2 arguments/], // iptables: --tcp-flags requires two args.
@@ -747,8 +752,8 @@ describe.skipIf(!isRoot).each(COMBOS)('$backend $family: every extension option 
   const run = (ns: Netns, args: string[]): string => ns.ok(combo.cmd, ['-w', ...args]);
 
   beforeAll(async () => {
-    theirs = new Netns('iptkit-ext');
-    ours = new Netns('iptkit-ext');
+    theirs = withIpsets(new Netns('iptkit-ext'));
+    ours = withIpsets(new Netns('iptkit-ext'));
     nfTheirs = await Netfilter.open({ backend, family, netns: theirs.name, offload: false });
     nfOurs = await Netfilter.open({ backend, family, netns: ours.name, offload: false });
     tool = await restoreEach(tables, cases, (text) => {
@@ -1017,10 +1022,17 @@ describe.skipIf(!isRoot).each(COMBOS)('$backend $family: every extension option 
   }
 });
 
+/** The ipsets the `set` cases name (matches.ts), made with the ipset tool as an administrator would. */
+function withIpsets(ns: Netns): Netns {
+  ns.ok('ipset', ['create', 'iptkit-v4', 'hash:net', 'family', 'inet']);
+  ns.ok('ipset', ['create', 'iptkit-v6', 'hash:net', 'family', 'inet6']);
+  return ns;
+}
+
 /** Two fresh namespaces: the tool restores `cases` into the first, iptkit into the second. */
 async function withPair(combo: Combo, cases: readonly Accepted[], fn: (theirs: Netns, ours: Netns, nf: Netfilter) => Promise<void>): Promise<void> {
-  const a = new Netns('iptkit-ext');
-  const b = new Netns('iptkit-ext');
+  const a = withIpsets(new Netns('iptkit-ext'));
+  const b = withIpsets(new Netns('iptkit-ext'));
   try {
     const tables = TABLES.filter((t) => cases.some((c) => c.table === t));
     a.ok(combo.restore, ['-w'], restoreText(tables, cases));
