@@ -38,9 +38,10 @@ class RuleSink {
   virtual ~RuleSink() = default;
   // About this many rules are coming (for one allocation instead of a doubling arena).
   virtual void reserve(size_t rules) = 0;
-  // Takes new rule `nr` (counters and line set) of chain `chain`, parsed as `rule`, and sets
-  // nr.encoded; false with `why` when the rule has no kernel form.
-  virtual bool take(const dialect::Rule& rule, std::string_view chain, NewRule& nr, std::string& why) = 0;
+  // Takes new rule `nr` (counters and line set) of chain `chain` of `table`, parsed as `rule`,
+  // and sets nr.encoded; false with `why` when the rule has no kernel form.
+  virtual bool take(const dialect::Rule& rule, std::string_view table, std::string_view chain, NewRule& nr,
+                    std::string& why) = 0;
 };
 
 struct ChainPlan {
@@ -93,7 +94,7 @@ struct TablePlan {
       nr.rule = &r;
       return true;
     }
-    return sink->take(r, chain, nr, why);
+    return sink->take(r, name, chain, nr, why);
   }
 
  private:

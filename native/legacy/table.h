@@ -196,7 +196,8 @@ class EntrySink : public commit::RuleSink {
     arena.reserve(rules * (sizeof(typename T::Entry) + kStandardTargetSize + 96));
   }
 
-  bool take(const dialect::Rule& rule, std::string_view chain, commit::NewRule& nr, std::string& why) override {
+  bool take(const dialect::Rule& rule, std::string_view, std::string_view chain, commit::NewRule& nr,
+            std::string& why) override {
     const int line = static_cast<int>(nr.line);
     if (rule.target_kind == dialect::TargetKind::kJump || rule.target_kind == dialect::TargetKind::kGoto) {
       jumps.push_back(WantJump{std::string(chain), rule.target_name, line});
@@ -249,7 +250,7 @@ OpError build_want(commit::TablePlan& plan, WantTable& out) {
       commit::NewRule& nr = plan.rules[it.rule];
       if (!nr.rule) continue;  // its sink took it when it was parsed
       if (!reserved) sink->reserve(plan.rules.size()), reserved = true;
-      if (!sink->take(*nr.rule, c.name, nr, why)) return fail(c.name, nr.line, why);
+      if (!sink->take(*nr.rule, plan.name, c.name, nr, why)) return fail(c.name, nr.line, why);
     }
   }
   // Jumps must name a chain of this table; an extension target must not (lay_out would take

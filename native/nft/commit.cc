@@ -11,6 +11,8 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
+#include <sys/uio.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -124,14 +126,31 @@ class Batch {
     info_.push_back({MsgInfo::kBatchEnd});
     done(nlh);
   }
+  // A message written elsewhere (a sink's mapping) takes the next sequence number.
+  uint32_t claim(MsgInfo info) {
+    info_.push_back(info);
+    return next_seq_++;
+  }
+  // Bytes written elsewhere go out here, between what the batch wrote before and after.
+  void external(const iovec& v) {
+    if (used_ > cut_) parts_.push_back({true, cut_, used_ - cut_});
+    cut_ = used_;
+    external_.push_back(v);
+    parts_.push_back({false, external_.size() - 1, v.iov_len});
+  }
+  // The batch as iovecs, in order (valid while the batch and the external bytes are).
+  std::vector<iovec> iovecs() const {
+    std::vector<iovec> out;
+    for (const Part& p : parts_) out.push_back(p.own ? iovec{buf_ + p.at, p.len} : external_[p.at]);
+    if (used_ > cut_) out.push_back(iovec{buf_ + cut_, used_ - cut_});
+    return out;
+  }
   const MsgInfo* info(uint32_t seq) const {
     if (seq < first_seq_ || seq - first_seq_ >= info_.size()) return nullptr;
     return &info_[seq - first_seq_];
   }
   uint32_t first_seq() const { return first_seq_; }
   uint32_t last_seq() const { return next_seq_ - 1; }
-  const char* data() const { return buf_; }
-  size_t size() const { return used_; }
   size_t messages() const { return info_.size(); }
 
  private:
@@ -142,6 +161,14 @@ class Batch {
   size_t zeroed_ = 0;
   uint32_t first_seq_ = 0, next_seq_ = 0;
   std::vector<MsgInfo> info_;
+  // Offsets, not pointers, into buf_ (realloc moves it).
+  struct Part {
+    bool own;
+    size_t at, len;  // own: offset in buf_; else index into external_
+  };
+  std::vector<Part> parts_;
+  std::vector<iovec> external_;
+  size_t cut_ = 0;  // where buf_'s part after the last external one starts
 };
 
 void add_chain_msg(Batch& b, uint16_t type, uint16_t flags, nftnl_chain* c, MsgInfo info) {
@@ -427,9 +454,48 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<TablePlan>& sp
   //    Each rule's attributes but table, chain and position come from the plan's sink, which
   //    encoded it when it was parsed (rule_sink.h), or are encoded here for a rule the plan
   //    parsed itself (the native restore's).
+  //    A table whose every new rule its sink holds as an appending message, in the order they
+  //    are sent, goes out as the sink's mappings (rule_sink.h): nothing is copied.
+  auto whole = [](const TablePlan& s, const PayloadSink& sink) {
+    size_t n = 0, last = 0;
+    for (const auto& c : s.chains) {
+      bool kept_after = false;
+      for (size_t i = c.items.size(); i-- > 0;) {
+        const Item& it = c.items[i];
+        if (it.keep) {
+          kept_after = true;
+          continue;
+        }
+        if (kept_after || s.rules[it.rule].rule) return false;
+      }
+      for (const Item& it : c.items) {
+        if (it.keep) continue;
+        const size_t at = s.rules[it.rule].encoded;
+        if (n > 0 && at <= last) return false;
+        last = at;
+        n++;
+      }
+    }
+    return n == sink.taken();
+  };
   for (const auto& s : specs) {
     auto* sink = dynamic_cast<PayloadSink*>(s.sink.get());
     if (s.sink && !sink) return make_error(EINVAL, "commit", "internal: table " + s.name + " was parsed for another back end", s.name);
+    if (sink && sink->taken() > 0 && whole(s, *sink)) {
+      for (const auto& c : s.chains) {
+        size_t index = 0;
+        for (const Item& it : c.items) {
+          index++;
+          if (it.keep) continue;
+          const commit::NewRule& rule = s.rules[it.rule];
+          sink->message(rule.encoded)->nlmsg_seq = b.claim({MsgInfo::kNewRule, &s.name, &c.name, index, rule.line, s.line_word});
+        }
+      }
+      std::vector<iovec> segs;
+      sink->segments(segs);
+      for (const iovec& v : segs) b.external(v);
+      continue;
+    }
     for (const auto& c : s.chains) {
       if (c.items.size() == c.keeps) continue;
       size_t next = 0;  // the first kept item after the current one, or items.size()
@@ -477,7 +543,7 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<TablePlan>& sp
 
   std::vector<BatchError> errors;
   bool overflowed = false;
-  err = sock.send_batch(b.data(), b.size(), errors, overflowed);
+  err = sock.send_batch(b.iovecs(), errors, overflowed);
   if (err) return make_error(err, "commit", std::string("sending the batch: ") + strerror(err));
   if (errors.empty()) {
     if (overflowed) return make_error(ENOBUFS, "commit", "the batch failed and its errors overflowed the socket buffer");

@@ -439,7 +439,7 @@ OpError plan_and_send(NlSocket& sock, const std::vector<ObjTable>& wants, bool m
 
   std::vector<BatchError> errors;
   bool overflowed = false;
-  if (int err = sock.send_batch(b.data(), b.size(), errors, overflowed)) {
+  if (int err = sock.send_batch({iovec{const_cast<char*>(b.data()), b.size()}}, errors, overflowed)) {
     return make_error(err, "commit", std::string("sending the batch: ") + strerror(err), tn);
   }
   if (errors.empty()) {

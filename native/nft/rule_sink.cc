@@ -16,6 +16,13 @@
 
 namespace iptkit::nft {
 
+namespace {
+
+// Where a NEWRULE message's attributes begin.
+char* attributes(nlmsghdr* nlh) { return static_cast<char*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(nfgenmsg))); }
+
+}  // namespace
+
 bool encode_payload(const dialect::Rule& rule, uint64_t packets, uint64_t bytes, Family family, std::string_view& attrs,
                     std::string& why) {
   RulePtr r(nftnl_rule_alloc());
@@ -27,7 +34,7 @@ bool encode_payload(const dialect::Rule& rule, uint64_t packets, uint64_t bytes,
   const uint16_t nfproto = family == Family::ipv6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
   nlmsghdr* nlh = nftnl_nlmsg_build_hdr(scratch.data(), NFT_MSG_NEWRULE, nfproto, 0, 0);
   nftnl_rule_nlmsg_build_payload(nlh, r.get());
-  const char* start = static_cast<const char*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(nfgenmsg)));
+  const char* start = attributes(nlh);
   attrs = std::string_view(start, static_cast<size_t>(reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len - start));
   return true;
 }
@@ -41,38 +48,59 @@ void PayloadSink::unmap(Chunk& c) {
   c.base = nullptr;
 }
 
-bool PayloadSink::take(const dialect::Rule& rule, std::string_view, commit::NewRule& nr, std::string& why) {
+bool PayloadSink::take(const dialect::Rule& rule, std::string_view table, std::string_view chain, commit::NewRule& nr,
+                       std::string& why) {
   std::string_view attrs;
   if (!encode_payload(rule, nr.packets, nr.bytes, family_, attrs, why)) return false;
-  const size_t need = sizeof(uint32_t) + attrs.size();
+  // As the batch would write it: appended to its chain, table and chain first (the order of
+  // nftnl_rule_nlmsg_build_payload), the sequence number set when the batch is made.
+  const size_t need = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(nfgenmsg)) + MNL_ATTR_HDRLEN + MNL_ALIGN(table.size() + 1) +
+                      MNL_ATTR_HDRLEN + MNL_ALIGN(chain.size() + 1) + MNL_ALIGN(attrs.size());
   if (chunks_.empty() || chunks_.back().used + need > chunks_.back().size) {
-    // Mapped, not malloc'd: given back whole once used (malloc keeps freed blocks below its
-    // mmap threshold for reuse, where the batch, one block, could not use them).
+    // Mapped, not malloc'd: zeroed, and given back whole once used (malloc keeps freed
+    // blocks below its mmap threshold for reuse, where the batch, one block, could not).
     const size_t size = need > kChunk ? need : kChunk;
     void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
     chunks_.push_back(Chunk{static_cast<char*>(p), size, 0, 0});
   }
   Chunk& c = chunks_.back();
-  const uint32_t len = static_cast<uint32_t>(attrs.size());
-  std::memcpy(c.base + c.used, &len, sizeof len);
-  std::memcpy(c.base + c.used + sizeof len, attrs.data(), attrs.size());
+  const uint16_t nfproto = family_ == Family::ipv6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(c.base + c.used, NFT_MSG_NEWRULE, nfproto, NLM_F_CREATE | NLM_F_APPEND, 0);
+  mnl_attr_put(nlh, NFTA_RULE_TABLE, table.size() + 1, std::string(table).c_str());
+  mnl_attr_put(nlh, NFTA_RULE_CHAIN, chain.size() + 1, std::string(chain).c_str());
+  std::memcpy(mnl_nlmsg_get_payload_tail(nlh), attrs.data(), attrs.size());
+  nlh->nlmsg_len += static_cast<uint32_t>(MNL_ALIGN(attrs.size()));
   nr.encoded = ((chunks_.size() - 1) << 32) | c.used;
-  c.used += need;
+  c.used += nlh->nlmsg_len;
   c.pending++;
+  taken_++;
   return true;
+}
+
+nlmsghdr* PayloadSink::message(size_t encoded) const {
+  const Chunk& c = chunks_.at(encoded >> 32);
+  return c.base ? reinterpret_cast<nlmsghdr*>(c.base + (encoded & 0xffffffffu)) : nullptr;
+}
+
+void PayloadSink::segments(std::vector<iovec>& out) const {
+  for (const Chunk& c : chunks_) {
+    if (c.used) out.push_back(iovec{c.base, c.used});
+  }
 }
 
 std::string_view PayloadSink::use(size_t encoded) {
   if (last_used_ && last_used_->pending == 0) unmap(*last_used_);
   Chunk& c = chunks_.at(encoded >> 32);
   if (!c.base) return {};  // used twice: the caller reports it
-  const char* p = c.base + (encoded & 0xffffffffu);
-  uint32_t len = 0;
-  std::memcpy(&len, p, sizeof len);
+  auto* nlh = reinterpret_cast<nlmsghdr*>(c.base + (encoded & 0xffffffffu));
+  // Past table and chain, the first two attributes.
+  auto* a = reinterpret_cast<nlattr*>(attributes(nlh));
+  a = mnl_attr_next(mnl_attr_next(a));
+  const char* end = reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len;
   c.pending--;
   last_used_ = &c;
-  return std::string_view(p + sizeof len, len);
+  return std::string_view(reinterpret_cast<const char*>(a), static_cast<size_t>(end - reinterpret_cast<const char*>(a)));
 }
 
 std::unique_ptr<commit::RuleSink> payload_sink_v4() { return std::make_unique<PayloadSink>(Family::ipv4); }

@@ -174,10 +174,21 @@ int NlSocket::get_gen(uint32_t& gen) {
   }
 }
 
-int NlSocket::send_batch(const char* buf, size_t len, std::vector<BatchError>& errors, bool& overflowed) {
+int NlSocket::send_batch(const std::vector<iovec>& batch, std::vector<BatchError>& errors, bool& overflowed) {
   overflowed = false;
+  size_t len = 0;
+  for (const iovec& v : batch) len += v.iov_len;
   if (int err = set_sndbuf(len)) return err;
-  if (mnl_socket_sendto(nl_, buf, len) < 0) return errno;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  msghdr msg{};
+  msg.msg_name = &kernel;
+  msg.msg_namelen = sizeof kernel;
+  msg.msg_iov = const_cast<iovec*>(batch.data());
+  msg.msg_iovlen = batch.size();
+  ssize_t sent = sendmsg(mnl_socket_get_fd(nl_), &msg, 0);
+  if (sent < 0) return errno;
+  if (static_cast<size_t>(sent) != len) return EMSGSIZE;
 
   // A request after the batch: its answer can only come after every error of the batch.
   char req[MNL_SOCKET_BUFFER_SIZE];

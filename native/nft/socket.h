@@ -4,6 +4,7 @@
 #pragma once
 
 #include <libmnl/libmnl.h>
+#include <sys/uio.h>
 
 #include <cstdint>
 #include <functional>
@@ -53,11 +54,12 @@ class NlSocket {
   // The current ruleset generation.
   int get_gen(uint32_t& gen);
 
-  // Sends `len` bytes of batch (NFNL_MSG_BATCH_BEGIN … END) in one sendmsg, then collects the
-  // kernel's errors for its messages. The kernel handles a batch inside sendmsg, so every error
-  // is queued before the GETGEN sent after it; its reply marks the end. `overflowed` is set when
-  // errors were lost to a full receive buffer.
-  int send_batch(const char* buf, size_t len, std::vector<BatchError>& errors, bool& overflowed);
+  // Sends a batch (NFNL_MSG_BATCH_BEGIN … END), given as pieces of memory, in one sendmsg (the
+  // kernel makes one datagram of them), then collects the kernel's errors for its messages.
+  // The kernel handles a batch inside sendmsg, so every error is queued before the GETGEN sent
+  // after it; its reply marks the end. `overflowed` is set when errors were lost to a full
+  // receive buffer.
+  int send_batch(const std::vector<iovec>& batch, std::vector<BatchError>& errors, bool& overflowed);
 
  private:
   // Whether `buf` holds the end (NLMSG_DONE or an error) of the dump numbered `seq`.
