@@ -137,7 +137,7 @@ export interface AppliedMarks {
 export async function writeRecord(netns: string | undefined, state: DockerState, applied?: AppliedMarks): Promise<void> {
   const path = await recordPath(netns);
   const tmp = `${path}.${process.pid}.tmp`;
-  const cookie = applied ? await native.netnsCookie(netnsPath(netns) ?? null) : '0';
+  const cookie = applied ? await namespaceCookie(netns) : '0';
   try {
     await mkdir(runDir(), { recursive: true, mode: 0o700 });
     const record = { version: VERSION, ...recordOf(state), ...(applied && cookie !== '0' ? { applied: { ...applied, cookie } } : {}) };
@@ -181,11 +181,16 @@ export async function readApplied(netns: string | undefined, backend: BackendKin
   if (!Object.values(marks).every((m) => typeof m === 'string')) return undefined;
   const counted = (r: unknown): boolean => typeof r === 'object' && r !== null && typeof (r as CommitLike).kept === 'number' && typeof (r as CommitLike).added === 'number';
   if (!Object.values(result).every(counted)) return undefined;
-  if (typeof cookie !== 'string' || cookie === '0' || cookie !== (await native.netnsCookie(netnsPath(netns) ?? null))) return undefined;
+  if (typeof cookie !== 'string' || cookie === '0' || cookie !== (await namespaceCookie(netns))) return undefined;
   return { digest, backend, marks: marks as AppliedMarks['marks'], result: result as DockerCommitResult };
 }
 
 type CommitLike = { kept?: unknown; added?: unknown };
+
+/** The namespace's cookie, '0' when it has none or cannot be entered (then no mark is trusted; the operation itself reports the namespace). */
+function namespaceCookie(netns: string | undefined): Promise<string> {
+  return native.netnsCookie(netnsPath(netns) ?? null).catch(() => '0');
+}
 
 /** The record's JSON object, or undefined when there is none or iptkit cannot read it (a newer version, damaged JSON). */
 async function recordJson(netns: string | undefined): Promise<Record<string, unknown> | undefined> {
