@@ -10,6 +10,7 @@ import { readSaves, rulesOf, type FamilySaves, type FamilyTables } from './saves
 import { gatewayModeOf, subnetFor, type DockerState } from './state.js';
 import { parseAddress, parsePrefix, prefixContains, type Prefix } from './address.js';
 import { desiredRules } from './desired.js';
+import { v280ForwardJumps } from './v280.js';
 import {
   DOCKER_BRIDGE_CHAIN,
   DOCKER_CHAIN,
@@ -65,13 +66,13 @@ const BUILTIN: Record<string, readonly string[]> = {
 
 const cmd = (f: Family): string => (f === 'ipv4' ? 'iptables' : 'ip6tables');
 
-type IptablesLayout = 'classic' | 'v28' | 'v29';
+type IptablesLayout = 'classic' | 'v28.0' | 'v28' | 'v29';
 
 /** The chains each generation always has (Docker 29 deleted the isolation chains on purpose). */
 function expectedChains(layout: IptablesLayout): Array<{ table: string; chain: string }> {
   const filter = [DOCKER_CHAIN, DOCKER_USER_CHAIN];
   if (layout !== 'v29') filter.push(ISOLATION_STAGE_1, ISOLATION_STAGE_2);
-  if (layout !== 'classic') filter.push(DOCKER_FORWARD_CHAIN, DOCKER_BRIDGE_CHAIN, DOCKER_CT_CHAIN);
+  if (layout !== 'classic' && layout !== 'v28.0') filter.push(DOCKER_FORWARD_CHAIN, DOCKER_BRIDGE_CHAIN, DOCKER_CT_CHAIN);
   if (layout === 'v29') filter.push(DOCKER_INTERNAL_CHAIN);
   return [{ table: 'nat', chain: DOCKER_CHAIN }, ...filter.map((chain) => ({ table: 'filter', chain }))];
 }
@@ -184,6 +185,13 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
   jump('filter', 'FORWARD', DOCKER_USER_CHAIN, plainJump(DOCKER_USER_CHAIN), 'the rules in DOCKER-USER are not applied');
   if (layout === 'classic') {
     if (ownNetwork) jump('filter', 'FORWARD', ISOLATION_STAGE_1, plainJump(ISOLATION_STAGE_1), 'networks are not isolated from each other');
+  } else if (layout === 'v28.0') {
+    // Docker 28.0.0 jumps from FORWARD itself, to DOCKER and ACCEPT only for its ipset's bridges.
+    const [, established, , toDocker] = v280ForwardJumps(f);
+    const forward = rulesOf(t, 'filter', 'FORWARD');
+    jump('filter', 'FORWARD', ISOLATION_STAGE_1, plainJump(ISOLATION_STAGE_1), 'networks are not isolated from each other');
+    jump('filter', 'FORWARD', DOCKER_CHAIN, () => forward.includes(toDocker!), 'published ports are not accepted');
+    jump('filter', 'FORWARD', 'ACCEPT', () => forward.includes(established!), 'replies to containers are not accepted');
   } else {
     jump('filter', 'FORWARD', DOCKER_FORWARD_CHAIN, plainJump(DOCKER_FORWARD_CHAIN), "none of Docker's forwarding rules apply");
     jump('filter', DOCKER_FORWARD_CHAIN, DOCKER_CT_CHAIN, plainJump(DOCKER_CT_CHAIN), 'replies to containers are not accepted');

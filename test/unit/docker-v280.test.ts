@@ -1,0 +1,265 @@
+// Layout v28.0 (Docker Engine 28.0.0 only). moby has no iptables golden files before 28.2, so
+// these expectations are derived by hand from moby v28.0.0's code, rule by rule:
+// libnetwork/drivers/bridge/setup_ip_tables_linux.go (setupIPChains, setupNonInternalNetworkRules,
+// setDefaultForwardRule, setupInternalNetworkRules, setIcc, setINC), bridge_linux.go (the order
+// of a network's setup steps, isolateNetwork for every enabled family), port_mapping_linux.go
+// (setPerPortIptables: loopback DROP, direct-access DROP, DNAT, hairpin MASQUERADE, ACCEPT) and
+// libnetwork/firewall_linux.go (DOCKER-USER with its RETURN, jumped to from the top of FORWARD),
+// each line printed as iptables-save 1.8.9 prints Docker's arguments.
+
+import { describe, expect, it } from 'vitest';
+import { validateState, type DockerState } from '../../src/docker/state.js';
+import { desiredRules } from '../../src/docker/desired.js';
+import { toSaveText } from '../../src/docker/ruleset.js';
+import { isDockerRule } from '../../src/docker/recognise.js';
+import { extBridgesMembers } from '../../src/docker/v280.js';
+
+function v280(json: Record<string, unknown>): DockerState {
+  return validateState({ layout: 'v28.0', ...json });
+}
+
+function save(state: DockerState, family: 'ipv4' | 'ipv6'): string {
+  return Object.values(toSaveText(desiredRules(state)[family])).join('');
+}
+
+const FILTER_HEAD = (policy: string): string => `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ${policy} [0:0]
+:OUTPUT ACCEPT [0:0]
+:DOCKER - [0:0]
+:DOCKER-ISOLATION-STAGE-1 - [0:0]
+:DOCKER-ISOLATION-STAGE-2 - [0:0]
+:DOCKER-USER - [0:0]
+`;
+const NAT_HEAD = `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:DOCKER - [0:0]
+`;
+const RAW_HEAD = `*raw
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+`;
+// setupIPChains inserts the ipset jump to DOCKER, the jump to stage 1 and the ipset conntrack
+// ACCEPT each at the top; the controller then inserts DOCKER-USER's jump above them.
+const forwardJumps = (v: 4 | 6): string => `-A FORWARD -j DOCKER-USER
+-A FORWARD -m set --match-set docker-ext-bridges-v${v} dst -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A FORWARD -j DOCKER-ISOLATION-STAGE-1
+-A FORWARD -m set --match-set docker-ext-bridges-v${v} dst -j DOCKER
+`;
+
+describe('layout v28.0: the rules of Docker 28.0.0', () => {
+  it('the default bridge with a published port and a loopback-only one (userland proxy)', () => {
+    const s = v280({
+      networks: [{ name: 'bridge', bridge: 'docker0', subnet: '172.17.0.0/16', icc: true, masquerade: true, internal: false }],
+      ports: [
+        { network: 'bridge', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerIp: '172.17.0.2', containerPort: 80 },
+        { network: 'bridge', proto: 'tcp', hostIp: '127.0.0.1', hostPort: 5432, containerIp: '172.17.0.3', containerPort: 5432 },
+      ],
+    });
+    expect(save(s, 'ipv4')).toBe(
+      RAW_HEAD +
+        // Per binding: the loopback DROP, then the per-port direct-access DROP (no per-endpoint rule).
+        `-A PREROUTING -d 172.17.0.2/32 ! -i docker0 -p tcp -m tcp --dport 80 -j DROP
+-A PREROUTING -d 127.0.0.1/32 ! -i lo -p tcp -m tcp --dport 5432 -j DROP
+-A PREROUTING -d 172.17.0.3/32 ! -i docker0 -p tcp -m tcp --dport 5432 -j DROP
+COMMIT
+` +
+        NAT_HEAD +
+        `-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER
+-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
+-A DOCKER -i docker0 -j RETURN
+-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80
+-A DOCKER -d 127.0.0.1/32 ! -i docker0 -p tcp -m tcp --dport 5432 -j DNAT --to-destination 172.17.0.3:5432
+COMMIT
+` +
+        FILTER_HEAD('DROP') +
+        forwardJumps(4) +
+        `-A FORWARD -i docker0 -j ACCEPT
+-A DOCKER -d 172.17.0.3/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 5432 -j ACCEPT
+-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT
+-A DOCKER ! -i docker0 -o docker0 -j DROP
+-A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2
+-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP
+-A DOCKER-USER -j RETURN
+COMMIT
+`,
+    );
+    expect(save(s, 'ipv6')).toBe('');
+    expect(extBridgesMembers(s, 'ipv4')).toEqual(['172.17.0.0/16']);
+  });
+
+  it('icc off, an internal network, and the newest network on top', () => {
+    const s = v280({
+      networks: [
+        { name: 'int', bridge: 'br-int', subnet: '172.19.0.0/16', icc: false, masquerade: true, internal: true },
+        { name: 'app', bridge: 'br-app', subnet: '172.18.0.0/16', icc: false, masquerade: true, internal: false },
+        { name: 'bridge', bridge: 'docker0', subnet: '172.17.0.0/16', icc: true, masquerade: true, internal: false },
+      ],
+      ports: [],
+    });
+    expect(save(s, 'ipv4')).toBe(
+      NAT_HEAD +
+        `-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER
+-A POSTROUTING -s 172.18.0.0/16 ! -o br-app -j MASQUERADE
+-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
+-A DOCKER -i br-app -j RETURN
+-A DOCKER -i docker0 -j RETURN
+COMMIT
+` +
+        FILTER_HEAD('DROP') +
+        forwardJumps(4) +
+        // Appended per network, oldest first; icc=false: setIcc's DROP, then the outgoing ACCEPT.
+        `-A FORWARD -i docker0 -j ACCEPT
+-A FORWARD -i br-app -o br-app -j DROP
+-A FORWARD -i br-app ! -o br-app -j ACCEPT
+-A FORWARD -i br-int -o br-int -j DROP
+-A DOCKER ! -i docker0 -o docker0 -j DROP
+-A DOCKER ! -i br-app -o br-app -j DROP
+-A DOCKER-ISOLATION-STAGE-1 ! -s 172.19.0.0/16 -o br-int -j DROP
+-A DOCKER-ISOLATION-STAGE-1 ! -d 172.19.0.0/16 -i br-int -j DROP
+-A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2
+-A DOCKER-ISOLATION-STAGE-1 -i br-app ! -o br-app -j DOCKER-ISOLATION-STAGE-2
+-A DOCKER-ISOLATION-STAGE-2 -o br-app -j DROP
+-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP
+-A DOCKER-USER -j RETURN
+COMMIT
+`,
+    );
+    // Internal networks are not in the ipset.
+    expect(extBridgesMembers(s, 'ipv4')).toEqual(['172.18.0.0/16', '172.17.0.0/16']);
+  });
+
+  it('IPv6 without the userland proxy: hairpin NAT, link-local sources skip DNAT', () => {
+    const s = v280({
+      userlandProxy: false,
+      networks: [{ name: 'v6', bridge: 'br-v6', subnet: 'fd00:6::/64', icc: true, masquerade: true, internal: false }],
+      ports: [{ network: 'v6', proto: 'udp', hostIp: '::', hostPort: 53, containerIp: 'fd00:6::2', containerPort: 53 }],
+    });
+    expect(save(s, 'ipv4')).toBe('');
+    expect(save(s, 'ipv6')).toBe(
+      RAW_HEAD +
+        `-A PREROUTING -d fd00:6::2/128 ! -i br-v6 -p udp -m udp --dport 53 -j DROP
+COMMIT
+` +
+        NAT_HEAD +
+        `-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+-A OUTPUT -m addrtype --dst-type LOCAL -j DOCKER
+-A POSTROUTING -o br-v6 -m addrtype --src-type LOCAL -j MASQUERADE
+-A POSTROUTING -s fd00:6::/64 ! -o br-v6 -j MASQUERADE
+-A POSTROUTING -s fd00:6::2/128 -d fd00:6::2/128 -p udp -m udp --dport 53 -j MASQUERADE
+-A DOCKER ! -s fe80::/10 -p udp -m udp --dport 53 -j DNAT --to-destination [fd00:6::2]:53
+COMMIT
+` +
+        FILTER_HEAD('DROP') +
+        forwardJumps(6) +
+        `-A FORWARD -i br-v6 -j ACCEPT
+-A DOCKER -d fd00:6::2/128 ! -i br-v6 -o br-v6 -p udp -m udp --dport 53 -j ACCEPT
+-A DOCKER ! -i br-v6 -o br-v6 -j DROP
+-A DOCKER-ISOLATION-STAGE-1 -i br-v6 ! -o br-v6 -j DOCKER-ISOLATION-STAGE-2
+-A DOCKER-ISOLATION-STAGE-2 -o br-v6 -j DROP
+-A DOCKER-USER -j RETURN
+COMMIT
+`,
+    );
+    expect(extBridgesMembers(s, 'ipv6')).toEqual(['fd00:6::/64']);
+  });
+
+  it('routed and nat-unprotected modes, SNAT, and ip6tables on without an IPv6 network', () => {
+    const s = v280({
+      userlandProxy: false,
+      ip6tables: true,
+      networks: [
+        { name: 'r', bridge: 'br-r', subnet: '10.1.0.0/24', icc: true, masquerade: true, internal: false, gatewayModeIpv4: 'routed' },
+        { name: 'u', bridge: 'br-u', subnet: '10.2.0.0/24', icc: false, masquerade: true, internal: false, gatewayModeIpv4: 'nat-unprotected', hostIpv4: '192.0.2.1' },
+        { name: 'i', bridge: 'br-i', subnet: '10.3.0.0/24', icc: false, masquerade: true, internal: true },
+      ],
+      ports: [
+        { network: 'u', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 80, containerIp: '10.2.0.2', containerPort: 80 },
+        { network: 'r', proto: 'sctp', hostIp: '0.0.0.0', hostPort: '9000-9001', containerIp: '10.1.0.2', containerPort: '9000-9001' },
+      ],
+    });
+    expect(save(s, 'ipv4')).toBe(
+      // No raw rules: neither mode filters direct access, and no port is on loopback.
+      NAT_HEAD +
+        `-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+-A OUTPUT -m addrtype --dst-type LOCAL -j DOCKER
+-A POSTROUTING -o br-r -m addrtype --src-type LOCAL -j MASQUERADE
+-A POSTROUTING -o br-u -m addrtype --src-type LOCAL -j SNAT --to-source 192.0.2.1
+-A POSTROUTING -s 10.2.0.0/24 ! -o br-u -j SNAT --to-source 192.0.2.1
+-A POSTROUTING -s 10.2.0.2/32 -d 10.2.0.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE
+-A POSTROUTING -s 10.1.0.2/32 -d 10.1.0.2/32 -p sctp -m sctp --dport 9000 -j MASQUERADE
+-A POSTROUTING -s 10.1.0.2/32 -d 10.1.0.2/32 -p sctp -m sctp --dport 9001 -j MASQUERADE
+-A DOCKER -i br-r -j RETURN
+-A DOCKER -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.2.0.2:80
+-A DOCKER -p sctp -m sctp --dport 9000 -j DNAT --to-destination 10.1.0.2:9000
+-A DOCKER -p sctp -m sctp --dport 9001 -j DNAT --to-destination 10.1.0.2:9001
+COMMIT
+` +
+        FILTER_HEAD('DROP') +
+        forwardJumps(4) +
+        `-A FORWARD -i br-i -o br-i -j DROP
+-A FORWARD -i br-u -o br-u -j DROP
+-A FORWARD -i br-u ! -o br-u -j ACCEPT
+-A FORWARD -i br-r -j ACCEPT
+-A DOCKER -d 10.1.0.2/32 ! -i br-r -o br-r -p sctp -m sctp --dport 9001 -j ACCEPT
+-A DOCKER -d 10.1.0.2/32 ! -i br-r -o br-r -p sctp -m sctp --dport 9000 -j ACCEPT
+-A DOCKER ! -i br-u -o br-u -j ACCEPT
+-A DOCKER -o br-r -p icmp -j ACCEPT
+-A DOCKER ! -i br-r -o br-r -j DROP
+-A DOCKER-ISOLATION-STAGE-1 -i br-r -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A DOCKER-ISOLATION-STAGE-1 -o br-r -j RETURN
+-A DOCKER-ISOLATION-STAGE-1 ! -s 10.3.0.0/24 -o br-i -j DROP
+-A DOCKER-ISOLATION-STAGE-1 ! -d 10.3.0.0/24 -i br-i -j DROP
+-A DOCKER-ISOLATION-STAGE-1 -i br-u ! -o br-u -j DOCKER-ISOLATION-STAGE-2
+-A DOCKER-ISOLATION-STAGE-1 -i br-r ! -o br-r -j DOCKER-ISOLATION-STAGE-2
+-A DOCKER-ISOLATION-STAGE-2 -o br-r -j DROP
+-A DOCKER-ISOLATION-STAGE-2 -o br-u -j DROP
+-A DOCKER-USER -j RETURN
+COMMIT
+`,
+    );
+    // isolateNetwork runs setINC for every enabled family: the IPv4 networks are isolated in
+    // the IPv6 tables too (their IPv6 gateway mode is nat), the policy left ACCEPT there.
+    expect(save(s, 'ipv6')).toBe(
+      NAT_HEAD +
+        `-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+-A OUTPUT -m addrtype --dst-type LOCAL -j DOCKER
+COMMIT
+` +
+        FILTER_HEAD('ACCEPT') +
+        forwardJumps(6) +
+        `-A DOCKER-ISOLATION-STAGE-1 -i br-u ! -o br-u -j DOCKER-ISOLATION-STAGE-2
+-A DOCKER-ISOLATION-STAGE-1 -i br-r ! -o br-r -j DOCKER-ISOLATION-STAGE-2
+-A DOCKER-ISOLATION-STAGE-2 -o br-r -j DROP
+-A DOCKER-ISOLATION-STAGE-2 -o br-u -j DROP
+-A DOCKER-USER -j RETURN
+COMMIT
+`,
+    );
+    expect(extBridgesMembers(s, 'ipv6')).toEqual([]);
+  });
+
+  it('refuses what Docker 28.0.0 does not have', () => {
+    const net = { name: 'n', bridge: 'br-n', subnet: '10.0.0.0/24', icc: true, masquerade: true, internal: false };
+    expect(() => v280({ networks: [{ ...net, trustedHostInterfaces: ['eth1'] }], ports: [] })).toThrow(
+      'networks[0].trustedHostInterfaces: trusted host interfaces do not exist in Docker 28.0.0',
+    );
+    expect(() => v280({ allowDirectRouting: true, networks: [net], ports: [] })).toThrow('allowDirectRouting: true, but Docker 28.0.0 has no allow-direct-routing option');
+    expect(() => v280({ acceptFwMark: '0x1', networks: [net], ports: [] })).toThrow("acceptFwMark: bridge-accept-fwmark is Docker 29's");
+  });
+
+  it('isDockerRule knows the rules only 28.0.0 writes in built-in chains', () => {
+    expect(isDockerRule('ipv4', 'filter', 'FORWARD', '-m set --match-set docker-ext-bridges-v4 dst -j DOCKER')).toBe(true);
+    expect(isDockerRule('ipv6', 'filter', 'FORWARD', '-m set --match-set docker-ext-bridges-v6 dst -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT')).toBe(true);
+    expect(isDockerRule('ipv4', 'filter', 'FORWARD', '-m set --match-set mine dst -j DOCKER')).toBe(false);
+    expect(isDockerRule('ipv4', 'filter', 'FORWARD', '-i docker0 -j ACCEPT')).toBe(true);
+    expect(isDockerRule('ipv4', 'filter', 'FORWARD', '-i eth0 -j ACCEPT')).toBe(false);
+    expect(isDockerRule('ipv4', 'raw', 'PREROUTING', '-d 172.17.0.2/32 ! -i docker0 -p tcp -m tcp --dport 80 -j DROP')).toBe(true);
+    expect(isDockerRule('ipv4', 'raw', 'PREROUTING', '-d 172.17.0.2/32 ! -i eth0 -p tcp -m tcp --dport 80 -j DROP')).toBe(false);
+  });
+});
