@@ -37,6 +37,8 @@ import { planTable, type ChainIntent, type HeldChains, type OwnedBlock, type Tab
 import { BUILTIN_CHAINS, isForeignRule, type Family, type Table, type TableName } from '../rules/model.js';
 import { canonicalAddress, parseAddress } from './address.js';
 import { desiredRules, desiredRulesSteps } from './desired.js';
+import { ensureHashNetSets } from './ipset.js';
+import { extBridgesMembers, extBridgesSet } from './v280.js';
 import { applyNftabler, previewNftabler, type NftablerPreview, publishNftabler, readNftabler, unpublishNftabler } from './nftabler-host.js';
 import { inferNftabler } from './nftabler-infer.js';
 import { doctorNftabler } from './nftabler-doctor.js';
@@ -438,7 +440,10 @@ export class DockerHost {
     const digest = await runStepsYielding(stateDigest(stateJson));
     const last = digest !== undefined && this.applied?.digest === digest ? this.applied : digest !== undefined ? await readApplied(this.netns, this.backend) : undefined;
     this.applied = undefined;
-    if (digest !== undefined && last?.digest === digest && (await this.unchangedSince(last))) {
+    // Not for Docker 28.0.0's layout: its ipsets are not in the tables' fingerprint, so they
+    // are made right on every apply (a no-op when they are).
+    const ipsets = isObject(stateJson) && stateJson['layout'] === 'v28.0';
+    if (!ipsets && digest !== undefined && last?.digest === digest && (await this.unchangedSince(last))) {
       this.applied = last;
       return unchangedResult(last.result);
     }
@@ -461,6 +466,11 @@ export class DockerHost {
       const want = new Set<TableName>();
       for (const g of [...fr.ownedChains, ...fr.builtinRules, ...fr.userChains]) want.add(g.table);
       const tables = await this.existingTables(family, [...want]);
+      // Docker 28.0.0's FORWARD rules name its ipset: the set must exist, with the bridges'
+      // subnets, before a commit that names it (and a network that goes leaves it first).
+      if (state.layout === 'v28.0') {
+        await ensureHashNetSets([{ name: extBridgesSet(family), family: family === 'ipv4' ? 'inet' : 'inet6', members: extBridgesMembers(state, family) }], this.netns);
+      }
       const r = await this.nf[family].update(tables, (current, held) => applyIntents(state, fr, family, current, held), {
         hold: ownedChainNames(fr),
         fingerprint: DOCKER_TABLES,

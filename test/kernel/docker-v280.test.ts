@@ -1,0 +1,128 @@
+// Docker 28.0.0 hosts (layout v28.0) on a live kernel, both back ends, in throwaway namespaces:
+// apply makes the ipsets docker-ext-bridges-v4/-v6 (hash:net, the non-internal networks'
+// subnets) before committing the FORWARD rules that name them; iptables-save and ip6tables-save
+// then show exactly the rules test/unit/docker-v280.test.ts pins from moby v28.0.0's code, and
+// `ipset save` the sets; a second apply changes nothing.
+
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { DockerHost } from '../../src/docker/ops.js';
+import { desiredRules } from '../../src/docker/desired.js';
+import { toSaveText } from '../../src/docker/ruleset.js';
+import { validateState, type DockerState } from '../../src/docker/state.js';
+import { isRoot, saveLines, withNetns, type Netns } from '../helpers/netns.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'iptkit-docker280-'));
+process.env['XTABLES_LOCKFILE'] = join(tmp, 'xtables.lock');
+process.env['IPTKIT_INTENT_DIR'] = join(tmp, 'run');
+
+const BACKENDS = [
+  { backend: 'legacy', save: 'iptables-legacy-save', save6: 'ip6tables-legacy-save', cmd: 'iptables-legacy' },
+  { backend: 'nft', save: 'iptables-nft-save', save6: 'ip6tables-nft-save', cmd: 'iptables-nft' },
+] as const;
+
+/** Four networks (newest first): dual-stack with icc off, routed, internal, the default bridge. */
+const mixed: DockerState = validateState({
+  layout: 'v28.0',
+  userlandProxy: true,
+  ip6tables: true,
+  networks: [
+    { name: 'app', bridge: 'br-0123456789ab', subnet: '172.18.0.0/16', subnet6: 'fd00:18::/64', icc: false, masquerade: true, internal: false },
+    { name: 'edge', bridge: 'br-00000000edge', subnet: '172.20.0.0/16', icc: true, masquerade: true, internal: false, gatewayModeIpv4: 'routed' },
+    { name: 'vault', bridge: 'br-00000000beef', subnet: '172.19.0.0/16', icc: true, masquerade: true, internal: true },
+    { name: 'bridge', bridge: 'docker0', subnet: '172.17.0.0/16', icc: true, masquerade: true, internal: false },
+  ],
+  ports: [
+    { network: 'bridge', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerIp: '172.17.0.2', containerPort: 80 },
+    { network: 'bridge', proto: 'tcp', hostIp: '127.0.0.1', hostPort: 5432, containerIp: '172.17.0.3', containerPort: 5432 },
+    { network: 'app', proto: 'udp', hostIp: '0.0.0.0', hostPort: 5353, containerIp: '172.18.0.2', containerPort: 53 },
+    { network: 'edge', proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8443, containerIp: '172.20.0.2', containerPort: 443 },
+    { network: 'app', proto: 'tcp', hostIp: '::', hostPort: 8080, containerIp: 'fd00:18::2', containerPort: 80 },
+  ],
+});
+
+/** `ipset save` of the namespace, without the per-set random initval, sorted (hash order). */
+function ipsetSave(ns: Netns): string[] {
+  return saveLines(ns.ok('ipset', ['save']))
+    .map((l) => l.replace(/ initval 0x[0-9a-f]+/, ''))
+    .sort();
+}
+
+// The internal network's 172.19.0.0/16 is not a member.
+const EXPECTED_SETS = [
+  'create docker-ext-bridges-v4 hash:net family inet hashsize 1024 maxelem 65536 bucketsize 12',
+  'add docker-ext-bridges-v4 172.17.0.0/16',
+  'add docker-ext-bridges-v4 172.18.0.0/16',
+  'add docker-ext-bridges-v4 172.20.0.0/16',
+  'create docker-ext-bridges-v6 hash:net family inet6 hashsize 1024 maxelem 65536 bucketsize 12',
+  'add docker-ext-bridges-v6 fd00:18::/64',
+].sort();
+
+/** What the tools print for every Docker table of both families, and what the model says they hold. */
+function tablesOf(ns: Netns, b: (typeof BACKENDS)[number], state: DockerState): { kernel: string[]; model: string[] } {
+  const kernel: string[] = [];
+  const model: string[] = [];
+  const rs = desiredRules(state);
+  for (const [family, cmd] of [['ipv4', b.save], ['ipv6', b.save6]] as const) {
+    const want = toSaveText(rs[family]);
+    for (const table of ['raw', 'nat', 'filter']) {
+      kernel.push(...saveLines(ns.ok(cmd, ['-t', table])).map((l) => `${family} ${l}`));
+      model.push(...saveLines(want[table] ?? '').map((l) => `${family} ${l}`));
+    }
+  }
+  return { kernel, model };
+}
+
+describe.skipIf(!isRoot).each(BACKENDS)('layout v28.0 on a live kernel, $backend back end', (b) => {
+  test('apply: the ipsets, then exactly the rules of the model; again: nothing changes', () =>
+    withNetns(async (ns) => {
+      for (const n of mixed.networks) ns.ok('ip', ['link', 'add', n.bridge, 'type', 'bridge']);
+      const host = await DockerHost.open({ backend: b.backend, netns: ns.name });
+      const first = await host.apply(mixed);
+      expect(first.ipv4?.changed.length).toBeGreaterThan(0);
+      expect(first.ipv6?.changed.length).toBeGreaterThan(0);
+
+      const { kernel, model } = tablesOf(ns, b, mixed);
+      expect(kernel).toEqual(model);
+      expect(kernel).toContain('ipv4 -A FORWARD -m set --match-set docker-ext-bridges-v4 dst -j DOCKER');
+      expect(kernel).toContain('ipv6 -A FORWARD -m set --match-set docker-ext-bridges-v6 dst -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
+      expect(ipsetSave(ns)).toEqual(EXPECTED_SETS);
+      // iptables itself finds the rule that names the set (-C parses and compares it).
+      ns.ok(b.cmd, ['-C', 'FORWARD', '-m', 'set', '--match-set', 'docker-ext-bridges-v4', 'dst', '-j', 'DOCKER']);
+
+      // A new DockerHost (a new process's apply): nothing to commit, the sets as they were.
+      const again = await (await DockerHost.open({ backend: b.backend, netns: ns.name })).apply(mixed);
+      expect(again.ipv4?.changed).toEqual([]);
+      expect(again.ipv6?.changed).toEqual([]);
+      expect(tablesOf(ns, b, mixed).kernel).toEqual(kernel);
+      expect(ipsetSave(ns)).toEqual(EXPECTED_SETS);
+
+      // A set emptied behind iptkit's back (the rules untouched): the next apply fills it again.
+      ns.ok('ipset', ['flush', 'docker-ext-bridges-v4']);
+      const refill = await host.apply(mixed);
+      expect(refill.ipv4?.changed).toEqual([]);
+      expect(ipsetSave(ns)).toEqual(EXPECTED_SETS);
+    }, 'iptkit-docker'));
+
+  test('a network removed: its subnet leaves the set, its rules go; the ipset-less layouts keep no set rule', () =>
+    withNetns(async (ns) => {
+      for (const n of mixed.networks) ns.ok('ip', ['link', 'add', n.bridge, 'type', 'bridge']);
+      const host = await DockerHost.open({ backend: b.backend, netns: ns.name });
+      await host.apply(mixed);
+      const fewer = validateState({ ...mixed, networks: mixed.networks.filter((n) => n.name !== 'edge'), ports: mixed.ports.filter((p) => p.network !== 'edge') });
+      await host.apply(fewer);
+      const { kernel, model } = tablesOf(ns, b, fewer);
+      expect(kernel).toEqual(model);
+      expect(ipsetSave(ns)).toEqual(EXPECTED_SETS.filter((l) => !l.includes('172.20.')));
+      // Docker 28.0.1+ has no ipset rule: a v28 state on the same host removes them.
+      await host.apply({ ...fewer, layout: 'v28' });
+      const v28 = tablesOf(ns, b, { ...fewer, layout: 'v28' });
+      // DOCKER-USER is the user's: its RETURN from 28.0.0 stays, as dockerd leaves it.
+      const user = (l: string): boolean => / -A DOCKER-USER /.test(l);
+      expect(v28.kernel.filter((l) => !user(l))).toEqual(v28.model);
+      expect(v28.kernel.filter(user)).toEqual(['ipv4 -A DOCKER-USER -j RETURN', 'ipv6 -A DOCKER-USER -j RETURN']);
+      expect(v28.kernel.join('\n')).not.toContain('match-set');
+    }, 'iptkit-docker'));
+});
