@@ -36,7 +36,7 @@ export const DOCKER_OWNED_CHAINS: Readonly<Record<string, readonly string[]>> = 
  * (jumped to from DOCKER-FORWARD) and deletes the isolation chains; Docker 28 has
  * DOCKER-FORWARD and jumps from it to DOCKER-ISOLATION-STAGE-1; older Docker has neither and
  * jumps from FORWARD to the isolation chain; Docker 28.0.0 alone has neither DOCKER-FORWARD nor
- * per-bridge jumps but `-m set --match-set docker-ext-bridges-v4|6 dst -j DOCKER` in FORWARD;
+ * per-bridge jumps but FORWARD rules matching `-m set --match-set docker-ext-bridges-v4|6 dst`;
  * older Docker jumps from FORWARD to the isolation chain. A chain deleted by hand does not hide the
  * generation while a jump to it remains. Tables without any of Docker's chains or jumps are
  * DEFAULT_LAYOUT's.
@@ -48,8 +48,8 @@ export function layoutOfTables(t: FamilyTables): Exclude<DockerLayout, 'docker-n
   if (hasChain(t, 'filter', DOCKER_FORWARD_CHAIN) || forward.includes(`-j ${DOCKER_FORWARD_CHAIN}`)) {
     return hasChain(t, 'filter', ISOLATION_STAGE_1) || dockerForward.includes(`-j ${ISOLATION_STAGE_1}`) ? 'v28' : 'v29';
   }
-  // Docker 28.0.0 jumps from FORWARD to DOCKER for the bridges in its ipset.
-  if (forward.some((r) => /^-m set --match-set docker-ext-bridges-v[46] dst -j DOCKER$/.test(r))) return 'v28.0';
+  // Docker 28.0.0 jumps from FORWARD to DOCKER, and accepts replies, for the bridges in its ipset.
+  if (forward.some((r) => r.startsWith('-m set --match-set docker-ext-bridges-v'))) return 'v28.0';
   const docker =
     hasChain(t, 'nat', DOCKER_CHAIN) ||
     hasChain(t, 'filter', DOCKER_CHAIN) ||

@@ -2,9 +2,11 @@
 // apply makes the ipsets docker-ext-bridges-v4/-v6 (hash:net, the non-internal networks'
 // subnets) before committing the FORWARD rules that name them; iptables-save and ip6tables-save
 // then show exactly the rules test/unit/docker-v280.test.ts pins from moby v28.0.0's code, and
-// `ipset save` the sets; a second apply changes nothing.
+// `ipset save` the sets; a second apply changes nothing. The host then reads back (`docker
+// state`) as the state that made it, `docker doctor` finds nothing, and repair brings back what
+// 28.0.0 has and removes what later Dockers add (DOCKER-FORWARD and its chains).
 
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -12,11 +14,18 @@ import { DockerHost } from '../../src/docker/ops.js';
 import { desiredRules } from '../../src/docker/desired.js';
 import { toSaveText } from '../../src/docker/ruleset.js';
 import { validateState, type DockerState } from '../../src/docker/state.js';
+import { iptkit } from '../helpers/cli.js';
 import { isRoot, saveLines, withNetns, type Netns } from '../helpers/netns.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'iptkit-docker280-'));
 process.env['XTABLES_LOCKFILE'] = join(tmp, 'xtables.lock');
 process.env['IPTKIT_INTENT_DIR'] = join(tmp, 'run');
+
+function file(name: string, value: unknown): string {
+  const p = join(tmp, name);
+  writeFileSync(p, JSON.stringify(value));
+  return p;
+}
 
 const BACKENDS = [
   { backend: 'legacy', save: 'iptables-legacy-save', save6: 'ip6tables-legacy-save', cmd: 'iptables-legacy' },
@@ -124,5 +133,44 @@ describe.skipIf(!isRoot).each(BACKENDS)('layout v28.0 on a live kernel, $backend
       expect(v28.kernel.filter((l) => !user(l))).toEqual(v28.model);
       expect(v28.kernel.filter(user)).toEqual(['ipv4 -A DOCKER-USER -j RETURN', 'ipv6 -A DOCKER-USER -j RETURN']);
       expect(v28.kernel.join('\n')).not.toContain('match-set');
+    }, 'iptkit-docker'));
+
+  test('docker state reads the state back, doctor finds nothing, repair keeps to what 28.0.0 has', () =>
+    withNetns(async (ns) => {
+      for (const n of mixed.networks) ns.ok('ip', ['link', 'add', n.bridge, 'type', 'bridge']);
+      const common = ['--backend', b.backend, '--netns', ns.name];
+      const stateFile = file(`mixed-${b.backend}.json`, mixed);
+      const applied = await iptkit('docker', 'apply', ...common, stateFile);
+      expect(applied.code, applied.stderr).toBe(0);
+
+      const read = await iptkit('docker', 'state', ...common);
+      expect(read.code, read.stderr).toBe(0);
+      expect(JSON.parse(read.stdout)).toEqual(mixed);
+      for (const args of [[], [stateFile]]) {
+        const doc = await iptkit('docker', 'doctor', ...common, ...args);
+        expect(doc.stdout, doc.stderr).toBe('no problems found\n');
+      }
+
+      // Damage: the ipset jump to DOCKER gone, a set emptied; repair puts back both.
+      ns.ok(b.cmd, ['-D', 'FORWARD', '-m', 'set', '--match-set', 'docker-ext-bridges-v4', 'dst', '-j', 'DOCKER']);
+      ns.ok('ipset', ['flush', 'docker-ext-bridges-v6']);
+      const sick = await iptkit('docker', 'doctor', ...common, stateFile);
+      expect(sick.code).toBe(1);
+      expect(sick.stdout).toContain('filter FORWARD has no jump to DOCKER');
+      const repaired = await iptkit('docker', 'repair', ...common, stateFile);
+      expect(repaired.code, repaired.stdout + repaired.stderr).toBe(0);
+      expect(repaired.stdout).toMatch(/^after: no problems found$/m);
+      expect(tablesOf(ns, b, mixed).kernel).toEqual(tablesOf(ns, b, mixed).model);
+      expect(ipsetSave(ns)).toEqual(EXPECTED_SETS);
+
+      // A host Docker 28.2 left (DOCKER-FORWARD, -CT, -BRIDGE, raw per-endpoint DROPs): repair
+      // to 28.0.0's state removes them and does not put them back.
+      await (await DockerHost.open({ backend: b.backend, netns: ns.name })).apply({ ...mixed, layout: 'v28' });
+      const again = await iptkit('docker', 'repair', ...common, stateFile);
+      expect(again.code, again.stdout + again.stderr).toBe(0);
+      expect(again.stdout).toMatch(/^after: no problems found$/m);
+      const { kernel, model } = tablesOf(ns, b, mixed);
+      expect(kernel).toEqual(model);
+      expect(kernel.join('\n')).not.toMatch(/DOCKER-FORWARD|DOCKER-CT|DOCKER-BRIDGE/);
     }, 'iptkit-docker'));
 });

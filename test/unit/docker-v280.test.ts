@@ -13,9 +13,16 @@ import { desiredRules } from '../../src/docker/desired.js';
 import { toSaveText } from '../../src/docker/ruleset.js';
 import { isDockerRule } from '../../src/docker/recognise.js';
 import { extBridgesMembers } from '../../src/docker/v280.js';
+import { inferState } from '../../src/docker/infer.js';
+import { doctor } from '../../src/docker/doctor.js';
+import type { FamilySaves } from '../../src/docker/saves.js';
 
+/** Every state below, for the round trips at the end. */
+const STATES: DockerState[] = [];
 function v280(json: Record<string, unknown>): DockerState {
-  return validateState({ layout: 'v28.0', ...json });
+  const s = validateState({ layout: 'v28.0', ...json });
+  STATES.push(s);
+  return s;
 }
 
 function save(state: DockerState, family: 'ipv4' | 'ipv6'): string {
@@ -261,5 +268,49 @@ COMMIT
     expect(isDockerRule('ipv4', 'filter', 'FORWARD', '-i eth0 -j ACCEPT')).toBe(false);
     expect(isDockerRule('ipv4', 'raw', 'PREROUTING', '-d 172.17.0.2/32 ! -i docker0 -p tcp -m tcp --dport 80 -j DROP')).toBe(true);
     expect(isDockerRule('ipv4', 'raw', 'PREROUTING', '-d 172.17.0.2/32 ! -i eth0 -p tcp -m tcp --dport 80 -j DROP')).toBe(false);
+  });
+
+  // Run after the cases above have registered their states (vitest runs `it`s in order).
+  it('a 28.0.0 host reads back as the state that wrote it, and doctor finds nothing on it', () => {
+    expect(STATES.length).toBe(4);
+    for (const state of STATES) {
+      const r = desiredRules(state);
+      const saves: FamilySaves[] = [
+        { family: 'ipv4', tables: toSaveText(r.ipv4) },
+        { family: 'ipv6', tables: toSaveText(r.ipv6) },
+      ];
+      // The names, and the subnet no rule shows of a routed network (the Docker record's).
+      const hints = { networks: state.networks.map((n) => ({ bridge: n.bridge, name: n.name, subnet: n.subnet })) };
+      expect(inferState(saves, hints)).toEqual(state);
+      expect(doctor(saves)).toEqual([]);
+      expect(doctor(saves, { state })).toEqual([]);
+    }
+  });
+
+  it("a routed family's skip-DNAT RETURN says nothing of masquerade; the hint does", () => {
+    const state = validateState({
+      layout: 'v28.0',
+      networks: [{ name: 'r', bridge: 'br-r', subnet: '10.1.0.0/24', icc: true, masquerade: false, internal: false, gatewayModeIpv4: 'routed' }],
+      ports: [],
+    });
+    const saves: FamilySaves[] = [{ family: 'ipv4', tables: toSaveText(desiredRules(state).ipv4) }];
+    expect(saves[0]!.tables['nat']).toContain('-A DOCKER -i br-r -j RETURN');
+    const hint = { bridge: 'br-r', name: 'r', subnet: '10.1.0.0/24' };
+    expect(inferState(saves, { networks: [hint] }).networks[0]!.masquerade).toBe(true);
+    expect(inferState(saves, { networks: [{ ...hint, masquerade: false }] })).toEqual(state);
+  });
+
+  it("doctor: a 28.0.0 host without its ipset jumps or isolation chain has errors, and only those", () => {
+    const state = STATES[0]!;
+    const tables = toSaveText(desiredRules(state).ipv4);
+    const broken = (drop: string): FamilySaves[] => [{ family: 'ipv4', tables: { ...tables, filter: tables['filter']!.replace(drop + '\n', '') } }];
+    const errors = (saves: FamilySaves[]) => doctor(saves).filter((f) => f.severity === 'error').map((f) => f.message.split(':')[0]);
+    expect(errors(broken('-A FORWARD -m set --match-set docker-ext-bridges-v4 dst -j DOCKER'))).toEqual(['filter FORWARD has no jump to DOCKER']);
+    expect(errors(broken('-A FORWARD -m set --match-set docker-ext-bridges-v4 dst -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT'))).toEqual([
+      'filter FORWARD has no jump to ACCEPT',
+    ]);
+    expect(errors(broken('-A FORWARD -j DOCKER-ISOLATION-STAGE-1'))).toEqual(['filter FORWARD has no jump to DOCKER-ISOLATION-STAGE-1']);
+    // Docker 28.0.0 has no DOCKER-FORWARD: none is missing, with or without the state.
+    expect(doctor([{ family: 'ipv4', tables }], { state }).map((f) => f.chain)).not.toContain('DOCKER-FORWARD');
   });
 });
