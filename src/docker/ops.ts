@@ -603,10 +603,10 @@ export class DockerHost {
     }
     const families = FAMILIES.filter((f) => ports.some((p) => publishFamily(p) === f));
     // A legacy read creates the mangle table an SCTP port's checksum rule needs (classic), and
-    // the raw table of a v28 state's direct-access DROPs.
+    // the raw table of a v28.0, v28 or v29 state's direct-access DROPs.
     const extra: TableName[] = [];
     if (ports.some((p) => p['proto'] === 'sctp')) extra.push('mangle');
-    if (given !== undefined && isIptablerLayout(given.layout)) extra.push('raw');
+    if (given !== undefined && (isIptablerLayout(given.layout) || given.layout === 'v28.0')) extra.push('raw');
     return this.portsOp(families, given, extra, (view, current) =>
       publishDelta(
         view,

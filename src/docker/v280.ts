@@ -79,12 +79,19 @@ export function portDirectAccessDropRule(b: PortBinding, bridge: string): string
   return ['-d', hostCidr(b.containerIp), '! -i', bridge, '-p', b.proto, '-m', b.proto, '--dport', b.containerPort, '-j DROP'].join(' ');
 }
 
+/** raw PREROUTING: a binding's loopback DROP (an IPv4 host address in 127.0.0.0/8), if any. */
+export function v280LoopbackDrop(b: PortBinding): string | undefined {
+  return b.family === 'ipv4' && isLoopback(parseAddress(b.hostIp)!) ? loopbackDropRule(b) : undefined;
+}
+
+/** raw PREROUTING: a binding's direct-access DROP (a nat family only), if any. */
+export function v280DirectDrop(b: PortBinding, net: DockerNetwork): string | undefined {
+  return filtersDirectAccess(gatewayModeOf(net, b.family)) ? portDirectAccessDropRule(b, net.bridge) : undefined;
+}
+
 /** raw PREROUTING of one binding, in the order 28.0.0 appends them. */
 export function v280RawRulesOf(b: PortBinding, net: DockerNetwork): string[] {
-  const out: string[] = [];
-  if (b.family === 'ipv4' && isLoopback(parseAddress(b.hostIp)!)) out.push(loopbackDropRule(b));
-  if (filtersDirectAccess(gatewayModeOf(net, b.family))) out.push(portDirectAccessDropRule(b, net.bridge));
-  return out;
+  return [v280LoopbackDrop(b), v280DirectDrop(b, net)].filter((r): r is string => r !== undefined);
 }
 
 /** FORWARD's appended rules of one network (setIcc and the outgoing rule). */

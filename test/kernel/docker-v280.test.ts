@@ -4,7 +4,9 @@
 // then show exactly the rules test/unit/docker-v280.test.ts pins from moby v28.0.0's code, and
 // `ipset save` the sets; a second apply changes nothing. The host then reads back (`docker
 // state`) as the state that made it, `docker doctor` finds nothing, and repair brings back what
-// 28.0.0 has and removes what later Dockers add (DOCKER-FORWARD and its chains).
+// 28.0.0 has and removes what later Dockers add (DOCKER-FORWARD and its chains). publish and
+// unpublish change only their ports' rules and leave the tables as apply of the state they
+// lead to would (a twin namespace is the oracle).
 
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +15,7 @@ import { describe, expect, test } from 'vitest';
 import { DockerHost } from '../../src/docker/ops.js';
 import { desiredRules } from '../../src/docker/desired.js';
 import { toSaveText } from '../../src/docker/ruleset.js';
-import { validateState, type DockerState } from '../../src/docker/state.js';
+import { validateState, type DockerPort, type DockerState } from '../../src/docker/state.js';
 import { iptkit } from '../helpers/cli.js';
 import { isRoot, saveLines, withNetns, type Netns } from '../helpers/netns.js';
 
@@ -173,4 +175,51 @@ describe.skipIf(!isRoot).each(BACKENDS)('layout v28.0 on a live kernel, $backend
       expect(kernel).toEqual(model);
       expect(kernel.join('\n')).not.toMatch(/DOCKER-FORWARD|DOCKER-CT|DOCKER-BRIDGE/);
     }, 'iptkit-docker'));
+
+  test('publish and unpublish: only their rules, as apply of the state they lead to', () =>
+    withNetns((opsNs) =>
+      withNetns(async (applyNs) => {
+        for (const ns of [opsNs, applyNs]) for (const n of mixed.networks) ns.ok('ip', ['link', 'add', n.bridge, 'type', 'bridge']);
+        const ops = await DockerHost.open({ backend: b.backend, netns: opsNs.name });
+        const twin = await DockerHost.open({ backend: b.backend, netns: applyNs.name });
+        await ops.apply(mixed);
+        await twin.apply(mixed);
+        const p = (network: string, hostIp: string, hostPort: number, containerIp: string, containerPort: number, proto = 'tcp'): DockerPort =>
+          ({ network, proto, hostIp, hostPort, containerIp, containerPort }) as DockerPort;
+        const loopback = p('bridge', '127.0.0.1', 6432, '172.17.0.2', 5432);
+        const wide = p('app', '0.0.0.0', 9001, '172.18.0.50', 80);
+        const local = p('app', '127.0.0.1', 9002, '172.18.0.50', 80);
+        const routed = p('edge', '127.0.0.1', 9003, '172.20.0.9', 80);
+        const v6 = p('app', '::', 9004, 'fd00:18::50', 80, 'udp');
+        const same = (x: DockerPort, y: DockerPort) => x.hostPort === y.hostPort && x.proto === y.proto && x.hostIp === y.hostIp;
+        const steps: Array<{ op: 'publish' | 'unpublish'; ports: DockerPort[] }> = [
+          // An existing container's new port on loopback: its loopback DROP, then the port's direct-access DROP.
+          { op: 'publish', ports: [loopback] },
+          // A new container's port on two host addresses: one ACCEPT, one direct-access DROP.
+          { op: 'publish', ports: [wide, local] },
+          // A routed network's port: no direct-access DROP, the loopback one stays.
+          { op: 'publish', ports: [routed, v6] },
+          // The shared rules stay with 9001, then go with it.
+          { op: 'unpublish', ports: [local] },
+          { op: 'unpublish', ports: [wide, routed] },
+          { op: 'unpublish', ports: [loopback, v6] },
+        ];
+        let ports = [...mixed.ports];
+        for (const [i, s] of steps.entries()) {
+          const r =
+            s.op === 'publish'
+              ? await ops.publish(s.ports)
+              : await ops.unpublish(s.ports.map((x) => ({ proto: x.proto, hostPort: x.hostPort, hostIp: x.hostIp })));
+          expect(r.changed, `step ${i}`).toBe(s.ports.length);
+          ports = s.op === 'publish' ? [...ports, ...s.ports] : ports.filter((x) => !s.ports.some((y) => same(x, y)));
+          await twin.apply({ ...mixed, ports });
+          for (const [cmd, table] of [b.save, b.save6].flatMap((c) => ['raw', 'nat', 'filter'].map((t) => [c, t] as const))) {
+            expect(saveLines(opsNs.ok(cmd, ['-t', table])), `step ${i} ${cmd} ${table}`).toEqual(saveLines(applyNs.ok(cmd, ['-t', table])));
+          }
+        }
+        expect(tablesOf(opsNs, b, mixed).kernel).toEqual(tablesOf(opsNs, b, mixed).model);
+        const raw = opsNs.ok(b.save, ['-t', 'raw']);
+        expect(raw).not.toMatch(/9003|172\.20\.0\.9|6432/);
+      }, 'iptkit-docker'),
+    'iptkit-docker'));
 });
