@@ -9,8 +9,9 @@ import { parseArgs, pos, neg, type RuleArgs } from './args.js';
 import { readSaves, rulesOf, type FamilySaves, type FamilyTables } from './saves.js';
 import { gatewayModeOf, subnetFor, type DockerState } from './state.js';
 import { parseAddress, parsePrefix, prefixContains, type Prefix } from './address.js';
-import { desiredRules } from './desired.js';
-import { v280ForwardJumps } from './v280.js';
+import { desiredRules, writesFamily } from './desired.js';
+import { extBridgesMembers, extBridgesSet, v280ForwardJumps } from './v280.js';
+import type { ListedIpset } from './ipset.js';
 import {
   DOCKER_BRIDGE_CHAIN,
   DOCKER_CHAIN,
@@ -37,7 +38,10 @@ export type FindingCode =
   | 'hairpin-without-dnat'
   | 'duplicate-rule'
   | 'unknown-bridge'
-  | 'differs-from-state';
+  | 'differs-from-state'
+  | 'missing-set'
+  | 'missing-set-member'
+  | 'stale-set-member';
 
 export interface Finding {
   severity: Severity;
@@ -491,4 +495,72 @@ export function summary(findings: readonly Finding[]): string {
   const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
   const codes = [...byCode.entries()].map(([c, n]) => `${c} ×${n}`).join(', ');
   return `${plural(errors, 'error')}, ${plural(warnings, 'warning')}: ${codes}`;
+}
+
+/**
+ * Whether doctor reads a family's ipset: Docker 28.0.0's layout (the state's, else the one the
+ * tables show) where its rules are, or the state wants them.
+ */
+export function readsIpset(t: FamilyTables, state?: DockerState): boolean {
+  if (state !== undefined) return state.layout === 'v28.0' && writesFamily(state, t.family);
+  return layoutOfTables(t) === 'v28.0';
+}
+
+/**
+ * Docker 28.0.0's ipset of a family (`listed`, null when there is none) against the subnets
+ * FORWARD's set matches must see: the state's non-internal networks', or without a state the
+ * subnets the NAT rules show (a routed network's shows in no rule, so no member is missed or
+ * called stale on a guess). A missing subnet is an error: FORWARD neither sends its published
+ * ports to DOCKER nor accepts replies to its containers, and the policy drops them.
+ */
+export function ipsetFindings(t: FamilyTables, listed: ListedIpset | null, state?: DockerState): Finding[] {
+  const f = t.family;
+  const name = extBridgesSet(f);
+  const [, , , toDocker] = v280ForwardJumps(f);
+  const at = { family: f, table: 'filter', chain: 'FORWARD', rule: toDocker! };
+  const family = f === 'ipv4' ? 'inet' : 'inet6';
+  if (listed === null || listed.type !== 'hash:net' || listed.family !== family) {
+    const what = listed === null ? 'does not exist' : `is ${listed.type} family ${listed.family}, not hash:net family ${family}`;
+    return [{ severity: 'error', code: 'missing-set', ...at, message: `ipset ${name} ${what}: FORWARD's rules for Docker's bridges cannot match it (iptkit docker repair)` }];
+  }
+  let want: string[];
+  if (state !== undefined) want = extBridgesMembers(state, f);
+  else {
+    // The external networks' bridges: each has its default rule in filter DOCKER.
+    const external = new Set<string>();
+    for (const rule of rulesOf(t, 'filter', DOCKER_CHAIN)) {
+      const m = /^! -i (\S+) -o \1 -j (?:DROP|ACCEPT)$/.exec(rule);
+      if (m) external.add(m[1]!);
+    }
+    const shown = new Set<string>();
+    for (const rule of rulesOf(t, 'nat', 'POSTROUTING')) {
+      const m = /^-s (\S+) ! -o (\S+) -j (?:MASQUERADE|SNAT --to-source \S+)$/.exec(rule);
+      if (m && parsePrefix(m[1]!) && external.has(m[2]!)) shown.add(m[1]!);
+    }
+    want = [...shown];
+  }
+  const have = new Set(listed.members);
+  const out: Finding[] = [];
+  for (const subnet of want) {
+    if (have.has(subnet)) continue;
+    out.push({
+      severity: 'error',
+      code: 'missing-set-member',
+      ...at,
+      message: `ipset ${name} lacks ${subnet}: packets to that network's published ports and replies to its containers are not let through FORWARD`,
+    });
+  }
+  if (state !== undefined) {
+    const wanted = new Set(want);
+    for (const member of listed.members) {
+      if (wanted.has(member)) continue;
+      out.push({
+        severity: 'warning',
+        code: 'stale-set-member',
+        ...at,
+        message: `ipset ${name} holds ${member}, which is no external network of the state's: replies to whatever uses it are accepted, new packets sent to DOCKER`,
+      });
+    }
+  }
+  return out;
 }

@@ -37,12 +37,12 @@ import { planTable, type ChainIntent, type HeldChains, type OwnedBlock, type Tab
 import { BUILTIN_CHAINS, isForeignRule, type Family, type Table, type TableName } from '../rules/model.js';
 import { canonicalAddress, parseAddress } from './address.js';
 import { desiredRules, desiredRulesSteps } from './desired.js';
-import { ensureHashNetSets } from './ipset.js';
+import { ensureHashNetSets, listIpsets } from './ipset.js';
 import { extBridgesMembers, extBridgesSet } from './v280.js';
 import { applyNftabler, previewNftabler, type NftablerPreview, publishNftabler, readNftabler, unpublishNftabler } from './nftabler-host.js';
 import { inferNftabler } from './nftabler-infer.js';
 import { doctorNftabler } from './nftabler-doctor.js';
-import { doctorTables, type Finding } from './doctor.js';
+import { doctorTables, ipsetFindings, readsIpset, type Finding } from './doctor.js';
 import { inferTables, type InferHints } from './infer.js';
 import { mergeHints, readApplied, readRecord, writeRecord, type AppliedMarks } from './record.js';
 import { bridgeNames } from './links.js';
@@ -573,7 +573,13 @@ export class DockerHost {
       }
     }
     const [rules, bridges] = await Promise.all([this.dockerRules(), bridgeNames(this.netns)]);
-    return doctorTables(rules, { ...(state ? { state } : {}), bridges });
+    const findings = doctorTables(rules, { ...(state ? { state } : {}), bridges });
+    // Docker 28.0.0's rules match ipsets the tables do not hold: read them too.
+    const sets = rules.filter((t) => readsIpset(t, state));
+    if (sets.length === 0) return findings;
+    const listed = await listIpsets(sets.map((t) => extBridgesSet(t.family)), this.netns);
+    const more = sets.flatMap((t, i) => ipsetFindings(t, listed[i]!, state));
+    return [...findings, ...more].sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
   }
 
   /** apply, with the findings before and after. */

@@ -148,10 +148,26 @@ describe.skipIf(!isRoot).each(BACKENDS)('layout v28.0 on a live kernel, $backend
       const read = await iptkit('docker', 'state', ...common);
       expect(read.code, read.stderr).toBe(0);
       expect(JSON.parse(read.stdout)).toEqual(mixed);
+      const host0 = await DockerHost.open({ backend: b.backend, netns: ns.name });
       for (const args of [[], [stateFile]]) {
         const doc = await iptkit('docker', 'doctor', ...common, ...args);
         expect(doc.stdout, doc.stderr).toBe('no problems found\n');
       }
+
+      // The sets as doctor reads them: a subnet gone is an error (with the state, and without:
+      // the NAT rule shows it), a foreign member a warning (with the state only).
+      ns.ok('ipset', ['del', 'docker-ext-bridges-v4', '172.17.0.0/16']);
+      ns.ok('ipset', ['add', 'docker-ext-bridges-v4', '10.66.0.0/16']);
+      const json = async (...args: string[]) => {
+        const r = await iptkit('docker', 'doctor', ...common, '--json', ...args);
+        return (JSON.parse(r.stdout) as { findings: Array<{ severity: string; code: string; message: string }> }).findings.map((f) => `${f.severity} ${f.code} ${f.message.split(':')[0]}`);
+      };
+      expect(await json(stateFile)).toEqual([
+        'error missing-set-member ipset docker-ext-bridges-v4 lacks 172.17.0.0/16',
+        'warning stale-set-member ipset docker-ext-bridges-v4 holds 10.66.0.0/16, which is no external network of the state\'s',
+      ]);
+      expect(await json()).toEqual(['error missing-set-member ipset docker-ext-bridges-v4 lacks 172.17.0.0/16']);
+      await host0.apply(mixed);
 
       // Damage: the ipset jump to DOCKER gone, a set emptied; repair puts back both.
       ns.ok(b.cmd, ['-D', 'FORWARD', '-m', 'set', '--match-set', 'docker-ext-bridges-v4', 'dst', '-j', 'DOCKER']);

@@ -14,8 +14,8 @@ import { toSaveText } from '../../src/docker/ruleset.js';
 import { isDockerRule } from '../../src/docker/recognise.js';
 import { extBridgesMembers } from '../../src/docker/v280.js';
 import { inferState } from '../../src/docker/infer.js';
-import { doctor } from '../../src/docker/doctor.js';
-import type { FamilySaves } from '../../src/docker/saves.js';
+import { doctor, ipsetFindings, readsIpset } from '../../src/docker/doctor.js';
+import { readSaves, type FamilySaves } from '../../src/docker/saves.js';
 
 /** Every state below, for the round trips at the end. */
 const STATES: DockerState[] = [];
@@ -312,5 +312,29 @@ COMMIT
     expect(errors(broken('-A FORWARD -j DOCKER-ISOLATION-STAGE-1'))).toEqual(['filter FORWARD has no jump to DOCKER-ISOLATION-STAGE-1']);
     // Docker 28.0.0 has no DOCKER-FORWARD: none is missing, with or without the state.
     expect(doctor([{ family: 'ipv4', tables }], { state }).map((f) => f.chain)).not.toContain('DOCKER-FORWARD');
+  });
+
+  it('doctor of the ipsets: a missing set or subnet is an error, a foreign member a warning with the state', () => {
+    // The routed/nat-unprotected case: br-r (routed, 10.1.0.0/24) shows its subnet in no NAT rule.
+    const state = STATES[3]!;
+    const [t] = readSaves([{ family: 'ipv4', tables: toSaveText(desiredRules(state).ipv4) }]);
+    const set = (members: string[], type = 'hash:net', family: 'inet' | 'inet6' | '?' = 'inet') => ({ name: 'docker-ext-bridges-v4', type, family, members });
+    const codes = (fs: ReturnType<typeof ipsetFindings>) => fs.map((f) => `${f.severity} ${f.code} ${f.message.split(':')[0]}`);
+    expect(readsIpset(t!, state)).toBe(true);
+    expect(readsIpset(t!)).toBe(true);
+    expect(ipsetFindings(t!, set(['10.1.0.0/24', '10.2.0.0/24']), state)).toEqual([]);
+    expect(codes(ipsetFindings(t!, null, state))).toEqual(['error missing-set ipset docker-ext-bridges-v4 does not exist']);
+    expect(ipsetFindings(t!, set([], 'hash:ip'), state).map((f) => f.message)).toEqual([
+      "ipset docker-ext-bridges-v4 is hash:ip family inet, not hash:net family inet: FORWARD's rules for Docker's bridges cannot match it (iptkit docker repair)",
+    ]);
+    expect(codes(ipsetFindings(t!, set(['10.2.0.0/24', '10.9.0.0/16']), state))).toEqual([
+      'error missing-set-member ipset docker-ext-bridges-v4 lacks 10.1.0.0/24',
+      "warning stale-set-member ipset docker-ext-bridges-v4 holds 10.9.0.0/16, which is no external network of the state's",
+    ]);
+    // Without the state only what the NAT rules show is needed: br-u's SNAT shows 10.2.0.0/24.
+    expect(codes(ipsetFindings(t!, set(['10.9.0.0/16'])))).toEqual(['error missing-set-member ipset docker-ext-bridges-v4 lacks 10.2.0.0/24']);
+    expect(ipsetFindings(t!, set(['10.2.0.0/24']))).toEqual([]);
+    // Not a 28.0.0 host: nothing to read.
+    expect(readsIpset(t!, { ...state, layout: 'v28' })).toBe(false);
   });
 });
