@@ -376,7 +376,8 @@ function factsOf(t: FamilyTables): FamilyFacts {
   // Top first: classic lists every network in DOCKER-ISOLATION-STAGE-1 newest first; v28 and
   // v29 append each network's DOCKER-FORWARD rules (v28.0 its FORWARD rules), so that chain is
   // oldest first.
-  const primary = appended ? [...new Set(forwardOrder)].reverse() : [...new Set(isoOrder)];
+  let primary = appended ? [...new Set(forwardOrder)].reverse() : [...new Set(isoOrder)];
+  if (layout === 'v28.0') primary = withIsolationOrder(primary, parsed('filter', 'DOCKER-ISOLATION-STAGE-2'));
   const order = [...new Set([...primary, ...seen])];
   return {
     family: t.family,
@@ -388,6 +389,27 @@ function factsOf(t: FamilyTables): FamilyFacts {
     ...(userlandProxy !== undefined ? { userlandProxy } : {}),
     ...(acceptFwMark !== undefined ? { acceptFwMark } : {}),
   };
+}
+
+/**
+ * Docker 28.0.0's networks top first: FORWARD shows the family's own (oldest first), stage 2's
+ * inserted DROPs every external network of each enabled family (newest first). A network seen
+ * only there goes just above the next older network FORWARD shows.
+ */
+function withIsolationOrder(own: readonly string[], stage2: readonly RuleArgs[]): string[] {
+  const isolated = stage2.map((r) => pos(r, '-o')).filter((b): b is string => b !== undefined);
+  const out: string[] = [];
+  let k = 0;
+  for (const bridge of own) {
+    const at = isolated.indexOf(bridge, k);
+    if (at >= 0) {
+      for (; k < at; k++) if (!own.includes(isolated[k]!)) out.push(isolated[k]!);
+      k = at + 1;
+    }
+    out.push(bridge);
+  }
+  for (; k < isolated.length; k++) if (!own.includes(isolated[k]!)) out.push(isolated[k]!);
+  return [...new Set(out)];
 }
 
 function canonicalPrefix(text: string): string | undefined {

@@ -337,4 +337,27 @@ COMMIT
     // Not a 28.0.0 host: nothing to read.
     expect(readsIpset(t!, { ...state, layout: 'v28' })).toBe(false);
   });
+
+  it("iptables and ip6tables on: each family isolates the other family's networks too, and reads back so", () => {
+    const state = validateState({
+      layout: 'v28.0',
+      iptables: true,
+      ip6tables: true,
+      networks: [
+        { name: 'six', bridge: 'br-six', subnet: 'fd00:6::/64', icc: true, masquerade: true, internal: false },
+        { name: 'four', bridge: 'br-four', subnet: '10.4.0.0/24', icc: true, masquerade: true, internal: false },
+      ],
+      ports: [],
+    });
+    const r = desiredRules(state);
+    const iso = (f: 'ipv4' | 'ipv6') => r[f].ownedChains.filter((c) => c.chain.startsWith('DOCKER-ISOLATION')).flatMap((c) => c.rules);
+    for (const f of ['ipv4', 'ipv6'] as const) {
+      expect(iso(f)).toEqual(['-i br-four ! -o br-four -j DOCKER-ISOLATION-STAGE-2', '-i br-six ! -o br-six -j DOCKER-ISOLATION-STAGE-2', '-o br-six -j DROP', '-o br-four -j DROP']);
+    }
+    const saves: FamilySaves[] = [
+      { family: 'ipv4', tables: toSaveText(r.ipv4) },
+      { family: 'ipv6', tables: toSaveText(r.ipv6) },
+    ];
+    expect(inferState(saves, { networks: state.networks.map((n) => ({ bridge: n.bridge, name: n.name })) })).toEqual(state);
+  });
 });
