@@ -57,6 +57,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("restoreResult", Napi::Function::New(env, iptkit::RestoreResult, "restoreResult"));
   exports.Set("rtnlLinks", Napi::Function::New(env, iptkit::RtnlLinks, "rtnlLinks"));
   exports.Set("ipsetEnsure", Napi::Function::New(env, iptkit::IpsetEnsure, "ipsetEnsure"));
+  exports.Set("ipsetList", Napi::Function::New(env, iptkit::IpsetList, "ipsetList"));
   iptkit::register_dialect(env, exports);
   return exports;
 }

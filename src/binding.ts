@@ -157,6 +157,7 @@ export const native = {
   netnsCookie: (...a: Parameters<NativeBinding['netnsCookie']>) => wrap(load().netnsCookie(...a), undefined, stack()),
   rtnlLinks: (...a: Parameters<NativeBinding['rtnlLinks']>) => wrap(load().rtnlLinks(...a), undefined, stack()),
   ipsetEnsure: (...a: Parameters<NativeBinding['ipsetEnsure']>) => wrap(load().ipsetEnsure(...a), undefined, stack()),
+  ipsetList: (...a: Parameters<NativeBinding['ipsetList']>) => wrap(load().ipsetList(...a), undefined, stack()),
   restore: (...a: Parameters<NativeBinding['restore']>) => wrap(load().restore(...a), a[0], stack()),
   readHolding: (...a: Parameters<NativeBinding['readHolding']>) => wrap(load().readHolding(...a), a[0], stack()),
   save: (...a: Parameters<NativeBinding['save']>) => wrap(load().save(...a), a[0], stack()),

@@ -173,6 +173,8 @@ export interface NativeBinding {
    * name but another type or family is an error. Bad input throws a TypeError naming the field.
    */
   ipsetEnsure(netns: string | null, sets: NativeIpset[]): Promise<NativeIpsetOutcome[]>;
+  /** Each named set of the namespace as the kernel lists it, or null where there is none. */
+  ipsetList(netns: string | null, names: string[]): Promise<Array<NativeListedIpset | null>>;
 
   // The native iptables dialect: synchronous, no kernel. Bad text throws an Error with code
   // 'EPARSE' and line/token/expected where known.
@@ -243,6 +245,14 @@ export interface NativeIpset {
   type: 'hash:net';
   family: 'inet' | 'inet6';
   /** Networks as ADDRESS/LENGTH, host bits zero. */
+  members: string[];
+}
+
+export interface NativeListedIpset {
+  name: string;
+  type: string;
+  family: 'inet' | 'inet6' | '?';
+  /** ADDRESS/LENGTH, as the ipset tool prints them. */
   members: string[];
 }
 

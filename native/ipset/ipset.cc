@@ -1,3 +1,4 @@
+// ipsetList: each named set's type, family and members, or null when the namespace has none.
 // ipsetEnsure: in the requested namespace (NetnsGuard, this pool thread only), each described
 // set is made to exist with exactly its members, as `ipset create -exist` / `add -exist` /
 // `del -exist` would, with the fewest changes: a set there already is kept (its references
@@ -339,7 +340,75 @@ std::vector<SetSpec> arg_sets(const Napi::CallbackInfo& info, size_t i) {
   return out;
 }
 
+// names[i] checked on the main thread: set names as ipset takes them.
+std::vector<std::string> arg_names(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Env env = info.Env();
+  if (info.Length() <= i || !info[i].IsArray()) throw Napi::TypeError::New(env, "names must be an array");
+  Napi::Array a = info[i].As<Napi::Array>();
+  std::vector<std::string> out;
+  for (uint32_t k = 0; k < a.Length(); k++) {
+    Napi::Value v = a.Get(k);
+    std::string name = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+    if (name.empty() || name.size() > IPSET_MAXNAMELEN - 1 || name.find('\0') != std::string::npos) {
+      throw Napi::TypeError::New(env, "names[" + std::to_string(k) + "]: must be a set name of 1 to 31 bytes without NUL");
+    }
+    out.push_back(std::move(name));
+  }
+  return out;
+}
+
+// One set as IPSET_CMD_LIST gives it back, or absent.
+struct ListedSet {
+  bool exists = false;
+  Listed listed;
+};
+
 }  // namespace
+
+Napi::Value IpsetList(const Napi::CallbackInfo& info) {
+  std::string netns = arg_netns(info, 0);
+  std::vector<std::string> names = arg_names(info, 1);
+  using Sets = std::vector<ListedSet>;
+  return PromiseWorker<Sets>::Run(
+      info.Env(),
+      [netns, names = std::move(names)](Sets& sets) -> OpError {
+        NetnsGuard ns(netns);
+        if (ns.error()) return ns.error();
+        Session s;
+        if (OpError err = s.open()) return err;
+        for (const std::string& name : names) {
+          ListedSet& out = sets.emplace_back();
+          int err = list_set(s, name, out.listed);
+          if (err == ENOENT) continue;
+          if (err) return make_error(err, "ipset", "ipset " + name + ": cannot list it: " + ipset_strerror(err));
+          out.exists = true;
+        }
+        return {};
+      },
+      [names](Napi::Env env, Sets& sets) -> Napi::Value {
+        Napi::Array a = Napi::Array::New(env, sets.size());
+        for (uint32_t i = 0; i < sets.size(); i++) {
+          if (!sets[i].exists) {
+            a.Set(i, env.Null());
+            continue;
+          }
+          const Listed& l = sets[i].listed;
+          SetSpec spec;
+          spec.family = l.family;
+          Napi::Object o = Napi::Object::New(env);
+          o.Set("name", Napi::String::New(env, names[i]));
+          o.Set("type", Napi::String::New(env, l.type));
+          o.Set("family", Napi::String::New(env, l.family == NFPROTO_IPV6 ? "inet6" : l.family == NFPROTO_IPV4 ? "inet" : "?"));
+          Napi::Array members = Napi::Array::New(env, l.members.size());
+          uint32_t k = 0;
+          // A member's address is as long as its family's; another type's members are not read.
+          for (const Net& n : l.members) members.Set(k++, Napi::String::New(env, member_text(spec, n)));
+          o.Set("members", members);
+          a.Set(i, o);
+        }
+        return a;
+      });
+}
 
 Napi::Value IpsetEnsure(const Napi::CallbackInfo& info) {
   std::string netns = arg_netns(info, 0);

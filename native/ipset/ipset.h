@@ -12,4 +12,8 @@ namespace iptkit {
 // 'inet6', members: string[] }>): Promise<Array<{ name, created, added, deleted }>>
 Napi::Value IpsetEnsure(const Napi::CallbackInfo& info);
 
+// ipsetList(netns: string | null, names: string[]): Promise<Array<null | { name, type, family:
+// 'inet' | 'inet6', members: string[] }>> (null: no such set in the namespace)
+Napi::Value IpsetList(const Napi::CallbackInfo& info);
+
 }  // namespace iptkit

@@ -9,7 +9,9 @@ import { parseArgs, pos, neg, type RuleArgs } from './args.js';
 import { readSaves, rulesOf, type FamilySaves, type FamilyTables } from './saves.js';
 import { gatewayModeOf, subnetFor, type DockerState } from './state.js';
 import { parseAddress, parsePrefix, prefixContains, type Prefix } from './address.js';
-import { desiredRules } from './desired.js';
+import { desiredRules, writesFamily } from './desired.js';
+import { extBridgesMembers, extBridgesSet, v280ForwardJumps } from './v280.js';
+import type { ListedIpset } from './ipset.js';
 import {
   DOCKER_BRIDGE_CHAIN,
   DOCKER_CHAIN,
@@ -36,7 +38,10 @@ export type FindingCode =
   | 'hairpin-without-dnat'
   | 'duplicate-rule'
   | 'unknown-bridge'
-  | 'differs-from-state';
+  | 'differs-from-state'
+  | 'missing-set'
+  | 'missing-set-member'
+  | 'stale-set-member';
 
 export interface Finding {
   severity: Severity;
@@ -65,13 +70,13 @@ const BUILTIN: Record<string, readonly string[]> = {
 
 const cmd = (f: Family): string => (f === 'ipv4' ? 'iptables' : 'ip6tables');
 
-type IptablesLayout = 'classic' | 'v28' | 'v29';
+type IptablesLayout = 'classic' | 'v28.0' | 'v28' | 'v29';
 
 /** The chains each generation always has (Docker 29 deleted the isolation chains on purpose). */
 function expectedChains(layout: IptablesLayout): Array<{ table: string; chain: string }> {
   const filter = [DOCKER_CHAIN, DOCKER_USER_CHAIN];
   if (layout !== 'v29') filter.push(ISOLATION_STAGE_1, ISOLATION_STAGE_2);
-  if (layout !== 'classic') filter.push(DOCKER_FORWARD_CHAIN, DOCKER_BRIDGE_CHAIN, DOCKER_CT_CHAIN);
+  if (layout !== 'classic' && layout !== 'v28.0') filter.push(DOCKER_FORWARD_CHAIN, DOCKER_BRIDGE_CHAIN, DOCKER_CT_CHAIN);
   if (layout === 'v29') filter.push(DOCKER_INTERNAL_CHAIN);
   return [{ table: 'nat', chain: DOCKER_CHAIN }, ...filter.map((chain) => ({ table: 'filter', chain }))];
 }
@@ -184,6 +189,13 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
   jump('filter', 'FORWARD', DOCKER_USER_CHAIN, plainJump(DOCKER_USER_CHAIN), 'the rules in DOCKER-USER are not applied');
   if (layout === 'classic') {
     if (ownNetwork) jump('filter', 'FORWARD', ISOLATION_STAGE_1, plainJump(ISOLATION_STAGE_1), 'networks are not isolated from each other');
+  } else if (layout === 'v28.0') {
+    // Docker 28.0.0 jumps from FORWARD itself, to DOCKER and ACCEPT only for its ipset's bridges.
+    const [, established, , toDocker] = v280ForwardJumps(f);
+    const forward = rulesOf(t, 'filter', 'FORWARD');
+    jump('filter', 'FORWARD', ISOLATION_STAGE_1, plainJump(ISOLATION_STAGE_1), 'networks are not isolated from each other');
+    jump('filter', 'FORWARD', DOCKER_CHAIN, () => forward.includes(toDocker!), 'published ports are not accepted');
+    jump('filter', 'FORWARD', 'ACCEPT', () => forward.includes(established!), 'replies to containers are not accepted');
   } else {
     jump('filter', 'FORWARD', DOCKER_FORWARD_CHAIN, plainJump(DOCKER_FORWARD_CHAIN), "none of Docker's forwarding rules apply");
     jump('filter', DOCKER_FORWARD_CHAIN, DOCKER_CT_CHAIN, plainJump(DOCKER_CT_CHAIN), 'replies to containers are not accepted');
@@ -483,4 +495,72 @@ export function summary(findings: readonly Finding[]): string {
   const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
   const codes = [...byCode.entries()].map(([c, n]) => `${c} ×${n}`).join(', ');
   return `${plural(errors, 'error')}, ${plural(warnings, 'warning')}: ${codes}`;
+}
+
+/**
+ * Whether doctor reads a family's ipset: Docker 28.0.0's layout (the state's, else the one the
+ * tables show) where its rules are, or the state wants them.
+ */
+export function readsIpset(t: FamilyTables, state?: DockerState): boolean {
+  if (state !== undefined) return state.layout === 'v28.0' && writesFamily(state, t.family);
+  return layoutOfTables(t) === 'v28.0';
+}
+
+/**
+ * Docker 28.0.0's ipset of a family (`listed`, null when there is none) against the subnets
+ * FORWARD's set matches must see: the state's non-internal networks', or without a state the
+ * subnets the NAT rules show (a routed network's shows in no rule, so no member is missed or
+ * called stale on a guess). A missing subnet is an error: FORWARD neither sends its published
+ * ports to DOCKER nor accepts replies to its containers, and the policy drops them.
+ */
+export function ipsetFindings(t: FamilyTables, listed: ListedIpset | null, state?: DockerState): Finding[] {
+  const f = t.family;
+  const name = extBridgesSet(f);
+  const [, , , toDocker] = v280ForwardJumps(f);
+  const at = { family: f, table: 'filter', chain: 'FORWARD', rule: toDocker! };
+  const family = f === 'ipv4' ? 'inet' : 'inet6';
+  if (listed === null || listed.type !== 'hash:net' || listed.family !== family) {
+    const what = listed === null ? 'does not exist' : `is ${listed.type} family ${listed.family}, not hash:net family ${family}`;
+    return [{ severity: 'error', code: 'missing-set', ...at, message: `ipset ${name} ${what}: FORWARD's rules for Docker's bridges cannot match it (iptkit docker repair)` }];
+  }
+  let want: string[];
+  if (state !== undefined) want = extBridgesMembers(state, f);
+  else {
+    // The external networks' bridges: each has its default rule in filter DOCKER.
+    const external = new Set<string>();
+    for (const rule of rulesOf(t, 'filter', DOCKER_CHAIN)) {
+      const m = /^! -i (\S+) -o \1 -j (?:DROP|ACCEPT)$/.exec(rule);
+      if (m) external.add(m[1]!);
+    }
+    const shown = new Set<string>();
+    for (const rule of rulesOf(t, 'nat', 'POSTROUTING')) {
+      const m = /^-s (\S+) ! -o (\S+) -j (?:MASQUERADE|SNAT --to-source \S+)$/.exec(rule);
+      if (m && parsePrefix(m[1]!) && external.has(m[2]!)) shown.add(m[1]!);
+    }
+    want = [...shown];
+  }
+  const have = new Set(listed.members);
+  const out: Finding[] = [];
+  for (const subnet of want) {
+    if (have.has(subnet)) continue;
+    out.push({
+      severity: 'error',
+      code: 'missing-set-member',
+      ...at,
+      message: `ipset ${name} lacks ${subnet}: packets to that network's published ports and replies to its containers are not let through FORWARD`,
+    });
+  }
+  if (state !== undefined) {
+    const wanted = new Set(want);
+    for (const member of listed.members) {
+      if (wanted.has(member)) continue;
+      out.push({
+        severity: 'warning',
+        code: 'stale-set-member',
+        ...at,
+        message: `ipset ${name} holds ${member}, which is no external network of the state's: replies to whatever uses it are accepted, new packets sent to DOCKER`,
+      });
+    }
+  }
+  return out;
 }

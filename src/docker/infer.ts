@@ -182,6 +182,8 @@ export function dnatPortOf(rule: string, family: Family): DnatPort | undefined {
 function factsOf(t: FamilyTables): FamilyFacts {
   const layout: DockerLayout = layoutOfTables(t);
   const iptabler = isIptablerLayout(layout);
+  // Docker 28.0.0 appends each network's FORWARD rules as the iptabler appends DOCKER-FORWARD's.
+  const appended = iptabler || layout === 'v28.0';
   const nets = new Map<string, NetFacts>();
   const seen: string[] = [];
   const net = (bridge: string, isolationOnly = false): NetFacts => {
@@ -323,8 +325,10 @@ function factsOf(t: FamilyTables): FamilyFacts {
     const r = parseArgs(rule);
     if (r.target === 'RETURN' && pos(r, '-i') !== undefined) {
       const n = net(pos(r, '-i')!);
-      n.masquerade = true;
       n.skipDnat = true;
+      // Docker 28.0.0 skips DNAT for a routed family whatever masquerade and the proxy say.
+      if (layout === 'v28.0' && n.mode === 'routed') continue;
+      n.masquerade = true;
       userlandProxy ??= true;
       continue;
     }
@@ -370,8 +374,10 @@ function factsOf(t: FamilyTables): FamilyFacts {
   }
 
   // Top first: classic lists every network in DOCKER-ISOLATION-STAGE-1 newest first; v28 and
-  // v29 append each network's DOCKER-FORWARD rules, so that chain is oldest first.
-  const primary = iptabler ? [...new Set(forwardOrder)].reverse() : [...new Set(isoOrder)];
+  // v29 append each network's DOCKER-FORWARD rules (v28.0 its FORWARD rules), so that chain is
+  // oldest first.
+  let primary = appended ? [...new Set(forwardOrder)].reverse() : [...new Set(isoOrder)];
+  if (layout === 'v28.0') primary = withIsolationOrder(primary, parsed('filter', 'DOCKER-ISOLATION-STAGE-2'));
   const order = [...new Set([...primary, ...seen])];
   return {
     family: t.family,
@@ -383,6 +389,27 @@ function factsOf(t: FamilyTables): FamilyFacts {
     ...(userlandProxy !== undefined ? { userlandProxy } : {}),
     ...(acceptFwMark !== undefined ? { acceptFwMark } : {}),
   };
+}
+
+/**
+ * Docker 28.0.0's networks top first: FORWARD shows the family's own (oldest first), stage 2's
+ * inserted DROPs every external network of each enabled family (newest first). A network seen
+ * only there goes just above the next older network FORWARD shows.
+ */
+function withIsolationOrder(own: readonly string[], stage2: readonly RuleArgs[]): string[] {
+  const isolated = stage2.map((r) => pos(r, '-o')).filter((b): b is string => b !== undefined);
+  const out: string[] = [];
+  let k = 0;
+  for (const bridge of own) {
+    const at = isolated.indexOf(bridge, k);
+    if (at >= 0) {
+      for (; k < at; k++) if (!own.includes(isolated[k]!)) out.push(isolated[k]!);
+      k = at + 1;
+    }
+    out.push(bridge);
+  }
+  for (; k < isolated.length; k++) if (!own.includes(isolated[k]!)) out.push(isolated[k]!);
+  return [...new Set(out)];
 }
 
 function canonicalPrefix(text: string): string | undefined {
@@ -568,6 +595,7 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
   const usedNames = new Set<string>();
   const bindings: PortBinding[] = [];
   let isolationOnlyV6 = false;
+  let isolationOnlyV4 = false;
   for (const f of facts) {
     const bridgeOfIp = (ip: string): string | undefined => {
       const a = parseAddress(ip);
@@ -583,10 +611,12 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
     const famPorts = f.ports;
     for (const bridge of f.order) {
       const nf = f.nets.get(bridge)!;
-      // A network's isolation rules alone in the IPv6 tables: classic with ip6tables on writes
-      // them for IPv4-only networks too; they give the network no IPv6 subnet.
-      if (f.family === 'ipv6' && nf.isolationOnly) {
-        isolationOnlyV6 = true;
+      // A network's isolation rules alone in the IPv6 tables: classic and v28.0 with ip6tables
+      // on write them for IPv4-only networks too; they give the network no IPv6 subnet (v28.0:
+      // nor in the IPv4 tables, for an IPv6-only network with iptables on).
+      if (nf.isolationOnly && (f.family === 'ipv6' || f.layout === 'v28.0')) {
+        if (f.family === 'ipv6') isolationOnlyV6 = true;
+        else isolationOnlyV4 = true;
         continue;
       }
       const hint = hintOf.get(bridge);
@@ -625,8 +655,8 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
       }
       if (nf.mode !== undefined) n[f.family === 'ipv4' ? 'gatewayModeIpv4' : 'gatewayModeIpv6'] = nf.mode;
       if (nf.hostIp !== undefined) n[f.family === 'ipv4' ? 'hostIpv4' : 'hostIpv6'] = nf.hostIp;
-      // The iptabler's filter rules show an external network's mode; classic's do not.
-      if (isIptablerLayout(f.layout) && !nf.internal) modeShown.add(`${bridge}|${f.family}`);
+      // The iptabler's (and 28.0.0's) filter rules show an external network's mode; classic's do not.
+      if ((isIptablerLayout(f.layout) || f.layout === 'v28.0') && !nf.internal) modeShown.add(`${bridge}|${f.family}`);
       if (nf.natSeen) natShown.add(`${bridge}|${f.family}`);
       if (!nf.subnetNat && !nf.skipDnat && !nf.internal && f.layout === 'classic') noSubnetNat.add(`${bridge}|${f.family}`);
     }
@@ -672,7 +702,8 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
   // Docker's IPv6 chains without an IPv6 network, or (classic) IPv4-only networks in the IPv6
   // isolation chains: the daemon's --ip6tables.
   // (Docker 27's IPv4 chains without an IPv4 network are not modelled: classic leaves it unsaid.)
-  const v4on = familyEnabled('ipv4', tables.find((t) => t.family === 'ipv4'), stateNetworks, hints.iptables, isIptablerLayout(lead?.layout ?? DEFAULT_LAYOUT));
+  const leadLayout = lead?.layout ?? DEFAULT_LAYOUT;
+  const v4on = isolationOnlyV4 ? true : familyEnabled('ipv4', tables.find((t) => t.family === 'ipv4'), stateNetworks, hints.iptables, leadLayout !== 'classic');
   const v6on = isolationOnlyV6 ? true : familyEnabled('ipv6', tables.find((t) => t.family === 'ipv6'), stateNetworks, hints.ip6tables);
   const state: DockerState = {
     layout: lead?.layout ?? DEFAULT_LAYOUT,

@@ -6,7 +6,7 @@
 
 import { native } from '../binding.js';
 import { netnsPath } from '../backend/env.js';
-import type { NativeIpsetOutcome } from '../native-binding.js';
+import type { NativeIpsetOutcome, NativeListedIpset } from '../native-binding.js';
 
 export interface HashNetSet {
   name: string;
@@ -28,4 +28,11 @@ export function ensureHashNetSets(sets: readonly HashNetSet[], netns?: string): 
     netnsPath(netns) ?? null,
     sets.map((s) => ({ name: s.name, type: 'hash:net', family: s.family, members: [...s.members] })),
   );
+}
+
+export type ListedIpset = NativeListedIpset;
+
+/** The named sets of the namespace as the kernel lists them (null: no such set), for doctor. */
+export function listIpsets(names: readonly string[], netns?: string): Promise<Array<ListedIpset | null>> {
+  return native.ipsetList(netnsPath(netns) ?? null, [...names]);
 }

@@ -37,10 +37,12 @@ import { planTable, type ChainIntent, type HeldChains, type OwnedBlock, type Tab
 import { BUILTIN_CHAINS, isForeignRule, type Family, type Table, type TableName } from '../rules/model.js';
 import { canonicalAddress, parseAddress } from './address.js';
 import { desiredRules, desiredRulesSteps } from './desired.js';
+import { ensureHashNetSets, listIpsets } from './ipset.js';
+import { extBridgesMembers, extBridgesSet } from './v280.js';
 import { applyNftabler, previewNftabler, type NftablerPreview, publishNftabler, readNftabler, unpublishNftabler } from './nftabler-host.js';
 import { inferNftabler } from './nftabler-infer.js';
 import { doctorNftabler } from './nftabler-doctor.js';
-import { doctorTables, type Finding } from './doctor.js';
+import { doctorTables, ipsetFindings, readsIpset, type Finding } from './doctor.js';
 import { inferTables, type InferHints } from './infer.js';
 import { mergeHints, readApplied, readRecord, writeRecord, type AppliedMarks } from './record.js';
 import { bridgeNames } from './links.js';
@@ -438,7 +440,10 @@ export class DockerHost {
     const digest = await runStepsYielding(stateDigest(stateJson));
     const last = digest !== undefined && this.applied?.digest === digest ? this.applied : digest !== undefined ? await readApplied(this.netns, this.backend) : undefined;
     this.applied = undefined;
-    if (digest !== undefined && last?.digest === digest && (await this.unchangedSince(last))) {
+    // Not for Docker 28.0.0's layout: its ipsets are not in the tables' fingerprint, so they
+    // are made right on every apply (a no-op when they are).
+    const ipsets = isObject(stateJson) && stateJson['layout'] === 'v28.0';
+    if (!ipsets && digest !== undefined && last?.digest === digest && (await this.unchangedSince(last))) {
       this.applied = last;
       return unchangedResult(last.result);
     }
@@ -461,6 +466,11 @@ export class DockerHost {
       const want = new Set<TableName>();
       for (const g of [...fr.ownedChains, ...fr.builtinRules, ...fr.userChains]) want.add(g.table);
       const tables = await this.existingTables(family, [...want]);
+      // Docker 28.0.0's FORWARD rules name its ipset: the set must exist, with the bridges'
+      // subnets, before a commit that names it (and a network that goes leaves it first).
+      if (state.layout === 'v28.0') {
+        await ensureHashNetSets([{ name: extBridgesSet(family), family: family === 'ipv4' ? 'inet' : 'inet6', members: extBridgesMembers(state, family) }], this.netns);
+      }
       const r = await this.nf[family].update(tables, (current, held) => applyIntents(state, fr, family, current, held), {
         hold: ownedChainNames(fr),
         fingerprint: DOCKER_TABLES,
@@ -563,7 +573,13 @@ export class DockerHost {
       }
     }
     const [rules, bridges] = await Promise.all([this.dockerRules(), bridgeNames(this.netns)]);
-    return doctorTables(rules, { ...(state ? { state } : {}), bridges });
+    const findings = doctorTables(rules, { ...(state ? { state } : {}), bridges });
+    // Docker 28.0.0's rules match ipsets the tables do not hold: read them too.
+    const sets = rules.filter((t) => readsIpset(t, state));
+    if (sets.length === 0) return findings;
+    const listed = await listIpsets(sets.map((t) => extBridgesSet(t.family)), this.netns);
+    const more = sets.flatMap((t, i) => ipsetFindings(t, listed[i]!, state));
+    return [...findings, ...more].sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
   }
 
   /** apply, with the findings before and after. */
@@ -593,10 +609,10 @@ export class DockerHost {
     }
     const families = FAMILIES.filter((f) => ports.some((p) => publishFamily(p) === f));
     // A legacy read creates the mangle table an SCTP port's checksum rule needs (classic), and
-    // the raw table of a v28 state's direct-access DROPs.
+    // the raw table of a v28.0, v28 or v29 state's direct-access DROPs.
     const extra: TableName[] = [];
     if (ports.some((p) => p['proto'] === 'sctp')) extra.push('mangle');
-    if (given !== undefined && isIptablerLayout(given.layout)) extra.push('raw');
+    if (given !== undefined && (isIptablerLayout(given.layout) || given.layout === 'v28.0')) extra.push('raw');
     return this.portsOp(families, given, extra, (view, current) =>
       publishDelta(
         view,

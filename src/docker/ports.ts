@@ -9,14 +9,15 @@
 //
 // Where Docker puts a port's rules, and so where they go here:
 // - nat DOCKER: the DNAT is appended (`-A`); every binding has its own.
-// - filter DOCKER: the ACCEPT is appended (classic) or inserted at the top (v28, v29: so the newest
+// - filter DOCKER: the ACCEPT is appended (classic) or inserted at the top (v28.0, v28, v29: so the newest
 //   port is first); ports of one container address and port share it.
 // - nat POSTROUTING: the hairpin MASQUERADE is appended (classic; v28 and v29 in hairpin mode only);
 //   shared like the ACCEPT.
 // - mangle POSTROUTING (classic): the SCTP checksum rule is appended; shared by container port.
 // - raw PREROUTING (v28, v29): a container's direct-access DROP, then the loopback DROPs of its
 //   ports published on 127.0.0.0/8. A new container's go at the end; a new loopback DROP of a
-//   container already there goes right after that container's rules.
+//   container already there goes right after that container's rules. v28.0 (Docker 28.0.0):
+//   each binding appends its loopback DROP, then its container port's direct-access DROP.
 // A rule of a removed port goes only when no port that stays puts the same rule there (and,
 // for a direct-access DROP, when the state given does not list the address as an endpoint).
 // A shared rule that stays keeps its place and its counters, even where Docker's model would
@@ -36,6 +37,7 @@ import {
   type PortBinding,
 } from './ruleset.js';
 import { directAccessRules, loopbackDropRule } from './v28.js';
+import { v280DirectDrop, v280LoopbackDrop, v280RawRulesOf } from './v280.js';
 import { gatewayModeOf, isIptablerLayout, type DockerNetwork, type DockerState } from './state.js';
 
 /** What the port operations know of a host: its networks and layout, and a family's ports. */
@@ -106,9 +108,9 @@ interface PortChain {
 function portChains(view: PortView): PortChain[] {
   const { state } = view;
   const hairpin = !state.userlandProxy;
-  // Docker 28 and 29 (the iptabler): ACCEPTs inserted, hairpin MASQUERADE only in hairpin
-  // mode, IPv6 DNAT skips link-local sources, no SCTP checksum rule.
-  const iptabler = isIptablerLayout(state.layout);
+  // Docker 28 and 29 (the iptabler), and 28.0.0 before it: ACCEPTs inserted, hairpin
+  // MASQUERADE only in hairpin mode, IPv6 DNAT skips link-local sources, no SCTP checksum rule.
+  const iptabler = isIptablerLayout(state.layout) || state.layout === 'v28.0';
   const netOf = new Map(state.networks.map((n) => [n.name, n]));
   const bridge = (b: PortBinding): string => netOf.get(b.network)!.bridge;
   const byIp = (b: PortBinding): string => b.containerIp;
@@ -262,7 +264,15 @@ export function publishDelta(view: PortView, current: readonly Table[], fresh: r
       },
     });
   }
-  if (isIptablerLayout(view.state.layout)) {
+  if (view.state.layout === 'v28.0') {
+    // Docker 28.0.0 appends each binding's loopback and direct-access DROPs in turn.
+    const netOf = new Map(view.state.networks.map((n) => [n.name, n]));
+    const texts = [...new Set(add.flatMap((b) => v280RawRulesOf(b, netOf.get(b.network)!)))];
+    const fresh = absent(chainOf(current, 'raw', 'PREROUTING') ?? [], texts);
+    if (fresh.length > 0) {
+      intents.push({ table: 'raw', intent: { chain: 'PREROUTING', mode: 'owned', owns: memberOf(fresh), blocks: [{ position: 'bottom', rules: fresh }] } });
+    }
+  } else if (isIptablerLayout(view.state.layout)) {
     // Per new container address: its rules as a block, anchored on those already there.
     const rules = chainOf(current, 'raw', 'PREROUTING') ?? [];
     const ips = [...new Set(add.map((b) => b.containerIp))];
@@ -333,7 +343,15 @@ export function unpublishDelta(
   };
 
   const chains = portChains(view);
-  if (isIptablerLayout(view.state.layout)) {
+  if (view.state.layout === 'v28.0') {
+    // Docker 28.0.0's per-binding raw DROPs: the loopback one, and the direct-access one of
+    // the container port (shared by the bindings of that address and port).
+    const netOf = new Map(view.state.networks.map((n): [string, DockerNetwork] => [n.name, n]));
+    chains.push(
+      { table: 'raw', chain: 'PREROUTING', own: false, position: 'bottom', rule: v280LoopbackDrop, key: (b) => b.containerIp },
+      { table: 'raw', chain: 'PREROUTING', own: false, position: 'bottom', rule: (b) => v280DirectDrop(b, netOf.get(b.network)!), key: (b) => b.containerIp },
+    );
+  } else if (isIptablerLayout(view.state.layout)) {
     const byIp = (b: PortBinding): string => b.containerIp;
     const endpoints = new Set((view.state.endpoints ?? []).map((e) => e.ip));
     const bridgeOf = new Map(view.state.networks.map((n): [string, DockerNetwork] => [n.name, n]));

@@ -35,7 +35,9 @@ export const DOCKER_OWNED_CHAINS: Readonly<Record<string, readonly string[]>> = 
  * The generation of Docker that wrote one family's tables. Docker 29 has DOCKER-INTERNAL
  * (jumped to from DOCKER-FORWARD) and deletes the isolation chains; Docker 28 has
  * DOCKER-FORWARD and jumps from it to DOCKER-ISOLATION-STAGE-1; older Docker has neither and
- * jumps from FORWARD to the isolation chain. A chain deleted by hand does not hide the
+ * jumps from FORWARD to the isolation chain; Docker 28.0.0 alone has neither DOCKER-FORWARD nor
+ * per-bridge jumps but FORWARD rules matching `-m set --match-set docker-ext-bridges-v4|6 dst`;
+ * older Docker jumps from FORWARD to the isolation chain. A chain deleted by hand does not hide the
  * generation while a jump to it remains. Tables without any of Docker's chains or jumps are
  * DEFAULT_LAYOUT's.
  */
@@ -46,6 +48,8 @@ export function layoutOfTables(t: FamilyTables): Exclude<DockerLayout, 'docker-n
   if (hasChain(t, 'filter', DOCKER_FORWARD_CHAIN) || forward.includes(`-j ${DOCKER_FORWARD_CHAIN}`)) {
     return hasChain(t, 'filter', ISOLATION_STAGE_1) || dockerForward.includes(`-j ${ISOLATION_STAGE_1}`) ? 'v28' : 'v29';
   }
+  // Docker 28.0.0 jumps from FORWARD to DOCKER, and accepts replies, for the bridges in its ipset.
+  if (forward.some((r) => r.startsWith('-m set --match-set docker-ext-bridges-v'))) return 'v28.0';
   const docker =
     hasChain(t, 'nat', DOCKER_CHAIN) ||
     hasChain(t, 'filter', DOCKER_CHAIN) ||
@@ -86,6 +90,9 @@ const SHAPES: Record<string, Shape[]> = {
     { re: /^-j (DOCKER-USER|DOCKER-FORWARD|DOCKER-ISOLATION-STAGE-1|DOCKER-ISOLATION)$/, bridgeGroups: [] },
     { re: new RegExp(`^-o ${IF} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT$`), bridgeGroups: [1] },
     { re: new RegExp(`^-o ${IF} -j DOCKER$`), bridgeGroups: [1] },
+    // Docker 28.0.0's jumps for the bridges in its ipset, and a network's outgoing ACCEPT.
+    { re: /^-m set --match-set docker-ext-bridges-v[46] dst (-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT|-j DOCKER)$/, bridgeGroups: [] },
+    { re: new RegExp(`^-i ${IF} -j ACCEPT$`), bridgeGroups: [1] },
     { re: new RegExp(`^-i ${IF} ! -o \\1 -j ACCEPT$`), bridgeGroups: [1] },
     { re: new RegExp(`^-i ${IF} -o \\1 -j (ACCEPT|DROP)$`), bridgeGroups: [1] },
   ],
@@ -95,6 +102,8 @@ const SHAPES: Record<string, Shape[]> = {
     // A trusted host interface's ACCEPT (Docker 28+): the interface must be one the state trusts.
     { re: new RegExp(`^-d ${ADDR}/(32|128) -i ${IF} -j ACCEPT$`), bridgeGroups: [2] },
     { re: new RegExp(`^-d 127\\.${ADDR}/32 ! -i lo -p ${PROTO} -m \\1 --dport \\d+ -j DROP$`), bridgeGroups: [] },
+    // Docker 28.0.0's direct-access DROP is per published container port.
+    { re: new RegExp(`^-d ${ADDR}/(32|128) ! -i ${IF} -p ${PROTO} -m \\3 --dport \\d+ -j DROP$`), bridgeGroups: [2] },
   ],
 };
 
