@@ -1,6 +1,6 @@
 // desiredRules: a validated Docker state to the rules Docker would have written for it, per
-// address family, in the layout the state names (classic.ts, v280.ts for v28.0, v28.ts for v28
-// and v29).
+// address family, in the layout the state names (classic.ts, v280.ts for v28.0, v28.ts for
+// v28.1, v28 and v29).
 
 // A family none of whose networks has a subnet gets no rule and no chain: Docker only sets up
 // ip6tables for IPv6 networks (with ip6tables off, the default before Docker 27), and an
@@ -10,15 +10,15 @@ import type { Family } from '../rules/model.js';
 import type { DockerState } from './state.js';
 import { subnetFor } from './state.js';
 import { classicRules } from './classic.js';
-import { v28Rules, v29Rules } from './v28.js';
+import { v281Rules, v28Rules, v29Rules } from './v28.js';
 import { v280Rules } from './v280.js';
 import { emptyFamilyRuleset, type DockerFamilyRuleset, type DockerRuleset } from './ruleset.js';
 import { runSteps, type Steps } from '../turn.js';
 
-// With `ip6tables: true` (v28.0, v28, v29) the IPv6 tables get Docker's chains and jumps even without
-// an IPv6 network: the iptabler sets them up for every enabled family when the daemon starts
-// (iptabler.go setupIPChains), networks add nothing to a family they have no subnet of
-// (network.go configure), and the daemon adds DOCKER-USER (firewall_linux.go). That is moby's
+// With `ip6tables: true` (v28.0, v28.1, v28, v29) the IPv6 tables get Docker's chains and jumps
+// even without an IPv6 network: the iptabler sets them up for every enabled family when the
+// daemon starts (iptabler.go setupIPChains), networks add nothing to a family they have no
+// subnet of (network.go configure), and the daemon adds DOCKER-USER (firewall_linux.go). That is moby's
 // TestIptabler "cleaned" ip6tables golden plus TestUserChain's. `ip6tables: false`: none.
 // `iptables` (--iptables) is the same for IPv4: the "cleaned" iptables golden, or nothing.
 function* forFamily(
@@ -70,6 +70,8 @@ function layoutRules(layout: DockerState['layout']): (s: DockerState, f: Family)
       return classicRules;
     case 'v28.0':
       return v280Rules;
+    case 'v28.1':
+      return v281Rules;
     case 'v28':
       return v28Rules;
     case 'v29':
@@ -77,6 +79,6 @@ function layoutRules(layout: DockerState['layout']): (s: DockerState, f: Family)
     case 'docker-nft':
       // Docker's native nftables back end writes its own `docker-bridges` tables with verdict
       // maps, not iptables rules (nftabler.ts describes them as nftables objects).
-      throw new RangeError('layout: "docker-nft" has no iptables rules; desiredRules covers "classic", "v28.0", "v28" and "v29" (nftablerTables: "docker-nft")');
+      throw new RangeError('layout: "docker-nft" has no iptables rules; desiredRules covers "classic", "v28.0", "v28.1", "v28" and "v29" (nftablerTables: "docker-nft")');
   }
 }

@@ -70,7 +70,7 @@ const BUILTIN: Record<string, readonly string[]> = {
 
 const cmd = (f: Family): string => (f === 'ipv4' ? 'iptables' : 'ip6tables');
 
-type IptablesLayout = 'classic' | 'v28.0' | 'v28' | 'v29';
+type IptablesLayout = 'classic' | 'v28.0' | 'v28.1' | 'v28' | 'v29';
 
 /** The chains each generation always has (Docker 29 deleted the isolation chains on purpose). */
 function expectedChains(layout: IptablesLayout): Array<{ table: string; chain: string }> {
@@ -199,7 +199,7 @@ function familyFindings(t: FamilyTables, opts: DoctorOptions, desired: DockerFam
   } else {
     jump('filter', 'FORWARD', DOCKER_FORWARD_CHAIN, plainJump(DOCKER_FORWARD_CHAIN), "none of Docker's forwarding rules apply");
     jump('filter', DOCKER_FORWARD_CHAIN, DOCKER_CT_CHAIN, plainJump(DOCKER_CT_CHAIN), 'replies to containers are not accepted');
-    if (layout === 'v28') {
+    if (layout === 'v28' || layout === 'v28.1') {
       jump('filter', DOCKER_FORWARD_CHAIN, ISOLATION_STAGE_1, plainJump(ISOLATION_STAGE_1), 'networks are not isolated from each other');
     } else {
       jump('filter', DOCKER_FORWARD_CHAIN, DOCKER_INTERNAL_CHAIN, plainJump(DOCKER_INTERNAL_CHAIN), 'internal networks are not cut off from the outside');

@@ -2,7 +2,8 @@
 // host desiredRules(inferState(x)) gives back x's Docker rules.
 //
 // The rules determine: layout (recognise.ts layoutOfTables: DOCKER-INTERNAL → v29,
-// DOCKER-FORWARD with the isolation chains → v28, else classic), userlandProxy, each network's
+// DOCKER-FORWARD with the isolation chains → v28, or v28.1 with a per-port raw direct-access
+// DROP in either family or the record's layout, else classic), userlandProxy, each network's
 // bridge, order, icc, internal, masquerade, and its subnet when a MASQUERADE/SNAT or internal
 // DROP rule names it; in the iptabler layouts an external network's gateway mode per family
 // (routed: ICMP ACCEPT, v28's isolation RETURN; nat-unprotected: default ACCEPT), and the SNAT
@@ -27,7 +28,7 @@ import { canonicalAddress, familyOf, parseAddress, parsePrefix, formatPrefix, ma
 import { neg, parseArgs, pos, type RuleArgs } from './args.js';
 import { readSaves, rulesOf, type FamilySaves, type FamilyTables } from './saves.js';
 import type { DockerEndpoint, DockerLayout, DockerNetwork, DockerPort, DockerProto, DockerState, GatewayMode } from './state.js';
-import { DEFAULT_LAYOUT, DOCKER_PROTOS, GATEWAY_MODES, canonicalFwMark, gatewayModeOf, isIptablerLayout, subnetFor } from './state.js';
+import { DEFAULT_LAYOUT, DOCKER_PROTOS, GATEWAY_MODES, canonicalFwMark, gatewayModeOf, hasDockerForward, isIptablerLayout, subnetFor } from './state.js';
 import { filtersDirectAccess, v28RawRules } from './v28.js';
 import { isDockerRule, layoutOfTables } from './recognise.js';
 import { forwardDrop, writesFamily } from './desired.js';
@@ -66,6 +67,11 @@ export interface InferHints {
   acceptFwMark?: string;
   /** The daemon's --ip-forward-no-drop: true holds whatever FORWARD policy the host has. */
   ipForwardNoDrop?: boolean;
+  /**
+   * The layout applied, used only where the rules cannot tell: `v28.1` on tables that read as
+   * v28 (28.0.1-28.1's rules are 28.2's when no nat family has a published port).
+   */
+  layout?: string;
 }
 
 interface NetFacts {
@@ -181,7 +187,8 @@ export function dnatPortOf(rule: string, family: Family): DnatPort | undefined {
 
 function factsOf(t: FamilyTables): FamilyFacts {
   const layout: DockerLayout = layoutOfTables(t);
-  const iptabler = isIptablerLayout(layout);
+  // Docker 28.0.1+ (v28.1, v28, v29) has DOCKER-FORWARD.
+  const iptabler = hasDockerForward(layout);
   // Docker 28.0.0 appends each network's FORWARD rules as the iptabler appends DOCKER-FORWARD's.
   const appended = iptabler || layout === 'v28.0';
   const nets = new Map<string, NetFacts>();
@@ -576,6 +583,11 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
   const facts = tables.map(factsOf);
   const v4 = facts.find((f) => f.family === 'ipv4' && f.nets.size > 0);
   const lead = v4 ?? facts.find((f) => f.nets.size > 0) ?? facts[0];
+  // Only a family with a published nat port shows 28.0.1-28.1's per-port raw DROP (recognise.ts):
+  // the other family's v28 is the same generation.
+  // The record's v28.1 says the same of tables that show no such DROP.
+  const hostLayout: DockerLayout | undefined =
+    lead?.layout === 'v28' && (hints.layout === 'v28.1' || facts.some((f) => f.layout === 'v28.1')) ? 'v28.1' : lead?.layout;
   const hintOf = new Map((hints.networks ?? []).map((h) => [h.bridge, h]));
   // A hint whose subnet the rules contradict is of another network (one recreated since).
   for (const f of facts) {
@@ -625,7 +637,7 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
         nf.subnet ?? fromHint ?? guessSubnet(f.family, famPorts.filter((p) => p.bridge === bridge).map((p) => p.containerIp));
       // An internal network has no NAT rule either way, nor has a routed family a subnet NAT
       // (only v28's skip-DNAT RETURN of the userland proxy shows it): Docker's default then.
-      const masquerade = nf.internal || nf.masquerade ? true : nf.mode !== 'routed' || (f.layout === 'v28' && f.userlandProxy !== false) ? false : undefined;
+      const masquerade = nf.internal || nf.masquerade ? true : nf.mode !== 'routed' || ((f.layout === 'v28' || f.layout === 'v28.1') && f.userlandProxy !== false) ? false : undefined;
       let n = networks.get(bridge);
       if (!n) {
         // A hint's name, unless another network has it already (names are unique).
@@ -656,7 +668,7 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
       if (nf.mode !== undefined) n[f.family === 'ipv4' ? 'gatewayModeIpv4' : 'gatewayModeIpv6'] = nf.mode;
       if (nf.hostIp !== undefined) n[f.family === 'ipv4' ? 'hostIpv4' : 'hostIpv6'] = nf.hostIp;
       // The iptabler's (and 28.0.0's) filter rules show an external network's mode; classic's do not.
-      if ((isIptablerLayout(f.layout) || f.layout === 'v28.0') && !nf.internal) modeShown.add(`${bridge}|${f.family}`);
+      if ((hasDockerForward(f.layout) || f.layout === 'v28.0') && !nf.internal) modeShown.add(`${bridge}|${f.family}`);
       if (nf.natSeen) natShown.add(`${bridge}|${f.family}`);
       if (!nf.subnetNat && !nf.skipDnat && !nf.internal && f.layout === 'classic') noSubnetNat.add(`${bridge}|${f.family}`);
     }
@@ -693,7 +705,7 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
   // What the rules do not show, from the hints.
   for (const n of networks.values()) {
     const hint = hintOf.get(n.bridge);
-    if (hint) applyHint(n, hint, lead?.layout ?? DEFAULT_LAYOUT, masqueradeUnseen.has(n.bridge), modeShown, natShown, dropsOf.has(n.bridge));
+    if (hint) applyHint(n, hint, hostLayout ?? DEFAULT_LAYOUT, masqueradeUnseen.has(n.bridge), modeShown, natShown, dropsOf.has(n.bridge));
   }
 
   // Keep the IPv4 order, with networks seen only in the IPv6 tables after them.
@@ -702,11 +714,11 @@ export function inferTables(tables: readonly FamilyTables[], hints: InferHints =
   // Docker's IPv6 chains without an IPv6 network, or (classic) IPv4-only networks in the IPv6
   // isolation chains: the daemon's --ip6tables.
   // (Docker 27's IPv4 chains without an IPv4 network are not modelled: classic leaves it unsaid.)
-  const leadLayout = lead?.layout ?? DEFAULT_LAYOUT;
+  const leadLayout = hostLayout ?? DEFAULT_LAYOUT;
   const v4on = isolationOnlyV4 ? true : familyEnabled('ipv4', tables.find((t) => t.family === 'ipv4'), stateNetworks, hints.iptables, leadLayout !== 'classic');
   const v6on = isolationOnlyV6 ? true : familyEnabled('ipv6', tables.find((t) => t.family === 'ipv6'), stateNetworks, hints.ip6tables);
   const state: DockerState = {
-    layout: lead?.layout ?? DEFAULT_LAYOUT,
+    layout: hostLayout ?? DEFAULT_LAYOUT,
     userlandProxy: lead?.userlandProxy ?? facts.find((f) => f.userlandProxy !== undefined)?.userlandProxy ?? true,
     ...(v4on !== undefined ? { iptables: v4on } : {}),
     ...(v6on !== undefined ? { ip6tables: v6on } : {}),

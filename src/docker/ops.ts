@@ -50,7 +50,7 @@ import { isDockerOwnedChain, isDockerRule, trustedInterfacesIn } from './recogni
 import { DOCKER_USER_CHAIN, expandPorts, type DockerFamilyRuleset, type PortBinding } from './ruleset.js';
 import { portView, publishDelta, unpublishDelta, type PortDelta, type PortView, type UnpublishMatch } from './ports.js';
 import { tablesOf, type FamilySaves, type FamilyTables } from './saves.js';
-import { DOCKER_PROTOS, isIptablerLayout, parsePortSpec, validateState, validateStateSteps, type DockerProto, type DockerState } from './state.js';
+import { DOCKER_PROTOS, hasDockerForward, parsePortSpec, validateState, validateStateSteps, type DockerProto, type DockerState } from './state.js';
 
 /** The tables Docker writes to. */
 const DOCKER_TABLES: readonly TableName[] = ['raw', 'mangle', 'nat', 'filter'];
@@ -609,10 +609,10 @@ export class DockerHost {
     }
     const families = FAMILIES.filter((f) => ports.some((p) => publishFamily(p) === f));
     // A legacy read creates the mangle table an SCTP port's checksum rule needs (classic), and
-    // the raw table of a v28.0, v28 or v29 state's direct-access DROPs.
+    // the raw table of a v28.0, v28.1, v28 or v29 state's direct-access DROPs.
     const extra: TableName[] = [];
     if (ports.some((p) => p['proto'] === 'sctp')) extra.push('mangle');
-    if (given !== undefined && (isIptablerLayout(given.layout) || given.layout === 'v28.0')) extra.push('raw');
+    if (given !== undefined && (hasDockerForward(given.layout) || given.layout === 'v28.0')) extra.push('raw');
     return this.portsOp(families, given, extra, (view, current) =>
       publishDelta(
         view,

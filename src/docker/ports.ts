@@ -9,15 +9,15 @@
 //
 // Where Docker puts a port's rules, and so where they go here:
 // - nat DOCKER: the DNAT is appended (`-A`); every binding has its own.
-// - filter DOCKER: the ACCEPT is appended (classic) or inserted at the top (v28.0, v28, v29: so the newest
+// - filter DOCKER: the ACCEPT is appended (classic) or inserted at the top (v28.0, v28.1, v28, v29: so the newest
 //   port is first); ports of one container address and port share it.
 // - nat POSTROUTING: the hairpin MASQUERADE is appended (classic; v28 and v29 in hairpin mode only);
 //   shared like the ACCEPT.
 // - mangle POSTROUTING (classic): the SCTP checksum rule is appended; shared by container port.
 // - raw PREROUTING (v28, v29): a container's direct-access DROP, then the loopback DROPs of its
 //   ports published on 127.0.0.0/8. A new container's go at the end; a new loopback DROP of a
-//   container already there goes right after that container's rules. v28.0 (Docker 28.0.0):
-//   each binding appends its loopback DROP, then its container port's direct-access DROP.
+//   container already there goes right after that container's rules. v28.0 and v28.1 (Docker
+//   28.0.0 to 28.1.x): each binding appends its loopback DROP, then its container port's direct-access DROP.
 // A rule of a removed port goes only when no port that stays puts the same rule there (and,
 // for a direct-access DROP, when the state given does not list the address as an endpoint).
 // A shared rule that stays keeps its place and its counters, even where Docker's model would
@@ -38,7 +38,7 @@ import {
 } from './ruleset.js';
 import { directAccessRules, loopbackDropRule } from './v28.js';
 import { v280DirectDrop, v280LoopbackDrop, v280RawRulesOf } from './v280.js';
-import { gatewayModeOf, isIptablerLayout, type DockerNetwork, type DockerState } from './state.js';
+import { gatewayModeOf, hasDockerForward, isIptablerLayout, type DockerNetwork, type DockerState } from './state.js';
 
 /** What the port operations know of a host: its networks and layout, and a family's ports. */
 export interface PortView {
@@ -105,12 +105,17 @@ interface PortChain {
   key: (b: PortBinding) => string | number;
 }
 
+/** Whether the layout's raw direct-access DROPs are per published port (Docker 28.0.0 to 28.1.x). */
+function perPortRaw(layout: DockerState['layout']): boolean {
+  return layout === 'v28.0' || layout === 'v28.1';
+}
+
 function portChains(view: PortView): PortChain[] {
   const { state } = view;
   const hairpin = !state.userlandProxy;
-  // Docker 28 and 29 (the iptabler), and 28.0.0 before it: ACCEPTs inserted, hairpin
+  // Docker 28 and 29 (the iptabler), and 28.0.0 to 28.1.x before it: ACCEPTs inserted, hairpin
   // MASQUERADE only in hairpin mode, IPv6 DNAT skips link-local sources, no SCTP checksum rule.
-  const iptabler = isIptablerLayout(state.layout) || state.layout === 'v28.0';
+  const iptabler = hasDockerForward(state.layout) || state.layout === 'v28.0';
   const netOf = new Map(state.networks.map((n) => [n.name, n]));
   const bridge = (b: PortBinding): string => netOf.get(b.network)!.bridge;
   const byIp = (b: PortBinding): string => b.containerIp;
@@ -264,8 +269,8 @@ export function publishDelta(view: PortView, current: readonly Table[], fresh: r
       },
     });
   }
-  if (view.state.layout === 'v28.0') {
-    // Docker 28.0.0 appends each binding's loopback and direct-access DROPs in turn.
+  if (perPortRaw(view.state.layout)) {
+    // Docker 28.0.0 to 28.1.x append each binding's loopback and direct-access DROPs in turn.
     const netOf = new Map(view.state.networks.map((n) => [n.name, n]));
     const texts = [...new Set(add.flatMap((b) => v280RawRulesOf(b, netOf.get(b.network)!)))];
     const fresh = absent(chainOf(current, 'raw', 'PREROUTING') ?? [], texts);
@@ -343,8 +348,8 @@ export function unpublishDelta(
   };
 
   const chains = portChains(view);
-  if (view.state.layout === 'v28.0') {
-    // Docker 28.0.0's per-binding raw DROPs: the loopback one, and the direct-access one of
+  if (perPortRaw(view.state.layout)) {
+    // Docker 28.0.0 to 28.1.x's per-binding raw DROPs: the loopback one, and the direct-access one of
     // the container port (shared by the bindings of that address and port).
     const netOf = new Map(view.state.networks.map((n): [string, DockerNetwork] => [n.name, n]));
     chains.push(

@@ -34,8 +34,10 @@ export const DOCKER_OWNED_CHAINS: Readonly<Record<string, readonly string[]>> = 
 /**
  * The generation of Docker that wrote one family's tables. Docker 29 has DOCKER-INTERNAL
  * (jumped to from DOCKER-FORWARD) and deletes the isolation chains; Docker 28 has
- * DOCKER-FORWARD and jumps from it to DOCKER-ISOLATION-STAGE-1; older Docker has neither and
- * jumps from FORWARD to the isolation chain; Docker 28.0.0 alone has neither DOCKER-FORWARD nor
+ * DOCKER-FORWARD and jumps from it to DOCKER-ISOLATION-STAGE-1 (28.0.1 to 28.1.x, v28.1, tell
+ * themselves from 28.2+ by their per-port raw direct-access DROPs; without one they read as v28,
+ * whose rules for such a host are the same); older Docker has neither and jumps from FORWARD to
+ * the isolation chain; Docker 28.0.0 alone has neither DOCKER-FORWARD nor
  * per-bridge jumps but FORWARD rules matching `-m set --match-set docker-ext-bridges-v4|6 dst`;
  * older Docker jumps from FORWARD to the isolation chain. A chain deleted by hand does not hide the
  * generation while a jump to it remains. Tables without any of Docker's chains or jumps are
@@ -46,7 +48,9 @@ export function layoutOfTables(t: FamilyTables): Exclude<DockerLayout, 'docker-n
   const dockerForward = rulesOf(t, 'filter', DOCKER_FORWARD_CHAIN);
   if (hasChain(t, 'filter', DOCKER_INTERNAL_CHAIN) || dockerForward.includes(`-j ${DOCKER_INTERNAL_CHAIN}`)) return 'v29';
   if (hasChain(t, 'filter', DOCKER_FORWARD_CHAIN) || forward.includes(`-j ${DOCKER_FORWARD_CHAIN}`)) {
-    return hasChain(t, 'filter', ISOLATION_STAGE_1) || dockerForward.includes(`-j ${ISOLATION_STAGE_1}`) ? 'v28' : 'v29';
+    if (!hasChain(t, 'filter', ISOLATION_STAGE_1) && !dockerForward.includes(`-j ${ISOLATION_STAGE_1}`)) return 'v29';
+    // Docker 28.0.1 to 28.1.x drop direct access per published port, 28.2+ per endpoint.
+    return rulesOf(t, 'raw', 'PREROUTING').some(isPortDirectAccessDrop) ? 'v28.1' : 'v28';
   }
   // Docker 28.0.0 jumps from FORWARD to DOCKER, and accepts replies, for the bridges in its ipset.
   if (forward.some((r) => r.startsWith('-m set --match-set docker-ext-bridges-v'))) return 'v28.0';
@@ -57,6 +61,12 @@ export function layoutOfTables(t: FamilyTables): Exclude<DockerLayout, 'docker-n
     forward.includes(`-j ${ISOLATION_STAGE_1}`);
   const layout = docker ? 'classic' : DEFAULT_LAYOUT;
   return layout === 'docker-nft' ? 'v29' : layout;
+}
+
+/** raw PREROUTING `-d CIP ! -i BR -p P -m P --dport CPORT -j DROP` (not the loopback DROP's `! -i lo`). */
+export function isPortDirectAccessDrop(rule: string): boolean {
+  const m = /^-d \S+ ! -i (\S+) -p (tcp|udp|sctp) -m \2 --dport \d+ -j DROP$/.exec(rule);
+  return m !== null && m[1] !== 'lo';
 }
 
 export function isDockerOwnedChain(table: string, chain: string): boolean {
@@ -102,7 +112,7 @@ const SHAPES: Record<string, Shape[]> = {
     // A trusted host interface's ACCEPT (Docker 28+): the interface must be one the state trusts.
     { re: new RegExp(`^-d ${ADDR}/(32|128) -i ${IF} -j ACCEPT$`), bridgeGroups: [2] },
     { re: new RegExp(`^-d 127\\.${ADDR}/32 ! -i lo -p ${PROTO} -m \\1 --dport \\d+ -j DROP$`), bridgeGroups: [] },
-    // Docker 28.0.0's direct-access DROP is per published container port.
+    // Docker 28.0.0 to 28.1.x's direct-access DROP is per published container port.
     { re: new RegExp(`^-d ${ADDR}/(32|128) ! -i ${IF} -p ${PROTO} -m \\3 --dport \\d+ -j DROP$`), bridgeGroups: [2] },
   ],
 };

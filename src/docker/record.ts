@@ -109,6 +109,8 @@ export function recordOf(state: DockerState): InferHints {
     ...(state.allowDirectRouting !== undefined ? { allowDirectRouting: state.allowDirectRouting } : {}),
     ...(state.acceptFwMark !== undefined ? { acceptFwMark: state.acceptFwMark } : {}),
     ...(state.ipForwardNoDrop !== undefined ? { ipForwardNoDrop: state.ipForwardNoDrop } : {}),
+    // Only the one layout the rules may not show (infer.ts: v28.1 without a per-port DROP).
+    ...(state.layout === 'v28.1' ? { layout: state.layout } : {}),
   };
 }
 
@@ -156,7 +158,7 @@ export async function writeRecord(netns: string | undefined, state: DockerState,
 export async function readRecord(netns: string | undefined): Promise<InferHints | undefined> {
   const json = await recordJson(netns);
   if (!json) return undefined;
-  const { networks, iptables, ip6tables, allowDirectRouting, acceptFwMark, ipForwardNoDrop } = json;
+  const { networks, iptables, ip6tables, allowDirectRouting, acceptFwMark, ipForwardNoDrop, layout } = json;
   if (!Array.isArray(networks)) return undefined;
   return {
     networks: networks.filter((n): n is { bridge: string } => typeof n === 'object' && n !== null && typeof (n as { bridge?: unknown }).bridge === 'string'),
@@ -165,6 +167,7 @@ export async function readRecord(netns: string | undefined): Promise<InferHints 
     ...(typeof allowDirectRouting === 'boolean' ? { allowDirectRouting } : {}),
     ...(typeof acceptFwMark === 'string' ? { acceptFwMark } : {}),
     ...(typeof ipForwardNoDrop === 'boolean' ? { ipForwardNoDrop } : {}),
+    ...(typeof layout === 'string' ? { layout } : {}),
   };
 }
 
@@ -223,8 +226,9 @@ export function mergeHints(record: InferHints | undefined, given: InferHints): I
     ...pick('allowDirectRouting'),
     ...pick('acceptFwMark'),
     ...pick('ipForwardNoDrop'),
+    ...pick('layout'),
   };
-  function pick(key: 'iptables' | 'ip6tables' | 'allowDirectRouting' | 'acceptFwMark' | 'ipForwardNoDrop'): InferHints {
+  function pick(key: 'iptables' | 'ip6tables' | 'allowDirectRouting' | 'acceptFwMark' | 'ipForwardNoDrop' | 'layout'): InferHints {
     const v = given[key] ?? record![key];
     return v === undefined ? {} : { [key]: v };
   }

@@ -43,7 +43,7 @@ import {
   prefixContains,
 } from './address.js';
 
-export type DockerLayout = 'classic' | 'v28.0' | 'v28' | 'v29' | 'docker-nft';
+export type DockerLayout = 'classic' | 'v28.0' | 'v28.1' | 'v28' | 'v29' | 'docker-nft';
 export type DockerProto = 'tcp' | 'udp' | 'sctp';
 /** Docker's gateway modes (bridge driver newGwMode). */
 export type GatewayMode = 'nat' | 'nat-unprotected' | 'routed' | 'isolated';
@@ -136,11 +136,19 @@ export interface DockerState {
   endpoints?: DockerEndpoint[];
 }
 
-export const DOCKER_LAYOUTS: readonly DockerLayout[] = ['classic', 'v28.0', 'v28', 'v29', 'docker-nft'];
+export const DOCKER_LAYOUTS: readonly DockerLayout[] = ['classic', 'v28.0', 'v28.1', 'v28', 'v29', 'docker-nft'];
 
-/** The layouts of Docker's iptabler (28.2+): DOCKER-FORWARD, raw direct-access DROPs, per-port ACCEPTs inserted. */
+/**
+ * The layouts of Docker's iptabler (28.2+): DOCKER-FORWARD, raw direct-access DROPs per
+ * endpoint, per-port ACCEPTs inserted. v28.1 (28.0.1 to 28.1.x) has v28's chains but per-port
+ * direct-access DROPs: see hasDockerForward.
+ */
 export function isIptablerLayout(layout: DockerLayout): layout is 'v28' | 'v29' {
   return layout === 'v28' || layout === 'v29';
+}
+/** The layouts whose filter FORWARD jumps to DOCKER-FORWARD (Docker 28.0.1+): v28.1, v28, v29. */
+export function hasDockerForward(layout: DockerLayout): layout is 'v28.1' | 'v28' | 'v29' {
+  return layout === 'v28.1' || isIptablerLayout(layout);
 }
 /** The layout of a host without any of Docker's chains: the current Docker's (29.x). */
 export const DEFAULT_LAYOUT: DockerLayout = 'v29';
@@ -368,6 +376,7 @@ function networkOptions(raw: Record<string, unknown>, path: string, layout: Dock
     if (!Array.isArray(trusted)) throw new TypeError(`${key}: ${show(trusted)} is not an array of interface names`);
     if (layout === 'classic' && trusted.length > 0) throw new RangeError(`${key}: trusted host interfaces do not exist before Docker 28`);
     if (layout === 'v28.0' && trusted.length > 0) throw new RangeError(`${key}: trusted host interfaces do not exist in Docker 28.0.0 (it has no per-endpoint rules)`);
+    if (layout === 'v28.1' && trusted.length > 0) throw new RangeError(`${key}: trusted host interfaces do not exist before Docker 28.2 (28.1 has no per-endpoint rules)`);
     trusted.forEach((name: unknown, i: number) => {
       if (typeof name !== 'string') throw new TypeError(`${key}[${i}]: ${show(name)} is not a string`);
       checkInterfaceName(name, `${key}[${i}]`);
@@ -577,6 +586,7 @@ export function* validateStateSteps(json: unknown): Steps<DockerState> {
   if (ipForwardNoDrop && layout === 'docker-nft') throw new RangeError('ipForwardNoDrop: true, but layout docker-nft sets no FORWARD policy to leave alone');
   if (allowDirectRouting && layout === 'classic') throw new RangeError('allowDirectRouting: true, but Docker before 28 has no direct-access rules to leave out');
   if (allowDirectRouting && layout === 'v28.0') throw new RangeError('allowDirectRouting: true, but Docker 28.0.0 has no allow-direct-routing option');
+  if (allowDirectRouting && layout === 'v28.1') throw new RangeError('allowDirectRouting: true, but Docker before 28.2 has no allow-direct-routing option');
   let acceptFwMark: string | undefined;
   if (json.acceptFwMark !== undefined) {
     if (typeof json.acceptFwMark !== 'string') throw new TypeError(`acceptFwMark: ${show(json.acceptFwMark)} is not a string`);
@@ -587,7 +597,7 @@ export function* validateStateSteps(json: unknown): Steps<DockerState> {
   if (json.iptables !== undefined) {
     if (typeof json.iptables !== 'boolean') throw new TypeError(`iptables: ${show(json.iptables)} is not a boolean`);
     // Docker 27's IPv4 chains without an IPv4 network are not modelled (no golden holds them).
-    if (json.iptables && layout === 'classic') throw new RangeError('iptables: true is modelled for v28.0, v28 and v29 only (classic: leave it out, or false)');
+    if (json.iptables && layout === 'classic') throw new RangeError('iptables: true is modelled for v28.0, v28.1, v28 and v29 only (classic: leave it out, or false)');
     iptables = json.iptables;
   }
   let ip6tables: boolean | undefined;

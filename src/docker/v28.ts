@@ -46,6 +46,7 @@ import { isLoopback, parseAddress, hostCidr } from './address.js';
 import type { DockerNetwork, DockerState, GatewayMode } from './state.js';
 import { gatewayModeOf, subnetFor } from './state.js';
 import { internalDropRules } from './classic.js';
+import { v280RawRulesOf } from './v280.js';
 import {
   DOCKER_BRIDGE_CHAIN,
   DOCKER_CHAIN,
@@ -162,8 +163,37 @@ export function v29Rules(state: DockerState, family: Family): Steps<DockerFamily
   return iptablerRules(state, family, 'v29');
 }
 
-function* iptablerRules(state: DockerState, family: Family, generation: 'v28' | 'v29'): Steps<DockerFamilyRuleset> {
+/**
+ * Layout "v28.1": Docker 28.0.2 to 28.1.x, read from moby v28.1.1
+ * libnetwork/drivers/bridge/{setup_ip_tables_linux.go,port_mapping_linux.go} and
+ * libnetwork/firewall_linux.go (no iptables golden files before 28.2; 28.0.2 to 28.1.1 write
+ * the same rules). moby 76417bf763 ("Don't use ipset", 28.0.1) brought v28's DOCKER-FORWARD,
+ * DOCKER-BRIDGE and DOCKER-CT; what 28.2's iptabler then changed: the raw direct-access DROP
+ * was one per published port, `-d CIP ! -i BR -p P -m P --dport CPORT -j DROP` appended after
+ * the port's loopback DROP (setPerPortIptables: filterPortMappedOnLoopback, then
+ * filterDirectAccess; a nat family only), not one per endpoint; DOCKER-USER still held `-j
+ * RETURN` (AddReturnRule, until 28.2.2); no trusted host interfaces, no allow-direct-routing. 28.0.1 also
+ * inserted the skip-DNAT RETURN for a routed family whatever masquerade and the proxy (as
+ * 28.0.0); 28.0.2 (4d8cff7bd4) made it v28's.
+ */
+export function v281Rules(state: DockerState, family: Family): Steps<DockerFamilyRuleset> {
+  return iptablerRules(state, family, 'v28.1');
+}
+
+/** raw PREROUTING of a v28.1 state: each binding's loopback and direct-access DROPs, in port order. */
+function* perPortRawRules(state: DockerState, bindings: PortBinding[]): Steps<string[]> {
+  const netOf = new Map(state.networks.map((n) => [n.name, n]));
+  const raw: string[] = [];
+  for (let i = 0; i < bindings.length; i++) {
+    if (pausesAt(i)) yield;
+    raw.push(...v280RawRulesOf(bindings[i]!, netOf.get(bindings[i]!.network)!));
+  }
+  return unique(raw);
+}
+
+function* iptablerRules(state: DockerState, family: Family, generation: 'v28.1' | 'v28' | 'v29'): Steps<DockerFamilyRuleset> {
   const v29 = generation === 'v29';
+  const v281 = generation === 'v28.1';
   const nets = state.networks.filter((n) => subnetFor(n, family) !== undefined);
   const oldestFirst = [...nets].reverse();
   const external = nets.filter((n) => !n.internal);
@@ -234,7 +264,7 @@ function* iptablerRules(state: DockerState, family: Family, generation: 'v28' | 
   ];
   const isolation2 = external.map((n) => `-o ${n.bridge} -j DROP`);
 
-  const raw = yield* rawRules(state, family, bindings);
+  const raw = v281 ? yield* perPortRawRules(state, bindings) : yield* rawRules(state, family, bindings);
 
   return compact({
     ownedChains: [
@@ -261,6 +291,7 @@ function* iptablerRules(state: DockerState, family: Family, generation: 'v28' | 
       { table: 'filter', chain: 'FORWARD', position: 'top', rules: [`-j ${DOCKER_USER_CHAIN}`, `-j ${DOCKER_FORWARD_CHAIN}`] },
       { table: 'raw', chain: 'PREROUTING', position: 'bottom', rules: raw },
     ],
-    userChains: [{ table: 'filter', chain: DOCKER_USER_CHAIN, rules: [] }],
+    // Until 28.2.2 (moby dc519a0f18) setupUserChain ended DOCKER-USER with AddReturnRule's RETURN.
+    userChains: [{ table: 'filter', chain: DOCKER_USER_CHAIN, rules: v281 ? ['-j RETURN'] : [] }],
   });
 }

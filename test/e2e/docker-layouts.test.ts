@@ -1,4 +1,4 @@
-// Real packets through each Docker layout iptkit writes (classic, v28.0, v28, v29 on both
+// Real packets through each Docker layout iptkit writes (classic, v28.0, v28.1, v28, v29 on both
 // iptables back ends; docker-nft, Docker 29's nftables back end, once):
 // a "host" namespace with three bridges named like Docker's — a NAT network with a published
 // port, an internal network, and a network with inter-container communication off — containers
@@ -10,7 +10,8 @@
 // - with ICC off, two containers of that network cannot talk; with ICC on they can;
 // - a container cannot reach another network's container (isolation);
 // - the world reaches a container's address directly only in the classic layout (Docker 28 added
-//   the raw PREROUTING DROP of direct access: 28.0.0 per published port, 28.2 per container).
+//   the raw PREROUTING DROP of direct access: 28.0.0 to 28.1.x per published port, 28.2 per
+//   container).
 // v28.0's FORWARD rules match the ipset of the bridges' subnets, which apply fills: replies and
 // the published port get through only if the set matches.
 // Traffic between two ports of one bridge crosses iptables only with br_netfilter's
@@ -158,6 +159,7 @@ const BACKENDS = [
 const LAYOUTS = [
   { layout: 'classic', direct: 'app1' },
   { layout: 'v28.0', direct: 'blocked' },
+  { layout: 'v28.1', direct: 'blocked' },
   { layout: 'v28', direct: 'blocked' },
   { layout: 'v29', direct: 'blocked' },
   // Docker 29's nftables back end: its own docker-bridges tables, whatever iptables' back end.

@@ -486,7 +486,7 @@ describe.skipIf(!isRoot).each(BACKENDS)('Docker rules read back from the kernel 
         ],
         endpoints: [{ network: 'int', ip: '10.10.0.5' }],
       };
-      for (const layout of ['classic', 'v28', 'v29', 'v28.0', 'v28', 'classic']) {
+      for (const layout of ['classic', 'v28', 'v29', 'v28.0', 'v28.1', 'v28', 'classic']) {
         for (const userlandProxy of [true, false]) {
           const state = validateState({ ...base, layout, userlandProxy });
           await host.apply(state);

@@ -31,7 +31,7 @@ const goldens: Array<[string, DockerState]> = ['classic-mixed', 'classic-hairpin
 
 const states: Array<[string, DockerState]> = [
   ['the seed host', validateState(json('fixtures/seed-docker-host.json'))],
-  ...(['classic', 'v28.0', 'v28', 'v29'] as const).map((layout): [string, DockerState] => [
+  ...(['classic', 'v28.0', 'v28.1', 'v28', 'v29'] as const).map((layout): [string, DockerState] => [
     `${layout}: names, routed families, SNAT addresses, a network without NAT, ip6tables off`,
     validateState({
       layout,
