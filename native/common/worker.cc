@@ -50,6 +50,12 @@ std::vector<std::string> arg_string_array(const Napi::CallbackInfo& info, size_t
   return out;
 }
 
+Napi::Array string_array_js(Napi::Env env, const std::vector<std::string>& strings) {
+  Napi::Array a = Napi::Array::New(env, strings.size());
+  for (uint32_t i = 0; i < strings.size(); i++) a.Set(i, Napi::String::New(env, strings[i]));
+  return a;
+}
+
 bool arg_backend_nft(const Napi::CallbackInfo& info, size_t i) {
   std::string backend = arg_string(info, i, "backend");
   if (backend != "legacy" && backend != "nft") throw Napi::TypeError::New(info.Env(), "backend must be 'legacy' or 'nft'");

@@ -64,5 +64,7 @@ std::string arg_netns(const Napi::CallbackInfo& info, size_t i);  // null/undefi
 bool arg_family_v6(const Napi::CallbackInfo& info, size_t i);     // 'ipv4' | 'ipv6'
 bool arg_backend_nft(const Napi::CallbackInfo& info, size_t i);   // 'legacy' | 'nft' → nft?
 std::vector<std::string> arg_string_array(const Napi::CallbackInfo& info, size_t i, const char* name);
+// Its way back: strings as a JS array (table names, for one).
+Napi::Array string_array_js(Napi::Env env, const std::vector<std::string>& strings);
 
 }  // namespace iptkit

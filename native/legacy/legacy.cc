@@ -153,11 +153,7 @@ Napi::Value LegacyTableNames(const Napi::CallbackInfo& info) {
         if (ns.error()) return ns.error();
         return legacy::table_names(v6, names);
       },
-      [](Napi::Env env, Names& names) -> Napi::Value {
-        Napi::Array a = Napi::Array::New(env, names.size());
-        for (uint32_t i = 0; i < names.size(); i++) a.Set(i, Napi::String::New(env, names[i]));
-        return a;
-      });
+      [](Napi::Env env, Names& names) -> Napi::Value { return string_array_js(env, names); });
 }
 
 // `--backend auto`: whether any table the kernel already has holds something. Tables are not

@@ -27,11 +27,7 @@ Napi::Value NftTableNames(const Napi::CallbackInfo& info) {
         if (guard.error()) return guard.error();
         return nft::table_names(v6, names);
       },
-      [](Napi::Env env, Names& names) -> Napi::Value {
-        Napi::Array a = Napi::Array::New(env, names.size());
-        for (uint32_t i = 0; i < names.size(); i++) a.Set(i, Napi::String::New(env, names[i]));
-        return a;
-      });
+      [](Napi::Env env, Names& names) -> Napi::Value { return string_array_js(env, names); });
 }
 
 Napi::Value NftHoldsRules(const Napi::CallbackInfo& info) {
