@@ -3,9 +3,8 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { savesOf } from '../helpers/docker-saves.js';
 import { validateState, type DockerState } from '../../src/docker/state.js';
-import { desiredRules } from '../../src/docker/desired.js';
-import { toSaveText } from '../../src/docker/ruleset.js';
 import { doctor, summary, type Finding } from '../../src/docker/doctor.js';
 import type { FamilySaves } from '../../src/docker/saves.js';
 import { readMobyGoldens, tablesOfGolden } from '../helpers/moby.js';
@@ -15,14 +14,6 @@ const golden = (name: string): DockerState =>
   validateState(JSON.parse(readFileSync(new URL(`test/golden/docker/${name}.json`, root), 'utf8')));
 const seedRules = readFileSync(new URL('fixtures/seed-docker-host.rules', root), 'utf8');
 const seedState = validateState(JSON.parse(readFileSync(new URL('fixtures/seed-docker-host.json', root), 'utf8')));
-
-function savesOf(state: DockerState): FamilySaves[] {
-  const r = desiredRules(state);
-  return [
-    { family: 'ipv4', tables: toSaveText(r.ipv4) },
-    { family: 'ipv6', tables: toSaveText(r.ipv6) },
-  ];
-}
 
 /** Applies `edit` to the lines of one table of one family. */
 function edit(saves: FamilySaves[], family: string, table: string, fn: (lines: string[]) => string[]): FamilySaves[] {

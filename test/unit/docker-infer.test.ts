@@ -3,26 +3,19 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { savesOf } from '../helpers/docker-saves.js';
 import { validateState, type DockerState } from '../../src/docker/state.js';
 import { desiredRules } from '../../src/docker/desired.js';
 import { expandPorts, toSaveText } from '../../src/docker/ruleset.js';
 import { dnatPortOf, dnatPortOfArgs, inferState, inferTables } from '../../src/docker/infer.js';
 import { parseArgs } from '../../src/docker/args.js';
-import { readSaves, type FamilySaves } from '../../src/docker/saves.js';
+import { readSaves } from '../../src/docker/saves.js';
 
 const root = new URL('../../', import.meta.url);
 const seedJson = JSON.parse(readFileSync(new URL('fixtures/seed-docker-host.json', root), 'utf8')) as DockerState;
 const seedRules = readFileSync(new URL('fixtures/seed-docker-host.rules', root), 'utf8');
 const golden = (name: string): DockerState =>
   validateState(JSON.parse(readFileSync(new URL(`test/golden/docker/${name}.json`, root), 'utf8')));
-
-function savesOf(state: DockerState): FamilySaves[] {
-  const r = desiredRules(state);
-  return [
-    { family: 'ipv4', tables: toSaveText(r.ipv4) },
-    { family: 'ipv6', tables: toSaveText(r.ipv6) },
-  ];
-}
 
 const namesOf = (s: DockerState) => ({ networks: s.networks.map((n) => ({ bridge: n.bridge, name: n.name })) });
 

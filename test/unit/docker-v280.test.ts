@@ -8,6 +8,7 @@
 // each line printed as iptables-save 1.8.9 prints Docker's arguments.
 
 import { describe, expect, it } from 'vitest';
+import { savesOf } from '../helpers/docker-saves.js';
 import { validateState, type DockerState } from '../../src/docker/state.js';
 import { desiredRules } from '../../src/docker/desired.js';
 import { toSaveText } from '../../src/docker/ruleset.js';
@@ -274,11 +275,7 @@ COMMIT
   it('a 28.0.0 host reads back as the state that wrote it, and doctor finds nothing on it', () => {
     expect(STATES.length).toBe(4);
     for (const state of STATES) {
-      const r = desiredRules(state);
-      const saves: FamilySaves[] = [
-        { family: 'ipv4', tables: toSaveText(r.ipv4) },
-        { family: 'ipv6', tables: toSaveText(r.ipv6) },
-      ];
+      const saves = savesOf(state);
       // The names, and the subnet no rule shows of a routed network (the Docker record's).
       const hints = { networks: state.networks.map((n) => ({ bridge: n.bridge, name: n.name, subnet: n.subnet })) };
       expect(inferState(saves, hints)).toEqual(state);

@@ -9,13 +9,14 @@
 // integration/network/bridge/iptablesdoc usernet-portmap page (a real daemon's dump).
 
 import { describe, expect, it } from 'vitest';
+import { savesOf } from '../helpers/docker-saves.js';
 import { validateState, type DockerState } from '../../src/docker/state.js';
 import { desiredRules } from '../../src/docker/desired.js';
 import { toSaveText } from '../../src/docker/ruleset.js';
 import { isPortDirectAccessDrop, layoutOfTables } from '../../src/docker/recognise.js';
 import { inferState } from '../../src/docker/infer.js';
 import { doctor } from '../../src/docker/doctor.js';
-import { readSaves, type FamilySaves } from '../../src/docker/saves.js';
+import { readSaves } from '../../src/docker/saves.js';
 
 /** Every state below, for the round trips at the end. */
 const STATES: DockerState[] = [];
@@ -211,11 +212,7 @@ COMMIT
   it('a 28.1 host reads back as the state that wrote it, and doctor finds nothing on it', () => {
     expect(STATES.length).toBe(3);
     for (const state of STATES) {
-      const r = desiredRules(state);
-      const saves: FamilySaves[] = [
-        { family: 'ipv4', tables: toSaveText(r.ipv4) },
-        { family: 'ipv6', tables: toSaveText(r.ipv6) },
-      ];
+      const saves = savesOf(state);
       const hints = { networks: state.networks.map((n) => ({ bridge: n.bridge, name: n.name, subnet: n.subnet })) };
       expect(inferState(saves, hints)).toEqual(state);
       expect(doctor(saves)).toEqual([]);
@@ -229,11 +226,7 @@ COMMIT
       networks: [{ name: 'ds', bridge: 'br-ds', subnet: '10.5.0.0/24', subnet6: 'fd00:5::/64', icc: true, masquerade: true, internal: false }],
       ports: [{ network: 'ds', proto: 'tcp', hostIp: '::', hostPort: 80, containerIp: 'fd00:5::2', containerPort: 80 }],
     });
-    const r = desiredRules(state);
-    const saves: FamilySaves[] = [
-      { family: 'ipv4', tables: toSaveText(r.ipv4) },
-      { family: 'ipv6', tables: toSaveText(r.ipv6) },
-    ];
+    const saves = savesOf(state);
     expect(inferState(saves, { networks: [{ bridge: 'br-ds', name: 'ds' }] })).toEqual(state);
     expect(doctor(saves, { state })).toEqual([]);
   });
