@@ -437,13 +437,13 @@ export class DockerHost {
     // The same state as the last apply here (this host's, or any process's: the record), on
     // tables nobody changed since (but counters): nothing to do, and nothing is read or
     // planned (a reconcile loop's usual case, and `iptkit docker apply` run again).
-    const digest = await runStepsYielding(stateDigest(stateJson));
-    const last = digest !== undefined && this.applied?.digest === digest ? this.applied : digest !== undefined ? await readApplied(this.netns, this.backend) : undefined;
-    this.applied = undefined;
     // Not for Docker 28.0.0's layout: its ipsets are not in the tables' fingerprint, so they
-    // are made right on every apply (a no-op when they are).
-    const ipsets = isObject(stateJson) && stateJson['layout'] === 'v28.0';
-    if (!ipsets && digest !== undefined && last?.digest === digest && (await this.unchangedSince(last))) {
+    // are made right on every apply (a no-op when they are), and no apply of it is remembered.
+    const remembered = !(isObject(stateJson) && stateJson['layout'] === 'v28.0');
+    const digest = remembered ? await runStepsYielding(stateDigest(stateJson)) : undefined;
+    const last = digest === undefined ? undefined : this.applied?.digest === digest ? this.applied : await readApplied(this.netns, this.backend);
+    this.applied = undefined;
+    if (digest !== undefined && last?.digest === digest && (await this.unchangedSince(last))) {
       this.applied = last;
       return unchangedResult(last.result);
     }
