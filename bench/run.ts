@@ -514,6 +514,17 @@ done`,
 
 // ---------------------------------------------------------------------------------------
 // Scenario: publish / unpublish one port on a host with N ports (DockerHost, the public API)
+//
+// Every sample, the tool's and iptkit's, starts SETTLE_MS after the previous commit. nf_tables
+// frees a commit's transactions after an RCU grace period (5-15 ms here), and a later commit
+// that adds a compat extension (DNAT, MASQUERADE) waits for that first; so does closing a
+// netfilter socket. iptables-nft-restore waits for its own commit's cleanup when it exits, so
+// back to back its next run finds the kernel settled, while an in-process caller's next commit
+// would pay for the previous one: the sample would time the previous operation's cleanup.
+
+const SETTLE_MS = 20;
+const SETTLE_SH = `sleep ${SETTLE_MS / 1000}`;
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, SETTLE_MS));
 
 async function incremental(): Promise<void> {
   for (const n of cfg.incNs) {
@@ -537,16 +548,21 @@ async function incremental(): Promise<void> {
             const r = await host.unpublish([{ proto: 'tcp', hostPort: hostPort(n) }]);
             if (r.changed !== 1) throw new Error(`unpublish changed ${r.changed} ports`);
           };
+          // The untimed half of each round trip, then the settle every sample starts from.
+          const thenSettle = (f: () => Promise<void>) => async (): Promise<void> => {
+            await f();
+            await settle();
+          };
           await publish();
           await check(ns, be, after, 'after DockerHost.publish');
           await unpublish();
           await check(ns, be, before, 'after DockerHost.unpublish');
           const o = { samples: cfg.incSamples, timeMs: cfg.incTimeMs, warmup: 2 };
           await method({ scenario: 'publish', ports: n, backend: be, method: 'DockerHost.publish', kind: 'in-process', unit: 'ms' }, () =>
-            tiny(`publish ${n} ${be}`, publish, { ...o, afterEach: unpublish }),
+            tiny(`publish ${n} ${be}`, publish, { ...o, afterEach: thenSettle(unpublish) }),
           );
           await method({ scenario: 'unpublish', ports: n, backend: be, method: 'DockerHost.unpublish', kind: 'in-process', unit: 'ms' }, () =>
-            tiny(`unpublish ${n} ${be}`, unpublish, { ...o, beforeEach: publish }),
+            tiny(`unpublish ${n} ${be}`, unpublish, { ...o, beforeEach: thenSettle(publish) }),
           );
           await check(ns, be, before, 'after the timed runs');
         });
@@ -571,7 +587,7 @@ async function incremental(): Promise<void> {
           bashTimes(ns, down);
           await check(ns, be, before, `after ${name} (unpublish)`);
           // One untimed round trip, then k timed ones.
-          const times = bashTimes(ns, `for i in $(seq 0 ${cfg.incSamples}); do\nt0; ${up}; t1 pub$i\nt0; ${down}; t1 unpub$i\ndone`);
+          const times = bashTimes(ns, `for i in $(seq 0 ${cfg.incSamples}); do\n${SETTLE_SH}; t0; ${up}; t1 pub$i\n${SETTLE_SH}; t0; ${down}; t1 unpub$i\ndone`);
           await check(ns, be, before, 'after the timed runs');
           record({ scenario: 'publish', ports: n, backend: be, method: name, kind: 'process', unit: 'ms', status: 'ok', stat: statOf(timed(times, 'pub')) });
           record({ scenario: 'unpublish', ports: n, backend: be, method: name, kind: 'process', unit: 'ms', status: 'ok', stat: statOf(timed(times, 'unpub')) });

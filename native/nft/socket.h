@@ -1,6 +1,12 @@
 // The netfilter netlink socket (libmnl): dump requests with their reply loop, the ruleset
 // generation (NFT_MSG_GETGEN), and sending one nf_tables batch with its errors mapped back to
 // the sequence numbers of the messages that caused them.
+//
+// Sockets are kept open between operations, per network namespace, for a second after their
+// last use. Closing a netfilter socket runs nf_tables' NETLINK_URELEASE handler, which takes the
+// namespace's commit mutex and waits there for the previous commit's deferred cleanup (an RCU
+// grace period, 5-15 ms): a commit that follows closely, ours or another writer's, waited behind
+// it. Publishing ports one at a time is exactly that pattern.
 #pragma once
 
 #include <libmnl/libmnl.h>
@@ -29,7 +35,8 @@ class NlSocket {
   NlSocket(const NlSocket&) = delete;
   NlSocket& operator=(const NlSocket&) = delete;
 
-  // Opens and binds the socket in the calling thread's network namespace. errno on failure.
+  // Opens and binds the socket in the calling thread's network namespace, or takes one left
+  // idle there by an earlier operation. errno on failure.
   int open();
 
   uint32_t next_seq() { return ++seq_; }
@@ -68,8 +75,15 @@ class NlSocket {
   void drain(uint32_t seq);
 
   int set_sndbuf(size_t bytes);
+  // Records a failed exchange: the socket may hold half an answer and is not kept for reuse.
+  int failed(int err) {
+    if (err) reusable_ = false;
+    return err;
+  }
 
   mnl_socket* nl_ = nullptr;
+  bool reusable_ = true;
+  uint64_t netns_ = 0;  // the inode of the namespace it was opened in, the idle pool's key
   uint32_t portid_ = 0;
   uint32_t seq_ = 0;
   std::unique_ptr<char[]> rx_;  // kRecvBuffer bytes, not zeroed: only what recv wrote is read

@@ -590,6 +590,49 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
     }, 'iptkit-nft-cookie-a');
   });
 
+  it('sockets kept open between operations stay in their own namespace', async () => {
+    await withNetns(async (a) => {
+      await withNetns(async (b) => {
+        // Interleaved reads and commits in two namespaces: each socket taken from the idle pool
+        // must be one made in the namespace of the thread that takes it.
+        for (const ns of [a, b]) ns.ok('iptables-nft-restore', [], '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n');
+        for (let i = 0; i < 4; i++) {
+          for (const [ns, tag] of [[a, 'a'], [b, 'b']] as const) {
+            const r = await readTables('ipv4', ns, ['filter']);
+            const wire = keepAll(tableOf(r, 'filter'), 'ipv4', { INPUT: `rule\t-\t-\t-i ${tag}${i} -j ACCEPT\n` });
+            await native.nftCommit('ipv4', ns.path, r.generation, [wire]);
+          }
+        }
+        for (const [ns, tag] of [[a, 'a'], [b, 'b']] as const) {
+          const rules = saveLines(ns.ok('iptables-nft-save', [])).filter((l) => l.startsWith('-A'));
+          expect(rules).toEqual([3, 2, 1, 0].map((i) => `-A INPUT -i ${tag}${i} -j ACCEPT`));
+        }
+      }, 'iptkit-nft-pool-b');
+    }, 'iptkit-nft-pool-a');
+  });
+
+  it('a deleted namespace is not held alive by a kept socket for more than a moment', async () => {
+    // A veth pair between an outer namespace and the inner one iptkit works in: the outer end
+    // goes away only when the inner namespace is destroyed, i.e. when nothing holds it any more.
+    await withNetns(async (outer) => {
+      const inner = new Netns('iptkit-nft-pool-inner');
+      try {
+        outer.ok('ip', ['link', 'add', 'pool0', 'type', 'veth', 'peer', 'name', 'pool1', 'netns', inner.name]);
+        inner.ok('iptables-nft-restore', [], '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n');
+        const r = await readTables('ipv4', inner, ['filter']);
+        await native.nftCommit('ipv4', inner.path, r.generation, [keepAll(tableOf(r, 'filter'), 'ipv4', { INPUT: 'rule\t-\t-\t-j ACCEPT\n' })]);
+        expect(saveLines(inner.ok('iptables-nft-save', []))).toContain('-A INPUT -j ACCEPT');
+      } finally {
+        inner.delete();
+      }
+      const deadline = Date.now() + 10_000;
+      while (outer.run('ip', ['link', 'show', 'pool0']).status === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(outer.run('ip', ['link', 'show', 'pool0']).status).not.toBe(0);
+    }, 'iptkit-nft-pool-outer');
+  });
+
   it('append=1 appends as iptables-nft-restore -n does: same save, same expressions, kept handles and counters', async () => {
     await withNetns(async (ns) => {
       await withNetns(async (ref) => {
