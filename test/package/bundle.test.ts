@@ -42,8 +42,13 @@ test('the bin compiles the bundle, a CommonJS file without import.meta left in i
   // The addon is loaded at run time by path, never inlined.
   expect(bundle).toMatch(/createRequire\)\(__filename\)/);
   // The cache is V8's for this bundle as the bin compiles it: this node takes it.
-  const script = new Script(Module.wrap(bundle), { filename: program, cachedData: readFileSync(`${program}.cache`) });
+  const cache = readFileSync(`${program}.cache`);
+  const script = new Script(Module.wrap(bundle), { filename: program, cachedData: cache });
   expect(script.cachedDataRejected).toBe(false);
+  // It was made after `save` and `list` ran (scripts/code-cache.cjs), so it holds the functions
+  // they compiled, not only the top level a cache made right after compiling holds.
+  const compiledOnly = new Script(Module.wrap(bundle), { filename: `${program}.only` }).createCachedData();
+  expect(cache.length).toBeGreaterThan(1.5 * compiledOnly.length);
   // The bin runs it as node would: its output and status are the command's.
   const r = spawnSync(process.execPath, [iptkitBin(), '--version'], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
