@@ -63,6 +63,14 @@ function load(): NativeBinding {
   return cached;
 }
 
+/**
+ * Loads the addon now (Netfilter.open): a handle that opens has a working addon, and its
+ * dlopen (milliseconds, on the event loop) is not paid inside the first operation.
+ */
+export function loadNative(): void {
+  load();
+}
+
 /** The system libraries the addon links, and the packages that provide them. */
 const LIBRARIES: Record<string, { debian: string; fedora: string; alpine: string }> = {
   'libnftnl.so.11': { debian: 'libnftnl11', fedora: 'libnftnl', alpine: 'libnftnl' },

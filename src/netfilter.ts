@@ -10,7 +10,7 @@ import { committedTable, DEFAULT_MAX_RETRIES, runTransaction, type TransactionRe
 import { exactIntent, planTable, type HeldChains, type TableIntent, type TablePlan } from './plan/plan.js';
 import { BUILTIN_CHAINS, type Family, type Table, type TableName } from './rules/model.js';
 import { ConflictError, NetfilterError, ParseError } from './errors.js';
-import { native, nativeDialect } from './binding.js';
+import { loadNative, native, nativeDialect } from './binding.js';
 import type { RecoverResult } from './native-binding.js';
 import { checkRuleText } from './rules/wire.js';
 
@@ -147,6 +147,7 @@ export class Netfilter {
     if (!Number.isFinite(lockTimeoutMs) || lockTimeoutMs < 0) throw new RangeError(`lockTimeoutMs: ${lockTimeoutMs} is not a duration`);
     const netns = netnsPath(options.netns);
     const opts = { family, lockTimeoutMs, lockPath: defaultLockPath(), ...(netns ? { netns } : {}) };
+    loadNative();
     const kind = choice === 'auto' ? await detectBackend(opts) : choice;
     const maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
     return new Netfilter(createBackend(kind, opts), netns, maxRetries, opts.lockPath, lockTimeoutMs);

@@ -20,7 +20,7 @@ export type Steps<T> = Generator<void, T, void>;
 export const SLICE_MS = 2;
 
 /** How many loop iterations go between two pause points (a power of two: a mask tests it). */
-const ITEMS_PER_YIELD = 256;
+const ITEMS_PER_YIELD = 64;
 
 /** Runs `steps` to the end without pausing. */
 export function runSteps<T>(steps: Steps<T>): T {

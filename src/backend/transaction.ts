@@ -4,10 +4,10 @@
 // number of times.
 
 import { ConflictError, NetfilterError } from '../errors.js';
-import { planTable, type HeldChains, type TableIntent, type TablePlan } from '../plan/plan.js';
+import { planTableSteps, type HeldChains, type TableIntent, type TablePlan } from '../plan/plan.js';
 import type { Table } from '../rules/model.js';
 import type { Backend, CommitOutcomes, Hold, Snapshot } from './backend.js';
-import { nextTurn } from '../turn.js';
+import { nextTurn, runStepsYielding } from '../turn.js';
 
 // Generous: a writer in a tight loop (a script of `iptables-nft -A` runs) commits every few
 // milliseconds, and each try only succeeds if it fits between two of those commits.
@@ -64,8 +64,8 @@ export async function runTransaction(
         await nextTurn();
         const plans: TablePlan[] = [];
         for (const i of intents) {
-          plans.push(planTable(snapshot.tables.find((t) => t.name === i.table), i, held.get(i.table)));
-          await nextTurn(); // a table's plan at a time; the commit then encodes them
+          // A table's plan at a time, in slices; the commit then encodes them.
+          plans.push(await runStepsYielding(planTableSteps(snapshot.tables.find((t) => t.name === i.table), i, held.get(i.table))));
         }
         const outcomes = await g.commit(snapshot, plans);
         if (!fingerprint) return { plans, attempts: attempt, snapshot, outcomes };

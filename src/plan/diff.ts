@@ -1,7 +1,10 @@
 // Which rules of a chain can stay: the longest run of current rules that also appear, in the
 // same order, among the desired rules. Those are kept (their counters survive, and on nft
 // they are not even sent); the rest of the current rules go and the rest of the desired
-// rules are inserted. O(n log n), so a 30,000-rule chain plans in milliseconds.
+// rules are inserted. O(n log n), so a 30,000-rule chain plans in milliseconds, written as
+// steps (src/turn.ts) so that an apply can let the event loop in on the way.
+
+import { pausesAt, type Steps } from '../turn.js';
 
 /**
  * For each desired position, the current index to keep there, or -1 for a new rule.
@@ -9,13 +12,14 @@
  * subsequence, by Hunt–Szymanski: an LIS over the matching pairs, which for rule sets,
  * where duplicates are rare, is about one pair per rule).
  */
-export function keepPlan(currentKeys: readonly string[], desiredKeys: readonly string[]): number[] {
+export function* keepPlanSteps(currentKeys: readonly string[], desiredKeys: readonly string[]): Steps<number[]> {
   const positions = new Map<string, number[]>();
   for (let i = 0; i < currentKeys.length; i++) {
     const k = currentKeys[i]!;
     const q = positions.get(k);
     if (q) q.push(i);
     else positions.set(k, [i]);
+    if (pausesAt(i)) yield;
   }
   // Pairs (j, i) in order of j, and of decreasing i within one j, so that an increasing run
   // over i uses each desired position at most once.
@@ -28,6 +32,7 @@ export function keepPlan(currentKeys: readonly string[], desiredKeys: readonly s
       pairJ.push(j);
       pairI.push(q[x]!);
     }
+    if (pausesAt(j)) yield;
   }
   const tails: number[] = []; // tails[len-1] = pair index ending the best run of that length
   const prev = new Int32Array(pairJ.length).fill(-1);
@@ -42,6 +47,7 @@ export function keepPlan(currentKeys: readonly string[], desiredKeys: readonly s
     }
     if (lo > 0) prev[p] = tails[lo - 1]!;
     tails[lo] = p;
+    if (pausesAt(p)) yield;
   }
   const result: number[] = new Array(desiredKeys.length).fill(-1);
   let p = tails.length ? tails[tails.length - 1]! : -1;

@@ -5,7 +5,8 @@
 
 import type { Chain, Counters, Rule, Table } from '../rules/model.js';
 import { BUILTIN_CHAINS, isForeignRule, ruleCounters, type TableName } from '../rules/model.js';
-import { keepPlan } from './diff.js';
+import { pausesAt, runSteps, type Steps } from '../turn.js';
+import { keepPlanSteps } from './diff.js';
 
 // A plan is made of the commit records the wire carries (one definition, in wire.ts).
 import type { CommitChain, CommitEntry } from '../rules/wire.js';
@@ -77,7 +78,7 @@ function rulesOf(text: string): Rule[] {
  * keepPlan over rule texts, with the two cheap cases first: nothing to keep when current is
  * empty, and every rule kept when both are the same sequence.
  */
-function keepRules(current: readonly Rule[], desired: readonly Rule[]): number[] {
+function* keepRules(current: readonly Rule[], desired: readonly Rule[]): Steps<number[]> {
   const n = desired.length;
   if (current.length === 0) return new Array<number>(n).fill(-1);
   if (current.length === n) {
@@ -94,7 +95,7 @@ function keepRules(current: readonly Rule[], desired: readonly Rule[]): number[]
       return all;
     }
   }
-  return keepPlan(current, desired);
+  return yield* keepPlanSteps(current, desired);
 }
 
 /**
@@ -102,14 +103,14 @@ function keepRules(current: readonly Rule[], desired: readonly Rule[]): number[]
  * `counters` (restore -c), every desired rule gets the counters its chain gives it, so none
  * is kept: a kept rule keeps the kernel's counters.
  */
-function exactEntries(current: readonly Rule[], desired: Chain, counters: boolean): CommitEntry[] {
+function* exactEntries(current: readonly Rule[], desired: Chain, counters: boolean): Steps<CommitEntry[]> {
   const rules = desired.rules;
   if (counters && desired.ruleCounters) return rules.map((rule, j) => ({ rule, counters: ruleCounters(desired, j) }));
   // Rules written by `nft` directly are nobody's to remove: plan around them.
   if (current.some(isForeignRule)) {
-    return ownedEntries(current, (r) => !isForeignRule(r), [{ position: 'top', rules: [...rules] }]);
+    return yield* ownedEntries(current, (r) => !isForeignRule(r), [{ position: 'top', rules: [...rules] }]);
   }
-  const plan = keepRules(current, rules);
+  const plan = yield* keepRules(current, rules);
   return rules.map((rule, j) => {
     const keep = plan[j]!;
     return keep >= 0 ? { keep } : { rule };
@@ -117,7 +118,7 @@ function exactEntries(current: readonly Rule[], desired: Chain, counters: boolea
 }
 
 /** Entries for a shared chain: foreign rules stay where they are; owned blocks are placed. */
-function ownedEntries(current: readonly Rule[], owns: (r: Rule) => boolean, blocks: readonly OwnedBlock[]): CommitEntry[] {
+function* ownedEntries(current: readonly Rule[], owns: (r: Rule) => boolean, blocks: readonly OwnedBlock[]): Steps<CommitEntry[]> {
   // Ownership is asked once per rule (it may be a regular expression over the text).
   const owned = new Uint8Array(current.length);
   const ownedIdx: number[] = [];
@@ -126,9 +127,10 @@ function ownedEntries(current: readonly Rule[], owns: (r: Rule) => boolean, bloc
       owned[i] = 1;
       ownedIdx.push(i);
     }
+    if (pausesAt(i)) yield;
   }
   const desiredAll = blocks.flatMap((b) => b.rules);
-  const plan = keepRules(
+  const plan = yield* keepRules(
     ownedIdx.map((i) => current[i]!),
     desiredAll,
   );
@@ -191,6 +193,11 @@ function sameCounters(a?: Counters, b?: Counters): boolean {
  * table's chains the read held natively, which only a text intent can plan (the addon does).
  */
 export function planTable(current: Table | undefined, intent: TableIntent, held?: ReadonlyMap<string, HeldChain>): TablePlan {
+  return runSteps(planTableSteps(current, intent, held));
+}
+
+/** planTable as steps (src/turn.ts): a 10,000-rule chain's plan is milliseconds of work. */
+export function* planTableSteps(current: Table | undefined, intent: TableIntent, held?: ReadonlyMap<string, HeldChain>): Steps<TablePlan> {
   const counters = intent.counters ?? false;
   const currentChains = new Map<string, Chain>((current?.chains ?? []).map((c) => [c.name, c]));
   const intents = new Map<string, ChainIntent>(intent.chains.map((c) => [c.chain, c]));
@@ -236,9 +243,9 @@ export function planTable(current: Table | undefined, intent: TableIntent, held?
       chain = { name, entries: cur ? keepAll() : want.rules.map((rule) => ({ rule })) };
       if (!cur) unchanged = false;
     } else if (want.mode === 'exact' && 'text' in want) {
-      chain = { name, entries: exactEntries(curRules, { name, rules: rulesOf(want.text) }, counters) };
+      chain = { name, entries: yield* exactEntries(curRules, { name, rules: rulesOf(want.text) }, counters) };
     } else if (want.mode === 'exact') {
-      chain = { name, entries: exactEntries(curRules, { name, rules: want.rules, ...(want.ruleCounters ? { ruleCounters: want.ruleCounters } : {}) }, counters) };
+      chain = { name, entries: yield* exactEntries(curRules, { name, rules: want.rules, ...(want.ruleCounters ? { ruleCounters: want.ruleCounters } : {}) }, counters) };
       if (isBuiltin && want.policy) {
         const wanted = intent.setPolicyCounters ? (want.policyCounters ?? ZERO) : counters ? want.policyCounters : undefined;
         const policyChanged = want.policy !== cur?.policy;
@@ -250,7 +257,7 @@ export function planTable(current: Table | undefined, intent: TableIntent, held?
         }
       }
     } else {
-      chain = { name, entries: ownedEntries(curRules, want.owns, want.blocks) };
+      chain = { name, entries: yield* ownedEntries(curRules, want.owns, want.blocks) };
       if (isBuiltin && want.policy && want.policy !== cur?.policy) {
         chain.policy = want.policy;
         unchanged = false;

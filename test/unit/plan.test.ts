@@ -1,9 +1,12 @@
 // The planner: which rules stay, where new ones go, and that foreign rules never move out.
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { keepPlan } from '../../src/plan/diff.js';
+import { keepPlanSteps } from '../../src/plan/diff.js';
 import { planTable, type TableIntent } from '../../src/plan/plan.js';
 import type { Rule, Table } from '../../src/rules/model.js';
+import { runSteps } from '../../src/turn.js';
+
+const keepPlan = (current: readonly string[], desired: readonly string[]): number[] => runSteps(keepPlanSteps(current, desired));
 
 function lcsLength(a: readonly string[], b: readonly string[]): number {
   const dp: number[][] = Array.from({ length: a.length + 1 }, () => new Array(b.length + 1).fill(0));

@@ -42,15 +42,15 @@ describe('turn: steps run in slices', () => {
     expect(() => runSteps(failing())).toThrow(RangeError);
   });
 
-  it('mapSteps is map, with a pause point every 256 items', () => {
+  it('mapSteps is map, with a pause point every 64 items', () => {
     const xs = Array.from({ length: 1000 }, (_, i) => i);
     const g = mapSteps(xs, (x) => x * 2);
     let pauses = 0;
     let r = g.next();
     for (; !r.done; r = g.next()) pauses++;
     expect(r.value).toEqual(xs.map((x) => x * 2));
-    expect(pauses).toBe(3);
-    expect([255, 511, 767].every(pausesAt)).toBe(true);
-    expect([0, 1, 254, 256].some(pausesAt)).toBe(false);
+    expect(pauses).toBe(15);
+    expect([63, 127, 191, 959].every(pausesAt)).toBe(true);
+    expect([0, 1, 62, 64, 256].some(pausesAt)).toBe(false);
   });
 });
