@@ -515,6 +515,12 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
         message: expect.stringContaining('chain OUTPUT: rule 1 (wire line 6)'),
       });
       expect(saveLines(ns.ok('iptables-nft-save', []))).toEqual(saved);
+      // The socket that carried the refused batch goes back to the idle pool: the next commit
+      // on it must read only its own answers.
+      const again = await readTables('ipv4', ns);
+      const filter = tableOf(again, 'filter');
+      await native.nftCommit('ipv4', ns.path, again.generation, [keepAll(filter, 'ipv4', { OUTPUT: 'rule\t-\t-\t-o lo -j ACCEPT\n' })]);
+      expect(saveLines(ns.ok('iptables-nft-save', []))).toContain('-A OUTPUT -o lo -j ACCEPT');
     }, 'iptkit-nft-error');
   });
 
