@@ -1,9 +1,11 @@
 #include "rule_encode.h"
 
 #include <arpa/inet.h>
-#include <libnftnl/expr.h>
+#include <endian.h>
+#include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nf_tables_compat.h>
 #include <linux/netfilter/x_tables.h>
 #include <linux/netfilter/xt_NFLOG.h>
 #include <linux/netfilter/xt_limit.h>
@@ -16,7 +18,6 @@
 #include <cstring>
 #include <new>
 
-#include "handles.h"
 
 namespace iptkit {
 namespace nft {
@@ -26,50 +27,78 @@ namespace {
 // iptables-nft loads every value into the first 128-bit register.
 constexpr uint32_t kReg = NFT_REG_1;
 
-void add(nftnl_rule* r, nftnl_expr* e) { nftnl_rule_add_expr(r, e); }  // the rule owns it from here
+// Each expression is written straight into the message, as libnftnl's
+// nftnl_rule_nlmsg_build_payload writes it (its attribute order, libmnl's padding), without a
+// libnftnl object: at 30,000 rules those objects were a malloc and free per expression and
+// attribute, and a lookup of each expression's type by name.
+struct Expr {
+  nlmsghdr* nlh;
+  nlattr* elem;
+  nlattr* data;
+  Expr(nlmsghdr* n, const char* name) : nlh(n) {
+    elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+    mnl_attr_put_strz(nlh, NFTA_EXPR_NAME, name);
+    data = mnl_attr_nest_start(nlh, NFTA_EXPR_DATA);
+  }
+  ~Expr() {
+    mnl_attr_nest_end(nlh, data);
+    mnl_attr_nest_end(nlh, elem);
+  }
+  Expr(const Expr&) = delete;
+  Expr& operator=(const Expr&) = delete;
+  void u32(uint16_t type, uint32_t v) { mnl_attr_put_u32(nlh, type, htonl(v)); }
+  void u64(uint16_t type, uint64_t v) { mnl_attr_put_u64(nlh, type, htobe64(v)); }
+  void u16(uint16_t type, uint16_t v) { mnl_attr_put_u16(nlh, type, htons(v)); }
+  void strz(uint16_t type, const char* v) { mnl_attr_put_strz(nlh, type, v); }
+  // A data register holding a value (nftnl_data_reg: NFTA_DATA_VALUE nested in `type`).
+  void value(uint16_t type, const void* v, uint32_t len) {
+    nlattr* nest = mnl_attr_nest_start(nlh, type);
+    mnl_attr_put(nlh, NFTA_DATA_VALUE, len, v);
+    mnl_attr_nest_end(nlh, nest);
+  }
+  // The verdict register: code, and the chain of a jump or goto.
+  void verdict(uint32_t code, const char* chain) {
+    nlattr* outer = mnl_attr_nest_start(nlh, NFTA_IMMEDIATE_DATA);
+    nlattr* inner = mnl_attr_nest_start(nlh, NFTA_DATA_VERDICT);
+    mnl_attr_put_u32(nlh, NFTA_VERDICT_CODE, htonl(code));
+    if (chain) mnl_attr_put_strz(nlh, NFTA_VERDICT_CHAIN, chain);
+    mnl_attr_nest_end(nlh, inner);
+    mnl_attr_nest_end(nlh, outer);
+  }
+};
 
-nftnl_expr* alloc(const char* name) {
-  nftnl_expr* e = nftnl_expr_alloc(name);
-  if (!e) throw std::bad_alloc();
-  return e;
+void add_meta(nlmsghdr* nlh, uint32_t key) {
+  Expr e(nlh, "meta");
+  e.u32(NFTA_META_KEY, key);
+  e.u32(NFTA_META_DREG, kReg);
 }
 
-void add_meta(nftnl_rule* r, uint32_t key) {
-  nftnl_expr* e = alloc("meta");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, kReg);
-  add(r, e);
+void add_payload(nlmsghdr* nlh, uint32_t base, uint32_t offset, uint32_t len) {
+  Expr e(nlh, "payload");
+  e.u32(NFTA_PAYLOAD_DREG, kReg);
+  e.u32(NFTA_PAYLOAD_BASE, base);
+  e.u32(NFTA_PAYLOAD_OFFSET, offset);
+  e.u32(NFTA_PAYLOAD_LEN, len);
 }
 
-void add_payload(nftnl_rule* r, uint32_t base, uint32_t offset, uint32_t len) {
-  nftnl_expr* e = alloc("payload");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, kReg);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-  add(r, e);
-}
-
-void add_bitwise(nftnl_rule* r, const void* mask, uint32_t len) {
+void add_bitwise(nlmsghdr* nlh, const void* mask, uint32_t len) {
   static const uint8_t kZero[16] = {};
-  nftnl_expr* e = alloc("bitwise");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, kReg);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, kReg);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
-  nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
-  nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, kZero, len);
-  add(r, e);
+  Expr e(nlh, "bitwise");
+  e.u32(NFTA_BITWISE_SREG, kReg);
+  e.u32(NFTA_BITWISE_DREG, kReg);
+  e.u32(NFTA_BITWISE_LEN, len);
+  e.value(NFTA_BITWISE_MASK, mask, len);
+  e.value(NFTA_BITWISE_XOR, kZero, len);
 }
 
-void add_cmp(nftnl_rule* r, uint32_t op, const void* data, uint32_t len) {
-  nftnl_expr* e = alloc("cmp");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, kReg);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-  nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
-  add(r, e);
+void add_cmp(nlmsghdr* nlh, uint32_t op, const void* data, uint32_t len) {
+  Expr e(nlh, "cmp");
+  e.u32(NFTA_CMP_SREG, kReg);
+  e.u32(NFTA_CMP_OP, op);
+  e.value(NFTA_CMP_DATA, data, len);
 }
 
-void add_iface(nftnl_rule* r, uint32_t key, const std::string& name, uint32_t op) {
+void add_iface(nlmsghdr* r, uint32_t key, const std::string& name, uint32_t op) {
   add_meta(r, key);
   if (name.back() == '+') {
     if (name.size() > 1) {
@@ -87,7 +116,7 @@ void add_iface(nftnl_rule* r, uint32_t key, const std::string& name, uint32_t op
 
 // iptables-nft's add_addr: a mask of whole leading bytes loads only those bytes; any other mask
 // loads the whole address and masks it.
-void add_addr(nftnl_rule* r, uint32_t offset, const uint8_t* addr, const uint8_t* mask, uint32_t len, uint32_t op) {
+void add_addr(nlmsghdr* r, uint32_t offset, const uint8_t* addr, const uint8_t* mask, uint32_t len, uint32_t op) {
   uint32_t i = 0;
   bool bitwise = false;
   for (i = 0; i < len; i++) {
@@ -103,7 +132,7 @@ void add_addr(nftnl_rule* r, uint32_t offset, const uint8_t* addr, const uint8_t
   add_cmp(r, op, addr, len);
 }
 
-void add_port_cmp(nftnl_rule* r, uint16_t lo, uint16_t hi, bool invert) {
+void add_port_cmp(nlmsghdr* r, uint16_t lo, uint16_t hi, bool invert) {
   if (lo == hi) {
     uint16_t v = htons(lo);
     add_cmp(r, invert ? NFT_CMP_NEQ : NFT_CMP_EQ, &v, 2);
@@ -114,16 +143,15 @@ void add_port_cmp(nftnl_rule* r, uint16_t lo, uint16_t hi, bool invert) {
     add_cmp(r, invert ? NFT_CMP_GT : NFT_CMP_LTE, &v, 2);
     return;
   }
-  nftnl_expr* e = alloc("range");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_SREG, kReg);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_OP, invert ? NFT_RANGE_NEQ : NFT_RANGE_EQ);
+  Expr e(r, "range");
+  e.u32(NFTA_RANGE_SREG, kReg);
+  e.u32(NFTA_RANGE_OP, invert ? NFT_RANGE_NEQ : NFT_RANGE_EQ);
   uint16_t from = htons(lo), to = htons(hi);
-  nftnl_expr_set(e, NFTNL_EXPR_RANGE_FROM_DATA, &from, 2);
-  nftnl_expr_set(e, NFTNL_EXPR_RANGE_TO_DATA, &to, 2);
-  add(r, e);
+  e.value(NFTA_RANGE_FROM_DATA, &from, 2);
+  e.value(NFTA_RANGE_TO_DATA, &to, 2);
 }
 
-void add_ports(nftnl_rule* r, const uint16_t* src, bool inv_src, const uint16_t* dst, bool inv_dst) {
+void add_ports(nlmsghdr* r, const uint16_t* src, bool inv_src, const uint16_t* dst, bool inv_dst) {
   if (src[0] && src[0] == src[1] && dst[0] && dst[0] == dst[1] && inv_src == inv_dst) {
     uint32_t both = htonl(static_cast<uint32_t>(dst[0]) | static_cast<uint32_t>(src[0]) << 16);
     add_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 4);
@@ -140,38 +168,27 @@ void add_ports(nftnl_rule* r, const uint16_t* src, bool inv_src, const uint16_t*
   }
 }
 
-void add_xt(nftnl_rule* r, bool is_target, const std::string& name, uint8_t revision, const std::vector<uint8_t>& data) {
-  const uint16_t kname = is_target ? uint16_t{NFTNL_EXPR_TG_NAME} : uint16_t{NFTNL_EXPR_MT_NAME};
-  const uint16_t kinfo = is_target ? uint16_t{NFTNL_EXPR_TG_INFO} : uint16_t{NFTNL_EXPR_MT_INFO};
-  const uint16_t krev = is_target ? uint16_t{NFTNL_EXPR_TG_REV} : uint16_t{NFTNL_EXPR_MT_REV};
-  nftnl_expr* e = alloc(is_target ? "target" : "match");
-  nftnl_expr_set_str(e, kname, name.c_str());
-  nftnl_expr_set_u32(e, krev, revision);
-  // libnftnl takes ownership of the info buffer and free()s it with the expression.
-  void* info = calloc(1, data.empty() ? 1 : data.size());
-  if (!info) {
-    nftnl_expr_free(e);
-    throw std::bad_alloc();
-  }
-  if (!data.empty()) std::memcpy(info, data.data(), data.size());
-  nftnl_expr_set(e, kinfo, info, static_cast<uint32_t>(data.size()));
-  add(r, e);
+void add_xt(nlmsghdr* r, bool is_target, const std::string& name, uint8_t revision, const std::vector<uint8_t>& data) {
+  Expr e(r, is_target ? "target" : "match");
+  e.strz(is_target ? uint16_t{NFTA_TARGET_NAME} : uint16_t{NFTA_MATCH_NAME}, name.c_str());
+  e.u32(is_target ? uint16_t{NFTA_TARGET_REV} : uint16_t{NFTA_MATCH_REV}, revision);
+  static const uint8_t kNone = 0;  // an empty info is still the attribute, and memcpy wants a pointer
+  mnl_attr_put(r, is_target ? uint16_t{NFTA_TARGET_INFO} : uint16_t{NFTA_MATCH_INFO}, data.size(), data.empty() ? &kNone : data.data());
 }
 
 // nft.c add_log: `-j NFLOG` is a log expression to its netlink group. A length without
 // XT_NFLOG_F_COPY_LEN (--nflog-range) never did anything, and is dropped as iptables-nft drops it.
-void add_nflog(nftnl_rule* r, const std::vector<uint8_t>& data) {
+void add_nflog(nlmsghdr* r, const std::vector<uint8_t>& data) {
   xt_nflog_info info;
   std::memcpy(&info, data.data(), sizeof info);
-  nftnl_expr* e = alloc("log");
+  Expr e(r, "log");
   if (info.prefix[0] != '\0') {
     std::string prefix(info.prefix, strnlen(info.prefix, sizeof info.prefix));
-    nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, prefix.c_str());
+    e.strz(NFTA_LOG_PREFIX, prefix.c_str());
   }
-  nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, info.group);
-  if (info.flags & XT_NFLOG_F_COPY_LEN) nftnl_expr_set_u32(e, NFTNL_EXPR_LOG_SNAPLEN, info.len);
-  if (info.threshold) nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_QTHRESHOLD, info.threshold);
-  add(r, e);
+  e.u16(NFTA_LOG_GROUP, info.group);
+  if (info.flags & XT_NFLOG_F_COPY_LEN) e.u32(NFTA_LOG_SNAPLEN, info.len);
+  if (info.threshold) e.u16(NFTA_LOG_QTHRESHOLD, info.threshold);
 }
 
 }  // namespace
@@ -184,7 +201,7 @@ size_t encoded_size_bound(const dialect::Rule& rule) {
   return n;
 }
 
-bool encode_rule(const dialect::Rule& rule, uint64_t packets, uint64_t bytes, Family family, nftnl_rule* r,
+bool encode_rule(const dialect::Rule& rule, uint64_t packets, uint64_t bytes, Family family, nlmsghdr* r,
                  std::string& err) {
   const bool v6 = family == Family::ipv6;
   const dialect::IpPart& ip = rule.ip;
@@ -200,6 +217,7 @@ bool encode_rule(const dialect::Rule& rule, uint64_t packets, uint64_t bytes, Fa
   auto op = [&](uint8_t bit) -> uint32_t { return (inv & bit) ? NFT_CMP_NEQ : NFT_CMP_EQ; };
   auto name_of = [](const char* n) { return std::string(n, strnlen(n, IFNAMSIZ)); };
 
+  nlattr* expressions = mnl_attr_nest_start(r, NFTA_RULE_EXPRESSIONS);
   // The order of nft_ipv4_add / nft_ipv6_add.
   if (ip.iniface[0]) add_iface(r, NFT_META_IIFNAME, name_of(ip.iniface), op(dialect::kInvIn));
   if (ip.outiface[0]) add_iface(r, NFT_META_OIFNAME, name_of(ip.outiface), op(dialect::kInvOut));
@@ -228,8 +246,6 @@ bool encode_rule(const dialect::Rule& rule, uint64_t packets, uint64_t bytes, Fa
     uint16_t zero = 0;
     add_cmp(r, (inv & dialect::kInvFrag) ? NFT_CMP_EQ : NFT_CMP_NEQ, &zero, 2);
   }
-  nftnl_rule_set_u32(r, NFTNL_RULE_COMPAT_PROTO, ip.proto);
-  nftnl_rule_set_u32(r, NFTNL_RULE_COMPAT_FLAGS, (inv & dialect::kInvProto) ? NFT_RULE_COMPAT_F_INV : 0);
 
   for (const auto& m : rule.matches) {
     const std::vector<uint8_t>& data = m.data;
@@ -247,13 +263,12 @@ bool encode_rule(const dialect::Rule& rule, uint64_t packets, uint64_t bytes, Fa
       for (i = 1; i < 4; i++) {
         if (ri.avg > mult[i] || mult[i] / ri.avg < mult[i] % ri.avg) break;
       }
-      nftnl_expr* e = alloc("limit");
-      nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
-      nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, 0);
-      nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, mult[i - 1] / ri.avg);
-      nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, mult[i - 1] / XT_LIMIT_SCALE);
-      nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, ri.burst);
-      add(r, e);
+      Expr e(r, "limit");
+      e.u64(NFTA_LIMIT_RATE, mult[i - 1] / ri.avg);
+      e.u64(NFTA_LIMIT_UNIT, mult[i - 1] / XT_LIMIT_SCALE);
+      e.u32(NFTA_LIMIT_BURST, ri.burst);
+      e.u32(NFTA_LIMIT_TYPE, NFT_LIMIT_PKTS);
+      e.u32(NFTA_LIMIT_FLAGS, 0);
       continue;
     }
     if (m.name == "udp" && m.revision == 0 && data.size() >= sizeof(xt_udp)) {
@@ -303,10 +318,11 @@ bool encode_rule(const dialect::Rule& rule, uint64_t packets, uint64_t bytes, Fa
   }
 
   // The counter goes before the verdict: after it, it would count every packet the rule sees.
-  nftnl_expr* c = alloc("counter");
-  nftnl_expr_set_u64(c, NFTNL_EXPR_CTR_PACKETS, packets);
-  nftnl_expr_set_u64(c, NFTNL_EXPR_CTR_BYTES, bytes);
-  add(r, c);
+  {
+    Expr c(r, "counter");
+    c.u64(NFTA_COUNTER_BYTES, bytes);
+    c.u64(NFTA_COUNTER_PACKETS, packets);
+  }
 
   switch (rule.target_kind) {
     case dialect::TargetKind::kNone:
@@ -320,20 +336,17 @@ bool encode_rule(const dialect::Rule& rule, uint64_t packets, uint64_t bytes, Fa
         err = "-j " + rule.target_name + " is not supported on nf_tables";
         return false;
       }
-      nftnl_expr* e = alloc("immediate");
-      nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-      nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, static_cast<uint32_t>(v));
-      add(r, e);
+      Expr e(r, "immediate");
+      e.u32(NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT);
+      e.verdict(static_cast<uint32_t>(v), nullptr);
       break;
     }
     case dialect::TargetKind::kJump:
     case dialect::TargetKind::kGoto: {
-      nftnl_expr* e = alloc("immediate");
-      nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+      Expr e(r, "immediate");
+      e.u32(NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT);
       const bool go = rule.target_kind == dialect::TargetKind::kGoto;
-      nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, static_cast<uint32_t>(go ? NFT_GOTO : NFT_JUMP));
-      nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, rule.target_name.c_str());
-      add(r, e);
+      e.verdict(static_cast<uint32_t>(go ? NFT_GOTO : NFT_JUMP), rule.target_name.c_str());
       break;
     }
     case dialect::TargetKind::kExtension:
@@ -344,6 +357,12 @@ bool encode_rule(const dialect::Rule& rule, uint64_t packets, uint64_t bytes, Fa
       add_xt(r, true, rule.target.name, rule.target.revision, rule.target.data);
       break;
   }
+  mnl_attr_nest_end(r, expressions);
+  // After the expressions, as nftnl_rule_nlmsg_build_payload puts it: the -p for compat matches.
+  nlattr* compat = mnl_attr_nest_start(r, NFTA_RULE_COMPAT);
+  mnl_attr_put_u32(r, NFTA_RULE_COMPAT_PROTO, htonl(ip.proto));
+  mnl_attr_put_u32(r, NFTA_RULE_COMPAT_FLAGS, htonl((inv & dialect::kInvProto) ? NFT_RULE_COMPAT_F_INV : 0));
+  mnl_attr_nest_end(r, compat);
   return true;
 }
 

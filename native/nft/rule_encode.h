@@ -4,7 +4,7 @@
 // the struct otherwise, the counter before the verdict, and NFTA_RULE_COMPAT for -p.
 #pragma once
 
-#include <libnftnl/rule.h>
+#include <linux/netlink.h>
 
 #include <cstdint>
 #include <string>
@@ -14,10 +14,11 @@
 namespace iptkit {
 namespace nft {
 
-// Adds the rule's expressions and compat attributes to `r` (table and chain are the caller's),
-// with a counter at `packets`/`bytes`. False with `err` saying why when nf_tables has no form
-// for it.
-bool encode_rule(const dialect::Rule& rule, uint64_t packets, uint64_t bytes, Family family, nftnl_rule* r,
+// Appends the rule's NFTA_RULE_EXPRESSIONS and NFTA_RULE_COMPAT to the NEWRULE message `nlh`
+// (table and chain are the caller's), with a counter at `packets`/`bytes`; `nlh` has room for
+// encoded_size_bound(rule) more bytes, zeroed (libmnl leaves padding as it finds it). False
+// with `err` saying why when nf_tables has no form for it.
+bool encode_rule(const dialect::Rule& rule, uint64_t packets, uint64_t bytes, Family family, nlmsghdr* nlh,
                  std::string& err);
 
 // A generous upper bound of the netlink payload encode_rule produces for `rule`.

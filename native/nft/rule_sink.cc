@@ -25,15 +25,12 @@ char* attributes(nlmsghdr* nlh) { return static_cast<char*>(mnl_nlmsg_get_payloa
 
 bool encode_payload(const dialect::Rule& rule, uint64_t packets, uint64_t bytes, Family family, std::string_view& attrs,
                     std::string& why) {
-  RulePtr r(nftnl_rule_alloc());
-  if (!r) throw std::bad_alloc();
-  if (!encode_rule(rule, packets, bytes, family, r.get(), why)) return false;
   // libmnl leaves attribute padding as it finds it: the message is built in zeroed memory.
   thread_local std::vector<char> scratch;
   scratch.assign(MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(nfgenmsg)) + encoded_size_bound(rule), 0);
   const uint16_t nfproto = family == Family::ipv6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
   nlmsghdr* nlh = nftnl_nlmsg_build_hdr(scratch.data(), NFT_MSG_NEWRULE, nfproto, 0, 0);
-  nftnl_rule_nlmsg_build_payload(nlh, r.get());
+  if (!encode_rule(rule, packets, bytes, family, nlh, why)) return false;
   const char* start = attributes(nlh);
   attrs = std::string_view(start, static_cast<size_t>(reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len - start));
   return true;
