@@ -194,21 +194,21 @@ OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family f
   return {};
 }
 
-void release_wires(std::vector<commit::TablePlan>& plans, std::vector<std::string>& wires) {
+void release_wires(std::vector<commit::TablePlan>& plans, std::vector<commit::WireText>& wires) {
   for (commit::TablePlan& p : plans) {
     for (commit::ChainPlan& c : p.chains) std::vector<std::string_view>().swap(c.lines);
   }
-  std::vector<std::string>().swap(wires);
+  std::vector<commit::WireText>().swap(wires);
 }
 
-OpError plan_wires(const std::vector<std::string>& wires, Family family, const HeldRead* held, bool keeps_are_handles,
+OpError plan_wires(const std::vector<commit::WireText>& wires, Family family, const HeldRead* held, bool keeps_are_handles,
                    std::vector<commit::TablePlan>& plans, std::vector<HeldOutcome>& outcomes, SinkFactory sink) {
   plans.clear();
   outcomes.assign(wires.size(), HeldOutcome{});
   for (size_t i = 0; i < wires.size(); i++) {
     commit::TablePlan plan;
     if (sink) plan.sink = sink();
-    if (OpError err = commit::parse_wire(wires[i], family, plan)) return err;
+    if (OpError err = commit::parse_wire(wires[i].view(), family, plan)) return err;
     bool lines = false;
     for (const commit::ChainPlan& cp : plan.chains) lines = lines || cp.has_lines;
     if (lines && !held) {

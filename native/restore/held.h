@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../commit/plan.h"
+#include "../commit/wire_text.h"
 #include "current.h"
 
 namespace iptkit::restore {
@@ -49,9 +50,9 @@ using SinkFactory = std::unique_ptr<commit::RuleSink> (*)();
 
 // Frees the wire texts plan_wires planned from, once every new rule is in its sink's kernel
 // form: nothing reads them again (the held chains' line views go with them). 30 MB for a
-// 300,000-rule commit, freed before its peak.
-void release_wires(std::vector<commit::TablePlan>& plans, std::vector<std::string>& wires);
-OpError plan_wires(const std::vector<std::string>& wires, Family family, const HeldRead* held, bool keeps_are_handles,
+// 300,000-rule commit, unmapped before its peak.
+void release_wires(std::vector<commit::TablePlan>& plans, std::vector<commit::WireText>& wires);
+OpError plan_wires(const std::vector<commit::WireText>& wires, Family family, const HeldRead* held, bool keeps_are_handles,
                    std::vector<commit::TablePlan>& plans, std::vector<HeldOutcome>& outcomes, SinkFactory sink = nullptr);
 
 // What a commit resolves with: per wire, { committed, added, kept } (added/kept: of its

@@ -1,0 +1,47 @@
+// A commit's wire for one table as the addon copies it from JavaScript: a string, or its
+// pieces in order (the big chains' texts are pieces of their own, so JavaScript never joins a
+// whole wire into one more string), copied into one buffer on the main thread. A big one gets
+// a mapping of its own, unmapped as soon as the commit is planned (restore/held.h
+// release_wires): a malloc'd copy would leave its pages in the main thread's malloc arena,
+// where they stayed part of the process's RSS through the commit's peak.
+#pragma once
+
+#include <napi.h>
+
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+namespace iptkit::commit {
+
+class WireText {
+ public:
+  WireText() = default;
+  ~WireText() { release(); }
+  WireText(WireText&& o) noexcept : data_(o.data_), size_(o.size_), mapped_(o.mapped_) { o.data_ = nullptr; }
+  WireText& operator=(WireText&& o) noexcept {
+    if (this != &o) {
+      release();
+      data_ = o.data_, size_ = o.size_, mapped_ = o.mapped_;
+      o.data_ = nullptr;
+    }
+    return *this;
+  }
+  WireText(const WireText&) = delete;
+  WireText& operator=(const WireText&) = delete;
+
+  // Argument `i` of a commit: one wire per table, each a string or an array of strings.
+  static std::vector<WireText> from_js(const Napi::CallbackInfo& info, size_t i, const char* name);
+
+  std::string_view view() const { return data_ ? std::string_view(data_, size_) : std::string_view(); }
+
+ private:
+  void allocate(size_t size);
+  void release();
+
+  char* data_ = nullptr;
+  size_t size_ = 0;
+  bool mapped_ = false;
+};
+
+}  // namespace iptkit::commit
