@@ -454,10 +454,11 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<TablePlan>& sp
   //    Each rule's attributes but table, chain and position come from the plan's sink, which
   //    encoded it when it was parsed (rule_sink.h), or are encoded here for a rule the plan
   //    parsed itself (the native restore's).
-  //    A table whose every new rule its sink holds as an appending message, in the order they
-  //    are sent, goes out as the sink's mappings (rule_sink.h): nothing is copied.
+  //    A table whose every new rule its sink holds as an appending message goes out as the
+  //    sink's mappings (rule_sink.h): nothing is copied; each run of messages that lie back to
+  //    back in a mapping is one iovec (rules of lines= chains were taken after the rest).
   auto whole = [](const TablePlan& s, const PayloadSink& sink) {
-    size_t n = 0, last = 0;
+    size_t n = 0;
     for (const auto& c : s.chains) {
       bool kept_after = false;
       for (size_t i = c.items.size(); i-- > 0;) {
@@ -467,12 +468,6 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<TablePlan>& sp
           continue;
         }
         if (kept_after || s.rules[it.rule].rule) return false;
-      }
-      for (const Item& it : c.items) {
-        if (it.keep) continue;
-        const size_t at = s.rules[it.rule].encoded;
-        if (n > 0 && at <= last) return false;
-        last = at;
         n++;
       }
     }
@@ -482,18 +477,24 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<TablePlan>& sp
     auto* sink = dynamic_cast<PayloadSink*>(s.sink.get());
     if (s.sink && !sink) return make_error(EINVAL, "commit", "internal: table " + s.name + " was parsed for another back end", s.name);
     if (sink && sink->taken() > 0 && whole(s, *sink)) {
+      iovec run{nullptr, 0};
       for (const auto& c : s.chains) {
         size_t index = 0;
         for (const Item& it : c.items) {
           index++;
           if (it.keep) continue;
           const commit::NewRule& rule = s.rules[it.rule];
-          sink->message(rule.encoded)->nlmsg_seq = b.claim({MsgInfo::kNewRule, &s.name, &c.name, index, rule.line, s.line_word});
+          nlmsghdr* nlh = sink->message(rule.encoded);
+          nlh->nlmsg_seq = b.claim({MsgInfo::kNewRule, &s.name, &c.name, index, rule.line, s.line_word});
+          if (static_cast<char*>(run.iov_base) + run.iov_len == reinterpret_cast<char*>(nlh)) {
+            run.iov_len += nlh->nlmsg_len;
+            continue;
+          }
+          if (run.iov_len) b.external(run);
+          run = iovec{nlh, nlh->nlmsg_len};
         }
       }
-      std::vector<iovec> segs;
-      sink->segments(segs);
-      for (const iovec& v : segs) b.external(v);
+      if (run.iov_len) b.external(run);
       continue;
     }
     for (const auto& c : s.chains) {

@@ -282,16 +282,17 @@ Napi::Value ReadHolding(const Napi::CallbackInfo& info) {
           if (OpError err = read_current(nft, v6, names, current, out.generation)) return err;
         }
         for (size_t k = 0; k < current.size(); k++) {
-          if (!current[k].exists) continue;
-          without_held(current[k], hold[k], nft, out.tables.emplace_back(), out.held);
-          // A held chain not there yet is held too: its rules are all new, sent as lines=.
+          const bool exists = current[k].exists;
+          if (exists) without_held(current[k], hold[k], nft, out.tables.emplace_back(), out.held);
+          // A held chain not there yet (nft: nor its table) is held too: its rules are all
+          // new, sent as lines=.
           for (const std::string& name : hold[k]) {
-            if (current[k].find(name)) continue;
+            if (exists && current[k].find(name)) continue;
             HeldChainInfo& h = out.held.emplace_back();
             h.table = current[k].name;
             h.chain = name;
           }
-          read->tables.push_back(std::move(current[k]));
+          if (exists) read->tables.push_back(std::move(current[k]));
         }
         out.read = std::move(read);
         return {};
