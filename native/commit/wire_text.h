@@ -1,8 +1,8 @@
 // A commit's wire for one table as the addon copies it from JavaScript: a string, or its
 // pieces in order (the big chains' texts are pieces of their own, so JavaScript never joins a
 // whole wire into one more string), copied into one buffer on the main thread. A big one gets
-// a mapping of its own, unmapped as soon as the commit is planned (restore/held.h
-// release_wires): a malloc'd copy would leave its pages in the main thread's malloc arena,
+// a mapping of its own, unmapped as soon as its table is planned (restore/held.h
+// plan_wires): a malloc'd copy would leave its pages in the main thread's malloc arena,
 // where they stayed part of the process's RSS through the commit's peak.
 #pragma once
 

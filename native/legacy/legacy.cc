@@ -269,7 +269,6 @@ Napi::Value LegacyCommit(const Napi::CallbackInfo& info) {
                                                   v6 ? legacy::entry_sink_v6 : legacy::entry_sink_v4)) {
               return err;
             }
-            restore::release_wires(plans, *wires);  // before the replacements, the peak
             if (plans.empty()) return {};
             return v6 ? legacy::commit_v6(plans) : legacy::commit_v4(plans);
           }();

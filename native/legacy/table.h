@@ -373,7 +373,7 @@ OpError commit_tables(std::vector<commit::TablePlan>& plans) {
   for (size_t i = 0; i < n; i++) order[i] = i;
   auto size_of = [&](size_t i) {
     size_t rules = 0;
-    for (const auto& c : plans[i].chains) rules += c.items.size() + c.lines.size();
+    for (const auto& c : plans[i].chains) rules += c.items.size();
     return rules;
   };
   if (n >= 2) {

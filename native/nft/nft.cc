@@ -117,7 +117,6 @@ Napi::Value NftCommit(const Napi::CallbackInfo& info) {
                                                   v6 ? nft::payload_sink_v6 : nft::payload_sink_v4)) {
           return err;
         }
-        restore::release_wires(plans, *tables);  // before the batch is built, the peak
         if (plans.empty()) return {};
         return nft::commit_tables(v6, generation, plans);
       },

@@ -194,14 +194,7 @@ OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family f
   return {};
 }
 
-void release_wires(std::vector<commit::TablePlan>& plans, std::vector<commit::WireText>& wires) {
-  for (commit::TablePlan& p : plans) {
-    for (commit::ChainPlan& c : p.chains) std::vector<std::string_view>().swap(c.lines);
-  }
-  std::vector<commit::WireText>().swap(wires);
-}
-
-OpError plan_wires(const std::vector<commit::WireText>& wires, Family family, const HeldRead* held, bool keeps_are_handles,
+OpError plan_wires(std::vector<commit::WireText>& wires, Family family, const HeldRead* held, bool keeps_are_handles,
                    std::vector<commit::TablePlan>& plans, std::vector<HeldOutcome>& outcomes, SinkFactory sink) {
   plans.clear();
   outcomes.assign(wires.size(), HeldOutcome{});
@@ -217,6 +210,8 @@ OpError plan_wires(const std::vector<commit::WireText>& wires, Family family, co
     if (lines) {
       if (OpError err = plan_held(plan, held->find(plan.name), family, keeps_are_handles, outcomes[i])) return err;
     }
+    for (commit::ChainPlan& c : plan.chains) std::vector<std::string_view>().swap(c.lines);
+    wires[i] = commit::WireText{};
     if (!outcomes[i].unchanged) plans.push_back(std::move(plan));
   }
   return {};

@@ -46,13 +46,11 @@ OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family f
 // there are some and no held read); a table the plan leaves as read is not among `plans`.
 // outcomes: one per wire.
 // `sink`, if given, makes each plan's RuleSink (commit/plan.h) before its wire is parsed.
+// Each wire is freed as soon as its table is planned: nothing reads it again (its held
+// chains' line views go with it, and a parsed Rule holds no view into it). 30 MB for a
+// 300,000-rule commit, unmapped while the next table's rules are made, before the peak.
 using SinkFactory = std::unique_ptr<commit::RuleSink> (*)();
-
-// Frees the wire texts plan_wires planned from, once every new rule is in its sink's kernel
-// form: nothing reads them again (the held chains' line views go with them). 30 MB for a
-// 300,000-rule commit, unmapped before its peak.
-void release_wires(std::vector<commit::TablePlan>& plans, std::vector<commit::WireText>& wires);
-OpError plan_wires(const std::vector<commit::WireText>& wires, Family family, const HeldRead* held, bool keeps_are_handles,
+OpError plan_wires(std::vector<commit::WireText>& wires, Family family, const HeldRead* held, bool keeps_are_handles,
                    std::vector<commit::TablePlan>& plans, std::vector<HeldOutcome>& outcomes, SinkFactory sink = nullptr);
 
 // What a commit resolves with: per wire, { committed, added, kept } (added/kept: of its
