@@ -82,4 +82,10 @@ std::vector<WireText> WireText::from_js(const Napi::CallbackInfo& info, size_t i
   return out;
 }
 
+int64_t commit_footprint(const std::vector<WireText>& wires) {
+  int64_t bytes = 0;
+  for (const WireText& w : wires) bytes += static_cast<int64_t>(w.view().size());
+  return 4 * bytes;
+}
+
 }  // namespace iptkit::commit

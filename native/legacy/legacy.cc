@@ -250,6 +250,7 @@ Napi::Value LegacyCommit(const Napi::CallbackInfo& info) {
   bool v6 = arg_family_v6(info, 0);
   std::string netns = arg_netns(info, 1);
   auto wires = std::make_shared<std::vector<commit::WireText>>(commit::WireText::from_js(info, 2, "tables"));
+  const int64_t footprint = commit::commit_footprint(*wires);
   auto held = restore::arg_held(info, 3);
   using Outcomes = std::vector<restore::HeldOutcome>;
   return PromiseWorker<Outcomes>::Run(
@@ -275,7 +276,8 @@ Napi::Value LegacyCommit(const Napi::CallbackInfo& info) {
         });
         return result;
       },
-      [](Napi::Env env, Outcomes& outcomes) -> Napi::Value { return restore::outcomes_js(env, outcomes); });
+      [](Napi::Env env, Outcomes& outcomes) -> Napi::Value { return restore::outcomes_js(env, outcomes); },
+      footprint);
 }
 
 Napi::Value LegacyRecover(const Napi::CallbackInfo& info) {

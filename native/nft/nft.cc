@@ -104,6 +104,7 @@ Napi::Value NftCommit(const Napi::CallbackInfo& info) {
   }
   uint32_t generation = static_cast<uint32_t>(g);
   auto tables = std::make_shared<std::vector<commit::WireText>>(commit::WireText::from_js(info, 3, "tables"));
+  const int64_t footprint = commit::commit_footprint(*tables);
   auto held = restore::arg_held(info, 4);
   using Outcomes = std::vector<restore::HeldOutcome>;
   return PromiseWorker<Outcomes>::Run(
@@ -120,7 +121,8 @@ Napi::Value NftCommit(const Napi::CallbackInfo& info) {
         if (plans.empty()) return {};
         return nft::commit_tables(v6, generation, plans);
       },
-      [](Napi::Env env, Outcomes& outcomes) -> Napi::Value { return restore::outcomes_js(env, outcomes); });
+      [](Napi::Env env, Outcomes& outcomes) -> Napi::Value { return restore::outcomes_js(env, outcomes); },
+      footprint);
 }
 
 }  // namespace iptkit
