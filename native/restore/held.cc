@@ -120,6 +120,11 @@ OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family f
                   HeldOutcome& out) {
   out = HeldOutcome{};
   if (current && !current->exists) current = nullptr;
+  // At most one new rule a text: reserved at once, not doubled (the outgrown copies would stay
+  // in the arena through the commit's peak).
+  size_t texts = 0;
+  for (const commit::ChainPlan& cp : plan.chains) texts += cp.lines.size();
+  plan.rules.reserve(plan.rules.size() + texts);
   bool any = false;
   for (commit::ChainPlan& cp : plan.chains) {
     if (!cp.has_lines) continue;
