@@ -78,6 +78,9 @@ std::vector<WireText> WireText::from_js(const Napi::CallbackInfo& info, size_t i
       NAPI_THROW_IF_FAILED(env, napi_get_value_string_utf8(env, pieces[j], out[k].data_ + at, sizes[j] + 1, &written), {});
       at += written;
     }
+    // V8 writes what it measured (a lone surrogate is U+FFFD both times): a gap would be
+    // bytes nobody wrote, parsed as the wire's.
+    if (at != total) throw Napi::Error::New(env, std::string(name) + "[" + std::to_string(k) + "]: the wire changed size while it was copied");
   }
   return out;
 }
