@@ -1,6 +1,7 @@
 #include "wire_text.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <new>
@@ -32,6 +33,16 @@ void WireText::allocate(size_t size) {
     data_ = static_cast<char*>(std::malloc(size + 1));
     if (!data_) throw std::bad_alloc();
   }
+}
+
+void WireText::release_before(const char* p) {
+  if (!mapped_ || !data_ || p < data_ || p > data_ + size_) return;
+  // The mapping starts on a page: every page below the one `p` is on.
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t upto = static_cast<size_t>(p - data_) / page * page;
+  if (upto <= released_) return;
+  madvise(data_ + released_, upto - released_, MADV_DONTNEED);
+  released_ = upto;
 }
 
 void WireText::release() {

@@ -19,11 +19,13 @@ class WireText {
  public:
   WireText() = default;
   ~WireText() { release(); }
-  WireText(WireText&& o) noexcept : data_(o.data_), size_(o.size_), mapped_(o.mapped_) { o.data_ = nullptr; }
+  WireText(WireText&& o) noexcept : data_(o.data_), size_(o.size_), released_(o.released_), mapped_(o.mapped_) {
+    o.data_ = nullptr;
+  }
   WireText& operator=(WireText&& o) noexcept {
     if (this != &o) {
       release();
-      data_ = o.data_, size_ = o.size_, mapped_ = o.mapped_;
+      data_ = o.data_, size_ = o.size_, released_ = o.released_, mapped_ = o.mapped_;
       o.data_ = nullptr;
     }
     return *this;
@@ -36,12 +38,18 @@ class WireText {
 
   std::string_view view() const { return data_ ? std::string_view(data_, size_) : std::string_view(); }
 
+  // Gives a mapped text's pages that lie wholly before `p` (a position in it) back to the
+  // kernel: what nothing reads again, as a table's held texts are planned in order
+  // (restore/held.h plan_held), need not stay in RSS while its rules are made.
+  void release_before(const char* p);
+
  private:
   void allocate(size_t size);
   void release();
 
   char* data_ = nullptr;
   size_t size_ = 0;
+  size_t released_ = 0;  // release_before: the bytes given back, from the start
   bool mapped_ = false;
 };
 

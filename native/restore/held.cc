@@ -117,7 +117,7 @@ OpError bad_text(const commit::TablePlan& plan, const commit::ChainPlan& cp, siz
 }  // namespace
 
 OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family family, bool keeps_are_handles,
-                  HeldOutcome& out) {
+                  HeldOutcome& out, commit::WireText* wire) {
   out = HeldOutcome{};
   if (current && !current->exists) current = nullptr;
   // At most one new rule a text: reserved at once, not doubled (the outgrown copies would stay
@@ -169,6 +169,10 @@ OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family f
     cp.items.reserve(cp.lines.size());
     if (!cc) {
       for (size_t j = 0; j < cp.lines.size(); j++) {
+        // The chains' texts lie in the wire in the order they are planned, after every rule
+        // record the parse took: nothing before this line is read again. (A chain there is
+        // is planned by order_chain, which may go back: nothing is given back in it.)
+        if (wire && j % 4096 == 0) wire->release_before(cp.lines[j].data());
         if (!add(j)) return err;
       }
       continue;
@@ -213,7 +217,7 @@ OpError plan_wires(std::vector<commit::WireText>& wires, Family family, const He
       return make_error(EINVAL, "commit", "table " + plan.name + ": a lines= chain needs the held read it was planned on", plan.name);
     }
     if (lines) {
-      if (OpError err = plan_held(plan, held->find(plan.name), family, keeps_are_handles, outcomes[i])) return err;
+      if (OpError err = plan_held(plan, held->find(plan.name), family, keeps_are_handles, outcomes[i], &wires[i])) return err;
     }
     for (commit::ChainPlan& c : plan.chains) std::vector<std::string_view>().swap(c.lines);
     wires[i] = commit::WireText{};

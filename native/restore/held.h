@@ -38,9 +38,10 @@ struct HeldOutcome {
 // their rules kept where the text stays (counters too), the rest parsed as new rules; a
 // desired text that is not canonical (iptables-save would print it otherwise) is EINVAL
 // naming it, since it would never match the kernel's. Then says whether the whole plan
-// leaves the table as read.
+// leaves the table as read. `wire`, if given, is the text the lines are views into: what
+// precedes a new chain's line being planned is given back as it goes (release_before).
 OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family family, bool keeps_are_handles,
-                  HeldOutcome& out);
+                  HeldOutcome& out, commit::WireText* wire = nullptr);
 
 // A commit's wires parsed into plans, their lines= chains planned against `held` (EINVAL when
 // there are some and no held read); a table the plan leaves as read is not among `plans`.
