@@ -116,10 +116,10 @@ export interface NativeBinding {
   /** Reads one x_tables table (IPT_SO_GET_ENTRIES). */
   legacyRead(family: NativeFamily, netns: string | null, table: string): Promise<NativeTableRead>;
   /**
-   * Replaces each given table (wire strings, docs/wire.md), all or nothing: if a later table
-   * fails, the tables already replaced are put back as they were.
+   * Replaces each given table (its wire, docs/wire.md: a string, or its pieces in order), all
+   * or nothing: if a later table fails, the tables already replaced are put back as they were.
    */
-  legacyCommit(family: NativeFamily, netns: string | null, tables: string[], held?: NativeHeld | null): Promise<NativeCommitOutcome[]>;
+  legacyCommit(family: NativeFamily, netns: string | null, tables: ReadonlyArray<string | readonly string[]>, held?: NativeHeld | null): Promise<NativeCommitOutcome[]>;
 
   /**
    * Finds this namespace's record of an unfinished multi-table legacy commit (a process killed
@@ -146,10 +146,11 @@ export interface NativeBinding {
   /** Reads the iptables-nft tables of one family (ip / ip6) over netlink. */
   nftRead(family: NativeFamily, netns: string | null, tables: string[] | null): Promise<NativeNftRead>;
   /**
-   * One netlink batch for all the given tables, guarded by the generation (NFTA_GEN_ID).
-   * Rejects with code 'ERESTART' when the ruleset changed since that generation.
+   * One netlink batch for all the given tables (wires as legacyCommit takes them), guarded by
+   * the generation (NFTA_GEN_ID). Rejects with code 'ERESTART' when the ruleset changed since
+   * that generation.
    */
-  nftCommit(family: NativeFamily, netns: string | null, generation: number, tables: string[], held?: NativeHeld | null): Promise<NativeCommitOutcome[]>;
+  nftCommit(family: NativeFamily, netns: string | null, generation: number, tables: ReadonlyArray<string | readonly string[]>, held?: NativeHeld | null): Promise<NativeCommitOutcome[]>;
   /** A table of native nftables objects (src/nft/objects.ts), or null when there is none. */
   nftObjectsRead(family: 'ip' | 'ip6', netns: string | null, name: string): Promise<NftTable | null>;
   /** Makes the table what `table` describes in one generation-guarded batch (objects_commit.cc). */

@@ -249,24 +249,13 @@ Napi::Value LegacyRead(const Napi::CallbackInfo& info) {
 Napi::Value LegacyCommit(const Napi::CallbackInfo& info) {
   bool v6 = arg_family_v6(info, 0);
   std::string netns = arg_netns(info, 1);
-  if (info.Length() <= 2 || !info[2].IsArray()) {
-    throw Napi::TypeError::New(info.Env(), "tables must be an array of wire strings");
-  }
-  Napi::Array arr = info[2].As<Napi::Array>();
-  std::vector<std::string> wires;
-  wires.reserve(arr.Length());
-  for (uint32_t i = 0; i < arr.Length(); i++) {
-    Napi::Value v = arr.Get(i);
-    if (!v.IsString()) {
-      throw Napi::TypeError::New(info.Env(), "tables[" + std::to_string(i) + "] must be a string");
-    }
-    wires.push_back(v.As<Napi::String>().Utf8Value());
-  }
+  auto wires = std::make_shared<std::vector<commit::WireText>>(commit::WireText::from_js(info, 2, "tables"));
+  const int64_t footprint = commit::commit_footprint(*wires);
   auto held = restore::arg_held(info, 3);
   using Outcomes = std::vector<restore::HeldOutcome>;
   return PromiseWorker<Outcomes>::Run(
       info.Env(),
-      [v6, netns, held, wires = std::move(wires)](Outcomes& outcomes) mutable -> OpError {
+      [v6, netns, held, wires](Outcomes& outcomes) -> OpError {
         // On the warm thread (common/warm_thread.h), as a restore: the commit's megabytes come
         // from one malloc arena that keeps them, and the fingerprint after it reuses them.
         OpError result;
@@ -277,18 +266,18 @@ Napi::Value LegacyCommit(const Napi::CallbackInfo& info) {
             if (ns.error()) return ns.error();
             if (OpError err = legacy::recover_pending(v6, false)) return err;
             std::vector<commit::TablePlan> plans;
-            if (OpError err = restore::plan_wires(wires, v6 ? Family::ipv6 : Family::ipv4, held.get(), false, plans, outcomes,
+            if (OpError err = restore::plan_wires(*wires, v6 ? Family::ipv6 : Family::ipv4, held.get(), false, plans, outcomes,
                                                   v6 ? legacy::entry_sink_v6 : legacy::entry_sink_v4)) {
               return err;
             }
-            restore::release_wires(plans, wires);  // before the replacements, the peak
             if (plans.empty()) return {};
             return v6 ? legacy::commit_v6(plans) : legacy::commit_v4(plans);
           }();
         });
         return result;
       },
-      [](Napi::Env env, Outcomes& outcomes) -> Napi::Value { return restore::outcomes_js(env, outcomes); });
+      [](Napi::Env env, Outcomes& outcomes) -> Napi::Value { return restore::outcomes_js(env, outcomes); },
+      footprint);
 }
 
 Napi::Value LegacyRecover(const Napi::CallbackInfo& info) {

@@ -191,7 +191,11 @@ class EntrySink : public commit::RuleSink {
   static std::unique_ptr<commit::RuleSink> make() { return std::make_unique<EntrySink<T>>(); }
 
   void reserve(size_t rules) override {
-    if (rules == 0 || arena.capacity() > 0) return;
+    // Once (not `capacity() > 0`: an empty std::string has its inline buffer's capacity, which
+    // made this never reserve, and a big table's arena grew by doubling, each outgrown block
+    // left behind in the malloc arena).
+    if (rules == 0 || reserved_) return;
+    reserved_ = true;
     arena = take_arena();
     arena.reserve(rules * (sizeof(typename T::Entry) + kStandardTargetSize + 96));
   }
@@ -217,6 +221,7 @@ class EntrySink : public commit::RuleSink {
   std::vector<WantJump> targets;  // extension targets: (chain, target name, first line)
 
  private:
+  bool reserved_ = false;
   std::unordered_set<std::string> seen_;
   std::string last_chain_, last_target_;
 };
@@ -373,7 +378,7 @@ OpError commit_tables(std::vector<commit::TablePlan>& plans) {
   for (size_t i = 0; i < n; i++) order[i] = i;
   auto size_of = [&](size_t i) {
     size_t rules = 0;
-    for (const auto& c : plans[i].chains) rules += c.items.size() + c.lines.size();
+    for (const auto& c : plans[i].chains) rules += c.items.size();
     return rules;
   };
   if (n >= 2) {

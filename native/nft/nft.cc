@@ -103,25 +103,26 @@ Napi::Value NftCommit(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(info.Env(), "generation must be an integer in 0..2^32-1");
   }
   uint32_t generation = static_cast<uint32_t>(g);
-  std::vector<std::string> tables = arg_string_array(info, 3, "tables");
+  auto tables = std::make_shared<std::vector<commit::WireText>>(commit::WireText::from_js(info, 3, "tables"));
+  const int64_t footprint = commit::commit_footprint(*tables);
   auto held = restore::arg_held(info, 4);
   using Outcomes = std::vector<restore::HeldOutcome>;
   return PromiseWorker<Outcomes>::Run(
       info.Env(),
-      [=, tables = std::move(tables)](Outcomes& outcomes) mutable -> OpError {
+      [=](Outcomes& outcomes) -> OpError {
         // In the namespace from the parse on: a rule's ipset names resolve in its kernel.
         NetnsGuard guard(netns);
         if (guard.error()) return guard.error();
         std::vector<commit::TablePlan> plans;
-        if (OpError err = restore::plan_wires(tables, v6 ? Family::ipv6 : Family::ipv4, held.get(), true, plans, outcomes,
+        if (OpError err = restore::plan_wires(*tables, v6 ? Family::ipv6 : Family::ipv4, held.get(), true, plans, outcomes,
                                                   v6 ? nft::payload_sink_v6 : nft::payload_sink_v4)) {
           return err;
         }
-        restore::release_wires(plans, tables);  // before the batch is built, the peak
         if (plans.empty()) return {};
         return nft::commit_tables(v6, generation, plans);
       },
-      [](Napi::Env env, Outcomes& outcomes) -> Napi::Value { return restore::outcomes_js(env, outcomes); });
+      [](Napi::Env env, Outcomes& outcomes) -> Napi::Value { return restore::outcomes_js(env, outcomes); },
+      footprint);
 }
 
 }  // namespace iptkit

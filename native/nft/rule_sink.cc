@@ -80,12 +80,6 @@ nlmsghdr* PayloadSink::message(size_t encoded) const {
   return c.base ? reinterpret_cast<nlmsghdr*>(c.base + (encoded & 0xffffffffu)) : nullptr;
 }
 
-void PayloadSink::segments(std::vector<iovec>& out) const {
-  for (const Chunk& c : chunks_) {
-    if (c.used) out.push_back(iovec{c.base, c.used});
-  }
-}
-
 std::string_view PayloadSink::use(size_t encoded) {
   if (last_used_ && last_used_->pending == 0) unmap(*last_used_);
   Chunk& c = chunks_.at(encoded >> 32);

@@ -1,9 +1,9 @@
 // nf_tables' RuleSink (commit/plan.h): each new rule is encoded as soon as it is parsed, into
 // the whole NFT_MSG_NEWRULE that appends it to its chain (table, chain, expressions,
 // NFTA_RULE_COMPAT, user data), written back to back in 8 MiB mappings. When the commit sends
-// every rule of the table that way, in the order they were taken (a new table, new rules at
-// the ends of chains: a Docker apply), the batch sends the mappings themselves (iovecs) after
-// giving each message its sequence number: 300,000 rules are then ~500 bytes each, once, where
+// every rule of the table that way (a new table, new rules at the ends of chains: a Docker
+// apply), the batch sends the mappings themselves (iovecs, one per run of messages that are
+// sent in the order they were taken) after giving each message its sequence number: 300,000 rules are then ~500 bytes each, once, where
 // they were a parsed Rule of ~600 and then a batch copy. Otherwise the batch copies each
 // message's attributes after a position it writes, and each mapping goes back to the kernel
 // as soon as the batch has copied all of its messages.
@@ -44,8 +44,6 @@ class PayloadSink final : public commit::RuleSink {
   // The message of the rule whose NewRule::encoded is `encoded` (its sequence number is the
   // caller's to set), while the mappings are all there.
   nlmsghdr* message(size_t encoded) const;
-  // The mappings, in order, as iovecs of their messages.
-  void segments(std::vector<iovec>& out) const;
   // The attributes after table and chain of that message; each is asked for once, and its
   // mapping may be gone after the next call.
   std::string_view use(size_t encoded);

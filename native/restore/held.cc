@@ -117,9 +117,14 @@ OpError bad_text(const commit::TablePlan& plan, const commit::ChainPlan& cp, siz
 }  // namespace
 
 OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family family, bool keeps_are_handles,
-                  HeldOutcome& out) {
+                  HeldOutcome& out, commit::WireText* wire) {
   out = HeldOutcome{};
   if (current && !current->exists) current = nullptr;
+  // At most one new rule a text: reserved at once, not doubled (the outgrown copies would stay
+  // in the arena through the commit's peak).
+  size_t texts = 0;
+  for (const commit::ChainPlan& cp : plan.chains) texts += cp.lines.size();
+  plan.rules.reserve(plan.rules.size() + texts);
   bool any = false;
   for (commit::ChainPlan& cp : plan.chains) {
     if (!cp.has_lines) continue;
@@ -164,6 +169,10 @@ OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family f
     cp.items.reserve(cp.lines.size());
     if (!cc) {
       for (size_t j = 0; j < cp.lines.size(); j++) {
+        // The chains' texts lie in the wire in the order they are planned, after every rule
+        // record the parse took: nothing before this line is read again. (A chain there is
+        // is planned by order_chain, which may go back: nothing is given back in it.)
+        if (wire && j % 4096 == 0) wire->release_before(cp.lines[j].data());
         if (!add(j)) return err;
       }
       continue;
@@ -194,29 +203,24 @@ OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family f
   return {};
 }
 
-void release_wires(std::vector<commit::TablePlan>& plans, std::vector<std::string>& wires) {
-  for (commit::TablePlan& p : plans) {
-    for (commit::ChainPlan& c : p.chains) std::vector<std::string_view>().swap(c.lines);
-  }
-  std::vector<std::string>().swap(wires);
-}
-
-OpError plan_wires(const std::vector<std::string>& wires, Family family, const HeldRead* held, bool keeps_are_handles,
+OpError plan_wires(std::vector<commit::WireText>& wires, Family family, const HeldRead* held, bool keeps_are_handles,
                    std::vector<commit::TablePlan>& plans, std::vector<HeldOutcome>& outcomes, SinkFactory sink) {
   plans.clear();
   outcomes.assign(wires.size(), HeldOutcome{});
   for (size_t i = 0; i < wires.size(); i++) {
     commit::TablePlan plan;
     if (sink) plan.sink = sink();
-    if (OpError err = commit::parse_wire(wires[i], family, plan)) return err;
+    if (OpError err = commit::parse_wire(wires[i].view(), family, plan)) return err;
     bool lines = false;
     for (const commit::ChainPlan& cp : plan.chains) lines = lines || cp.has_lines;
     if (lines && !held) {
       return make_error(EINVAL, "commit", "table " + plan.name + ": a lines= chain needs the held read it was planned on", plan.name);
     }
     if (lines) {
-      if (OpError err = plan_held(plan, held->find(plan.name), family, keeps_are_handles, outcomes[i])) return err;
+      if (OpError err = plan_held(plan, held->find(plan.name), family, keeps_are_handles, outcomes[i], &wires[i])) return err;
     }
+    for (commit::ChainPlan& c : plan.chains) std::vector<std::string_view>().swap(c.lines);
+    wires[i] = commit::WireText{};
     if (!outcomes[i].unchanged) plans.push_back(std::move(plan));
   }
   return {};
@@ -282,16 +286,17 @@ Napi::Value ReadHolding(const Napi::CallbackInfo& info) {
           if (OpError err = read_current(nft, v6, names, current, out.generation)) return err;
         }
         for (size_t k = 0; k < current.size(); k++) {
-          if (!current[k].exists) continue;
-          without_held(current[k], hold[k], nft, out.tables.emplace_back(), out.held);
-          // A held chain not there yet is held too: its rules are all new, sent as lines=.
+          const bool exists = current[k].exists;
+          if (exists) without_held(current[k], hold[k], nft, out.tables.emplace_back(), out.held);
+          // A held chain not there yet (nft: nor its table) is held too: its rules are all
+          // new, sent as lines=.
           for (const std::string& name : hold[k]) {
-            if (current[k].find(name)) continue;
+            if (exists && current[k].find(name)) continue;
             HeldChainInfo& h = out.held.emplace_back();
             h.table = current[k].name;
             h.chain = name;
           }
-          read->tables.push_back(std::move(current[k]));
+          if (exists) read->tables.push_back(std::move(current[k]));
         }
         out.read = std::move(read);
         return {};

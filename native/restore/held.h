@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../commit/plan.h"
+#include "../commit/wire_text.h"
 #include "current.h"
 
 namespace iptkit::restore {
@@ -37,21 +38,20 @@ struct HeldOutcome {
 // their rules kept where the text stays (counters too), the rest parsed as new rules; a
 // desired text that is not canonical (iptables-save would print it otherwise) is EINVAL
 // naming it, since it would never match the kernel's. Then says whether the whole plan
-// leaves the table as read.
+// leaves the table as read. `wire`, if given, is the text the lines are views into: what
+// precedes a new chain's line being planned is given back as it goes (release_before).
 OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family family, bool keeps_are_handles,
-                  HeldOutcome& out);
+                  HeldOutcome& out, commit::WireText* wire = nullptr);
 
 // A commit's wires parsed into plans, their lines= chains planned against `held` (EINVAL when
 // there are some and no held read); a table the plan leaves as read is not among `plans`.
 // outcomes: one per wire.
 // `sink`, if given, makes each plan's RuleSink (commit/plan.h) before its wire is parsed.
+// Each wire is freed as soon as its table is planned: nothing reads it again (its held
+// chains' line views go with it, and a parsed Rule holds no view into it). 30 MB for a
+// 300,000-rule commit, unmapped while the next table's rules are made, before the peak.
 using SinkFactory = std::unique_ptr<commit::RuleSink> (*)();
-
-// Frees the wire texts plan_wires planned from, once every new rule is in its sink's kernel
-// form: nothing reads them again (the held chains' line views go with them). 30 MB for a
-// 300,000-rule commit, freed before its peak.
-void release_wires(std::vector<commit::TablePlan>& plans, std::vector<std::string>& wires);
-OpError plan_wires(const std::vector<std::string>& wires, Family family, const HeldRead* held, bool keeps_are_handles,
+OpError plan_wires(std::vector<commit::WireText>& wires, Family family, const HeldRead* held, bool keeps_are_handles,
                    std::vector<commit::TablePlan>& plans, std::vector<HeldOutcome>& outcomes, SinkFactory sink = nullptr);
 
 // What a commit resolves with: per wire, { committed, added, kept } (added/kept: of its

@@ -68,7 +68,7 @@ export class LegacyBackend implements Backend {
   private async commit(snapshot: Snapshot, plans: readonly TablePlan[]): Promise<CommitOutcomes> {
     const changed = plans.filter((p) => !p.unchanged);
     if (changed.length === 0) return new Map();
-    const wires: string[] = [];
+    const wires: string[][] = [];
     for (const p of changed) wires.push(await runStepsYielding(encodeCommitSteps(p.table, this.family, p.chains)));
     const r = await native.legacyCommit(this.family, this.netns, wires, snapshot.held?.ref ?? null);
     return new Map(changed.map((p, i) => [p.table, r[i]!]));

@@ -91,7 +91,7 @@ export class NftBackend implements Backend {
   private async commit(snapshot: Snapshot, plans: readonly TablePlan[]): Promise<CommitOutcomes> {
     const changed = plans.filter((p) => !p.unchanged);
     if (changed.length === 0) return new Map();
-    const wires: string[] = [];
+    const wires: string[][] = [];
     for (const p of changed) {
       const table = snapshot.tables.find((t) => t.name === p.table);
       const perChain = snapshot.handles?.get(p.table) ?? [];

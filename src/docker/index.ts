@@ -23,6 +23,6 @@ export type { FamilySaves } from './saves.js';
 export { inferState, inferTables, type InferHints, type NetworkHint, type InferOptions, type InferredHost } from './infer.js';
 export { doctor, doctorTables, summary, type Finding, type FindingCode, type Severity, type DoctorOptions } from './doctor.js';
 export { DockerHost, applyIntents } from './ops.js';
-export type { DockerHostOptions, DockerCommitResult, DockerPublishResult, DockerRepairResult, DockerTablePlan, DockerUnpublishPort } from './ops.js';
+export type { DockerHostOptions, DockerCommitResult, DockerPublishResult, DockerRepairResult, DockerTablePlan, DockerUnpublishPort, DockerChainText, DockerFamilyIntentRules } from './ops.js';
 export type { NftablerPreview } from './nftabler-host.js';
 export { readLinks, bridgeNames, type Link } from './links.js';

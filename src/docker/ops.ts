@@ -47,7 +47,7 @@ import { inferTables, type InferHints } from './infer.js';
 import { mergeHints, readApplied, readRecord, writeRecord, type AppliedMarks } from './record.js';
 import { bridgeNames } from './links.js';
 import { isDockerOwnedChain, isDockerRule, trustedInterfacesIn } from './recognise.js';
-import { DOCKER_USER_CHAIN, expandPorts, type DockerFamilyRuleset, type PortBinding } from './ruleset.js';
+import { DOCKER_USER_CHAIN, expandPorts, type DockerChainRules, type DockerFamilyRuleset, type PortBinding } from './ruleset.js';
 import { portView, publishDelta, unpublishDelta, type PortDelta, type PortView, type UnpublishMatch } from './ports.js';
 import { tablesOf, type FamilySaves, type FamilyTables } from './saves.js';
 import { DOCKER_PROTOS, hasDockerForward, parsePortSpec, validateState, validateStateSteps, type DockerProto, type DockerState } from './state.js';
@@ -138,7 +138,34 @@ function knownBridges(state: DockerState, current: readonly Table[], held: HeldC
 // ---------------------------------------------------------------------------------------
 // apply: the whole desired state of one family.
 
-function familyTables(rs: DockerFamilyRuleset, current: readonly Table[]): TableName[] {
+/** One of Docker's own chains as its text: its rules joined by `\n`, as a text intent gives them. */
+export interface DockerChainText {
+  table: TableName;
+  chain: string;
+  text: string;
+}
+
+/** A family's ruleset whose own chains may be given as texts (ownedTexts). */
+export type DockerFamilyIntentRules = Omit<DockerFamilyRuleset, 'ownedChains'> & {
+  ownedChains: ReadonlyArray<DockerChainRules | DockerChainText>;
+};
+
+/**
+ * `rs` with each of Docker's own chains as one text: what apply keeps through its commit, so
+ * that their rule strings (200,000 at 100,000 ports) are garbage before the commit rather than
+ * alive beside their texts through it.
+ */
+function ownedTexts(rs: DockerFamilyRuleset): DockerFamilyIntentRules {
+  return { ...rs, ownedChains: rs.ownedChains.map((c) => ({ table: c.table, chain: c.chain, text: c.rules.join('\n') })) };
+}
+
+/** The desired rulesets of apply, per family, with their own chains as texts (ownedTexts). */
+async function desiredTexts(state: DockerState): Promise<Record<Family, DockerFamilyIntentRules>> {
+  const rs = await runStepsYielding(desiredRulesSteps(state));
+  return { ipv4: ownedTexts(rs.ipv4), ipv6: ownedTexts(rs.ipv6) };
+}
+
+function familyTables(rs: DockerFamilyIntentRules, current: readonly Table[]): TableName[] {
   const want = new Set<string>();
   for (const g of [...rs.ownedChains, ...rs.builtinRules, ...rs.userChains]) want.add(g.table);
   // Tables that exist and hold something of Docker's are looked at too (stale rules go).
@@ -146,7 +173,7 @@ function familyTables(rs: DockerFamilyRuleset, current: readonly Table[]): Table
 }
 
 /** Docker's own chains of a family, per table: apply's read holds them natively (see Netfilter.update). */
-function ownedChainNames(rs: DockerFamilyRuleset): Record<string, string[]> {
+function ownedChainNames(rs: DockerFamilyIntentRules): Record<string, string[]> {
   const hold: Record<string, string[]> = {};
   for (const c of rs.ownedChains) (hold[c.table] ??= []).push(c.chain);
   return hold;
@@ -158,7 +185,7 @@ function ownedChainNames(rs: DockerFamilyRuleset): Record<string, string[]> {
  */
 export function applyIntents(
   state: DockerState,
-  rs: DockerFamilyRuleset,
+  rs: DockerFamilyIntentRules,
   family: Family,
   current: readonly Table[],
   held: HeldChains = new Map(),
@@ -170,7 +197,7 @@ export function applyIntents(
     const chains: ChainIntent[] = [];
     const desiredOwned = rs.ownedChains.filter((c) => c.table === tableName);
     // One text per chain: a held chain's rules cross to the addon as that one string.
-    for (const c of desiredOwned) chains.push({ chain: c.chain, mode: 'exact', text: c.rules.join('\n') });
+    for (const c of desiredOwned) chains.push({ chain: c.chain, mode: 'exact', text: 'text' in c ? c.text : c.rules.join('\n') });
     for (const c of rs.userChains.filter((u) => u.table === tableName)) chains.push({ chain: c.chain, mode: 'ensure', rules: c.rules });
 
     // Built-in chains: Docker's blocks, every other rule kept.
@@ -455,7 +482,7 @@ export class DockerHost {
       await writeRecord(this.netns, state);
       return out;
     }
-    const rs = await runStepsYielding(desiredRulesSteps(state));
+    const rs = await desiredTexts(state);
     const out: DockerCommitResult = {};
     const applied: AppliedMarks = { digest: digest ?? '', backend: this.backend, marks: {}, result: out };
     for (const family of FAMILIES) {

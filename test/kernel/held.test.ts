@@ -58,6 +58,22 @@ describe.skipIf(!isRoot).each(['legacy', 'nft'] as const)('held chains, %s back 
       expect(saveLines(ns.ok(`iptables-${backend}-save`, ['-t', 'filter']))).toContain(`-A NEW ${R(9)}`);
     }, 'iptkit-held'));
 
+  test('a big new chain is made from its text as written; a bad text deep in it is named', () =>
+    withNetns(async (ns) => {
+      ns.ok(`iptables-${backend}-restore`, ['-c'], SEED);
+      const nf = await Netfilter.open({ backend, netns: ns.name });
+      // Over 1 MiB of texts: the addon's copy of the wire is a mapping of its own, whose pages
+      // are given back as the chain's texts are planned.
+      const rules = Array.from({ length: 20_000 }, (_, i) => `-d 10.${(i >> 8) & 255}.${i & 255}.1/32 ! -i br0 -o br0 -p tcp -m tcp --dport ${1 + i} -j ACCEPT`);
+      const big = (texts: string[]): TableIntent[] => [{ table: 'filter', chains: [{ chain: 'BIG', mode: 'exact', text: texts.join('\n') }] }];
+      const bad = [...rules];
+      bad[15_000] = '-p tcp --bogus 1 -j ACCEPT';
+      await expect(nf.update(['filter'], () => big(bad), { hold: { filter: ['BIG'] } })).rejects.toThrow(/\(chain BIG\): rule `-p tcp --bogus 1 -j ACCEPT'/);
+      const r = await nf.update(['filter'], () => big(rules), { hold: { filter: ['BIG'] } });
+      expect(r).toMatchObject({ changed: ['filter'], added: 20_000 });
+      expect(saveLines(ns.ok(`iptables-${backend}-save`, ['-t', 'filter'])).filter((l) => l.startsWith('-A BIG '))).toEqual(rules.map((t) => `-A BIG ${t}`));
+    }, 'iptkit-held'));
+
   test('a desired text that is not canonical is refused, naming it; nothing is committed', () =>
     withNetns(async (ns) => {
       ns.ok(`iptables-${backend}-restore`, ['-c'], SEED);

@@ -505,14 +505,16 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
       ns.ok('iptables-nft-restore', [], IPV4_RULES);
       const read = await readTables('ipv4', ns);
       const saved = saveLines(ns.ok('iptables-nft-save', []));
-      const wire = 'table\tfilter\tfamily=ipv4\nchain\tINPUT\nrule\t-\t-\t-j ACCEPT\nchain\tFORWARD\nchain\tOUTPUT\nrule\t-\t-\t-j NOSUCHCHAIN\n';
-      // Sent as the rule sink's own messages (new rules, each at the end of its chain): the
-      // error still finds its rule by sequence number.
+      const wire =
+        'table\tfilter\tfamily=ipv4\nchain\tINPUT\nrule\t-\t-\t-j ACCEPT\nchain\tFORWARD\nchain\tOUTPUT\nrule\t-\t-\t-j ACCEPT\nrule\t-\t-\t-j NOSUCHCHAIN\n';
+      // Sent as the rule sink's own messages (new rules, each at the end of its chain), which
+      // the batch numbers a chain's run at a time: the error still finds its rule, the second
+      // of the second run, by sequence number.
       await expect(native.nftCommit('ipv4', ns.path, read.generation, [wire])).rejects.toMatchObject({
         code: 'ENOENT',
         table: 'filter',
         chain: 'OUTPUT',
-        message: expect.stringContaining('chain OUTPUT: rule 1 (wire line 6)'),
+        message: expect.stringContaining('chain OUTPUT: rule 2 (wire line 7)'),
       });
       expect(saveLines(ns.ok('iptables-nft-save', []))).toEqual(saved);
       // The socket that carried the refused batch goes back to the idle pool: the next commit
