@@ -46,7 +46,7 @@ import { isLoopback, parseAddress, hostCidr } from './address.js';
 import type { DockerNetwork, DockerState, GatewayMode } from './state.js';
 import { gatewayModeOf, subnetFor } from './state.js';
 import { internalDropRules } from './classic.js';
-import { v280RawRulesOf } from './v280.js';
+import { v280RawRules } from './v280.js';
 import {
   DOCKER_BRIDGE_CHAIN,
   DOCKER_CHAIN,
@@ -180,15 +180,60 @@ export function v281Rules(state: DockerState, family: Family): Steps<DockerFamil
   return iptablerRules(state, family, 'v28.1');
 }
 
-/** raw PREROUTING of a v28.1 state: each binding's loopback and direct-access DROPs, in port order. */
-function* perPortRawRules(state: DockerState, bindings: PortBinding[]): Steps<string[]> {
-  const netOf = new Map(state.networks.map((n) => [n.name, n]));
-  const raw: string[] = [];
-  for (let i = 0; i < bindings.length; i++) {
-    if (pausesAt(i)) yield;
-    raw.push(...v280RawRulesOf(bindings[i]!, netOf.get(bindings[i]!.network)!));
-  }
-  return unique(raw);
+/** nat POSTROUTING's per-network rules at the top: the hairpin NAT of local traffic, and the subnet's NAT. */
+export function postroutingTopRules(external: readonly DockerNetwork[], family: Family, hairpin: boolean): string[] {
+  return external.flatMap((n) => [
+    ...(hairpin ? [`-o ${n.bridge} -m addrtype --src-type LOCAL -j ${natTarget(n, family)}`] : []),
+    ...(n.masquerade && gatewayModeOf(n, family) !== 'routed' ? [`-s ${subnetFor(n, family)!} ! -o ${n.bridge} -j ${natTarget(n, family)}`] : []),
+  ]);
+}
+
+/**
+ * filter DOCKER from 28.0.0 on: per-port ACCEPTs are inserted, so the first published port ends
+ * up last (a rule that already exists is not inserted again: the first occurrence decides the
+ * position; a nat-unprotected network's ports need none, its default rule accepts everything);
+ * then each network's appended ICMP ACCEPT (routed) and default rule, oldest network first.
+ */
+export function* filterDockerRules(
+  containerPorts: readonly PortBinding[],
+  externalOldestFirst: readonly DockerNetwork[],
+  netOf: ReadonlyMap<string, DockerNetwork>,
+  family: Family,
+): Steps<string[]> {
+  const mode = (n: DockerNetwork): GatewayMode => gatewayModeOf(n, family);
+  const accepts = (
+    yield* mapSteps(
+      containerPorts.filter((b) => mode(netOf.get(b.network)!) !== 'nat-unprotected'),
+      (b) => acceptPortRule(b, netOf.get(b.network)!.bridge),
+    )
+  ).reverse();
+  return [
+    ...accepts,
+    ...externalOldestFirst.flatMap((n) => [
+      ...(mode(n) === 'routed' ? [routedIcmpRule(family, n.bridge)] : []),
+      `! -i ${n.bridge} -o ${n.bridge} -j ${mode(n) === 'nat-unprotected' ? 'ACCEPT' : 'DROP'}`,
+    ]),
+  ];
+}
+
+/**
+ * DOCKER-ISOLATION-STAGE-1's top, inserted newest network first: an internal network's two
+ * DROPs, a routed network's ACCEPT of replies and RETURN.
+ */
+export function isolationTopRules(nets: readonly DockerNetwork[], family: Family): string[] {
+  return nets.flatMap((n) =>
+    n.internal
+      ? internalDropRules(family, n.bridge, subnetFor(n, family)!)
+      : gatewayModeOf(n, family) === 'routed'
+        ? [`-i ${n.bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`, `-o ${n.bridge} -j RETURN`]
+        : [],
+  );
+}
+
+/** A network's appended forwarding rules (icc), in FORWARD (28.0.0) or DOCKER-FORWARD. */
+export function bridgeForwardRules(n: DockerNetwork): string[] {
+  if (n.internal) return [`-i ${n.bridge} -o ${n.bridge} -j ${n.icc ? 'ACCEPT' : 'DROP'}`];
+  return n.icc ? [`-i ${n.bridge} -j ACCEPT`] : [`-i ${n.bridge} -o ${n.bridge} -j DROP`, `-i ${n.bridge} ! -o ${n.bridge} -j ACCEPT`];
 }
 
 function* iptablerRules(state: DockerState, family: Family, generation: 'v28.1' | 'v28' | 'v29'): Steps<DockerFamilyRuleset> {
@@ -208,31 +253,11 @@ function* iptablerRules(state: DockerState, family: Family, generation: 'v28.1' 
     ...(hairpin || v29 ? [] : external.filter((n) => n.masquerade).map((n) => `-i ${n.bridge} -j RETURN`)),
     ...dnats,
   ];
-  const mode = (n: DockerNetwork): GatewayMode => gatewayModeOf(n, family);
-  const postroutingTop = external.flatMap((n) => [
-    ...(hairpin ? [`-o ${n.bridge} -m addrtype --src-type LOCAL -j ${natTarget(n, family)}`] : []),
-    ...(n.masquerade && mode(n) !== 'routed' ? [`-s ${subnetFor(n, family)!} ! -o ${n.bridge} -j ${natTarget(n, family)}`] : []),
-  ]);
+  const postroutingTop = postroutingTopRules(external, family, hairpin);
   const containerPorts = firstPerContainerPort(bindings);
   const postroutingBottom = hairpin ? yield* mapSteps(containerPorts, hairpinMasqueradeRule) : [];
-
-  // Per-port ACCEPTs are inserted: the first published port ends up last. A rule that already
-  // exists is not inserted again, so the first occurrence decides the position. A
-  // nat-unprotected network's ports need none: its default rule accepts everything.
   const netOf = new Map(state.networks.map((n) => [n.name, n]));
-  const accepts = (
-    yield* mapSteps(
-      containerPorts.filter((b) => mode(netOf.get(b.network)!) !== 'nat-unprotected'),
-      (b) => acceptPortRule(b, bridgeOf.get(b.network)!),
-    )
-  ).reverse();
-  const filterDocker = [
-    ...accepts,
-    ...externalOldestFirst.flatMap((n) => [
-      ...(mode(n) === 'routed' ? [routedIcmpRule(family, n.bridge)] : []),
-      `! -i ${n.bridge} -o ${n.bridge} -j ${mode(n) === 'nat-unprotected' ? 'ACCEPT' : 'DROP'}`,
-    ]),
-  ];
+  const filterDocker = yield* filterDockerRules(containerPorts, externalOldestFirst, netOf, family);
   const dockerForward = [
     // Docker 29's bridge-accept-fwmark, inserted above the jumps by the first external
     // network (a daemon started afresh; the same rule text for every network, so one).
@@ -240,31 +265,19 @@ function* iptablerRules(state: DockerState, family: Family, generation: 'v28.1' 
     `-j ${DOCKER_CT_CHAIN}`,
     `-j ${v29 ? DOCKER_INTERNAL_CHAIN : ISOLATION_STAGE_1}`,
     `-j ${DOCKER_BRIDGE_CHAIN}`,
-    ...oldestFirst.flatMap((n) =>
-      n.internal
-        ? [`-i ${n.bridge} -o ${n.bridge} -j ${n.icc ? 'ACCEPT' : 'DROP'}`]
-        : n.icc
-          ? [`-i ${n.bridge} -j ACCEPT`]
-          : [`-i ${n.bridge} -o ${n.bridge} -j DROP`, `-i ${n.bridge} ! -o ${n.bridge} -j ACCEPT`],
-    ),
+    ...oldestFirst.flatMap(bridgeForwardRules),
   ];
   // Each internal network inserts its two DROPs at the top: the newest network's come first.
   const internalDrops = nets.filter((n) => n.internal).flatMap((n) => internalDropRules(family, n.bridge, subnetFor(n, family)!));
   // v28's isolation: an internal network's DROPs and a routed network's ACCEPT of replies and
   // RETURN are inserted at the top (newest network first), the stage-2 jumps appended.
   const isolation1 = [
-    ...nets.flatMap((n) =>
-      n.internal
-        ? internalDropRules(family, n.bridge, subnetFor(n, family)!)
-        : mode(n) === 'routed'
-          ? [`-i ${n.bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`, `-o ${n.bridge} -j RETURN`]
-          : [],
-    ),
+    ...isolationTopRules(nets, family),
     ...externalOldestFirst.map((n) => `-i ${n.bridge} ! -o ${n.bridge} -j ${ISOLATION_STAGE_2}`),
   ];
   const isolation2 = external.map((n) => `-o ${n.bridge} -j DROP`);
 
-  const raw = v281 ? yield* perPortRawRules(state, bindings) : yield* rawRules(state, family, bindings);
+  const raw = v281 ? yield* v280RawRules(state, bindings) : yield* rawRules(state, family, bindings);
 
   return compact({
     ownedChains: [

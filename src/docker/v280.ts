@@ -33,21 +33,18 @@ import { mapSteps, pausesAt, type Steps } from '../turn.js';
 import { hostCidr, isLoopback, parseAddress } from './address.js';
 import type { DockerNetwork, DockerState, GatewayMode } from './state.js';
 import { gatewayModeOf, subnetFor } from './state.js';
-import { internalDropRules } from './classic.js';
-import { filtersDirectAccess, loopbackDropRule, routedIcmpRule } from './v28.js';
+import { bridgeForwardRules, filterDockerRules, filtersDirectAccess, isolationTopRules, loopbackDropRule, postroutingTopRules } from './v28.js';
 import {
   DOCKER_CHAIN,
   DOCKER_USER_CHAIN,
   ISOLATION_STAGE_1,
   ISOLATION_STAGE_2,
-  acceptPortRule,
   compact,
   dnatRule,
   expandPorts,
   firstPerContainerPort,
   hairpinMasqueradeRule,
   natJumpRules,
-  natTarget,
   unique,
   type DockerFamilyRuleset,
   type PortBinding,
@@ -94,10 +91,15 @@ export function v280RawRulesOf(b: PortBinding, net: DockerNetwork): string[] {
   return [v280LoopbackDrop(b), v280DirectDrop(b, net)].filter((r): r is string => r !== undefined);
 }
 
-/** FORWARD's appended rules of one network (setIcc and the outgoing rule). */
-function forwardRules(n: DockerNetwork): string[] {
-  if (n.internal) return [`-i ${n.bridge} -o ${n.bridge} -j ${n.icc ? 'ACCEPT' : 'DROP'}`];
-  return n.icc ? [`-i ${n.bridge} -j ACCEPT`] : [`-i ${n.bridge} -o ${n.bridge} -j DROP`, `-i ${n.bridge} ! -o ${n.bridge} -j ACCEPT`];
+/** raw PREROUTING of a state: each binding's loopback and direct-access DROPs, in port order (28.0.0 to 28.1.x). */
+export function* v280RawRules(state: DockerState, bindings: readonly PortBinding[]): Steps<string[]> {
+  const netOf = new Map(state.networks.map((n) => [n.name, n]));
+  const raw: string[] = [];
+  for (let i = 0; i < bindings.length; i++) {
+    if (pausesAt(i)) yield;
+    raw.push(...v280RawRulesOf(bindings[i]!, netOf.get(bindings[i]!.network)!));
+  }
+  return unique(raw);
 }
 
 export function* v280Rules(state: DockerState, family: Family): Steps<DockerFamilyRuleset> {
@@ -114,41 +116,17 @@ export function* v280Rules(state: DockerState, family: Family): Steps<DockerFami
   const skipDnat = external.filter((n) => mode(n) === 'routed' || (n.masquerade && !hairpin));
   const dnats = yield* mapSteps(bindings, (b) => dnatRule(b, netOf.get(b.network)!.bridge, !hairpin, true));
   const natDocker = [...skipDnat.map((n) => `-i ${n.bridge} -j RETURN`), ...dnats];
-  const postroutingTop = external.flatMap((n) => [
-    ...(hairpin ? [`-o ${n.bridge} -m addrtype --src-type LOCAL -j ${natTarget(n, family)}`] : []),
-    ...(n.masquerade && mode(n) !== 'routed' ? [`-s ${subnetFor(n, family)!} ! -o ${n.bridge} -j ${natTarget(n, family)}`] : []),
-  ]);
+  const postroutingTop = postroutingTopRules(external, family, hairpin);
   const containerPorts = firstPerContainerPort(bindings);
   const postroutingBottom = hairpin ? yield* mapSteps(containerPorts, hairpinMasqueradeRule) : [];
-
-  // filter DOCKER: per-port ACCEPTs inserted (the first port ends up last), then each
-  // network's appended ICMP ACCEPT (routed) and default rule, oldest network first.
-  const accepts = (
-    yield* mapSteps(
-      containerPorts.filter((b) => mode(netOf.get(b.network)!) !== 'nat-unprotected'),
-      (b) => acceptPortRule(b, netOf.get(b.network)!.bridge),
-    )
-  ).reverse();
-  const filterDocker = [
-    ...accepts,
-    ...externalOldestFirst.flatMap((n) => [
-      ...(mode(n) === 'routed' ? [routedIcmpRule(family, n.bridge)] : []),
-      `! -i ${n.bridge} -o ${n.bridge} -j ${mode(n) === 'nat-unprotected' ? 'ACCEPT' : 'DROP'}`,
-    ]),
-  ];
+  const filterDocker = yield* filterDockerRules(containerPorts, externalOldestFirst, netOf, family);
 
   // Isolation: setINC runs for every family iptables is on for, so with `iptables`/`ip6tables`
   // true every non-internal network is isolated there, subnet in that family or not.
   const enabled = family === 'ipv4' ? state.iptables : state.ip6tables;
   const isolated = state.networks.filter((n) => (n.internal ? subnetFor(n, family) !== undefined : enabled === true || subnetFor(n, family) !== undefined));
   const isolation1 = [
-    ...isolated.flatMap((n) =>
-      n.internal
-        ? internalDropRules(family, n.bridge, subnetFor(n, family)!)
-        : mode(n) === 'routed'
-          ? [`-i ${n.bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`, `-o ${n.bridge} -j RETURN`]
-          : [],
-    ),
+    ...isolationTopRules(isolated, family),
     ...[...isolated]
       .reverse()
       .filter((n) => !n.internal)
@@ -156,11 +134,7 @@ export function* v280Rules(state: DockerState, family: Family): Steps<DockerFami
   ];
   const isolation2 = isolated.filter((n) => !n.internal).map((n) => `-o ${n.bridge} -j DROP`);
 
-  const raw: string[] = [];
-  for (let i = 0; i < bindings.length; i++) {
-    if (pausesAt(i)) yield;
-    raw.push(...v280RawRulesOf(bindings[i]!, netOf.get(bindings[i]!.network)!));
-  }
+  const raw = yield* v280RawRules(state, bindings);
 
   return compact({
     ownedChains: [
@@ -174,8 +148,8 @@ export function* v280Rules(state: DockerState, family: Family): Steps<DockerFami
       { table: 'nat', chain: 'POSTROUTING', position: 'top', rules: postroutingTop },
       { table: 'nat', chain: 'POSTROUTING', position: 'bottom', rules: postroutingBottom },
       { table: 'filter', chain: 'FORWARD', position: 'top', rules: v280ForwardJumps(family) },
-      { table: 'filter', chain: 'FORWARD', position: 'bottom', rules: oldestFirst.flatMap(forwardRules) },
-      { table: 'raw', chain: 'PREROUTING', position: 'bottom', rules: unique(raw) },
+      { table: 'filter', chain: 'FORWARD', position: 'bottom', rules: oldestFirst.flatMap(bridgeForwardRules) },
+      { table: 'raw', chain: 'PREROUTING', position: 'bottom', rules: raw },
     ],
     userChains: [{ table: 'filter', chain: DOCKER_USER_CHAIN, rules: ['-j RETURN'] }],
   });
