@@ -57,11 +57,21 @@ export interface NativeCommitOutcome {
   committed: boolean;
   added: number;
   kept: number;
+  /**
+   * nf_tables, a small commit (the addon asks the kernel to echo its new rules): the new rules'
+   * handles in plan order and the generation the commit made. Absent unless every new rule of
+   * the call came back and the batch made exactly the next generation.
+   */
+  echo?: { generation: number; netns: string; handles: Float64Array };
+  /** Legacy, a commit given `expect`: the table's digest as committed (its legacyFingerprint part). */
+  digest?: string;
 }
 
 export interface NativeNftRead {
   /** The ruleset generation the tables were read at (NFT_MSG_GETGEN). */
   generation: number;
+  /** The namespace's cookie (SO_NETNS_COOKIE, never reused in a boot), '0' when unknown. */
+  netns: string;
   /** Each iptables-nft table present in that family. */
   tables: NativeTableRead[];
 }
@@ -119,7 +129,17 @@ export interface NativeBinding {
    * Replaces each given table (its wire, docs/wire.md: a string, or its pieces in order), all
    * or nothing: if a later table fails, the tables already replaced are put back as they were.
    */
-  legacyCommit(family: NativeFamily, netns: string | null, tables: ReadonlyArray<string | readonly string[]>, held?: NativeHeld | null): Promise<NativeCommitOutcome[]>;
+  /**
+   * `expect`: a fingerprint (legacyFingerprint's) of present tables the commit must find, ESTALE
+   * otherwise (a commit planned on kept tables); the outcomes then carry `digest`.
+   */
+  legacyCommit(
+    family: NativeFamily,
+    netns: string | null,
+    tables: ReadonlyArray<string | readonly string[]>,
+    held?: NativeHeld | null,
+    expect?: string | null,
+  ): Promise<NativeCommitOutcome[]>;
 
   /**
    * Finds this namespace's record of an unfinished multi-table legacy commit (a process killed
@@ -142,7 +162,8 @@ export interface NativeBinding {
   nftTableNames(family: NativeFamily, netns: string | null): Promise<string[]>;
   nftHoldsRules(family: NativeFamily, netns: string | null): Promise<boolean>;
   /** The namespace's nf_tables ruleset generation (NFT_MSG_GETGEN); every committed batch moves it. */
-  nftGeneration(netns: string | null): Promise<number>;
+  /** The ruleset generation now, and the namespace's cookie ('0' when unknown). */
+  nftGeneration(netns: string | null): Promise<{ generation: number; netns: string }>;
   /** Reads the iptables-nft tables of one family (ip / ip6) over netlink. */
   nftRead(family: NativeFamily, netns: string | null, tables: string[] | null): Promise<NativeNftRead>;
   /**
@@ -150,7 +171,15 @@ export interface NativeBinding {
    * the generation (NFTA_GEN_ID). Rejects with code 'ERESTART' when the ruleset changed since
    * that generation.
    */
-  nftCommit(family: NativeFamily, netns: string | null, generation: number, tables: ReadonlyArray<string | readonly string[]>, held?: NativeHeld | null): Promise<NativeCommitOutcome[]>;
+  nftCommit(
+    family: NativeFamily,
+    netns: string | null,
+    generation: number,
+    tables: ReadonlyArray<string | readonly string[]>,
+    held?: NativeHeld | null,
+    /** Ask for the new rules back (NLM_F_ECHO), at most 256 of them: NativeCommitOutcome.echo. */
+    echo?: boolean,
+  ): Promise<NativeCommitOutcome[]>;
   /** A table of native nftables objects (src/nft/objects.ts), or null when there is none. */
   nftObjectsRead(family: 'ip' | 'ip6', netns: string | null, name: string): Promise<NftTable | null>;
   /** Makes the table what `table` describes in one generation-guarded batch (objects_commit.cc). */

@@ -166,6 +166,16 @@ export class Netfilter {
   }
 
   /**
+   * @internal For a caller that plans by rule text (DockerHost's port operations): read(), but
+   * the tables may be those the back end kept (see update's `reuse`) while they still hold,
+   * counters as of then; a fresh read is kept in their place.
+   */
+  async readReusing(tables: readonly string[]): Promise<readonly Table[]> {
+    checkTables(tables);
+    return (await this.impl.readReusing(tables)).tables;
+  }
+
+  /**
    * Tables as iptables-save prints them (`counters`: as with -c), every table there is when
    * none are named; a table that does not exist prints nothing. Read and printed natively in
    * one call, so a big table is one string and no rule objects.
@@ -239,16 +249,30 @@ export class Netfilter {
    * an exact text intent, kept natively from read to commit: they read as empty in `current`
    * (`held` gives their rule counts and interfaces), and the addon plans them against the
    * kernel's lines, so that none of their rules becomes a JavaScript string.
+   *
+   * `reuse`, for a caller that plans by rule text only: `current` may be the tables as this
+   * Netfilter's last `reuse` update left them, given again without a read when the back end
+   * proves that nothing but counters changed in them since (nf_tables: the ruleset is at the
+   * generation that commit made; legacy: a digest of each table's entries is the one taken
+   * right after it, under the lock). Their counters are then as of that commit. `kept`, with
+   * `reuse`, is called with those tables when the back end keeps them: a later update's
+   * `current` is that same array exactly while they still hold.
    */
   async update(
     tables: readonly string[],
     intend: (current: readonly Table[], held: HeldChains) => TableIntent[] | Promise<TableIntent[]>,
-    options: { hold?: Readonly<Record<string, readonly string[]>>; fingerprint?: readonly string[] } = {},
+    options: {
+      hold?: Readonly<Record<string, readonly string[]>>;
+      fingerprint?: readonly string[];
+      reuse?: boolean;
+      kept?: (tables: readonly Table[]) => void;
+    } = {},
   ): Promise<CommitResult> {
     checkTables(tables);
     if (options.fingerprint) checkTables(options.fingerprint);
     const hold: Hold | undefined = options.hold;
-    const r = await runTransaction(this.impl, tables, intend, this.maxRetries, hold, options.fingerprint);
+    const r = await runTransaction(this.impl, tables, intend, this.maxRetries, hold, options.fingerprint, options.reuse ?? false);
+    if (r.kept && options.kept) options.kept(r.kept);
     const out = summarise(this.backend, r);
     return r.fingerprint === undefined ? out : { ...out, fingerprint: r.fingerprint };
   }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../commit/plan.h"
@@ -26,11 +27,19 @@ OpError table_names(bool v6, std::vector<std::string>& out);
 // the order the rules appear in it. A commit takes every table's plan, all or nothing, and
 // releases the rules a plan parsed itself once they are entries. A plan given the family's
 // entry sink before it is filled holds entries from the start (commit/plan.h RuleSink).
+// `digests`, for a commit planned on tables it did not read under its lock (kept ones): the
+// table digests (fingerprint_v4's) it must find, ESTALE otherwise, and on success the digest of
+// each committed table as it now holds.
+struct TableDigests {
+  std::vector<std::pair<std::string, uint64_t>> expect;
+  std::vector<std::pair<std::string, uint64_t>> after;
+};
+
 OpError read_v4(const std::string& table, std::string& wire, std::vector<uint64_t>& counters);
-OpError commit_v4(std::vector<commit::TablePlan>& plans);
+OpError commit_v4(std::vector<commit::TablePlan>& plans, TableDigests* digests = nullptr);
 std::unique_ptr<commit::RuleSink> entry_sink_v4();
 OpError read_v6(const std::string& table, std::string& wire, std::vector<uint64_t>& counters);
-OpError commit_v6(std::vector<commit::TablePlan>& plans);
+OpError commit_v6(std::vector<commit::TablePlan>& plans, TableDigests* digests = nullptr);
 std::unique_ptr<commit::RuleSink> entry_sink_v6();
 
 // A digest of the table's rules and chains as the kernel holds them, counters left out

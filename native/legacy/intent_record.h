@@ -20,35 +20,14 @@
 
 namespace iptkit::legacy {
 
+// A table's identity in the record: entries_digest (table.h) of what the kernel holds, which
+// leaves counters out and is the same for entries laid out for a replace and for that table
+// read back, so that the identity of what a commit is about to write is known before it does.
 template <class T>
 OpError table_identity(const KernelTable<T>& t, uint64_t& out) {
-  intent::Digest d;
-  EntryReader<T> reader;
-  std::string why, text;
-  for (const auto& c : t.chains) {
-    d.add(c.name.c_str(), c.name.size() + 1);
-    if (c.hook >= 0) {
-      const char* policy = c.policy == -NF_DROP - 1 ? "DROP" : "ACCEPT";
-      d.add(policy, strlen(policy) + 1);
-    } else {
-      d.add("-", 2);
-    }
-    uint64_t index = 0;
-    for (const auto& r : c.rules) {
-      if (!reader.read(t.entry(r.off), jumps_of(t, r.off), why)) {
-        return make_error(EPROTO, "intent",
-                          "rule " + std::to_string(index) + " of chain " + c.name + " in " + what_table<T>(t.name) + ": " + why,
-                          t.name, c.name);
-      }
-      index++;
-      text.clear();
-      dialect::save_rule(reader.rule(), T::family, text);
-      text += '\n';
-      d.add(text.data(), text.size());
-    }
-    d.add("\0\0", 2);
+  if (!entries_digest<T>(t.info, t.entries(), out)) {
+    return make_error(EPROTO, "intent", what_table<T>(t.name) + ": an entry has a bad length", t.name);
   }
-  out = d.value();
   return {};
 }
 

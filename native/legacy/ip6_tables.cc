@@ -36,7 +36,7 @@ struct Ipv6 {
 OpError read_v6(const std::string& table, std::string& wire, std::vector<uint64_t>& counters) {
   return read_table<Ipv6>(table, wire, counters);
 }
-OpError commit_v6(std::vector<commit::TablePlan>& plans) { return commit_tables<Ipv6>(plans); }
+OpError commit_v6(std::vector<commit::TablePlan>& plans, TableDigests* digests) { return commit_tables<Ipv6>(plans, digests); }
 std::unique_ptr<commit::RuleSink> entry_sink_v6() { return EntrySink<Ipv6>::make(); }
 OpError fingerprint_v6(const std::string& table, bool& exists, uint64_t& digest) {
   return table_fingerprint<Ipv6>(table, exists, digest);

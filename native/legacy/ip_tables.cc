@@ -36,7 +36,7 @@ struct Ipv4 {
 OpError read_v4(const std::string& table, std::string& wire, std::vector<uint64_t>& counters) {
   return read_table<Ipv4>(table, wire, counters);
 }
-OpError commit_v4(std::vector<commit::TablePlan>& plans) { return commit_tables<Ipv4>(plans); }
+OpError commit_v4(std::vector<commit::TablePlan>& plans, TableDigests* digests) { return commit_tables<Ipv4>(plans, digests); }
 std::unique_ptr<commit::RuleSink> entry_sink_v4() { return EntrySink<Ipv4>::make(); }
 OpError fingerprint_v4(const std::string& table, bool& exists, uint64_t& digest) {
   return table_fingerprint<Ipv4>(table, exists, digest);

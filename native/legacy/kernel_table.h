@@ -171,16 +171,6 @@ class KernelTable {
     return exists ? parse() : OpError{};
   }
 
-  // The chains of entries laid out here (replace.h) as `layout` describes them, read as the
-  // kernel would give them back; the entries stay the caller's.
-  OpError view(const std::string& table, const typename T::GetInfo& layout, const char* entries) {
-    name = table;
-    info = layout;
-    buf_.clear();
-    base_ = entries;
-    return parse();
-  }
-
  private:
   OpError bad(const std::string& what) const {
     return make_error(EPROTO, "read", what_table<T>(name) + " is not laid out as iptables lays out a table: " + what, name);

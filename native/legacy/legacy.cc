@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -252,10 +253,31 @@ Napi::Value LegacyCommit(const Napi::CallbackInfo& info) {
   auto wires = std::make_shared<std::vector<commit::WireText>>(commit::WireText::from_js(info, 2, "tables"));
   const int64_t footprint = commit::commit_footprint(*wires);
   auto held = restore::arg_held(info, 3);
-  using Outcomes = std::vector<restore::HeldOutcome>;
-  return PromiseWorker<Outcomes>::Run(
+  // `expect`: a fingerprint (legacyFingerprint's form) the tables must still have, for a commit
+  // planned on kept tables; the outcomes then carry each committed table's digest after it.
+  std::optional<legacy::TableDigests> check;
+  if (info.Length() > 4 && info[4].IsString()) {
+    check.emplace();
+    const std::string fp = info[4].As<Napi::String>().Utf8Value();
+    for (size_t at = 0; at < fp.size();) {
+      const size_t eq = fp.find('=', at), end = fp.find(';', at);
+      if (eq == std::string::npos || end == std::string::npos || eq > end || end - eq - 1 != 16) {
+        throw Napi::RangeError::New(info.Env(), "expect: not a fingerprint of present tables");
+      }
+      check->expect.emplace_back(fp.substr(at, eq - at), std::stoull(fp.substr(eq + 1, 16), nullptr, 16));
+      at = end + 1;
+    }
+  }
+  struct Result {
+    std::vector<restore::HeldOutcome> outcomes;
+    std::optional<legacy::TableDigests> digests;
+    std::vector<std::string> committed;  // the committed tables' names, in the outcomes' order
+  };
+  return PromiseWorker<Result>::Run(
       info.Env(),
-      [v6, netns, held, wires](Outcomes& outcomes) -> OpError {
+      [v6, netns, held, wires, check](Result& r) -> OpError {
+        auto& outcomes = r.outcomes;
+        r.digests = check;
         // On the warm thread (common/warm_thread.h), as a restore: the commit's megabytes come
         // from one malloc arena that keeps them, and the fingerprint after it reuses them.
         OpError result;
@@ -271,12 +293,29 @@ Napi::Value LegacyCommit(const Napi::CallbackInfo& info) {
               return err;
             }
             if (plans.empty()) return {};
-            return v6 ? legacy::commit_v6(plans) : legacy::commit_v4(plans);
+            for (const auto& p : plans) r.committed.push_back(p.name);
+            legacy::TableDigests* digests = r.digests ? &*r.digests : nullptr;
+            return v6 ? legacy::commit_v6(plans, digests) : legacy::commit_v4(plans, digests);
           }();
         });
         return result;
       },
-      [](Napi::Env env, Outcomes& outcomes) -> Napi::Value { return restore::outcomes_js(env, outcomes); },
+      [](Napi::Env env, Result& r) -> Napi::Value {
+        Napi::Array a = restore::outcomes_js(env, r.outcomes).As<Napi::Array>();
+        if (!r.digests) return a;
+        size_t k = 0;
+        for (uint32_t i = 0; i < r.outcomes.size(); i++) {
+          if (r.outcomes[i].unchanged || k >= r.committed.size()) continue;
+          const std::string& name = r.committed[k++];
+          for (const auto& [t, d] : r.digests->after) {
+            if (t != name) continue;
+            char hex[17];
+            snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(d));
+            a.Get(i).As<Napi::Object>().Set("digest", hex);
+          }
+        }
+        return a;
+      },
       footprint);
 }
 

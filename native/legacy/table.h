@@ -27,6 +27,7 @@
 #include "entry.h"
 #include "kernel_table.h"
 #include "replace.h"
+#include "backend.h"
 #include "want.h"
 
 namespace iptkit::legacy {
@@ -53,11 +54,41 @@ OpError no_table(const char* op, const std::string& table) {
   return make_error(ENOENT, op, "cannot open " + what_table<T>(table) + ": the kernel has no such table", table);
 }
 
-// A digest of what a table holds: its entries as the kernel gives them back with their counters
-// zeroed, and where each hook's chain starts and ends. Equal exactly when nothing of the table
-// changed but counters (the kernel's copy is the same bytes for the same rules). One copy of
-// the entries and nothing parsed: DockerHost.apply's check that nothing changed since its last
-// commit. `exists` false: the kernel has no such table.
+// A digest of what a table holds: where each hook's chain starts and ends, and its entries but
+// for what the kernel keeps in them (the counters, and `comefrom`, which it derives from the
+// chains when it takes a table). Equal exactly when nothing of the table changed but counters;
+// and, since the kernel gives each entry back as it took it otherwise (a match's or target's
+// private part is zero either way), the digest of entries laid out for a replace is that of
+// the table read back after it. False: an entry has a bad length.
+template <class T>
+bool entries_digest(const typename T::GetInfo& info, const char* entries, uint64_t& out) {
+  using Entry = typename T::Entry;
+  constexpr size_t kFrom = offsetof(Entry, comefrom), kTo = offsetof(Entry, counters) + sizeof(xt_counters);
+  static_assert(kFrom < kTo && kTo <= sizeof(Entry), "comefrom and the counters lie together in an entry");
+  intent::Digest d;
+  d.add_u64(info.valid_hooks);
+  d.add_u64(info.num_entries);
+  for (unsigned h = 0; h < NF_INET_NUMHOOKS; h++) {
+    // A hook the table has no chain for: the kernel says 0xFFFFFFFF, a replace may say 0.
+    if (!(info.valid_hooks & (1u << h))) continue;
+    d.add_u64(info.hook_entry[h]);
+    d.add_u64(info.underflow[h]);
+  }
+  for (size_t off = 0; off < info.size;) {
+    const auto* e = reinterpret_cast<const Entry*>(entries + off);
+    if (e->next_offset < sizeof(Entry) || off + e->next_offset > info.size) return false;
+    const char* p = entries + off;
+    d.add(p, kFrom);
+    d.add(p + kTo, e->next_offset - kTo);
+    off += e->next_offset;
+  }
+  out = d.value();
+  return true;
+}
+
+// entries_digest of the table as the kernel holds it now: one copy of the entries and nothing
+// parsed (DockerHost.apply's check that nothing changed since its last commit, and kept reads).
+// `exists` false: the kernel has no such table.
 template <class T>
 OpError table_fingerprint(const std::string& table, bool& exists, uint64_t& out) {
   out = 0;
@@ -65,24 +96,9 @@ OpError table_fingerprint(const std::string& table, bool& exists, uint64_t& out)
   std::vector<char> buf;
   if (OpError err = get_entries<T>(table, info, buf, exists)) return err;
   if (!exists) return {};
-  char* entries = buf.data() + sizeof(typename T::GetEntries);
-  for (size_t off = 0; off < info.size;) {
-    auto* e = reinterpret_cast<typename T::Entry*>(entries + off);
-    if (e->next_offset < sizeof(typename T::Entry) || off + e->next_offset > info.size) {
-      return make_error(EPROTO, "read", what_table<T>(table) + ": an entry the kernel gave has a bad length", table);
-    }
-    std::memset(&e->counters, 0, sizeof e->counters);
-    off += e->next_offset;
+  if (!entries_digest<T>(info, buf.data() + sizeof(typename T::GetEntries), out)) {
+    return make_error(EPROTO, "read", what_table<T>(table) + ": an entry the kernel gave has a bad length", table);
   }
-  intent::Digest d;
-  d.add_u64(info.valid_hooks);
-  d.add_u64(info.num_entries);
-  for (unsigned h = 0; h < NF_INET_NUMHOOKS; h++) {
-    d.add_u64(info.hook_entry[h]);
-    d.add_u64(info.underflow[h]);
-  }
-  d.add(entries, info.size);
-  out = d.value();
   return {};
 }
 
@@ -363,7 +379,14 @@ inline void release_parsed(commit::TablePlan& plan) {
 }
 
 template <class T>
-OpError commit_tables(std::vector<commit::TablePlan>& plans) {
+OpError stale(const std::string& table) {
+  return make_error(ESTALE, "commit",
+                    what_table<T>(table) + " is no longer what the commit was planned on (a writer that does not take the xtables lock changed it)",
+                    table);
+}
+
+template <class T>
+OpError commit_tables(std::vector<commit::TablePlan>& plans, TableDigests* digests) {
   const size_t n = plans.size();
   std::vector<WantTable> want(n), before(n);
   ArenaReturn want_arenas(want), before_arenas(before);
@@ -398,10 +421,22 @@ OpError commit_tables(std::vector<commit::TablePlan>& plans) {
   // Per table: the kernel's table as read under the lock, and its replacement laid out over it.
   std::vector<KernelTable<T>> now(n);
   std::vector<Replacement<T>> repl(n);
+  std::vector<uint64_t> after(digests ? n : 0);
+  auto expected = [&](const std::string& name) -> const uint64_t* {
+    if (!digests) return nullptr;
+    for (const auto& [t, d] : digests->expect) {
+      if (t == name) return &d;
+    }
+    return nullptr;
+  };
   auto prepare = [&](size_t i) -> OpError {
     bool exists = false;
     if (OpError err = now[i].load(want[i].name, exists)) return err;
     if (!exists) return no_table<T>("commit", want[i].name);
+    if (const uint64_t* want_digest = expected(want[i].name)) {
+      uint64_t d = 0;
+      if (!entries_digest<T>(now[i].info, now[i].entries(), d) || d != *want_digest) return stale<T>(want[i].name);
+    }
     if (recorded) {
       if (OpError err = table_identity<T>(now[i], record[i].old_id)) return err;
     }
@@ -409,6 +444,11 @@ OpError commit_tables(std::vector<commit::TablePlan>& plans) {
       if (OpError err = capture_table<T>(now[i], before[i])) return err;
     }
     if (OpError err = lay_out<T>(now[i], want[i], repl[i])) return err;
+    if (digests) {
+      const bool ok = repl[i].changed ? entries_digest<T>(repl[i].layout(), repl[i].entries(), after[i])
+                                      : entries_digest<T>(now[i].info, now[i].entries(), after[i]);
+      if (!ok) return make_error(EPROTO, "commit", what_table<T>(want[i].name) + ": an entry has a bad length", want[i].name);
+    }
     // The last table needs no identity of what it gets: once it is no longer what it was,
     // every replace has happened (recover_record), and printing it would be most of the cost.
     if (!recorded || i + 1 == n) return {};
@@ -416,12 +456,23 @@ OpError commit_tables(std::vector<commit::TablePlan>& plans) {
       record[i].new_id = record[i].old_id;
       return {};
     }
-    KernelTable<T> laid;
-    if (OpError err = laid.view(want[i].name, repl[i].layout(), repl[i].entries())) return err;
-    return table_identity<T>(laid, record[i].new_id);
+    if (!entries_digest<T>(repl[i].layout(), repl[i].entries(), record[i].new_id)) {
+      return make_error(EPROTO, "commit", what_table<T>(want[i].name) + ": an entry has a bad length", want[i].name);
+    }
+    return {};
   };
   for (size_t i = 0; i < n; i++) {
     if (OpError err = prepare(i)) return err;
+  }
+  // The other tables the plan was made from: still as they were.
+  if (digests) {
+    for (const auto& [t, d] : digests->expect) {
+      if (std::any_of(want.begin(), want.end(), [&](const WantTable& w) { return w.name == t; })) continue;
+      bool exists = false;
+      uint64_t now_digest = 0;
+      if (OpError err = table_fingerprint<T>(t, exists, now_digest)) return err;
+      if (!exists || now_digest != d) return stale<T>(t);
+    }
   }
 
   // The record: written before the first replace (and again if a retry read a table anew),
@@ -492,6 +543,10 @@ OpError commit_tables(std::vector<commit::TablePlan>& plans) {
     }
   }
   drop_record();
+  if (digests) {
+    digests->after.clear();
+    for (size_t i = 0; i < n; i++) digests->after.emplace_back(want[i].name, after[i]);
+  }
   return {};
 }
 

@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -234,9 +235,72 @@ ChainPtr builtin_chain(const char* table, const BuiltinChain& bc, uint16_t famil
 using commit::Item;
 using commit::TablePlan;
 
+int gen_id_cb(const nlattr* attr, void* data) {
+  auto** tb = static_cast<const nlattr**>(data);
+  if (mnl_attr_get_type(attr) == NFTA_GEN_ID) tb[NFTA_GEN_ID] = attr;
+  return MNL_CB_OK;
+}
+
+uint32_t verdict_of(const std::string& policy);
+
+// After a commit that asked for echoes: each plan's new handles, and, when every new rule came
+// back and the batch made exactly the next generation, the tables as committed (chains as the
+// plan lists them, rules as kept and added) recorded for the next commit at that generation.
+void learn_echo(const std::vector<TablePlan>& specs, const std::vector<std::vector<uint32_t>>& seqs,
+                const std::unordered_map<uint32_t, uint64_t>& echoed, bool next_generation, uint32_t after,
+                std::map<std::string, CurTable>& cur, const std::shared_ptr<const CachedState>& cached, uint64_t netns,
+                uint16_t family, CommitEcho& out) {
+  out.handles.assign(specs.size(), {});
+  bool all = true;
+  for (size_t si = 0; si < specs.size(); si++) {
+    for (uint32_t seq : seqs[si]) {
+      auto it = echoed.find(seq);
+      if (it == echoed.end()) {
+        all = false;
+        break;
+      }
+      out.handles[si].push_back(it->second);
+    }
+  }
+  if (!all || !next_generation) return;
+  if (netns == 0) return;
+  out.known = true;
+  out.generation = after;
+  out.netns = netns;
+  auto state = std::make_shared<CachedState>();
+  state->netns = netns;
+  state->family = family;
+  state->generation = after;
+  if (cached) state->tables = cached->tables;
+  for (size_t si = 0; si < specs.size(); si++) {
+    const TablePlan& s = specs[si];
+    const BuiltinTable* bt = find_builtin_table(s.name);
+    const CurTable& was = cur[s.name];
+    CurTable now;
+    now.exists = true;
+    size_t k = 0;
+    for (const auto& c : s.chains) {
+      CurChain cc;
+      auto old = was.chains.find(c.name);
+      if (old != was.chains.end()) {
+        cc.base = old->second.base;
+        cc.policy = old->second.policy;
+      } else {
+        cc.base = bt && find_builtin_chain(bt, c.name);
+      }
+      if (!c.policy.empty()) cc.policy = verdict_of(c.policy);
+      cc.handles.reserve(c.items.size());
+      for (const Item& it : c.items) cc.handles.push_back(it.keep ? it.at : out.handles[si][k++]);
+      now.chains.emplace(c.name, std::move(cc));
+    }
+    state->tables[s.name] = std::move(now);
+  }
+  state_cache_put(std::move(state));
+}
+
 uint32_t verdict_of(const std::string& policy) { return policy == "DROP" ? NF_DROP : NF_ACCEPT; }
 
-OpError do_commit(bool v6, uint32_t generation, const std::vector<TablePlan>& specs) {
+OpError do_commit(bool v6, uint32_t generation, const std::vector<TablePlan>& specs, CommitEcho* echo) {
   const uint16_t family = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
   const Family fam = v6 ? Family::ipv6 : Family::ipv4;
   std::vector<const BuiltinTable*> builtin(specs.size());
@@ -351,6 +415,15 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<TablePlan>& sp
       }
     }
   }
+
+  // A small commit asks for its new rules back (NLM_F_ECHO), to know their handles: the
+  // caller, and the next commit, then know the tables as committed without a read.
+  size_t new_rules = 0;
+  for (const auto& s : specs) {
+    for (const auto& c : s.chains) new_rules += c.items.size() - c.keeps;
+  }
+  const bool want_echo = echo != nullptr && guarded && !any_append && new_rules <= kEchoRules;
+  std::vector<std::vector<uint32_t>> echo_seqs(want_echo ? specs.size() : 0);
 
   Batch b(family);
   // One MsgInfo a message the batch writes (the sink's runs of messages aside): at most one a
@@ -518,7 +591,8 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<TablePlan>& sp
     }
     return n == sink.taken();
   };
-  for (const auto& s : specs) {
+  for (size_t si = 0; si < specs.size(); si++) {
+    const TablePlan& s = specs[si];
     auto* sink = dynamic_cast<PayloadSink*>(s.sink.get());
     if (s.sink && !sink) return make_error(EINVAL, "commit", "internal: table " + s.name + " was parsed for another back end", s.name);
     if (sink && sink->taken() > 0 && whole(s, *sink)) {
@@ -529,6 +603,10 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<TablePlan>& sp
           if (it.keep) continue;
           nlmsghdr* nlh = sink->message(s.rules[it.rule].encoded);
           nlh->nlmsg_seq = seq++;
+          if (want_echo) {
+            nlh->nlmsg_flags |= NLM_F_ECHO;
+            echo_seqs[si].push_back(nlh->nlmsg_seq);
+          }
           if (static_cast<char*>(run.iov_base) + run.iov_len == reinterpret_cast<char*>(nlh)) {
             run.iov_len += nlh->nlmsg_len;
             continue;
@@ -569,9 +647,10 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<TablePlan>& sp
           return make_error(EINVAL, "commit", "internal: table " + s.name + " chain " + c.name + " rule " + std::to_string(index) + " has no encoding", s.name, c.name);
         }
         const bool before = next < c.items.size();
-        nlmsghdr* nlh = b.hdr(NFT_MSG_NEWRULE, before ? NLM_F_CREATE : NLM_F_CREATE | NLM_F_APPEND,
-                              256 + s.name.size() + c.name.size() + attrs.size(),
+        const uint16_t flags = (before ? NLM_F_CREATE : NLM_F_CREATE | NLM_F_APPEND) | (want_echo ? NLM_F_ECHO : 0);
+        nlmsghdr* nlh = b.hdr(NFT_MSG_NEWRULE, flags, 256 + s.name.size() + c.name.size() + attrs.size(),
                               {MsgInfo::kNewRule, &s.name, &c.name, index, rule.line, s.line_word});
+        if (want_echo) echo_seqs[si].push_back(nlh->nlmsg_seq);
         // As nftnl_rule_nlmsg_build_payload orders them: table, chain, position, then the rest.
         mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, s.name.c_str());
         mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, c.name.c_str());
@@ -587,10 +666,31 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<TablePlan>& sp
 
   std::vector<BatchError> errors;
   bool overflowed = false;
-  err = sock.send_batch(b.iovecs(), errors, overflowed);
+  // The echoes: request sequence number -> the new rule's handle; and the generation after.
+  std::unordered_map<uint32_t, uint64_t> echoed;
+  uint32_t after = 0;
+  bool have_after = false;
+  const std::function<void(const nlmsghdr*, uint32_t)> on_reply = [&](const nlmsghdr* m, uint32_t marker) {
+    const uint16_t type = m->nlmsg_type & 0xff;
+    if ((m->nlmsg_type >> 8) != NFNL_SUBSYS_NFTABLES) return;
+    if (type == NFT_MSG_NEWGEN && m->nlmsg_seq == marker) {
+      const nlattr* tb[NFTA_GEN_MAX + 1] = {};
+      if (mnl_attr_parse(m, sizeof(nfgenmsg), gen_id_cb, tb) >= 0 && tb[NFTA_GEN_ID]) {
+        after = ntohl(mnl_attr_get_u32(tb[NFTA_GEN_ID]));
+        have_after = true;
+      }
+    } else if (type == NFT_MSG_NEWRULE) {
+      const nlattr* tb[NFTA_RULE_MAX + 1] = {};
+      if (mnl_attr_parse(m, sizeof(nfgenmsg), rule_handle_cb, tb) >= 0 && tb[NFTA_RULE_HANDLE]) {
+        echoed[m->nlmsg_seq] = be64toh(mnl_attr_get_u64(tb[NFTA_RULE_HANDLE]));
+      }
+    }
+  };
+  err = sock.send_batch(b.iovecs(), errors, overflowed, want_echo ? &on_reply : nullptr);
   if (err) return make_error(err, "commit", std::string("sending the batch: ") + strerror(err));
   if (errors.empty()) {
     if (overflowed) return make_error(ENOBUFS, "commit", "the batch failed and its errors overflowed the socket buffer");
+    if (want_echo) learn_echo(specs, echo_seqs, echoed, have_after && after == generation + 1, after, cur, cached, sock.netns_cookie(), family, *echo);
     return {};
   }
   auto first = std::min_element(errors.begin(), errors.end(), [](const BatchError& a, const BatchError& c) { return a.seq < c.seq; });
@@ -609,10 +709,10 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<TablePlan>& sp
 
 }  // namespace
 
-OpError commit_tables(bool v6, uint32_t generation, const std::vector<TablePlan>& tables) {
+OpError commit_tables(bool v6, uint32_t generation, const std::vector<TablePlan>& tables, CommitEcho* echo) {
   // Allocation failures inside the encoders surface here, never across a C callback.
   try {
-    return do_commit(v6, generation, tables);
+    return do_commit(v6, generation, tables, echo);
   } catch (const std::bad_alloc&) {
     return make_error(ENOMEM, "commit", "out of memory building the nf_tables batch");
   }

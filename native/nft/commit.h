@@ -12,8 +12,25 @@
 namespace iptkit {
 namespace nft {
 
+// What a small commit learns of the ruleset it made, from the kernel's own answers: the new
+// rules' handles (each NEWRULE sent with NLM_F_ECHO comes back with its handle and its
+// request's sequence number) and the generation right after the batch. Enough to know the
+// tables as committed without reading them again.
+struct CommitEcho {
+  bool known = false;  // every new rule echoed and the batch made exactly generation + 1
+  uint32_t generation = 0;
+  uint64_t netns = 0;  // the namespace's cookie (SO_NETNS_COOKIE)
+  std::vector<std::vector<uint64_t>> handles;  // per plan, its new rules' handles in item order
+};
+
+// A commit adding at most this many rules asks for their echoes (more would cost a kernel
+// serialisation a rule: a read's worth of work).
+constexpr size_t kEchoRules = 256;
+
 // Runs in the calling thread's namespace. ERESTART when the ruleset is no longer at `generation`.
-OpError commit_tables(bool v6, uint32_t generation, const std::vector<commit::TablePlan>& tables);
+// With `echo`, a guarded commit of at most kEchoRules new rules fills it, and records the
+// tables as committed for the next commit at the new generation (state_cache.h).
+OpError commit_tables(bool v6, uint32_t generation, const std::vector<commit::TablePlan>& tables, CommitEcho* echo = nullptr);
 
 }  // namespace nft
 }  // namespace iptkit

@@ -46,17 +46,27 @@ Napi::Value NftHoldsRules(const Napi::CallbackInfo& info) {
 // The namespace's ruleset generation (NFT_MSG_GETGEN): every committed batch moves it.
 Napi::Value NftGeneration(const Napi::CallbackInfo& info) {
   std::string netns = arg_netns(info, 0);
-  return PromiseWorker<uint32_t>::Run(
+  struct Gen {
+    uint32_t generation = 0;
+    uint64_t netns = 0;
+  };
+  return PromiseWorker<Gen>::Run(
       info.Env(),
-      [=](uint32_t& gen) -> OpError {
+      [=](Gen& gen) -> OpError {
         NetnsGuard guard(netns);
         if (guard.error()) return guard.error();
         nft::NlSocket sock;
         if (int err = sock.open()) return make_error(err, "read", std::string("cannot open a netfilter netlink socket: ") + strerror(err));
-        if (int err = sock.get_gen(gen)) return make_error(err, "read", std::string("NFT_MSG_GETGEN: ") + strerror(err));
+        if (int err = sock.get_gen(gen.generation)) return make_error(err, "read", std::string("NFT_MSG_GETGEN: ") + strerror(err));
+        gen.netns = sock.netns_cookie();
         return {};
       },
-      [](Napi::Env env, uint32_t& gen) -> Napi::Value { return Napi::Number::New(env, gen); });
+      [](Napi::Env env, Gen& gen) -> Napi::Value {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("generation", Napi::Number::New(env, gen.generation));
+        o.Set("netns", Napi::String::New(env, std::to_string(gen.netns)));
+        return o;
+      });
 }
 
 Napi::Value NftRead(const Napi::CallbackInfo& info) {
@@ -75,6 +85,7 @@ Napi::Value NftRead(const Napi::CallbackInfo& info) {
       [](Napi::Env env, nft::ReadResult& result) -> Napi::Value {
         Napi::Object o = Napi::Object::New(env);
         o.Set("generation", Napi::Number::New(env, result.generation));
+        o.Set("netns", Napi::String::New(env, std::to_string(result.netns)));
         Napi::Array tables = Napi::Array::New(env, result.tables.size());
         for (size_t i = 0; i < result.tables.size(); i++) {
           const nft::TableRead& t = result.tables[i];
@@ -106,10 +117,15 @@ Napi::Value NftCommit(const Napi::CallbackInfo& info) {
   auto tables = std::make_shared<std::vector<commit::WireText>>(commit::WireText::from_js(info, 3, "tables"));
   const int64_t footprint = commit::commit_footprint(*tables);
   auto held = restore::arg_held(info, 4);
-  using Outcomes = std::vector<restore::HeldOutcome>;
-  return PromiseWorker<Outcomes>::Run(
+  const bool echo = info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
+  struct Result {
+    std::vector<restore::HeldOutcome> outcomes;
+    nft::CommitEcho echo;
+  };
+  return PromiseWorker<Result>::Run(
       info.Env(),
-      [=](Outcomes& outcomes) -> OpError {
+      [=](Result& result) -> OpError {
+        auto& outcomes = result.outcomes;
         // In the namespace from the parse on: a rule's ipset names resolve in its kernel.
         NetnsGuard guard(netns);
         if (guard.error()) return guard.error();
@@ -119,9 +135,27 @@ Napi::Value NftCommit(const Napi::CallbackInfo& info) {
           return err;
         }
         if (plans.empty()) return {};
-        return nft::commit_tables(v6, generation, plans);
+        return nft::commit_tables(v6, generation, plans, echo ? &result.echo : nullptr);
       },
-      [](Napi::Env env, Outcomes& outcomes) -> Napi::Value { return restore::outcomes_js(env, outcomes); },
+      [](Napi::Env env, Result& result) -> Napi::Value {
+        Napi::Array a = restore::outcomes_js(env, result.outcomes).As<Napi::Array>();
+        if (!result.echo.known) return a;
+        // The tables as committed: each committed table's new rules' handles, in plan order,
+        // and the generation the commit made (see CommitEcho).
+        size_t k = 0;
+        for (uint32_t i = 0; i < result.outcomes.size(); i++) {
+          if (result.outcomes[i].unchanged) continue;
+          const auto& hs = result.echo.handles[k++];
+          Napi::Float64Array handles = Napi::Float64Array::New(env, hs.size());
+          for (size_t j = 0; j < hs.size(); j++) handles[j] = static_cast<double>(hs[j]);
+          Napi::Object echo = Napi::Object::New(env);
+          echo.Set("generation", Napi::Number::New(env, result.echo.generation));
+          echo.Set("netns", Napi::String::New(env, std::to_string(result.echo.netns)));
+          echo.Set("handles", handles);
+          a.Get(i).As<Napi::Object>().Set("echo", echo);
+        }
+        return a;
+      },
       footprint);
 }
 

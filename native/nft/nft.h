@@ -9,6 +9,6 @@ Napi::Value NftRead(const Napi::CallbackInfo& info);    // (family, netns, table
 Napi::Value NftTableNames(const Napi::CallbackInfo& info);  // (family, netns) → the iptables tables there are
 Napi::Value NftHoldsRules(const Napi::CallbackInfo& info);  // (family, netns) → boolean
 Napi::Value NftGeneration(const Napi::CallbackInfo& info);  // (netns) → the ruleset generation
-Napi::Value NftCommit(const Napi::CallbackInfo& info);  // (family, netns, generation, tables[])
+Napi::Value NftCommit(const Napi::CallbackInfo& info);  // (family, netns, generation, tables[], held, echo)
 
 }  // namespace iptkit

@@ -276,6 +276,7 @@ OpError read_tables(bool v6, const std::vector<std::string>* only, ReadResult& o
     if (int e2 = sock.get_gen(after)) return make_error(e2, "read", std::string("NFT_MSG_GETGEN: ") + strerror(e2));
     if (before != after) continue;  // changed while dumping: the data may mix generations
     out.generation = before;
+    out.netns = sock.netns_cookie();
     out.tables.resize(tables.size());
     for (size_t i = 0; i < tables.size(); i++) to_wire(tables[i], v6, out.tables[i]);
     remember(sock, family, before, wanted, tables);  // takes the handles: after to_wire

@@ -21,6 +21,7 @@ struct TableRead {
 
 struct ReadResult {
   uint32_t generation = 0;
+  uint64_t netns = 0;  // the namespace's cookie (SO_NETNS_COOKIE), 0 when unknown
   std::vector<TableRead> tables;
 };
 

@@ -297,7 +297,8 @@ int NlSocket::get_gen(uint32_t& gen) {
   }
 }
 
-int NlSocket::send_batch(const std::vector<iovec>& batch, std::vector<BatchError>& errors, bool& overflowed) {
+int NlSocket::send_batch(const std::vector<iovec>& batch, std::vector<BatchError>& errors, bool& overflowed,
+                         const std::function<void(const nlmsghdr*, uint32_t marker)>* on_reply) {
   overflowed = false;
   size_t len = 0;
   for (const iovec& v : batch) len += v.iov_len;
@@ -336,6 +337,8 @@ int NlSocket::send_batch(const std::vector<iovec>& batch, std::vector<BatchError
         const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(m));
         if (m->nlmsg_seq == marker) return 0;  // the ack of the GETGEN marker
         if (e->error != 0) errors.push_back({e->msg.nlmsg_seq, -e->error});
+      } else if (on_reply) {
+        (*on_reply)(m, marker);
       }
     }
   }

@@ -65,8 +65,10 @@ class NlSocket {
   // kernel makes one datagram of them), then collects the kernel's errors for its messages.
   // The kernel handles a batch inside sendmsg, so every error is queued before the GETGEN sent
   // after it; its reply marks the end. `overflowed` is set when errors were lost to a full
-  // receive buffer.
-  int send_batch(const std::vector<iovec>& batch, std::vector<BatchError>& errors, bool& overflowed);
+  // receive buffer. `on_reply`, if given, sees every other message the kernel sends back before
+  // that end: the echoes of messages sent with NLM_F_ECHO, and the GETGEN's own reply.
+  int send_batch(const std::vector<iovec>& batch, std::vector<BatchError>& errors, bool& overflowed,
+                 const std::function<void(const nlmsghdr*, uint32_t marker)>* on_reply = nullptr);
 
  private:
   // Whether `buf` holds the end (NLMSG_DONE or an error) of the dump numbered `seq`.

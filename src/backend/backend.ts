@@ -24,12 +24,20 @@ export interface Snapshot {
   tables: Table[];
   /** nft: the generation of the read. */
   generation?: number;
+  /** nft: the cookie of the namespace read (SO_NETNS_COOKIE, never reused in a boot). */
+  netns?: string;
   /** nft: per table, per chain, the handle of each rule (planner indices → handles). */
   handles?: Map<string, Float64Array[]>;
   /** nft: built-in chains shown (as iptables-nft-save does) but not in the kernel. */
   absentChains?: Map<string, Set<string>>;
   /** A read with `hold`: the chains kept natively (their chains in `tables` hold no rules). */
   held?: { ref: NativeHeld; chains: HeldChains };
+  /** The tables the read asked for, present or not. */
+  names?: readonly string[];
+  /** Legacy, a read for reuse: the fingerprint of `names` (Backend.fingerprint) it is of. */
+  fingerprint?: string;
+  /** Legacy: kept tables not checked against the kernel yet; the commit checks them. */
+  unchecked?: true;
 }
 
 /** Chains to hold natively in a read, per table (Netfilter.update's `hold`). */
@@ -62,6 +70,11 @@ export interface Backend {
   /** An unguarded read (iptables-save does not lock either); `hold`: see Snapshot.held. */
   read(tables: readonly string[], hold?: Hold): Promise<Snapshot>;
   /**
+   * A read that may give the snapshot kept from the last `keep` commit or reuse read (kept.ts),
+   * when the back end proves nothing but counters changed since; a fresh read is kept instead.
+   */
+  readReusing(tables: readonly string[]): Promise<Snapshot>;
+  /**
    * Runs `fn` with the guard held (legacy: the lock); `fn` reads and commits through the
    * given functions. Retrying is the caller's (transaction.ts).
    */
@@ -75,8 +88,15 @@ export interface Backend {
 }
 
 export interface GuardedOps {
-  read(tables: readonly string[], hold?: Hold): Promise<Snapshot>;
-  commit(snapshot: Snapshot, plans: readonly TablePlan[]): Promise<CommitOutcomes>;
+  /**
+   * `reuse`: the snapshot the back end kept from its last `keep` commit (kept.ts), when it
+   * proves nothing but counters changed in these tables since; otherwise a read.
+   */
+  read(tables: readonly string[], hold?: Hold, reuse?: boolean, check?: boolean): Promise<Snapshot>;
+  /** `keep`: keep the tables as committed, for a later read with `reuse`. */
+  commit(snapshot: Snapshot, plans: readonly TablePlan[], keep?: boolean): Promise<CommitOutcomes>;
+  /** The tables the last `keep` commit left, when the back end could keep them. */
+  kept(): readonly Table[] | undefined;
   /**
    * The fingerprint of the tables right after this guard's commit (or its read, if it committed
    * nothing), before anyone else can change them: legacy computes it under the lock it holds;

@@ -9,12 +9,15 @@ import type { Table } from '../rules/model.js';
 import { decodeTable, encodeCommitSteps } from '../rules/wire.js';
 import { runStepsYielding } from '../turn.js';
 import { heldOf, holdLists, type Backend, type BackendOptions, type CommitOutcomes, type GuardedOps, type Hold, type Snapshot } from './backend.js';
+import { covers, restrict, snapshotAfter, type Kept } from './kept.js';
 
 const LOCK_POLL_MS = 10;
 
 export class LegacyBackend implements Backend {
   readonly kind = 'legacy' as const;
   readonly family;
+  /** The tables as the last commit with `keep` left them (kept.ts). */
+  private kept: Kept | undefined;
 
   constructor(private readonly opts: BackendOptions) {
     this.family = opts.family;
@@ -44,15 +47,63 @@ export class LegacyBackend implements Backend {
         throw e;
       }
     }
-    return { tables: out };
+    return { tables: out, names: [...tables] };
+  }
+
+  /**
+   * Under the lock: the kept tables, or a read kept in their place (with the digest of what
+   * was read). `check`: only when a digest of the kernel's entries (one copy of each table,
+   * nothing decoded) is the one they were kept with. Otherwise the commit checks that, in its
+   * own copy of the tables (legacyCommit's `expect`), or, committing nothing, before it says so.
+   */
+  private async reuse(tables: readonly string[], check: boolean): Promise<Snapshot> {
+    const kept = this.kept;
+    if (covers(kept, tables) && kept.names.length === tables.length && kept.fingerprint !== undefined && !kept.fingerprint.includes('absent')) {
+      if (!check) return { ...restrict(kept.snapshot, tables), fingerprint: kept.fingerprint, unchecked: true };
+      if ((await this.fingerprint(tables)) === kept.fingerprint) return { ...restrict(kept.snapshot, tables), fingerprint: kept.fingerprint };
+    }
+    const read = await this.read(tables);
+    // Still under the lock: the digest is of what was read.
+    const snapshot: Snapshot = { ...read, fingerprint: await this.fingerprint(tables) };
+    this.kept = { names: [...tables], snapshot, fingerprint: snapshot.fingerprint! };
+    return snapshot;
+  }
+
+  readReusing(tables: readonly string[]): Promise<Snapshot> {
+    return this.guarded((g) => g.read(tables, undefined, true, true));
   }
 
   async guarded<T>(fn: (g: GuardedOps) => Promise<T>): Promise<T> {
     const fd = await native.lockAcquire(this.opts.lockPath, this.opts.lockTimeoutMs, LOCK_POLL_MS);
+    let kept: Kept | undefined;
     try {
       return await fn({
-        read: (tables, hold) => this.read(tables, hold),
-        commit: (snapshot, plans) => this.commit(snapshot, plans),
+        read: (tables, hold, reuse, check = false) => (reuse && !hold ? this.reuse(tables, check) : this.read(tables, hold)),
+        commit: async (snapshot, plans, keep) => {
+          const changed = plans.some((p) => !p.unchanged);
+          if (!changed) {
+            // Nothing to commit, decided on kept tables: say so only if they still hold.
+            if (snapshot.unchecked && (await this.fingerprint(snapshot.names!)) !== snapshot.fingerprint) {
+              this.kept = undefined;
+              throw new NetfilterError('the tables changed since they were kept (a writer that does not take the xtables lock)', {
+                code: 'ESTALE',
+                errno: 116,
+                op: 'commit',
+                backend: 'legacy',
+              });
+            }
+            return new Map();
+          }
+          this.kept = undefined;
+          const outcomes = await this.commit(snapshot, plans, snapshot.fingerprint);
+          if (keep && snapshot.names && snapshot.fingerprint !== undefined) {
+            const after = snapshotAfter(this.family, snapshot, plans, outcomes);
+            const fingerprint = after && fingerprintAfter(snapshot.fingerprint, plans, outcomes);
+            if (after && fingerprint) kept = this.kept = { names: snapshot.names, snapshot: { ...after, fingerprint }, fingerprint };
+          }
+          return outcomes;
+        },
+        kept: () => kept?.snapshot.tables,
         // Under the lock still held: nobody who takes it can have changed them since.
         fingerprint: (tables) => this.fingerprint(tables),
       });
@@ -65,12 +116,35 @@ export class LegacyBackend implements Backend {
     return native.legacyFingerprint(this.family, this.netns, [...tables]);
   }
 
-  private async commit(snapshot: Snapshot, plans: readonly TablePlan[]): Promise<CommitOutcomes> {
+  /** `expect`: the fingerprint the tables must still have (legacyCommit's). */
+  private async commit(snapshot: Snapshot, plans: readonly TablePlan[], expect?: string): Promise<CommitOutcomes> {
     const changed = plans.filter((p) => !p.unchanged);
     if (changed.length === 0) return new Map();
     const wires: string[][] = [];
     for (const p of changed) wires.push(await runStepsYielding(encodeCommitSteps(p.table, this.family, p.chains)));
-    const r = await native.legacyCommit(this.family, this.netns, wires, snapshot.held?.ref ?? null);
+    const r = await native.legacyCommit(this.family, this.netns, wires, snapshot.held?.ref ?? null, expect ?? null);
     return new Map(changed.map((p, i) => [p.table, r[i]!]));
   }
+}
+
+/**
+ * The fingerprint (legacyFingerprint's form, `name=digest;` per table) after a commit: the
+ * committed tables' digests as the addon computed them from what it wrote, the others' as
+ * they were checked to be. Undefined when a committed table has no digest.
+ */
+function fingerprintAfter(before: string, plans: readonly TablePlan[], outcomes: CommitOutcomes): string | undefined {
+  let out = '';
+  for (const part of before.split(';')) {
+    if (part === '') continue;
+    const name = part.slice(0, part.indexOf('='));
+    const p = plans.find((x) => x.table === name && !x.unchanged);
+    if (!p) {
+      out += part + ';';
+      continue;
+    }
+    const digest = outcomes.get(name)?.digest;
+    if (digest === undefined) return undefined;
+    out += `${name}=${digest};`;
+  }
+  return plans.every((p) => p.unchanged || before.includes(`${p.table}=`)) ? out : undefined;
 }

@@ -10,13 +10,65 @@ import { BUILTIN_CHAINS, type Table, type TableName } from '../rules/model.js';
 import { decodeTable, encodeCommitSteps } from '../rules/wire.js';
 import { runStepsYielding } from '../turn.js';
 import { heldOf, holdLists, type Backend, type BackendOptions, type CommitOutcomes, type GuardedOps, type Hold, type Snapshot } from './backend.js';
+import { covers, restrict, snapshotAfter, type Kept } from './kept.js';
 
 // The order iptables-nft-save prints tables in, whatever order they were created in.
 const TABLE_ORDER = ['mangle', 'security', 'raw', 'filter', 'nat'];
 
+/**
+ * A built-in chain the kernel does not have (`notThere`) that the commit leaves uncreated:
+ * nothing is put in it and its policy stays the default.
+ */
+function untouched(notThere: ReadonlySet<string> | undefined, c: CommitChain): boolean {
+  return (
+    notThere !== undefined &&
+    notThere.has(c.name) &&
+    c.lines === undefined &&
+    c.entries.length === 0 &&
+    (c.policy === undefined || (c.policy === 'ACCEPT' && !c.policyCounters))
+  );
+}
+
+/**
+ * This process's own nf_tables commits whose outcome it knows (the kernel echoed them and the
+ * batch made exactly the next generation): per namespace cookie, the generation each made and
+ * the tables it changed. The generation is one for the whole namespace, so without this a kept
+ * snapshot of the IPv6 tables would be given up at every IPv4 commit.
+ */
+const ownCommits = new Map<string, Map<number, { family: string; tables: readonly string[] }>>();
+const OWN_COMMITS_KEPT = 64;
+
+function ownCommit(netns: string, generation: number, family: string, tables: readonly string[]): void {
+  let m = ownCommits.get(netns);
+  if (!m) {
+    // A bounded record: the namespaces least recently committed to go first.
+    if (ownCommits.size >= OWN_COMMITS_KEPT) ownCommits.delete(ownCommits.keys().next().value!);
+    m = new Map();
+  } else {
+    ownCommits.delete(netns);
+  }
+  ownCommits.set(netns, m);
+  m.set(generation, { family, tables });
+  if (m.size > OWN_COMMITS_KEPT) m.delete(m.keys().next().value!);
+}
+
+/** Whether every generation after `from` up to `to` was made by an own commit that left `family`'s `tables` alone. */
+function onlyOthersSince(netns: string, from: number, to: number, family: string, tables: readonly string[]): boolean {
+  if (to === from) return true;
+  if (to < from || to - from > OWN_COMMITS_KEPT) return false;
+  const m = ownCommits.get(netns);
+  for (let g = from + 1; g <= to; g++) {
+    const c = m?.get(g);
+    if (!c || (c.family === family && c.tables.some((t) => tables.includes(t)))) return false;
+  }
+  return true;
+}
+
 export class NftBackend implements Backend {
   readonly kind = 'nft' as const;
   readonly family;
+  /** The tables as the last commit with `keep` left them (kept.ts). */
+  private kept: Kept | undefined;
 
   constructor(private readonly opts: BackendOptions) {
     this.family = opts.family;
@@ -71,13 +123,60 @@ export class NftBackend implements Backend {
       handles.set(d.table.name, perChain);
     }
     out.sort((a, b) => TABLE_ORDER.indexOf(a.name) - TABLE_ORDER.indexOf(b.name));
-    return { tables: out, generation: r.generation, handles, absentChains: absent, ...('held' in r ? { held: heldOf(r as NativeHeldRead) } : {}) };
+    return {
+      tables: out,
+      generation: r.generation,
+      ...('netns' in r && r.netns !== '0' ? { netns: r.netns } : {}),
+      handles,
+      absentChains: absent,
+      ...(tables ? { names: [...tables] } : {}),
+      ...('held' in r ? { held: heldOf(r as NativeHeldRead) } : {}),
+    };
+  }
+
+  /**
+   * The kept tables, when the namespace is the one they were read or committed in and the
+   * ruleset is still at their generation, or moved on only by this process's own commits to
+   * other tables (see ownCommits). Their snapshot then carries the generation of now, which
+   * the commit is guarded by.
+   */
+  private async reuse(tables: readonly string[]): Promise<Snapshot> {
+    const kept = this.kept;
+    if (covers(kept, tables) && kept.snapshot.netns !== undefined) {
+      const now = await native.nftGeneration(this.netns);
+      if (now.netns === kept.snapshot.netns && onlyOthersSince(now.netns, kept.snapshot.generation!, now.generation, this.family, kept.names)) {
+        if (now.generation !== kept.snapshot.generation) kept.snapshot = { ...kept.snapshot, generation: now.generation };
+        return restrict(kept.snapshot, tables);
+      }
+    }
+    // A read is consistent with the generation it reports: kept as it is.
+    const snapshot = await this.read(tables);
+    this.kept = { names: [...tables], snapshot };
+    return snapshot;
+  }
+
+  readReusing(tables: readonly string[]): Promise<Snapshot> {
+    return this.reuse(tables);
   }
 
   guarded<T>(fn: (g: GuardedOps) => Promise<T>): Promise<T> {
+    let kept: Kept | undefined;
     return fn({
-      read: (tables, hold) => this.read(tables, hold),
-      commit: (snapshot, plans) => this.commit(snapshot, plans),
+      read: (tables, hold, reuse) => (reuse && !hold ? this.reuse(tables) : this.read(tables, hold)),
+      commit: async (snapshot, plans, keep) => {
+        const changed = plans.some((p) => !p.unchanged);
+        if (changed) this.kept = undefined;
+        const echo = changed && keep === true && snapshot.names !== undefined && !snapshot.held;
+        const outcomes = await this.commit(snapshot, plans, echo);
+        if (echo) {
+          const made = [...outcomes.values()].find((o) => o.echo)?.echo;
+          if (made) ownCommit(made.netns, made.generation, this.family, plans.filter((p) => !p.unchanged).map((p) => p.table));
+          const after = snapshotAfter(this.family, snapshot, plans, outcomes, { stillAbsent: (t, c) => untouched(snapshot.absentChains?.get(t), c) });
+          if (after && made && made.netns === snapshot.netns) kept = this.kept = { names: snapshot.names!, snapshot: { ...after, netns: made.netns } };
+        }
+        return outcomes;
+      },
+      kept: () => kept?.snapshot.tables,
       // The commit was checked against the read's generation, so a batch of it made exactly
       // the next one; whatever comes later is someone else's and moves it further.
       fingerprint: (_tables, snapshot, committed) => Promise.resolve(`generation ${(snapshot.generation ?? 0) + (committed ? 1 : 0)}`),
@@ -85,10 +184,11 @@ export class NftBackend implements Backend {
   }
 
   async fingerprint(): Promise<string> {
-    return `generation ${await native.nftGeneration(this.netns)}`;
+    return `generation ${(await native.nftGeneration(this.netns)).generation}`;
   }
 
-  private async commit(snapshot: Snapshot, plans: readonly TablePlan[]): Promise<CommitOutcomes> {
+  /** `echo`: ask the kernel for the new rules' handles (NativeCommitOutcome.echo). */
+  private async commit(snapshot: Snapshot, plans: readonly TablePlan[], echo = false): Promise<CommitOutcomes> {
     const changed = plans.filter((p) => !p.unchanged);
     if (changed.length === 0) return new Map();
     const wires: string[][] = [];
@@ -102,9 +202,7 @@ export class NftBackend implements Backend {
       const notThere = table
         ? snapshot.absentChains?.get(p.table)
         : new Set<string>(BUILTIN_CHAINS[p.table as TableName] ?? []);
-      const untouched = (c: CommitChain): boolean =>
-        notThere !== undefined && notThere.has(c.name) && c.lines === undefined && c.entries.length === 0 && (c.policy === undefined || (c.policy === 'ACCEPT' && !c.policyCounters));
-      const chains = p.chains.filter((c) => !untouched(c));
+      const chains = p.chains.filter((c) => !untouched(notThere, c));
       // Planner indices → the kernel's rule handles, as the wire is written (in its slices).
       const keepAs = (chain: string, index: number): number => {
         const h = handleOf.get(chain)?.[index];
@@ -113,7 +211,7 @@ export class NftBackend implements Backend {
       };
       wires.push(await runStepsYielding(encodeCommitSteps(p.table, this.family, chains, keepAs)));
     }
-    const r = await native.nftCommit(this.family, this.netns, snapshot.generation ?? 0, wires, snapshot.held?.ref ?? null);
+    const r = await native.nftCommit(this.family, this.netns, snapshot.generation ?? 0, wires, snapshot.held?.ref ?? null, echo);
     return new Map(changed.map((p, i) => [p.table, r[i]!]));
   }
 }

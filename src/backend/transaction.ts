@@ -29,6 +29,8 @@ export interface TransactionResult {
   outcomes: CommitOutcomes;
   /** With `fingerprint`: the tables' fingerprint right after the commit (Backend.fingerprint). */
   fingerprint?: string;
+  /** With `reuse`: the tables as the commit left them, when the back end kept them (kept.ts). */
+  kept?: readonly Table[];
 }
 
 const NOTHING_HELD: HeldChains = new Map();
@@ -53,11 +55,12 @@ export async function runTransaction(
   maxRetries = DEFAULT_MAX_RETRIES,
   hold?: Hold,
   fingerprint?: readonly string[],
+  reuse = false,
 ): Promise<TransactionResult> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await backend.guarded(async (g) => {
-        const snapshot = await g.read(tables, hold);
+        const snapshot = await g.read(tables, hold, reuse);
         await nextTurn(); // after the read's decoding
         const held = snapshot.held?.chains ?? NOTHING_HELD;
         const intents = await intend(snapshot.tables, held);
@@ -67,10 +70,12 @@ export async function runTransaction(
           // A table's plan at a time, in slices; the commit then encodes them.
           plans.push(await runStepsYielding(planTableSteps(snapshot.tables.find((t) => t.name === i.table), i, held.get(i.table))));
         }
-        const outcomes = await g.commit(snapshot, plans);
-        if (!fingerprint) return { plans, attempts: attempt, snapshot, outcomes };
+        const outcomes = await g.commit(snapshot, plans, reuse);
+        const kept = reuse ? g.kept() : undefined;
+        const out: TransactionResult = { plans, attempts: attempt, snapshot, outcomes, ...(kept ? { kept } : {}) };
+        if (!fingerprint) return out;
         const committed = plans.some((p) => committedTable(p, outcomes));
-        return { plans, attempts: attempt, snapshot, outcomes, fingerprint: await g.fingerprint(fingerprint, snapshot, committed) };
+        return { ...out, fingerprint: await g.fingerprint(fingerprint, snapshot, committed) };
       });
     } catch (e) {
       if (!retryable(e, backend)) throw e;

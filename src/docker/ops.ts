@@ -55,6 +55,7 @@ import { DOCKER_PROTOS, hasDockerForward, parsePortSpec, validateState, validate
 /** The tables Docker writes to. */
 const DOCKER_TABLES: readonly TableName[] = ['raw', 'mangle', 'nat', 'filter'];
 const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
+const NO_TABLES: readonly Table[] = Object.freeze([]);
 
 export type DockerHostOptions = Omit<OpenOptions, 'family'>;
 
@@ -353,11 +354,6 @@ function unpublishFamily(r: UnpublishRequest): Family | undefined {
 }
 
 /** A family's tables as read: as they are, and as the Docker model reads them. */
-interface Read {
-  tables: Table[];
-  rules: FamilyTables;
-}
-
 // ---------------------------------------------------------------------------------------
 
 /**
@@ -401,6 +397,21 @@ export class DockerHost {
   private readonly nf: Record<Family, Netfilter>;
   /** What this host's last apply left (the record holds the same for other processes). */
   private applied: AppliedMarks | undefined;
+  /**
+   * The port view inferred from (or, after a publish or unpublish, derived for) a family's
+   * tables, by the tables' identity: Netfilter.update with `reuse` gives the same tables array
+   * again while the kernel still holds exactly them, so a publish after a publish infers
+   * nothing. `key`: the record of the applied state the view was named from.
+   */
+  private readonly views = new WeakMap<readonly Table[], { key: string; others: Array<readonly Table[]>; view: PortView }>();
+  /** tablesOf of tables as read, by their identity (a kept read gives the same array again). */
+  private readonly saved = new WeakMap<readonly Table[], FamilyTables>();
+
+  private familyTables(family: Family, tables: readonly Table[]): FamilyTables {
+    let t = this.saved.get(tables);
+    if (!t) this.saved.set(tables, (t = tablesOf(family, tables)));
+    return t;
+  }
 
   private constructor(v4: Netfilter, v6: Netfilter, options: DockerHostOptions) {
     this.nf = { ipv4: v4, ipv6: v6 };
@@ -431,9 +442,12 @@ export class DockerHost {
     return DOCKER_TABLES.filter((t) => names.includes(t) || extra.includes(t));
   }
 
-  private async readDockerTables(family: Family): Promise<Table[]> {
+  /** `reuse`: the tables may be those the family's last port operation kept (Netfilter.readReusing). */
+  private async readDockerTables(family: Family, reuse = false): Promise<Table[]> {
     const wanted = await this.existingTables(family);
-    return wanted.length ? this.nf[family].read(wanted) : [];
+    // One empty array for every read of none: a view made with it is found again (see views).
+    if (!wanted.length) return reuse ? (NO_TABLES as Table[]) : [];
+    return reuse ? (this.nf[family].readReusing(wanted) as Promise<Table[]>) : this.nf[family].read(wanted);
   }
 
   private async dockerRules(): Promise<FamilyTables[]> {
@@ -695,12 +709,21 @@ export class DockerHost {
     const out: DockerPublishResult = { changed: 0, unchanged: 0 };
     if (families.length === 0) return out;
     const record = given === undefined ? await readRecord(this.netns) : undefined;
-    const reads = new Map<Family, Read>();
-    for (const f of families.slice(1)) {
-      const tables = await this.readDockerTables(f);
-      reads.set(f, { tables, rules: tablesOf(f, tables) });
-    }
-    const others = (f: Family): FamilyTables[] => families.filter((g) => g !== f).map((g) => reads.get(g)!.rules);
+    const key = JSON.stringify(record ?? null);
+    // Every family's tables name the networks, whichever families the operation commits to;
+    // the ones not committed to first are read as kept where they still hold.
+    const reads = new Map<Family, readonly Table[]>();
+    for (const f of FAMILIES) if (f !== families[0]) reads.set(f, await this.readDockerTables(f, true));
+    const othersOf = (f: Family): Array<readonly Table[]> => FAMILIES.filter((g) => g !== f).map((g) => reads.get(g)!);
+    /** The view of `f` from `current`: the one kept for these very tables, or inferred. */
+    const viewOf = (f: Family, current: readonly Table[]): PortView => {
+      const others = othersOf(f);
+      const seen = given === undefined ? this.views.get(current) : undefined;
+      if (seen && seen.key === key && seen.others.length === others.length && seen.others.every((t, k) => t === others[k])) return seen.view;
+      const view = portView(f, current, others.map((t, k) => this.familyTables(FAMILIES.filter((g) => g !== f)[k]!, t)), given, record);
+      if (given === undefined) this.views.set(current, { key, others, view });
+      return view;
+    };
     /** The later families' deltas on their first read, from the first family's callback. */
     const dry = new Map<Family, PortDelta>();
     for (const [i, f] of families.entries()) {
@@ -710,18 +733,35 @@ export class DockerHost {
         continue;
       }
       let d: PortDelta = { intents: [], changed: 0, unchanged: 0 };
+      let others: Array<readonly Table[]> = [];
+      let read: readonly Table[] = [];
       const tables = await this.existingTables(f, extra);
-      const result = await this.nf[f].update(tables, (current) => {
-        reads.set(f, { tables: current as Table[], rules: tablesOf(f, current) });
-        d = delta(portView(f, current, others(f), given, record), current);
-        if (i === 0) {
-          for (const g of families.slice(1)) {
-            const read = reads.get(g)!;
-            dry.set(g, delta(portView(g, read.tables, others(g), given, record), read.tables));
+      const result = await this.nf[f].update(
+        tables,
+        (current) => {
+          read = current;
+          reads.set(f, current);
+          others = othersOf(f);
+          d = delta(viewOf(f, current), current);
+          if (i === 0) {
+            for (const g of families.slice(1)) dry.set(g, delta(viewOf(g, reads.get(g)!), reads.get(g)!));
           }
-        }
-        return d.intents;
-      });
+          return d.intents;
+        },
+        {
+          reuse: true,
+          kept: (after) => {
+            if (given !== undefined || !d.after) return;
+            this.views.set(after, { key, others, view: d.after });
+            // A port operation changes no network, so the other families' views, made with this
+            // family's tables as read, hold with them as committed.
+            for (const g of FAMILIES) {
+              const seen = g === f ? undefined : this.views.get(reads.get(g) ?? []);
+              if (seen && seen.key === key) seen.others = seen.others.map((t) => (t === read ? after : t));
+            }
+          },
+        },
+      );
       if (d.intents.length > 0) out[f] = result;
       out.changed += d.changed;
       out.unchanged += d.unchanged;

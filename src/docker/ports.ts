@@ -89,6 +89,12 @@ export interface PortDelta {
   intents: TableIntent[];
   changed: number;
   unchanged: number;
+  /**
+   * The view once the commit is made, when it changes ports: what portView would infer from
+   * the tables as committed (the bindings added at the end, or the removed ones gone), derived
+   * without reading them.
+   */
+  after?: PortView;
 }
 
 /** A chain holding one rule per port (or per group of ports that share it). */
@@ -294,7 +300,7 @@ export function publishDelta(view: PortView, current: readonly Table[], fresh: r
       });
     }
   }
-  return { intents: byTable(intents), changed: add.length, unchanged };
+  return { intents: byTable(intents), changed: add.length, unchanged, after: { ...view, bindings: [...view.bindings, ...add] } };
 }
 
 /** A port to unpublish, checked (its network is resolved against a view: see unpublishDelta). */
@@ -403,5 +409,10 @@ export function unpublishDelta(
     intents.push({ table: c.table, intent: { chain: c.chain, mode: 'owned', owns: memberOf(texts), blocks: [] } });
   }
   if (raw.size > 0) intents.push({ table: 'raw', intent: { chain: 'PREROUTING', mode: 'owned', owns: memberOf(raw), blocks: [] } });
-  return { intents: byTable(intents), changed: removed.length, unchanged: 0 };
+  return {
+    intents: byTable(intents),
+    changed: removed.length,
+    unchanged: 0,
+    after: { ...view, bindings: view.bindings.filter((_, i) => gone[i] === 0) },
+  };
 }

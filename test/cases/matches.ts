@@ -8,6 +8,7 @@
 //            (empty for the modules recorded after the codecs went: sctp)
 
 import type { Family } from '../../src/rules/model.js';
+import type { Netns } from '../helpers/netns.js';
 
 /** A struct's fields as the first version's codecs named them (kept as a record of what the kernel held). */
 type Fields = Record<string, string>;
@@ -289,3 +290,13 @@ export const MATCH_REFUSALS: readonly MatchRefusal[] = [
     ['-m set --match-set iptkit-v4 dst --bytes-lt x', 'ipv4', '', /Cannot parse x as a counter value/, '--bytes-lt'],
     [`-m set --match-set ${'a'.repeat(32)} dst`, 'ipv4', '', /too long, max 31 characters/, '--match-set'],
   ];
+
+/** --limit-iface-out is valid only where packets leave (the kernel refuses it in INPUT). */
+export const matchChain = (input: string): string => (input.includes('--limit-iface-out') ? 'OUTPUT' : 'INPUT');
+
+/** The ipsets the `set` cases name, made with the ipset tool as an administrator would. */
+export function withIpsets(ns: Netns): Netns {
+  ns.ok('ipset', ['create', 'iptkit-v4', 'hash:net', 'family', 'inet']);
+  ns.ok('ipset', ['create', 'iptkit-v6', 'hash:net', 'family', 'inet6']);
+  return ns;
+}

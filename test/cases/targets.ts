@@ -204,3 +204,24 @@ export const TARGET_REFUSALS: readonly TargetRefusal[] = [
     ['CT', 'ipv4', '--ctevents new,bogus', undefined, '--ctevents', /unknown event type "bogus"/],
     ['NOTRACK', 'ipv4', '--notrack', undefined, '--notrack', /unknown option "--notrack"/],
   ];
+
+/** The table and chain a target is valid in (and written to here). */
+export function targetPlace(target: string): [string, string] {
+  switch (target) {
+    case 'DNAT':
+    case 'REDIRECT':
+      return ['nat', 'PREROUTING'];
+    case 'SNAT':
+    case 'MASQUERADE':
+      return ['nat', 'POSTROUTING'];
+    case 'CHECKSUM':
+      return ['mangle', 'POSTROUTING'];
+    case 'CONNMARK':
+      return ['mangle', 'PREROUTING'];
+    case 'CT':
+    case 'NOTRACK':
+      return ['raw', 'PREROUTING'];
+    default:
+      return ['filter', 'INPUT'];
+  }
+}

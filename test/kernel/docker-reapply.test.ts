@@ -5,12 +5,13 @@
 // rules back. Which path ran is seen by counting the addon's reads.
 
 import { copyFileSync } from 'node:fs';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { native } from '../../src/binding.js';
 import { DockerHost } from '../../src/docker/ops.js';
 import { recordPath } from '../../src/docker/record.js';
 import type { DockerState } from '../../src/docker/state.js';
 import { isRoot, saveLines, withNetns, type Netns } from '../helpers/netns.js';
+import { countReads } from '../helpers/reads.js';
 
 const STATE: DockerState = {
   layout: 'v29',
@@ -25,16 +26,7 @@ const STATE: DockerState = {
 };
 const OTHER: DockerState = { ...STATE, ports: [...STATE.ports, { network: 'bridge', proto: 'udp', hostIp: '0.0.0.0', hostPort: 53, containerIp: '172.17.0.3', containerPort: 53 }] };
 
-// Counts the reads the addon is asked for (both back ends' guarded reads go through these).
-const reads = { n: 0 };
-const originals = { readHolding: native.readHolding, legacyRead: native.legacyRead, nftRead: native.nftRead };
-for (const k of Object.keys(originals) as Array<keyof typeof originals>) {
-  (native as Record<string, unknown>)[k] = (...a: unknown[]) => {
-    reads.n++;
-    return (originals[k] as (...x: unknown[]) => unknown)(...a);
-  };
-}
-afterEach(() => void (reads.n = 0));
+const reads = countReads();
 
 function rules(ns: Netns, backend: 'legacy' | 'nft'): string[] {
   return ['iptables', 'ip6tables'].flatMap((t) => saveLines(ns.ok(`${t}-${backend}-save`)).filter((l) => l.startsWith('-A') || l.startsWith(':')));
@@ -140,12 +132,12 @@ describe.skipIf(!isRoot)('docker apply of an unchanged state on unchanged tables
   test("nft: a record written in another namespace is not trusted, even at the same generation", () =>
     withNetns(async (a) => {
       await (await DockerHost.open({ backend: 'nft', netns: a.name })).apply(STATE);
-      const generation = await native.nftGeneration(a.path);
+      const generation = (await native.nftGeneration(a.path)).generation;
       await withNetns(async (b) => {
         copyFileSync(await recordPath(a.name), await recordPath(b.name));
         // Bring b's generation to a's: each nft command is one commit.
-        for (let i = 0; (await native.nftGeneration(b.path)) < generation && i < 100; i++) b.ok('nft', ['add', 'table', 'ip', `t${i}`]);
-        expect(await native.nftGeneration(b.path)).toBe(generation);
+        for (let i = 0; (await native.nftGeneration(b.path)).generation < generation && i < 100; i++) b.ok('nft', ['add', 'table', 'ip', `t${i}`]);
+        expect((await native.nftGeneration(b.path)).generation).toBe(generation);
         reads.n = 0;
         const r = await (await DockerHost.open({ backend: 'nft', netns: b.name })).apply(STATE);
         expect(reads.n).toBeGreaterThan(0);

@@ -24,8 +24,8 @@
 
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { MATCH_CASES, MATCH_REFUSALS } from '../cases/matches.js';
-import { TARGET_CASES, TARGET_REFUSALS } from '../cases/targets.js';
+import { MATCH_CASES, MATCH_REFUSALS, matchChain, withIpsets } from '../cases/matches.js';
+import { TARGET_CASES, TARGET_REFUSALS, targetPlace } from '../cases/targets.js';
 import { nativeDialect } from '../../src/binding.js';
 import { NetfilterError, ParseError } from '../../src/errors.js';
 import { Netfilter } from '../../src/netfilter.js';
@@ -78,30 +78,6 @@ interface Refused {
 }
 
 const PROTO_NAMES: Record<number, string> = { 6: 'tcp', 17: 'udp', 33: 'dccp', 132: 'sctp' };
-
-/** The table and chain a target is valid in (and written to here). */
-function targetPlace(target: string): [string, string] {
-  switch (target) {
-    case 'DNAT':
-    case 'REDIRECT':
-      return ['nat', 'PREROUTING'];
-    case 'SNAT':
-    case 'MASQUERADE':
-      return ['nat', 'POSTROUTING'];
-    case 'CHECKSUM':
-      return ['mangle', 'POSTROUTING'];
-    case 'CONNMARK':
-      return ['mangle', 'PREROUTING'];
-    case 'CT':
-    case 'NOTRACK':
-      return ['raw', 'PREROUTING'];
-    default:
-      return ['filter', 'INPUT'];
-  }
-}
-
-/** --limit-iface-out is valid only where packets leave (the kernel refuses it in INPUT). */
-const matchChain = (input: string): string => (input.includes('--limit-iface-out') ? 'OUTPUT' : 'INPUT');
 
 /**
  * Where iptables-nft-save prints a case of matches.ts otherwise than iptables-legacy-save
@@ -1021,13 +997,6 @@ describe.skipIf(!isRoot).each(COMBOS)('$backend $family: every extension option 
     });
   }
 });
-
-/** The ipsets the `set` cases name (matches.ts), made with the ipset tool as an administrator would. */
-function withIpsets(ns: Netns): Netns {
-  ns.ok('ipset', ['create', 'iptkit-v4', 'hash:net', 'family', 'inet']);
-  ns.ok('ipset', ['create', 'iptkit-v6', 'hash:net', 'family', 'inet6']);
-  return ns;
-}
 
 /** Two fresh namespaces: the tool restores `cases` into the first, iptkit into the second. */
 async function withPair(combo: Combo, cases: readonly Accepted[], fn: (theirs: Netns, ours: Netns, nf: Netfilter) => Promise<void>): Promise<void> {
