@@ -20,6 +20,9 @@ struct Item {
   bool keep = false;
   uint64_t at = 0;    // keep: the 0-based position (legacy) or the handle (nft) it had when read
   size_t rule = 0;    // new: index into TablePlan::rules
+  // keep, nft: `at` is the position as read (a `keeprun` record), made a handle by the commit
+  // from the handles of the same read. Legacy keeps are positions anyway.
+  bool position = false;
 };
 
 struct NewRule {

@@ -127,6 +127,19 @@ class Parser {
     }
     if (kind == "rule") return rule(line);
     split_fields(line, f_, SIZE_MAX);
+    if (kind == "keeprun") {
+      if (!need_chain(kind)) return;
+      if (out_.append) return void(fail("keeprun record in an append=1 table (its chains keep all their rules)"));
+      uint64_t count = 0;
+      if (f_.size() != 3 || !decimal(f_[1], UINT32_MAX, at) || !decimal(f_[2], UINT32_MAX, count) || count == 0) {
+        return void(fail("keeprun record: needs the first position and a count (got '" + std::string(line.substr(kind.size())) + "')"));
+      }
+      ChainPlan& c = *chain();
+      c.items.reserve(c.items.size() + count);
+      for (uint64_t k = 0; k < count; k++) c.items.push_back(Item{true, at + k, 0, true});
+      c.keeps += count;
+      return;
+    }
     if (kind == "keep") {
       if (!need_chain(kind)) return;
       if (out_.append) return void(fail("keep record in an append=1 table (its chains keep all their rules)"));

@@ -300,7 +300,7 @@ void learn_echo(const std::vector<TablePlan>& specs, const std::vector<std::vect
 
 uint32_t verdict_of(const std::string& policy) { return policy == "DROP" ? NF_DROP : NF_ACCEPT; }
 
-OpError do_commit(bool v6, uint32_t generation, const std::vector<TablePlan>& specs, CommitEcho* echo) {
+OpError do_commit(bool v6, uint32_t generation, std::vector<TablePlan>& specs, CommitEcho* echo) {
   const uint16_t family = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
   const Family fam = v6 ? Family::ipv6 : Family::ipv4;
   std::vector<const BuiltinTable*> builtin(specs.size());
@@ -387,6 +387,28 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<TablePlan>& sp
         });
     if (err) return make_error(err, "commit", "dump rules of table " + s.name + ": " + strerror(err), s.name);
   }
+  }
+
+  // `keeprun` keeps name rules by their position as read: the read's handles, in its order
+  // (the generation check makes `cur` that very read).
+  for (auto& s : specs) {
+    if (s.append) continue;
+    for (auto& c : s.chains) {
+      if (std::none_of(c.items.begin(), c.items.end(), [](const Item& i) { return i.keep && i.position; })) continue;
+      auto ch = cur[s.name].chains.find(c.name);
+      const std::vector<uint64_t>* hs = ch == cur[s.name].chains.end() ? nullptr : &ch->second.handles;
+      for (Item& it : c.items) {
+        if (!it.keep || !it.position) continue;
+        if (!hs || it.at >= hs->size()) {
+          return make_error(ENOENT, "commit",
+                            "keep position " + std::to_string(it.at) + ": chain " + c.name + " has " +
+                                std::to_string(hs ? hs->size() : 0) + " rules",
+                            s.name, c.name);
+        }
+        it.at = (*hs)[it.at];
+        it.position = false;
+      }
+    }
   }
 
   // Append tables: every listed chain must exist. One dump of the family's chains (chains only,
@@ -709,7 +731,7 @@ OpError do_commit(bool v6, uint32_t generation, const std::vector<TablePlan>& sp
 
 }  // namespace
 
-OpError commit_tables(bool v6, uint32_t generation, const std::vector<TablePlan>& tables, CommitEcho* echo) {
+OpError commit_tables(bool v6, uint32_t generation, std::vector<TablePlan>& tables, CommitEcho* echo) {
   // Allocation failures inside the encoders surface here, never across a C callback.
   try {
     return do_commit(v6, generation, tables, echo);

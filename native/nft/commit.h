@@ -30,7 +30,8 @@ constexpr size_t kEchoRules = 256;
 // Runs in the calling thread's namespace. ERESTART when the ruleset is no longer at `generation`.
 // With `echo`, a guarded commit of at most kEchoRules new rules fills it, and records the
 // tables as committed for the next commit at the new generation (state_cache.h).
-OpError commit_tables(bool v6, uint32_t generation, const std::vector<commit::TablePlan>& tables, CommitEcho* echo = nullptr);
+// Keeps given by position (commit::Item::position) are made handles here, in `tables`.
+OpError commit_tables(bool v6, uint32_t generation, std::vector<commit::TablePlan>& tables, CommitEcho* echo = nullptr);
 
 }  // namespace nft
 }  // namespace iptkit

@@ -196,7 +196,9 @@ OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family f
     const CurrentChain* cc = current->find(cp.name);
     same = cc && cp.policy.empty() && cp.items.size() == cc->rules.size();
     for (size_t i = 0; same && i < cp.items.size(); i++) {
-      same = cp.items[i].keep && cp.items[i].at == (keeps_are_handles ? cc->rules[i].handle : i);
+      // A keep by position (keeprun) names the rule at that position as read.
+      const commit::Item& it = cp.items[i];
+      same = it.keep && it.at == (keeps_are_handles && !it.position ? cc->rules[i].handle : i);
     }
   }
   out.unchanged = same;

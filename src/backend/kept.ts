@@ -98,14 +98,20 @@ export function snapshotAfter(
       const counters = new BigUint64Array(2 * n);
       const hs = new Float64Array(nft ? n : 0);
       let k = echoAt.get(c.name)!;
-      c.entries.forEach((e, j) => {
+      const oldHs = oldHandles?.[ci];
+      for (let j = 0; j < n; ) {
+        const e = c.entries[j]!;
         if ('keep' in e) {
-          rules[j] = old.rules[e.keep]!;
-          if (old.ruleCounters && 2 * e.keep + 1 < old.ruleCounters.length) {
-            counters[2 * j] = old.ruleCounters[2 * e.keep]!;
-            counters[2 * j + 1] = old.ruleCounters[2 * e.keep + 1]!;
+          // A run of rules kept as they were, copied at once (a chain of thousands changes by one).
+          let r = 1;
+          while (j + r < n && (c.entries[j + r] as { keep?: number }).keep === e.keep + r) r++;
+          for (let x = 0; x < r; x++) rules[j + x] = old.rules[e.keep + x]!;
+          if (old.ruleCounters) counters.set(old.ruleCounters.subarray(2 * e.keep, 2 * (e.keep + r)), 2 * j);
+          if (nft) {
+            if (!oldHs || e.keep + r > oldHs.length) throw new Error(`internal: chain ${old.name} keeps a rule it has no handle for`);
+            hs.set(oldHs.subarray(e.keep, e.keep + r), j);
           }
-          if (nft) hs[j] = oldHandles?.[ci]?.[e.keep] ?? NaN;
+          j += r;
         } else {
           rules[j] = canon.get(e.rule)!;
           if (e.counters) {
@@ -113,9 +119,9 @@ export function snapshotAfter(
             counters[2 * j + 1] = e.counters.bytes;
           }
           if (nft) hs[j] = echo!.handles[k++]!;
+          j++;
         }
-      });
-      if (nft && hs.some(Number.isNaN)) throw new Error(`internal: chain ${old.name} keeps a rule it has no handle for`);
+      }
       newHandles.push(hs);
       const chain: Chain = { name: old.name, rules, ruleCounters: counters };
       if (old.policy !== undefined) {

@@ -183,20 +183,14 @@ function missingChain(c: { table: string; chain: string }, family: Family): Rang
 }
 
 /**
- * A test of membership in `texts`. A few texts are compared one by one: two different rule
- * texts differ within their first few dozen characters, where hashing reads all of every rule
- * of a chain of thousands.
+ * A test of membership in `texts`. By hash: V8 keeps a string's hash in the string, and the
+ * kernel's rules are the same strings from one port operation to the next (kept tables), so a
+ * chain of thousands is hashed once; compared one by one, rules of equal length that differ
+ * only in a port were read up to that port every time.
  */
 function memberOf(texts: Iterable<string>): (rule: string) => boolean {
-  const list = [...new Set(texts)];
-  if (list.length > 8) {
-    const set = new Set(list);
-    return (r) => set.has(r);
-  }
-  return (r) => {
-    for (let i = 0; i < list.length; i++) if (list[i] === r) return true;
-    return false;
-  };
+  const set = new Set(texts);
+  return (r) => set.has(r);
 }
 
 /** The texts of `wanted` that `rules` does not hold, in wanted's order. */

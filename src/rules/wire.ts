@@ -133,7 +133,7 @@ export function* encodeCommitSteps(table: string, family: Family, chains: readon
     }
     if (c.was !== undefined) out += `\twas=${c.was}`;
     out += '\n';
-    lines += 1 + c.entries.length;
+    lines += 1;
     let lastKeep = -1;
     for (let i = 0; i < c.entries.length; i++) {
       if (pausesAt(i)) yield;
@@ -143,9 +143,19 @@ export function* encodeCommitSteps(table: string, family: Family, chains: readon
         if (!Number.isInteger(keep) || keep < 0 || keep <= lastKeep) {
           throw new RangeError(`encodeCommit: chain ${c.name}: keep indices must be strictly increasing integers (got ${keep} after ${lastKeep})`);
         }
-        lastKeep = keep;
-        out += `keep\t${keepAs ? keepAs(c.name, keep) : keep}\n`;
+        // Rules kept one after another as read: one record (by position on both back ends).
+        let n = 1;
+        while (i + n < c.entries.length && (c.entries[i + n] as { keep?: number }).keep === keep + n) n++;
+        lastKeep = keep + n - 1;
+        lines++;
+        if (n > 1) {
+          out += `keeprun\t${keep}\t${n}\n`;
+          i += n - 1;
+        } else {
+          out += `keep\t${keepAs ? keepAs(c.name, keep) : keep}\n`;
+        }
       } else {
+        lines++;
         const { rule, counters } = e as { rule: Rule; counters?: Counters };
         if (typeof rule !== 'string') checkRuleText(rule);
         out += counters ? `rule\t${counters.packets}\t${counters.bytes}\t${rule}\n` : 'rule\t-\t-\t' + rule + '\n';

@@ -398,6 +398,25 @@ describe.skipIf(!isRoot)('native legacy back end', () => {
     });
   }
 
+  it('keeprun keeps rules by position as a run of keep records would; out of range is refused', async () => {
+    await withNetns(async (ns) => {
+      ns.ok('iptables-legacy-restore', ['-c'], '*filter\n:INPUT ACCEPT [0:0]\n[1:10] -A INPUT -i a1 -j ACCEPT\n[2:20] -A INPUT -i a2 -j ACCEPT\n[3:30] -A INPUT -i a3 -j ACCEPT\n[4:40] -A INPUT -i a4 -j ACCEPT\nCOMMIT\n');
+      const saved = saveLines(ns.ok('iptables-legacy-save', ['-c']));
+      const head = 'table\tfilter\tfamily=ipv4\nchain\tINPUT\nchain\tFORWARD\nchain\tOUTPUT\n';
+      const input = (body: string): string => head.replace('chain\tINPUT\n', `chain\tINPUT\n${body}`);
+      await expect(native.legacyCommit('ipv4', ns.path, [input('keeprun\t3\t2\n')])).rejects.toMatchObject({ table: 'filter' });
+      await expect(native.legacyCommit('ipv4', ns.path, [input('keeprun\t1\n')])).rejects.toMatchObject({ code: 'EINVAL' });
+      expect(saveLines(ns.ok('iptables-legacy-save', ['-c']))).toEqual(saved);
+      await native.legacyCommit('ipv4', ns.path, [input('keeprun\t0\t2\nrule\t-\t-\t-i b1 -j DROP\nkeep\t3\n')]);
+      expect(saveLines(ns.ok('iptables-legacy-save', ['-c'])).filter((l) => l.includes('-A INPUT'))).toEqual([
+        '[1:10] -A INPUT -i a1 -j ACCEPT',
+        '[2:20] -A INPUT -i a2 -j ACCEPT',
+        '[0:0] -A INPUT -i b1 -j DROP',
+        '[4:40] -A INPUT -i a4 -j ACCEPT',
+      ]);
+    }, PREFIX);
+  });
+
   it('ipv4: new rules, chains and policies save exactly as iptables-legacy-restore makes them', async () => {
     const ns = new Netns(PREFIX);
     const oracle = new Netns(PREFIX);

@@ -581,6 +581,28 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
     }, 'iptkit-nft-badkeep');
   });
 
+  it('keeprun keeps rules by their position as read (the read\'s handles), with the counters; out of range is refused', async () => {
+    await withNetns(async (ns) => {
+      ns.ok('iptables-nft-restore', ['-c'], '*filter\n:INPUT ACCEPT [0:0]\n[1:10] -A INPUT -i a1 -j ACCEPT\n[2:20] -A INPUT -i a2 -j ACCEPT\n[3:30] -A INPUT -i a3 -j ACCEPT\n[4:40] -A INPUT -i a4 -j ACCEPT\nCOMMIT\n');
+      const saved = saveLines(ns.ok('iptables-nft-save', ['-c']));
+      const read = await readTables('ipv4', ns, ['filter']);
+      const head = 'table\tfilter\tfamily=ipv4\nchain\tINPUT\n';
+      // Rules 4 and 5 past the end: ENOENT naming the chain, nothing committed.
+      await expect(native.nftCommit('ipv4', ns.path, read.generation, [`${head}keeprun\t3\t2\n`])).rejects.toMatchObject({ code: 'ENOENT', table: 'filter', chain: 'INPUT' });
+      await expect(native.nftCommit('ipv4', ns.path, read.generation, [`${head}keeprun\t0\t0\n`])).rejects.toMatchObject({ code: 'EINVAL' });
+      expect(saveLines(ns.ok('iptables-nft-save', ['-c']))).toEqual(saved);
+      // Keep a1-a2 as a run, drop a3, keep a4 by its handle, a new rule between.
+      const a4 = read.tables[0]!.chains.find((c) => c.name === 'INPUT')!.rules[3]!.handle;
+      await native.nftCommit('ipv4', ns.path, read.generation, [`${head}keeprun\t0\t2\nrule\t-\t-\t-i b1 -j DROP\nkeep\t${a4}\n`]);
+      expect(saveLines(ns.ok('iptables-nft-save', ['-c'])).filter((l) => l.includes('-A INPUT'))).toEqual([
+        '[1:10] -A INPUT -i a1 -j ACCEPT',
+        '[2:20] -A INPUT -i a2 -j ACCEPT',
+        '[0:0] -A INPUT -i b1 -j DROP',
+        '[4:40] -A INPUT -i a4 -j ACCEPT',
+      ]);
+    }, 'iptkit-nft-keeprun');
+  });
+
   it('what a read recorded in one namespace is never used for another at the same generation', async () => {
     await withNetns(async (a) => {
       await withNetns(async (b) => {
