@@ -126,7 +126,8 @@ export async function readNftabler(netns: string | undefined): Promise<Record<Fa
       throw e;
     }
   };
-  return { ipv4: await read('ip'), ipv6: await read('ip6') };
+  const [ipv4, ipv6] = await Promise.all([read('ip'), read('ip6')]);
+  return { ipv4, ipv6 };
 }
 
 /** A binding's identity: its host side and where it goes. */

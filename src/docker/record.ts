@@ -21,6 +21,7 @@
 // names its namespace by cookie as well (SO_NETNS_COOKIE, never reused in a boot), so a
 // namespace that took over a deleted one's inode number never matches its record's marks.
 
+import { readFileSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import type { BackendKind } from '../backend/backend.js';
@@ -48,7 +49,9 @@ function nsKey(dev: bigint, ino: bigint): string {
 
 /** The record's path for a namespace (`--netns` NAME or path; undefined: this process's). */
 export async function recordPath(netns: string | undefined): Promise<string> {
-  const st = await stat(netnsPath(netns) ?? '/proc/self/ns/net', { bigint: true });
+  // Synchronous: a stat of a namespace file is microseconds, a thread-pool round trip more
+  // (every publish and unpublish reads the record).
+  const st = statSync(netnsPath(netns) ?? '/proc/self/ns/net', { bigint: true });
   return `${runDir()}/netns-${nsKey(st.dev, st.ino)}.docker.json`;
 }
 
@@ -200,7 +203,9 @@ async function recordJson(netns: string | undefined): Promise<Record<string, unk
   const path = await recordPath(netns);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    // A file of a few hundred bytes under /run: read at once rather than in four thread-pool
+    // round trips (open, stat, read, close).
+    text = readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw recordError('iptkit cannot read', path, e);
