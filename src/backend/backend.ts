@@ -98,6 +98,12 @@ export interface GuardedOps {
   /** The tables the last `keep` commit left, when the back end could keep them. */
   kept(): readonly Table[] | undefined;
   /**
+   * For a snapshot read `unchecked` (legacy kept tables): throws a retryable ESTALE when the
+   * tables no longer hold what it says, so that a decision made on it (an error the caller
+   * threw) is made again on a read.
+   */
+  check(snapshot: Snapshot): Promise<void>;
+  /**
    * The fingerprint of the tables right after this guard's commit (or its read, if it committed
    * nothing), before anyone else can change them: legacy computes it under the lock it holds;
    * nft from the generation the commit was checked against (a committed batch moves it by one).

@@ -73,25 +73,30 @@ export class LegacyBackend implements Backend {
     return this.guarded((g) => g.read(tables, undefined, true, true));
   }
 
+  /** Under the lock: ESTALE (retryable) when an unchecked snapshot's tables changed since. */
+  private async check(snapshot: Snapshot): Promise<void> {
+    if (!snapshot.unchecked || (await this.fingerprint(snapshot.names!)) === snapshot.fingerprint) return;
+    this.kept = undefined;
+    throw new NetfilterError('the tables changed since they were kept (a writer that does not take the xtables lock)', {
+      code: 'ESTALE',
+      errno: 116,
+      op: 'commit',
+      backend: 'legacy',
+    });
+  }
+
   async guarded<T>(fn: (g: GuardedOps) => Promise<T>): Promise<T> {
     const fd = await native.lockAcquire(this.opts.lockPath, this.opts.lockTimeoutMs, LOCK_POLL_MS);
     let kept: Kept | undefined;
     try {
       return await fn({
         read: (tables, hold, reuse, check = false) => (reuse && !hold ? this.reuse(tables, check) : this.read(tables, hold)),
+        check: (snapshot) => this.check(snapshot),
         commit: async (snapshot, plans, keep) => {
           const changed = plans.some((p) => !p.unchanged);
           if (!changed) {
             // Nothing to commit, decided on kept tables: say so only if they still hold.
-            if (snapshot.unchecked && (await this.fingerprint(snapshot.names!)) !== snapshot.fingerprint) {
-              this.kept = undefined;
-              throw new NetfilterError('the tables changed since they were kept (a writer that does not take the xtables lock)', {
-                code: 'ESTALE',
-                errno: 116,
-                op: 'commit',
-                backend: 'legacy',
-              });
-            }
+            await this.check(snapshot);
             return new Map();
           }
           this.kept = undefined;

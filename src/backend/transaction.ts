@@ -63,7 +63,14 @@ export async function runTransaction(
         const snapshot = await g.read(tables, hold, reuse);
         await nextTurn(); // after the read's decoding
         const held = snapshot.held?.chains ?? NOTHING_HELD;
-        const intents = await intend(snapshot.tables, held);
+        let intents: TableIntent[];
+        try {
+          intents = await intend(snapshot.tables, held);
+        } catch (e) {
+          // A refusal decided on tables not yet checked against the kernel: check them first.
+          if (snapshot.unchecked) await g.check(snapshot);
+          throw e;
+        }
         await nextTurn();
         const plans: TablePlan[] = [];
         for (const i of intents) {

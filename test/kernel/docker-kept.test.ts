@@ -37,6 +37,9 @@ const STEPS: Step[] = [
   { op: 'tool', cmd: 'iptables', args: ['-w', '-A', 'DOCKER', '-s', '192.0.2.1/32', '-j', 'DROP'] },
   { op: 'unpublish', ports: [{ proto: 'tcp', hostPort: 9002 }] },
   { op: 'publish', ports: [p('app', '127.0.0.1', 9002, '172.18.0.50', 81), p('app', '0.0.0.0', 9004, '172.18.0.51', 80, 'sctp')] },
+  // Another writer takes 9003's DNAT away: the port is free again, for another container.
+  { op: 'tool', cmd: 'iptables', args: ['-w', '-t', 'nat', '-D', 'DOCKER', '!', '-i', 'docker0', '-p', 'tcp', '-m', 'tcp', '--dport', '9003', '-j', 'DNAT', '--to-destination', '172.17.0.9:80'] },
+  { op: 'publish', ports: [p('bridge', '0.0.0.0', 9003, '172.17.0.10', 80)] },
   { op: 'unpublish', ports: [{ proto: 'tcp', hostPort: 9003 }, { proto: 'sctp', hostPort: 9004 }] },
   { op: 'unpublish', ports: [{ proto: 'tcp', hostPort: 9003 }] },
 ];

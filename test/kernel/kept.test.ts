@@ -137,6 +137,29 @@ describe.skipIf(!isRoot)('update with reuse', () => {
         expect(seen[seen.length - 1]).not.toBe(before);
         expect(fwd(ns, backend)).toEqual(['-A FWD -p tcp -m tcp --dport 80 -j ACCEPT', '-A FWD -s 10.0.0.1/32 -j ACCEPT']);
       }));
+
+    test(`${backend}: a refusal decided on kept tables is decided again on a read when another writer changed them`, () =>
+      withNetns(async (ns) => {
+        ns.ok(`iptables-${backend}-restore`, [], SEED);
+        const nf = await Netfilter.open({ backend, netns: ns.name });
+        await nf.update(['filter'], () => ports([80]), { reuse: true });
+        // Another writer takes port 80's rule away; the caller refuses to go on while it is there.
+        ns.ok(`iptables-${backend}`, ['-w', '-D', 'FWD', '-p', 'tcp', '--dport', '80', '-j', 'ACCEPT']);
+        const refuse = (current: readonly Table[]): TableIntent[] => {
+          if (current[0]!.chains.find((c) => c.name === 'FWD')!.rules.some((r) => r.includes('--dport 80 '))) throw new RangeError('port 80 is taken');
+          return ports([81]);
+        };
+        const r = await nf.update(['filter'], refuse, { reuse: true });
+        expect(r.attempts).toBe(backend === 'legacy' ? 2 : 1);
+        expect(fwd(ns, backend)).toEqual(['-A FWD -p tcp -m tcp --dport 81 -j ACCEPT', '-A FWD -s 10.0.0.1/32 -j ACCEPT']);
+        // Unchanged tables: the refusal stands, decided on the kept tables.
+        reads.n = 0;
+        const no = (): TableIntent[] => {
+          throw new RangeError('no');
+        };
+        await expect(nf.update(['filter'], no, { reuse: true })).rejects.toThrow('no');
+        expect(reads.n).toBe(0);
+      }));
   }
 
   // The legacy digest of a table laid out for a replace must be the kernel's of the same table
