@@ -124,7 +124,8 @@ export interface NativeBinding {
    */
   legacyFingerprint(family: NativeFamily, netns: string | null, tables: readonly string[]): Promise<string>;
   /** Reads one x_tables table (IPT_SO_GET_ENTRIES). */
-  legacyRead(family: NativeFamily, netns: string | null, table: string): Promise<NativeTableRead>;
+  /** `digest`: also `digest`, the table's part of legacyFingerprint, of the very copy read. */
+  legacyRead(family: NativeFamily, netns: string | null, table: string, digest?: boolean): Promise<NativeTableRead & { digest?: string }>;
   /**
    * Replaces each given table (its wire, docs/wire.md: a string, or its pieces in order), all
    * or nothing: if a later table fails, the tables already replaced are put back as they were.

@@ -131,8 +131,11 @@ class Parser {
       if (!need_chain(kind)) return;
       if (out_.append) return void(fail("keeprun record in an append=1 table (its chains keep all their rules)"));
       uint64_t count = 0;
-      if (f_.size() != 3 || !decimal(f_[1], UINT32_MAX, at) || !decimal(f_[2], UINT32_MAX, count) || count == 0) {
-        return void(fail("keeprun record: needs the first position and a count (got '" + std::string(line.substr(kind.size())) + "')"));
+      // A chain read holds far fewer rules than this; a count past it names none of them.
+      constexpr uint64_t kMaxRun = uint64_t{1} << 24;
+      if (f_.size() != 3 || !decimal(f_[1], kMaxRun, at) || !decimal(f_[2], kMaxRun, count) || count == 0) {
+        return void(fail("keeprun record: needs the first position and a count, each at most " + std::to_string(kMaxRun) + " (got '" +
+                         std::string(line.substr(kind.size())) + "')"));
       }
       ChainPlan& c = *chain();
       c.items.reserve(c.items.size() + count);

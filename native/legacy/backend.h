@@ -35,10 +35,11 @@ struct TableDigests {
   std::vector<std::pair<std::string, uint64_t>> after;
 };
 
-OpError read_v4(const std::string& table, std::string& wire, std::vector<uint64_t>& counters);
+// `digest`, if given: the table's digest (fingerprint_v4's) of the same copy the wire is of.
+OpError read_v4(const std::string& table, std::string& wire, std::vector<uint64_t>& counters, uint64_t* digest = nullptr);
 OpError commit_v4(std::vector<commit::TablePlan>& plans, TableDigests* digests = nullptr);
 std::unique_ptr<commit::RuleSink> entry_sink_v4();
-OpError read_v6(const std::string& table, std::string& wire, std::vector<uint64_t>& counters);
+OpError read_v6(const std::string& table, std::string& wire, std::vector<uint64_t>& counters, uint64_t* digest = nullptr);
 OpError commit_v6(std::vector<commit::TablePlan>& plans, TableDigests* digests = nullptr);
 std::unique_ptr<commit::RuleSink> entry_sink_v6();
 

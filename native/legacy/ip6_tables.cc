@@ -33,8 +33,8 @@ struct Ipv6 {
 
 }  // namespace
 
-OpError read_v6(const std::string& table, std::string& wire, std::vector<uint64_t>& counters) {
-  return read_table<Ipv6>(table, wire, counters);
+OpError read_v6(const std::string& table, std::string& wire, std::vector<uint64_t>& counters, uint64_t* digest) {
+  return read_table<Ipv6>(table, wire, counters, digest);
 }
 OpError commit_v6(std::vector<commit::TablePlan>& plans, TableDigests* digests) { return commit_tables<Ipv6>(plans, digests); }
 std::unique_ptr<commit::RuleSink> entry_sink_v6() { return EntrySink<Ipv6>::make(); }

@@ -33,8 +33,8 @@ struct Ipv4 {
 
 }  // namespace
 
-OpError read_v4(const std::string& table, std::string& wire, std::vector<uint64_t>& counters) {
-  return read_table<Ipv4>(table, wire, counters);
+OpError read_v4(const std::string& table, std::string& wire, std::vector<uint64_t>& counters, uint64_t* digest) {
+  return read_table<Ipv4>(table, wire, counters, digest);
 }
 OpError commit_v4(std::vector<commit::TablePlan>& plans, TableDigests* digests) { return commit_tables<Ipv4>(plans, digests); }
 std::unique_ptr<commit::RuleSink> entry_sink_v4() { return EntrySink<Ipv4>::make(); }

@@ -67,6 +67,8 @@ struct ReadResult {
   std::string wire;
   std::vector<uint64_t> counters;
   bool ascii = false;
+  bool digested = false;
+  uint64_t digest = 0;
 };
 
 // Read buffers kept from one read to the next: a 30,000-rule table is megabytes of wire and
@@ -224,16 +226,20 @@ Napi::Value LegacyRead(const Napi::CallbackInfo& info) {
   bool v6 = arg_family_v6(info, 0);
   std::string netns = arg_netns(info, 1);
   std::string table = arg_string(info, 2, "table");
+  // `digest`: also the table's digest (legacyFingerprint's part) of the very copy read.
+  const bool digest = info.Length() > 3 && info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
   return PromiseWorker<ReadResult>::Run(
       info.Env(),
-      [v6, netns, table](ReadResult& out) -> OpError {
+      [v6, netns, table, digest](ReadResult& out) -> OpError {
         out = read_buffers().take();
         std::lock_guard<std::mutex> lock(legacy::table_mutex());
         NetnsGuard ns(netns);
         if (ns.error()) return ns.error();
         if (OpError err = legacy::recover_pending(v6, false)) return err;
         OpError err =
-            v6 ? legacy::read_v6(table, out.wire, out.counters) : legacy::read_v4(table, out.wire, out.counters);
+            v6 ? legacy::read_v6(table, out.wire, out.counters, digest ? &out.digest : nullptr)
+               : legacy::read_v4(table, out.wire, out.counters, digest ? &out.digest : nullptr);
+        out.digested = digest;
         out.ascii = is_ascii(out.wire);
         return err;
       },
@@ -242,6 +248,11 @@ Napi::Value LegacyRead(const Napi::CallbackInfo& info) {
         o.Set("wire", Napi::Value(env, wire_string(env, out.wire, out.ascii)));
         o.Set("counters", Napi::Value(env, counters_array(env, out.counters)));
         o.Set("handles", env.Null());
+        if (out.digested) {
+          char hex[17];
+          snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(out.digest));
+          o.Set("digest", hex);
+        }
         read_buffers().give(std::move(out));
         return o;
       });
@@ -264,7 +275,14 @@ Napi::Value LegacyCommit(const Napi::CallbackInfo& info) {
       if (eq == std::string::npos || end == std::string::npos || eq > end || end - eq - 1 != 16) {
         throw Napi::RangeError::New(info.Env(), "expect: not a fingerprint of present tables");
       }
-      check->expect.emplace_back(fp.substr(at, eq - at), std::stoull(fp.substr(eq + 1, 16), nullptr, 16));
+      uint64_t d = 0;
+      for (size_t k = eq + 1; k < end; k++) {
+        const char c = fp[k];
+        const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (v < 0) throw Napi::RangeError::New(info.Env(), "expect: not a fingerprint of present tables");
+        d = d << 4 | static_cast<uint64_t>(v);
+      }
+      check->expect.emplace_back(fp.substr(at, eq - at), d);
       at = end + 1;
     }
   }

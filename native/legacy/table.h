@@ -75,8 +75,9 @@ bool entries_digest(const typename T::GetInfo& info, const char* entries, uint64
     d.add_u64(info.underflow[h]);
   }
   for (size_t off = 0; off < info.size;) {
+    if (info.size - off < sizeof(Entry)) return false;
     const auto* e = reinterpret_cast<const Entry*>(entries + off);
-    if (e->next_offset < sizeof(Entry) || off + e->next_offset > info.size) return false;
+    if (e->next_offset < sizeof(Entry) || e->next_offset > info.size - off) return false;
     const char* p = entries + off;
     d.add(p, kFrom);
     d.add(p + kTo, e->next_offset - kTo);
@@ -134,11 +135,15 @@ OpError holds_rules(const std::string& table, bool& holds) {
 // its text, so that the space save_rule puts before a rule's first option becomes the
 // newline before the rule, in place. `counters` gets two entries per rule, in wire order.
 template <class T>
-OpError read_table(const std::string& table, std::string& out, std::vector<uint64_t>& counters) {
+OpError read_table(const std::string& table, std::string& out, std::vector<uint64_t>& counters, uint64_t* digest) {
   KernelTable<T> t;
   bool exists = false;
   if (OpError err = t.load(table, exists)) return err;
   if (!exists) return no_table<T>("read", table);
+  // The digest of this very copy: what was read, not what a second look finds.
+  if (digest && !entries_digest<T>(t.info, t.entries(), *digest)) {
+    return make_error(EPROTO, "read", what_table<T>(table) + ": an entry the kernel gave has a bad length", table);
+  }
   size_t rules = 0;
   for (const auto& c : t.chains) rules += c.rules.size();
   out.clear();

@@ -30,11 +30,14 @@ export function covers(kept: Kept | undefined, tables: readonly string[]): kept 
   return kept !== undefined && tables.every((t) => kept.names.includes(t));
 }
 
-/** The part of a kept snapshot a read of `tables` asked for. */
+/**
+ * The part of a kept snapshot a read of `tables` asked for, naming only those: a commit planned
+ * on it keeps no more than it read (the same tables array while none is left out).
+ */
 export function restrict(s: Snapshot, tables: readonly string[]): Snapshot {
-  if (s.tables.every((t) => tables.includes(t.name))) return s;
-  const out: Snapshot = { ...s, tables: s.tables.filter((t) => tables.includes(t.name)) };
-  return out;
+  const all = s.tables.every((t) => tables.includes(t.name));
+  if (all && s.names?.length === tables.length && tables.every((t) => s.names!.includes(t))) return s;
+  return { ...s, tables: all ? s.tables : s.tables.filter((t) => tables.includes(t.name)), names: [...tables] };
 }
 
 /**

@@ -37,17 +37,28 @@ export class LegacyBackend implements Backend {
       const r = await native.readHolding('legacy', this.family, this.netns, [...tables], holdLists(tables, hold));
       return { tables: r.tables.map((t) => decodeTable(t).table), held: heldOf(r) };
     }
+    return this.readTables(tables, false);
+  }
+
+  /** `digest`: with the fingerprint (legacyFingerprint's form) of the very copies read. */
+  private async readTables(tables: readonly string[], digest: boolean): Promise<Snapshot> {
     const out: Table[] = [];
+    let fingerprint = '';
     for (const name of tables) {
       try {
-        out.push(decodeTable(await native.legacyRead(this.family, this.netns, name)).table);
+        const r = await native.legacyRead(this.family, this.netns, name, digest);
+        out.push(decodeTable(r).table);
+        fingerprint += `${name}=${r.digest ?? 'absent'};`;
       } catch (e) {
         // A table whose module is not available reads as absent, as in iptables-save.
-        if (e instanceof NetfilterError && e.code === 'ENOENT' && e.op === 'read') continue;
+        if (e instanceof NetfilterError && e.code === 'ENOENT' && e.op === 'read') {
+          fingerprint += `${name}=absent;`;
+          continue;
+        }
         throw e;
       }
     }
-    return { tables: out, names: [...tables] };
+    return { tables: out, names: [...tables], ...(digest ? { fingerprint } : {}) };
   }
 
   /**
@@ -62,9 +73,9 @@ export class LegacyBackend implements Backend {
       if (!check) return { ...restrict(kept.snapshot, tables), fingerprint: kept.fingerprint, unchecked: true };
       if ((await this.fingerprint(tables)) === kept.fingerprint) return { ...restrict(kept.snapshot, tables), fingerprint: kept.fingerprint };
     }
-    const read = await this.read(tables);
-    // Still under the lock: the digest is of what was read.
-    const snapshot: Snapshot = { ...read, fingerprint: await this.fingerprint(tables) };
+    // The digests are of the very copies read: a writer that ignores the lock cannot slip a
+    // change in between.
+    const snapshot = await this.readTables(tables, true);
     this.kept = { names: [...tables], snapshot, fingerprint: snapshot.fingerprint! };
     return snapshot;
   }

@@ -294,7 +294,9 @@ export function publishDelta(view: PortView, current: readonly Table[], fresh: r
       });
     }
   }
-  return { intents: byTable(intents), changed: add.length, unchanged, after: { ...view, bindings: [...view.bindings, ...add] } };
+  // A binding given twice is published once, and read back once.
+  const once = add.filter((b, i) => add.findIndex((x) => sameBinding(x, b)) === i);
+  return { intents: byTable(intents), changed: add.length, unchanged, after: { ...view, bindings: [...view.bindings, ...once] } };
 }
 
 /** A port to unpublish, checked (its network is resolved against a view: see unpublishDelta). */

@@ -8,6 +8,7 @@
 import { describe, expect, test } from 'vitest';
 import { nativeDialect } from '../../src/binding.js';
 import { Netfilter } from '../../src/netfilter.js';
+import type { Backend } from '../../src/backend/backend.js';
 import type { TableIntent } from '../../src/plan/plan.js';
 import type { Family, Table } from '../../src/rules/model.js';
 import { MATCH_CASES, matchChain, withIpsets } from '../cases/matches.js';
@@ -159,6 +160,46 @@ describe.skipIf(!isRoot)('update with reuse', () => {
         };
         await expect(nf.update(['filter'], no, { reuse: true })).rejects.toThrow('no');
         expect(reads.n).toBe(0);
+      }));
+  }
+
+  test('nft: kept tables carry a fresh read\'s handles and absent built-in chains', () =>
+    withNetns(async (ns) => {
+      ns.ok('iptables-nft-restore', [], SEED);
+      const nf = await Netfilter.open({ backend: 'nft', netns: ns.name });
+      const impl = (nf as unknown as { impl: Backend }).impl;
+      // FWD gains two rules at the top; INPUT, which iptables-nft has not made yet, gains one.
+      const intents = (): TableIntent[] => [
+        { table: 'filter', chains: [...ports([80, 81])[0]!.chains, { chain: 'INPUT', mode: 'owned', owns: () => true, blocks: [{ position: 'top', rules: ['-i lo -j ACCEPT'] }] }] },
+      ];
+      expect((await impl.read(['filter'])).absentChains?.get('filter')).toEqual(new Set(['INPUT', 'OUTPUT']));
+      await nf.update(['filter'], intents, { reuse: true });
+      const kept = await impl.readReusing(['filter']);
+      const fresh = await impl.read(['filter']);
+      expect(shape(kept.tables)).toEqual(shape(fresh.tables));
+      expect([...kept.handles!.get('filter')!].map((h) => [...h])).toEqual([...fresh.handles!.get('filter')!].map((h) => [...h]));
+      expect(kept.absentChains?.get('filter')).toEqual(new Set(['OUTPUT']));
+      expect(kept.generation).toBe(fresh.generation);
+    }));
+
+  for (const backend of ['legacy', 'nft'] as const) {
+    test(`${backend}: tables kept from an update of fewer tables are not taken for a read of more`, () =>
+      withNetns(async (ns) => {
+        ns.ok(`iptables-${backend}-restore`, [], SEED);
+        ns.ok(`iptables-${backend}-restore`, ['--noflush'], '*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -s 10.9.0.0/16 -j RETURN\nCOMMIT\n');
+        const nf = await Netfilter.open({ backend, netns: ns.name });
+        const natIntent: TableIntent[] = [{ table: 'nat', chains: [{ chain: 'PREROUTING', mode: 'owned', owns: (r) => r.includes('10.8.'), blocks: [{ position: 'bottom', rules: ['-s 10.8.0.0/16 -j RETURN'] }] }] }];
+        await nf.update(['filter', 'nat'], () => ports([80]), { reuse: true });
+        await nf.update(['nat'], () => natIntent, { reuse: true });
+        // Both tables again: filter must be what the kernel holds, not absent.
+        let seen: readonly Table[] = [];
+        await nf.update(['filter', 'nat'], (current) => ((seen = current), [...ports([80, 81]), ...natIntent]), { reuse: true });
+        expect(seen.map((t) => t.name).sort()).toEqual(['filter', 'nat']);
+        expect(fwd(ns, backend)).toEqual(['-A FWD -p tcp -m tcp --dport 80 -j ACCEPT', '-A FWD -p tcp -m tcp --dport 81 -j ACCEPT', '-A FWD -s 10.0.0.1/32 -j ACCEPT']);
+        expect(saveLines(ns.ok(`iptables-${backend}-save`, ['-t', 'nat'])).filter((l) => l.startsWith('-A'))).toEqual([
+          '-A PREROUTING -s 10.9.0.0/16 -j RETURN',
+          '-A PREROUTING -s 10.8.0.0/16 -j RETURN',
+        ]);
       }));
   }
 
