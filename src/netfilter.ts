@@ -5,6 +5,7 @@
 
 import type { Backend, BackendKind, Hold } from './backend/backend.js';
 import { createBackend, detectBackend } from './backend/detect.js';
+import { onlyOwnCommitsSince } from './backend/nft.js';
 import { lockPath as defaultLockPath, netnsPath } from './backend/env.js';
 import { committedTable, DEFAULT_MAX_RETRIES, runTransaction, type TransactionResult } from './backend/transaction.js';
 import { exactIntent, planTable, type HeldChains, type TableIntent, type TablePlan } from './plan/plan.js';
@@ -34,6 +35,12 @@ export interface CommitOptions {
   counters?: boolean;
   /** Set built-in chains' policy counters from the tables (zero when absent) even without -c. */
   setPolicyCounters?: boolean;
+}
+
+/** @internal An nf_tables ruleset generation in a namespace (its SO_NETNS_COOKIE). */
+export interface RulesetMark {
+  generation: number;
+  netns: string;
 }
 
 /** Options of save() and saveBytes(). */
@@ -151,6 +158,23 @@ export class Netfilter {
     const kind = choice === 'auto' ? await detectBackend(opts) : choice;
     const maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
     return new Netfilter(createBackend(kind, opts), netns, maxRetries, opts.lockPath, lockTimeoutMs);
+  }
+
+  /**
+   * @internal nf_tables in a namespace (a name or path; default this process's): its ruleset
+   * generation now and the namespace's cookie, or undefined where that cannot be asked.
+   */
+  static async rulesetMark(netns?: string): Promise<RulesetMark | undefined> {
+    const now = await native.nftGeneration(netnsPath(netns) ?? null).catch(() => undefined);
+    return now && now.netns !== '0' ? now : undefined;
+  }
+
+  /**
+   * @internal Whether the ruleset went from mark `then` to mark `now` only by this process's own
+   * commits of iptables tables (made with `reuse`), which touch no other nf_tables table.
+   */
+  static onlyIptablesCommitsSince(then: RulesetMark, now: RulesetMark): boolean {
+    return then.netns === now.netns && onlyOwnCommitsSince(now.netns, then.generation, now.generation);
   }
 
   /** Names of the tables the kernel has now. */

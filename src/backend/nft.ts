@@ -52,6 +52,14 @@ function ownCommit(netns: string, generation: number, family: string, tables: re
   if (m.size > OWN_COMMITS_KEPT) m.delete(m.keys().next().value!);
 }
 
+/**
+ * Whether every generation after `from` up to `to`, in the namespace with this cookie, was made
+ * by this process's own commits of iptables tables (which touch no other nf_tables table).
+ */
+export function onlyOwnCommitsSince(netns: string, from: number, to: number): boolean {
+  return onlyOthersSince(netns, from, to, '', []);
+}
+
 /** Whether every generation after `from` up to `to` was made by an own commit that left `family`'s `tables` alone. */
 function onlyOthersSince(netns: string, from: number, to: number, family: string, tables: readonly string[]): boolean {
   if (to === from) return true;

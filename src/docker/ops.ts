@@ -31,7 +31,7 @@
 // The ports already published are always read from the kernel.
 
 import { createHash } from 'node:crypto';
-import { Netfilter, type CommitResult, type OpenOptions } from '../netfilter.js';
+import { Netfilter, type CommitResult, type OpenOptions, type RulesetMark } from '../netfilter.js';
 import { runStepsYielding, type Steps } from '../turn.js';
 import { planTable, type ChainIntent, type HeldChains, type OwnedBlock, type TableIntent, type TablePlan } from '../plan/plan.js';
 import { BUILTIN_CHAINS, isForeignRule, type Family, type Table, type TableName } from '../rules/model.js';
@@ -403,6 +403,8 @@ export class DockerHost {
    * again while the kernel still holds exactly them, so a publish after a publish infers
    * nothing. `key`: the record of the applied state the view was named from.
    */
+  /** The nf_tables ruleset at which Docker's nftables tables were last found absent (nftablerState). */
+  private noNftabler: RulesetMark | undefined;
   private readonly views = new WeakMap<readonly Table[], { key: string; others: Array<readonly Table[]>; view: PortView }>();
   /** tablesOf of tables as read, by their identity (a kept read gives the same array again). */
   private readonly saved = new WeakMap<readonly Table[], FamilyTables>();
@@ -581,7 +583,13 @@ export class DockerHost {
    */
   private async nftablerState(given: DockerState | undefined): Promise<DockerState | undefined> {
     if (given !== undefined) return given.layout === 'docker-nft' ? given : undefined;
+    // None was there when last looked, and the ruleset has moved since only by this process's
+    // own iptables commits (which make no docker-bridges table): none now either. One
+    // NFT_MSG_GETGEN instead of a dump of each family's table at every port operation.
+    const now = await Netfilter.rulesetMark(this.netns);
+    if (now && this.noNftabler && Netfilter.onlyIptablesCommitsSince(this.noNftabler, now)) return undefined;
     const tables = await readNftabler(this.netns);
+    this.noNftabler = !tables.ipv4 && !tables.ipv6 ? now : undefined;
     if (!tables.ipv4 && !tables.ipv6) return undefined;
     return inferNftabler(tables, mergeHints(await readRecord(this.netns), {}));
   }

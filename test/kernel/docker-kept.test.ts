@@ -5,6 +5,7 @@
 // writer changed the tables in between. Every Docker layout of the iptables back ends.
 
 import { describe, expect, test } from 'vitest';
+import { native } from '../../src/binding.js';
 import { DockerHost, type DockerUnpublishPort } from '../../src/docker/ops.js';
 import type { DockerLayout, DockerPort } from '../../src/docker/state.js';
 import { BACKENDS, mixedState } from '../helpers/docker-per-port.js';
@@ -86,4 +87,30 @@ describe.skipIf(!isRoot)('publish and unpublish on kept tables and views', () =>
         'iptkit-kept-a'));
     }
   }
+
+  // Whether Docker's nftables back end is there (its docker-bridges tables) is asked at every
+  // port operation; not again while nothing but this process's own port commits moved nf_tables.
+  test('nft: the docker-bridges tables are looked for again only after someone else changed nf_tables', () =>
+    withNetns(async (ns) => {
+      const state = mixedState('v29');
+      for (const n of state.networks) ns.ok('ip', ['link', 'add', n.bridge, 'type', 'bridge']);
+      const host = await DockerHost.open({ backend: 'nft', netns: ns.name });
+      await host.apply(state);
+      const looks = { n: 0 };
+      const read = native.nftObjectsRead;
+      (native as Record<string, unknown>)['nftObjectsRead'] = (...a: Parameters<typeof read>) => (looks.n++, read(...a));
+      try {
+        await host.publish([p('app', '0.0.0.0', 9101, '172.18.0.60', 80)]);
+        const first = looks.n;
+        expect(first).toBe(2);
+        await host.unpublish([{ proto: 'tcp', hostPort: 9101 }]);
+        await host.publish([p('app', '0.0.0.0', 9102, '172.18.0.60', 80)]);
+        expect(looks.n).toBe(first);
+        ns.ok('nft', ['add', 'table', 'inet', 'someone-else']);
+        await host.publish([p('app', '0.0.0.0', 9103, '172.18.0.60', 81)]);
+        expect(looks.n).toBe(first + 2);
+      } finally {
+        (native as Record<string, unknown>)['nftObjectsRead'] = read;
+      }
+    }, 'iptkit-kept-nft'));
 });
