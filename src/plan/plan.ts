@@ -69,6 +69,17 @@ export interface HeldChain {
 /** Held chains per table, per chain. */
 export type HeldChains = ReadonlyMap<string, ReadonlyMap<string, HeldChain>>;
 
+/**
+ * `{ keep: i }`, one frozen object per index shared by every plan: a chain of thousands that
+ * changes by one rule is planned without thousands of new objects (and their collection) at
+ * every commit. Grows to the longest chain planned.
+ */
+const KEEPS: CommitEntry[] = [];
+function keepEntry(i: number): CommitEntry {
+  for (let k = KEEPS.length; k <= i; k++) KEEPS.push(Object.freeze({ keep: k }));
+  return KEEPS[i]!;
+}
+
 /** The rules of a text intent (one per line). */
 function rulesOf(text: string): Rule[] {
   return text === '' ? [] : text.split('\n');
@@ -113,7 +124,7 @@ function* exactEntries(current: readonly Rule[], desired: Chain, counters: boole
   const plan = yield* keepRules(current, rules);
   return rules.map((rule, j) => {
     const keep = plan[j]!;
-    return keep >= 0 ? { keep } : { rule };
+    return keep >= 0 ? keepEntry(keep) : { rule };
   });
 }
 
@@ -174,7 +185,7 @@ function* ownedEntries(current: readonly Rule[], owns: (r: Rule) => boolean, blo
     if (owned[i] && !kept[i]) continue;
     const b = before.get(i);
     if (b) for (const rule of b) result.push({ rule });
-    result.push({ keep: i });
+    result.push(keepEntry(i));
     const a = after.get(i);
     if (a) for (const rule of a) result.push({ rule });
   }
@@ -215,7 +226,7 @@ export function* planTableSteps(current: Table | undefined, intent: TableIntent,
     const want = intents.get(name);
     const isBuiltin = builtins.includes(name);
     const curRules = cur?.rules ?? [];
-    const keepAll = (): CommitEntry[] => curRules.map((_, i) => ({ keep: i }));
+    const keepAll = (): CommitEntry[] => curRules.map((_, i) => keepEntry(i));
     let chain: CommitChain | undefined;
 
     if (held?.has(name)) {
