@@ -16,18 +16,13 @@ import type { CommitChain, TablePlan } from '../plan/plan.js';
 import type { Chain, Family, Table } from '../rules/model.js';
 import type { CommitOutcomes, Snapshot } from './backend.js';
 
-/** A kept snapshot: the names its read asked for (present or not), and how to know it holds. */
-export interface Kept {
-  names: readonly string[];
-  /** nf_tables: moved to a later generation when only other tables changed since (nft.ts). */
-  snapshot: Snapshot;
-  /** Legacy: the fingerprint of `names` right after the commit. */
-  fingerprint?: string;
-}
-
-/** Whether `kept` answers a read of `tables` (every name among those it was read for). */
-export function covers(kept: Kept | undefined, tables: readonly string[]): kept is Kept {
-  return kept !== undefined && tables.every((t) => kept.names.includes(t));
+/**
+ * Whether a kept snapshot answers a read of `tables` (every name among those it was read
+ * for). How to know it still holds is the back end's: its `generation` and `netns` (nf_tables),
+ * its `fingerprint` (legacy).
+ */
+export function covers(kept: Snapshot | undefined, tables: readonly string[]): kept is Snapshot & { names: readonly string[] } {
+  return kept?.names !== undefined && tables.every((t) => kept.names!.includes(t));
 }
 
 /**

@@ -9,15 +9,15 @@ import type { Table } from '../rules/model.js';
 import { decodeTable, encodeCommitSteps } from '../rules/wire.js';
 import { runStepsYielding } from '../turn.js';
 import { heldOf, holdLists, type Backend, type BackendOptions, type CommitOutcomes, type GuardedOps, type Hold, type Snapshot } from './backend.js';
-import { covers, restrict, snapshotAfter, type Kept } from './kept.js';
+import { covers, restrict, snapshotAfter } from './kept.js';
 
 const LOCK_POLL_MS = 10;
 
 export class LegacyBackend implements Backend {
   readonly kind = 'legacy' as const;
   readonly family;
-  /** The tables as the last commit with `keep` left them (kept.ts). */
-  private kept: Kept | undefined;
+  /** The tables as the last commit with `keep` left them, or a read for reuse (kept.ts). */
+  private kept: Snapshot | undefined;
 
   constructor(private readonly opts: BackendOptions) {
     this.family = opts.family;
@@ -70,14 +70,12 @@ export class LegacyBackend implements Backend {
   private async reuse(tables: readonly string[], check: boolean): Promise<Snapshot> {
     const kept = this.kept;
     if (covers(kept, tables) && kept.names.length === tables.length && kept.fingerprint !== undefined && !kept.fingerprint.includes('absent')) {
-      if (!check) return { ...restrict(kept.snapshot, tables), fingerprint: kept.fingerprint, unchecked: true };
-      if ((await this.fingerprint(tables)) === kept.fingerprint) return { ...restrict(kept.snapshot, tables), fingerprint: kept.fingerprint };
+      if (!check) return { ...restrict(kept, tables), unchecked: true };
+      if ((await this.fingerprint(tables)) === kept.fingerprint) return restrict(kept, tables);
     }
     // The digests are of the very copies read: a writer that ignores the lock cannot slip a
     // change in between.
-    const snapshot = await this.readTables(tables, true);
-    this.kept = { names: [...tables], snapshot, fingerprint: snapshot.fingerprint! };
-    return snapshot;
+    return (this.kept = await this.readTables(tables, true));
   }
 
   readReusing(tables: readonly string[]): Promise<Snapshot> {
@@ -98,7 +96,7 @@ export class LegacyBackend implements Backend {
 
   async guarded<T>(fn: (g: GuardedOps) => Promise<T>): Promise<T> {
     const fd = await native.lockAcquire(this.opts.lockPath, this.opts.lockTimeoutMs, LOCK_POLL_MS);
-    let kept: Kept | undefined;
+    let kept: Snapshot | undefined;
     try {
       return await fn({
         read: (tables, hold, reuse, check = false) => (reuse && !hold ? this.reuse(tables, check) : this.read(tables, hold)),
@@ -115,11 +113,11 @@ export class LegacyBackend implements Backend {
           if (keep && snapshot.names && snapshot.fingerprint !== undefined) {
             const after = snapshotAfter(this.family, snapshot, plans, outcomes);
             const fingerprint = after && fingerprintAfter(snapshot.fingerprint, plans, outcomes);
-            if (after && fingerprint) kept = this.kept = { names: snapshot.names, snapshot: { ...after, fingerprint }, fingerprint };
+            if (after && fingerprint) kept = this.kept = { ...after, fingerprint };
           }
           return outcomes;
         },
-        kept: () => kept?.snapshot.tables,
+        kept: () => kept?.tables,
         // Under the lock still held: nobody who takes it can have changed them since.
         fingerprint: (tables) => this.fingerprint(tables),
       });

@@ -10,7 +10,7 @@ import { BUILTIN_CHAINS, type Table, type TableName } from '../rules/model.js';
 import { decodeTable, encodeCommitSteps } from '../rules/wire.js';
 import { runStepsYielding } from '../turn.js';
 import { heldOf, holdLists, type Backend, type BackendOptions, type CommitOutcomes, type GuardedOps, type Hold, type Snapshot } from './backend.js';
-import { covers, restrict, snapshotAfter, type Kept } from './kept.js';
+import { covers, restrict, snapshotAfter } from './kept.js';
 
 // The order iptables-nft-save prints tables in, whatever order they were created in.
 const TABLE_ORDER = ['mangle', 'security', 'raw', 'filter', 'nat'];
@@ -75,8 +75,8 @@ function onlyOthersSince(netns: string, from: number, to: number, family: string
 export class NftBackend implements Backend {
   readonly kind = 'nft' as const;
   readonly family;
-  /** The tables as the last commit with `keep` left them (kept.ts). */
-  private kept: Kept | undefined;
+  /** The tables as the last commit with `keep` left them, or a read for reuse (kept.ts). */
+  private kept: Snapshot | undefined;
 
   constructor(private readonly opts: BackendOptions) {
     this.family = opts.family;
@@ -149,18 +149,16 @@ export class NftBackend implements Backend {
    * the commit is guarded by.
    */
   private async reuse(tables: readonly string[]): Promise<Snapshot> {
-    const kept = this.kept;
-    if (covers(kept, tables) && kept.snapshot.netns !== undefined) {
+    let kept = this.kept;
+    if (covers(kept, tables) && kept.netns !== undefined) {
       const now = await native.nftGeneration(this.netns);
-      if (now.netns === kept.snapshot.netns && onlyOthersSince(now.netns, kept.snapshot.generation!, now.generation, this.family, kept.names)) {
-        if (now.generation !== kept.snapshot.generation) kept.snapshot = { ...kept.snapshot, generation: now.generation };
-        return restrict(kept.snapshot, tables);
+      if (now.netns === kept.netns && onlyOthersSince(now.netns, kept.generation!, now.generation, this.family, kept.names)) {
+        if (now.generation !== kept.generation) this.kept = kept = { ...kept, generation: now.generation };
+        return restrict(kept, tables);
       }
     }
     // A read is consistent with the generation it reports: kept as it is.
-    const snapshot = await this.read(tables);
-    this.kept = { names: [...tables], snapshot };
-    return snapshot;
+    return (this.kept = await this.read(tables));
   }
 
   readReusing(tables: readonly string[]): Promise<Snapshot> {
@@ -168,7 +166,7 @@ export class NftBackend implements Backend {
   }
 
   guarded<T>(fn: (g: GuardedOps) => Promise<T>): Promise<T> {
-    let kept: Kept | undefined;
+    let kept: Snapshot | undefined;
     return fn({
       read: (tables, hold, reuse) => (reuse && !hold ? this.reuse(tables) : this.read(tables, hold)),
       commit: async (snapshot, plans, keep) => {
@@ -180,11 +178,11 @@ export class NftBackend implements Backend {
           const made = [...outcomes.values()].find((o) => o.echo)?.echo;
           if (made) ownCommit(made.netns, made.generation, this.family, plans.filter((p) => !p.unchanged).map((p) => p.table));
           const after = snapshotAfter(this.family, snapshot, plans, outcomes, { stillAbsent: (t, c) => untouched(snapshot.absentChains?.get(t), c) });
-          if (after && made && made.netns === snapshot.netns) kept = this.kept = { names: snapshot.names!, snapshot: { ...after, netns: made.netns } };
+          if (after && made && made.netns === snapshot.netns) kept = this.kept = { ...after, netns: made.netns };
         }
         return outcomes;
       },
-      kept: () => kept?.snapshot.tables,
+      kept: () => kept?.tables,
       // A kept snapshot is checked (the generation) before anything is planned on it.
       check: () => Promise.resolve(),
       // The commit was checked against the read's generation, so a batch of it made exactly
