@@ -22,13 +22,14 @@
 // Rules that did not change keep their counters; on nft only the changed rules are sent.
 //
 // publish / unpublish (ports.ts): the commit holds exactly the rules of the ports that change
-// (for unpublish, those no remaining port shares), planned from one read of the family's
-// tables under the commit's guard. A port finds its network's bridge among the networks of the
+// (for unpublish, those no remaining port shares), planned from the family's tables under the
+// commit's guard: read, or, while they still hold, as this host's last port operation left
+// them (Netfilter.update's `reuse`), with the port view derived from its change. A port finds its network's bridge among the networks of the
 // state given in the options (`state`, the state file of `iptkit docker publish --state`) or,
 // without one, among the networks inferred from the kernel's rules, named as the last apply
 // named them (record.ts; else by its bridge, "bridge" for docker0); a port's `network` may
 // name the network or its bridge.
-// The ports already published are always read from the kernel.
+// The ports already published are always the kernel's: read, or kept while it holds them.
 
 import { createHash } from 'node:crypto';
 import { Netfilter, type CommitResult, type OpenOptions, type RulesetMark } from '../netfilter.js';
@@ -353,7 +354,6 @@ function unpublishFamily(r: UnpublishRequest): Family | undefined {
   return ip === undefined ? undefined : parseAddress(ip)?.family;
 }
 
-/** A family's tables as read: as they are, and as the Docker model reads them. */
 // ---------------------------------------------------------------------------------------
 
 /**
@@ -397,14 +397,14 @@ export class DockerHost {
   private readonly nf: Record<Family, Netfilter>;
   /** What this host's last apply left (the record holds the same for other processes). */
   private applied: AppliedMarks | undefined;
+  /** The nf_tables ruleset at which Docker's nftables tables were last found absent (nftablerState). */
+  private noNftabler: RulesetMark | undefined;
   /**
    * The port view inferred from (or, after a publish or unpublish, derived for) a family's
    * tables, by the tables' identity: Netfilter.update with `reuse` gives the same tables array
    * again while the kernel still holds exactly them, so a publish after a publish infers
    * nothing. `key`: the record of the applied state the view was named from.
    */
-  /** The nf_tables ruleset at which Docker's nftables tables were last found absent (nftablerState). */
-  private noNftabler: RulesetMark | undefined;
   private readonly views = new WeakMap<readonly Table[], { key: string; others: Array<readonly Table[]>; view: PortView }>();
   /** tablesOf of tables as read, by their identity (a kept read gives the same array again). */
   private readonly saved = new WeakMap<readonly Table[], FamilyTables>();
@@ -722,13 +722,14 @@ export class DockerHost {
     // the ones not committed to first are read as kept where they still hold.
     const reads = new Map<Family, readonly Table[]>();
     for (const f of FAMILIES) if (f !== families[0]) reads.set(f, await this.readDockerTables(f, true));
-    const othersOf = (f: Family): Array<readonly Table[]> => FAMILIES.filter((g) => g !== f).map((g) => reads.get(g)!);
+    const otherFamilies = (f: Family): Family[] => FAMILIES.filter((g) => g !== f);
+    const othersOf = (f: Family): Array<readonly Table[]> => otherFamilies(f).map((g) => reads.get(g)!);
     /** The view of `f` from `current`: the one kept for these very tables, or inferred. */
     const viewOf = (f: Family, current: readonly Table[]): PortView => {
       const others = othersOf(f);
       const seen = given === undefined ? this.views.get(current) : undefined;
       if (seen && seen.key === key && seen.others.length === others.length && seen.others.every((t, k) => t === others[k])) return seen.view;
-      const view = portView(f, current, others.map((t, k) => this.familyTables(FAMILIES.filter((g) => g !== f)[k]!, t)), given, record);
+      const view = portView(f, current, otherFamilies(f).map((g, k) => this.familyTables(g, others[k]!)), given, record);
       if (given === undefined) this.views.set(current, { key, others, view });
       return view;
     };
