@@ -44,23 +44,29 @@ function fwd(ns: Netns, backend: string, family: 'iptables' | 'ip6tables' = 'ipt
   return saveLines(ns.ok(`${family}-${backend}-save`, ['-t', 'filter'])).filter((l) => l.startsWith('-A FWD'));
 }
 
+/** SEED restored, a Netfilter open on it, and `reuse` options that record what the back end keeps. */
+async function seeded(ns: Netns, backend: 'legacy' | 'nft') {
+  ns.ok(`iptables-${backend}-restore`, [], SEED);
+  const nf = await Netfilter.open({ backend, netns: ns.name });
+  let last: readonly Table[] | undefined;
+  const keep = { reuse: true, kept: (t: readonly Table[]) => void (last = t) };
+  return { nf, keep, kept: (): readonly Table[] | undefined => last };
+}
+
 describe.skipIf(!isRoot)('update with reuse', () => {
   for (const backend of ['legacy', 'nft'] as const) {
     test(`${backend}: the kept tables are a fresh read's, canonical; the next update plans on them without a read`, () =>
       withNetns(async (ns) => {
-        ns.ok(`iptables-${backend}-restore`, [], SEED);
-        const nf = await Netfilter.open({ backend, netns: ns.name });
-        let kept: readonly Table[] | undefined;
-        const keep = { reuse: true, kept: (t: readonly Table[]) => void (kept = t) };
+        const { nf, keep, kept } = await seeded(ns, backend);
         await nf.update(['filter'], () => ports([80, 81], true), keep);
-        expect(kept).toBeDefined();
-        expect(shape(kept!)).toEqual(shape(await nf.read(['filter'])));
-        expect(kept![0]!.chains.find((c) => c.name === 'FWD')!.rules[0]).toBe('-p tcp -m tcp --dport 80 -j ACCEPT');
+        expect(kept()).toBeDefined();
+        expect(shape(kept()!)).toEqual(shape(await nf.read(['filter'])));
+        expect(kept()![0]!.chains.find((c) => c.name === 'FWD')!.rules[0]).toBe('-p tcp -m tcp --dport 80 -j ACCEPT');
 
         // Nothing changed since: the same array, no read; the rules that stay are kept (on
         // nf_tables by the handles the kernel echoed) and the new one goes between them and the
         // rule that is not the caller's.
-        const first = kept;
+        const first = kept();
         reads.n = 0;
         let seen: readonly Table[] | undefined;
         const r = await nf.update(['filter'], (current) => ((seen = current), ports([80, 81, 82])), keep);
@@ -75,16 +81,16 @@ describe.skipIf(!isRoot)('update with reuse', () => {
         ]);
         // And one goes: planned on the tables the last commit kept.
         reads.n = 0;
-        const second = kept;
+        const second = kept();
         await nf.update(['filter'], (current) => ((seen = current), ports([80, 82])), keep);
         expect(seen).toBe(second);
         expect(reads.n).toBe(0);
         expect(fwd(ns, backend)).toEqual(['-A FWD -p tcp -m tcp --dport 80 -j ACCEPT', '-A FWD -p tcp -m tcp --dport 82 -j ACCEPT', '-A FWD -s 10.0.0.1/32 -j ACCEPT']);
-        expect(shape(kept!)).toEqual(shape(await nf.read(['filter'])));
+        expect(shape(kept()!)).toEqual(shape(await nf.read(['filter'])));
         // Zeroed counters are no change to the rules.
         ns.ok(`iptables-${backend}`, ['-w', '-Z']);
         if (backend === 'legacy') {
-          const before = kept;
+          const before = kept();
           reads.n = 0;
           await nf.update(['filter'], (current) => ((seen = current), ports([82])), keep);
           expect(seen).toBe(before);
@@ -94,12 +100,9 @@ describe.skipIf(!isRoot)('update with reuse', () => {
 
     test(`${backend}: another writer's change between two updates is planned on, never over`, () =>
       withNetns(async (ns) => {
-        ns.ok(`iptables-${backend}-restore`, [], SEED);
-        const nf = await Netfilter.open({ backend, netns: ns.name });
-        let kept: readonly Table[] | undefined;
-        const keep = { reuse: true, kept: (t: readonly Table[]) => void (kept = t) };
+        const { nf, keep, kept } = await seeded(ns, backend);
         await nf.update(['filter'], () => ports([80]), keep);
-        const before = kept;
+        const before = kept();
         ns.ok(`iptables-${backend}`, ['-w', '-A', 'FWD', '-s', '10.0.0.2/32', '-j', 'DROP']);
         const seen: Array<readonly Table[]> = [];
         const r = await nf.update(['filter'], (current) => (seen.push(current), ports([80, 90])), keep);
@@ -116,17 +119,14 @@ describe.skipIf(!isRoot)('update with reuse', () => {
           '-A FWD -s 10.0.0.1/32 -j ACCEPT',
           '-A FWD -s 10.0.0.2/32 -j DROP',
         ]);
-        expect(shape(kept!)).toEqual(shape(await nf.read(['filter'])));
+        expect(shape(kept()!)).toEqual(shape(await nf.read(['filter'])));
       }));
 
     test(`${backend}: an update with nothing to change on tables another writer changed says so only after a look`, () =>
       withNetns(async (ns) => {
-        ns.ok(`iptables-${backend}-restore`, [], SEED);
-        const nf = await Netfilter.open({ backend, netns: ns.name });
-        let kept: readonly Table[] | undefined;
-        const keep = { reuse: true, kept: (t: readonly Table[]) => void (kept = t) };
+        const { nf, keep, kept } = await seeded(ns, backend);
         await nf.update(['filter'], () => ports([80]), keep);
-        const before = kept;
+        const before = kept();
         // Another writer takes the caller's rule away: the same intent must put it back.
         ns.ok(`iptables-${backend}`, ['-w', '-D', 'FWD', '-p', 'tcp', '--dport', '80', '-j', 'ACCEPT']);
         const seen: Array<readonly Table[]> = [];
@@ -141,9 +141,8 @@ describe.skipIf(!isRoot)('update with reuse', () => {
 
     test(`${backend}: a refusal decided on kept tables is decided again on a read when another writer changed them`, () =>
       withNetns(async (ns) => {
-        ns.ok(`iptables-${backend}-restore`, [], SEED);
-        const nf = await Netfilter.open({ backend, netns: ns.name });
-        await nf.update(['filter'], () => ports([80]), { reuse: true });
+        const { nf, keep } = await seeded(ns, backend);
+        await nf.update(['filter'], () => ports([80]), keep);
         // Another writer takes port 80's rule away; the caller refuses to go on while it is there.
         ns.ok(`iptables-${backend}`, ['-w', '-D', 'FWD', '-p', 'tcp', '--dport', '80', '-j', 'ACCEPT']);
         const refuse = (current: readonly Table[]): TableIntent[] => {
@@ -263,13 +262,11 @@ describe.skipIf(!isRoot)('update with reuse', () => {
 
   test('without reuse nothing is kept, and transaction() always reads', () =>
     withNetns(async (ns) => {
-      ns.ok('iptables-nft-restore', [], SEED);
-      const nf = await Netfilter.open({ backend: 'nft', netns: ns.name });
-      let kept: readonly Table[] | undefined;
-      await nf.update(['filter'], () => ports([80]), { kept: (t) => void (kept = t) });
-      expect(kept).toBeUndefined();
-      await nf.update(['filter'], () => ports([81]), { reuse: true, kept: (t) => void (kept = t) });
-      expect(kept).toBeDefined();
+      const { nf, keep, kept } = await seeded(ns, 'nft');
+      await nf.update(['filter'], () => ports([80]), { kept: keep.kept });
+      expect(kept()).toBeUndefined();
+      await nf.update(['filter'], () => ports([81]), keep);
+      expect(kept()).toBeDefined();
       reads.n = 0;
       await nf.transaction(['filter'], (tables) => tables);
       expect(reads.n).toBe(1);
