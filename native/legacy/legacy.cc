@@ -183,6 +183,13 @@ Napi::Value LegacyHoldsRules(const Napi::CallbackInfo& info) {
 
 namespace {
 
+// A table's digest as legacyFingerprint writes it: 16 lowercase hex digits.
+std::string digest_hex(uint64_t digest) {
+  char hex[17];
+  snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(digest));
+  return hex;
+}
+
 // Per table its name and a digest (table.h table_fingerprint), or "absent". Only the tables the
 // kernel lists are asked for: asking for another would make it (an empty one).
 OpError fingerprint_tables(bool v6, const std::string& netns, const std::vector<std::string>& tables, std::string& out) {
@@ -196,9 +203,7 @@ OpError fingerprint_tables(bool v6, const std::string& netns, const std::vector<
     if (std::find(present.begin(), present.end(), t) != present.end()) {
       if (OpError err = v6 ? legacy::fingerprint_v6(t, exists, digest) : legacy::fingerprint_v4(t, exists, digest)) return err;
     }
-    char hex[17];
-    snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(digest));
-    out += t + "=" + (exists ? std::string(hex) : std::string("absent")) + ";";
+    out += t + "=" + (exists ? digest_hex(digest) : std::string("absent")) + ";";
   }
   return {};
 }
@@ -249,9 +254,7 @@ Napi::Value LegacyRead(const Napi::CallbackInfo& info) {
         o.Set("counters", Napi::Value(env, counters_array(env, out.counters)));
         o.Set("handles", env.Null());
         if (out.digested) {
-          char hex[17];
-          snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(out.digest));
-          o.Set("digest", hex);
+          o.Set("digest", digest_hex(out.digest));
         }
         read_buffers().give(std::move(out));
         return o;
@@ -327,9 +330,7 @@ Napi::Value LegacyCommit(const Napi::CallbackInfo& info) {
           const std::string& name = r.committed[k++];
           for (const auto& [t, d] : r.digests->after) {
             if (t != name) continue;
-            char hex[17];
-            snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(d));
-            a.Get(i).As<Napi::Object>().Set("digest", hex);
+            a.Get(i).As<Napi::Object>().Set("digest", digest_hex(d));
           }
         }
         return a;
