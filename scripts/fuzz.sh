@@ -25,7 +25,8 @@ say() { printf '\033[1m[iptkit fuzz]\033[0m %s\n' "$*" >&2; }
 # and the restore planner that runs the parsed steps (native/restore, without its Node entry).
 sources() {
   grep -L -E '#include [<"](napi|js)\.h[>"]' native/dialect/*.cc native/ext/*.cc
-  echo native/restore/plan.cc native/restore/current.cc native/common/error.cc | tr ' ' '\n'
+  echo native/restore/plan.cc native/restore/current.cc native/common/error.cc native/common/netns.cc \
+    native/common/parallel.cc | tr ' ' '\n'
 }
 
 # build OUT_DIR CXX "COMPILE FLAGS" "LINK FLAGS" BINARY SOURCES…: incremental, $(nproc) at a time.

@@ -1,6 +1,14 @@
 // iptables-restore input, read natively (see restore.h).
 #include "restore.h"
 
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <cstdint>
+#include <mutex>
+
+#include "../common/parallel.h"
+
 namespace iptkit {
 namespace dialect {
 namespace {
@@ -90,15 +98,31 @@ const std::vector<std::string_view>* builtin_chains(std::string_view table) {
   return nullptr;
 }
 
-bool parse_restore(std::string_view text, Family family, const RestoreOptions& opts, std::vector<RestoreTable>& out,
-                   ParseError& err) {
-  out.clear();
+namespace {
+
+// A command line of the input, found by the scan and parsed afterwards (on several threads
+// for a large input): step `step` of table `table` of the output.
+struct Pending {
+  size_t table = 0, step = 0;
+  std::string_view rest;  // the line after its `[p:b]` prefix
+  bool prefix = false;
+  uint64_t packets = 0, bytes = 0;
+};
+
+// The structure of the input, line by line: tables, COMMITs and chain declarations become
+// steps of `out` at once; a command line gets an empty step and a Pending. Stops at the first
+// line that breaks the structure (false, `err` set); the table open there is still put in
+// `out`, so that the commands before the line can be parsed and an earlier error found.
+bool scan(std::string_view text, Family family, const RestoreOptions& opts, std::vector<RestoreTable>& out,
+          std::vector<Pending>& pending, std::deque<std::string>& closed, ParseError& err) {
   RestoreTable current;
   bool open = false, skipping = false;
   size_t n = 0;
-  TokenBuffer tokens;
-  std::string closed;  // a line a NUL cut inside quotes, closed
   size_t pos = 0;
+  auto failed = [&](bool ok) {
+    if (!ok && open && !skipping) out.push_back(std::move(current));
+    return ok;
+  };
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
     if (end == std::string_view::npos) end = text.size();
@@ -110,7 +134,7 @@ bool parse_restore(std::string_view text, Family family, const RestoreOptions& o
     size_t nul = raw.find('\0');
     if (nul != std::string_view::npos) {
       raw = raw.substr(0, nul);
-      if (quote_left_open(raw)) raw = closed.assign(raw).append(1, '"');
+      if (quote_left_open(raw)) raw = closed.emplace_back(raw).append(1, '"');
     }
     // Only an empty line is skipped: one of blanks is a command without a command (iptables:
     // "no command specified"), a CR a word ("Bad argument"), and so is one cut empty by a NUL
@@ -127,8 +151,9 @@ bool parse_restore(std::string_view text, Family family, const RestoreOptions& o
     }
     if (!raw.empty() && raw[0] == '*') {
       if (open) {
-        return fail(err, n, "*table while table " + current.name + " (line " + std::to_string(current.line) + ") has no COMMIT",
-                    std::string(raw), "COMMIT");
+        return failed(fail(err, n,
+                           "*table while table " + current.name + " (line " + std::to_string(current.line) + ") has no COMMIT",
+                           std::string(raw), "COMMIT"));
       }
       std::string_view name = first_word(raw.substr(1));
       if (name.empty()) return fail(err, n, "table name missing after *", std::string(raw), "*filter, *nat, …");
@@ -159,7 +184,7 @@ bool parse_restore(std::string_view text, Family family, const RestoreOptions& o
         while (i < raw.size() && !is_space(raw[i])) i++;
         if (i > from) parts.push_back(raw.substr(from, i - from));
       }
-      if (parts.empty()) return fail(err, n, "chain name invalid", std::string(raw), ":CHAIN POLICY [p:b]");
+      if (parts.empty()) return failed(fail(err, n, "chain name invalid", std::string(raw), ":CHAIN POLICY [p:b]"));
       Step step;
       step.line = n;
       step.is_chain = true;
@@ -167,27 +192,28 @@ bool parse_restore(std::string_view text, Family family, const RestoreOptions& o
       ChainDeclaration& d = *step.chain;
       d.name = std::string(parts[0]);
       if (d.name.size() > kMaxChainName) {
-        return fail(err, n, "Invalid chain name `" + d.name + "' (" + std::to_string(kMaxChainName) + " chars max)", d.name,
-                    "a shorter chain name");
+        return failed(fail(err, n, "Invalid chain name `" + d.name + "' (" + std::to_string(kMaxChainName) + " chars max)",
+                           d.name, "a shorter chain name"));
       }
-      if (parts.size() < 2) return fail(err, n, "policy invalid", std::string(raw), "ACCEPT, DROP or -");
+      if (parts.size() < 2) return failed(fail(err, n, "policy invalid", std::string(raw), "ACCEPT, DROP or -"));
       std::string policy(parts[1]);
       if (policy != "-") {
         bool builtin = false;
         for (std::string_view b : *builtin_chains(current.name)) builtin = builtin || b == d.name;
         if (!builtin) {
-          return fail(err, n, "Can't set policy `" + policy + "' on `" + d.name + "': Bad built-in chain name", d.name,
-                      "- for a user-defined chain");
+          return failed(fail(err, n, "Can't set policy `" + policy + "' on `" + d.name + "': Bad built-in chain name",
+                             d.name, "- for a user-defined chain"));
         }
         if (policy != "ACCEPT" && policy != "DROP") {
-          return fail(err, n, "Can't set policy `" + policy + "' on `" + d.name + "': Bad policy name", policy, "ACCEPT or DROP");
+          return failed(fail(err, n, "Can't set policy `" + policy + "' on `" + d.name + "': Bad policy name", policy,
+                             "ACCEPT or DROP"));
         }
         d.policy = policy;
         if (opts.counters) {
           std::string_view c = parts.size() > 2 ? parts[2] : std::string_view();
           if (c.empty() || counters_prefix(c, d.packets, d.bytes) != c.size()) {
-            return fail(err, n, "invalid policy counters for chain '" + d.name + "'", std::string(c.empty() ? raw : c),
-                        "[packets:bytes]");
+            return failed(fail(err, n, "invalid policy counters for chain '" + d.name + "'",
+                               std::string(c.empty() ? raw : c), "[packets:bytes]"));
           }
           d.has_counters = true;
         }
@@ -195,39 +221,85 @@ bool parse_restore(std::string_view text, Family family, const RestoreOptions& o
       current.steps.push_back(std::move(step));
       continue;
     }
-    std::string_view rest = raw;
-    uint64_t pp = 0, pb = 0;
-    bool prefix = false;
+    Pending p;
+    p.table = out.size();
+    p.step = current.steps.size();
+    p.rest = raw;
     if (!raw.empty() && raw[0] == '[') {
-      size_t len = counters_prefix(raw, pp, pb);
+      size_t len = counters_prefix(raw, p.packets, p.bytes);
       if (!len) {
-        return fail(err, n, "bad counters, expected [packets:bytes] before the command", std::string(first_word(raw)),
-                    "[packets:bytes]");
+        return failed(fail(err, n, "bad counters, expected [packets:bytes] before the command",
+                           std::string(first_word(raw)), "[packets:bytes]"));
       }
-      prefix = true;
-      rest = raw.substr(len);
+      p.prefix = true;
+      p.rest = raw.substr(len);
     }
-    // Parsed in place: a Step is big to move.
-    Step& step = current.steps.emplace_back();
-    step.line = n;
-    tokens.tokens.clear();
-    if (!tokenize_line(rest, tokens, err) || !parse_command(tokens.tokens, family, step.command, err)) {
-      err.line = n;
-      return false;
-    }
-    if (step.command.skip) {
-      current.steps.pop_back();
-      continue;
-    }
-    Rule& rule = step.command.rule;
-    // The `[p:b]` prefix counts only with -c; an inline `-c P B` always does.
-    if (prefix && opts.counters && !rule.has_counters) {
-      rule.has_counters = true;
-      rule.packets = pp;
-      rule.bytes = pb;
-    }
+    current.steps.emplace_back().line = n;
+    pending.push_back(p);
   }
-  if (open) return fail(err, n + 1, "COMMIT expected", {}, "COMMIT");
+  if (open) return failed(fail(err, n + 1, "COMMIT expected", {}, "COMMIT"));
+  return true;
+}
+
+}  // namespace
+
+bool parse_restore(std::string_view text, Family family, const RestoreOptions& opts, std::vector<RestoreTable>& out,
+                   ParseError& err) {
+  out.clear();
+  std::vector<Pending> pending;
+  std::deque<std::string> closed;  // lines a NUL cut inside quotes, closed
+  ParseError scan_err;
+  const bool scanned = scan(text, family, opts, out, pending, closed, scan_err);
+
+  // The commands, in pieces that may run at once: each stops at its first bad line, or once a
+  // piece before it has found one (that error is the one reported).
+  std::atomic<size_t> first_bad{SIZE_MAX};
+  std::mutex m;
+  ParseError bad;
+  auto parse = [&](size_t, size_t begin, size_t end) {
+    TokenBuffer tokens;
+    ParseError e;
+    for (size_t i = begin; i < end; i++) {
+      const Pending& p = pending[i];
+      Step& step = out[p.table].steps[p.step];
+      if (step.line > first_bad.load(std::memory_order_relaxed)) return;
+      tokens.tokens.clear();
+      if (!tokenize_line(p.rest, tokens, e) || !parse_command(tokens.tokens, family, step.command, e)) {
+        e.line = step.line;
+        std::lock_guard<std::mutex> lock(m);
+        if (e.line < first_bad.load(std::memory_order_relaxed)) {
+          bad = std::move(e);
+          first_bad.store(step.line, std::memory_order_relaxed);
+        }
+        return;
+      }
+      Rule& rule = step.command.rule;
+      // The `[p:b]` prefix counts only with -c; an inline `-c P B` always does.
+      if (p.prefix && opts.counters && !rule.has_counters) {
+        rule.has_counters = true;
+        rule.packets = p.packets;
+        rule.bytes = p.bytes;
+      }
+    }
+  };
+  if (opts.pieces) {
+    opts.pieces->run(pending.size(), opts.lines_per_piece, parse);
+  } else {
+    parse(0, 0, pending.size());
+  }
+  if (first_bad.load() != SIZE_MAX) {
+    err = std::move(bad);
+    return false;
+  }
+  if (!scanned) {
+    err = std::move(scan_err);
+    return false;
+  }
+  // -4 in ip6tables, -6 in iptables: the line is dropped.
+  for (RestoreTable& t : out) {
+    t.steps.erase(std::remove_if(t.steps.begin(), t.steps.end(), [](const Step& s) { return !s.is_chain && s.command.skip; }),
+                  t.steps.end());
+  }
   return true;
 }
 

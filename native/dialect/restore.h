@@ -12,6 +12,7 @@
 #include "parse.h"
 
 namespace iptkit {
+class Pieces;  // common/parallel.h
 namespace dialect {
 
 struct ChainDeclaration {
@@ -42,6 +43,11 @@ struct RestoreTable {
 struct RestoreOptions {
   bool counters = false;   // -c: `[p:b]` counters of chains and rules count
   std::string only_table;  // -T NAME: the other tables are read and skipped
+  // Where the rule lines of a large input are parsed at once (null: all on the calling thread),
+  // in pieces of at least `lines_per_piece` lines: below that a helper's wake-up and namespace
+  // switch cost more than they save. (The fuzzer cuts every input into one-line pieces.)
+  const Pieces* pieces = nullptr;
+  size_t lines_per_piece = 2048;
 };
 
 bool parse_restore(std::string_view text, Family family, const RestoreOptions& opts, std::vector<RestoreTable>& out,

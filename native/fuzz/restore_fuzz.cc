@@ -8,6 +8,9 @@
 //      must be equal (canonical text is a fixed point), the re-parse must succeed (what
 //      iptkit prints it must read back), and the -L lines of both rules must be equal too
 //      (the canonical text is how rules are compared: it must not lose what -L shows).
+//   3. parsed again without OfflineNames, once on one thread and once cut into one-line pieces
+//      run by helper threads (common/parallel.h): both must give the same tables, steps,
+//      canonical texts and counters, or the same error on the same line.
 // A broken property prints both texts on stderr and abort()s. A parse error is fine, but its
 // message must not be empty.
 //
@@ -25,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/parallel.h"
 #include "dialect/parse.h"
 #include "dialect/print.h"
 #include "dialect/restore.h"
@@ -231,21 +235,71 @@ void run(std::string_view text, Family family, const RestoreOptions& opts) {
   }
 }
 
+// Everything a parse gives, as text: its error, or per table every step and rule.
+std::string parse_outcome(std::string_view text, Family family, const RestoreOptions& opts) {
+  std::vector<RestoreTable> tables;
+  ParseError err;
+  if (!parse_restore(text, family, opts, tables, err)) {
+    return "error line " + std::to_string(err.line) + ": " + err.message + " [" + err.token + "] [" + err.expected + "]";
+  }
+  std::string out;
+  for (const RestoreTable& t : tables) {
+    out += "*" + t.name + " " + std::to_string(t.line) + "-" + std::to_string(t.commit_line) + "\n";
+    for (const Step& s : t.steps) {
+      out += std::to_string(s.line);
+      if (s.is_chain) {
+        const ChainDeclaration& d = *s.chain;
+        out += " :" + d.name + " " + d.policy + " " + std::to_string(d.has_counters) + " " + std::to_string(d.packets) +
+               " " + std::to_string(d.bytes) + "\n";
+        continue;
+      }
+      const Command& c = s.command;
+      out += " op" + std::to_string(static_cast<int>(c.op)) + " " + c.chain + " " + std::to_string(c.index) + " " +
+             c.policy + " " + c.new_name + " " + std::to_string(c.skip);
+      if (is_rule_command(c.op)) {
+        out += " [" + std::to_string(c.rule.has_counters) + ":" + std::to_string(c.rule.packets) + ":" +
+               std::to_string(c.rule.bytes) + "]";
+        save_rule(c.rule, family, out);
+      }
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+// Property 3: the parse cut into pieces on helper threads is the parse on one thread.
+void check_pieces(std::string_view text, Family family, bool counters) {
+  static const Pieces pieces;
+  RestoreOptions one;
+  one.counters = counters;
+  RestoreOptions cut = one;
+  cut.pieces = &pieces;
+  cut.lines_per_piece = 1;
+  std::string a = parse_outcome(text, family, one), b = parse_outcome(text, family, cut);
+  if (a != b) broken("a parse in pieces differs from the parse on one thread", family, text.substr(0, 200), a, b);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  iptkit::dialect::OfflineNames offline;  // ipset names: no kernel is asked
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  for (Family family : {Family::ipv4, Family::ipv6}) {
-    for (bool counters : {false, true}) {
-      RestoreOptions opts;
-      opts.counters = counters;
-      run(text, family, opts);
+  {
+    iptkit::dialect::OfflineNames offline;  // ipset names: no kernel is asked
+    for (Family family : {Family::ipv4, Family::ipv6}) {
+      for (bool counters : {false, true}) {
+        RestoreOptions opts;
+        opts.counters = counters;
+        run(text, family, opts);
+      }
     }
+    RestoreOptions only_nat;
+    only_nat.only_table = "nat";
+    run(text, Family::ipv4, only_nat);
   }
-  RestoreOptions only_nat;
-  only_nat.only_table = "nat";
-  run(text, Family::ipv4, only_nat);
+  // Without OfflineNames: they number ipsets in the order one thread meets them, and helper
+  // threads have none. An ipset name is then asked of this namespace's kernel, by every thread.
+  check_pieces(text, Family::ipv4, true);
+  check_pieces(text, Family::ipv6, false);
   return 0;
 }
 

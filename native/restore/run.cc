@@ -12,6 +12,7 @@
 #include "../common/lock.h"
 #include "../dialect/js.h"
 #include "../common/netns.h"
+#include "../common/parallel.h"
 #include "../common/prefault.h"
 #include "../common/warm_thread.h"
 #include "../common/worker.h"
@@ -90,6 +91,8 @@ OpError run(const Request& req, Outcome& out) {
   if (ns.error()) return ns.error();
   std::vector<dialect::RestoreTable> parsed;
   dialect::RestoreOptions ropts;
+  const Pieces pieces;
+  ropts.pieces = &pieces;
   ropts.counters = req.counters;
   ropts.only_table = req.table;
   if (!dialect::parse_restore(req.text, family, ropts, parsed, out.parse_error)) {

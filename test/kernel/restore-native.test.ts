@@ -2,10 +2,15 @@
 // the order of their steps, checked against the back end's own restore tool on the same
 // starting state in a second namespace.
 
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { Netfilter } from '../../src/netfilter.js';
 import { ParseError } from '../../src/errors.js';
 import { saveLines, withNetns, type Netns } from '../helpers/netns.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'iptkit-restore-native-'));
 
 const START = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:X - [0:0]\n-A INPUT -s 10.0.0.1/32 -j X\n-A X -j RETURN\nCOMMIT\n';
 
@@ -79,4 +84,64 @@ describe.each(['legacy', 'nft'] as const)('%s: native restore against the tool',
         await expect(nf.restore(42 as unknown as string)).rejects.toThrow(/^text: expected iptables-restore input as a string or its bytes/);
       }),
     ));
+
+  // A large input's rule lines are parsed on several threads (native/common/parallel.h), each
+  // in the namespace of the restore: ipset names must resolve there, `[p:b]` prefixes and `-6`
+  // lines must mean what they mean on one thread, and the first bad line is the one named.
+  const LARGE = 6000;
+  const large = (bad: number[] = []): string => {
+    const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':Y - [0:0]'];
+    for (let i = 0; i < LARGE; i++) {
+      const ip = `10.${(i >> 8) & 255}.${i & 255}.1`;
+      if (bad.includes(i)) lines.push(`-A Y -s ${ip} -p tcp --dport 70000 -j ACCEPT`);
+      else if (i % 3 === 0) lines.push(`[${i}:${i * 60}] -A Y -s ${ip}/32 -m set --match-set ${set} src -j ACCEPT`);
+      else if (i % 1000 === 7) lines.push(`-6 -A Y -s ${ip} -j DROP`);
+      else lines.push(`-A Y -d ${ip}/32 -p tcp -m tcp --dport ${1 + (i % 65000)} -j RETURN`);
+    }
+    lines.push('-A INPUT -j Y', 'COMMIT', '');
+    return lines.join('\n');
+  };
+  // A set of this describe's name only: a helper thread left in another namespace finds none.
+  const set = `big-${backend}`;
+  const withSet = (ns: Netns): void => void ns.ok('ipset', ['create', set, 'hash:ip']);
+
+  test('a large input restores as the tool restores it, ipsets and counters included', () =>
+    withNetns((ns) =>
+      withNetns(async (oracle) => {
+        withSet(ns);
+        withSet(oracle);
+        const input = large();
+        const nf = await Netfilter.open({ backend, netns: ns.name });
+        await nf.restore(input, { counters: true });
+        oracle.ok(restoreTool, ['-c'], input);
+        const mine = saveLines(ns.ok(saveTool, ['-c']));
+        expect(mine).toEqual(saveLines(oracle.ok(saveTool, ['-c'])));
+        expect(mine.filter((l) => l.includes(`--match-set ${set} src`)).length).toBe(LARGE / 3);
+        expect(mine).toContain(`[2997:179820] -A Y -s 10.11.181.1/32 -m set --match-set ${set} src -j ACCEPT`);
+      }),
+    ));
+
+  test('the first bad line of a large input is named, as the tool names it, and nothing changes', () =>
+    withNetns(async (ns) => {
+      withSet(ns);
+      ns.ok(restoreTool, [], START);
+      const before = rules(ns);
+      const nf = await Netfilter.open({ backend, netns: ns.name });
+      // Bad lines in both halves, and a missing COMMIT after them: the earliest is named.
+      for (const bad of [[4501, 5800], [1200, 4501]]) {
+        const input = large(bad).replace('COMMIT\n', '');
+        const err = await nf.restore(input).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ParseError);
+        const line = bad[0]! + 6;
+        expect((err as ParseError).line).toBe(line);
+        expect((err as ParseError).message).toContain('70000');
+        // From a file: the tool stops reading at the bad line.
+        const file = join(tmp, `large-${line}.rules`);
+        writeFileSync(file, input);
+        const tool = ns.run('bash', ['-c', `${restoreTool} < ${file}`]);
+        expect(tool.status).not.toBe(0);
+        expect(tool.stderr).toContain(`Error occurred at line: ${line}`);
+        expect(rules(ns)).toEqual(before);
+      }
+    }));
 });
