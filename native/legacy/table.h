@@ -22,6 +22,7 @@
 #include "../commit/plan.h"
 #include "../common/error.h"
 #include "../common/intent.h"
+#include "../common/parallel.h"
 #include "../dialect/parse.h"
 #include "../dialect/print.h"
 #include "entry.h"
@@ -131,9 +132,18 @@ OpError holds_rules(const std::string& table, bool& holds) {
   return {};
 }
 
+// Text buffers for the pieces of a read that helper threads print, kept from read to read so
+// that their pages stay mapped (callers hold the table mutex, so one read uses them at a time).
+inline std::vector<std::string>& piece_texts() {
+  static std::vector<std::string> texts;
+  return texts;
+}
+
 // The read wire of docs/wire.md: every record after the table line is written as '\n' and
 // its text, so that the space save_rule puts before a rule's first option becomes the
 // newline before the rule, in place. `counters` gets two entries per rule, in wire order.
+// The rules are printed in pieces on the machine's cores (common/parallel.h): each piece
+// writes the chain headers that fall in it, so the pieces' texts in order are the wire.
 template <class T>
 OpError read_table(const std::string& table, std::string& out, std::vector<uint64_t>& counters, uint64_t* digest) {
   KernelTable<T> t;
@@ -144,59 +154,96 @@ OpError read_table(const std::string& table, std::string& out, std::vector<uint6
   if (digest && !entries_digest<T>(t.info, t.entries(), *digest)) {
     return make_error(EPROTO, "read", what_table<T>(table) + ": an entry the kernel gave has a bad length", table);
   }
-  size_t rules = 0;
-  for (const auto& c : t.chains) rules += c.rules.size();
+  // Every rule in wire order, and per chain the number of its first rule.
+  struct At {
+    uint32_t chain, index;
+  };
+  std::vector<At> rules;
+  std::vector<size_t> first(t.chains.size() + 1);
+  for (size_t c = 0; c < t.chains.size(); c++) {
+    first[c] = rules.size();
+    for (size_t i = 0; i < t.chains[c].rules.size(); i++) rules.push_back(At{static_cast<uint32_t>(c), static_cast<uint32_t>(i)});
+  }
+  first[t.chains.size()] = rules.size();
   out.clear();
-  out.reserve(64 + t.chains.size() * 64 + rules * 72);
-  counters.clear();
-  counters.reserve(2 * rules);
+  out.reserve(64 + t.chains.size() * 64 + rules.size() * 72);
+  counters.assign(2 * rules.size(), 0);
   out += "table\t";
   out += table;
   out += '\t';
   out += T::kFamilyName;
-  EntryReader<T> reader;
-  std::string why;
-  for (const auto& c : t.chains) {
-    out += "\nchain\t";
-    out += c.name;
-    if (c.hook >= 0) {
-      out += '\t';
-      out += c.policy == -NF_DROP - 1 ? "DROP" : "ACCEPT";
-      out += '\t';
-      dialect::append_u64(out, c.counters.pcnt);
-      out += '\t';
-      dialect::append_u64(out, c.counters.bcnt);
-    } else {
-      out += "\t-\t";
-      dialect::append_u64(out, c.refs);
+
+  constexpr size_t kRulesPerPiece = 4096;
+  const Pieces pieces;
+  const size_t k = Pieces::count(rules.size(), kRulesPerPiece);
+  std::vector<std::string>& texts = piece_texts();
+  if (texts.size() < k) texts.resize(k);
+  std::vector<std::string> why(k);
+  std::vector<size_t> bad(k, SIZE_MAX);  // per piece, the rule it could not read
+  pieces.run(rules.size(), kRulesPerPiece, [&](size_t piece, size_t begin, size_t end) {
+    std::string& o = piece == 0 ? out : texts[piece];
+    if (piece > 0) {
+      o.clear();
+      o.reserve((end - begin) * 72);
     }
-    out += '\t';
-    dialect::append_u64(out, c.rules.size());
-    uint64_t index = 0;
-    for (const auto& r : c.rules) {
-      const auto& e = t.entry(r.off);
-      if (!reader.read(e, jumps_of(t, r.off), why)) {
-        return make_error(EPROTO, "read",
-                          "rule " + std::to_string(index) + " of chain " + c.name + " in " + what_table<T>(table) + ": " + why,
-                          table, c.name);
+    EntryReader<T> reader;
+    // The chains whose headers go before rule `i`: those starting there (empty ones too), and
+    // after the last rule those that start at the end.
+    size_t c = piece == 0 ? 0 : static_cast<size_t>(std::upper_bound(first.begin(), first.end() - 1, begin - 1) - first.begin());
+    auto headers = [&](size_t i) {
+      for (; c < t.chains.size() && first[c] == i; c++) {
+        const auto& ch = t.chains[c];
+        o += "\nchain\t";
+        o += ch.name;
+        if (ch.hook >= 0) {
+          o += '\t';
+          o += ch.policy == -NF_DROP - 1 ? "DROP" : "ACCEPT";
+          o += '\t';
+          dialect::append_u64(o, ch.counters.pcnt);
+          o += '\t';
+          dialect::append_u64(o, ch.counters.bcnt);
+        } else {
+          o += "\t-\t";
+          dialect::append_u64(o, ch.refs);
+        }
+        o += '\t';
+        dialect::append_u64(o, ch.rules.size());
       }
-      index++;
-      const size_t at = out.size();
-      dialect::save_rule(reader.rule(), T::family, out);
-      if (out.size() == at) {
-        out += '\n';  // a rule without options: -A CHAIN alone
+    };
+    for (size_t i = begin; i < end; i++) {
+      headers(i);
+      const auto& r = t.chains[rules[i].chain].rules[rules[i].index];
+      const auto& e = t.entry(r.off);
+      if (!reader.read(e, jumps_of(t, r.off), why[piece])) {
+        bad[piece] = i;
+        return;
+      }
+      const size_t at = o.size();
+      dialect::save_rule(reader.rule(), T::family, o);
+      if (o.size() == at) {
+        o += '\n';  // a rule without options: -A CHAIN alone
       } else {
-        if (out[at] == ' ') out[at] = '\n';
-        else out.insert(at, 1, '\n');
+        if (o[at] == ' ') o[at] = '\n';
+        else o.insert(at, 1, '\n');
         // A comment written by another tool may hold a line break: a space on the wire.
-        for (size_t i = at + 1; i < out.size(); i++) {
-          if (out[i] == '\n' || out[i] == '\r') out[i] = ' ';
+        for (size_t j = at + 1; j < o.size(); j++) {
+          if (o[j] == '\n' || o[j] == '\r') o[j] = ' ';
         }
       }
-      counters.push_back(e.counters.pcnt);
-      counters.push_back(e.counters.bcnt);
+      counters[2 * i] = e.counters.pcnt;
+      counters[2 * i + 1] = e.counters.bcnt;
     }
+    if (end == rules.size()) headers(end);
+  });
+  for (size_t p = 0; p < k; p++) {
+    if (bad[p] == SIZE_MAX) continue;
+    const At& a = rules[bad[p]];
+    const std::string& chain = t.chains[a.chain].name;
+    return make_error(EPROTO, "read",
+                      "rule " + std::to_string(a.index) + " of chain " + chain + " in " + what_table<T>(table) + ": " + why[p],
+                      table, chain);
   }
+  for (size_t p = 1; p < k; p++) out += texts[p];
   out += '\n';
   return {};
 }

@@ -350,6 +350,26 @@ describe.skipIf(!isRoot)('native legacy back end', () => {
     }, PREFIX);
   });
 
+  // From 8,192 rules a read prints its rules in pieces on helper threads (common/parallel.h):
+  // each piece writes the chain headers that fall in it, empty chains included, and each
+  // enters the namespace (an ipset's name is asked of its kernel).
+  it('reads a table printed in pieces as iptables-legacy-save prints it, headers at the edges', async () => {
+    await withNetns(async (ns) => {
+      ns.ok('ipset', ['create', 'pieces-set', 'hash:ip']);
+      const half = 4096;
+      const lines = ['*filter', ':INPUT ACCEPT [1:2]', ':FORWARD DROP [3:4]', ':OUTPUT ACCEPT [5:6]', ':E1 - [0:0]', ':A - [0:0]', ':E2 - [0:0]', ':B - [0:0]', ':E3 - [0:0]'];
+      for (let i = 0; i < half; i++) lines.push(`[${i}:${2 * i}] -A INPUT -s 10.0.${i >> 8}.${i & 255}/32 -p tcp -m tcp --dport ${i + 1} -j ACCEPT`);
+      for (let i = 0; i < half; i++) lines.push(`[${i + 1}:7] -A A -m set --match-set pieces-set src -m comment --comment "r${i}" -j E2`);
+      lines.push('[9:9] -A B -j E3', 'COMMIT', '');
+      restore(ns, 'ipv4', lines.join('\n'));
+      const read = await native.legacyRead('ipv4', ns.path, 'filter');
+      const mine = asSave('filter', read);
+      expect(mine.length).toBe(2 + 8 + 2 * half + 1);
+      expect(mine).toEqual(save(ns, 'ipv4', 'filter'));
+      expect(mine).toContain('[4096:7] -A A -m set --match-set pieces-set src -m comment --comment r4095 -j E2');
+    }, PREFIX);
+  });
+
   it('reads an IPv6 table into the wire', async () => {
     await withNetns(async (ns) => {
       restore(ns, 'ipv6', RULES6);
