@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes the native iptables dialect (native/fuzz/restore_fuzz.cc), saying what it does:
+# Fuzzes the native iptables dialect and the commit wire (native/fuzz/restore_fuzz.cc and
+# wire_check.cc), saying what it does:
 #   scripts/fuzz.sh [SECONDS]        builds the libFuzzer target with clang++ (ASan + UBSan)
 #                                    into build/fuzz/ and runs it SECONDS (default 60) over a
 #                                    temporary copy of test/fuzz/corpus/, test/fuzz/regressions/
@@ -26,7 +27,7 @@ say() { printf '\033[1m[iptkit fuzz]\033[0m %s\n' "$*" >&2; }
 sources() {
   grep -L -E '#include [<"](napi|js)\.h[>"]' native/dialect/*.cc native/ext/*.cc
   echo native/restore/plan.cc native/restore/current.cc native/common/error.cc native/common/netns.cc \
-    native/common/parallel.cc | tr ' ' '\n'
+    native/common/parallel.cc native/commit/wire.cc native/fuzz/wire_check.cc | tr ' ' '\n'
 }
 
 # build OUT_DIR CXX "COMPILE FLAGS" "LINK FLAGS" BINARY SOURCES…: incremental, $(nproc) at a time.

@@ -131,11 +131,16 @@ class Parser {
       if (!need_chain(kind)) return;
       if (out_.append) return void(fail("keeprun record in an append=1 table (its chains keep all their rules)"));
       uint64_t count = 0;
-      // A chain read holds far fewer rules than this; a count past it names none of them.
-      constexpr uint64_t kMaxRun = uint64_t{1} << 24;
+      // A chain read holds far fewer rules than this (100,000 Docker ports are 300,000 rules);
+      // a count past it names none of them, and would be gigabytes of items.
+      constexpr uint64_t kMaxRun = uint64_t{1} << 22;
       if (f_.size() != 3 || !decimal(f_[1], kMaxRun, at) || !decimal(f_[2], kMaxRun, count) || count == 0) {
         return void(fail("keeprun record: needs the first position and a count, each at most " + std::to_string(kMaxRun) + " (got '" +
                          std::string(line.substr(kind.size())) + "')"));
+      }
+      // Nor do all the table's runs together: each kept rule is an item of the plan.
+      if ((run_keeps_ += count) > kMaxRun) {
+        return void(fail("keeprun record: the table's runs keep more than " + std::to_string(kMaxRun) + " rules"));
       }
       ChainPlan& c = *chain();
       c.items.reserve(c.items.size() + count);
@@ -301,6 +306,7 @@ class Parser {
   OpError error_;
   size_t line_ = 0;
   uint64_t pending_lines_ = 0;  // texts of a lines= chain still to come
+  uint64_t run_keeps_ = 0;      // rules kept by the table's keeprun records so far
   std::vector<std::string_view> f_;
   std::set<std::string, std::less<>> names_;
   bool seen_[4] = {};

@@ -1,4 +1,5 @@
-// libFuzzer target for the native iptables dialect (scripts/fuzz.sh builds and runs it).
+// libFuzzer target for the native iptables dialect and the commit wire (scripts/fuzz.sh builds
+// and runs it).
 //
 // The input is iptables-restore text. It is read by dialect::parse_restore for IPv4 and IPv6,
 // with and without -c, and once with -T nat; every rule command (-A/-I/-R/-C/-D RULE) is then
@@ -11,6 +12,8 @@
 //   3. parsed again without OfflineNames, once on one thread and once cut into one-line pieces
 //      run by helper threads (common/parallel.h): both must give the same tables, steps,
 //      canonical texts and counters, or the same error on the same line.
+//   4. (wire_check.cc) read as a commit wire too: refused naming its line, or a plan that
+//      writes back as a wire that is a fixed point.
 // A broken property prints both texts on stderr and abort()s. A parse error is fine, but its
 // message must not be empty.
 //
@@ -34,6 +37,10 @@
 #include "dialect/restore.h"
 #include "dialect/rule.h"
 #include "restore/plan.h"
+
+namespace iptkit::fuzz {
+void check_wire(std::string_view text);  // wire_check.cc
+}
 
 namespace {
 
@@ -300,6 +307,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // threads have none. An ipset name is then asked of this namespace's kernel, by every thread.
   check_pieces(text, Family::ipv4, true);
   check_pieces(text, Family::ipv6, false);
+  iptkit::fuzz::check_wire(text);
   return 0;
 }
 

@@ -426,6 +426,11 @@ describe.skipIf(!isRoot)('native legacy back end', () => {
       const input = (body: string): string => head.replace('chain\tINPUT\n', `chain\tINPUT\n${body}`);
       await expect(native.legacyCommit('ipv4', ns.path, [input('keeprun\t3\t2\n')])).rejects.toMatchObject({ table: 'filter' });
       await expect(native.legacyCommit('ipv4', ns.path, [input('keeprun\t1\n')])).rejects.toMatchObject({ code: 'EINVAL' });
+      // 2^22 rules a record at most, and a table's runs together too (each is an item of the plan).
+      const big = `keeprun\t0\t${2 ** 21}\n`;
+      await expect(native.legacyCommit('ipv4', ns.path, [input(big + big + 'keeprun\t0\t1\n')])).rejects.toThrow(
+        /wire line 5 \(chain INPUT\): keeprun record: the table's runs keep more than 4194304 rules/,
+      );
       expect(saveLines(ns.ok('iptables-legacy-save', ['-c']))).toEqual(saved);
       await native.legacyCommit('ipv4', ns.path, [input('keeprun\t0\t2\nrule\t-\t-\t-i b1 -j DROP\nkeep\t3\n')]);
       expect(saveLines(ns.ok('iptables-legacy-save', ['-c'])).filter((l) => l.includes('-A INPUT'))).toEqual([

@@ -3,7 +3,8 @@
 // build/fuzz-replay/ and runs it over the seed corpus (test/fuzz/corpus), every past finding
 // (test/fuzz/regressions) and the seed Docker host. Each input is parsed as iptables-restore
 // text (IPv4 and IPv6, with and without -c); every rule is printed (save and -L) and its
-// canonical text must parse back to the same text. A crash, a sanitizer report or a broken
+// canonical text must parse back to the same text; and as a commit wire, whose plan must write
+// back as the same wire. A crash, a sanitizer report or a broken
 // fixed point ends the replay with a non-zero status.
 
 import { spawn } from 'node:child_process';
