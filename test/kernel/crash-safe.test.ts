@@ -1,5 +1,6 @@
 // A commit killed half way: the CLI runs under strace, which kills it (SIGKILL) at a chosen
-// setsockopt (legacy: each table is an IPT_SO_SET_REPLACE and an IPT_SO_SET_ADD_COUNTERS) or
+// setsockopt (legacy: each table is an IPT_SO_SET_REPLACE, and an IPT_SO_SET_ADD_COUNTERS when
+// it has counters to add: none here, all its rules' counters are zero) or
 // netlink send (nft), at every such point for legacy and at seeded random ones for nft. After
 // recovery (`iptkit recover`, or the next legacy operation on the namespace) every table must
 // be wholly what iptables-restore made of the old input or of the new one, and a table another
@@ -86,7 +87,7 @@ describe.skipIf(!isRoot)('legacy: a multi-table commit killed at every replace',
         (await import('node:fs')).writeFileSync(file, input(family, 2));
         try {
           const points = countSyscalls([...restore, file], 'setsockopt');
-          expect(points).toBeGreaterThanOrEqual(2 * TABLES.length); // a replace and its counters per table
+          expect(points).toBeGreaterThanOrEqual(TABLES.length); // a replace per table
           ns.ok(tool('legacy', family, 'restore'), [], input(family, 1));
           let mixedBefore = 0, mixedAfter = 0, runs = 0;
           for (let when = 1; when <= points; when++) {
@@ -134,10 +135,10 @@ describe.skipIf(!isRoot)('legacy: a multi-table commit killed at every replace',
       const file = join(import.meta.dirname, '..', '..', 'dist', `crash-${ns.name}.rules`);
       (await import('node:fs')).writeFileSync(file, input('ipv4', 2));
       try {
-        // Killed at the second table's replace (the third setsockopt): the first table the
+        // Killed at the second table's replace (the second setsockopt): the first table the
         // commit replaced is new, the other two old. (The order is the commit's: the biggest
         // table last.)
-        const killed = cli(['restore', '--backend', 'legacy', '--netns', ns.name, file], ['-e', 'trace=setsockopt', '-e', 'inject=setsockopt:signal=KILL:when=3']);
+        const killed = cli(['restore', '--backend', 'legacy', '--netns', ns.name, file], ['-e', 'trace=setsockopt', '-e', 'inject=setsockopt:signal=KILL:when=2']);
         expect(killed.status === null || killed.status === 137).toBe(true);
         const states = classify(tableLines(ns, 'legacy', 'ipv4'), old, next);
         const fresh = TABLES.filter((t) => states[t] === 'new');
