@@ -93,8 +93,11 @@ export interface GuardedOps {
    * proves nothing but counters changed in these tables since; otherwise a read.
    */
   read(tables: readonly string[], hold?: Hold, reuse?: boolean, check?: boolean): Promise<Snapshot>;
-  /** `keep`: keep the tables as committed, for a later read with `reuse`. */
-  commit(snapshot: Snapshot, plans: readonly TablePlan[], keep?: boolean): Promise<CommitOutcomes>;
+  /**
+   * `keep`: keep the tables as committed, for a later read with `reuse`. `fingerprint`: the
+   * caller asks for the fingerprint next (legacy: the commit then digests what it writes).
+   */
+  commit(snapshot: Snapshot, plans: readonly TablePlan[], keep?: boolean, fingerprint?: boolean): Promise<CommitOutcomes>;
   /** The tables the last `keep` commit left, when the back end could keep them. */
   kept(): readonly Table[] | undefined;
   /**

@@ -97,11 +97,13 @@ export class LegacyBackend implements Backend {
   async guarded<T>(fn: (g: GuardedOps) => Promise<T>): Promise<T> {
     const fd = await native.lockAcquire(this.opts.lockPath, this.opts.lockTimeoutMs, LOCK_POLL_MS);
     let kept: Snapshot | undefined;
+    // The digests of the tables this hold's commit wrote, as it wrote them (when asked for).
+    let written: CommitOutcomes | undefined;
     try {
       return await fn({
         read: (tables, hold, reuse, check = false) => (reuse && !hold ? this.reuse(tables, check) : this.read(tables, hold)),
         check: (snapshot) => this.check(snapshot),
-        commit: async (snapshot, plans, keep) => {
+        commit: async (snapshot, plans, keep, fingerprint) => {
           const changed = plans.some((p) => !p.unchanged);
           if (!changed) {
             // Nothing to commit, decided on kept tables: say so only if they still hold.
@@ -109,7 +111,9 @@ export class LegacyBackend implements Backend {
             return new Map();
           }
           this.kept = undefined;
-          const outcomes = await this.commit(snapshot, plans, snapshot.fingerprint);
+          // An expectation of no table still has the commit digest what it writes.
+          const outcomes = await this.commit(snapshot, plans, snapshot.fingerprint ?? (fingerprint ? '' : undefined));
+          written = outcomes;
           if (keep && snapshot.names && snapshot.fingerprint !== undefined) {
             const after = snapshotAfter(this.family, snapshot, plans, outcomes);
             const fingerprint = after && fingerprintAfter(snapshot.fingerprint, plans, outcomes);
@@ -118,8 +122,19 @@ export class LegacyBackend implements Backend {
           return outcomes;
         },
         kept: () => kept?.tables,
-        // Under the lock still held: nobody who takes it can have changed them since.
-        fingerprint: (tables) => this.fingerprint(tables),
+        // Under the lock still held: nobody who takes it can have changed them since. A table
+        // the commit wrote has the digest of what it wrote (a 30,000-rule table is not read
+        // back for it); the others are digested as the kernel holds them.
+        fingerprint: async (tables) => {
+          const rest = tables.filter((t) => written?.get(t)?.digest === undefined);
+          const read = new Map<string, string>();
+          for (const part of (rest.length > 0 ? await this.fingerprint(rest) : '').split(';')) {
+            if (part !== '') read.set(part.slice(0, part.indexOf('=')), part.slice(part.indexOf('=') + 1));
+          }
+          let out = '';
+          for (const t of tables) out += `${t}=${written?.get(t)?.digest ?? read.get(t)};`;
+          return out;
+        },
       });
     } finally {
       native.lockRelease(fd);

@@ -77,7 +77,7 @@ export async function runTransaction(
           // A table's plan at a time, in slices; the commit then encodes them.
           plans.push(await runStepsYielding(planTableSteps(snapshot.tables.find((t) => t.name === i.table), i, held.get(i.table))));
         }
-        const outcomes = await g.commit(snapshot, plans, reuse);
+        const outcomes = await g.commit(snapshot, plans, reuse, fingerprint !== undefined);
         const kept = reuse ? g.kept() : undefined;
         const out: TransactionResult = { plans, attempts: attempt, snapshot, outcomes, ...(kept ? { kept } : {}) };
         if (!fingerprint) return out;

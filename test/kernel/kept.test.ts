@@ -6,7 +6,7 @@
 // never be planned over.
 
 import { describe, expect, test } from 'vitest';
-import { nativeDialect } from '../../src/binding.js';
+import { native, nativeDialect } from '../../src/binding.js';
 import { Netfilter } from '../../src/netfilter.js';
 import type { Backend } from '../../src/backend/backend.js';
 import type { TableIntent } from '../../src/plan/plan.js';
@@ -270,5 +270,34 @@ describe.skipIf(!isRoot)('update with reuse', () => {
       reads.n = 0;
       await nf.transaction(['filter'], (tables) => tables);
       expect(reads.n).toBe(1);
+    }));
+
+  // DockerHost.apply asks for the fingerprint of Docker's tables after its commit: a table the
+  // commit wrote gets the digest of what it wrote (the laid-out entries digest as the kernel
+  // gives them back), the others are digested as the kernel holds them.
+  test('legacy: the fingerprint after a commit is the kernel\'s; only the tables it did not write are digested', () =>
+    withNetns(async (ns) => {
+      ns.ok('iptables-legacy-restore', [], SEED.replace('COMMIT\n', 'COMMIT\n*nat\n-A POSTROUTING -o eth0 -j MASQUERADE\nCOMMIT\n'));
+      const nf = await Netfilter.open({ backend: 'legacy', netns: ns.name });
+      const asked: string[][] = [];
+      const original = native.legacyFingerprint;
+      native.legacyFingerprint = (...a: Parameters<typeof original>) => {
+        asked.push([...a[2]]);
+        return original(...a);
+      };
+      try {
+        const tables = ['filter', 'nat', 'mangle'];
+        const r = await nf.update(['filter'], () => ports([80, 443]), { fingerprint: tables });
+        expect(asked).toEqual([['nat', 'mangle']]);
+        expect(r.fingerprint).toMatch(/^filter=[0-9a-f]{16};nat=[0-9a-f]{16};mangle=absent;$/);
+        expect(r.fingerprint).toBe(await nf.fingerprint(tables));
+        // Nothing committed: every table is digested as it is.
+        asked.length = 0;
+        const again = await nf.update(['filter'], () => ports([80, 443]), { fingerprint: tables });
+        expect(asked).toEqual([tables]);
+        expect(again.fingerprint).toBe(r.fingerprint);
+      } finally {
+        native.legacyFingerprint = original;
+      }
     }));
 });
