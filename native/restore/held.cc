@@ -7,6 +7,7 @@
 #include <set>
 
 #include "../common/netns.h"
+#include "../common/parallel.h"
 #include "../commit/wire.h"
 #include "../common/worker.h"
 #include "../dialect/parse.h"
@@ -131,30 +132,33 @@ OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family f
     any = true;
     const CurrentChain* cc = current ? current->find(cp.name) : nullptr;
     OpError err;
-    auto add = [&](size_t j) {
+    // Text `j` parsed into `r`, or why not: a text that does not parse, or that iptables-save
+    // prints otherwise (held chains are compared by text: it would never match the kernel's
+    // rule and be rewritten on every commit).
+    auto parse = [&](size_t j, dialect::Rule& r, std::string& why) {
       std::string_view text = cp.lines[j];
       if (text.find_first_of(std::string_view("\r\0", 2)) != std::string_view::npos) {
-        err = bad_text(plan, cp, j, "a line break or NUL cannot be part of a rule");
+        why = "a line break or NUL cannot be part of a rule";
         return false;
       }
-      dialect::Rule& r = plan.next_rule();
       dialect::ParseError perr;
       if (!dialect::parse_rule(text, family, r, perr, nullptr, /*opaque_ok=*/true)) {
-        std::string why = perr.message.empty() ? std::string("cannot parse the rule") : perr.message;
+        why = perr.message.empty() ? std::string("cannot parse the rule") : perr.message;
         if (!perr.token.empty() && why.find(perr.token) == std::string::npos) why += " (at '" + perr.token + "')";
-        err = bad_text(plan, cp, j, why);
         return false;
       }
-      // Held chains are compared by text: a text iptables-save prints otherwise would never
-      // match the kernel's rule and be rewritten on every commit.
       std::string saved;
       dialect::save_rule(r, family, saved);
       std::string_view canon = saved;
       if (!canon.empty() && canon[0] == ' ') canon.remove_prefix(1);
       if (canon != text) {
-        err = bad_text(plan, cp, j, "not in canonical form (iptables-save prints it as `" + std::string(canon) + "`)");
+        why = "not in canonical form (iptables-save prints it as `" + std::string(canon) + "`)";
         return false;
       }
+      return true;
+    };
+    // Rule `r` (text j, parsed) made the chain's next item: a new rule.
+    auto adopt = [&](size_t j, const dialect::Rule& r) {
       commit::NewRule nr{nullptr, 0, 0, cp.line + 1 + j};
       std::string why;
       if (!plan.adopt(r, cp.name, nr, why)) {
@@ -166,12 +170,46 @@ OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family f
       out.added++;
       return true;
     };
+    auto add = [&](size_t j) {
+      dialect::Rule& r = plan.next_rule();
+      std::string why;
+      if (!parse(j, r, why)) {
+        err = bad_text(plan, cp, j, why);
+        return false;
+      }
+      return adopt(j, r);
+    };
     cp.items.reserve(cp.lines.size());
+    if (!cc && plan.sink) {
+      // A new chain (a first apply): every text is a new rule. The texts are parsed and
+      // checked a batch at a time in pieces on the machine's cores (common/parallel.h), then
+      // handed to the sink in order; a batch bounds the Rules held at once. The first bad
+      // text in order is the one named, as on one thread.
+      constexpr size_t kBatch = 8192, kPerPiece = 1024;
+      const Pieces pieces;
+      std::vector<dialect::Rule> rules(std::min(kBatch, cp.lines.size()));
+      std::vector<std::string> why(rules.size());
+      std::vector<uint8_t> ok(rules.size());
+      for (size_t from = 0; from < cp.lines.size(); from += kBatch) {
+        const size_t n = std::min(kBatch, cp.lines.size() - from);
+        pieces.run(n, kPerPiece, [&](size_t, size_t begin, size_t end) {
+          for (size_t k = begin; k < end; k++) {
+            ok[k] = parse(from + k, rules[k], why[k]);
+          }
+        });
+        for (size_t k = 0; k < n; k++) {
+          // The chains' texts lie in the wire in the order they are planned, after every rule
+          // record the parse took: nothing before this batch is read again.
+          if (!ok[k]) return bad_text(plan, cp, from + k, why[k]);
+          if (!adopt(from + k, rules[k])) return err;
+        }
+        if (wire) wire->release_before(cp.lines[from + n - 1].data());
+      }
+      continue;
+    }
     if (!cc) {
       for (size_t j = 0; j < cp.lines.size(); j++) {
-        // The chains' texts lie in the wire in the order they are planned, after every rule
-        // record the parse took: nothing before this line is read again. (A chain there is
-        // is planned by order_chain, which may go back: nothing is given back in it.)
+        // As above, a page at a time.
         if (wire && j % 4096 == 0) wire->release_before(cp.lines[j].data());
         if (!add(j)) return err;
       }

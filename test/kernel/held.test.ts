@@ -63,12 +63,23 @@ describe.skipIf(!isRoot).each(['legacy', 'nft'] as const)('held chains, %s back 
       ns.ok(`iptables-${backend}-restore`, ['-c'], SEED);
       const nf = await Netfilter.open({ backend, netns: ns.name });
       // Over 1 MiB of texts: the addon's copy of the wire is a mapping of its own, whose pages
-      // are given back as the chain's texts are planned.
-      const rules = Array.from({ length: 20_000 }, (_, i) => `-d 10.${(i >> 8) & 255}.${i & 255}.1/32 ! -i br0 -o br0 -p tcp -m tcp --dport ${1 + i} -j ACCEPT`);
+      // are given back as the chain's texts are planned. They are parsed in pieces on helper
+      // threads, each in the namespace (an ipset's index is asked of its kernel).
+      ns.ok('ipset', ['create', `held-${backend}`, 'hash:ip']);
+      const rules = Array.from({ length: 20_000 }, (_, i) =>
+        i % 1000 === 999
+          ? `-s 10.${(i >> 8) & 255}.${i & 255}.1/32 -m set --match-set held-${backend} dst -j DROP`
+          : `-d 10.${(i >> 8) & 255}.${i & 255}.1/32 ! -i br0 -o br0 -p tcp -m tcp --dport ${1 + i} -j ACCEPT`,
+      );
       const big = (texts: string[]): TableIntent[] => [{ table: 'filter', chains: [{ chain: 'BIG', mode: 'exact', text: texts.join('\n') }] }];
       const bad = [...rules];
       bad[15_000] = '-p tcp --bogus 1 -j ACCEPT';
       await expect(nf.update(['filter'], () => big(bad), { hold: { filter: ['BIG'] } })).rejects.toThrow(/\(chain BIG\): rule `-p tcp --bogus 1 -j ACCEPT'/);
+      // Of two bad texts in other pieces, the first is named.
+      bad[9_000] = '-p tcp --dport 80 -j ACCEPT';
+      await expect(nf.update(['filter'], () => big(bad), { hold: { filter: ['BIG'] } })).rejects.toThrow(
+        /wire line \d+ \(chain BIG\): rule `-p tcp --dport 80 -j ACCEPT': not in canonical form/,
+      );
       const r = await nf.update(['filter'], () => big(rules), { hold: { filter: ['BIG'] } });
       expect(r).toMatchObject({ changed: ['filter'], added: 20_000 });
       expect(saveLines(ns.ok(`iptables-${backend}-save`, ['-t', 'filter'])).filter((l) => l.startsWith('-A BIG '))).toEqual(rules.map((t) => `-A BIG ${t}`));
