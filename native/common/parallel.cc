@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,6 +36,12 @@ struct Latch {
   std::condition_variable cv;
   size_t left = 0;
 };
+
+// Whether the calling thread is in the namespace at `path`.
+bool same_netns(const std::string& path) {
+  struct stat a {}, b {};
+  return stat(path.c_str(), &a) == 0 && stat("/proc/thread-self/ns/net", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
 
 class Helpers {
  public:
@@ -79,12 +86,17 @@ class Helpers {
         queue_.pop_front();
       }
       Piece& p = *job.first;
-      {
-        NetnsGuard ns(*p.netns);
+      try {
+        // Already there (the process's own namespace, say): no setns, which would need
+        // CAP_SYS_ADMIN even to stay.
+        const bool here = same_netns(*p.netns);
+        NetnsGuard ns(here ? std::string() : *p.netns);
         if (!ns.error()) {
           (*p.body)(p.index, p.begin, p.end);
           p.ran = true;
         }
+      } catch (...) {
+        p.ran = false;  // the caller runs it again, on its own thread, where a throw is its own
       }
       Latch& l = *job.second;
       std::lock_guard<std::mutex> lock(l.m);
@@ -124,11 +136,17 @@ void Pieces::run(size_t n, size_t grain, const Body& body) const {
   latch.left = k - 1;
   Helpers& helpers = Helpers::instance();
   for (size_t i = 1; i < k; i++) helpers.submit(&pieces[i], &latch);
-  body(0, pieces[0].begin, pieces[0].end);
-  {
+  auto wait = [&] {
     std::unique_lock<std::mutex> lock(latch.m);
     latch.cv.wait(lock, [&] { return latch.left == 0; });
+  };
+  try {
+    body(0, pieces[0].begin, pieces[0].end);
+  } catch (...) {
+    wait();  // the helpers hold `pieces`, `latch` and `body` until they are done
+    throw;
   }
+  wait();
   for (size_t i = 1; i < k; i++) {
     if (!pieces[i].ran) body(i, pieces[i].begin, pieces[i].end);
   }

@@ -23,7 +23,9 @@ class Pieces {
   // Runs body(piece, begin, end) over [0, n) cut into count(n, grain) contiguous pieces in
   // order, piece 0 on the calling thread and the others on helpers, and returns when every
   // piece has run. A piece whose helper could not enter the namespace runs on the calling
-  // thread afterwards. `body` must be safe to run concurrently on disjoint ranges.
+  // thread afterwards, as does one that threw on its helper. `body` must be safe to run
+  // concurrently on disjoint ranges, and again on a range it ran part of; it must not call
+  // run() itself (a helper waiting on helpers could wait on itself).
   using Body = std::function<void(size_t piece, size_t begin, size_t end)>;
   void run(size_t n, size_t grain, const Body& body) const;
 
