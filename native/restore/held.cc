@@ -120,6 +120,9 @@ OpError bad_text(const commit::TablePlan& plan, const commit::ChainPlan& cp, siz
 OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family family, bool keeps_are_handles,
                   HeldOutcome& out, commit::WireText* wire) {
   out = HeldOutcome{};
+  // A new chain's rules are parsed a batch at a time into Rules used again for the next batch:
+  // the sink must have taken each before.
+  if (!plan.sink) return make_error(EINVAL, "commit", "internal: table " + plan.name + " has no rule sink", plan.name);
   if (current && !current->exists) current = nullptr;
   // At most one new rule a text: reserved at once, not doubled (the outgrown copies would stay
   // in the arena through the commit's peak).
@@ -180,7 +183,7 @@ OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family f
       return adopt(j, r);
     };
     cp.items.reserve(cp.lines.size());
-    if (!cc && plan.sink) {
+    if (!cc) {
       // A new chain (a first apply): every text is a new rule. The texts are parsed and
       // checked a batch at a time in pieces on the machine's cores (common/parallel.h), then
       // handed to the sink in order; a batch bounds the Rules held at once. The first bad
@@ -204,14 +207,6 @@ OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family f
           if (!adopt(from + k, rules[k])) return err;
         }
         if (wire) wire->release_before(cp.lines[from + n - 1].data());
-      }
-      continue;
-    }
-    if (!cc) {
-      for (size_t j = 0; j < cp.lines.size(); j++) {
-        // As above, a page at a time.
-        if (wire && j % 4096 == 0) wire->release_before(cp.lines[j].data());
-        if (!add(j)) return err;
       }
       continue;
     }
@@ -249,7 +244,7 @@ OpError plan_wires(std::vector<commit::WireText>& wires, Family family, const He
   outcomes.assign(wires.size(), HeldOutcome{});
   for (size_t i = 0; i < wires.size(); i++) {
     commit::TablePlan plan;
-    if (sink) plan.sink = sink();
+    plan.sink = sink();
     if (OpError err = commit::parse_wire(wires[i].view(), family, plan)) return err;
     bool lines = false;
     for (const commit::ChainPlan& cp : plan.chains) lines = lines || cp.has_lines;

@@ -46,13 +46,14 @@ OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family f
 // A commit's wires parsed into plans, their lines= chains planned against `held` (EINVAL when
 // there are some and no held read); a table the plan leaves as read is not among `plans`.
 // outcomes: one per wire.
-// `sink`, if given, makes each plan's RuleSink (commit/plan.h) before its wire is parsed.
+// `sink` makes each plan's RuleSink (commit/plan.h) before its wire is parsed: the back end's,
+// which takes each new rule as it is planned (plan_held needs one).
 // Each wire is freed as soon as its table is planned: nothing reads it again (its held
 // chains' line views go with it, and a parsed Rule holds no view into it). 30 MB for a
 // 300,000-rule commit, unmapped while the next table's rules are made, before the peak.
 using SinkFactory = std::unique_ptr<commit::RuleSink> (*)();
 OpError plan_wires(std::vector<commit::WireText>& wires, Family family, const HeldRead* held, bool keeps_are_handles,
-                   std::vector<commit::TablePlan>& plans, std::vector<HeldOutcome>& outcomes, SinkFactory sink = nullptr);
+                   std::vector<commit::TablePlan>& plans, std::vector<HeldOutcome>& outcomes, SinkFactory sink);
 
 // What a commit resolves with: per wire, { committed, added, kept } (added/kept: of its
 // lines= chains).
