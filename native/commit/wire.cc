@@ -91,6 +91,7 @@ class Parser {
       size_t nl = text.find('\n', pos);
       if (nl == std::string_view::npos) nl = text.size();
       line_++;
+      text_left_ = text.size() - pos;
       if (pending_lines_ > 0) {
         chain()->lines.push_back(text.substr(pos, nl - pos));  // a text, whatever it holds
         pending_lines_--;
@@ -225,7 +226,9 @@ class Parser {
         if (c.has_lines || !decimal(value, UINT32_MAX, n)) return void(fail("chain record: lines=" + std::string(value) + " is not a rule count"));
         if (out_.append) return void(fail("chain record: lines= in an append=1 table (it only appends rules)"));
         c.has_lines = true;
-        c.lines.reserve(n);
+        // No more than the wire can hold (a text is a line at least): a count in the billions
+        // is refused when the wire ends, not first made room for.
+        c.lines.reserve(std::min<uint64_t>(n, text_left_));
         pending_lines_ = n;
         continue;
       }
@@ -307,6 +310,7 @@ class Parser {
   size_t line_ = 0;
   uint64_t pending_lines_ = 0;  // texts of a lines= chain still to come
   uint64_t run_keeps_ = 0;      // rules kept by the table's keeprun records so far
+  size_t text_left_ = 0;        // bytes of the wire from the record being read on
   std::vector<std::string_view> f_;
   std::set<std::string, std::less<>> names_;
   bool seen_[4] = {};

@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -15,24 +16,34 @@ namespace iptkit {
 
 class WarmThread {
  public:
-  // Runs `job` on the warm thread and waits for it (called from a pool thread).
+  // Runs `job` on the warm thread and waits for it (called from a pool thread). What the job
+  // throws (std::bad_alloc) is thrown here, on the caller's thread, whose worker turns it
+  // into the promise's rejection: thrown on the warm thread, it would end the process.
   static void run(const std::function<void()>& job) {
     WarmThread& w = instance();
     std::mutex done_m;
     std::condition_variable done_cv;
     bool done = false;
+    std::exception_ptr failed;
     {
       std::lock_guard<std::mutex> lock(w.m_);
       w.jobs_.push_back([&] {
-        job();
+        try {
+          job();
+        } catch (...) {
+          failed = std::current_exception();
+        }
         std::lock_guard<std::mutex> l(done_m);
         done = true;
         done_cv.notify_one();
       });
     }
     w.cv_.notify_one();
-    std::unique_lock<std::mutex> l(done_m);
-    done_cv.wait(l, [&] { return done; });
+    {
+      std::unique_lock<std::mutex> l(done_m);
+      done_cv.wait(l, [&] { return done; });
+    }
+    if (failed) std::rethrow_exception(failed);
   }
 
  private:

@@ -109,6 +109,8 @@ describe.skipIf(!isRoot)('the lines= record of the commit wire', () => {
       await expect(native.legacyCommit('ipv4', ns.path, [wire(1)], null)).rejects.toThrow(/table filter: a lines= chain needs the held read it was planned on/);
       const r = await native.readHolding('legacy', 'ipv4', ns.path, ['filter'], [['DOCKER']]);
       await expect(native.legacyCommit('ipv4', ns.path, [wire(2)], r.held)).rejects.toThrow(/wire line 3 \(chain DOCKER\): chain record: lines=2 but the wire ends after 1/);
+      // A count in the billions is the same refusal, not room made for it first (64 GB).
+      await expect(native.legacyCommit('ipv4', ns.path, [wire(4_000_000_000)], r.held)).rejects.toThrow(/lines=4000000000 but the wire ends after 1/);
       await expect(native.legacyCommit('ipv4', ns.path, [wire(1) + 'keep\t0\n'], r.held)).rejects.toThrow(/keep record in a chain given as lines=/);
       expect(() => native.legacyCommit('ipv4', ns.path, [wire(1)], {} as typeof r.held)).toThrow(/held must be what readHolding gave/);
       expect(saveLines(ns.ok('iptables-legacy-save', ['-t', 'filter']))).toContain(`-A DOCKER ${R(3)}`);
