@@ -1,8 +1,6 @@
 // Work split over the machine's cores (see parallel.h).
 #include "parallel.h"
 
-#include <fcntl.h>
-#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +9,7 @@
 #include <deque>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -51,6 +50,9 @@ class Helpers {
     return *h;
   }
 
+  // How many helpers started (fewer than asked when the process may not make more threads).
+  size_t size() const { return started_; }
+
   void submit(Piece* p, Latch* latch) {
     {
       std::lock_guard<std::mutex> lock(m_);
@@ -61,18 +63,20 @@ class Helpers {
 
  private:
   explicit Helpers(size_t n) {
+    // A thread starts in its creator's namespace, here usually the one a restore entered.
+    // Living there, a helper would keep that namespace alive after `ip netns delete`: the
+    // helpers are made from the process's own (the main thread's), where they wait. A caller
+    // that cannot go there gets none, and its work runs on its own thread.
+    const std::string home = "/proc/self/ns/net";
+    NetnsGuard at_home(same_netns(home) ? std::string() : home);
+    if (at_home.error()) return;
     for (size_t i = 0; i < n; i++) {
-      std::thread([this] {
-        // A thread starts in its creator's namespace, here the one a restore entered. Living
-        // there, it would keep that namespace alive after `ip netns delete`; it waits in the
-        // process's own (the main thread's) instead, as every other thread does.
-        int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-          setns(fd, CLONE_NEWNET);
-          close(fd);
-        }
-        loop();
-      }).detach();
+      try {
+        std::thread([this] { loop(); }).detach();
+      } catch (const std::system_error&) {
+        break;  // EAGAIN (a pids limit): the work runs on fewer threads
+      }
+      started_++;
     }
   }
 
@@ -107,6 +111,7 @@ class Helpers {
   std::mutex m_;
   std::condition_variable cv_;
   std::deque<std::pair<Piece*, Latch*>> queue_;
+  size_t started_ = 0;
 };
 
 }  // namespace
@@ -133,17 +138,30 @@ void Pieces::run(size_t n, size_t grain, const Body& body) const {
   std::vector<Piece> pieces(k);
   for (size_t i = 0; i < k; i++) pieces[i] = Piece{&body, i, n * i / k, n * (i + 1) / k, &netns_};
   Latch latch;
-  latch.left = k - 1;
-  Helpers& helpers = Helpers::instance();
-  for (size_t i = 1; i < k; i++) helpers.submit(&pieces[i], &latch);
   auto wait = [&] {
     std::unique_lock<std::mutex> lock(latch.m);
     latch.cv.wait(lock, [&] { return latch.left == 0; });
   };
+  // The helpers hold `pieces`, `latch` and `body` until they are done: whatever throws here,
+  // they are waited for first. A piece no helper took runs on this thread below.
   try {
+    Helpers& helpers = Helpers::instance();
+    for (size_t i = 1; i < k && i <= helpers.size(); i++) {
+      {
+        std::lock_guard<std::mutex> lock(latch.m);
+        latch.left++;
+      }
+      try {
+        helpers.submit(&pieces[i], &latch);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(latch.m);
+        latch.left--;
+        throw;
+      }
+    }
     body(0, pieces[0].begin, pieces[0].end);
   } catch (...) {
-    wait();  // the helpers hold `pieces`, `latch` and `body` until they are done
+    wait();
     throw;
   }
   wait();

@@ -282,7 +282,9 @@ bool parse_restore(std::string_view text, Family family, const RestoreOptions& o
       }
     }
   };
-  if (opts.pieces) {
+  // Not with offline names: they are the calling thread's (and number ipsets in the order one
+  // thread meets them).
+  if (opts.pieces && !offline_names()) {
     opts.pieces->run(pending.size(), opts.lines_per_piece, parse);
   } else {
     parse(0, 0, pending.size());

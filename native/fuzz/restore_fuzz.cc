@@ -302,12 +302,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     RestoreOptions only_nat;
     only_nat.only_table = "nat";
     run(text, Family::ipv4, only_nat);
+    iptkit::fuzz::check_wire(text);
   }
   // Without OfflineNames: they number ipsets in the order one thread meets them, and helper
   // threads have none. An ipset name is then asked of this namespace's kernel, by every thread.
   check_pieces(text, Family::ipv4, true);
   check_pieces(text, Family::ipv6, false);
-  iptkit::fuzz::check_wire(text);
   return 0;
 }
 

@@ -243,7 +243,12 @@ OpError read_table(const std::string& table, std::string& out, std::vector<uint6
                       "rule " + std::to_string(a.index) + " of chain " + chain + " in " + what_table<T>(table) + ": " + why[p],
                       table, chain);
   }
-  for (size_t p = 1; p < k; p++) out += texts[p];
+  for (size_t p = 1; p < k; p++) {
+    out += texts[p];
+    // Kept for the next read, emptied; one that a much bigger table made is given back.
+    if (texts[p].capacity() > 2 * texts[p].size() + (1u << 20)) std::string().swap(texts[p]);
+    texts[p].clear();
+  }
   out += '\n';
   return {};
 }
