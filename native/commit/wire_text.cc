@@ -7,6 +7,8 @@
 #include <new>
 #include <string>
 
+#include "../common/prefault.h"
+
 namespace iptkit::commit {
 namespace {
 
@@ -29,6 +31,7 @@ void WireText::allocate(size_t size) {
     void* p = mmap(nullptr, size + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
     data_ = static_cast<char*>(p);
+    prefault(data_, size + 1);
   } else {
     data_ = static_cast<char*>(std::malloc(size + 1));
     if (!data_) throw std::bad_alloc();
