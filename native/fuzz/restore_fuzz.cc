@@ -36,6 +36,7 @@
 #include "dialect/print.h"
 #include "dialect/restore.h"
 #include "dialect/rule.h"
+#include "fuzz/shown.h"
 #include "restore/plan.h"
 
 namespace iptkit::fuzz {
@@ -49,23 +50,7 @@ using namespace iptkit::dialect;
 
 const char* family_name(Family f) { return f == Family::ipv4 ? "ipv4" : "ipv6"; }
 
-// Shows a text with its control bytes visible, on one line.
-std::string shown(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c < 0x20 || c >= 0x7f) {
-      static const char hex[] = "0123456789abcdef";
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
+using fuzz::shown;
 
 [[noreturn]] void broken(const char* what, Family family, std::string_view line, std::string_view first,
                          std::string_view second) {

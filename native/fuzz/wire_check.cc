@@ -19,28 +19,12 @@
 #include "commit/wire.h"
 #include "dialect/print.h"
 #include "dialect/rule.h"
+#include "fuzz/shown.h"
 
 namespace iptkit::fuzz {
 namespace {
 
 
-
-std::string shown(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s.substr(0, 2000)) {
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c < 0x20 || c >= 0x7f || c == '\\') {
-      static const char hex[] = "0123456789abcdef";
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
 
 [[noreturn]] void broken(const char* what, Family family, std::string_view first, std::string_view second) {
   fprintf(stderr, "\n=== wire_fuzz: %s (%s) ===\nfirst:  %s\nsecond: %s\n", what,
