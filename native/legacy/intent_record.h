@@ -6,9 +6,8 @@
 // the last, see commit_tables) of what is being written, and (for every table but the last) a copy of what it held, counters included, as
 // capture_table makes it (self-contained: all rules new, policies and their counters set), so
 // that putting it back needs nothing from the commit. An identity is a digest of the table's
-// canonical text (chains, policies, rules as iptables-save prints them; no counters): what
-// iptkit calls the same table, however the kernel stores it, and computable from a replacement
-// laid out before the commit as well as from the kernel after it.
+// entries without their counters (table_identity below): the same for a replacement laid out
+// before the commit and for the kernel's table after it.
 #pragma once
 
 #include <cstdint>
