@@ -132,14 +132,16 @@ OpError write(const std::string& path, const std::string& body) {
   Digest d;
   d.add(body.data(), body.size());
   uint64_t sum = d.value(), len = body.size();
+  // No fsync: what the record guards lives in kernel memory. A killed process leaves the file
+  // in the page cache, where the next process finds it; a crash or power loss that would lose
+  // an unsynced file loses the tables and the namespace with it. (Synced, the record cost a
+  // publish on a disk-backed /run about a millisecond.)
   bool ok = write_all(fd, kMagic, kMagicLen) && write_all(fd, reinterpret_cast<const char*>(&len), sizeof len) &&
-            write_all(fd, body.data(), body.size()) && write_all(fd, reinterpret_cast<const char*>(&sum), sizeof sum) &&
-            fsync(fd) == 0;
+            write_all(fd, body.data(), body.size()) && write_all(fd, reinterpret_cast<const char*>(&sum), sizeof sum);
   OpError err;
   if (!ok) err = sys_error("cannot write", dir() + "/" + tmp);
   close(fd);
   if (!err && renameat(dfd, tmp.c_str(), dfd, base(path).c_str()) != 0) err = sys_error("cannot rename to", path);
-  if (!err && fsync(dfd) != 0) err = sys_error("cannot sync", dir());
   if (err) unlinkat(dfd, tmp.c_str(), 0);
   close(dfd);
   return err;
@@ -183,16 +185,8 @@ OpError read(const std::string& path, bool& found, std::string& body) {
 }
 
 OpError remove(const std::string& path) {
-  if (unlink(path.c_str()) != 0) {
-    if (errno == ENOENT) return {};
-    return sys_error("cannot remove", path);
-  }
-  int dfd = -1;
-  if (OpError err = open_dir(dfd)) return err;
-  OpError err;
-  if (fsync(dfd) != 0) err = sys_error("cannot sync", dir());
-  close(dfd);
-  return err;
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) return sys_error("cannot remove", path);
+  return {};
 }
 
 bool exists(const std::string& path) {

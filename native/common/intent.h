@@ -1,8 +1,9 @@
 // The intent record of a multi-table legacy commit: x_tables replaces one table per
 // setsockopt, so a process killed between two replaces would leave some tables new and some
 // old. Before the first replace, the commit writes a record (the namespace's identity, and per
-// table what it held and what is being written) to /run/iptkit, durably and atomically (temp
-// file, fsync, rename, directory fsync); after the last replace it removes it. Whoever finds a
+// table what it held and what is being written) to /run/iptkit, atomically (a temp file
+// renamed; no fsync: the tables it guards do not outlive a crash either); after the last
+// replace it removes it. Whoever finds a
 // record later (the next iptkit operation on that namespace, `iptkit recover`) finishes or
 // rolls back (legacy/recover.h). This file knows files and namespaces, not tables: the record's
 // body is bytes the legacy back end writes and reads.
@@ -30,14 +31,14 @@ std::string dir();
 // The record's path for this namespace and family ("ipv4" / "ipv6").
 std::string path(const Netns& ns, const char* family);
 
-// Writes `body` as the record at `path`, atomically and durably (a checksum seals it).
+// Writes `body` as the record at `path`, atomically (a checksum seals it); not synced, see above.
 OpError write(const std::string& path, const std::string& body);
 
 // Reads the record at `path`: found=false when there is none; EBADMSG when it is torn or not
 // a record (a valid rename cannot leave one, so this is another program's file).
 OpError read(const std::string& path, bool& found, std::string& body);
 
-// Removes it (and makes the removal durable). No record is not an error.
+// Removes it. No record is not an error.
 OpError remove(const std::string& path);
 
 // Whether a record exists: one stat, for the check every legacy operation makes.
