@@ -43,22 +43,19 @@ export class LegacyBackend implements Backend {
   /** `digest`: with the fingerprint (legacyFingerprint's form) of the very copies read. */
   private async readTables(tables: readonly string[], digest: boolean): Promise<Snapshot> {
     const out: Table[] = [];
-    let fingerprint = '';
+    const digests = new Map<string, string>();
     for (const name of tables) {
       try {
         const r = await native.legacyRead(this.family, this.netns, name, digest);
         out.push(decodeTable(r).table);
-        fingerprint += `${name}=${r.digest ?? 'absent'};`;
+        if (r.digest !== undefined) digests.set(name, r.digest);
       } catch (e) {
         // A table whose module is not available reads as absent, as in iptables-save.
-        if (e instanceof NetfilterError && e.code === 'ENOENT' && e.op === 'read') {
-          fingerprint += `${name}=absent;`;
-          continue;
-        }
+        if (e instanceof NetfilterError && e.code === 'ENOENT' && e.op === 'read') continue;
         throw e;
       }
     }
-    return { tables: out, names: [...tables], ...(digest ? { fingerprint } : {}) };
+    return { tables: out, names: [...tables], ...(digest ? { fingerprint: fingerprintOf(tables, (t) => digests.get(t)) } : {}) };
   }
 
   /**
@@ -127,13 +124,8 @@ export class LegacyBackend implements Backend {
         // back for it); the others are digested as the kernel holds them.
         fingerprint: async (tables) => {
           const rest = tables.filter((t) => written?.get(t)?.digest === undefined);
-          const read = new Map<string, string>();
-          for (const part of (rest.length > 0 ? await this.fingerprint(rest) : '').split(';')) {
-            if (part !== '') read.set(part.slice(0, part.indexOf('=')), part.slice(part.indexOf('=') + 1));
-          }
-          let out = '';
-          for (const t of tables) out += `${t}=${written?.get(t)?.digest ?? read.get(t)};`;
-          return out;
+          const read = fingerprintParts(rest.length > 0 ? await this.fingerprint(rest) : '');
+          return fingerprintOf(tables, (t) => written?.get(t)?.digest ?? read.get(t));
         },
       });
     } finally {
@@ -162,18 +154,29 @@ export class LegacyBackend implements Backend {
  * they were checked to be. Undefined when a committed table has no digest.
  */
 function fingerprintAfter(before: string, plans: readonly TablePlan[], outcomes: CommitOutcomes): string | undefined {
-  let out = '';
-  for (const part of before.split(';')) {
-    if (part === '') continue;
-    const name = part.slice(0, part.indexOf('='));
-    const p = plans.find((x) => x.table === name && !x.unchanged);
-    if (!p) {
-      out += part + ';';
-      continue;
-    }
-    const digest = outcomes.get(name)?.digest;
-    if (digest === undefined) return undefined;
-    out += `${name}=${digest};`;
+  const parts = fingerprintParts(before);
+  for (const p of plans) {
+    if (p.unchanged) continue;
+    const digest = outcomes.get(p.table)?.digest;
+    if (!parts.has(p.table) || digest === undefined) return undefined;
+    parts.set(p.table, digest);
   }
-  return plans.every((p) => p.unchanged || before.includes(`${p.table}=`)) ? out : undefined;
+  return fingerprintOf(parts.keys(), (t) => parts.get(t));
+}
+
+/** A fingerprint (legacyFingerprint's form) taken apart: per table, in its order, its digest or "absent". */
+function fingerprintParts(fingerprint: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of fingerprint.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) out.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  return out;
+}
+
+/** legacyFingerprint's form, `name=digest;` per table of `tables` in order ("absent" where `digestOf` has none). */
+function fingerprintOf(tables: Iterable<string>, digestOf: (table: string) => string | undefined): string {
+  let out = '';
+  for (const t of tables) out += `${t}=${digestOf(t) ?? 'absent'};`;
+  return out;
 }
