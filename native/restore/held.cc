@@ -201,11 +201,11 @@ OpError plan_held(commit::TablePlan& plan, const CurrentTable* current, Family f
           }
         });
         for (size_t k = 0; k < n; k++) {
-          // The chains' texts lie in the wire in the order they are planned, after every rule
-          // record the parse took: nothing before this batch is read again.
           if (!ok[k]) return bad_text(plan, cp, from + k, why[k]);
           if (!adopt(from + k, rules[k])) return err;
         }
+        // The chains' texts lie in the wire in the order they are planned, after every rule
+        // record the parse took: nothing before this batch's last text is read again.
         if (wire) wire->release_before(cp.lines[from + n - 1].data());
       }
       continue;
