@@ -16,7 +16,7 @@ const { dirname, resolve } = require('node:path');
 const { Script } = require('node:vm');
 
 const file = resolve(process.argv[2]);
-const compile = () => new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file });
+const compile = () => new Script(Module.wrap(readFileSync(file, 'latin1')), { filename: file });
 
 // The commands the cache is made after, run one after the other in one process.
 const RUNS = [['save'], ['list'], ['save', '--backend', 'legacy'], ['list', '--backend', 'legacy']];

@@ -20,7 +20,8 @@ try {
   // No cache beside the bundle: compiled as usual.
 }
 // The same wrapper and file name as scripts/code-cache.cjs: V8 takes a cache only for the same
-// source, and the stack of a bug names the bundle's lines as if node had loaded it.
-const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, ...(cachedData ? { cachedData } : {}) });
+// source, and the stack of a bug names the bundle's lines as if node had loaded it. The bundle
+// is ASCII (scripts/bundle.sh), so Latin-1 reads it as it is, without UTF-8's decoding.
+const script = new Script(Module.wrap(readFileSync(file, 'latin1')), { filename: file, ...(cachedData ? { cachedData } : {}) });
 const module = { exports: {} };
 (script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, createRequire(file), module, file, dir);

@@ -19,7 +19,8 @@ const traced = join(dirname(iptkitBin()), `.iptkit-traced-${process.pid}.cjs`);
 afterAll(() => rmSync(traced, { force: true }));
 
 const program = join(dirname(iptkitBin()), 'iptkit-cli.cjs');
-const bundle = readFileSync(program, 'utf8');
+// Read as the bin reads it (src/cli/launch.ts).
+const bundle = readFileSync(program, 'latin1');
 const wrapper = 'var __esm = (fn, res, err) => function __init() {\n';
 
 function evaluated(argv: readonly string[], run = (args: string[]) => spawnSync(process.execPath, args, { encoding: 'utf8' })): string[] {
@@ -39,6 +40,9 @@ test('the bin compiles the bundle, a CommonJS file without import.meta left in i
   // The bundle is wrapped as a CommonJS module by the bin: no shebang, strict from its start.
   expect(bundle.startsWith('"use strict";\n')).toBe(true);
   expect(bundle).not.toMatch(/import_meta|import\.meta/);
+  // ASCII, so that the bin's Latin-1 read is its text (scripts/bundle.sh escapes comments).
+  expect(bundle).toMatch(/^[\0-\x7f]*$/);
+  expect(readFileSync(program, 'utf8')).toBe(bundle);
   // The addon is loaded at run time by path, never inlined.
   expect(bundle).toMatch(/createRequire\)\(__filename\)/);
   // The cache is V8's for this bundle as the bin compiles it: this node takes it.
