@@ -34,7 +34,7 @@
 import { createHash } from 'node:crypto';
 import { Netfilter, type CommitResult, type OpenOptions, type RulesetMark } from '../netfilter.js';
 import { runStepsYielding, type Steps } from '../turn.js';
-import { planTable, type ChainIntent, type HeldChains, type OwnedBlock, type TableIntent, type TablePlan } from '../plan/plan.js';
+import { isOwned, planTable, type ChainIntent, type HeldChains, type OwnedBlock, type TableIntent, type TablePlan } from '../plan/plan.js';
 import { BUILTIN_CHAINS, isForeignRule, type Family, type Table, type TableName } from '../rules/model.js';
 import { canonicalAddress, parseAddress } from './address.js';
 import { desiredRules, desiredRulesSteps } from './desired.js';
@@ -249,7 +249,7 @@ export function applyIntents(
         const owned = bi && bi.mode === 'owned' ? bi.owns : undefined;
         for (const r of c.rules) {
           const to = jumpOf(r);
-          if (to !== undefined && stale.has(to) && !(owned && owned(r))) referenced = true;
+          if (to !== undefined && stale.has(to) && !(owned && isOwned(owned, r))) referenced = true;
         }
       }
       for (const name of stale) {

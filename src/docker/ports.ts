@@ -183,21 +183,15 @@ function missingChain(c: { table: string; chain: string }, family: Family): Rang
 }
 
 /**
- * A test of membership in `texts`. By hash: V8 keeps a string's hash in the string, and the
- * kernel's rules are the same strings from one port operation to the next (kept tables), so a
- * chain of thousands is hashed once; compared one by one, rules of equal length that differ
- * only in a port were read up to that port every time.
+ * The texts of `wanted` that `rules` does not hold, in wanted's order. A few are looked for by
+ * the engine's own search of the chain (half the time of a hash lookup per rule on a chain of
+ * 10,000, measured); more, by one pass with a set.
  */
-function memberOf(texts: Iterable<string>): (rule: string) => boolean {
-  const set = new Set(texts);
-  return (r) => set.has(r);
-}
-
-/** The texts of `wanted` that `rules` does not hold, in wanted's order. */
 function absent(rules: readonly string[], wanted: readonly string[]): string[] {
-  const has = memberOf(wanted);
+  if (wanted.length <= 16) return wanted.filter((t) => !rules.includes(t));
+  const want = new Set(wanted);
   const found = new Set<string>();
-  for (const r of rules) if (has(r)) found.add(r);
+  for (const r of rules) if (want.has(r)) found.add(r);
   return wanted.filter((t) => !found.has(t));
 }
 
@@ -264,7 +258,7 @@ export function publishDelta(view: PortView, current: readonly Table[], fresh: r
       intent: {
         chain: c.chain,
         mode: 'owned',
-        owns: memberOf(fresh),
+        owns: new Set(fresh),
         blocks: [{ position: c.position, rules: c.position === 'top' ? fresh.reverse() : fresh }],
       },
     });
@@ -275,7 +269,7 @@ export function publishDelta(view: PortView, current: readonly Table[], fresh: r
     const texts = [...new Set(add.flatMap((b) => v280RawRulesOf(b, netOf.get(b.network)!)))];
     const fresh = absent(chainOf(current, 'raw', 'PREROUTING') ?? [], texts);
     if (fresh.length > 0) {
-      intents.push({ table: 'raw', intent: { chain: 'PREROUTING', mode: 'owned', owns: memberOf(fresh), blocks: [{ position: 'bottom', rules: fresh }] } });
+      intents.push({ table: 'raw', intent: { chain: 'PREROUTING', mode: 'owned', owns: new Set(fresh), blocks: [{ position: 'bottom', rules: fresh }] } });
     }
   } else if (isIptablerLayout(view.state.layout)) {
     // Per new container address: its rules as a block, anchored on those already there.
@@ -288,7 +282,7 @@ export function publishDelta(view: PortView, current: readonly Table[], fresh: r
         intent: {
           chain: 'PREROUTING',
           mode: 'owned',
-          owns: memberOf(groups.flat()),
+          owns: new Set(groups.flat()),
           blocks: groups.map((rules) => ({ position: 'bottom' as const, rules })),
         },
       });
@@ -402,9 +396,9 @@ export function unpublishDelta(
       for (const t of texts) raw.add(t);
       continue;
     }
-    intents.push({ table: c.table, intent: { chain: c.chain, mode: 'owned', owns: memberOf(texts), blocks: [] } });
+    intents.push({ table: c.table, intent: { chain: c.chain, mode: 'owned', owns: texts, blocks: [] } });
   }
-  if (raw.size > 0) intents.push({ table: 'raw', intent: { chain: 'PREROUTING', mode: 'owned', owns: memberOf(raw), blocks: [] } });
+  if (raw.size > 0) intents.push({ table: 'raw', intent: { chain: 'PREROUTING', mode: 'owned', owns: raw, blocks: [] } });
   return {
     intents: byTable(intents),
     changed: removed.length,

@@ -25,6 +25,18 @@ export interface OwnedBlock {
   rules: Rule[];
 }
 
+/**
+ * The rules an 'owned' intent's caller owns: those a test accepts, or exactly the rules with
+ * these texts. A few texts are found in a chain of thousands by the engine's own search, with
+ * no call per rule: DockerHost's port operations plan each of Docker's big chains this way.
+ */
+export type Owns = ((rule: Rule) => boolean) | ReadonlySet<Rule>;
+
+/** Whether `owns` names `rule`. */
+export function isOwned(owns: Owns, rule: Rule): boolean {
+  return typeof owns === 'function' ? owns(rule) : owns.has(rule);
+}
+
 export type ChainIntent =
   /** The chain holds exactly these rules (created if missing); ruleCounters as on Chain. */
   | { chain: string; mode: 'exact'; rules: Rule[]; ruleCounters?: BigUint64Array; policy?: 'ACCEPT' | 'DROP'; policyCounters?: Counters }
@@ -35,10 +47,10 @@ export type ChainIntent =
    */
   | { chain: string; mode: 'exact'; text: string }
   /**
-   * Only rules for which owns() is true are the caller's; the blocks are the ones it wants. A
+   * Only the rules `owns` names are the caller's; the blocks are the ones it wants. A
    * built-in chain's policy, if given, is set when it differs (its counters kept).
    */
-  | { chain: string; mode: 'owned'; owns: (rule: Rule) => boolean; blocks: OwnedBlock[]; policy?: 'ACCEPT' | 'DROP' }
+  | { chain: string; mode: 'owned'; owns: Owns; blocks: OwnedBlock[]; policy?: 'ACCEPT' | 'DROP' }
   /** Created with these rules if missing; never touched when present (DOCKER-USER). */
   | { chain: string; mode: 'ensure'; rules: Rule[] }
   /** Deleted if present (its references must be gone in the same commit). */
@@ -78,6 +90,39 @@ const KEEPS: CommitEntry[] = [];
 function keepEntry(i: number): CommitEntry {
   for (let k = KEEPS.length; k <= i; k++) KEEPS.push(Object.freeze({ keep: k }));
   return KEEPS[i]!;
+}
+
+/** Appends keepEntry(from) … keepEntry(to - 1) to `out`: a copy of a slice for a long run. */
+function pushKeeps(out: CommitEntry[], from: number, to: number): void {
+  if (to - from < 64) {
+    for (let i = from; i < to; i++) out.push(keepEntry(i));
+    return;
+  }
+  keepEntry(to - 1);
+  // In slices: push takes them as arguments, and the stack has room for only so many.
+  for (let i = from; i < to; i += 8192) Array.prototype.push.apply(out, KEEPS.slice(i, Math.min(to, i + 8192)));
+}
+
+/** How many texts of an owned set are looked for one by one rather than by a pass over the chain. */
+const SEARCHED_TEXTS = 16;
+
+/** The positions in `current` of the rules `owns` names, in order. */
+function* ownedPositions(current: readonly Rule[], owns: Owns): Steps<number[]> {
+  const at: number[] = [];
+  if (typeof owns !== 'function' && owns.size <= SEARCHED_TEXTS) {
+    for (const t of owns) {
+      for (let i = current.indexOf(t); i >= 0; i = current.indexOf(t, i + 1)) at.push(i);
+      yield;
+    }
+    return at.sort((a, b) => a - b);
+  }
+  // A test is asked once per rule (it may be a regular expression over the text).
+  const has = typeof owns === 'function' ? owns : (r: Rule): boolean => owns.has(r);
+  for (let i = 0; i < current.length; i++) {
+    if (has(current[i]!)) at.push(i);
+    if (pausesAt(i)) yield;
+  }
+  return at;
 }
 
 /** The rules of a text intent (one per line). */
@@ -129,24 +174,20 @@ function* exactEntries(current: readonly Rule[], desired: Chain, counters: boole
 }
 
 /** Entries for a shared chain: foreign rules stay where they are; owned blocks are placed. */
-function* ownedEntries(current: readonly Rule[], owns: (r: Rule) => boolean, blocks: readonly OwnedBlock[]): Steps<CommitEntry[]> {
-  // Ownership is asked once per rule (it may be a regular expression over the text).
-  const owned = new Uint8Array(current.length);
-  const ownedIdx: number[] = [];
-  for (let i = 0; i < current.length; i++) {
-    if (owns(current[i]!)) {
-      owned[i] = 1;
-      ownedIdx.push(i);
-    }
-    if (pausesAt(i)) yield;
-  }
+function* ownedEntries(current: readonly Rule[], owns: Owns, blocks: readonly OwnedBlock[]): Steps<CommitEntry[]> {
+  const ownedIdx = yield* ownedPositions(current, owns);
   const desiredAll = blocks.flatMap((b) => b.rules);
   const plan = yield* keepRules(
     ownedIdx.map((i) => current[i]!),
     desiredAll,
   );
-  const kept = new Uint8Array(current.length);
-  for (const k of plan) if (k >= 0) kept[ownedIdx[k]!] = 1;
+  // The owned rules the plan does not keep go.
+  const keptOwned = new Uint8Array(ownedIdx.length);
+  for (const k of plan) if (k >= 0) keptOwned[k] = 1;
+  const gone: number[] = [];
+  ownedIdx.forEach((i, k) => {
+    if (keptOwned[k] === 0) gone.push(i);
+  });
 
   // New rules hang off an anchor: after the block's last kept rule so far, else before its
   // first kept rule, else the chain's end the block belongs at. Lists are made only for
@@ -180,15 +221,22 @@ function* ownedEntries(current: readonly Rule[], owns: (r: Rule) => boolean, blo
       else (block.position === 'top' ? start : end).push(desiredAll[j]!);
     }
   }
+  // Every rule not gone is kept in place; new rules go in at their anchors (kept rules). Between
+  // two such places the entries are a run of keeps, copied at once.
+  const places = [...new Set([...gone, ...before.keys(), ...after.keys()])].sort((x, y) => x - y);
   const result: CommitEntry[] = start.map((rule) => ({ rule }));
-  for (let i = 0; i < current.length; i++) {
-    if (owned[i] && !kept[i]) continue;
-    const b = before.get(i);
-    if (b) for (const rule of b) result.push({ rule });
-    result.push(keepEntry(i));
-    const a = after.get(i);
-    if (a) for (const rule of a) result.push({ rule });
+  const goneAt = new Set(gone);
+  let i = 0;
+  for (let k = 0; k < places.length; k++) {
+    const at = places[k]!;
+    pushKeeps(result, i, at);
+    for (const rule of before.get(at) ?? []) result.push({ rule });
+    if (!goneAt.has(at)) result.push(keepEntry(at));
+    for (const rule of after.get(at) ?? []) result.push({ rule });
+    i = at + 1;
+    if (pausesAt(k)) yield;
   }
+  pushKeeps(result, i, current.length);
   for (const rule of end) result.push({ rule });
   return result;
 }

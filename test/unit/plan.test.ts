@@ -177,6 +177,45 @@ describe('planTable builds the plan keepPlan gives over the rules\' texts', () =
     );
   });
 
+  test('owned by a set of texts: the same entries as a test of membership in it, few texts or many', () => {
+    // Runs of foreign rules long enough to be copied as slices (64 and more) sit between the
+    // owned ones; a text may be there twice, and the set may name texts the chain lacks.
+    const arbChain = fc.array(fc.oneof(arbRule, fc.integer({ min: 0, max: 200 }).map((n) => Array.from({ length: n }, (_, i) => `-s 10.9.${i >> 8}.${i & 255}/32 -j DROP`))), { maxLength: 12 });
+    fc.assert(
+      fc.property(arbChain, fc.array(fc.oneof(arbRule, fc.integer({ min: 0, max: 40 }).map((i) => `-s 10.9.0.${i}/32 -j DROP`)), { maxLength: 30 }), fc.array(arbRule, { maxLength: 30 }), fc.constantFrom('top', 'bottom'), (parts, ownedTexts, want, position) => {
+        const cur = parts.flat();
+        const texts = new Set(ownedTexts);
+        const current: Table = { name: 'filter', family: 'ipv4', chains: [{ name: 'X', rules: cur }] };
+        const plan = (owns: ((r: Rule) => boolean) | ReadonlySet<Rule>) =>
+          planTable(current, { table: 'filter', chains: [{ chain: 'X', mode: 'owned', owns, blocks: [{ position, rules: want }] }] }).chains;
+        const chains = plan(texts);
+        expect(chains).toEqual(plan((r) => texts.has(r)));
+        // And what it keeps, worked out apart: every rule not owned, and keepPlan's of the owned.
+        const entries = chains.find((c) => c.name === 'X')!.entries;
+        const ownedIdx = cur.map((r, i) => (texts.has(r) ? i : -1)).filter((i) => i >= 0);
+        const keptOwned = keepPlan(ownedIdx.map((i) => cur[i]!), want).filter((k) => k >= 0).map((k) => ownedIdx[k]!);
+        const others = cur.map((r, i) => (texts.has(r) ? -1 : i)).filter((i) => i >= 0);
+        expect(entries.filter((e) => 'keep' in e).map((e) => (e as { keep: number }).keep)).toEqual([...keptOwned, ...others].sort((a, b) => a - b));
+        expect(entries.filter((e) => 'rule' in e)).toHaveLength(want.length - keptOwned.length);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('owned by a set: a rule added to a chain of 20,000 keeps every other one in place', () => {
+    const cur = Array.from({ length: 20_000 }, (_, i) => `-d 172.18.${i >> 8}.${i & 255}/32 -p tcp -m tcp --dport ${1000 + i} -j ACCEPT`);
+    const gone = cur[7_000]!;
+    const add = '-d 172.19.0.1/32 -p tcp -m tcp --dport 80 -j ACCEPT';
+    const current: Table = { name: 'filter', family: 'ipv4', chains: [{ name: 'X', rules: [...cur, gone] }] };
+    const entries = planTable(current, {
+      table: 'filter',
+      chains: [{ chain: 'X', mode: 'owned', owns: new Set([add, gone]), blocks: [{ position: 'bottom', rules: [add] }] }],
+    }).chains.find((c) => c.name === 'X')!.entries;
+    // Both copies of the rule the caller no longer wants go; the new one is last.
+    const keeps = Array.from({ length: 20_001 }, (_, i) => i).filter((i) => i !== 7_000 && i !== 20_000);
+    expect(entries).toEqual([...keeps.map((keep) => ({ keep })), { rule: add }]);
+  });
+
   test('restore -c: every desired rule is written with the counters its chain gives it', () => {
     const current: Table = { name: 'filter', family: 'ipv4', chains: [{ name: 'X', rules: ['-j ACCEPT'] }] };
     const plan = planTable(current, {
