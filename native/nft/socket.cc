@@ -175,16 +175,20 @@ NlSocket::~NlSocket() {
   IdlePool::close_later(nl);
 }
 
-int NlSocket::open() {
-  netns_ = thread_netns();
+bool NlSocket::open_idle(uint64_t netns) {
   IdlePool::Entry idle;
-  if (netns_ != 0 && IdlePool::instance().take(netns_, idle)) {
-    nl_ = idle.nl;
-    portid_ = idle.portid;
-    seq_ = idle.seq;
-    rx_ = std::move(idle.rx);
-    return 0;
-  }
+  if (nl_ || netns == 0 || !IdlePool::instance().take(netns, idle)) return false;
+  netns_ = netns;
+  nl_ = idle.nl;
+  portid_ = idle.portid;
+  seq_ = idle.seq;
+  rx_ = std::move(idle.rx);
+  return true;
+}
+
+int NlSocket::open() {
+  if (open_idle(thread_netns())) return 0;
+  netns_ = thread_netns();
   nl_ = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
   if (!nl_) return errno;
   if (mnl_socket_bind(nl_, 0, MNL_SOCKET_AUTOPID) < 0) return failed(errno);

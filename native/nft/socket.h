@@ -39,6 +39,10 @@ class NlSocket {
   // idle there by an earlier operation. errno on failure.
   int open();
 
+  // Takes a socket left idle in the namespace whose inode is `netns`, on any thread (a socket
+  // stays in the namespace it was opened in); false when none is idle there.
+  bool open_idle(uint64_t netns);
+
   uint32_t next_seq() { return ++seq_; }
   // Marks every sequence number up to `last` as used (by a batch built outside the socket), so
   // that later requests never share a number with a batch message and its error.

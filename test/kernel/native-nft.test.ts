@@ -641,6 +641,37 @@ describe.skipIf(!isRoot)('native nf_tables back end', () => {
     }, 'iptkit-nft-pool-a');
   });
 
+  it('the generation is asked on an idle socket of its own namespace at once, and is the kernel\'s now', async () => {
+    await withNetns(async (a) => {
+      await withNetns(async (b) => {
+        for (const ns of [a, b]) ns.ok('iptables-nft-restore', [], '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n');
+        // A read leaves a socket idle in A only.
+        await readTables('ipv4', a, ['filter']);
+        /** The generation, and whether it came before a setImmediate queued ahead of the call ran. */
+        const asked = async (ns: Netns): Promise<{ generation: number; netns: string; atOnce: boolean }> => {
+          let later = false;
+          setImmediate(() => (later = true));
+          const g = await native.nftGeneration(ns.path);
+          return { ...g, atOnce: !later };
+        };
+        const first = await asked(a);
+        expect(first.atOnce).toBe(true);
+        // Another process's commit moves it, and the idle socket's answer moves with it.
+        a.ok('iptables-nft', ['-A', 'INPUT', '-j', 'ACCEPT']);
+        const after = await asked(a);
+        expect(after.atOnce).toBe(true);
+        expect(after.generation).toBe(first.generation + 1);
+        // B has no idle socket: a worker asks there, and A's socket never answers for B.
+        const other = await asked(b);
+        expect(other.netns).not.toBe(after.netns);
+        b.ok('iptables-nft', ['-A', 'INPUT', '-j', 'DROP']);
+        b.ok('iptables-nft', ['-A', 'INPUT', '-j', 'DROP']);
+        expect((await asked(b)).generation).toBe(other.generation + 2);
+        expect((await asked(a)).generation).toBe(after.generation);
+      }, 'iptkit-nft-gen-b');
+    }, 'iptkit-nft-gen-a');
+  });
+
   it('a deleted namespace is not held alive by a kept socket for more than a moment', async () => {
     // A veth pair between an outer namespace and the inner one iptkit works in: the outer end
     // goes away only when the inner namespace is destroyed, i.e. when nothing holds it any more.
