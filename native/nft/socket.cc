@@ -187,8 +187,9 @@ bool NlSocket::open_idle(uint64_t netns) {
 }
 
 int NlSocket::open() {
-  if (open_idle(thread_netns())) return 0;
-  netns_ = thread_netns();
+  const uint64_t netns = thread_netns();
+  if (open_idle(netns)) return 0;
+  netns_ = netns;
   nl_ = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
   if (!nl_) return errno;
   if (mnl_socket_bind(nl_, 0, MNL_SOCKET_AUTOPID) < 0) return failed(errno);
