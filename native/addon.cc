@@ -7,6 +7,7 @@
 
 #include "common/lock.h"
 #include "common/netns_js.h"
+#include "common/scratch.h"
 #include "dialect/js.h"
 #include "ipset/ipset.h"
 #include "legacy/legacy.h"
@@ -55,6 +56,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readHolding", Napi::Function::New(env, iptkit::restore::ReadHolding, "readHolding"));
   exports.Set("save", Napi::Function::New(env, iptkit::Save, "save"));
   exports.Set("restoreResult", Napi::Function::New(env, iptkit::RestoreResult, "restoreResult"));
+  exports.Set("scratchBytes", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    const iptkit::ScratchBytes b = iptkit::scratch_bytes();
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("kept", Napi::Number::New(info.Env(), static_cast<double>(b.kept)));
+    o.Set("lent", Napi::Number::New(info.Env(), static_cast<double>(b.lent)));
+    return o;
+  }, "scratchBytes"));
   exports.Set("rtnlLinks", Napi::Function::New(env, iptkit::RtnlLinks, "rtnlLinks"));
   exports.Set("ipsetEnsure", Napi::Function::New(env, iptkit::IpsetEnsure, "ipsetEnsure"));
   exports.Set("ipsetList", Napi::Function::New(env, iptkit::IpsetList, "ipsetList"));

@@ -27,7 +27,7 @@ say() { printf '\033[1m[iptkit fuzz]\033[0m %s\n' "$*" >&2; }
 sources() {
   grep -L -E '#include [<"](napi|js)\.h[>"]' native/dialect/*.cc native/ext/*.cc
   echo native/restore/plan.cc native/restore/current.cc native/common/error.cc native/common/netns.cc \
-    native/common/parallel.cc native/commit/wire.cc native/fuzz/wire_check.cc | tr ' ' '\n'
+    native/common/parallel.cc native/common/scratch.cc native/commit/wire.cc native/fuzz/wire_check.cc | tr ' ' '\n'
 }
 
 # build OUT_DIR CXX "COMPILE FLAGS" "LINK FLAGS" BINARY SOURCES…: incremental, $(nproc) at a time.

@@ -169,6 +169,7 @@ export const native = {
   restore: (...a: Parameters<NativeBinding['restore']>) => wrap(load().restore(...a), a[0], stack()),
   readHolding: (...a: Parameters<NativeBinding['readHolding']>) => wrap(load().readHolding(...a), a[0], stack()),
   save: (...a: Parameters<NativeBinding['save']>) => wrap(load().save(...a), a[0], stack()),
+  scratchBytes: (): { kept: number; lent: number } => load().scratchBytes(),
 };
 
 interface NativeParseErrorShape {

@@ -214,6 +214,8 @@ export interface NativeBinding {
   /** Each rule's canonical text (a batch of dialectRule(...).text). */
   dialectCanonical(family: NativeFamily, rules: string[]): string[];
   dialectRestore(family: NativeFamily, text: string, counters: boolean, table: string | null): NativeRestoreTable[];
+  /** The addon's scratch blocks (native/common/scratch.h): bytes kept for reuse, and taken now. */
+  scratchBytes(): { kept: number; lent: number };
   /** The tables `text` leaves when restored onto `current` (reads), as reads: no kernel. */
   restoreResult(
     family: NativeFamily,

@@ -9,18 +9,27 @@ std::string arg_string(const Napi::CallbackInfo& info, size_t i, const char* nam
   return info[i].As<Napi::String>().Utf8Value();
 }
 
-std::string arg_text(const Napi::CallbackInfo& info, size_t i, const char* name) {
+ScratchString arg_text(const Napi::CallbackInfo& info, size_t i, const char* name) {
   if (info.Length() > i && info[i].IsTypedArray()) {
     Napi::TypedArray a = info[i].As<Napi::TypedArray>();
     if (a.TypedArrayType() == napi_uint8_array) {
       Napi::Uint8Array bytes = a.As<Napi::Uint8Array>();
-      return std::string(reinterpret_cast<const char*>(bytes.Data()), bytes.ByteLength());
+      return ScratchString(reinterpret_cast<const char*>(bytes.Data()), bytes.ByteLength());
     }
   }
   if (info.Length() <= i || !info[i].IsString()) {
     throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a string or a Uint8Array");
   }
-  return info[i].As<Napi::String>().Utf8Value();
+  // Into the string's own buffer: the size first, then the bytes (no zero-filled copy).
+  napi_env env = info.Env();
+  size_t n = 0;
+  if (napi_get_value_string_utf8(env, info[i], nullptr, 0, &n) != napi_ok) throw Napi::Error::New(env, std::string(name) + ": not readable");
+  ScratchString s;
+  s.reserve(n);
+  s.resize(n);  // a reserved buffer: writes within the reservation, the bytes are overwritten
+  if (napi_get_value_string_utf8(env, info[i], s.data(), n + 1, &n) != napi_ok) throw Napi::Error::New(env, std::string(name) + ": not readable");
+  s.resize(n);
+  return s;
 }
 
 std::string arg_netns(const Napi::CallbackInfo& info, size_t i) {

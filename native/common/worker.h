@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "error.h"
+#include "scratch.h"
 
 namespace iptkit {
 // The OpError as a JS Error: code (EPERM, …), errno, op, table, chain (error_js.cc).
@@ -80,7 +81,7 @@ class PromiseWorker : public Napi::AsyncWorker {
 std::string arg_string(const Napi::CallbackInfo& info, size_t i, const char* name);
 // Text given as a string or as its bytes (a Uint8Array, e.g. a Buffer read from a file: no
 // UTF-8 decoding in JavaScript and encoding again here).
-std::string arg_text(const Napi::CallbackInfo& info, size_t i, const char* name);
+ScratchString arg_text(const Napi::CallbackInfo& info, size_t i, const char* name);
 std::string arg_netns(const Napi::CallbackInfo& info, size_t i);  // null/undefined → ""
 bool arg_family_v6(const Napi::CallbackInfo& info, size_t i);     // 'ipv4' | 'ipv6'
 bool arg_backend_nft(const Napi::CallbackInfo& info, size_t i);   // 'legacy' | 'nft' → nft?

@@ -1,6 +1,8 @@
 // iptables-restore input, read natively (see restore.h).
 #include "restore.h"
 
+#include "../common/prefault.h"
+
 #include <algorithm>
 #include <atomic>
 #include <deque>
@@ -256,7 +258,13 @@ bool parse_restore(std::string_view text, Family family, const RestoreOptions& o
   std::atomic<size_t> first_bad{SIZE_MAX};
   std::mutex m;
   ParseError bad;
-  auto parse = [&](size_t, size_t begin, size_t end) {
+  auto parse = [&](size_t piece, size_t begin, size_t end) {
+    // A helper makes its commands in its own malloc arena: about 4 bytes of it a byte of its
+    // lines (measured: 10,000 ports), faulted in at once, as run.cc does for the calling thread.
+    constexpr size_t kArenaPerLineByte = 4;
+    if (piece > 0 && begin < end) {
+      prefault_arena(static_cast<size_t>(pending[end - 1].rest.end() - pending[begin].rest.begin()) * kArenaPerLineByte);
+    }
     TokenBuffer tokens;
     ParseError e;
     for (size_t i = begin; i < end; i++) {

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../common/scratch.h"
 #include "parse.h"
 
 namespace iptkit {
@@ -37,7 +38,7 @@ struct RestoreTable {
   std::string name;
   size_t line = 0;         // the `*table` line
   size_t commit_line = 0;
-  std::vector<Step> steps;
+  ScratchVector<Step> steps;
 };
 
 struct RestoreOptions {

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "../common/scratch.h"
 #include "../dialect/extension.h"
 #include "../dialect/rule.h"
 
@@ -226,7 +227,7 @@ class EntryReader {
 // lay_out (replace.h) makes it the verdict.
 // False with `why` when the rule does not fit an entry.
 template <class T>
-bool append_entry(const dialect::Rule& rule, uint64_t packets, uint64_t bytes, std::string& arena, std::string& why) {
+bool append_entry(const dialect::Rule& rule, uint64_t packets, uint64_t bytes, ScratchString& arena, std::string& why) {
   using Entry = typename T::Entry;
   size_t size = sizeof(Entry);
   for (const dialect::XtInstance& m : rule.matches) size += kMatchHeader + XT_ALIGN(m.data.size());

@@ -42,7 +42,7 @@ struct RecordTable {
 namespace record {
 
 inline void put_u64(std::string& b, uint64_t v) { b.append(reinterpret_cast<const char*>(&v), sizeof v); }
-inline void put_str(std::string& b, const std::string& s) {
+inline void put_str(std::string& b, std::string_view s) {
   put_u64(b, s.size());
   b += s;
 }
@@ -56,10 +56,11 @@ class Reader {
     pos_ += sizeof v;
     return true;
   }
-  bool str(std::string& s) {
+  template <class String>
+  bool str(String& s) {
     uint64_t n;
     if (!u64(n) || b_.size() - pos_ < n) return false;
-    s.assign(b_, pos_, n);
+    s.assign(b_.data() + pos_, n);
     pos_ += n;
     return true;
   }
@@ -149,7 +150,7 @@ bool parse_record(const std::string& body, intent::Netns& ns, std::vector<Record
     }
     // The rules lie back to back in the arena, chain after chain.
     size_t off = 0;
-    const std::string& a = t.image.arena;
+    const ScratchString& a = t.image.arena;
     for (size_t i = 0; i < chains; i++) {
       for (uint64_t k = 0; k < counts[i]; k++) {
         Entry e;

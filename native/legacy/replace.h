@@ -36,11 +36,11 @@ namespace iptkit::legacy {
 
 template <class T>
 struct Replacement {
-  std::vector<char> buf;  // T::Replace, then the entries
+  ScratchVector<char> buf;  // T::Replace, then the entries
   // Per new entry: the old entry whose counters it carries (kFresh: it takes `set`'s).
   static constexpr uint32_t kFresh = UINT32_MAX;
-  std::vector<uint32_t> carry;
-  std::vector<xt_counters> set;
+  ScratchVector<uint32_t> carry;
+  ScratchVector<xt_counters> set;
   bool changed = false;  // false: the table would be what it is; nothing to replace
 
   typename T::Replace& header() { return *reinterpret_cast<typename T::Replace*>(buf.data()); }

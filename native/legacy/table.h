@@ -264,12 +264,10 @@ class EntrySink : public commit::RuleSink {
   static std::unique_ptr<commit::RuleSink> make() { return std::make_unique<EntrySink<T>>(); }
 
   void reserve(size_t rules) override {
-    // Once (not `capacity() > 0`: an empty std::string has its inline buffer's capacity, which
-    // made this never reserve, and a big table's arena grew by doubling, each outgrown block
-    // left behind in the malloc arena).
+    // Once (not `capacity() > 0`: an empty string has its inline buffer's capacity, which made
+    // this never reserve, and a big table's arena grew by doubling).
     if (rules == 0 || reserved_) return;
     reserved_ = true;
-    arena = take_arena();
     arena.reserve(rules * (sizeof(typename T::Entry) + kStandardTargetSize + 96));
   }
 
@@ -289,7 +287,7 @@ class EntrySink : public commit::RuleSink {
     return append_entry<T>(rule, nr.packets, nr.bytes, arena, why);
   }
 
-  std::string arena;
+  ScratchString arena;
   std::vector<WantJump> jumps;    // -j/-g CHAIN rules: (their chain, the chain named, line)
   std::vector<WantJump> targets;  // extension targets: (chain, target name, first line)
 
@@ -391,7 +389,6 @@ OpError capture_table(const KernelTable<T>& t, WantTable& img) {
   using Entry = typename T::Entry;
   img = WantTable{};
   img.name = t.name;
-  img.arena = take_arena();
   for (const auto& c : t.chains) {
     WantChain& wc = img.chains.emplace_back();
     wc.name = c.name;
@@ -446,7 +443,6 @@ template <class T>
 OpError commit_tables(std::vector<commit::TablePlan>& plans, TableDigests* digests) {
   const size_t n = plans.size();
   std::vector<WantTable> want(n), before(n);
-  ArenaReturn want_arenas(want), before_arenas(before);
   const bool recorded = n >= 2;
   std::vector<RecordTable> record(recorded ? n : 0);
   std::unordered_set<std::string> seen;
@@ -580,7 +576,7 @@ OpError commit_tables(std::vector<commit::TablePlan>& plans, TableDigests* diges
     if (!err) {
       // In: its replacement and entries are not needed again.
       repl[i] = Replacement<T>{};
-      give_arena(std::move(want[i].arena));
+      want[i].arena = ScratchString();
     }
     // The kernel takes or refuses a table whole: name the COMMIT line, as iptables-restore does.
     const size_t commit_line = plans[order[i]].commit_line;

@@ -2,10 +2,12 @@
 // the order of their steps, checked against the back end's own restore tool on the same
 // starting state in a second namespace.
 
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { native } from '../../src/binding.js';
 import { Netfilter } from '../../src/netfilter.js';
 import { ParseError } from '../../src/errors.js';
 import { saveLines, withNetns, type Netns } from '../helpers/netns.js';
@@ -153,4 +155,37 @@ describe.each(['legacy', 'nft'] as const)('%s: native restore against the tool',
         expect(rules(ns)).toEqual(before);
       }
     }));
+
+  // A large restore's text, steps and entries (nf_tables: its messages) are scratch blocks
+  // (native/common/scratch.h) that the next restore writes again without zeroing them: each
+  // block goes back when the restore ends, the same input takes the same blocks again, and a
+  // smaller input written over a bigger one's leftovers restores exactly as the tool does,
+  // also after the process forked (blocks are MADV_WIPEONFORK).
+  test('large restores reuse their scratch blocks, and leftovers in them change nothing', () =>
+    withNetns((ns) =>
+      withNetns(async (oracle) => {
+        withSet(ns);
+        withSet(oracle);
+        const nf = await Netfilter.open({ backend, netns: ns.name });
+        const first = large();
+        await nf.restore(first, { counters: true });
+        const after = native.scratchBytes();
+        expect(after.lent).toBe(0);
+        expect(after.kept).toBeGreaterThanOrEqual(1 << 20);
+        expect(after.kept).toBeLessThanOrEqual(64 << 20);
+
+        // Fewer, different rules (other ports and addresses), after a fork of this process.
+        const second = large().split('\n').filter((l, i) => i % 2 === 0 || !l.startsWith('-A Y')).join('\n').replace(/ -([sd]) 10\./g, ' -$1 172.');
+        execFileSync('true');
+        await nf.restore(second);
+        oracle.ok(restoreTool, [], second);
+        expect(rules(ns)).toEqual(rules(oracle));
+        expect(native.scratchBytes().lent).toBe(0);
+
+        await nf.restore(first, { counters: true });
+        oracle.ok(restoreTool, ['-c'], first);
+        expect(saveLines(ns.ok(saveTool, ['-c']))).toEqual(saveLines(oracle.ok(saveTool, ['-c'])));
+        expect(native.scratchBytes()).toEqual(after);
+      }),
+    ));
 });
