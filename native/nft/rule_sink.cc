@@ -6,11 +6,11 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <sys/mman.h>
 
 #include <cstring>
 #include <new>
 
-#include "../common/scratch.h"
 #include "handles.h"
 #include "rule_encode.h"
 
@@ -41,7 +41,7 @@ PayloadSink::~PayloadSink() {
 }
 
 void PayloadSink::unmap(Chunk& c) {
-  if (c.base) scratch_give(c.base, c.size);
+  if (c.base) munmap(c.base, c.size);
   c.base = nullptr;
 }
 
@@ -54,20 +54,19 @@ bool PayloadSink::take(const dialect::Rule& rule, std::string_view table, std::s
   const size_t need = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(nfgenmsg)) + MNL_ATTR_HDRLEN + MNL_ALIGN(table.size() + 1) +
                       MNL_ATTR_HDRLEN + MNL_ALIGN(chain.size() + 1) + MNL_ALIGN(attrs.size());
   if (chunks_.empty() || chunks_.back().used + need > chunks_.back().size) {
-    // A scratch block (common/scratch.h), given back whole once used: the next commit writes
-    // into pages that are already there.
+    // Mapped, not malloc'd: zeroed, and given back whole once used (malloc keeps freed
+    // blocks below its mmap threshold for reuse, where the batch, one block, could not).
     const size_t size = need > kChunk ? need : kChunk;
-    chunks_.reserve(chunks_.size() + 1);
-    chunks_.push_back(Chunk{static_cast<char*>(scratch_take(size)), size, 0, 0});
+    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    chunks_.push_back(Chunk{static_cast<char*>(p), size, 0, 0});
   }
   Chunk& c = chunks_.back();
   const uint16_t nfproto = family_ == Family::ipv6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
   nlmsghdr* nlh = nftnl_nlmsg_build_hdr(c.base + c.used, NFT_MSG_NEWRULE, nfproto, NLM_F_CREATE | NLM_F_APPEND, 0);
   mnl_attr_put(nlh, NFTA_RULE_TABLE, table.size() + 1, std::string(table).c_str());
   mnl_attr_put(nlh, NFTA_RULE_CHAIN, chain.size() + 1, std::string(chain).c_str());
-  char* tail = static_cast<char*>(mnl_nlmsg_get_payload_tail(nlh));
-  std::memcpy(tail, attrs.data(), attrs.size());
-  std::memset(tail + attrs.size(), 0, MNL_ALIGN(attrs.size()) - attrs.size());  // a reused block is not zeroed
+  std::memcpy(mnl_nlmsg_get_payload_tail(nlh), attrs.data(), attrs.size());
   nlh->nlmsg_len += static_cast<uint32_t>(MNL_ALIGN(attrs.size()));
   nr.encoded = ((chunks_.size() - 1) << 32) | c.used;
   c.used += nlh->nlmsg_len;

@@ -1,6 +1,6 @@
 // nf_tables' RuleSink (commit/plan.h): each new rule is encoded as soon as it is parsed, into
 // the whole NFT_MSG_NEWRULE that appends it to its chain (table, chain, expressions,
-// NFTA_RULE_COMPAT, user data), written back to back in 8 MiB scratch blocks. When the commit sends
+// NFTA_RULE_COMPAT, user data), written back to back in 8 MiB mappings. When the commit sends
 // every rule of the table that way (a new table, new rules at the ends of chains: a Docker
 // apply), the batch sends the mappings themselves (iovecs, one per run of messages that are
 // sent in the order they were taken) after giving each message its sequence number: 300,000 rules are then ~500 bytes each, once, where
