@@ -2,6 +2,8 @@
 // commit is re-planned on a fresh read (no lost update), and after too many tries the error
 // is a typed ConflictError. Also: a rule written by `nft` directly survives a full restore.
 
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ConflictError } from '../../src/errors.js';
 import { Netfilter } from '../../src/netfilter.js';
@@ -12,7 +14,7 @@ describe.each(['legacy', 'nft'] as const)('%s: a writer between read and commit'
   const save = `iptables-${backend}-save`;
   // The legacy writer must bypass the xtables lock iptkit holds (as a tool that ignores the
   // lock would): give it a lock file of its own. nft needs no lock at all.
-  const env = backend === 'legacy' ? ['env', 'XTABLES_LOCKFILE=/tmp/iptkit-other-writer.lock'] : ['env'];
+  const env = backend === 'legacy' ? ['env', `XTABLES_LOCKFILE=${join(tmpdir(), 'iptkit-other-writer.lock')}`] : ['env'];
 
   test('the commit is re-planned on a fresh read and loses nothing', () =>
     withNetns(async (ns) => {
