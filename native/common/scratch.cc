@@ -9,6 +9,26 @@
 
 #include "prefault.h"
 
+// Under AddressSanitizer a block is poisoned while it is kept, and a taken one past the bytes
+// asked for: a use after scratch_give, or a write past a buffer's end into its block's slack,
+// is reported as it would be for malloc'd memory. (No-ops in other builds.)
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define IPTKIT_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define IPTKIT_ASAN 1
+#endif
+#ifdef IPTKIT_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 #ifndef MADV_WIPEONFORK
 #define MADV_WIPEONFORK 18
 #endif
@@ -53,6 +73,7 @@ void* scratch_take(size_t bytes) {
       kept_bytes -= best->size;
       lent.push_back(*best);
       kept.erase(best);
+      UNPOISON(p, bytes);
       return p;
     }
   }
@@ -61,6 +82,7 @@ void* scratch_take(size_t bytes) {
   madvise(p, size, MADV_WIPEONFORK);  // Linux 4.14; before it the block is an ordinary mapping
   prefault(p, size);
   lent.push_back(Block{p, size});
+  POISON(static_cast<char*>(p) + bytes, size - bytes);
   return p;
 }
 
@@ -78,10 +100,12 @@ void scratch_give(void* p, size_t bytes) noexcept {
     try {
       kept.push_back(Block{p, size});
       kept_bytes += size;
+      POISON(p, size);
       return;
     } catch (...) {
     }
   }
+  UNPOISON(p, size);  // the addresses may be mapped again, by anyone
   munmap(p, size);
 }
 
