@@ -15,8 +15,8 @@
 
 namespace iptkit::legacy {
 
-// One legacy operation at a time in this process: commits share spare arenas (table.h), and two
-// big commits' memory would add up.
+// One legacy operation at a time in this process: two big commits' memory would add up (and
+// their scratch blocks, common/scratch.h, would not be there for each other's reuse).
 std::mutex& table_mutex();
 
 // The tables the kernel lists in /proc/net/ip{,6}_tables_names, as the calling thread's
