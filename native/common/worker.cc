@@ -20,13 +20,11 @@ ScratchString arg_text(const Napi::CallbackInfo& info, size_t i, const char* nam
   if (info.Length() <= i || !info[i].IsString()) {
     throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a string or a Uint8Array");
   }
-  // Into the string's own buffer: the size first, then the bytes (no zero-filled copy).
+  // V8 writes the bytes into the scratch string itself: its UTF-8 size first, then the bytes.
   napi_env env = info.Env();
   size_t n = 0;
   if (napi_get_value_string_utf8(env, info[i], nullptr, 0, &n) != napi_ok) throw Napi::Error::New(env, std::string(name) + ": not readable");
-  ScratchString s;
-  s.reserve(n);
-  s.resize(n);  // a reserved buffer: writes within the reservation, the bytes are overwritten
+  ScratchString s(n, '\0');
   if (napi_get_value_string_utf8(env, info[i], s.data(), n + 1, &n) != napi_ok) throw Napi::Error::New(env, std::string(name) + ": not readable");
   s.resize(n);
   return s;

@@ -1,8 +1,6 @@
 // iptables-restore input, read natively (see restore.h).
 #include "restore.h"
 
-#include "../common/prefault.h"
-
 #include <algorithm>
 #include <atomic>
 #include <deque>
@@ -10,6 +8,7 @@
 #include <mutex>
 
 #include "../common/parallel.h"
+#include "../common/prefault.h"
 
 namespace iptkit {
 namespace dialect {

@@ -156,8 +156,8 @@ describe.each(['legacy', 'nft'] as const)('%s: native restore against the tool',
       }
     }));
 
-  // A large restore's text, steps and entries (nf_tables: its messages) are scratch blocks
-  // (native/common/scratch.h) that the next restore writes again without zeroing them: each
+  // A large restore's text and steps (legacy: also its entries and replacement) are scratch
+  // blocks (native/common/scratch.h) that the next restore writes again without zeroing them: each
   // block goes back when the restore ends, the same input takes the same blocks again, and a
   // smaller input written over a bigger one's leftovers restores exactly as the tool does,
   // also after the process forked (blocks are MADV_WIPEONFORK).
